@@ -1,0 +1,155 @@
+"""Coverage: which demand points each site's camera can see.
+
+Demand points lie along the walkable streets (at most ``street_spacing_m`` apart) and carry
+the hotspot intensity at their position, multiplied near sensitive sites (schools, gares,
+bus stations, QPV). A site covers a demand point when the point is inside the camera's
+field of view: the exact 2D isovist of :mod:`siteplanner.viewshed`, occluded by the
+building footprints, clipped to the camera wedge and to its range at the DORI level that
+counts as covered, and cut by the terrain where a DEM is given.
+
+The result is the coverage table ``A`` (sites × demand points, 1 = covered) that the
+optimiser reads, exported as ``coverage.npz`` (see :func:`coverage_arrays`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.sparse import csr_matrix
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from . import viewshed
+
+log = logging.getLogger(__name__)
+
+
+def sensitive_multiplier(
+    demand_xy: np.ndarray,
+    sensitive: Mapping[str, np.ndarray | BaseGeometry],
+    weights: Mapping[str, float],
+    *,
+    radius_m: float,
+) -> np.ndarray:
+    """Multiplier of each demand point: the largest weight among the sensitive sites near it.
+
+    Parameters
+    ----------
+    demand_xy
+        ``(n, 2)`` demand points.
+    sensitive
+        Kind → either an ``(m, 2)`` array of points (schools, gares…) or polygons (QPV).
+    weights
+        Kind → multiplier (≥ 1 raises demand; kinds without weight are ignored).
+    radius_m
+        Points within this distance of a sensitive point (or inside a polygon) are raised.
+    """
+    from scipy.spatial import cKDTree
+
+    mult = np.ones(len(demand_xy))
+    for kind, where in sensitive.items():
+        w = float(weights.get(kind, 1.0))
+        if w == 1.0:
+            continue
+        if isinstance(where, BaseGeometry):
+            if where.is_empty:
+                continue
+            near = shapely.contains_xy(where, demand_xy[:, 0], demand_xy[:, 1])
+        else:
+            pts = np.asarray(where, float).reshape(-1, 2)
+            if not len(pts):
+                continue
+            d, _ = cKDTree(pts).query(demand_xy, distance_upper_bound=radius_m)
+            near = np.isfinite(d)
+        mult = np.where(near, np.maximum(mult, w), mult)
+    return mult
+
+
+@dataclass(frozen=True)
+class FieldsOfView:
+    """Each site's field of view and heading (compass degrees; NaN for 360° cameras)."""
+
+    polygons: tuple[Polygon, ...]
+    heading_deg: np.ndarray
+    fov_deg: float
+    range_m: float
+
+
+def fields_of_view(
+    obstacles: viewshed.Obstacles,
+    sites_xy: np.ndarray,
+    *,
+    range_m: float,
+    fov_deg: float,
+    n_headings: int = 8,
+    target_xy: np.ndarray | None = None,
+    target_weight: np.ndarray | None = None,
+    terrain: Mapping[str, object] | None = None,
+    progress: bool = False,
+) -> FieldsOfView:
+    """The field of view of a camera at every site.
+
+    A 360° camera (PTZ, multi-sensor) sees its whole isovist; a fixed camera gets the best
+    of ``n_headings`` evenly spaced headings, the one covering the most target weight.
+    ``terrain`` (``dem``, ``transform``, ``camera_height_m``, ``target_height_m``) cuts
+    what the ground hides.
+    """
+    n = len(sites_xy)
+    if fov_deg >= 360:
+        polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, progress=progress)
+        heading = np.full(n, np.nan)
+    else:
+        polys, hs = [], []
+        for i in range(n):
+            h, p = viewshed.best_heading(obstacles, tuple(sites_xy[i]), range_m, fov_deg, n_headings=n_headings,
+                                         target_xy=target_xy, target_weight=target_weight)
+            polys.append(p)
+            hs.append(h)
+        heading = np.asarray(hs, float)
+    if terrain is not None:
+        polys = [viewshed.terrain_clip(p, tuple(sites_xy[i]), **terrain) if not p.is_empty else p for i, p in enumerate(polys)]
+    return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))
+
+
+def coverage_matrix(polygons: Sequence[BaseGeometry], demand_xy: np.ndarray) -> csr_matrix:
+    """Sites × demand points CSR matrix of 0/1: 1 when the point is inside the site's polygon."""
+    pts = shapely.points(demand_xy)
+    tree = shapely.STRtree(pts)
+    geoms = np.array(polygons, dtype=object)
+    if len(geoms) == 0 or len(pts) == 0:
+        return csr_matrix((len(geoms), len(pts)), dtype=np.int8)
+    site_i, point_i = tree.query(geoms, predicate="intersects")
+    order = np.lexsort((point_i, site_i))
+    site_i, point_i = site_i[order], point_i[order]
+    data = np.ones(len(site_i), dtype=np.int8)
+    return csr_matrix((data, (site_i, point_i)), shape=(len(geoms), len(pts)))
+
+
+def covered_weight(A: csr_matrix, weight: np.ndarray, sites: Sequence[int]) -> float:
+    """Demand weight covered by at least one of ``sites``."""
+    if not len(sites):
+        return 0.0
+    seen = np.asarray(A[np.asarray(sites)].sum(axis=0)).ravel() > 0
+    return float(weight[seen].sum())
+
+
+def empty_polygon() -> Polygon:
+    return Polygon()
+
+
+def wedge_fov_deg(fov: float | None, kind: str) -> float:
+    """Horizontal field of view of a camera kind: PTZ and multi-sensor see all around."""
+    return 360.0 if kind in ("ptz", "multisensor") else float(fov if fov is not None else 360.0)
+
+
+def demand_table(demand_xy: np.ndarray, intensity: np.ndarray, multiplier: np.ndarray, crs: str) -> gpd.GeoDataFrame:
+    """Demand points as a GeoDataFrame (for exports and checks)."""
+    return gpd.GeoDataFrame(
+        {"intensity": intensity, "multiplier": multiplier, "weight": intensity * multiplier},
+        geometry=gpd.points_from_xy(demand_xy[:, 0], demand_xy[:, 1]), crs=crs,
+    )

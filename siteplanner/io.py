@@ -1,0 +1,537 @@
+"""Read the town's data and write the outputs.
+
+Reading
+-------
+:func:`load_town` turns an OpenStreetMap XML extract (``.osm`` or ``.osm.bz2``) into a
+:class:`Town`: the study area, the walking network, building footprints and the points
+of interest siteplanner uses (schools, gares, bus stations, police, existing cameras,
+entrances, street lamps, attractors), all in one projected metric CRS (the UTM zone of
+the study area). osmnx reads the file; nothing touches the network.
+
+Parsing the default extract takes about 40 s (``osmnx.graph_from_xml`` ≈ 26 s, the
+features ≈ 13 s), so the parsed layers are cached in a pickle keyed on the extract's
+SHA-256 and on the loader version, in a cache folder outside the outputs. A stale or
+unreadable cache entry is rebuilt; a run without cache gives the same result.
+
+Writing
+-------
+Every writer writes to a temporary file in the destination folder and moves it into
+place with :func:`os.replace`, so a run killed half-way never leaves a truncated file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from ._errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Bump when the parsed layers change shape, so that old cache entries are ignored.
+LOADER_VERSION = "3"  # cache format of read_osm
+
+#: OSM tags read from the extract in one pass (``osmnx.features_from_xml``).
+FEATURE_TAGS: dict[str, bool | list[str]] = {
+    "building": True,
+    "amenity": True,
+    "railway": ["station", "halt", "tram_stop", "subway_entrance"],
+    "public_transport": ["station", "platform", "stop_position"],
+    "highway": ["bus_stop", "street_lamp"],
+    "man_made": ["surveillance"],
+    "surveillance": True,
+    "shop": True,
+    "leisure": ["park", "playground", "pitch", "sports_centre"],
+    "entrance": True,
+    "boundary": ["administrative"],
+    "landuse": ["residential"],
+}
+
+#: Building types that are dwellings (for the L251-3 privacy check).
+RESIDENTIAL_BUILDINGS = frozenset(
+    {"residential", "apartments", "house", "detached", "terrace", "semidetached_house",
+     "dormitory", "bungalow", "villa", "farm"}
+)
+
+#: Highway types that pedestrians cannot use.
+NOT_WALKABLE = frozenset({"motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "raceway"})
+
+#: Default height of a building without ``height`` or ``building:levels`` (m), and of a level.
+DEFAULT_BUILDING_HEIGHT_M = 9.0
+LEVEL_HEIGHT_M = 3.0
+
+
+@dataclass(frozen=True)
+class Town:
+    """The study area and its layers, in one projected metric CRS.
+
+    Attributes
+    ----------
+    name
+        The study area's name (the admin boundary's ``name`` or the polygon file's stem).
+    crs
+        The projected CRS of every layer (a UTM zone, as an EPSG string).
+    area
+        The study area polygon.
+    graph
+        Walking network (osmnx MultiDiGraph, projected) within ``area`` buffered by
+        ``margin_m``, largest weakly connected component.
+    buildings
+        Building footprints (``geometry``, ``building``, ``name``, ``height_m``,
+        ``residential``) within ``area`` buffered by ``margin_m``.
+    pois
+        Points of interest (``kind``, ``name``, ``osm_id``, point ``geometry``) within the
+        buffered area. Kinds: school, station, bus_station, bus_stop, police, townhall,
+        camera, entrance, street_lamp, bar, nightclub, shop, park, parking, public_building.
+    source
+        The extract's file name and date information, for attribution.
+    """
+
+    name: str
+    crs: str
+    area: Polygon | MultiPolygon
+    graph: nx.MultiDiGraph
+    buildings: gpd.GeoDataFrame
+    pois: gpd.GeoDataFrame
+    source: str = ""
+    margin_m: float = 150.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of each layer, for the log and ``summary.json``."""
+        kinds = self.pois["kind"].value_counts().sort_index()
+        out = {
+            "graph_nodes": self.graph.number_of_nodes(),
+            "graph_edges": self.graph.number_of_edges(),
+            "buildings": len(self.buildings),
+        }
+        out.update({f"poi_{k}": int(v) for k, v in kinds.items()})
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# parsing with a cache
+# ---------------------------------------------------------------------------------------
+
+
+def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _parse_osm(path: Path) -> dict[str, Any]:
+    """Parse the extract with osmnx: the full street graph and the tagged features (WGS84)."""
+    import osmnx as ox
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = ox.graph_from_xml(path, simplify=True, retain_all=True)
+    t1 = time.perf_counter()
+    log.info("parsed street graph of %s: %d nodes, %d edges in %.1f s", path.name,
+             graph.number_of_nodes(), graph.number_of_edges(), t1 - t0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        features = ox.features_from_xml(path, tags=FEATURE_TAGS)
+    log.info("parsed %d tagged features of %s in %.1f s", len(features), path.name, time.perf_counter() - t1)
+    keep = [c for c in features.columns if c in _FEATURE_COLUMNS]
+    features = features[keep + ["geometry"]].copy()
+    return {"graph": graph, "features": features}
+
+
+_FEATURE_COLUMNS = frozenset(
+    {"name", "building", "building:levels", "height", "amenity", "railway", "public_transport",
+     "highway", "man_made", "surveillance", "surveillance:type", "camera:type", "camera:direction",
+     "shop", "leisure", "entrance", "boundary", "admin_level", "landuse", "bus", "train",
+     "addr:street", "addr:housenumber", "ref:INSEE", "type"}
+)
+
+
+def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> dict[str, Any]:
+    """Parse an OSM XML extract, through a cache keyed on the file's hash.
+
+    Parameters
+    ----------
+    path
+        ``.osm`` or ``.osm.bz2`` file.
+    cache_dir
+        Folder for parsed layers; ``None`` disables the cache.
+
+    Returns
+    -------
+    dict
+        ``graph`` (unprojected osmnx MultiDiGraph of every highway) and ``features``
+        (GeoDataFrame of the tagged features, EPSG:4326).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: OSM extract not found (expected an .osm or .osm.bz2 XML file)")
+    if cache_dir is None:
+        return _parse_osm(path)
+    digest = file_sha256(path)
+    cache_path = Path(cache_dir) / f"osm-{digest[:24]}-v{LOADER_VERSION}.pickle"
+    if cache_path.is_file():
+        try:
+            with open(cache_path, "rb") as f:
+                cached = pickle.load(f)
+            if cached.get("sha256") == digest and cached.get("version") == LOADER_VERSION:
+                log.info("read parsed %s from cache %s", path.name, cache_path)
+                return cached["layers"]
+            log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
+        except Exception as exc:  # a corrupt cache is rebuilt, never trusted
+            log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
+    try:
+        layers = _parse_osm(path)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{path}: could not be read as an OpenStreetMap XML extract ({exc})") from exc
+    payload = {"sha256": digest, "version": LOADER_VERSION, "layers": layers}
+    with atomic_path(cache_path) as tmp:
+        with open(tmp, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return layers
+
+
+# ---------------------------------------------------------------------------------------
+# the study area
+# ---------------------------------------------------------------------------------------
+
+
+def _boundaries(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if "boundary" not in features:
+        return features.iloc[:0]
+    b = features[(features["boundary"] == "administrative")
+                 & features.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    return b
+
+
+def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, source: str) -> tuple[str, BaseGeometry]:
+    """The admin boundary named by relation id or by name, as a WGS84 polygon."""
+    b = _boundaries(features)
+    if isinstance(boundary, int) or (isinstance(boundary, str) and boundary.isdigit()):
+        key = ("relation", int(boundary))
+        if key not in b.index:
+            rel_ids = sorted(i for t, i in b.index if t == "relation")
+            raise InputError(
+                f"{source}: no administrative boundary relation {boundary} in the extract; "
+                f"relations present: {rel_ids[:15]}{' ...' if len(rel_ids) > 15 else ''}"
+            )
+        row = b.loc[key]
+    else:
+        names = b.get("name", pd.Series(dtype=object))
+        match = b[names.astype(str).str.casefold() == boundary.casefold()]
+        if match.empty:
+            avail = sorted(set(names.dropna().astype(str)))
+            raise InputError(
+                f"{source}: no administrative boundary named {boundary!r} in the extract; "
+                f"names present: {', '.join(avail[:20])}"
+            )
+        if "admin_level" in match:
+            match = match.assign(_lvl=pd.to_numeric(match["admin_level"], errors="coerce")).sort_values("_lvl", ascending=False)
+        row = match.iloc[0]
+    name = str(row.get("name", boundary)) if pd.notna(row.get("name", None)) else str(boundary)
+    return name, shapely.make_valid(row.geometry)
+
+
+def read_polygon(path: str | Path) -> tuple[str, gpd.GeoSeries]:
+    """Read a study-area polygon file (GeoJSON, GeoPackage, shapefile) as one geometry."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: study area file not found (expected a polygon GeoJSON / GeoPackage)")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as a vector file ({exc})") from exc
+    if gdf.empty or gdf.crs is None:
+        raise InputError(f"{path}: the study area file must hold at least one polygon with a declared CRS")
+    polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        raise InputError(f"{path}: no Polygon or MultiPolygon feature (found {sorted(set(gdf.geom_type))})")
+    return path.stem, gpd.GeoSeries([shapely.make_valid(polys.union_all())], crs=gdf.crs)
+
+
+def utm_crs(geom_wgs84: BaseGeometry) -> str:
+    """The UTM zone (EPSG:326xx / 327xx) of a WGS84 geometry's centroid."""
+    c = geom_wgs84.centroid
+    zone = int((c.x + 180) // 6) + 1
+    return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
+
+
+# ---------------------------------------------------------------------------------------
+# layers
+# ---------------------------------------------------------------------------------------
+
+
+def _height_m(df: pd.DataFrame) -> np.ndarray:
+    """Building height from ``height`` (m) or ``building:levels`` × 3 m, else the default."""
+    n = len(df)
+    h = pd.to_numeric(df["height"].astype(str).str.replace("m", "").str.replace(",", ".").str.strip(),
+                      errors="coerce") if "height" in df else pd.Series(np.nan, index=df.index)
+    lv = pd.to_numeric(df["building:levels"], errors="coerce") if "building:levels" in df else pd.Series(np.nan, index=df.index)
+    out = np.where(h.notna() & (h > 0) & (h < 400), h, np.where(lv.notna() & (lv > 0) & (lv < 100), lv * LEVEL_HEIGHT_M, DEFAULT_BUILDING_HEIGHT_M))
+    return np.asarray(out, dtype=float).reshape(n)
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df else pd.Series(pd.NA, index=df.index, dtype=object)
+
+
+def classify_pois(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per point of interest and kind (a feature may have several kinds).
+
+    Returns a GeoDataFrame (same CRS) with ``kind``, ``name``, ``osm_id`` and the
+    feature's representative point as geometry.
+    """
+    amenity = _col(features, "amenity")
+    railway = _col(features, "railway")
+    pt = _col(features, "public_transport")
+    highway = _col(features, "highway")
+    building = _col(features, "building")
+    rules: list[tuple[str, pd.Series]] = [
+        ("school", amenity.isin(["school", "college", "kindergarten", "university"]) | building.isin(["school"])),
+        ("station", railway.isin(["station", "halt"]) | (pt.eq("station") & _col(features, "train").eq("yes"))),
+        ("bus_station", amenity.eq("bus_station")),
+        ("bus_stop", highway.eq("bus_stop") | (pt.eq("platform") & _col(features, "bus").eq("yes"))),
+        ("police", amenity.eq("police")),
+        ("townhall", amenity.eq("townhall")),
+        ("camera", _col(features, "man_made").eq("surveillance")),
+        ("entrance", _col(features, "entrance").notna() & (features.geometry.geom_type == "Point")),
+        ("street_lamp", highway.eq("street_lamp")),
+        ("bar", amenity.isin(["bar", "pub", "biergarten"])),
+        ("nightclub", amenity.isin(["nightclub", "casino"])),
+        ("restaurant", amenity.isin(["restaurant", "fast_food", "cafe"])),
+        ("shop", _col(features, "shop").notna()),
+        ("park", _col(features, "leisure").isin(["park", "playground", "pitch", "sports_centre"])),
+        ("parking", amenity.eq("parking")),
+        ("public_building", amenity.isin(["townhall", "police", "library", "community_centre", "post_office", "social_facility"])
+         | building.isin(["public", "civic", "government"])),
+    ]
+    parts = []
+    reps = features.geometry.representative_point()
+    names = _col(features, "name")
+    ids = [f"{t[0]}/{t[1]}" if isinstance(t, tuple) else str(t) for t in features.index]
+    ids = pd.Series(ids, index=features.index)
+    for kind, mask in rules:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            parts.append(gpd.GeoDataFrame({"kind": kind, "name": names[mask].astype(object).values,
+                                           "osm_id": ids[mask].values}, geometry=reps[mask].values, crs=features.crs))
+    if not parts:
+        return gpd.GeoDataFrame({"kind": [], "name": [], "osm_id": []}, geometry=[], crs=features.crs)
+    out = pd.concat(parts, ignore_index=True)
+    out["name"] = out["name"].where(out["name"].notna(), None)
+    return out.sort_values(["kind", "osm_id"], kind="stable").reset_index(drop=True)
+
+
+def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str) -> nx.MultiDiGraph:
+    """The walkable part of ``graph`` within ``area_wgs84``, projected, largest component."""
+    import osmnx as ox
+
+    g = graph.copy()
+    drop = []
+    for u, v, k, d in g.edges(keys=True, data=True):
+        hw = d.get("highway")
+        hws = set(hw) if isinstance(hw, list) else {hw}
+        acc = d.get("access")
+        if hws <= NOT_WALKABLE or acc in ("no", "private"):
+            drop.append((u, v, k))
+    g.remove_edges_from(drop)
+    xs = np.fromiter((d["x"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
+    ys = np.fromiter((d["y"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
+    nodes = np.array(list(g.nodes), dtype=object)
+    inside = shapely.contains_xy(area_wgs84, xs, ys)
+    g = g.subgraph(nodes[inside].tolist()).copy()
+    if g.number_of_nodes() == 0:
+        raise InputError("the study area contains no walkable street of the OSM extract; check the boundary")
+    largest = max(nx.weakly_connected_components(g), key=len)
+    g = g.subgraph(largest).copy()
+    nx.set_node_attributes(g, ox.stats.count_streets_per_node(g), name="street_count")
+    g = ox.project_graph(g, to_crs=crs)
+    # deterministic node order
+    h = nx.MultiDiGraph()
+    h.graph.update(g.graph)
+    h.add_nodes_from(sorted(g.nodes(data=True), key=lambda t: t[0]))
+    h.add_edges_from(sorted(g.edges(keys=True, data=True), key=lambda t: (t[0], t[1], t[2])))
+    return h
+
+
+def load_town(
+    osm_path: str | Path,
+    *,
+    boundary: int | str | None = None,
+    area_path: str | Path | None = None,
+    margin_m: float = 150.0,
+    cache_dir: str | Path | None = ".cache",
+) -> Town:
+    """Load the study area and its layers from an OSM extract.
+
+    Parameters
+    ----------
+    osm_path
+        The OSM XML extract.
+    boundary
+        OSM admin relation id (``174562``) or boundary name (``"Beausoleil"``).
+    area_path
+        A polygon file instead of ``boundary``.
+    margin_m
+        Streets, buildings and POIs are kept this far beyond the area, so that fields of
+        view and patrols near the edge see their surroundings.
+    cache_dir
+        Parse cache folder (``None``: no cache).
+    """
+    osm_path = Path(osm_path)
+    layers = read_osm(osm_path, cache_dir=cache_dir)
+    features: gpd.GeoDataFrame = layers["features"]
+    if (boundary is None) == (area_path is None):
+        raise InputError("give exactly one of a boundary (OSM relation id or name) or a polygon file for the study area")
+    if boundary is not None:
+        name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path))
+    else:
+        name, series = read_polygon(area_path)  # type: ignore[arg-type]
+        area_wgs = series.to_crs("EPSG:4326").iloc[0]
+    crs = utm_crs(area_wgs)
+    area = gpd.GeoSeries([area_wgs], crs="EPSG:4326").to_crs(crs).iloc[0]
+    buffered = area.buffer(margin_m)
+    buffered_wgs = gpd.GeoSeries([buffered], crs=crs).to_crs("EPSG:4326").iloc[0]
+
+    graph = walk_graph(layers["graph"], buffered_wgs, crs)
+
+    feats = features[features.intersects(buffered_wgs)]
+    bmask = _col(feats, "building").notna() & feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    b = feats[bmask]
+    buildings = gpd.GeoDataFrame(
+        {
+            "osm_id": [f"{t[0]}/{t[1]}" for t in b.index],
+            "building": _col(b, "building").astype(str).values,
+            "name": _col(b, "name").astype(object).values,
+            "height_m": _height_m(b),
+        },
+        geometry=b.geometry.values,
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    buildings["geometry"] = shapely.make_valid(buildings.geometry.values)
+    buildings = buildings[buildings.geometry.geom_type.isin(["Polygon", "MultiPolygon"]) & ~buildings.geometry.is_empty]
+    # Most French buildings are mapped as building=yes; for the L251-3 check they count as
+    # dwellings unless their type says otherwise (the cautious reading of the law).
+    buildings["residential"] = buildings["building"].isin(RESIDENTIAL_BUILDINGS) | (
+        buildings["building"].eq("yes") & ~buildings["name"].notna()
+    )
+    buildings = buildings.sort_values("osm_id", kind="stable").reset_index(drop=True)
+    buildings["name"] = buildings["name"].where(buildings["name"].notna(), None)
+
+    pois = classify_pois(feats).to_crs(crs)
+    pois = pois[pois.within(buffered)].reset_index(drop=True)
+    town = Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
+                source=osm_path.name, margin_m=margin_m)
+    log.info("loaded %s (%s): %s", name, crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+    return town
+
+
+def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
+    """Street edges of a projected graph as a GeoDataFrame (one row per undirected edge)."""
+    rows, geoms, seen = [], [], set()
+    nodes = graph.nodes
+    for u, v, k, d in graph.edges(keys=True, data=True):
+        key = (min(u, v), max(u, v), k)
+        if key in seen:
+            continue
+        seen.add(key)
+        geom = d.get("geometry")
+        if geom is None:
+            geom = shapely.LineString([(nodes[u]["x"], nodes[u]["y"]), (nodes[v]["x"], nodes[v]["y"])])
+        name = d.get("name")
+        if isinstance(name, list):
+            name = " / ".join(map(str, name))
+        rows.append((u, v, k, float(d.get("length", geom.length)), name, str(d.get("highway"))))
+        geoms.append(geom)
+    df = pd.DataFrame(rows, columns=["u", "v", "key", "length", "name", "highway"])
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
+
+
+# ---------------------------------------------------------------------------------------
+# atomic writing
+# ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic_path(dest: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp" + "".join(dest.suffixes), dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        if tmp_path.exists():
+            tmp_path.unlink()  # some drivers refuse to write over an existing file
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(dest: str | Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(dest: str | Path, obj: Any) -> None:
+    """Write JSON (sorted keys, 2-space indent) atomically."""
+    write_text(dest, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (pd.Timestamp,)):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_geojson(dest: str | Path, gdf: gpd.GeoDataFrame, *, precision: int = 7) -> None:
+    """Write RFC 7946 GeoJSON (WGS84, lon/lat order) atomically and deterministically."""
+    if gdf.crs is None:
+        raise ValueError("cannot export a GeoDataFrame without CRS")
+    g = gdf.to_crs("EPSG:4326")
+    g = g.set_geometry(shapely.set_precision(g.geometry.values, 10 ** -precision))
+    text = g.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=True, separators=(",", ":"))
+    obj = json.loads(text)
+    write_json(dest, obj)
+
+
+def write_with(dest: str | Path, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp_path)`` then move the file into place atomically."""
+    with atomic_path(dest) as tmp:
+        writer(tmp)

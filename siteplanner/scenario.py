@@ -1,0 +1,286 @@
+"""The scenario file: one TOML file per town and plan, checked by frozen pydantic models.
+
+Every table rejects unknown keys (a misspelt key is an error, never silently ignored).
+Relative paths are resolved against the scenario file's folder. See
+``scenarios/beausoleil.toml`` for a commented example.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ._errors import ScenarioError
+from .incidents import CATEGORIES, SOURCES
+
+log = logging.getLogger(__name__)
+
+Positive = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Area(_Model):
+    """Study area: an OSM admin boundary (relation id or name) or a polygon file."""
+
+    osm: Path = Field(description="OpenStreetMap XML extract (.osm or .osm.bz2)")
+    boundary: int | str | None = Field(None, description="OSM admin relation id or boundary name")
+    polygon: Path | None = Field(None, description="polygon file instead of a boundary")
+    margin_m: NonNeg = Field(150.0, description="streets and buildings kept beyond the area (m)")
+    dem: Path | None = Field(None, description="elevation raster (e.g. SRTM .hgt), for terrain")
+    qpv: Path | None = Field(None, description="QPV polygons (GeoJSON/GeoPackage)")
+    existing_cameras: Path | None = Field(None, description="file of existing cameras (adds to OSM man_made=surveillance)")
+
+    @model_validator(mode="after")
+    def _one_area(self) -> Area:
+        if (self.boundary is None) == (self.polygon is None):
+            raise ValueError("give exactly one of `boundary` (OSM relation id or name) or `polygon` (a file)")
+        return self
+
+
+class IncidentFile(_Model):
+    """One incident file and how to read it."""
+
+    path: Path
+    source: Literal[SOURCES] | None = Field(None, description="source of every row, if the file has no `source` column")  # type: ignore[valid-type]
+    crs: str | None = Field(None, description="CRS of x, y columns (e.g. EPSG:2154)")
+    columns: dict[str, str] | None = Field(None, description="standard name → the file's column name")
+
+    @field_validator("columns")
+    @classmethod
+    def _known_targets(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        allowed = {"id", "datetime", "category", "source", "lon", "lat", "x", "y"}
+        if v and (bad := sorted(set(v) - allowed)):
+            raise ValueError(f"unknown standard column(s) {bad}; accepted: {sorted(allowed)}")
+        return v
+
+
+class Window(_Model):
+    """A time window: hours (start, end; may wrap midnight), days, holidays, period."""
+
+    name: str = "toute la période"
+    hours: tuple[int, int] | None = None
+    days: Literal["all", "weekday", "weekend"] = "all"
+    school_holidays: bool | None = None
+    public_holidays: bool | None = None
+    period: str | None = Field(None, description='"2023", "2023-S1", "2023-Q2" or "2023-05"')
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not (0 <= v[0] <= 24 and 0 <= v[1] <= 24 and v[0] != v[1]):
+            raise ValueError("hours must be two different integers in 0..24, e.g. [18, 24] or [22, 6]")
+        return v
+
+
+class Hotspots(_Model):
+    method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
+    cell_m: Positive = 10.0
+    bandwidth_m: Positive | None = Field(None, description="kernel bandwidth; default: the method's rule")
+    street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 10.0
+    window: Window = Window()
+    min_count_shared: Annotated[int, Field(ge=1)] = 3
+
+
+class Weights(_Model):
+    """Demand weights: by incident category, and multipliers near sensitive sites."""
+
+    categories: dict[str, NonNeg] = Field(default_factory=dict)
+    sensitive: dict[Literal["school", "station", "bus_station", "qpv"], NonNeg] = Field(
+        default_factory=lambda: {"school": 1.5, "station": 1.5, "bus_station": 1.5, "qpv": 1.5}
+    )
+    sensitive_radius_m: Positive = 100.0
+
+    @field_validator("categories")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        if bad := sorted(set(v) - set(CATEGORIES)):
+            raise ValueError(f"unknown categor(y/ies) {bad}; accepted: {', '.join(CATEGORIES)}")
+        return v
+
+
+class CameraModel(_Model):
+    """A camera type of the catalogue (EN 62676-4 DORI ranges from its optics)."""
+
+    name: str
+    kind: Literal["fixed", "ptz", "multisensor"] = "fixed"
+    width_px: Annotated[int, Field(gt=0)] = 1920
+    sensor_width_mm: Positive = 5.4
+    focal_mm: Positive | None = 4.0
+    range_m: Positive | None = Field(None, description="override the range instead of computing it")
+    fov_deg: Annotated[float, Field(gt=0, le=360)] | None = Field(None, description="override the field of view")
+    mount_height_m: Positive = 6.0
+    price_eur: NonNeg = 6000.0
+    maintenance_share: Annotated[float, Field(ge=0, le=1)] = 0.08
+
+
+class Camera(_Model):
+    """Which catalogue model the next phase installs and which DORI level counts as covered."""
+
+    model: str = "bullet_4mm"
+    covered_at: Literal["detection", "observation", "recognition", "identification"] = "observation"
+    n_headings: Annotated[int, Field(ge=1, le=72)] = 8
+    target_height_m: NonNeg = 1.6
+    catalogue: tuple[CameraModel, ...] = (
+        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0),
+        CameraModel(name="dome_ptz", kind="ptz", focal_mm=4.7 * 6, fov_deg=360, price_eur=9000),
+    )
+
+    @model_validator(mode="after")
+    def _model_known(self) -> Camera:
+        names = [m.name for m in self.catalogue]
+        if self.model not in names:
+            raise ValueError(f"camera model {self.model!r} not in the catalogue ({', '.join(names)})")
+        return self
+
+    def chosen(self) -> CameraModel:
+        return next(m for m in self.catalogue if m.name == self.model)
+
+
+class Candidates(_Model):
+    min_street_count: Annotated[int, Field(ge=1)] = 3
+    street_lamps: bool = True
+    public_facades: bool = True
+    exclusion: Path | None = Field(None, description="polygons where no camera may be mounted")
+    mast_eur: NonNeg = 3500.0
+    facade_mount_eur: NonNeg = 800.0
+    trench_eur_per_m: NonNeg = 60.0
+    privacy_policy: Literal["mask", "exclude"] = "mask"
+
+
+class PhaseSpec(_Model):
+    name: str
+    year: int
+    k: Annotated[int, Field(ge=1)] | None = None
+    budget_eur: Positive | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> PhaseSpec:
+        if (self.k is None) == (self.budget_eur is None):
+            raise ValueError(f"phase {self.name!r}: give exactly one of `k` or `budget_eur`")
+        return self
+
+
+class Plan(_Model):
+    k: Annotated[int, Field(ge=1)] | None = 10
+    budget_eur: Positive | None = None
+    method: Literal["auto", "exact", "fast"] = "auto"
+    time_limit_s: Positive = 60.0
+    min_spacing_m: Positive | None = None
+    funded_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    phase_name: str = "phase suivante"
+    phases: tuple[PhaseSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _k_or_budget(self) -> Plan:
+        if self.budget_eur is not None and self.k is not None and "k" in self.model_fields_set:
+            raise ValueError("give either `k` or `budget_eur` for the next phase, not both")
+        return self
+
+
+class Shift(_Model):
+    name: str = "soirée"
+    budget_min: Positive = 90.0
+    mode: Literal["foot", "bike"] = "foot"
+    speed_kmh: Positive | None = None
+    dwell_min: Annotated[float, Field(ge=0, le=60)] = 12.0
+    teams: Annotated[int, Field(ge=1, le=10)] = 1
+    window: Window | None = None
+
+    def speed(self) -> float:
+        return self.speed_kmh or (4.5 if self.mode == "foot" else 12.0)
+
+
+class Patrol(_Model):
+    start: tuple[float, float] | None = Field(None, description="[lon, lat] of the police station; default: OSM amenity=police")
+    n_candidates: Annotated[int, Field(ge=1, le=500)] = 60
+    shifts: tuple[Shift, ...] = (Shift(),)
+
+
+class Output(_Model):
+    dir: Path = Path("outputs")
+    include_incident_points: bool = False
+    review: Path | None = Field(None, description="review.csv of the référent sûreté (default: next to the scenario)")
+
+
+class Scenario(_Model):
+    """A whole scenario: what town, which data, what to plan."""
+
+    name: str
+    area: Area
+    incidents: tuple[IncidentFile, ...] = ()
+    hotspots: Hotspots = Hotspots()
+    weights: Weights = Weights()
+    camera: Camera = Camera()
+    candidates: Candidates = Candidates()
+    plan: Plan = Plan()
+    patrol: Patrol = Patrol()
+    output: Output = Output()
+    cache_dir: Path = Path(".cache")
+    path: Path | None = Field(None, exclude=True)
+
+    def resolve(self, p: Path | None) -> Path | None:
+        """A path of the scenario, relative to its file."""
+        if p is None:
+            return None
+        p = Path(p).expanduser()
+        return p if p.is_absolute() or self.path is None else (self.path.parent / p)
+
+    @property
+    def review_path(self) -> Path:
+        if self.output.review is not None:
+            return self.resolve(self.output.review)  # type: ignore[return-value]
+        base = self.path if self.path is not None else Path(self.name)
+        return base.with_name(base.stem + ".review.csv")
+
+
+def _format(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (misspelt?)"
+        lines.append(f"  - {loc}: {msg}" + (f" (got {err['input']!r})" if err["type"] not in ("extra_forbidden", "missing") and not isinstance(err.get("input"), dict) else ""))
+    return f"{path}: invalid scenario\n" + "\n".join(lines)
+
+
+def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    ScenarioError
+        The file is missing, not TOML, has unknown keys or wrong values, or names input
+        files that do not exist (every problem listed).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
+    try:
+        sc = Scenario.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        raise ScenarioError(_format(exc, path)) from None
+    if check_files:
+        missing = []
+        for label, p in [("area.osm", sc.area.osm), ("area.polygon", sc.area.polygon), ("area.dem", sc.area.dem),
+                         ("area.qpv", sc.area.qpv), ("area.existing_cameras", sc.area.existing_cameras),
+                         ("candidates.exclusion", sc.candidates.exclusion)] + [
+                            (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]:
+            rp = sc.resolve(p)
+            if rp is not None and not rp.is_file():
+                missing.append(f"  - {label}: file {rp} not found")
+        if missing:
+            raise ScenarioError(f"{path}: input file(s) missing\n" + "\n".join(missing))
+    return sc
