@@ -34,7 +34,6 @@ def _main(
     root.handlers.clear()
     root.addHandler(RichHandler(console=console, show_path=False, show_time=False, markup=False))
     root.setLevel(level)
-    root.propagate = False
 
 
 def _fail(exc: BaseException) -> None:

@@ -63,6 +63,7 @@ def plan_map(res: Result, path: Path | str, *, dpi: int = 150) -> None:
     town, sites = res.town, res.sites
     fig, ax = plt.subplots(figsize=(10, 10))
     ax.set_aspect("equal")
+    ax.set_facecolor("#f4f1ea")
     import geopandas as gpd
 
     area = gpd.GeoSeries([town.area], crs=town.crs)
@@ -77,14 +78,14 @@ def plan_map(res: Result, path: Path | str, *, dpi: int = 150) -> None:
     area.boundary.plot(ax=ax, color="black", linewidth=1.2, linestyle="--", zorder=3)
     from .io import edges_gdf
 
-    edges_gdf(town.graph, town.crs).plot(ax=ax, color="white", linewidth=0.6, zorder=1.5)
+    edges_gdf(town.graph, town.crs).plot(ax=ax, color="#7f7f7f", linewidth=0.5, zorder=2.5)
     shown = sites[sites["status"].isin(["existing", "proposed"])]
     for i in shown.index:
         p = res.fov.polygons[i]
         if p.is_empty:
             continue
         color = "#1f77b4" if sites.at[i, "status"] == "existing" else "#d62728"
-        gpd.GeoSeries([p], crs=town.crs).plot(ax=ax, color=color, alpha=0.3, edgecolor=color, linewidth=0.5, zorder=4)
+        gpd.GeoSeries([p], crs=town.crs).plot(ax=ax, color=color, alpha=0.45, edgecolor=color, linewidth=0.8, zorder=4)
     ex = sites[sites["status"] == "existing"]
     pr = sites[sites["status"] == "proposed"]
     if len(ex):
@@ -107,6 +108,8 @@ def plan_map(res: Result, path: Path | str, *, dpi: int = 150) -> None:
     ax.set_ylim(ymin, ymax)
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     handles = [
         Patch(color="#fd8d3c", alpha=0.75, label=f"hotspot density ({g.method}, {g.window})"),
         Patch(color="#bdbdbd", label="buildings (OSM)"),

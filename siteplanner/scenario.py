@@ -84,7 +84,7 @@ class Hotspots(_Model):
     method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
     cell_m: Positive = 10.0
     bandwidth_m: Positive | None = Field(None, description="kernel bandwidth; default: the method's rule")
-    street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 10.0
+    street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 5.0
     window: Window = Window()
     min_count_shared: Annotated[int, Field(ge=1)] = 3
 
@@ -124,13 +124,16 @@ class CameraModel(_Model):
 class Camera(_Model):
     """Which catalogue model the next phase installs and which DORI level counts as covered."""
 
-    model: str = "bullet_4mm"
+    model: str = "bullet_4mp_6mm"
     covered_at: Literal["detection", "observation", "recognition", "identification"] = "observation"
     n_headings: Annotated[int, Field(ge=1, le=72)] = 8
     target_height_m: NonNeg = 1.6
     catalogue: tuple[CameraModel, ...] = (
-        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0),
-        CameraModel(name="dome_ptz", kind="ptz", focal_mm=4.7 * 6, fov_deg=360, price_eur=9000),
+        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500),
+        CameraModel(name="bullet_4mp_6mm", kind="fixed", width_px=2688, sensor_width_mm=5.6, focal_mm=6.0, price_eur=6000),
+        CameraModel(name="dome_ptz", kind="ptz", focal_mm=10.0, fov_deg=360, price_eur=9000),
+        CameraModel(name="multisensor_360", kind="multisensor", width_px=2688, sensor_width_mm=5.6, focal_mm=2.8,
+                    fov_deg=360, price_eur=11000),
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,172 @@
+"""Patrol circuits: siteplanner's orienteering ILS against Google OR-Tools' routing solver.
+
+On the default town (Beausoleil, OSM extract of 2016) a foot patrol (4.5 km/h) leaves the police
+station nearest the town centre (43.7425 N, 7.4235 E) and makes 12-minute stops, for budgets of
+60, 90 and 120 minutes. Both solvers get the same candidate stops and the same travel-time matrix
+(undirected shortest paths on the walk graph):
+
+- OR-Tools: the documented prize-collecting pattern (one vehicle, arc cost = travel time,
+  a time dimension capped at the budget, one disjunction per stop whose penalty is its prize),
+  PATH_CHEAPEST_ARC then GUIDED_LOCAL_SEARCH with a 10 s limit. Times are given in integer
+  deciseconds rounded up (so its tours stay within budget), penalties as prize x 1e6 (so that
+  a prize always outweighs travel time).
+- siteplanner: ``patrol.solve_orienteering`` on the float matrix (deterministic, seed 0), then
+  also the whole ``patrol.plan_circuit`` (matrix + search + street expansion).
+
+Candidates: until the hotspot step gives intensities, 50 walk-graph nodes drawn with a fixed seed
+among those within 1.5 km (straight line) of the town centre, with prizes drawn from a
+Gamma(2, 1) law with the same seed (seeded stand-ins, not real intensities).
+
+Run: ``python benchmarks/patrol_vs_ortools.py`` (about 1 min, most of it OSM loading and OR-Tools).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OSM = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
+CENTRE_LONLAT = (7.4235, 43.7425)
+SPEED_KMH = 4.5
+DWELL_MIN = 12.0
+BUDGETS = (60, 90, 120)
+N_CANDIDATES = 50
+SEED = 0
+ORTOOLS_LIMIT_S = 10
+
+
+def load_town():
+    """Projected walk graph and the start node (police station nearest the centre)."""
+    import osmnx as ox
+    import pyproj
+
+    try:  # the project's loader, once it exists
+        from siteplanner.io import load_town as _load
+
+        town = _load(str(OSM), boundary=174562)
+        G, pois = town.graph, town.pois
+        police = pois[pois["kind"] == "police"].to_crs(G.graph["crs"])
+        source = "siteplanner.io.load_town"
+    except Exception as exc:  # noqa: BLE001 - fall back to plain osmnx, say so
+        print(f"(siteplanner.io.load_town unavailable: {type(exc).__name__}; using osmnx.graph_from_xml)")
+        G = ox.project_graph(ox.graph_from_xml(OSM, simplify=True, retain_all=False), to_crs="EPSG:32632")
+        police = ox.features_from_xml(OSM, tags={"amenity": "police"}).to_crs(G.graph["crs"])
+        source = "osmnx.graph_from_xml"
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", G.graph["crs"], always_xy=True).transform(*CENTRE_LONLAT)
+    cent = police.geometry.centroid
+    best = cent.iloc[int(np.argmin(np.hypot(cent.x - x, cent.y - y)))]
+    start = int(ox.distance.nearest_nodes(G, best.x, best.y))
+    return G, start, (x, y), source
+
+
+def candidates(G, start, centre):
+    nodes = np.array(sorted(n for n in G.nodes if n != start))
+    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
+    near = nodes[np.hypot(xy[:, 0] - centre[0], xy[:, 1] - centre[1]) <= 1500.0]
+    rng = np.random.default_rng(SEED)
+    cands = sorted(int(n) for n in rng.choice(near, N_CANDIDATES, replace=False))
+    prizes = rng.gamma(2.0, 1.0, N_CANDIDATES)
+    return cands, prizes
+
+
+def tour_duration(T, service, order):
+    t, prev = 0.0, 0
+    for k in order:
+        t += T[prev, k] + service[k - 1]
+        prev = k
+    return t + T[prev, 0]
+
+
+def solve_ortools(T, service, prizes, budget):
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    n = T.shape[0]
+    ds = np.ceil(T * 600.0).astype(np.int64)  # deciseconds, rounded up
+    serv = np.ceil(np.concatenate([[0.0], service]) * 600.0).astype(np.int64)
+    manager = pywrapcp.RoutingIndexManager(n, 1, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    transit = (ds + serv[:, None]).tolist()  # service counted at the node left
+
+    def cb(i, j):
+        return transit[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    idx = routing.RegisterTransitCallback(cb)
+    routing.SetArcCostEvaluatorOfAllVehicles(idx)
+    routing.AddDimension(idx, 0, int(math.floor(budget * 600.0)), True, "Time")
+    for k in range(1, n):
+        routing.AddDisjunction([manager.NodeToIndex(k)], int(round(prizes[k - 1] * 1e6)))
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.time_limit.seconds = ORTOOLS_LIMIT_S
+    sol = routing.SolveWithParameters(params)
+    order = []
+    if sol is not None:
+        i = sol.Value(routing.NextVar(routing.Start(0)))
+        while not routing.IsEnd(i):
+            order.append(manager.IndexToNode(i))
+            i = sol.Value(routing.NextVar(i))
+    return order
+
+
+def main() -> int:
+    from siteplanner import patrol
+
+    t0 = time.perf_counter()
+    G, start, centre, source = load_town()
+    print(f"graph from {source}: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} ({time.perf_counter() - t0:.1f} s)")
+    cands, prizes = candidates(G, start, centre)
+    print(f"{len(cands)} candidates (seeded stand-ins), total prize {prizes.sum():.2f}")
+
+    t = time.perf_counter()
+    D = patrol.distance_matrix(G, [start, *cands])
+    t_matrix = time.perf_counter() - t
+    T = D / (SPEED_KMH * 1000.0 / 60.0)
+    reach = np.isfinite(T[0])
+    if not reach.all():
+        print(f"{int((~reach).sum())} candidate(s) unreachable, left to both solvers (they cannot fit)")
+    T = np.where(np.isfinite(T), T, 1e6)  # OR-Tools needs finite numbers; 1e6 min never fits
+    service = np.full(len(cands), DWELL_MIN)
+    print(f"travel-time matrix {T.shape} in {t_matrix:.2f} s")
+
+    header = f"{'budget':>6} {'solver':<26} {'stops':>5} {'prize':>8} {'duration':>9} {'within':>6} {'wall s':>7}"
+    rows, results = [], []
+    for budget in BUDGETS:
+        t = time.perf_counter()
+        order_ort = solve_ortools(T, service, prizes, budget)
+        w_ort = time.perf_counter() - t
+        p_ort = float(sum(prizes[k - 1] for k in order_ort))
+        d_ort = tour_duration(T, service, order_ort)
+
+        t = time.perf_counter()
+        tour = patrol.solve_orienteering(T, service, prizes, budget_min=budget, seed=SEED)
+        w_sp = time.perf_counter() - t
+        d_sp = tour_duration(T, service, tour.order)
+
+        t = time.perf_counter()
+        circ = patrol.plan_circuit(G, start, cands, prizes, budget_min=budget, speed_kmh=SPEED_KMH, dwell_min=DWELL_MIN, seed=SEED)
+        w_full = time.perf_counter() - t
+
+        ok = d_sp <= budget + 1e-6 and circ.duration_min <= budget + 1e-6 and circ.nodes[0] == circ.nodes[-1] == start
+        rows.append(f"{budget:>6} {'OR-Tools GLS 10 s':<26} {len(order_ort):>5} {p_ort:>8.3f} {d_ort:>9.2f} {str(d_ort <= budget + 1e-6):>6} {w_ort:>7.2f}")
+        rows.append(f"{budget:>6} {'siteplanner ILS (matrix)':<26} {len(tour.order):>5} {tour.prize:>8.3f} {d_sp:>9.2f} {str(d_sp <= budget + 1e-6):>6} {w_sp:>7.2f}")
+        rows.append(f"{budget:>6} {'siteplanner plan_circuit':<26} {len(circ.stops):>5} {circ.prize:>8.3f} {circ.duration_min:>9.2f} {str(circ.duration_min <= budget + 1e-6):>6} {w_full:>7.2f}")
+        ratio = tour.prize / p_ort if p_ort > 0 else float("inf")
+        results.append(f"RESULT budget_min={budget} prize_ratio={ratio:.4f} time_ratio={w_sp / w_ort:.4f} within_budget={str(ok).lower()}")
+
+    print(header)
+    print("\n".join(rows))
+    print("(time_ratio = siteplanner solve_orienteering wall time / OR-Tools wall time, same matrix;"
+          " plan_circuit adds the matrix and street expansion)")
+    for r in results:
+        print(r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1121 @@
+"""Camera fields of view: exact 2D isovists, DORI ranges, terrain cut and the L251-3 privacy check.
+
+A camera's field of view is the part of the ground it can see: the disc of its range (set
+by the DORI level, EN 62676-4), cut to its horizontal wedge, minus what the buildings hide
+(an exact *isovist*: the shadows of the building edges are computed exactly by an angular
+sweep), minus what the terrain hides (rays sampled on the DEM).
+
+The building edges of the whole town are prepared once by :func:`build_obstacles`
+(overlapping footprints merged, rings oriented, an STR-tree over the edges); then each
+isovist only looks at the edges within its range:
+
+1. keep the edges that face the camera (back faces are always hidden by a front face of
+   the same footprint) and clip them to the range disc;
+2. the polar angles of their end points cut the wedge into angular intervals inside which
+   the nearest edge cannot change (footprints are disjoint after the merge, so edges do not
+   cross); one ray cast per interval (vectorised: intervals × edges) finds that edge;
+3. the boundary of the isovist is that edge between the interval's two bounding rays, or
+   the range circle where no edge is hit. Only the circle is approximated, by chords of at
+   most ``arc_step_deg`` (1° by default: the disc area is under-estimated by 0.005 %).
+
+Headings are compass bearings: degrees clockwise from north. The wedge of a camera of
+horizontal field of view ``fov_deg`` is centred on its heading. A PTZ (pan-tilt-zoom)
+camera is modelled as a 360° field of view at its observation range.
+
+L251-3 (Code de la sécurité intérieure) forbids video-protection cameras from viewing the
+inside of dwellings and, specifically, their entrances: :func:`privacy_figures` measures,
+for a site, the residential façade length and the number of entrances inside its field of
+view at recognition range, and the mask polygons to declare in the prefecture file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from siteplanner._errors import InputError, report_problems
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DORI_PPM",
+    "RESIDENTIAL_BUILDING_TYPES",
+    "Obstacles",
+    "Privacy",
+    "best_heading",
+    "best_headings",
+    "build_obstacles",
+    "building_height_m",
+    "dori_range_m",
+    "dori_ranges_m",
+    "horizontal_fov_deg",
+    "isovist",
+    "isovists",
+    "privacy_action",
+    "privacy_figures",
+    "residential_mask",
+    "terrain_clip",
+]
+
+#: Pixel densities (pixels per metre of scene width) of the DORI levels of EN 62676-4.
+DORI_PPM: dict[str, float] = {
+    "detection": 25.0,
+    "observation": 62.0,
+    "recognition": 125.0,
+    "identification": 250.0,
+}
+
+#: OSM ``building=*`` values taken as dwellings for the L251-3 privacy check.
+RESIDENTIAL_BUILDING_TYPES: frozenset[str] = frozenset(
+    {
+        "apartments",
+        "bungalow",
+        "cabin",
+        "detached",
+        "dormitory",
+        "farm",
+        "house",
+        "houseboat",
+        "residential",
+        "semidetached_house",
+        "static_caravan",
+        "terrace",
+    }
+)
+
+_TWO_PI = 2.0 * math.pi
+_EMPTY = Polygon()
+_BATCH = 64  # cameras swept together (bounds the memory of the vectorised sweep)
+
+
+# --------------------------------------------------------------------------------------
+# Camera optics (DORI)
+# --------------------------------------------------------------------------------------
+
+
+def _check_positive(**values: float) -> None:
+    problems = [
+        f"{name}={value!r} is not accepted: give a finite number > 0"
+        for name, value in values.items()
+        if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value) and value > 0)
+    ]
+    report_problems(problems, source="camera optics")
+
+
+def dori_range_m(focal_mm: float, sensor_width_mm: float, width_px: float, ppm: float) -> float:
+    """Distance at which a camera still resolves ``ppm`` pixels per metre of scene width.
+
+    ``distance = focal_mm · width_px / (sensor_width_mm · ppm)`` (EN 62676-4): at distance
+    ``d`` the image width covers ``d · sensor_width / focal`` metres of scene.
+
+    Parameters
+    ----------
+    focal_mm
+        Focal length of the lens (mm).
+    sensor_width_mm
+        Width of the image sensor (mm), e.g. 5.4 for a 1/2.8" sensor.
+    width_px
+        Horizontal resolution (pixels), e.g. 1920 for 1080p.
+    ppm
+        Required pixel density, e.g. ``DORI_PPM["recognition"]`` (125).
+
+    Returns
+    -------
+    float
+        The range in metres.
+    """
+    _check_positive(focal_mm=focal_mm, sensor_width_mm=sensor_width_mm, width_px=width_px, ppm=ppm)
+    return float(focal_mm) * float(width_px) / (float(sensor_width_mm) * float(ppm))
+
+
+def dori_ranges_m(focal_mm: float, sensor_width_mm: float, width_px: float) -> dict[str, float]:
+    """Range in metres of each DORI level (keys of :data:`DORI_PPM`) for one camera."""
+    return {level: dori_range_m(focal_mm, sensor_width_mm, width_px, ppm) for level, ppm in DORI_PPM.items()}
+
+
+def horizontal_fov_deg(focal_mm: float, sensor_width_mm: float) -> float:
+    """Horizontal field of view in degrees: ``2 · atan(sensor_width / (2 · focal))``.
+
+    Parameters
+    ----------
+    focal_mm
+        Focal length of the lens (mm).
+    sensor_width_mm
+        Width of the image sensor (mm).
+
+    Returns
+    -------
+    float
+        The angle in degrees, in (0, 180).
+    """
+    _check_positive(focal_mm=focal_mm, sensor_width_mm=sensor_width_mm)
+    return math.degrees(2.0 * math.atan(float(sensor_width_mm) / (2.0 * float(focal_mm))))
+
+
+# --------------------------------------------------------------------------------------
+# Building heights and types
+# --------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+
+
+def _parse_number(value: object) -> float:
+    """First number in an OSM tag value ("12", "12.5 m", "3;4", "12,5") or NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value) if math.isfinite(float(value)) else math.nan
+    match = _NUMBER.search(str(value))
+    if match is None:
+        return math.nan
+    return float(match.group(0).replace(",", "."))
+
+
+def building_height_m(
+    levels: object,
+    height: object,
+    *,
+    default_m: float = 9.0,
+    level_m: float = 3.0,
+) -> float | pd.Series:
+    """Height of buildings from their OSM tags.
+
+    ``height`` (metres; "12", "12 m", "12.5") when it parses to a positive number, else
+    ``building:levels × level_m``, else ``default_m`` (9 m: a three-storey building, the
+    common case of the French towns' centres).
+
+    Parameters
+    ----------
+    levels
+        OSM ``building:levels``: a scalar or a pandas Series.
+    height
+        OSM ``height``: a scalar or a Series on the same index as ``levels``.
+    default_m
+        Height given when neither tag is usable.
+    level_m
+        Height of one storey.
+
+    Returns
+    -------
+    float or pandas.Series
+        A float for scalar inputs, else a float Series on the index of the inputs.
+    """
+    if isinstance(levels, pd.Series) or isinstance(height, pd.Series):
+        index = levels.index if isinstance(levels, pd.Series) else height.index  # type: ignore[union-attr]
+        lv = levels if isinstance(levels, pd.Series) else pd.Series(levels, index=index)
+        ht = height if isinstance(height, pd.Series) else pd.Series(height, index=index)
+        lv_num = lv.map(_parse_number).astype(float)
+        ht_num = ht.map(_parse_number).astype(float)
+        out = pd.Series(float(default_m), index=index, dtype=float)
+        use_levels = lv_num > 0
+        out[use_levels] = lv_num[use_levels] * level_m
+        use_height = ht_num > 0
+        out[use_height] = ht_num[use_height]
+        logger.debug(
+            "building_height_m: %d from height, %d from levels, %d default (%.1f m)",
+            int(use_height.sum()),
+            int((use_levels & ~use_height).sum()),
+            int((~use_levels & ~use_height).sum()),
+            default_m,
+        )
+        return out
+    ht_value = _parse_number(height)
+    if ht_value > 0:
+        return ht_value
+    lv_value = _parse_number(levels)
+    if lv_value > 0:
+        return lv_value * level_m
+    return float(default_m)
+
+
+def residential_mask(building: pd.Series, *, include_yes: bool = False) -> np.ndarray:
+    """Which buildings are dwellings, from their OSM ``building=*`` value.
+
+    Parameters
+    ----------
+    building
+        The ``building`` tag of each building.
+    include_yes
+        Also count ``building=yes`` (untyped; mostly dwellings in French town centres).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array aligned with ``building``.
+    """
+    types = set(RESIDENTIAL_BUILDING_TYPES)
+    if include_yes:
+        types.add("yes")
+    return building.astype("string").str.strip().str.lower().isin(types).fillna(False).to_numpy(dtype=bool)
+
+
+# --------------------------------------------------------------------------------------
+# Obstacles
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Obstacles:
+    """The building edges of a whole town, prepared once for all the isovists.
+
+    Attributes
+    ----------
+    footprints
+        Disjoint building footprints (overlapping or touching buildings merged), an object
+        array of shapely Polygons (holes kept: courtyards are open space).
+    segments
+        ``(n, 4)`` float array ``x0, y0, x1, y1`` of every ring edge, oriented so that the
+        building is on the left (exteriors counter-clockwise, holes clockwise).
+    segment_tree
+        STR-tree over the edges (as LineStrings), queried by distance.
+    footprint_tree
+        STR-tree over ``footprints`` (is a camera inside a building?).
+    """
+
+    footprints: np.ndarray
+    segments: np.ndarray
+    segment_tree: shapely.STRtree
+    footprint_tree: shapely.STRtree
+
+    def __repr__(self) -> str:
+        return f"Obstacles({len(self.footprints):,} footprints, {len(self.segments):,} edges)"
+
+
+def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
+    parts = shapely.get_parts(geoms)
+    # make_valid may return collections holding lines and points: keep the areas.
+    collections = shapely.get_type_id(parts) == 7
+    if collections.any():
+        parts = np.concatenate([parts[~collections], shapely.get_parts(parts[collections])])
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+    return parts[keep]
+
+
+def _merge_overlaps(polys: np.ndarray) -> np.ndarray:
+    """Union only the groups of footprints that touch or overlap (much faster than one union)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(polys)
+    if n == 0:
+        return polys
+    tree = shapely.STRtree(polys)
+    left, right = tree.query(polys, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    n_groups, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=n_groups)
+    merged: list[np.ndarray] = []
+    singles = counts[labels] == 1
+    merged.append(polys[singles])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for group in np.flatnonzero(counts > 1):
+        members = polys[order[starts[group] : starts[group] + counts[group]]]
+        merged.append(_polygonal_parts(np.asarray([shapely.union_all(members)], dtype=object)))
+    out = np.concatenate(merged)
+    # Stable order: by centroid, so the same buildings give the same Obstacles.
+    cx, cy = shapely.get_coordinates(shapely.centroid(out)).T
+    return out[np.lexsort((cy, cx))]
+
+
+def _oriented_segments(polys: np.ndarray) -> np.ndarray:
+    """All ring edges of ``polys`` with the solid on their left, as ``(n, 4)``."""
+    if len(polys) == 0:
+        return np.zeros((0, 4))
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    is_exterior = np.ones(len(rings), dtype=bool)
+    is_exterior[1:] = ring_poly[1:] != ring_poly[:-1]
+    coords, ring_of_coord = shapely.get_coordinates(rings, return_index=True)
+    same_ring = ring_of_coord[1:] == ring_of_coord[:-1]
+    p = coords[:-1][same_ring]
+    q = coords[1:][same_ring]
+    seg_ring = ring_of_coord[:-1][same_ring]
+    cross = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
+    signed_area = np.bincount(seg_ring, weights=cross, minlength=len(rings))
+    flip = np.where(is_exterior, signed_area < 0, signed_area > 0)[seg_ring]
+    p2 = np.where(flip[:, None], q, p)
+    q2 = np.where(flip[:, None], p, q)
+    segments = np.hstack([p2, q2])
+    nonzero = (segments[:, 0] != segments[:, 2]) | (segments[:, 1] != segments[:, 3])
+    return segments[nonzero]
+
+
+def build_obstacles(buildings: object) -> Obstacles:
+    """Prepare the building edges of a whole town for fast isovists.
+
+    Invalid footprints are repaired with ``shapely.make_valid``; points and lines are
+    dropped; MultiPolygons are split; overlapping or touching footprints are merged (their
+    shared walls disappear and no two edges cross, which the sweep relies on); holes are
+    kept.
+
+    Parameters
+    ----------
+    buildings
+        Building footprints in a projected metric CRS: a GeoSeries, a GeoDataFrame (its
+        active geometry) or a sequence of shapely geometries.
+
+    Returns
+    -------
+    Obstacles
+    """
+    geometry = getattr(buildings, "geometry", buildings)
+    geoms = np.asarray(list(geometry) if not isinstance(geometry, np.ndarray) else geometry, dtype=object)
+    if len(geoms) and not all(g is None or isinstance(g, shapely.Geometry) for g in geoms):
+        bad = [i for i, g in enumerate(geoms) if not (g is None or isinstance(g, shapely.Geometry))]
+        report_problems(
+            [f"row {i}: {type(geoms[i]).__name__} is not a shapely geometry" for i in bad],
+            source="buildings",
+        )
+    geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    n_invalid = int((~shapely.is_valid(geoms)).sum()) if len(geoms) else 0
+    if n_invalid:
+        logger.info("build_obstacles: repaired %d invalid footprint(s) with make_valid", n_invalid)
+    polys = _polygonal_parts(shapely.make_valid(geoms)) if len(geoms) else np.zeros(0, dtype=object)
+    polys = _merge_overlaps(polys)
+    segments = _oriented_segments(polys)
+    lines = shapely.linestrings(segments.reshape(-1, 2, 2)) if len(segments) else np.zeros(0, dtype=object)
+    obstacles = Obstacles(
+        footprints=polys,
+        segments=segments,
+        segment_tree=shapely.STRtree(lines),
+        footprint_tree=shapely.STRtree(polys),
+    )
+    logger.info(
+        "build_obstacles: %s buildings gave %s footprints and %s edges",
+        f"{len(geoms):,}",
+        f"{len(polys):,}",
+        f"{len(segments):,}",
+    )
+    return obstacles
+
+
+# --------------------------------------------------------------------------------------
+# Isovists
+# --------------------------------------------------------------------------------------
+
+
+def _check_view(radius_m: float, fov_deg: float, heading_deg: float | None) -> None:
+    problems = []
+    if not (math.isfinite(radius_m) and radius_m > 0):
+        problems.append(f"radius_m={radius_m!r} is not accepted: give a finite range in metres > 0")
+    if not (math.isfinite(fov_deg) and 0 < fov_deg):
+        problems.append(f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]")
+    if heading_deg is not None and not math.isfinite(heading_deg):
+        problems.append(f"heading_deg={heading_deg!r} is not accepted: give a compass bearing in degrees")
+    report_problems(problems, source="isovist")
+
+
+def _sweep(
+    seg: np.ndarray,
+    cam: np.ndarray,
+    radius: np.ndarray,
+    start: np.ndarray,
+    width: np.ndarray,
+    arc_step: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Visible regions around several cameras at once, as polygon vertices.
+
+    Parameters
+    ----------
+    seg
+        ``(m, 4)`` edges relative to their camera, solid on the left.
+    cam
+        ``(m,)`` camera of each edge, in ``range(n)``.
+    radius, start, width
+        ``(n,)`` range, wedge start (math angle, radians) and wedge width of each camera.
+    arc_step
+        Largest chord angle on the range circle (radians).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(k, 2)`` vertices relative to their camera, counter-clockwise, grouped by
+        camera in increasing order, and ``(k,)`` the camera of each vertex.
+    """
+    n_cam = len(radius)
+    end = np.minimum(width, _TWO_PI)
+    px, py, qx, qy = seg.T
+    # 1. Front faces only: the camera is on the right of p -> q (back faces are always
+    #    hidden by a front face of the same footprint).
+    front = px * qy - py * qx < 0
+    px, py, qx, qy, cam = px[front], py[front], qx[front], qy[front], cam[front]
+    # 2. Clip to the range disc: |p + t e| = r.
+    ex, ey = qx - px, qy - py
+    r = radius[cam]
+    a = ex * ex + ey * ey
+    b = px * ex + py * ey
+    c = px * px + py * py - r * r
+    disc = b * b - a * c
+    ok = (disc > 0) & (a > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sq = np.sqrt(np.where(ok, disc, 0.0))
+        t0 = np.maximum((-b - sq) / a, 0.0)
+        t1 = np.minimum((-b + sq) / a, 1.0)
+    ok &= t1 > t0
+    px, py, qx, qy, ex, ey, t0, t1, cam = (v[ok] for v in (px, py, qx, qy, ex, ey, t0, t1, cam))
+    # Clipped end points; unclipped ones are kept bit for bit, so that edges sharing a
+    # vertex give exactly the same polar angle (no sliver interval between them).
+    sx = np.where(t0 > 0, px + t0 * ex, px)
+    sy = np.where(t0 > 0, py + t0 * ey, py)
+    fx = np.where(t1 < 1, px + t1 * ex, qx)
+    fy = np.where(t1 < 1, py + t1 * ey, qy)
+    ex, ey = fx - sx, fy - sy
+    # 3. Polar angles in each wedge's frame. Front faces run clockwise as seen from the
+    #    camera: an edge spans the angles from its end (f) to its start (s).
+    ang_s = np.mod(np.arctan2(sy, sx) - start[cam], _TWO_PI)
+    ang_f = np.mod(np.arctan2(fy, fx) - start[cam], _TWO_PI)
+    wrap = ang_s < ang_f  # the span crosses the wedge's start angle: split it in two
+    lo = np.concatenate([ang_f, np.zeros(int(wrap.sum()))])
+    hi = np.concatenate([np.where(wrap, _TWO_PI, ang_s), ang_s[wrap]])
+    owner = np.concatenate([np.arange(len(ang_s)), np.flatnonzero(wrap)])
+    span_cam = cam[owner]
+    keep = (lo < end[span_cam]) & (hi > lo)
+    lo, owner, span_cam = lo[keep], owner[keep], span_cam[keep]
+    hi = np.minimum(hi[keep], end[span_cam])
+    # 4. Critical angles of all cameras in one sorted array: key = 8 · camera + angle.
+    base = 8.0 * np.arange(n_cam)
+    key_lo = 8.0 * span_cam + lo
+    key_hi = 8.0 * span_cam + hi
+    crit = np.unique(np.concatenate([base, base + end, key_lo, key_hi]))
+    crit_cam = np.floor(crit / 8.0).astype(np.int64)
+    crit_ang = crit - 8.0 * crit_cam
+    n_int = len(crit) - 1
+    int_cam = crit_cam[:-1]
+    real = crit_cam[1:] == int_cam  # intervals between two cameras' keys are not real
+    widths = np.diff(crit_ang)
+    # 5. Nearest edge of each interval: one ray at its middle against the edges spanning it.
+    i_lo = np.searchsorted(crit, key_lo)
+    i_hi = np.searchsorted(crit, key_hi)
+    n_per = i_hi - i_lo
+    n_pairs = int(n_per.sum())
+    winner = np.full(n_int, -1, dtype=np.int64)
+    if n_pairs:
+        offset = np.repeat(np.cumsum(n_per) - n_per, n_per)
+        pair_int = np.repeat(i_lo, n_per) + (np.arange(n_pairs) - offset)
+        pair_seg = np.repeat(owner, n_per)
+        mid = crit_ang[:-1] + 0.5 * widths + start[int_cam]
+        cos_m, sin_m = np.cos(mid)[pair_int], np.sin(mid)[pair_int]
+        pex, pey = ex[pair_seg], ey[pair_seg]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dist = (sx[pair_seg] * pey - sy[pair_seg] * pex) / (cos_m * pey - sin_m * pex)
+        dist[~(dist > 0)] = np.inf
+        nearest = np.full(n_int, np.inf)
+        np.minimum.at(nearest, pair_int, dist)
+        is_min = (dist == nearest[pair_int]) & np.isfinite(dist)
+        winner[pair_int[is_min]] = pair_seg[is_min]
+    # 6. Vertices: the winning edge between the interval's two rays, or the range circle.
+    ints = np.flatnonzero(real)
+    w_int = winner[ints]
+    n_steps = np.where(w_int >= 0, 1, np.maximum(1, np.ceil(widths[ints] / arc_step - 1e-9).astype(np.int64)))
+    counts = n_steps + 1
+    total = int(counts.sum())
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    j = np.arange(total) - first
+    interval = np.repeat(ints, counts)
+    steps = np.repeat(n_steps, counts)
+    v_cam = int_cam[interval]
+    ang = crit_ang[interval] + widths[interval] * (j / steps) + start[v_cam]
+    dx, dy = np.cos(ang), np.sin(ang)
+    x = radius[v_cam] * dx
+    y = radius[v_cam] * dy
+    w = np.repeat(w_int, counts)
+    on_edge = w >= 0
+    if on_edge.any():
+        we = w[on_edge]
+        wsx, wsy, wex, wey = sx[we], sy[we], ex[we], ey[we]
+        ddx, ddy = dx[on_edge], dy[on_edge]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (wsx * ddy - wsy * ddx) / (ddx * wey - ddy * wex)
+        t = np.clip(np.where(np.isfinite(t), t, 0.0), 0.0, 1.0)
+        x[on_edge] = wsx + t * wex
+        y[on_edge] = wsy + t * wey
+    # 7. Wedges start at their apex, the camera itself.
+    apex_cam = np.flatnonzero(width < _TWO_PI)
+    if len(apex_cam):
+        at = np.searchsorted(v_cam, apex_cam)
+        x = np.insert(x, at, 0.0)
+        y = np.insert(y, at, 0.0)
+        v_cam = np.insert(v_cam, at, apex_cam)
+    # 8. Drop repeated vertices (shared by two intervals) and the closing one.
+    same_cam = v_cam[1:] == v_cam[:-1]
+    repeat = same_cam & (np.abs(np.diff(x)) <= 1e-9) & (np.abs(np.diff(y)) <= 1e-9)
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = ~repeat
+    x, y, v_cam = x[keep], y[keep], v_cam[keep]
+    if len(v_cam):
+        last = np.flatnonzero(np.append(v_cam[1:] != v_cam[:-1], True))
+        firsts = np.searchsorted(v_cam, v_cam[last])
+        closing = (last != firsts) & (np.abs(x[last] - x[firsts]) <= 1e-9) & (np.abs(y[last] - y[firsts]) <= 1e-9)
+        keep = np.ones(len(x), dtype=bool)
+        keep[last[closing]] = False
+        x, y, v_cam = x[keep], y[keep], v_cam[keep]
+    return np.column_stack([x, y]), v_cam
+
+
+def _view_frame(heading_deg: float | None, fov_deg: float) -> tuple[float, float]:
+    """(start math angle, width) in radians of the wedge of a compass heading."""
+    if heading_deg is None or fov_deg >= 360.0:
+        return 0.0, _TWO_PI
+    centre = math.radians(90.0 - heading_deg)
+    width = math.radians(fov_deg)
+    return centre - width / 2.0, width
+
+
+def _isovist_batch(
+    obstacles: Obstacles,
+    origins: np.ndarray,
+    radii: np.ndarray,
+    starts: np.ndarray,
+    widths: np.ndarray,
+    arc_step: float,
+) -> list[Polygon]:
+    """Isovists of a batch of cameras (validated inputs)."""
+    n = len(origins)
+    points = shapely.points(origins)
+    inside = np.zeros(n, dtype=bool)
+    hit_origin, _ = obstacles.footprint_tree.query(points, predicate="intersects")
+    inside[hit_origin] = True
+    # Bounding-box query (cheap); edges outside the range disc are dropped by the sweep.
+    boxes = shapely.box(origins[:, 0] - radii, origins[:, 1] - radii, origins[:, 0] + radii, origins[:, 1] + radii)
+    q_cam, q_seg = obstacles.segment_tree.query(boxes)
+    order = np.lexsort((q_seg, q_cam))
+    q_cam, q_seg = q_cam[order], q_seg[order]
+    rel = obstacles.segments[q_seg] - np.hstack([origins, origins])[q_cam]
+    pts, v_cam = _sweep(rel, q_cam, radii, starts, widths, arc_step)
+    out = np.empty(n, dtype=object)
+    out[:] = [_EMPTY] * n
+    counts = np.bincount(v_cam, minlength=n)
+    good = (counts >= 3) & ~inside
+    sel = good[v_cam]
+    if sel.any():
+        ring_id = np.cumsum(good) - 1
+        rings = shapely.linearrings(pts[sel] + origins[v_cam[sel]], indices=ring_id[v_cam[sel]])
+        polys = shapely.polygons(rings)
+        invalid = np.flatnonzero(~shapely.is_valid(polys))
+        for i in invalid:
+            # Rounding in the translation can pinch a needle-thin gap between two
+            # buildings: keep the main part.
+            parts = _polygonal_parts(np.asarray([shapely.make_valid(polys[i])], dtype=object))
+            polys[i] = parts[np.argmax(shapely.area(parts))] if len(parts) else _EMPTY
+        if len(invalid):
+            logger.debug("isovists: repaired %d pinched polygon(s)", len(invalid))
+        out[good] = polys
+    return list(out)
+
+
+def isovist(
+    obstacles: Obstacles,
+    origin: tuple[float, float],
+    radius_m: float,
+    *,
+    heading_deg: float | None = None,
+    fov_deg: float = 360.0,
+    arc_step_deg: float = 1.0,
+) -> Polygon:
+    """Exact 2D field of view of one camera: what it sees within its range, around buildings.
+
+    Parameters
+    ----------
+    obstacles
+        The town's buildings, from :func:`build_obstacles`.
+    origin
+        Camera position ``(x, y)`` in the obstacles' CRS.
+    radius_m
+        Range (e.g. a DORI range from :func:`dori_range_m`).
+    heading_deg
+        Compass bearing of the wedge centre (clockwise from north); ``None`` with a
+        360° field of view.
+    fov_deg
+        Horizontal field of view; 360 (or more) for a PTZ or an omnidirectional camera.
+    arc_step_deg
+        Largest angle of the chords that approximate the range circle. Building shadows
+        are exact.
+
+    Returns
+    -------
+    shapely.Polygon
+        The visible area; an empty Polygon if the camera stands inside (or on the wall of)
+        a building.
+    """
+    _check_view(radius_m, fov_deg, heading_deg)
+    if heading_deg is None and fov_deg < 360.0:
+        raise InputError(f"isovist: fov_deg={fov_deg} < 360 needs heading_deg (a compass bearing in degrees)")
+    start, width = _view_frame(heading_deg, fov_deg)
+    return _isovist_batch(
+        obstacles,
+        np.array([[float(origin[0]), float(origin[1])]]),
+        np.array([float(radius_m)]),
+        np.array([start]),
+        np.array([width]),
+        math.radians(arc_step_deg),
+    )[0]
+
+
+def isovists(
+    obstacles: Obstacles,
+    origins: np.ndarray,
+    radius_m: float | np.ndarray,
+    *,
+    fov_deg: float = 360.0,
+    headings_deg: np.ndarray | None = None,
+    arc_step_deg: float = 1.0,
+    progress: bool = False,
+) -> list[Polygon]:
+    """Fields of view of many cameras (same as :func:`isovist` on each, swept in batches).
+
+    Parameters
+    ----------
+    obstacles
+        The town's buildings, from :func:`build_obstacles`.
+    origins
+        ``(n, 2)`` camera positions.
+    radius_m
+        One range for all, or one per camera.
+    fov_deg
+        Horizontal field of view of every camera.
+    headings_deg
+        ``(n,)`` compass bearings; required when ``fov_deg < 360``.
+    arc_step_deg
+        Largest chord angle on the range circle.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    list of shapely.Polygon
+        One field of view per origin, in input order.
+    """
+    origins = np.asarray(origins, dtype=float)
+    if origins.ndim != 2 or origins.shape[1] != 2:
+        raise InputError(f"isovists: origins has shape {origins.shape}; accepted: an (n, 2) array of x, y")
+    n = len(origins)
+    radii = np.array(np.broadcast_to(np.asarray(radius_m, dtype=float), (n,)))
+    problems = []
+    bad = np.flatnonzero(~np.isfinite(origins).all(axis=1))
+    problems += [f"origins row {i}: {origins[i].tolist()} is not a finite x, y" for i in bad]
+    bad = np.flatnonzero(~(np.isfinite(radii) & (radii > 0)))
+    problems += [f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad]
+    if not (math.isfinite(fov_deg) and fov_deg > 0):
+        problems.append(f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]")
+    if fov_deg < 360.0:
+        if headings_deg is None:
+            problems.append(f"headings_deg is missing: fov_deg={fov_deg} < 360 needs one compass bearing per origin")
+        else:
+            headings_deg = np.asarray(headings_deg, dtype=float)
+            if headings_deg.shape != (n,):
+                problems.append(f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin")
+            else:
+                bad = np.flatnonzero(~np.isfinite(headings_deg))
+                problems += [f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing" for i in bad]
+    report_problems(problems, source="isovists")
+    if n == 0:
+        return []
+    starts = np.zeros(n)
+    widths = np.full(n, _TWO_PI)
+    if fov_deg < 360.0 and headings_deg is not None:
+        for i, heading in enumerate(headings_deg):
+            starts[i], widths[i] = _view_frame(float(heading), fov_deg)
+    arc_step = math.radians(arc_step_deg)
+    out: list[Polygon] = []
+    batches: Sequence[int] = range(0, n, _BATCH)
+    if progress:
+        from rich.progress import track
+
+        batches = track(batches, description="fields of view", transient=True)
+    for b0 in batches:
+        b1 = min(n, b0 + _BATCH)
+        out += _isovist_batch(obstacles, origins[b0:b1], radii[b0:b1], starts[b0:b1], widths[b0:b1], arc_step)
+    n_empty = sum(p.is_empty for p in out)
+    logger.info(
+        "isovists: %s fields of view (%d empty: camera inside a building), mean area %.0f m²",
+        f"{n:,}",
+        n_empty,
+        float(np.mean(shapely.area(np.asarray(out, dtype=object)))),
+    )
+    return out
+
+
+def _wedge(origin: tuple[float, float], radius_m: float, heading_deg: float, fov_deg: float) -> Polygon:
+    """Wedge polygon reaching beyond the range circle (for clipping a 360° isovist)."""
+    start, width = _view_frame(heading_deg, fov_deg)
+    n = max(2, math.ceil(math.degrees(width) / 30.0) + 1)
+    ang = start + np.linspace(0.0, width, n)
+    far = 2.0 * radius_m
+    ring = np.column_stack([origin[0] + far * np.cos(ang), origin[1] + far * np.sin(ang)])
+    return Polygon(np.vstack([origin, ring]))
+
+
+def _heading_scores(
+    full: Polygon,
+    origin: tuple[float, float],
+    radius_m: float,
+    fov_deg: float,
+    headings: np.ndarray,
+    target_xy: np.ndarray | None,
+    target_weight: np.ndarray | None,
+) -> tuple[np.ndarray, list[Polygon]]:
+    wedges = [_wedge(origin, radius_m, float(h), fov_deg) for h in headings]
+    clipped = list(shapely.intersection(np.asarray(wedges, dtype=object), full))
+    if target_xy is None:
+        return shapely.area(np.asarray(clipped, dtype=object)), clipped
+    txy = np.asarray(target_xy, dtype=float).reshape(-1, 2)
+    weight = np.ones(len(txy)) if target_weight is None else np.asarray(target_weight, dtype=float)
+    shapely.prepare(full)
+    inside = shapely.contains_xy(full, txy[:, 0], txy[:, 1]) if len(txy) else np.zeros(0, dtype=bool)
+    bearing = np.degrees(np.arctan2(txy[:, 0] - origin[0], txy[:, 1] - origin[1]))  # compass
+    diff = np.abs((bearing[None, :] - headings[:, None] + 180.0) % 360.0 - 180.0)
+    in_wedge = diff <= fov_deg / 2.0
+    scores = (in_wedge & inside[None, :]).astype(float) @ weight
+    return scores, clipped
+
+
+def _first_best(scores: np.ndarray) -> int:
+    top = float(np.max(scores))
+    return int(np.flatnonzero(scores >= top - 1e-9 * max(1.0, abs(top)))[0])
+
+
+def best_heading(
+    obstacles: Obstacles,
+    origin: tuple[float, float],
+    radius_m: float,
+    fov_deg: float,
+    *,
+    n_headings: int = 8,
+    target_xy: np.ndarray | None = None,
+    target_weight: np.ndarray | None = None,
+) -> tuple[float, Polygon]:
+    """Best orientation of a fixed camera among ``n_headings`` evenly spaced bearings.
+
+    The 360° isovist is computed once and cut by each wedge. The score of a heading is the
+    total weight of the target points inside its field of view (their count if no weight),
+    or the visible area without targets. Ties go to the smallest heading.
+
+    Parameters
+    ----------
+    obstacles
+        The town's buildings, from :func:`build_obstacles`.
+    origin
+        Camera position ``(x, y)``.
+    radius_m
+        Range of the camera.
+    fov_deg
+        Horizontal field of view.
+    n_headings
+        Headings tried: ``0, 360/n, 2·360/n, ...`` degrees clockwise from north.
+    target_xy
+        ``(m, 2)`` points to watch (incidents, entrances of schools...), optional.
+    target_weight
+        ``(m,)`` weight of each target point, optional.
+
+    Returns
+    -------
+    tuple of (float, shapely.Polygon)
+        The chosen heading and its field of view.
+    """
+    if not (isinstance(n_headings, (int, np.integer)) and n_headings >= 1):
+        raise InputError(f"best_heading: n_headings={n_headings!r} is not accepted: give an integer >= 1")
+    if target_weight is not None and target_xy is None:
+        raise InputError("best_heading: target_weight is given without target_xy; give both or neither")
+    if target_xy is not None and target_weight is not None and len(target_weight) != len(target_xy):
+        raise InputError(
+            f"best_heading: target_weight has {len(target_weight)} values for {len(target_xy)} target points; "
+            "give one weight per point"
+        )
+    full = isovist(obstacles, origin, radius_m)
+    if fov_deg >= 360.0 or full.is_empty:
+        return 0.0, full
+    headings = np.arange(n_headings) * (360.0 / n_headings)
+    scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, headings, target_xy, target_weight)
+    best = _first_best(scores)
+    return float(headings[best]), clipped[best]
+
+
+def best_headings(
+    obstacles: Obstacles,
+    origins: np.ndarray,
+    radius_m: float,
+    fov_deg: float,
+    *,
+    n_headings: int = 8,
+    target_xy: np.ndarray | None = None,
+    target_weight: np.ndarray | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, list[Polygon]]:
+    """:func:`best_heading` for many cameras: ``(headings (n,), fields of view)``."""
+    origins = np.asarray(origins, dtype=float).reshape(-1, 2)
+    fulls = isovists(obstacles, origins, radius_m, progress=progress)
+    headings = np.zeros(len(origins))
+    fovs: list[Polygon] = []
+    candidates = np.arange(n_headings) * (360.0 / n_headings)
+    for i, full in enumerate(fulls):
+        if fov_deg >= 360.0 or full.is_empty:
+            fovs.append(full)
+            continue
+        origin = (float(origins[i, 0]), float(origins[i, 1]))
+        scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, target_xy, target_weight)
+        best = _first_best(scores)
+        headings[i] = candidates[best]
+        fovs.append(clipped[best])
+    return headings, fovs
+
+
+# --------------------------------------------------------------------------------------
+# Terrain
+# --------------------------------------------------------------------------------------
+
+
+def _bilinear(dem: np.ndarray, transform: object, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    from scipy.ndimage import map_coordinates
+
+    inv = ~transform  # type: ignore[operator]
+    col = inv.a * x + inv.b * y + inv.c
+    row = inv.d * x + inv.e * y + inv.f
+    return map_coordinates(
+        np.asarray(dem, dtype=float),
+        [np.asarray(row) - 0.5, np.asarray(col) - 0.5],
+        order=1,
+        mode="nearest",
+    )
+
+
+def terrain_clip(
+    fov: Polygon,
+    origin: tuple[float, float],
+    *,
+    dem: np.ndarray,
+    transform: object,
+    camera_height_m: float,
+    target_height_m: float,
+    step_m: float = 5.0,
+    angle_step_deg: float = 1.0,
+) -> Polygon:
+    """Remove from a field of view the ground that the terrain hides from the camera.
+
+    Rays every ``angle_step_deg`` are sampled every ``step_m`` on the DEM (bilinear). A
+    target ``target_height_m`` above the ground at a sample is hidden when the terrain
+    at a nearer sample of the same ray rises above the line from the camera
+    (``camera_height_m`` above the ground at ``origin``) to the target. Each hidden
+    sample removes its polar cell (one angle step by one distance step).
+
+    Parameters
+    ----------
+    fov
+        Field of view, e.g. from :func:`isovist`.
+    origin
+        Camera position ``(x, y)``.
+    dem
+        2D elevation array (metres) in the same projected CRS as ``fov``; NaN never hides.
+    transform
+        Affine transform of ``dem`` (rasterio convention: pixel corner).
+    camera_height_m
+        Camera height above the ground.
+    target_height_m
+        Height of what must be seen (e.g. 1.7 m for a face, 0 for the ground).
+    step_m
+        Distance between samples along a ray.
+    angle_step_deg
+        Angle between rays.
+
+    Returns
+    -------
+    shapely.Polygon or shapely.MultiPolygon
+        The field of view minus the hidden cells (unchanged if nothing is hidden).
+    """
+    _check_positive(step_m=step_m, angle_step_deg=angle_step_deg)
+    if fov.is_empty:
+        return fov
+    ox, oy = float(origin[0]), float(origin[1])
+    xy = shapely.get_coordinates(fov)
+    reach = float(np.max(np.hypot(xy[:, 0] - ox, xy[:, 1] - oy)))
+    n_samples = max(1, math.ceil(reach / step_m))
+    n_rays = max(4, math.ceil(360.0 / angle_step_deg))
+    edges = np.linspace(0.0, _TWO_PI, n_rays + 1)
+    ang = 0.5 * (edges[:-1] + edges[1:])
+    dist = step_m * np.arange(1, n_samples + 1)
+    xs = ox + np.cos(ang)[:, None] * dist[None, :]
+    ys = oy + np.sin(ang)[:, None] * dist[None, :]
+    z = _bilinear(dem, transform, xs.ravel(), ys.ravel()).reshape(xs.shape)
+    z_cam = float(_bilinear(dem, transform, np.array([ox]), np.array([oy]))[0]) + camera_height_m
+    ground = (z - z_cam) / dist[None, :]
+    target = (z + target_height_m - z_cam) / dist[None, :]
+    horizon = np.fmax.accumulate(ground, axis=1)
+    horizon = np.hstack([np.full((n_rays, 1), -np.inf), horizon[:, :-1]])
+    hidden = target < horizon
+    if not hidden.any():
+        return fov
+    # Runs of hidden samples along each ray -> one polar cell each.
+    padded = np.zeros((n_rays, n_samples + 2), dtype=bool)
+    padded[:, 1:-1] = hidden
+    change = np.diff(padded.astype(np.int8), axis=1)
+    ray_s, first = np.nonzero(change == 1)
+    ray_e, last = np.nonzero(change == -1)
+    order_s = np.lexsort((first, ray_s))
+    order_e = np.lexsort((last, ray_e))
+    ray, first, last = ray_s[order_s], first[order_s], last[order_e]
+    r0 = step_m * (first + 0.5)  # sample k (0-based) lies at (k + 1) * step_m
+    r1 = np.where(last >= n_samples, reach + step_m, step_m * (last + 0.5))
+    # The last ray's far edge is the first ray's near edge, bit for bit (no sliver at 0 rad).
+    a0, a1 = edges[ray], edges[(ray + 1) % n_rays]
+    # Outer corners pushed out by 1/cos(half step) so the straight outer edge covers the arc.
+    grow = 1.0 / math.cos(math.radians(angle_step_deg) / 2.0)
+    quads = np.stack(
+        [
+            np.column_stack([ox + r0 * np.cos(a0), oy + r0 * np.sin(a0)]),
+            np.column_stack([ox + r1 * grow * np.cos(a0), oy + r1 * grow * np.sin(a0)]),
+            np.column_stack([ox + r1 * grow * np.cos(a1), oy + r1 * grow * np.sin(a1)]),
+            np.column_stack([ox + r0 * np.cos(a1), oy + r0 * np.sin(a1)]),
+        ],
+        axis=1,
+    )
+    blocked = shapely.union_all(shapely.polygons(quads))
+    out = shapely.difference(fov, blocked)
+    logger.debug("terrain_clip: %d hidden samples removed %.0f m²", int(hidden.sum()), fov.area - out.area)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Privacy (L251-3)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """What a camera sees of dwellings at recognition range or closer (L251-3 check).
+
+    Attributes
+    ----------
+    facade_m
+        Length of residential façade inside the field of view (facing the camera).
+    n_entrances
+        Number of building entrances (OSM ``entrance=*`` nodes) inside it.
+    mask
+        The part of the field of view within ``mask_m`` of those façades and entrances: the
+        privacy mask to declare in the prefecture file and to blank out in the image.
+    """
+
+    facade_m: float
+    n_entrances: int
+    mask: Polygon | MultiPolygon
+
+
+def _geometries(value: object) -> np.ndarray:
+    geometry = getattr(value, "geometry", value)
+    return np.asarray(list(geometry), dtype=object) if not isinstance(geometry, np.ndarray) else geometry
+
+
+def privacy_figures(
+    fov: Polygon,
+    origin: tuple[float, float],
+    *,
+    residential: object,
+    entrances_xy: np.ndarray,
+    recognition_range_m: float,
+    mask_m: float = 3.0,
+    tolerance_m: float = 0.05,
+) -> Privacy:
+    """Residential façade length, entrances and privacy mask of one field of view.
+
+    Only the part of ``fov`` within ``recognition_range_m`` of ``origin`` counts (farther
+    away, faces and house numbers cannot be recognised). A façade edge is visible where
+    it faces the camera and lies on the field of view's boundary (within ``tolerance_m``);
+    an entrance where it lies within ``tolerance_m`` of the field of view.
+
+    Parameters
+    ----------
+    fov
+        Field of view, e.g. from :func:`isovist` (buildings are holes or shadows in it).
+    origin
+        Camera position ``(x, y)``.
+    residential
+        Footprints of the dwellings (GeoSeries, GeoDataFrame or sequence of Polygons).
+    entrances_xy
+        ``(m, 2)`` positions of the building entrances.
+    recognition_range_m
+        Recognition range of the camera (:func:`dori_range_m` with 125 px/m).
+    mask_m
+        Width of the mask along the seen façades and around the seen entrances.
+    tolerance_m
+        Distance within which a façade or an entrance counts as on the field of view.
+
+    Returns
+    -------
+    Privacy
+    """
+    _check_positive(recognition_range_m=recognition_range_m, mask_m=mask_m, tolerance_m=tolerance_m)
+    entrances = np.asarray(entrances_xy, dtype=float).reshape(-1, 2)
+    ox, oy = float(origin[0]), float(origin[1])
+    if fov.is_empty:
+        return Privacy(0.0, 0, _EMPTY)
+    disc = shapely.Point(ox, oy).buffer(recognition_range_m, quad_segs=90)
+    near = shapely.intersection(fov, disc)
+    if near.is_empty:
+        return Privacy(0.0, 0, _EMPTY)
+    zone = near.buffer(tolerance_m)
+    shapely.prepare(zone)
+    # Façades: residential ring edges facing the camera, cut to the zone.
+    polys = _polygonal_parts(shapely.make_valid(_geometries(residential)))
+    polys = polys[shapely.intersects(polys, zone)] if len(polys) else polys
+    seen = []
+    if len(polys):
+        seg = _oriented_segments(polys)
+        rel = seg - np.array([ox, oy, ox, oy])
+        facing = rel[:, 0] * rel[:, 3] - rel[:, 1] * rel[:, 2] < -1e-9 * np.hypot(
+            rel[:, 2] - rel[:, 0], rel[:, 3] - rel[:, 1]
+        )
+        lines = shapely.linestrings(seg[facing].reshape(-1, 2, 2))
+        cut = shapely.intersection(shapely.intersection(lines, zone), disc)
+        seen = [g for g in cut if not g.is_empty and g.length > 0]
+    facade_m = float(sum(g.length for g in seen))
+    in_range = np.hypot(entrances[:, 0] - ox, entrances[:, 1] - oy) <= recognition_range_m
+    in_zone = in_range & shapely.contains_xy(zone, entrances[:, 0], entrances[:, 1])
+    seen_entrances = entrances[in_zone]
+    pieces = list(seen) + list(shapely.points(seen_entrances))
+    if pieces:
+        mask = shapely.intersection(near, shapely.union_all(pieces).buffer(mask_m))
+    else:
+        mask = _EMPTY
+    if not isinstance(mask, (Polygon, MultiPolygon)):
+        mask = shapely.union_all(_polygonal_parts(np.asarray([mask], dtype=object)))
+    return Privacy(facade_m=facade_m, n_entrances=int(in_zone.sum()), mask=mask)
+
+
+def privacy_action(
+    privacy: Privacy,
+    *,
+    policy: Literal["exclude", "mask"] = "mask",
+    max_facade_m: float = 0.0,
+    max_entrances: int = 0,
+) -> Literal["ok", "mask", "exclude"]:
+    """What to do with a site after its L251-3 check.
+
+    Parameters
+    ----------
+    privacy
+        The site's figures, from :func:`privacy_figures`.
+    policy
+        ``"exclude"`` drops a site that sees dwellings; ``"mask"`` keeps it with the
+        privacy mask declared in the prefecture file.
+    max_facade_m
+        Residential façade length tolerated without action.
+    max_entrances
+        Number of entrances tolerated without action.
+
+    Returns
+    -------
+    str
+        ``"ok"``, or ``policy`` when the site sees more than the tolerated façade or entrances.
+    """
+    if policy not in ("exclude", "mask"):
+        raise InputError(f"privacy_action: policy={policy!r} is not accepted: give 'exclude' or 'mask'")
+    if privacy.facade_m <= max_facade_m and privacy.n_entrances <= max_entrances:
+        return "ok"
+    return policy

@@ -1,0 +1,96 @@
+"""The OSM loader on the real extract, its cache, and the atomic writers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from siteplanner import io
+from siteplanner._errors import InputError
+
+from .conftest import OSM
+
+
+def test_loader_reads_beausoleil(town):
+    assert town.name == "Beausoleil"
+    assert town.crs == "EPSG:32632"
+    # the commune is ≈ 2.8 km² (INSEE: 2.77 km²)
+    assert 2.5e6 < town.area.area < 3.1e6
+    assert nx.is_weakly_connected(town.graph)
+    assert town.graph.number_of_nodes() > 400
+    assert len(town.buildings) > 3000
+    assert town.buildings.crs == town.crs
+    assert (town.buildings["height_m"] > 0).all()
+    kinds = set(town.pois["kind"])
+    assert {"school", "bus_stop", "police", "townhall"} <= kinds
+    # every layer lies within the area plus its margin
+    grown = town.area.buffer(town.margin_m + 1)
+    assert town.pois.within(grown).all()
+    xs = np.array([d["x"] for _, d in town.graph.nodes(data=True)])
+    assert 300_000 < xs.min() < xs.max() < 400_000  # projected metres, UTM 32N
+    # street_count present for candidate intersections
+    assert max(d["street_count"] for _, d in town.graph.nodes(data=True)) >= 3
+
+
+def test_unknown_boundary_names_what_exists(town):
+    with pytest.raises(InputError, match="no administrative boundary relation 999"):
+        io.load_town(OSM, boundary=999, cache_dir=io.Path(__file__).parents[1] / ".cache")
+    with pytest.raises(InputError, match="Beausoleil"):
+        io.load_town(OSM, boundary="Nowhere-sur-Mer", cache_dir=io.Path(__file__).parents[1] / ".cache")
+
+
+def test_missing_extract_is_one_clear_error(tmp_path):
+    with pytest.raises(InputError, match="OSM extract not found"):
+        io.read_osm(tmp_path / "absent.osm.bz2", cache_dir=tmp_path)
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path, town):
+    """A cache entry that is not a valid pickle is ignored and rewritten (checked on a tiny extract)."""
+    osm = tmp_path / "tiny.osm"
+    osm.write_text(
+        """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+ <node id="1" lat="43.7400" lon="7.4200" version="1"/>
+ <node id="2" lat="43.7410" lon="7.4200" version="1"/>
+ <node id="3" lat="43.7410" lon="7.4215" version="1"/>
+ <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+ <node id="4" lat="43.7405" lon="7.4205" version="1"><tag k="amenity" v="police"/></node>
+</osm>
+""",
+        encoding="utf-8",
+    )
+    cache = tmp_path / "cache"
+    first = io.read_osm(osm, cache_dir=cache)
+    entries = list(cache.glob("osm-*.pickle"))
+    assert len(entries) == 1
+    entries[0].write_bytes(b"not a pickle")
+    again = io.read_osm(osm, cache_dir=cache)
+    assert again["graph"].number_of_nodes() == first["graph"].number_of_nodes()
+    assert len(list(cache.glob("osm-*.pickle"))) == 1
+    assert entries[0].read_bytes()[:1] != b"n"  # rewritten
+    # a changed file gets a new key
+    osm.write_text(osm.read_text().replace('lon="7.4215"', 'lon="7.4216"'), encoding="utf-8")
+    io.read_osm(osm, cache_dir=cache)
+    assert len(list(cache.glob("osm-*.pickle"))) == 2
+
+
+def test_atomic_writer_keeps_previous_file_on_failure(tmp_path):
+    dest = tmp_path / "summary.json"
+    io.write_json(dest, {"a": 1})
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(dest) as tmp:
+            tmp.write_text("half-written")
+            raise RuntimeError("killed")
+    assert json.loads(dest.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_edges_gdf_one_row_per_street(town):
+    edges = io.edges_gdf(town.graph, town.crs)
+    assert edges.crs == town.crs
+    assert len(edges) <= town.graph.number_of_edges()
+    assert abs(edges["length"].sum() - edges.length.sum()) / edges.length.sum() < 0.02

@@ -1,0 +1,296 @@
+"""Tests of siteplanner.optimise: hand-made instances with known optima and brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from siteplanner import optimise
+from siteplanner._errors import InfeasibleError, InputError
+from siteplanner.optimise import Phase
+
+
+def _matrix(rows: list[list[int]], n_demand: int) -> sp.csr_matrix:
+    dense = np.zeros((len(rows), n_demand))
+    for j, row in enumerate(rows):
+        dense[j, row] = 1
+    return sp.csr_matrix(dense)
+
+
+@pytest.fixture
+def trap() -> tuple[sp.csr_matrix, np.ndarray]:
+    """Greedy takes the big middle site 0 and ends at 5; sites 1 + 2 reach 6."""
+    A = _matrix([[1, 2, 3, 4], [0, 1, 2], [3, 4, 5]], 6)
+    return A, np.ones(6)
+
+
+def _objective(A: sp.csr_matrix, w: np.ndarray, sites, beta: float = 0.0) -> float:
+    counts = np.asarray(A[list(sites)].sum(axis=0)).ravel() if len(sites) else np.zeros(A.shape[1])
+    return float(w[counts >= 1].sum() + beta * w[counts >= 2].sum())
+
+
+def _brute(A, w, *, k=None, budget=None, cost=None, fixed=(), excluded=(), beta=0.0, xy=None, spacing=None):
+    n = A.shape[0]
+    free = [j for j in range(n) if j not in set(fixed) and j not in set(excluded)]
+    best = -1.0
+    sizes = range(len(free) + 1) if k is None else range(min(k, len(free)) + 1)
+    for size in sizes:
+        for combo in itertools.combinations(free, size):
+            if budget is not None and cost[list(combo)].sum() > budget + 1e-9:
+                continue
+            if spacing is not None:
+                sites = list(combo) + list(fixed)
+                if any(np.hypot(*(xy[a] - xy[b])) < spacing for a in combo for b in sites if a != b):
+                    continue
+            best = max(best, _objective(A, w, list(combo) + list(fixed), beta))
+    return best
+
+
+# --------------------------------------------------------------------------- known optimum
+
+
+def test_greedy_is_suboptimal_and_its_bound_says_so(trap):
+    A, w = trap
+    plan = optimise.greedy(A, w, k=2)
+    assert plan.selected == (0, 1)  # tie between 1 and 2 broken by the lowest index
+    assert plan.marginal_gain == (4.0, 1.0)
+    assert plan.objective == 5.0
+    assert plan.upper_bound == pytest.approx(6.0)  # Minoux bound after the first pick: 4 + 1 + 1
+    assert plan.gap == pytest.approx(1 / 6)
+    assert plan.solver == "celf" and not plan.optimal
+
+
+@pytest.mark.parametrize("method", ["exact", "auto"])
+def test_exact_finds_the_optimum_the_greedy_misses(trap, method):
+    A, w = trap
+    plan = optimise.solve(A, w, k=2, method=method)
+    assert set(plan.selected) == {1, 2}
+    assert plan.selected == (1, 2)  # rank order: equal gains, lowest index first
+    assert plan.marginal_gain == (3.0, 3.0)
+    assert plan.objective == 6.0 and plan.covered_weight == 6.0
+    assert plan.optimal and plan.gap == 0.0 and plan.solver == "milp"
+    assert plan.coverage_share == 1.0
+
+
+def test_fast_method_returns_the_greedy_plan(trap):
+    A, w = trap
+    assert optimise.solve(A, w, k=2, method="fast") == optimise.greedy(A, w, k=2)
+
+
+def test_auto_keeps_greedy_when_its_bound_proves_optimality():
+    A = _matrix([[0, 1], [2], [3]], 4)
+    plan = optimise.solve(A, np.array([1.0, 1.0, 5.0, 0.5]), k=2, method="auto")
+    assert plan.selected == (1, 0)
+    assert plan.optimal and plan.solver == "celf"
+
+
+def test_coverage_curve_on_the_trap(trap):
+    A, w = trap
+    curve = optimise.coverage_curve(A, w, k_max=4)
+    np.testing.assert_allclose(curve, [0, 4 / 6, 5 / 6, 1, 1])
+    curve_fixed = optimise.coverage_curve(A, w, k_max=2, fixed=[2], excluded=[0])
+    np.testing.assert_allclose(curve_fixed, [3 / 6, 1, 1])
+
+
+def test_ties_go_to_the_lowest_index():
+    A = _matrix([[0, 1], [0, 1], [0, 1], [2]], 3)
+    plan = optimise.greedy(A, np.array([1.0, 1.0, 1.0]), k=1)
+    assert plan.selected == (0,)
+    exact = optimise.solve(A, np.array([1.0, 1.0, 1.0]), k=1, method="exact")
+    assert exact.objective == 2.0
+
+
+# --------------------------------------------------------------------------- against brute force
+
+
+def _random_instance(seed: int, n_sites: int = 9, n_demand: int = 14):
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n_sites, n_demand)) < 0.25).astype(float)
+    dense[rng.integers(0, n_sites), :] *= 0  # one useless site
+    w = np.round(rng.gamma(2.0, 1.0, n_demand), 2)
+    w[rng.integers(0, n_demand)] = 0.0
+    cost = rng.choice([5000.0, 8000.0, 12000.0], n_sites)
+    xy = rng.uniform(0, 100, (n_sites, 2))
+    return sp.csr_matrix(dense), w, cost, xy
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_cardinality_against_brute_force(seed):
+    A, w, _, _ = _random_instance(seed)
+    fixed = [seed % 9] if seed % 3 == 0 else []
+    for k in (1, 2, 3):
+        best = _brute(A, w, k=k, fixed=fixed)
+        fast = optimise.greedy(A, w, k=k, fixed=fixed)
+        exact = optimise.solve(A, w, k=k, fixed=fixed, method="exact")
+        assert exact.objective == pytest.approx(best, abs=1e-9)
+        assert exact.optimal
+        assert fast.objective <= best + 1e-9 <= fast.upper_bound + 2e-9
+        assert len(exact.selected) <= k and not set(exact.selected) & set(fixed)
+        assert sum(exact.marginal_gain) == pytest.approx(exact.objective - exact.covered_before)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_budget_against_brute_force(seed):
+    A, w, cost, _ = _random_instance(100 + seed)
+    budget = 21000.0
+    best = _brute(A, w, budget=budget, cost=cost)
+    fast = optimise.greedy(A, w, budget_eur=budget, cost_eur=cost)
+    exact = optimise.solve(A, w, budget_eur=budget, cost_eur=cost, method="exact")
+    for plan in (fast, exact):
+        assert plan.cost_eur == pytest.approx(cost[list(plan.selected)].sum())
+        assert plan.cost_eur <= budget
+    assert exact.objective == pytest.approx(best, abs=1e-9) and exact.optimal
+    assert fast.objective <= best + 1e-9 <= fast.upper_bound + 2e-9
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_backup_share_against_brute_force(seed):
+    A, w, _, _ = _random_instance(200 + seed)
+    fixed = [0] if seed % 2 else []
+    best = _brute(A, w, k=3, fixed=fixed, beta=0.4)
+    fast = optimise.greedy(A, w, k=3, fixed=fixed, backup_share=0.4)
+    exact = optimise.solve(A, w, k=3, fixed=fixed, backup_share=0.4, method="exact")
+    assert exact.objective == pytest.approx(best, abs=1e-9) and exact.optimal
+    assert fast.objective <= best + 1e-9 <= fast.upper_bound + 2e-9
+    assert exact.covered_weight == pytest.approx(_objective(A, w, list(exact.sites)))
+
+
+def test_backup_share_prefers_seeing_a_hotspot_twice():
+    A = _matrix([[0], [0], [1]], 2)
+    w = np.array([10.0, 3.0])
+    assert set(optimise.solve(A, w, k=2, method="exact").selected) == {0, 2}
+    plan = optimise.solve(A, w, k=2, method="exact", backup_share=0.5)
+    assert set(plan.selected) == {0, 1}
+    assert plan.objective == 15.0 and plan.covered_weight == 10.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_min_spacing_against_brute_force(seed):
+    A, w, _, xy = _random_instance(300 + seed)
+    fixed = [1]
+    best = _brute(A, w, k=3, fixed=fixed, xy=xy, spacing=35.0)
+    for method in ("fast", "exact"):
+        plan = optimise.solve(A, w, k=3, fixed=fixed, min_spacing_m=35.0, site_xy=xy, method=method)
+        sites = list(plan.sites)
+        for a, b in itertools.combinations(sites, 2):
+            assert np.hypot(*(xy[a] - xy[b])) >= 35.0
+        assert plan.objective <= best + 1e-9 <= plan.upper_bound + 2e-9
+    assert plan.objective == pytest.approx(best, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- fixed, excluded, errors
+
+
+def test_fixed_and_excluded_sites_are_respected(trap):
+    A, w = trap
+    plan = optimise.solve(A, w, k=1, fixed=[1], excluded=[2], method="exact")
+    assert plan.fixed == (1,)
+    assert plan.selected == (0,)
+    assert plan.covered_before == 3.0 and plan.objective == 5.0
+    mask = np.array([False, True, False])
+    assert optimise.solve(A, w, k=1, fixed=mask, excluded=[2]) == plan
+
+
+def test_fixed_and_excluded_overlap_is_an_input_error(trap):
+    A, w = trap
+    with pytest.raises(InputError, match=r"both fixed and excluded"):
+        optimise.solve(A, w, k=1, fixed=[0, 1], excluded=[1])
+
+
+def test_infeasible_requests(trap):
+    A, w = trap
+    with pytest.raises(InfeasibleError, match=r"k=3 new sites asked but only 2"):
+        optimise.solve(A, w, k=3, excluded=[0])
+    with pytest.raises(InfeasibleError, match=r"below the cheapest candidate site"):
+        optimise.solve(A, w, budget_eur=900.0, cost_eur=np.array([1000.0, 2000.0, 3000.0]))
+
+
+def test_bad_arguments_are_all_reported(trap):
+    A, w = trap
+    with pytest.raises(InputError) as err:
+        optimise.solve(A, -w, k=1, budget_eur=10.0, fixed=[7])
+    text = str(err.value)
+    assert "weight" in text and "exactly one of k" in text and "out of range" in text and "cost_eur" in text
+    with pytest.raises(InputError, match="method"):
+        optimise.solve(A, w, k=1, method="best")
+    with pytest.raises(InputError, match="site_xy"):
+        optimise.solve(A, w, k=1, min_spacing_m=10.0)
+    with pytest.raises(InputError, match="0 or 1"):
+        optimise.solve(A * 2, w, k=1)
+
+
+def test_k_zero_and_useless_sites(trap):
+    A, w = trap
+    assert optimise.solve(A, w, k=0).selected == ()
+    # once everything is covered the greedy and the MILP add nothing more
+    plan = optimise.solve(A, w, k=1, fixed=[1, 2], method="exact")
+    assert plan.selected == () and plan.objective == 6.0 and plan.optimal
+
+
+# --------------------------------------------------------------------------- phases
+
+
+def test_phases_never_drop_a_site_and_split_the_cost():
+    A, w, cost, _ = _random_instance(7, n_sites=12, n_demand=30)
+    phases = [Phase("phase 3", 2025, budget_eur=20000.0), Phase("phase 4", 2026, k=2), Phase("phase 5", 2027, k=1)]
+    plans = optimise.plan_phases(A, w, phases, cost_eur=cost, fixed=[0], funded_share=0.4, method="exact")
+    assert [p.phase.name for p in plans] == ["phase 3", "phase 4", "phase 5"]
+    installed = {0}
+    shares = []
+    for pp in plans:
+        assert installed <= set(pp.plan.fixed)  # nothing installed before is dropped
+        assert not set(pp.plan.selected) & installed
+        installed |= set(pp.plan.selected)
+        assert pp.cost_eur == pytest.approx(cost[list(pp.plan.selected)].sum())
+        assert pp.funded_eur == pytest.approx(0.4 * pp.cost_eur)
+        assert pp.town_eur == pytest.approx(0.6 * pp.cost_eur)
+        shares.append(pp.coverage_share)
+    assert plans[0].cost_eur <= 20000.0
+    assert len(plans[1].plan.selected) <= 2
+    assert shares == sorted(shares)
+    assert plans[-1].coverage_share == pytest.approx(_objective(A, w, sorted(installed)) / w.sum())
+
+
+def test_phases_are_checked():
+    A = _matrix([[0], [1]], 2)
+    with pytest.raises(InputError, match="installation order"):
+        optimise.plan_phases(A, np.ones(2), [Phase("b", 2026, k=1), Phase("a", 2025, k=1)])
+    with pytest.raises(InfeasibleError, match="phase 'b'"):
+        optimise.plan_phases(A, np.ones(2), [Phase("a", 2025, k=1), Phase("b", 2026, k=2)])
+
+
+# --------------------------------------------------------------------------- coverage.npz
+
+
+def test_coverage_npz_round_trip(tmp_path, trap):
+    A, w = trap
+    problem = optimise.CoverageProblem(
+        A=A, demand_weight=w, demand_xy=np.arange(12.0).reshape(6, 2), site_id=np.array(["s0", "s1", "s2"]),
+        site_cost_eur=np.array([1.0, 2.0, 3.0]), existing=np.array([False, True, False]), crs="EPSG:32632")
+    path = tmp_path / "coverage.npz"
+    np.savez_compressed(path, **optimise.coverage_arrays(problem))
+    back = optimise.load_coverage(path)
+    assert (back.A != A).nnz == 0 and back.A.format == "csr"
+    np.testing.assert_array_equal(back.demand_weight, w)
+    np.testing.assert_array_equal(back.site_id, ["s0", "s1", "s2"])
+    np.testing.assert_array_equal(back.existing, [False, True, False])
+    assert back.crs == "EPSG:32632" and back.n_sites == 3 and back.n_demand == 6
+
+
+def test_solve_milp_with_a_given_warm_start(trap):
+    A, w = trap
+    warm = optimise.greedy(A, w, k=2)
+    plan = optimise.solve_milp(A, w, k=2, warm_start=warm)
+    assert plan.selected == (1, 2) and plan.optimal and plan.solver == "milp"
+    assert optimise.solve_milp(A, w, k=2) == plan
+    with pytest.raises(InputError, match="warm_start"):
+        optimise.solve_milp(A, w, k=1, warm_start=warm)  # two sites for k=1
+    with pytest.raises(InputError, match="warm_start"):
+        optimise.solve_milp(A, w, k=2, excluded=[0], warm_start=warm)
