@@ -8,16 +8,25 @@ station nearest the town centre (43.7425 N, 7.4235 E) and makes 12-minute stops,
 - OR-Tools: the documented prize-collecting pattern (one vehicle, arc cost = travel time,
   a time dimension capped at the budget, one disjunction per stop whose penalty is its prize),
   PATH_CHEAPEST_ARC then GUIDED_LOCAL_SEARCH with a 10 s limit. Times are given in integer
-  deciseconds rounded up (so its tours stay within budget), penalties as prize x 1e6 (so that
-  a prize always outweighs travel time).
+  deciseconds rounded up (so its tours stay within budget), penalties as prize / max prize x 1e7
+  (so that a prize always outweighs travel time).
 - siteplanner: ``patrol.solve_orienteering`` on the float matrix (deterministic, seed 0), then
   also the whole ``patrol.plan_circuit`` (matrix + search + street expansion).
 
-Candidates: until the hotspot step gives intensities, 50 walk-graph nodes drawn with a fixed seed
-among those within 1.5 km (straight line) of the town centre, with prizes drawn from a
-Gamma(2, 1) law with the same seed (seeded stand-ins, not real intensities).
+Candidates (``--candidates``):
 
-Run: ``python benchmarks/patrol_vs_ortools.py`` (about 1 min, most of it OSM loading and OR-Tools).
+- ``hotspots`` (default): the pipeline's own patrol candidates. ``pipeline.plan`` runs the
+  default scenario (``scenarios/beausoleil.toml``); the 60 graph nodes with the highest hotspot
+  intensity of the shift's window not covered by the planned cameras, computed as the pipeline
+  does. NB: that scenario's incidents are the project's *synthetic* Beausoleil incidents
+  (no real incident file of the town exists), so the intensities are synthetic, the graph real.
+  Start: the pipeline's start node. Falls back to ``seeded`` if the pipeline fails.
+- ``seeded``: 50 walk-graph nodes drawn with a fixed seed among those within 1.5 km (straight
+  line) of the town centre, prizes drawn from a Gamma(2, 1) law with the same seed; start: the
+  police station nearest the centre.
+
+Run: ``python benchmarks/patrol_vs_ortools.py [--candidates seeded]`` (about 1 min, most of it
+loading and OR-Tools' 3 x 10 s).
 """
 
 from __future__ import annotations
@@ -64,6 +73,49 @@ def load_town():
     return G, start, (x, y), source
 
 
+def hotspot_candidates(n: int = 60):
+    """Graph, start node and the top-n uncovered-intensity nodes, as the pipeline computes them."""
+    from scipy.spatial import cKDTree
+
+    from siteplanner import candidates as cand_mod
+    from siteplanner import patrol, pipeline
+    from siteplanner.scenario import load_scenario
+
+    res = pipeline.plan(load_scenario(ROOT / "scenarios" / "beausoleil.toml"))
+    weight = res.demand["weight"].to_numpy(float)
+    chosen = list(res.plan.fixed) + list(res.plan.selected)
+    seen = np.asarray(res.A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(res.A.shape[1], bool)
+    prize_pt = patrol.uncovered_prizes(weight, seen.astype(float))
+    node_ids, node_xy = cand_mod.node_xy(res.town.graph)
+    _, nearest = cKDTree(node_xy).query(np.column_stack([res.demand.geometry.x, res.demand.geometry.y]))
+    node_prize = {}
+    for node, p in zip(node_ids[nearest].tolist(), prize_pt.tolist()):
+        node_prize[node] = node_prize.get(node, 0.0) + p
+    ranked = sorted(((p, node) for node, p in node_prize.items() if p > 0), key=lambda t: (-t[0], t[1]))[:n]
+    start = res.circuits[0].nodes[0]
+    return res.town.graph, start, [int(nd) for _, nd in ranked], np.array([p for p, _ in ranked])
+
+
+def hotspot_candidates_subprocess():
+    """Run :func:`hotspot_candidates` in a child process.
+
+    OR-Tools bundles its own HiGHS, whose symbols clash with highspy's (used by the pipeline's
+    optimise step) in one process, whichever is loaded first; so the pipeline runs apart and
+    hands over the graph and candidates through a temporary pickle.
+    """
+    import pickle
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = Path(tmp) / "candidates.pickle"
+        proc = subprocess.run([sys.executable, __file__, "--dump-candidates", str(dump)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
+        with open(dump, "rb") as f:
+            return pickle.load(f)
+
+
 def candidates(G, start, centre):
     nodes = np.array(sorted(n for n in G.nodes if n != start))
     xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
@@ -99,7 +151,7 @@ def solve_ortools(T, service, prizes, budget):
     routing.SetArcCostEvaluatorOfAllVehicles(idx)
     routing.AddDimension(idx, 0, int(math.floor(budget * 600.0)), True, "Time")
     for k in range(1, n):
-        routing.AddDisjunction([manager.NodeToIndex(k)], int(round(prizes[k - 1] * 1e6)))
+        routing.AddDisjunction([manager.NodeToIndex(k)], int(round(prizes[k - 1] / max(prizes.max(), 1e-300) * 1e7)))
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
@@ -117,11 +169,32 @@ def solve_ortools(T, service, prizes, budget):
 def main() -> int:
     from siteplanner import patrol
 
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--candidates", choices=["hotspots", "seeded"], default="hotspots")
+    ap.add_argument("--dump-candidates", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.dump_candidates:  # child mode, see hotspot_candidates_subprocess
+        import pickle
+
+        with open(args.dump_candidates, "wb") as f:
+            pickle.dump(hotspot_candidates(), f)
+        return 0
     t0 = time.perf_counter()
-    G, start, centre, source = load_town()
-    print(f"graph from {source}: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} ({time.perf_counter() - t0:.1f} s)")
-    cands, prizes = candidates(G, start, centre)
-    print(f"{len(cands)} candidates (seeded stand-ins), total prize {prizes.sum():.2f}")
+    G = None
+    if args.candidates == "hotspots":
+        try:
+            G, start, cands, prizes = hotspot_candidates_subprocess()
+            label = "pipeline hotspot intensity not covered by cameras (synthetic incidents)"
+        except Exception as exc:  # noqa: BLE001 - say so and fall back
+            print(f"(pipeline candidates unavailable: {type(exc).__name__}: {exc}; using seeded stand-ins)")
+    if G is None:
+        G, start, centre, source = load_town()
+        cands, prizes = candidates(G, start, centre)
+        label = "seeded stand-ins"
+    print(f"graph: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} ({time.perf_counter() - t0:.1f} s)")
+    print(f"{len(cands)} candidates ({label}), total prize {prizes.sum():.4g}")
 
     t = time.perf_counter()
     D = patrol.distance_matrix(G, [start, *cands])
@@ -134,7 +207,7 @@ def main() -> int:
     service = np.full(len(cands), DWELL_MIN)
     print(f"travel-time matrix {T.shape} in {t_matrix:.2f} s")
 
-    header = f"{'budget':>6} {'solver':<26} {'stops':>5} {'prize':>8} {'duration':>9} {'within':>6} {'wall s':>7}"
+    header = f"{'budget':>6} {'solver':<26} {'stops':>5} {'prize':>10} {'duration':>9} {'within':>6} {'wall s':>7}"
     rows, results = [], []
     for budget in BUDGETS:
         t = time.perf_counter()
@@ -153,9 +226,9 @@ def main() -> int:
         w_full = time.perf_counter() - t
 
         ok = d_sp <= budget + 1e-6 and circ.duration_min <= budget + 1e-6 and circ.nodes[0] == circ.nodes[-1] == start
-        rows.append(f"{budget:>6} {'OR-Tools GLS 10 s':<26} {len(order_ort):>5} {p_ort:>8.3f} {d_ort:>9.2f} {str(d_ort <= budget + 1e-6):>6} {w_ort:>7.2f}")
-        rows.append(f"{budget:>6} {'siteplanner ILS (matrix)':<26} {len(tour.order):>5} {tour.prize:>8.3f} {d_sp:>9.2f} {str(d_sp <= budget + 1e-6):>6} {w_sp:>7.2f}")
-        rows.append(f"{budget:>6} {'siteplanner plan_circuit':<26} {len(circ.stops):>5} {circ.prize:>8.3f} {circ.duration_min:>9.2f} {str(circ.duration_min <= budget + 1e-6):>6} {w_full:>7.2f}")
+        rows.append(f"{budget:>6} {'OR-Tools GLS 10 s':<26} {len(order_ort):>5} {p_ort:>10.4g} {d_ort:>9.2f} {str(d_ort <= budget + 1e-6):>6} {w_ort:>7.2f}")
+        rows.append(f"{budget:>6} {'siteplanner ILS (matrix)':<26} {len(tour.order):>5} {tour.prize:>10.4g} {d_sp:>9.2f} {str(d_sp <= budget + 1e-6):>6} {w_sp:>7.2f}")
+        rows.append(f"{budget:>6} {'siteplanner plan_circuit':<26} {len(circ.stops):>5} {circ.prize:>10.4g} {circ.duration_min:>9.2f} {str(circ.duration_min <= budget + 1e-6):>6} {w_full:>7.2f}")
         ratio = tour.prize / p_ort if p_ort > 0 else float("inf")
         results.append(f"RESULT budget_min={budget} prize_ratio={ratio:.4f} time_ratio={w_sp / w_ort:.4f} within_budget={str(ok).lower()}")
 

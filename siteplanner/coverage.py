@@ -104,13 +104,10 @@ def fields_of_view(
         polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, progress=progress)
         heading = np.full(n, np.nan)
     else:
-        polys, hs = [], []
-        for i in range(n):
-            h, p = viewshed.best_heading(obstacles, tuple(sites_xy[i]), range_m, fov_deg, n_headings=n_headings,
-                                         target_xy=target_xy, target_weight=target_weight)
-            polys.append(p)
-            hs.append(h)
-        heading = np.asarray(hs, float)
+        heading, polys = viewshed.best_headings(obstacles, sites_xy, range_m, fov_deg, n_headings=n_headings,
+                                                target_xy=target_xy, target_weight=target_weight, progress=progress)
+        heading = np.asarray(heading, float)
+        polys = list(polys)
     if terrain is not None:
         polys = [viewshed.terrain_clip(p, tuple(sites_xy[i]), **terrain) if not p.is_empty else p for i, p in enumerate(polys)]
     return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))

@@ -57,6 +57,11 @@ class Result:
     timings_s: dict[str, float] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
     qpv: gpd.GeoDataFrame | None = None
+    privacy_masks: dict[int, Any] = field(default_factory=dict)
+    phase_plans: list[optimise.PhasePlan] = field(default_factory=list)
+    curve: np.ndarray | None = None
+    review: Any = None
+    shift_prizes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
@@ -64,7 +69,16 @@ class Result:
 
     @property
     def coverage_before(self) -> float:
-        return self.plan.covered_before / self.plan.total_weight if self.plan.total_weight else 0.0
+        """Share of the demand weight the existing cameras see."""
+        total = self.plan.total_weight
+        ex = np.flatnonzero(self.sites["existing"].to_numpy())
+        return coverage.covered_weight(self.A, self.demand["weight"].to_numpy(float), ex) / total if total else 0.0
+
+    @property
+    def proposed(self) -> gpd.GeoDataFrame:
+        """The proposed sites of the next phase, in rank order."""
+        s = self.sites[(self.sites["status"] == "proposed") & (self.sites["phase"] == self.scenario.plan.phase_name)]
+        return s.sort_values("rank", kind="stable")
 
     @property
     def coverage_after(self) -> float:
@@ -222,6 +236,12 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                                       facade_mount_eur=sc.candidates.facade_mount_eur,
                                       trench_eur_per_m=sc.candidates.trench_eur_per_m)
         sites = pd.concat([sites, costs], axis=1)
+        review = None
+        if sc.review_path.is_file():
+            from . import review as review_mod
+
+            review = review_mod.read_review(sc.review_path, sites["site_id"].tolist())
+            sites = _apply_moves(sites, review, town, tree, node_ids, csu_nodes, sc, model)
         counts["candidate_sites"] = int((~sites["existing"]).sum())
         counts["existing_cameras"] = int(sites["existing"].sum())
 
@@ -244,37 +264,129 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         sites["fov_deg"] = fov.fov_deg
         sites["range_m"] = round(range_m, 1)
         sites["reach_m"] = np.round(candidates.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0)
+        for lvl, r in ranges.items():
+            sites[f"{lvl}_m"] = round(r, 1)
+        privacy_masks = _privacy(sites, fov, town, ranges["recognition"])
         counts["coverage_nonzeros"] = int(A.nnz)
 
     # 5. next phase --------------------------------------------------------------------------
     with _step("optimise", timings, on_step):
         weight = demand["weight"].to_numpy(float)
-        fixed = np.flatnonzero(sites["existing"].to_numpy())
-        excluded = np.flatnonzero(np.asarray([p.is_empty for p in fov.polygons]) & ~sites["existing"].to_numpy())
-        k = sc.plan.k if sc.plan.budget_eur is None else None
-        result_plan = optimise.solve(A, weight, k=k, budget_eur=sc.plan.budget_eur, cost_eur=sites["cost_eur"].to_numpy(float),
-                                     fixed=fixed, excluded=excluded, method=sc.plan.method, time_limit_s=sc.plan.time_limit_s,
-                                     min_spacing_m=sc.plan.min_spacing_m, site_xy=sites_xy)
-        _annotate_sites(sites, A, weight, result_plan, fov, win, town, sc)
+        existing = sites["existing"].to_numpy()
+        ids = sites["site_id"].to_numpy()
+        accepted = np.isin(ids, sorted(review.accepted | {f"{m}-M" for m in review.moved})) if review else np.zeros(len(ids), bool)
+        rejected = np.isin(ids, sorted(review.rejected | set(review.moved))) if review else np.zeros(len(ids), bool)
+        fixed = np.flatnonzero(existing | (accepted & ~rejected))
+        empty = np.asarray([p.is_empty for p in fov.polygons])
+        privacy_out = (sc.candidates.privacy_policy == "exclude") & sites["privacy_mask"].to_numpy(bool) & ~accepted
+        excluded = np.flatnonzero((empty | rejected | privacy_out) & ~existing & ~np.isin(np.arange(len(ids)), fixed))
+        counts["excluded_sites"] = {"empty_view": int((empty & ~existing).sum()), "rejected_by_review": int(rejected.sum()),
+                                    "privacy_policy": int(privacy_out.sum())}
+        cost = sites["cost_eur"].to_numpy(float)
+        phases = [optimise.Phase(name=sc.plan.phase_name, year=sc.plan.phase_year or 0,
+                                 k=sc.plan.k if sc.plan.budget_eur is None else None, budget_eur=sc.plan.budget_eur)]
+        phases += [optimise.Phase(name=ph.name, year=ph.year, k=ph.k, budget_eur=ph.budget_eur) for ph in sc.plan.phases]
+        # accepted sites of the référent sûreté belong to the next phase: count them in its k
+        n_accepted = int((accepted & ~rejected & ~existing).sum())
+        if n_accepted and phases[0].k is not None:
+            left = phases[0].k - n_accepted
+            if left < 1:
+                log.warning("the référent sûreté accepted %d site(s), k = %d: the next phase proposes one more site",
+                            n_accepted, phases[0].k)
+            phases[0] = optimise.Phase(name=phases[0].name, year=phases[0].year, k=max(left, 1))
+        phase_plans = optimise.plan_phases(A, weight, phases, cost_eur=cost, fixed=fixed, excluded=excluded,
+                                           funded_share=sc.plan.funded_share, method=sc.plan.method,
+                                           time_limit_s=sc.plan.time_limit_s, min_spacing_m=sc.plan.min_spacing_m,
+                                           site_xy=sites_xy)
+        result_plan = phase_plans[0].plan
+        k_max = min(int((~existing).sum() - len(excluded)), max(60, 3 * (sc.plan.k or 10)))
+        curve = optimise.coverage_curve(A, weight, k_max=max(k_max, 0), fixed=np.flatnonzero(existing), excluded=excluded)
+        _annotate_sites(sites, A, weight, result_plan, fov, win, town, sc, phase_plans=phase_plans,
+                        accepted=accepted & ~existing)
 
     # 6. patrol ------------------------------------------------------------------------------
     with _step("patrol", timings, on_step):
         chosen = list(result_plan.fixed) + list(result_plan.selected)
         seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(A.shape[1], bool)
-        prize_pt = patrol.uncovered_prizes(weight, seen.astype(float))
         _, nearest = tree.query(demand_xy)
-        node_prize = pd.Series(prize_pt).groupby(node_ids[nearest]).sum()
-        node_prize = node_prize[node_prize > 0].sort_values(ascending=False, kind="stable")
-        top = node_prize.iloc[: sc.patrol.n_candidates]
+        demand_node = node_ids[nearest]
+        # each shift's prize: the hotspot intensity of its own time window, where the cameras do not see
+        shift_prizes: dict[str, pd.Series] = {}
+        for s_ in sc.patrol.shifts:
+            if s_.window is None:
+                w_int = weight
+            else:
+                stw = time_window(s_.window)
+                m = windows.in_window(win["datetime"], stw)
+                if m.sum() < 3:
+                    log.warning("shift %r: only %d incident(s) in its window %r; using the whole window's hotspots",
+                                s_.name, int(m.sum()), stw.name)
+                    w_int = weight
+                else:
+                    g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=sc.hotspots.cell_m,
+                                           bandwidth_m=sc.hotspots.bandwidth_m or 100.0, window=stw.name)
+                    w_int = hotspots.sample_grid(g_s, demand_xy) * demand["multiplier"].to_numpy()
+            prize_pt = patrol.uncovered_prizes(w_int, seen.astype(float))
+            np_ = pd.Series(prize_pt).groupby(demand_node).sum()
+            shift_prizes[s_.name] = np_[np_ > 0]
+        allp = pd.concat(shift_prizes.values(), axis=1).fillna(0.0)
+        score = allp.max(axis=1).sort_values(ascending=False, kind="stable")
+        cand_nodes = score.index[: sc.patrol.n_candidates].astype(int).tolist()
         start, start_label = _start_node(town, sc, node_ids, tree)
-        shifts = [patrol.Shift(name=s.name, budget_min=s.budget_min, speed_kmh=s.speed(), dwell_min=s.dwell_min, teams=s.teams)
-                  for s in sc.patrol.shifts]
-        circuits = patrol.plan_circuits(town.graph, start, top.index.astype(int).tolist(), top.to_numpy(float).tolist(),
-                                        shifts=shifts, seed=0)
+        shifts = [patrol.Shift(name=s_.name, budget_min=s_.budget_min, speed_kmh=s_.speed(), dwell_min=s_.dwell_min,
+                               teams=s_.teams, prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()))
+                  for s_ in sc.patrol.shifts]
+        circuits = patrol.plan_circuits(town.graph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0)
         counts["patrol_start"] = start_label
 
     return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
-                  fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv)
+                  fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
+                  privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
+                  shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()})
+
+
+def _privacy(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town, recognition_m: float) -> dict[int, Any]:
+    """L251-3 figures of each site: residential façade and entrances seen at recognition range."""
+    res_b = town.buildings[town.buildings["residential"]]
+    ent = town.pois[town.pois["kind"] == "entrance"]
+    ent_xy = np.column_stack([ent.geometry.x, ent.geometry.y]) if len(ent) else np.zeros((0, 2))
+    facade, n_ent, masks = np.zeros(len(sites)), np.zeros(len(sites), int), {}
+    sindex = res_b.sindex
+    for i, p in enumerate(fov.polygons):
+        if p.is_empty:
+            continue
+        o = sites.geometry.iloc[i]
+        near = res_b.iloc[sindex.query(o.buffer(recognition_m + 1), predicate="intersects")]
+        pr = viewshed.privacy_figures(p, (o.x, o.y), residential=near.geometry, entrances_xy=ent_xy,
+                                      recognition_range_m=recognition_m)
+        facade[i], n_ent[i] = pr.facade_m, pr.n_entrances
+        if not pr.mask.is_empty:
+            masks[i] = pr.mask
+    sites["privacy_facade_m"] = np.round(facade, 1)
+    sites["privacy_entrances"] = n_ent
+    sites["privacy_mask"] = (facade > 0) | (n_ent > 0)
+    return masks
+
+
+def _apply_moves(sites: gpd.GeoDataFrame, review, town: io.Town, tree: cKDTree, node_ids: np.ndarray,
+                 csu_nodes: list[int], sc: Scenario, model) -> gpd.GeoDataFrame:
+    """Add a site ``<site_id>-M`` at each position the référent sûreté moved a site to."""
+    if not review.moved:
+        return sites
+    rows = []
+    for sid, (lon, lat) in sorted(review.moved.items()):
+        p = gpd.GeoSeries.from_xy([lon], [lat], crs="EPSG:4326").to_crs(town.crs).iloc[0]
+        orig = sites[sites["site_id"] == sid]
+        kind = orig["kind"].iloc[0] if len(orig) else "intersection"
+        mount = orig["mount"].iloc[0] if len(orig) else "mast"
+        _, j = tree.query((p.x, p.y))
+        rows.append({"site_id": f"{sid}-M", "kind": kind, "mount": mount, "existing": False, "name": f"moved from {sid}",
+                     "node": int(node_ids[j]), "geometry": p})
+    moved = gpd.GeoDataFrame(rows, geometry="geometry", crs=town.crs)
+    costs = candidates.site_costs(moved, town.graph, csu_nodes, camera_eur=model.price_eur, mast_eur=sc.candidates.mast_eur,
+                                  facade_mount_eur=sc.candidates.facade_mount_eur, trench_eur_per_m=sc.candidates.trench_eur_per_m)
+    moved = pd.concat([moved, costs], axis=1)
+    return pd.concat([sites, moved[sites.columns]], ignore_index=True)
 
 
 def camera_ranges(model) -> dict[str, float]:
@@ -286,19 +398,42 @@ def camera_ranges(model) -> dict[str, float]:
 
 
 def _annotate_sites(sites: gpd.GeoDataFrame, A: csr_matrix, weight: np.ndarray, plan_: optimise.Plan,
-                    fov: coverage.FieldsOfView, win: gpd.GeoDataFrame, town: io.Town, sc: Scenario) -> None:
-    """Add the plan's columns (status, phase, rank, gains, what each site covers)."""
+                    fov: coverage.FieldsOfView, win: gpd.GeoDataFrame, town: io.Town, sc: Scenario, *,
+                    phase_plans: list[optimise.PhasePlan] = (), accepted: np.ndarray | None = None) -> None:
+    """Add the plan's columns (status, phase, rank, gains, cost shares, what each site covers)."""
     n = len(sites)
     status = np.where(sites["existing"], "existing", "candidate").astype(object)
+    phase = np.where(status == "existing", "existing", None).astype(object)
     rank = np.full(n, np.nan)
     gain = np.full(n, np.nan)
-    for r, (i, g) in enumerate(zip(plan_.selected, plan_.marginal_gain), start=1):
-        status[i] = "proposed"
-        rank[i] = r
-        gain[i] = g
+    solver = np.full(n, None, dtype=object)
+    gap = np.full(n, np.nan)
+    accepted = np.zeros(n, bool) if accepted is None else accepted
+    r = 0
+    for pp in phase_plans or []:
+        for i, g in zip(pp.plan.selected, pp.plan.marginal_gain):
+            r += 1
+            status[i] = "proposed"
+            phase[i] = pp.phase.name
+            rank[i] = r
+            gain[i] = g
+            solver[i] = pp.plan.solver
+            gap[i] = pp.plan.gap
+    if not phase_plans:
+        for r, (i, g) in enumerate(zip(plan_.selected, plan_.marginal_gain), start=1):
+            status[i], phase[i], rank[i], gain[i], solver[i], gap[i] = "proposed", sc.plan.phase_name, r, g, plan_.solver, plan_.gap
+    # sites accepted by the référent sûreté are part of the next phase, ranked first
+    acc = np.flatnonzero(accepted)
+    if len(acc):
+        rank = np.where(np.isnan(rank), rank, rank + len(acc))
+        for j, i in enumerate(acc, start=1):
+            status[i], phase[i], rank[i], solver[i], gap[i] = "proposed", sc.plan.phase_name, j, "review: accepted", 0.0
     sites["status"] = status
-    sites["phase"] = np.where(status == "proposed", sc.plan.phase_name, np.where(status == "existing", "existing", None))
+    sites["phase"] = phase
     sites["rank"] = rank
+    sites["solver"] = solver
+    sites["gap"] = gap
+    sites["funded_eur"] = np.where(status == "proposed", np.round(sites["cost_eur"] * sc.plan.funded_share, 0), 0.0)
     total = float(weight.sum()) or 1.0
     sites["covered_weight"] = np.asarray(A @ weight).ravel() / total
     sites["marginal_gain"] = gain / total
@@ -326,7 +461,7 @@ def _annotate_sites(sites: gpd.GeoDataFrame, A: csr_matrix, weight: np.ndarray, 
 def summary(res: Result) -> dict[str, Any]:
     """The content of ``summary.json``."""
     sc, p = res.scenario, res.plan
-    sel_ids = [res.sites["site_id"].iloc[i] for i in p.selected]
+    sel_ids = res.proposed["site_id"].tolist()
     return {
         "siteplanner_version": __version__,
         "scenario": sc.name,
@@ -340,7 +475,13 @@ def summary(res: Result) -> dict[str, Any]:
         "camera": {"model": sc.camera.model, "covered_at": sc.camera.covered_at, "range_m": res.fov.range_m, "fov_deg": res.fov.fov_deg},
         "coverage": {"before": round(res.coverage_before, 6), "after": round(res.coverage_after, 6)},
         "selected_site_ids": sel_ids,
-        "plan": {"k": len(p.selected), "solver": p.solver, "gap": round(p.gap, 9), "optimal": p.optimal,
+        "phases": [{"phase": pp.phase.name, "year": pp.phase.year, "sites": len(pp.plan.selected), "cost_eur": round(pp.cost_eur, 0),
+                    "funded_eur": round(pp.funded_eur, 0), "town_eur": round(pp.town_eur, 0),
+                    "coverage": round(pp.coverage_share, 6), "solver": pp.plan.solver, "gap": round(pp.plan.gap, 9)}
+                   for pp in res.phase_plans],
+        "privacy": {"sites_with_mask": int(res.sites.loc[res.sites["status"] == "proposed", "privacy_mask"].sum()),
+                    "policy": sc.candidates.privacy_policy},
+        "plan": {"k": len(sel_ids), "solver": p.solver, "gap": round(p.gap, 9), "optimal": p.optimal,
                  "cost_eur": round(p.cost_eur, 0), "funded_eur": round(p.cost_eur * sc.plan.funded_share, 0),
                  "town_eur": round(p.cost_eur * (1 - sc.plan.funded_share), 0)},
         "patrols": [{"name": c.name, "length_m": round(c.length_m, 1), "duration_min": round(c.duration_min, 1),
@@ -354,7 +495,8 @@ def sites_frame(res: Result) -> gpd.GeoDataFrame:
     s = res.sites[res.sites["status"].isin(["existing", "proposed"])].copy()
     s = s.sort_values(["status", "rank", "site_id"], kind="stable")
     cols = ["site_id", "status", "phase", "rank", "kind", "mount", "covered_weight", "marginal_gain", "covered_incidents",
-            "sensitive_sites", "cost_eur", "heading_deg", "fov_deg", "range_m", "reach_m", "name"]
+            "sensitive_sites", "cost_eur", "funded_eur", "solver", "gap", "heading_deg", "fov_deg", "range_m", "reach_m",
+            "privacy_facade_m", "privacy_entrances", "privacy_mask", "name"]
     out = s[cols + ["geometry"]].copy()
     out["rank"] = out["rank"].astype("Int64")
     out["covered_weight"] = out["covered_weight"].round(6)
@@ -370,7 +512,12 @@ def viewsheds_frame(res: Result) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"site_id": s["site_id"].to_numpy(), "status": s["status"].to_numpy(),
                              "heading_deg": s["heading_deg"].to_numpy(), "fov_deg": s["fov_deg"].to_numpy(),
                              "range_m": s["range_m"].to_numpy(), "covered_at": res.scenario.camera.covered_at,
-                             "camera_model": res.scenario.camera.model},
+                             "camera_model": res.scenario.camera.model,
+                             "camera_kind": np.where(s["existing"], "existing", res.scenario.camera.chosen().kind),
+                             **{f"{lvl}_m": s[f"{lvl}_m"].to_numpy() for lvl in viewshed.DORI_PPM},
+                             "privacy_facade_m": s["privacy_facade_m"].to_numpy(),
+                             "privacy_entrances": s["privacy_entrances"].to_numpy(),
+                             "privacy_mask": s["privacy_mask"].to_numpy()},
                             geometry=geoms, crs=res.town.crs)
 
 
@@ -415,6 +562,7 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         for c in res.circuits:
             io.write_text(stage / f"patrol_{_slug(c.name)}.gpx", patrol.to_gpx(c, res.town.crs))
         io.write_with(stage / "map.png", lambda p: plot.plan_map(res, p))
+        write_plan_tables(res, stage)
         io.write_json(stage / "summary.json", summary(res))
         written = []
         for f in sorted(stage.iterdir()):
@@ -423,6 +571,41 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         return written
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def plan_table(res: Result) -> pd.DataFrame:
+    """``plan.csv``: one row per phase (cost, funded and town shares, coverage reached, sites)."""
+    rows = []
+    for pp in res.phase_plans:
+        ids = res.sites.loc[res.sites["phase"] == pp.phase.name].sort_values("rank")["site_id"].tolist()
+        rows.append({"phase": pp.phase.name, "year": pp.phase.year or "", "k": pp.phase.k if pp.phase.k is not None else "",
+                     "budget_eur": pp.phase.budget_eur if pp.phase.budget_eur is not None else "", "sites": len(ids),
+                     "cost_eur": round(float(res.sites.loc[res.sites["site_id"].isin(ids), "cost_eur"].sum()), 0),
+                     "funded_eur": round(pp.funded_eur, 0), "town_eur": round(pp.town_eur, 0),
+                     "coverage_share": round(pp.coverage_share, 6), "solver": pp.plan.solver, "gap": round(pp.plan.gap, 9),
+                     "site_ids": " ".join(ids)})
+    return pd.DataFrame(rows)
+
+
+def curve_table(res: Result) -> pd.DataFrame:
+    """``coverage_curve.csv``: covered share after 0, 1, … new cameras (greedy order), and the gain of each."""
+    c = np.asarray(res.curve if res.curve is not None else [], float)
+    return pd.DataFrame({"new_cameras": np.arange(len(c)), "coverage_share": np.round(c, 6),
+                         "gain": np.round(np.r_[0.0, np.diff(c)] if len(c) else c, 6)})
+
+
+def write_plan_tables(res: Result, stage: Path) -> None:
+    """plan.csv, coverage_curve.csv and its figure, and one itinerary per patrol circuit."""
+    from . import plot
+
+    io.write_text(stage / "plan.csv", plan_table(res).to_csv(index=False, lineterminator="\n"))
+    io.write_text(stage / "coverage_curve.csv", curve_table(res).to_csv(index=False, lineterminator="\n"))
+    io.write_with(stage / "coverage_curve.png", lambda p: plot.coverage_curve(res, p))
+    for c in res.circuits:
+        steps = patrol.itinerary(res.town.graph, c)
+        lines = [f"{c.name}: {c.length_m / 1000:.2f} km, {c.duration_min:.0f} min of {c.budget_min:.0f}, {len(c.stops)} stops"]
+        lines += [f"{i:>3}. {name} — {length:.0f} m" for i, (name, length) in enumerate(steps, start=1)]
+        io.write_text(stage / f"patrol_{_slug(c.name)}_itinerary.txt", "\n".join(lines) + "\n")
 
 
 def _slug(s: str) -> str:

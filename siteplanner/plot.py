@@ -133,3 +133,23 @@ def plan_map(res: Result, path: Path | str, *, dpi: int = 150) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
     plt.close(fig)
+
+
+def coverage_curve(res: Result, path: Path | str, *, dpi: int = 120) -> None:
+    """Coverage versus number of new cameras (greedy order): where adding cameras stops paying."""
+    c = np.asarray(res.curve if res.curve is not None else [], float)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if len(c):
+        ax.plot(np.arange(len(c)), 100 * c, marker=".", color="#d62728")
+        k = len(res.proposed)
+        if 0 < k < len(c):
+            ax.axvline(k, color="grey", linestyle="--", linewidth=1)
+            ax.annotate(f"this phase: {k} cameras, {100 * c[k]:.1f} %", (k, 100 * c[k]), xytext=(8, -14),
+                        textcoords="offset points", fontsize=8)
+    ax.set_xlabel("new cameras (each the best next site)")
+    ax.set_ylabel("demand weight covered (%)")
+    ax.set_title(f"{res.scenario.name}: coverage versus cameras" + (" — SYNTHETIC incidents" if res.synthetic else ""), fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
+    plt.close(fig)

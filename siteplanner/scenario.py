@@ -179,6 +179,7 @@ class Plan(_Model):
     min_spacing_m: Positive | None = None
     funded_share: Annotated[float, Field(ge=0, le=1)] = 0.5
     phase_name: str = "phase suivante"
+    phase_year: int | None = Field(None, description="year of the next phase")
     phases: tuple[PhaseSpec, ...] = ()
 
     @model_validator(mode="after")
@@ -207,6 +208,35 @@ class Patrol(_Model):
     shifts: tuple[Shift, ...] = (Shift(),)
 
 
+class Observatory(_Model):
+    """The observatoire local de la sécurité (OLS, `siteplanner observatory`): semester indicators and shared maps."""
+
+    period: str | None = Field(None, description='default period, e.g. "2023-S1" (the command\'s --period overrides it)')
+    windows: tuple[Window, ...] = (
+        Window(name="toutes heures"), Window(name="soirée", hours=(18, 24)), Window(name="nuit", hours=(0, 6)),
+        Window(name="week-end", days="weekend"),
+    )
+    min_count: Annotated[int, Field(ge=1)] = Field(3, description="shared maps hide cells/segments with fewer incidents")
+    lixel_m: Positive = Field(100.0, description="longest street segment of the hotspot segments (m)")
+    bandwidth_m: Positive = Field(200.0, description="kernel bandwidth and Gi* distance band (m)")
+    cell_m: Positive = Field(25.0, description="cell of hotspots.tif (m)")
+    compare_cell_m: Positive = Field(100.0, description="cell of the comparison with the previous period (m)")
+    sensitive_radius_m: Positive = Field(200.0, description="surroundings of schools and gares (m)")
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(0.05, description="significance level of the change tests")
+    school_zone: Literal["A", "B", "C"] = "B"
+    duplicate_distance_m: NonNeg = Field(10.0, description="cross-source duplicates: same category within this distance")
+    duplicate_minutes: NonNeg = Field(30.0, description="... and within this many minutes")
+
+    @model_validator(mode="after")
+    def _windows(self) -> Observatory:
+        names = [w.name for w in self.windows]
+        if dup := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"duplicate window name(s) {dup}: every product is named after its window")
+        if bad := [w.name for w in self.windows if w.period is not None]:
+            raise ValueError(f"window(s) {bad} have their own period; give the period once ([observatory] period or --period)")
+        return self
+
+
 class Output(_Model):
     dir: Path = Path("outputs")
     include_incident_points: bool = False
@@ -226,6 +256,7 @@ class Scenario(_Model):
     plan: Plan = Plan()
     patrol: Patrol = Patrol()
     output: Output = Output()
+    observatory: Observatory = Observatory()
     cache_dir: Path = Path(".cache")
     path: Path | None = Field(None, exclude=True)
 
@@ -233,7 +264,10 @@ class Scenario(_Model):
         """A path of the scenario, relative to its file."""
         if p is None:
             return None
-        p = Path(p).expanduser()
+        try:
+            p = Path(p).expanduser()
+        except RuntimeError:  # "~someone" whose home is unknown: keep the path as written
+            p = Path(p)
         return p if p.is_absolute() or self.path is None else (self.path.parent / p)
 
     @property
@@ -271,6 +305,8 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
+    if "path" in raw:  # `path` is where the scenario file is, never a key of the file
+        raise ScenarioError(f"{path}: invalid scenario\n  - path: unknown key (misspelt?)")
     try:
         sc = Scenario.model_validate({**raw, "path": path})
     except ValidationError as exc:
@@ -281,8 +317,13 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
                          ("area.qpv", sc.area.qpv), ("area.existing_cameras", sc.area.existing_cameras),
                          ("candidates.exclusion", sc.candidates.exclusion)] + [
                             (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]:
-            rp = sc.resolve(p)
-            if rp is not None and not rp.is_file():
+            try:
+                rp = sc.resolve(p)
+                found = rp is None or rp.is_file()
+            except (OSError, ValueError, RuntimeError) as exc:  # name too long, NUL byte, ~unknown-user
+                missing.append(f"  - {label}: {str(p)[:200]!r} is not a usable path ({exc.__class__.__name__}: {str(exc)[:200]})")
+                continue
+            if not found:
                 missing.append(f"  - {label}: file {rp} not found")
         if missing:
             raise ScenarioError(f"{path}: input file(s) missing\n" + "\n".join(missing))

@@ -40,6 +40,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.ndimage import map_coordinates
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiPolygon, Polygon
 
 from siteplanner._errors import InputError, report_problems
@@ -302,9 +305,6 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
 
 def _merge_overlaps(polys: np.ndarray) -> np.ndarray:
     """Union only the groups of footprints that touch or overlap (much faster than one union)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n = len(polys)
     if n == 0:
         return polys
@@ -874,8 +874,6 @@ def best_headings(
 
 
 def _bilinear(dem: np.ndarray, transform: object, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    from scipy.ndimage import map_coordinates
-
     inv = ~transform  # type: ignore[operator]
     col = inv.a * x + inv.b * y + inv.c
     row = inv.d * x + inv.e * y + inv.f
@@ -967,17 +965,31 @@ def terrain_clip(
     a0, a1 = edges[ray], edges[(ray + 1) % n_rays]
     # Outer corners pushed out by 1/cos(half step) so the straight outer edge covers the arc.
     grow = 1.0 / math.cos(math.radians(angle_step_deg) / 2.0)
-    quads = np.stack(
-        [
-            np.column_stack([ox + r0 * np.cos(a0), oy + r0 * np.sin(a0)]),
-            np.column_stack([ox + r1 * grow * np.cos(a0), oy + r1 * grow * np.sin(a0)]),
-            np.column_stack([ox + r1 * grow * np.cos(a1), oy + r1 * grow * np.sin(a1)]),
-            np.column_stack([ox + r0 * np.cos(a1), oy + r0 * np.sin(a1)]),
-        ],
-        axis=1,
-    )
-    blocked = shapely.union_all(shapely.polygons(quads))
-    out = shapely.difference(fov, blocked)
+    tail = last >= n_samples
+    # Hidden runs that reach the end of their ray: one star-shaped polygon of the ground
+    # seen up to the first hidden sample of each ray (cheap: one intersection).
+    reach_out = (reach + step_m) * grow
+    r_star = np.full(n_rays, reach_out)
+    r_star[ray[tail]] = r0[tail]
+    star_ang = np.column_stack([edges[:-1], edges[1:]])
+    star_ang[-1, 1] = edges[0]
+    star_r = np.repeat(r_star, 2)
+    star = Polygon(np.column_stack([ox + star_r * np.cos(star_ang.ravel()), oy + star_r * np.sin(star_ang.ravel())]))
+    out = shapely.intersection(fov, star) if tail.any() else fov
+    # Hidden runs followed by visible ground (beyond a crest, a dip): polar cells.
+    inner = ~tail
+    if inner.any():
+        r0i, r1i, a0i, a1i = r0[inner], r1[inner], a0[inner], a1[inner]
+        quads = np.stack(
+            [
+                np.column_stack([ox + r0i * np.cos(a0i), oy + r0i * np.sin(a0i)]),
+                np.column_stack([ox + r1i * grow * np.cos(a0i), oy + r1i * grow * np.sin(a0i)]),
+                np.column_stack([ox + r1i * grow * np.cos(a1i), oy + r1i * grow * np.sin(a1i)]),
+                np.column_stack([ox + r0i * np.cos(a1i), oy + r0i * np.sin(a1i)]),
+            ],
+            axis=1,
+        )
+        out = shapely.difference(out, shapely.union_all(shapely.polygons(quads)))
     logger.debug("terrain_clip: %d hidden samples removed %.0f m²", int(hidden.sum()), fov.area - out.area)
     return out
 

@@ -41,8 +41,13 @@ def test_all_outputs_written_and_valid(default_run):
 
     sites = _lonlat_ok(out / "sites.geojson")
     props = [f["properties"] for f in sites["features"]]
-    proposed = [p for p in props if p["status"] == "proposed"]
+    proposed = [p for p in props if p["status"] == "proposed" and p["phase"] == res.scenario.plan.phase_name]
     assert len(proposed) == res.scenario.plan.k
+    later = [p for p in props if p["status"] == "proposed" and p["phase"] != res.scenario.plan.phase_name]
+    # the later phase keeps the next phase's sites and stays within its budget
+    for ph in res.scenario.plan.phases:
+        cost = sum(p["cost_eur"] for p in later if p["phase"] == ph.name)
+        assert ph.budget_eur is None or cost <= ph.budget_eur + 1e-6
     assert sorted(p["rank"] for p in proposed) == list(range(1, res.scenario.plan.k + 1))
     for p in proposed:
         for key in ("site_id", "phase", "covered_weight", "marginal_gain", "covered_incidents", "sensitive_sites"):
