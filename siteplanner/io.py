@@ -404,10 +404,29 @@ def load_town(
         Parse cache folder (``None``: no cache).
     """
     osm_path = Path(osm_path)
-    layers = read_osm(osm_path, cache_dir=cache_dir)
-    features: gpd.GeoDataFrame = layers["features"]
     if (boundary is None) == (area_path is None):
         raise InputError("give exactly one of a boundary (OSM relation id or name) or a polygon file for the study area")
+    if not osm_path.is_file():
+        raise InputError(f"{osm_path}: OSM extract not found (expected an .osm or .osm.bz2 XML file)")
+    # the study area's layers are cached too, keyed on the extract, the area and the margin
+    town_key = None
+    if cache_dir is not None:
+        parts = [file_sha256(osm_path), str(boundary), file_sha256(area_path) if area_path else "", f"{margin_m:g}", LOADER_VERSION,
+                 file_sha256(__file__)]  # this module's code: a changed loader never reuses an old town
+        town_key = Path(cache_dir) / f"town-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.pickle"
+        if town_key.is_file():
+            try:
+                with open(town_key, "rb") as f:
+                    cached = pickle.load(f)
+                if isinstance(cached, dict) and cached.get("key") == parts:
+                    town = cached["town"]
+                    log.info("read %s (%s) from cache %s: %s", town.name, town.crs, town_key.name,
+                             ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+                    return town
+            except Exception as exc:  # a corrupt cache is rebuilt, never trusted
+                log.warning("cache %s is unreadable (%s); rebuilding it", town_key, exc)
+    layers = read_osm(osm_path, cache_dir=cache_dir)
+    features: gpd.GeoDataFrame = layers["features"]
     if boundary is not None:
         name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path))
     else:
@@ -448,6 +467,10 @@ def load_town(
     town = Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
                 source=osm_path.name, margin_m=margin_m)
     log.info("loaded %s (%s): %s", name, crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+    if town_key is not None:
+        with atomic_path(town_key) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
     return town
 
 

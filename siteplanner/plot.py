@@ -15,11 +15,43 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Patch, PathPatch  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 if TYPE_CHECKING:
     from .pipeline import Result
+
+
+def polygons_patch(geoms, **kwargs) -> PathPatch:
+    """One compound path patch for many polygons (holes kept): fast to draw, one style."""
+    import shapely
+
+    verts, codes = [], []
+    parts = shapely.get_parts(np.asarray([g for g in geoms if g is not None and not g.is_empty], dtype=object))
+    for poly in parts:
+        if poly.geom_type != "Polygon":
+            continue
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            if len(xy) < 3:
+                continue
+            verts.append(xy)
+            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+            c[0], c[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+            codes.append(c)
+    if not verts:
+        return PathPatch(MplPath(np.zeros((1, 2))), **kwargs)
+    return PathPatch(MplPath(np.concatenate(verts), np.concatenate(codes)), **kwargs)
+
+
+def lines_collection(geoms, **kwargs) -> LineCollection:
+    """A line collection of LineStrings / MultiLineStrings."""
+    import shapely
+
+    parts = shapely.get_parts(np.asarray(list(geoms), dtype=object))
+    return LineCollection([np.asarray(g.coords) for g in parts if not g.is_empty], **kwargs)
 
 
 def _nice_length(span_m: float) -> float:
@@ -74,18 +106,15 @@ def plan_map(res: Result, path: Path | str, *, dpi: int = 150) -> None:
     right = left + g.transform.a * g.values.shape[1]
     bottom = top + g.transform.e * g.values.shape[0]
     im = ax.imshow(vals, extent=(left, right, bottom, top), cmap="YlOrRd", alpha=0.75, zorder=1, interpolation="bilinear")
-    town.buildings.plot(ax=ax, color="#bdbdbd", linewidth=0, zorder=2)
-    area.boundary.plot(ax=ax, color="black", linewidth=1.2, linestyle="--", zorder=3)
+    ax.add_artist(polygons_patch(town.buildings.geometry, facecolor="#bdbdbd", edgecolor="none", zorder=2))
+    ax.add_collection(lines_collection(area.boundary, colors="black", linewidths=1.2, linestyles="--", zorder=3), autolim=False)
     from .io import edges_gdf
 
-    edges_gdf(town.graph, town.crs).plot(ax=ax, color="#7f7f7f", linewidth=0.5, zorder=2.5)
+    ax.add_collection(lines_collection(edges_gdf(town.graph, town.crs).geometry, colors="#7f7f7f", linewidths=0.5, zorder=2.5), autolim=False)
     shown = sites[sites["status"].isin(["existing", "proposed"])]
-    for i in shown.index:
-        p = res.fov.polygons[i]
-        if p.is_empty:
-            continue
-        color = "#1f77b4" if sites.at[i, "status"] == "existing" else "#d62728"
-        gpd.GeoSeries([p], crs=town.crs).plot(ax=ax, color=color, alpha=0.45, edgecolor=color, linewidth=0.8, zorder=4)
+    for status, color in (("existing", "#1f77b4"), ("proposed", "#d62728")):
+        polys = [res.fov.polygons[i] for i in shown.index[shown["status"] == status]]
+        ax.add_artist(polygons_patch(polys, facecolor=color, alpha=0.45, edgecolor=color, linewidth=0.8, zorder=4))
     ex = sites[sites["status"] == "existing"]
     pr = sites[sites["status"] == "proposed"]
     if len(ex):
