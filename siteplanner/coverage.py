@@ -150,3 +150,32 @@ def demand_table(demand_xy: np.ndarray, intensity: np.ndarray, multiplier: np.nd
         {"intensity": intensity, "multiplier": multiplier, "weight": intensity * multiplier},
         geometry=gpd.points_from_xy(demand_xy[:, 0], demand_xy[:, 1]), crs=crs,
     )
+
+
+def network_coverage_matrix(graph, site_nodes, demand_xy: np.ndarray, *, range_m: float) -> csr_matrix:
+    """Sites × demand points: 1 when the point is within ``range_m`` of the site along the walking network.
+
+    A demand point is reached through its nearest graph node: the network distance from the
+    site's node to that node plus the straight distance from the node to the point.
+    """
+    from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial import cKDTree
+
+    from .candidates import graph_csr, node_xy
+
+    m, index = graph_csr(graph)
+    ids, xy = node_xy(graph)
+    off, nearest = cKDTree(xy).query(demand_xy)
+    src = [index[n] for n in site_nodes]
+    uniq = sorted(set(src))
+    dist = dijkstra(m, directed=False, indices=uniq, limit=range_m) if uniq else np.zeros((0, len(ids)))
+    row = {s: i for i, s in enumerate(uniq)}
+    rows, cols = [], []
+    for i, s_ in enumerate(src):
+        d = dist[row[s_]][nearest] + off
+        hit = np.flatnonzero(d <= range_m)
+        rows.append(np.full(len(hit), i))
+        cols.append(hit)
+    r = np.concatenate(rows) if rows else np.zeros(0, int)
+    c = np.concatenate(cols) if cols else np.zeros(0, int)
+    return csr_matrix((np.ones(len(r), np.int8), (r, c)), shape=(len(src), len(demand_xy)))

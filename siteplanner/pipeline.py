@@ -259,7 +259,10 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         sites_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
         fov = coverage.fields_of_view(obstacles, sites_xy, range_m=range_m, fov_deg=fov_deg, n_headings=sc.camera.n_headings,
                                       target_xy=demand_xy, target_weight=demand["weight"].to_numpy(), terrain=terrain)
-        A = coverage.coverage_matrix(fov.polygons, demand_xy)
+        if sc.camera.coverage == "network":
+            A = coverage.network_coverage_matrix(town.graph, sites["node"].tolist(), demand_xy, range_m=range_m)
+        else:
+            A = coverage.coverage_matrix(fov.polygons, demand_xy)
         sites["heading_deg"] = np.round(fov.heading_deg, 1)
         sites["fov_deg"] = fov.fov_deg
         sites["range_m"] = round(range_m, 1)
@@ -297,7 +300,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         phase_plans = optimise.plan_phases(A, weight, phases, cost_eur=cost, fixed=fixed, excluded=excluded,
                                            funded_share=sc.plan.funded_share, method=sc.plan.method,
                                            time_limit_s=sc.plan.time_limit_s, min_spacing_m=sc.plan.min_spacing_m,
-                                           site_xy=sites_xy)
+                                           site_xy=sites_xy, backup_share=sc.plan.backup_share)
         result_plan = phase_plans[0].plan
         k_max = min(int((~existing).sum() - len(excluded)), max(60, 3 * (sc.plan.k or 10)))
         curve = optimise.coverage_curve(A, weight, k_max=max(k_max, 0), fixed=np.flatnonzero(existing), excluded=excluded)
@@ -551,6 +554,10 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in sorted(out_dir.glob(".staging-*")):  # left by a run killed while writing (SIGKILL, power cut)
+        if stale.is_dir():
+            log.warning("removing %s, left by an interrupted run", stale)
+            shutil.rmtree(stale, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     try:
         io.write_geojson(stage / "sites.geojson", sites_frame(res))

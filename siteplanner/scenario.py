@@ -53,6 +53,18 @@ class IncidentFile(_Model):
     crs: str | None = Field(None, description="CRS of x, y columns (e.g. EPSG:2154)")
     columns: dict[str, str] | None = Field(None, description="standard name → the file's column name")
 
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, v: str | None) -> str | None:
+        if v is not None:
+            import pyproj
+
+            try:
+                pyproj.CRS.from_user_input(v)
+            except pyproj.exceptions.CRSError:
+                raise ValueError(f"unknown CRS {v!r}; accepted: an EPSG code like \"EPSG:2154\" or a WKT/PROJ string") from None
+        return v
+
     @field_validator("columns")
     @classmethod
     def _known_targets(cls, v: dict[str, str] | None) -> dict[str, str] | None:
@@ -127,6 +139,8 @@ class Camera(_Model):
     model: str = "bullet_4mp_6mm"
     covered_at: Literal["detection", "observation", "recognition", "identification"] = "observation"
     n_headings: Annotated[int, Field(ge=1, le=72)] = 8
+    coverage: Literal["sight", "network"] = Field(
+        "sight", description="sight: the field of view; network: streets within the range along the walking network")
     target_height_m: NonNeg = 1.6
     catalogue: tuple[CameraModel, ...] = (
         CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500),
@@ -178,6 +192,7 @@ class Plan(_Model):
     time_limit_s: Positive = 60.0
     min_spacing_m: Positive | None = None
     funded_share: Annotated[float, Field(ge=0, le=1)] = 0.5
+    backup_share: Annotated[float, Field(ge=0, le=1)] = Field(0.0, description="extra share of weight counted when two cameras see a point")
     phase_name: str = "phase suivante"
     phase_year: int | None = Field(None, description="year of the next phase")
     phases: tuple[PhaseSpec, ...] = ()
