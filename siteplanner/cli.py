@@ -123,6 +123,93 @@ def simulate_incidents(
     _guard(go)
 
 
+@app.command()
+def observatory(
+    scenario: ScenarioArg,
+    period: Annotated[Optional[str], typer.Option("--period", "-p", help="Period, e.g. 2023-S1, 2023, 2023-Q2 "
+                                                  "(default: [observatory] period)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: "
+                                                "<output.dir>/observatoire_<period>)")] = None,
+) -> None:
+    """Observatoire local de la sécurité: indicators and shared hotspot maps for a period vs the previous one (no camera planning)."""
+
+    def go():
+        from . import observatory as obs
+        from .scenario import load_scenario
+
+        t0 = time.perf_counter()
+        sc = load_scenario(scenario)
+        with console.status("observatory", spinner="dots"):
+            res, files = obs.run(sc, period, out_dir=out)
+        console.print(f"[green]done[/] in {time.perf_counter() - t0:.1f} s: {res.period} vs {res.previous_period}, "
+                      f"{int(res.counts.loc['total', 'total'])} vs {int(res.counts_previous.loc['total', 'total'])} incidents, "
+                      f"{res.ingest.get('duplicates_dropped', 0)} cross-source duplicate(s) dropped, "
+                      f"{len(res.windows)} window(s)")
+        for f in files:
+            console.print(f"  {f}")
+
+    _guard(go)
+
+
+review_app = typer.Typer(no_args_is_help=True, help="The référent sûreté's review of a plan (review.csv).")
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("init")
+def review_init(
+    scenario: ScenarioArg,
+    force: Annotated[bool, typer.Option("--force", help="Rewrite an existing review file, keeping its decided rows.")] = False,
+) -> None:
+    """Write the review file (one pending row per proposed site), next to the scenario; never overwrites without --force."""
+
+    def go():
+        from . import pipeline, review
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        path = sc.review_path
+        if path.exists() and not force:
+            review.init_review([], path)  # raises: the file exists
+        with console.status("planning to list the proposed sites", spinner="dots") as status:
+            res = pipeline.plan(sc, on_step=lambda name: status.update(f"step: {name}"))
+        review.init_review(res, path, force=force)
+        n = int((res.sites["status"] == "proposed").sum())
+        console.print(f"[green]wrote[/] {path}: {n} proposed site(s); fill in decision (accept, reject, move, pending), "
+                      "then run again")
+
+    _guard(go)
+
+
+@app.command()
+def batch(
+    scenario_dir: Annotated[Path, typer.Argument(help="Folder of scenario files, one per commune (e.g. scenarios/riviera)")],
+    scheduler: Annotated[str, typer.Option(help="dask (dask.distributed) or local (one after the other, here)")] = "dask",
+    address: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 "
+                                                        "(default: a local cluster)")] = None,
+    workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster")] = 2,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write each commune to OUT/<scenario stem> "
+                                                                    "(default: each scenario's output.dir)")] = None,
+) -> None:
+    """Run one scenario per commune on Dask; a failed commune does not stop the others (exit 1 if any failed)."""
+
+    def go():
+        from .batch import run_batch
+
+        results = run_batch(scenario_dir, scheduler=scheduler, address=address, n_workers=workers, out_root=out)  # type: ignore[arg-type]
+        for r in results:
+            if r.ok:
+                console.print(f"[green]ok[/] {r.name}: {r.seconds:.1f} s, coverage {r.coverage_before:.1%} → "
+                              f"{r.coverage_after:.1%} with {r.new_sites} new site(s), {r.cost_eur:,.0f} €, {r.out_dir}")
+            else:
+                console.print(f"[bold red]failed[/] {r.name} ({r.scenario}): {r.error}", highlight=False)
+        failed = [r for r in results if not r.ok]
+        console.print(f"{len(results) - len(failed)} of {len(results)} commune(s) done")
+        if failed:
+            raise typer.Exit(1)
+
+    _guard(go)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 
