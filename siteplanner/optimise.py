@@ -1,4 +1,4 @@
-"""Choose the next cameras: maximal weighted coverage under a count or a budget.
+r"""Choose the next cameras: maximal weighted coverage under a count or a budget.
 
 The coverage step turns viewsheds into a matrix once; this module only sees arrays
 (the spopt way): ``A`` (sites × demand points, 1 = the site's cameras see the point),
@@ -13,16 +13,17 @@ number of chosen or fixed sites that see demand point ``i`` and ``β`` the backu
 
 .. math::
 
-    \\max \\sum_i w_i \\,(\\min(c_i, 1) + β\\,[c_i \\ge 2])
-    \\quad\\text{s.t.}\\quad \\sum_{j \\notin F} x_j \\le k
-    \\;\\text{or}\\; \\sum_{j \\notin F} \\text{cost}_j x_j \\le B,\\quad
-    x_j = 1\\; (j \\in F),\\quad x_j = 0\\; (j \\in E),\\quad
-    x_a + x_b \\le 1 \\;\\text{if}\\; d(a, b) < \\text{min spacing},
+    \max \sum_i w_i \,(\min(c_i, 1) + β\,[c_i \ge 2])
+    \quad\text{s.t.}\quad \sum_{j \notin F} x_j \le k
+    \;\text{or}\; \sum_{j \notin F} \text{cost}_j x_j \le B,\quad
+    x_j = 1\; (j \in F),\quad x_j = 0\; (j \in E),\quad
+    x_a + x_b \le 1 \;\text{if}\; d(a, b) < \text{min spacing},
 
 where ``F`` are the fixed sites (existing cameras, sites already accepted by the
 référent sûreté — the police officer who reviews every camera plan — and earlier
 phases) and ``E`` the excluded ones (rejected by the référent). ``k`` and ``B``
-count the *new* sites only: fixed sites are already paid for or committed.
+count the *new* sites only: fixed sites are already paid for or committed. The
+objective is monotone submodular for 0 ≤ β ≤ 1, which the greedy bound relies on.
 
 Two solvers:
 
@@ -31,16 +32,20 @@ Two solvers:
   ``OPT ≤ f(S) + Σ_{k largest} δ_j(S)`` (a fractional knapsack of the ``δ_j(S)`` under a
   budget), minimised along the greedy path; it certifies how far from optimal the
   plan can be. Under a budget both the cost-benefit and the unit-cost greedy run
-  and the better plan is kept (CELF).
+  and the better plan is kept (CELF). Optionally polished by 1-swaps.
 - :func:`solve_milp` — the exact MILP solved by HiGHS (``highspy``), warm-started
   from the greedy plan, with a time limit, reporting the proven gap. Only what can
   matter enters the model: demand already saturated by fixed sites drops out, demand
-  seen by a single candidate folds into that site's objective coefficient, demand
-  points seen by exactly the same set of candidates are merged into one.
+  seen by a single candidate folds into that site's objective coefficient, sites
+  whose demand is all seen by another site no dearer are dropped (plain coverage,
+  no spacing), demand points seen by exactly the same candidates are merged into one.
+  Rows: ``y_g (+ z_g) ≤ Σ_{j sees g} x_j`` with ``y`` the first and ``z`` the backup
+  coverage of merged demand ``g``.
 
 :func:`solve` picks one (``method="exact" | "fast" | "auto"``), :func:`plan_phases`
-chains the phases of a multi-year plan and :func:`coverage_curve` shows where adding
-cameras stops paying.
+chains the phases of a multi-year plan, :func:`coverage_curve` / :func:`curve_table`
+show where adding cameras stops paying and :func:`plan_table` lists each proposed
+site's marginal gain.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
@@ -67,9 +73,11 @@ __all__ = [
     "Plan",
     "coverage_arrays",
     "coverage_curve",
+    "curve_table",
     "greedy",
     "load_coverage",
     "plan_phases",
+    "plan_table",
     "solve",
     "solve_milp",
 ]
@@ -613,6 +621,58 @@ def _order_by_gain(inst: _Instance, sites: Iterable[int]) -> tuple[list[int], li
     return order, gains
 
 
+def _swap_improve(inst: _Instance, selected: Sequence[int], *, max_passes: int = 3) -> list[int]:
+    """1-swap local search: replace a chosen site by a better one while it pays.
+
+    Keeps every constraint (count, budget, spacing); the result is at least as good.
+    """
+    chosen = [int(j) for j in selected]
+    if not chosen:
+        return chosen
+    A, indptr, indices = inst.A, inst.A.indptr, inst.A.indices
+    counts = inst.counts0.astype(np.int64)
+    counts = counts + np.asarray(A[chosen].sum(axis=0)).ravel().astype(np.int64)
+    in_plan = np.zeros(inst.n_sites, dtype=bool)
+    in_plan[chosen] = True
+    conflict_count = np.zeros(inst.n_sites, dtype=np.int64)
+    if inst.conflicts is not None:
+        conflict_count = np.asarray(inst.conflicts[chosen].sum(axis=0)).ravel().astype(np.int64)
+    spent = float(inst.cost[chosen].sum())
+    scale = max(float(inst.w.sum()), 1.0)
+    for _ in range(max_passes):
+        improved = False
+        for s in sorted(chosen):
+            row_s = indices[indptr[s]:indptr[s + 1]]
+            before = _value_left(inst, counts[row_s] - 1, row_s).sum()  # what s adds now
+            counts[row_s] -= 1
+            gains = A @ _value_left(inst, counts)
+            allowed = inst.candidate & ~in_plan
+            if inst.conflicts is not None:
+                own = inst.conflicts.indices[inst.conflicts.indptr[s]:inst.conflicts.indptr[s + 1]]
+                conflict_count[own] -= 1
+                allowed &= conflict_count == 0
+            if inst.budget is not None:
+                allowed &= inst.cost <= inst.budget - (spent - inst.cost[s]) + 1e-9
+            gains = np.where(allowed, gains, -np.inf)
+            t = int(np.argmax(gains))
+            if gains[t] > before + 1e-12 * scale:
+                swap_in = t
+                improved = True
+            else:
+                swap_in = s
+            row_t = indices[indptr[swap_in]:indptr[swap_in + 1]]
+            counts[row_t] += 1
+            if inst.conflicts is not None:
+                conflict_count[inst.conflicts.indices[inst.conflicts.indptr[swap_in]:inst.conflicts.indptr[swap_in + 1]]] += 1
+            if swap_in != s:
+                in_plan[s], in_plan[swap_in] = False, True
+                chosen[chosen.index(s)] = swap_in
+                spent += inst.cost[swap_in] - inst.cost[s]
+        if not improved:
+            break
+    return chosen
+
+
 def _make_plan(inst: _Instance, selected: Sequence[int], gains: Sequence[float], upper_bound: float,
                solver: str, *, proven_optimal: bool = False) -> Plan:
     counts = _counts_of(inst, selected)
@@ -640,7 +700,7 @@ def _make_plan(inst: _Instance, selected: Sequence[int], gains: Sequence[float],
     )
 
 
-def _greedy(inst: _Instance) -> Plan:
+def _greedy(inst: _Instance, *, polish: bool = False) -> Plan:
     if inst.budget is None:
         sel, gains, bound = _celf(inst, cost_benefit=False)
     else:
@@ -648,6 +708,10 @@ def _greedy(inst: _Instance) -> Plan:
         bound = min(r[2] for r in runs)
         best = max(runs, key=lambda r: (sum(r[1]), -len(r[0])))
         sel, gains = best[0], best[1]
+    if polish and sel:
+        better = _swap_improve(inst, sel)
+        if set(better) != set(sel):
+            sel, gains = _order_by_gain(inst, better)
     return _make_plan(inst, sel, gains, bound, "celf")
 
 
@@ -663,6 +727,7 @@ def greedy(
     min_spacing_m: float | None = None,
     site_xy: np.ndarray | None = None,
     backup_share: float = 0.0,
+    polish: bool = False,
 ) -> Plan:
     """Plan new sites with the lazy greedy (CELF) and certify how far from optimal it is.
 
@@ -690,6 +755,9 @@ def greedy(
     backup_share
         Share of a demand point's weight counted again when a second site sees it
         (0 = plain coverage, at most 1).
+    polish
+        Then try 1-swaps (replace a chosen site by a better one, constraints kept)
+        while they pay; the bound stays the greedy's, so the gap can only shrink.
 
     Returns
     -------
@@ -700,7 +768,7 @@ def greedy(
     """
     inst = _prepare(A, weight, k=k, budget_eur=budget_eur, cost_eur=cost_eur, fixed=fixed, excluded=excluded,
                     min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share, source="greedy()")
-    plan = _greedy(inst)
+    plan = _greedy(inst, polish=polish)
     _log_plan("greedy", plan)
     return plan
 
@@ -838,13 +906,8 @@ def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Seq
     rows_val = [val]
     row_lo = [np.full(n_g, -np.inf)]
     row_hi = [np.zeros(n_g)]
-    # backup: z_g - y_g <= 0
-    if n_z:
-        starts.append(starts[-1][-1] + 2 * np.arange(1, n_z + 1))
-        rows_idx.append(np.column_stack([zcol[z_of], n_x + z_of]).ravel())
-        rows_val.append(np.tile([1.0, -1.0], n_z))
-        row_lo.append(np.full(n_z, -np.inf))
-        row_hi.append(np.zeros(n_z))
+    # (z_g <= y_g is not needed: a second coverage is worth β ≤ 1 times the first, so an
+    # optimal solution fills y_g before z_g)
     # count or budget
     end = starts[-1][-1]
     starts.append(np.array([end + n_x]))
@@ -881,6 +944,7 @@ def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Seq
     h.setOptionValue("mip_abs_gap", 1e-12)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
+    h.setOptionValue("presolve", "off")  # the reduction above already did the useful part, faster
     for name, value in (options or {}).items():
         h.setOptionValue(name, value)
     lp = highspy.HighsLp()
@@ -950,7 +1014,7 @@ def _check_warm(inst: _Instance, warm: Plan) -> None:
 def _milp(inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trust_bound: bool = False) -> Plan:
     """MILP warm-started by ``warm_start``; its upper bound is used only when ``trust_bound``."""
     if warm_start is None:
-        warm_start, trust_bound = _greedy(inst), True
+        warm_start, trust_bound = _greedy(inst, polish=True), True
     else:
         _check_warm(inst, warm_start)
     warm_sites = list(warm_start.selected)
@@ -1002,7 +1066,10 @@ def solve_milp(
     Returns
     -------
     Plan
-        ``solver="milp"``; the objective is never below the warm start's.
+        ``solver="milp"`` (``"celf"`` when the greedy warm start computed here already
+        proves optimality and no MILP was needed); the objective is never below the
+        warm start's. A given ``warm_start`` must be feasible for these arguments; its
+        bound is not trusted (it may come from another instance).
     """
     inst = _prepare(A, weight, k=k, budget_eur=budget_eur, cost_eur=cost_eur, fixed=fixed, excluded=excluded,
                     min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share, source="solve_milp()")
@@ -1033,7 +1100,7 @@ def solve(
     A, weight, k, budget_eur, cost_eur, fixed, excluded, min_spacing_m, site_xy, backup_share
         As in :func:`greedy`.
     method
-        ``"fast"``: lazy greedy only, with its proven gap. ``"exact"``: the HiGHS MILP
+        ``"fast"``: lazy greedy (CELF) polished by 1-swaps, with the greedy's proven gap. ``"exact"``: the HiGHS MILP
         warm-started from the greedy plan. ``"auto"``: the greedy plan when its bound
         already proves it optimal, otherwise the MILP (its plan when it proves
         optimality within the time limit, else the better plan with the tighter bound).
@@ -1058,7 +1125,7 @@ def solve(
         raise InputError(f"time_limit_s: {time_limit_s!r}; accepted a duration > 0 in seconds")
     inst = _prepare(A, weight, k=k, budget_eur=budget_eur, cost_eur=cost_eur, fixed=fixed, excluded=excluded,
                     min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share, source="solve()")
-    plan = _greedy(inst)
+    plan = _greedy(inst, polish=True)
     if method == "exact" or (method == "auto" and not plan.optimal):
         plan = _milp(inst, time_limit_s=time_limit_s, warm_start=plan, trust_bound=True)
     _log_plan(f"solve({method})", plan)
@@ -1105,6 +1172,66 @@ def coverage_curve(
     covered = before + np.concatenate([[0.0], np.cumsum(gains)])
     covered = np.concatenate([covered, np.full(k_max + 1 - covered.size, covered[-1])])
     return covered / total if total > 0 else np.zeros(k_max + 1)
+
+
+def curve_table(curve: np.ndarray, *, min_added_share: float = 0.005) -> pd.DataFrame:
+    """The coverage-versus-cameras curve as a table, marking where adding sites stops paying.
+
+    Parameters
+    ----------
+    curve
+        Output of :func:`coverage_curve`.
+    min_added_share
+        An extra site "pays" while it adds at least this share of the total weight.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``new_sites``, ``covered_share``, ``added_share`` (by the last site
+        added) and ``pays``.
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    added = np.diff(curve, prepend=curve[:1])
+    return pd.DataFrame({
+        "new_sites": np.arange(curve.size),
+        "covered_share": curve,
+        "added_share": added,
+        "pays": np.concatenate([[False], added[1:] >= min_added_share]),
+    })
+
+
+def plan_table(plan: Plan, *, site_id: Sequence[str] | np.ndarray | None = None,
+               cost_eur: np.ndarray | None = None) -> pd.DataFrame:
+    """Explain a plan: one row per proposed site, in rank order, with its marginal gain.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+    site_id
+        Identifier of every site (indexed by site index).
+    cost_eur
+        Cost of every site in euros.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``rank``, ``site``, ``site_id`` (if given), ``marginal_gain``,
+        ``gain_share`` (of the total weight), ``covered_share_after`` (objective share,
+        fixed sites included) and ``cost_eur`` (if given).
+    """
+    sites = np.asarray(plan.selected, dtype=np.int64)
+    gain = np.asarray(plan.marginal_gain, dtype=np.float64)
+    total = plan.total_weight if plan.total_weight > 0 else 1.0
+    table = pd.DataFrame({"rank": np.arange(1, sites.size + 1), "site": sites})
+    if site_id is not None:
+        table["site_id"] = np.asarray(site_id)[sites]
+    table["marginal_gain"] = gain
+    table["gain_share"] = gain / total
+    table["covered_share_after"] = (plan.covered_before + np.cumsum(gain)) / total
+    if cost_eur is not None:
+        table["cost_eur"] = np.asarray(cost_eur, dtype=np.float64)[sites]
+    return table
 
 
 def plan_phases(

@@ -31,6 +31,13 @@ def trap() -> tuple[sp.csr_matrix, np.ndarray]:
     return A, np.ones(6)
 
 
+@pytest.fixture
+def swap_trap() -> tuple[sp.csr_matrix, np.ndarray]:
+    """Greedy ends at {0, 1} (5 points) where no single swap helps; sites 3 + 4 see 6."""
+    A = _matrix([[3, 4, 5], [0, 1, 4], [2, 5], [0, 2, 5], [1, 3, 6]], 7)
+    return A, np.ones(7)
+
+
 def _objective(A: sp.csr_matrix, w: np.ndarray, sites, beta: float = 0.0) -> float:
     counts = np.asarray(A[list(sites)].sum(axis=0)).ravel() if len(sites) else np.zeros(A.shape[1])
     return float(w[counts >= 1].sum() + beta * w[counts >= 2].sum())
@@ -67,21 +74,32 @@ def test_greedy_is_suboptimal_and_its_bound_says_so(trap):
     assert plan.solver == "celf" and not plan.optimal
 
 
+def test_greedy_and_swaps_stuck_in_a_local_optimum(swap_trap):
+    A, w = swap_trap
+    plan = optimise.solve(A, w, k=2, method="fast")
+    assert plan.selected == (0, 1) and plan.marginal_gain == (3.0, 2.0)
+    assert plan.upper_bound == pytest.approx(6.0)  # from the empty set: 3 + 3
+    assert plan.gap == pytest.approx(1 / 6) and not plan.optimal
+
+
 @pytest.mark.parametrize("method", ["exact", "auto"])
-def test_exact_finds_the_optimum_the_greedy_misses(trap, method):
-    A, w = trap
+def test_exact_finds_the_optimum_the_greedy_misses(swap_trap, method):
+    A, w = swap_trap
     plan = optimise.solve(A, w, k=2, method=method)
-    assert set(plan.selected) == {1, 2}
-    assert plan.selected == (1, 2)  # rank order: equal gains, lowest index first
+    assert plan.selected == (3, 4)  # rank order: equal gains, lowest index first
     assert plan.marginal_gain == (3.0, 3.0)
     assert plan.objective == 6.0 and plan.covered_weight == 6.0
     assert plan.optimal and plan.gap == 0.0 and plan.solver == "milp"
-    assert plan.coverage_share == 1.0
+    assert plan.coverage_share == pytest.approx(6 / 7)
 
 
-def test_fast_method_returns_the_greedy_plan(trap):
+def test_fast_method_is_the_greedy_polished_by_swaps(trap):
     A, w = trap
-    assert optimise.solve(A, w, k=2, method="fast") == optimise.greedy(A, w, k=2)
+    fast = optimise.solve(A, w, k=2, method="fast")
+    assert fast == optimise.greedy(A, w, k=2, polish=True)
+    # the swap 0 -> 2 repairs the greedy's mistake; the bound stays the greedy's
+    assert set(fast.selected) == {1, 2} and fast.objective == 6.0 and fast.solver == "celf"
+    assert fast.upper_bound == pytest.approx(6.0) and fast.optimal
 
 
 def test_auto_keeps_greedy_when_its_bound_proves_optimality():
@@ -128,6 +146,9 @@ def test_cardinality_against_brute_force(seed):
     for k in (1, 2, 3):
         best = _brute(A, w, k=k, fixed=fixed)
         fast = optimise.greedy(A, w, k=k, fixed=fixed)
+        polished = optimise.greedy(A, w, k=k, fixed=fixed, polish=True)
+        assert fast.objective <= polished.objective <= best + 1e-9
+        assert polished.upper_bound == fast.upper_bound and len(polished.selected) <= k
         exact = optimise.solve(A, w, k=k, fixed=fixed, method="exact")
         assert exact.objective == pytest.approx(best, abs=1e-9)
         assert exact.optimal
@@ -142,8 +163,10 @@ def test_budget_against_brute_force(seed):
     budget = 21000.0
     best = _brute(A, w, budget=budget, cost=cost)
     fast = optimise.greedy(A, w, budget_eur=budget, cost_eur=cost)
+    polished = optimise.solve(A, w, budget_eur=budget, cost_eur=cost, method="fast")
     exact = optimise.solve(A, w, budget_eur=budget, cost_eur=cost, method="exact")
-    for plan in (fast, exact):
+    assert fast.objective <= polished.objective <= best + 1e-9
+    for plan in (fast, polished, exact):
         assert plan.cost_eur == pytest.approx(cost[list(plan.selected)].sum())
         assert plan.cost_eur <= budget
     assert exact.objective == pytest.approx(best, abs=1e-9) and exact.optimal
@@ -284,13 +307,27 @@ def test_coverage_npz_round_trip(tmp_path, trap):
     assert back.crs == "EPSG:32632" and back.n_sites == 3 and back.n_demand == 6
 
 
-def test_solve_milp_with_a_given_warm_start(trap):
-    A, w = trap
+def test_solve_milp_with_a_given_warm_start(swap_trap):
+    A, w = swap_trap
     warm = optimise.greedy(A, w, k=2)
     plan = optimise.solve_milp(A, w, k=2, warm_start=warm)
-    assert plan.selected == (1, 2) and plan.optimal and plan.solver == "milp"
+    assert plan.selected == (3, 4) and plan.optimal and plan.solver == "milp"
     assert optimise.solve_milp(A, w, k=2) == plan
     with pytest.raises(InputError, match="warm_start"):
         optimise.solve_milp(A, w, k=1, warm_start=warm)  # two sites for k=1
     with pytest.raises(InputError, match="warm_start"):
         optimise.solve_milp(A, w, k=2, excluded=[0], warm_start=warm)
+
+
+def test_explanation_tables(trap):
+    A, w = trap
+    table = optimise.curve_table(optimise.coverage_curve(A, w, k_max=3), min_added_share=0.1)
+    assert table["new_sites"].tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(table["added_share"], [0, 4 / 6, 1 / 6, 1 / 6])
+    assert table["pays"].tolist() == [False, True, True, True]
+    plan = optimise.solve(A, w, k=2, fixed=[0], method="exact")
+    rows = optimise.plan_table(plan, site_id=np.array(["a", "b", "c"]), cost_eur=np.array([1.0, 2.0, 3.0]))
+    assert rows["site_id"].tolist() == ["b", "c"] and rows["rank"].tolist() == [1, 2]
+    np.testing.assert_allclose(rows["marginal_gain"], [1.0, 1.0])
+    np.testing.assert_allclose(rows["covered_share_after"], [5 / 6, 1.0])
+    assert rows["cost_eur"].tolist() == [2.0, 3.0]
