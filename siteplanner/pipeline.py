@@ -570,6 +570,11 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
             io.write_text(stage / f"patrol_{_slug(c.name)}.gpx", patrol.to_gpx(c, res.town.crs))
         io.write_with(stage / "map.png", lambda p: plot.plan_map(res, p))
         write_plan_tables(res, stage)
+        from . import export, report, webmap
+
+        export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
+        report.write_report(res, stage)  # report.html, report.pdf
+        webmap.write_map(res, stage)  # map.html
         io.write_json(stage / "summary.json", summary(res))
         written = []
         for f in sorted(stage.iterdir()):

@@ -1,0 +1,773 @@
+"""The review report: ``report.html`` (one self-contained file) and ``report.pdf``.
+
+What the référent sûreté (the police or gendarmerie officer who advises the town on every
+camera plan) and the CLSPD (conseil local de sécurité et de prévention de la délinquance)
+read before deciding:
+
+1. a summary: what was planned, with which data, which time windows, what is synthetic;
+2. the maps: the plan, coverage before and after, coverage versus the number of cameras;
+3. one sheet per proposed site: a close-up map (buildings, field of view, privacy mask,
+   DORI ranges, hotspots, sensitive sites), the DORI ranges (EN 62676-4), the privacy
+   figures (L251-3 CSI code), cost and funded share, rank and marginal gain, and the
+   référent sûreté's decision;
+4. the patrol circuits with their itineraries;
+5. the evaluation dashboard for the period: indicateurs de contexte, d'activité, de résultats.
+
+The HTML inlines every image (base64 PNG) and style: it opens offline and loads nothing.
+The PDF holds the same content, one page per section or sheet. Only aggregates are shown,
+never individual incidents; counts below the scenario's ``min_count_shared`` read "< n".
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io as _io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import geopandas as gpd  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
+
+from . import __version__, export, io, plot  # noqa: E402
+
+if TYPE_CHECKING:
+    from .pipeline import Result
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Report", "build_report", "dashboard", "review_effects", "write_report"]
+
+_ATTR = "© OpenStreetMap contributors (ODbL)"
+_DORI = ("detection", "observation", "recognition", "identification")
+_DORI_STYLE = {"detection": ":", "observation": "--", "recognition": "-.", "identification": "-"}
+
+
+@dataclass(frozen=True)
+class Report:
+    """A rendered report.
+
+    Attributes
+    ----------
+    html
+        The self-contained HTML document.
+    pdf
+        The multi-page PDF (empty when not asked for).
+    figures
+        Figure name → PNG bytes (the images inlined in the HTML).
+    site_ids
+        Site ids that have a sheet, in rank order.
+    """
+
+    html: str
+    pdf: bytes
+    figures: dict[str, bytes] = field(default_factory=dict)
+    site_ids: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# tables (pure)
+# ---------------------------------------------------------------------------------------------
+
+
+def _small(n: int, min_count: int) -> str:
+    return f"< {min_count}" if 0 < n < min_count else f"{n:,}".replace(",", " ")
+
+
+def dashboard(res: Result) -> dict[str, pd.DataFrame]:
+    """The evaluation dashboard's tables (aggregates only).
+
+    Returns
+    -------
+    dict
+        ``contexte_categories`` (incidents of the window per category and source),
+        ``contexte_sites`` (incidents near schools, gares, bus stations and in QPVs),
+        ``activite`` (cameras, patrols) and ``resultats`` (coverage, incidents in view).
+        Counts below ``min_count_shared`` are written "< n".
+    """
+    sc = res.scenario
+    mc = sc.hotspots.min_count_shared
+    win = res.window_incidents
+    out: dict[str, pd.DataFrame] = {}
+    if len(win):
+        tab = pd.crosstab(win["category"], win["source"], margins=True, margins_name="total")
+        out["contexte_categories"] = tab.map(lambda v: _small(int(v), mc))
+    else:
+        out["contexte_categories"] = pd.DataFrame()
+    rows = []
+    pois = res.town.pois
+    r = sc.weights.sensitive_radius_m
+    labels = {"school": "établissements scolaires", "station": "gares", "bus_station": "gares routières"}
+    for kind, label in labels.items():
+        p = pois[(pois["kind"] == kind) & pois.intersects(res.town.area)]
+        if p.empty:
+            continue
+        zone = p.buffer(r).union_all()
+        n = int(shapely.contains_xy(zone, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()).sum()) if len(win) else 0
+        rows.append({"surroundings": f"{label} ({len(p)}), within {r:g} m", "incidents": _small(n, mc),
+                     "share": f"{n / len(win):.1%}" if len(win) else "–"})
+    if res.qpv is not None and len(res.qpv):
+        for name, g in zip(res.qpv["name"], res.qpv.geometry):
+            n = int(shapely.contains_xy(g, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()).sum()) if len(win) else 0
+            rows.append({"surroundings": f"QPV {name}", "incidents": _small(n, mc),
+                         "share": f"{n / len(win):.1%}" if len(win) else "–"})
+    out["contexte_sites"] = pd.DataFrame(rows, columns=["surroundings", "incidents", "share"])
+    s = res.sites
+    act = [("existing cameras", int((s["status"] == "existing").sum())),
+           ("proposed sites (all phases)", int((s["status"] == "proposed").sum())),
+           (f"proposed sites, {sc.plan.phase_name}", len(res.proposed)),
+           ("candidate sites examined", int((s["status"] == "candidate").sum() + (s["status"] == "proposed").sum()))]
+    for c in res.circuits:
+        act.append((f"patrol {c.name}", f"{c.length_m / 1000:.2f} km, {len(c.stops)} stops, {c.duration_min:.0f} of "
+                                        f"{c.budget_min:.0f} min"))
+    out["activite"] = pd.DataFrame(act, columns=["indicator", "value"])
+    inc_xy = np.column_stack([win.geometry.x, win.geometry.y]) if len(win) else np.zeros((0, 2))
+
+    def in_view(mask: np.ndarray) -> int:
+        polys = [res.fov.polygons[i] for i in np.flatnonzero(mask) if not res.fov.polygons[i].is_empty]
+        if not polys or not len(inc_xy):
+            return 0
+        return int(shapely.contains_xy(shapely.union_all(polys), inc_xy[:, 0], inc_xy[:, 1]).sum())
+
+    existing = (s["status"] == "existing").to_numpy()
+    nxt = existing | s["site_id"].isin(res.proposed["site_id"]).to_numpy()
+    n_b, n_a = in_view(existing), in_view(nxt)
+    resu = [("demand weight covered, existing cameras", f"{res.coverage_before:.1%}"),
+            (f"demand weight covered after {sc.plan.phase_name}", f"{res.coverage_after:.1%}"),
+            ("incidents of the window in view, existing cameras", _small(n_b, mc)),
+            (f"incidents of the window in view after {sc.plan.phase_name}", _small(n_a, mc)),
+            ("share of the window's incidents in view after", f"{n_a / len(win):.1%}" if len(win) else "–")]
+    for pp in getattr(res, "phase_plans", []) or []:
+        resu.append((f"coverage after {pp.phase.name}", f"{pp.coverage_share:.1%}"))
+    out["resultats"] = pd.DataFrame(resu, columns=["indicator", "value"])
+    return out
+
+
+def review_effects(res: Result) -> pd.DataFrame:
+    """Each review decision and its effect on this run's plan (empty when there is no review)."""
+    rv = getattr(res, "review", None)
+    cols = ["site_id", "decision", "comment", "reviewer", "date", "effect"]
+    if rv is None:
+        return pd.DataFrame(columns=cols)
+    s = res.sites.set_index("site_id")
+    rows = []
+    for r in rv.rows:
+        st = s["status"].get(r.site_id)
+        if r.decision == "accept":
+            eff = (f"fixed in the plan, rank {int(s.at[r.site_id, 'rank'])}" if st == "proposed"
+                   else f"accepted; status now {st or 'unknown'}")
+        elif r.decision == "reject":
+            eff = ("excluded from the plan; the optimiser chose another site in its place" if st != "proposed"
+                   else "still proposed (check the review file)")
+        elif r.decision == "move":
+            mid = f"{r.site_id}-M"
+            if mid in s.index:
+                cw0 = s["covered_weight"].get(r.site_id, np.nan)
+                cw1 = s.at[mid, "covered_weight"]
+                eff = (f"evaluated at the new position as {mid}: covers {cw1:.2%} of demand weight "
+                       f"(was {cw0:.2%}); status {s.at[mid, 'status']}")
+            else:
+                eff = "moved position not evaluated (outside the study area?)"
+        else:
+            eff = "no decision yet: the site stays as the optimiser proposed it"
+        rows.append({"site_id": r.site_id, "decision": r.decision, "comment": r.comment, "reviewer": r.reviewer,
+                     "date": r.date, "effect": eff})
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+# ---------------------------------------------------------------------------------------------
+
+
+def _paths(geoms: Any) -> list[MplPath]:
+    """Matplotlib paths (holes kept) of the polygonal parts of ``geoms``."""
+    out = []
+    for g in np.asarray(list(geoms), dtype=object):
+        if g is None or g.is_empty:
+            continue
+        for part in shapely.get_parts(g):
+            if part.geom_type != "Polygon":
+                continue
+            verts, codes = [], []
+            for ring in [part.exterior, *part.interiors]:
+                c = np.asarray(ring.coords)[:, :2]
+                if len(c) < 3:
+                    continue
+                verts.append(c)
+                codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [MplPath.CLOSEPOLY])
+            if verts:
+                out.append(MplPath(np.concatenate(verts), np.concatenate(codes)))
+    return out
+
+
+def _add_polys(ax: plt.Axes, geoms: Any, **kw: Any) -> None:
+    """Draw polygons (one collection, no geopandas redraw)."""
+    paths = _paths(geoms)
+    if paths:
+        ax.add_collection(PathCollection(paths, **kw), autolim=False)
+
+
+def _add_lines(ax: plt.Axes, geoms: Any, **kw: Any) -> None:
+    """Draw lines (one collection)."""
+    segs = []
+    for g in np.asarray(list(geoms), dtype=object):
+        if g is None or g.is_empty:
+            continue
+        for part in shapely.get_parts(g):
+            segs.append(np.asarray(part.coords)[:, :2])
+    if segs:
+        ax.add_collection(LineCollection(segs, **kw), autolim=False)
+
+
+def _png(fig: plt.Figure, *, dpi: int, bbox: Any = None) -> bytes:
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches=bbox, pil_kwargs={"compress_level": 0})
+    return _quantize(buf.getvalue())
+
+
+def _quantize(png: bytes) -> bytes:
+    """The PNG with a 256-colour palette (3-4 times smaller, for the HTML)."""
+    from PIL import Image
+
+    im = Image.open(_io.BytesIO(png)).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    out = _io.BytesIO()
+    im.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
+
+
+def _attribution(res: Result) -> str:
+    return (f"Streets, buildings: {_ATTR}, {res.town.source}. Incidents: "
+            f"{'SYNTHETIC' if res.synthetic else 'scenario files'}. siteplanner {__version__}")
+
+
+def _finish_map(ax: plt.Axes, res: Result) -> None:
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    plot.add_scale_bar(ax)
+    plot.add_north_arrow(ax)
+    plot.add_attribution(ax, _attribution(res))
+    if res.synthetic:
+        plot.add_synthetic_mark(ax)
+
+
+def _fig_from(fn, res: Result, *, dpi: int) -> bytes:
+    buf = _io.BytesIO()
+    fn(res, buf, dpi=dpi)
+    return buf.getvalue()
+
+
+def _coverage_fig(res: Result) -> plt.Figure:
+    """Two panels: demand points seen by the existing cameras, and after the next phase."""
+    s = res.sites
+    xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
+    existing = np.flatnonzero((s["status"] == "existing").to_numpy())
+    after = np.flatnonzero(((s["status"] == "existing") | s["site_id"].isin(res.proposed["site_id"])).to_numpy())
+    edges = io.edges_gdf(res.town.graph, res.town.crs)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 6.2))
+    xmin, ymin, xmax, ymax = res.town.area.buffer(40).bounds
+    for ax, idx, title, share in ((axes[0], existing, "existing cameras", res.coverage_before),
+                                  (axes[1], after, f"after {res.scenario.plan.phase_name}", res.coverage_after)):
+        seen = np.asarray(res.A[idx].sum(axis=0)).ravel() > 0 if len(idx) else np.zeros(len(xy), bool)
+        _add_lines(ax, edges.geometry, colors="#d0d0d0", linewidths=0.5, zorder=1)
+        _add_lines(ax, [res.town.area.boundary], colors="black", linestyles="--", linewidths=1, zorder=1.5)
+        w = res.demand["weight"].to_numpy(float)
+        big = w >= np.quantile(w, 0.75) if len(w) else np.zeros(0, bool)
+        ax.scatter(xy[big & ~seen, 0], xy[big & ~seen, 1], s=2, c="#fd8d3c", linewidths=0, zorder=2)
+        ax.scatter(xy[seen, 0], xy[seen, 1], s=3, c="#d62728", linewidths=0, zorder=3)
+        ax.set_xlim(xmin, xmax)
+        ax.set_ylim(ymin, ymax)
+        ax.set_title(f"{title}: {share:.1%} of demand weight covered", fontsize=10)
+        _finish_map(ax, res)
+    axes[1].legend(handles=[Line2D([], [], marker="o", color="#d62728", linestyle="", markersize=4, label="street demand seen"),
+                            Line2D([], [], marker="o", color="#fd8d3c", linestyle="", markersize=4,
+                                   label="hot street demand (top quarter) not seen"),
+                            Line2D([], [], color="black", linestyle="--", label=f"study area: {res.town.name}")],
+                   loc="lower right", fontsize=7, bbox_to_anchor=(1.0, 0.04))
+    fig.suptitle(f"{res.scenario.name}: coverage before and after", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def _sensitive(res: Result) -> gpd.GeoDataFrame:
+    p = res.town.pois
+    return p[p["kind"].isin(["school", "station", "bus_station"])]
+
+
+def _closeup(ax: plt.Axes, res: Result, i: int, *, edges: gpd.GeoDataFrame, half_m: float) -> None:
+    """Close-up map of site ``i``: buildings, field of view, privacy mask, DORI rings, hotspots."""
+    s = res.sites
+    pt = s.geometry.iloc[i]
+    x0, y0 = pt.x, pt.y
+    box = shapely.box(x0 - half_m, y0 - half_m, x0 + half_m, y0 + half_m)
+    g = res.grid
+    r0 = max(int((g.transform.f - (y0 + half_m)) / -g.transform.e), 0)
+    r1 = min(int((g.transform.f - (y0 - half_m)) / -g.transform.e) + 1, g.values.shape[0])
+    c0 = max(int((x0 - half_m - g.transform.c) / g.transform.a), 0)
+    c1 = min(int((x0 + half_m - g.transform.c) / g.transform.a) + 1, g.values.shape[1])
+    if r1 > r0 and c1 > c0:
+        sub = g.values[r0:r1, c0:c1]
+        vmax = float(np.nanmax(g.values)) or 1.0
+        ext = (g.transform.c + c0 * g.transform.a, g.transform.c + c1 * g.transform.a,
+               g.transform.f + r1 * g.transform.e, g.transform.f + r0 * g.transform.e)
+        ax.imshow(np.ma.masked_less_equal(sub, 0.05 * vmax), extent=ext, cmap="YlOrRd", alpha=0.45, vmin=0, vmax=vmax,
+                  zorder=2.6, interpolation="bilinear")
+    b = res.town.buildings
+    near_b = b.iloc[b.sindex.query(box, predicate="intersects")]
+    if len(near_b):
+        resid = near_b["residential"].astype(bool).to_numpy() if "residential" in near_b else np.zeros(len(near_b), bool)
+        _add_polys(ax, near_b.geometry[~resid], facecolors="#c8c8c8", edgecolors="#8c8c8c", linewidths=0.4, zorder=2)
+        _add_polys(ax, near_b.geometry[resid], facecolors="#e6d3b3", edgecolors="#8c6d3c", linewidths=0.4, zorder=2)
+    ne = edges.iloc[edges.sindex.query(box, predicate="intersects")]
+    _add_lines(ax, ne.geometry, colors="#7f7f7f", linewidths=0.8, zorder=2.5)
+    fov = res.fov.polygons[i]
+    _add_polys(ax, [fov], facecolors=(0.84, 0.15, 0.16, 0.35), edgecolors="#d62728", linewidths=1, zorder=3)
+    mask = (getattr(res, "privacy_masks", None) or {}).get(i)
+    if mask is not None and not mask.is_empty:
+        _add_polys(ax, [mask], facecolors=(0, 0, 0, 0.55), hatch="////", edgecolors="black", linewidths=0.5, zorder=3.5)
+    for lvl in _DORI:
+        r = s[f"{lvl}_m"].iloc[i] if f"{lvl}_m" in s else None
+        if r is not None and np.isfinite(r):
+            ax.add_patch(plt.Circle((x0, y0), r, fill=False, linestyle=_DORI_STYLE[lvl], color="#444", linewidth=0.8, zorder=4))
+            ax.annotate(f"{lvl[0].upper()} {r:.0f} m", (x0 + r * 0.707, y0 + r * 0.707), fontsize=6.5, color="#222", zorder=4)
+    others = s[s["status"].isin(["existing", "proposed"]) & (s.index != s.index[i])]
+    others = others[others.intersects(box)]
+    for _, o in others.iterrows():
+        ex = o["status"] == "existing"
+        ax.scatter([o.geometry.x], [o.geometry.y], marker="s" if ex else "o", s=28, c="#1f77b4" if ex else "#ff9896",
+                   edgecolor="black", zorder=5)
+    sens = _sensitive(res)
+    sens = sens[sens.intersects(box)]
+    if len(sens):
+        ax.scatter(sens.geometry.x, sens.geometry.y, marker="^", s=60, c="#9467bd", edgecolor="black", zorder=5)
+        for _, p in sens.iterrows():
+            ax.annotate(str(p["name"]) if isinstance(p["name"], str) else p["kind"], (p.geometry.x, p.geometry.y),
+                        xytext=(4, -8), textcoords="offset points", fontsize=6.5, color="#5b2c83", zorder=6)
+    ax.scatter([x0], [y0], marker="o", s=70, c="#d62728", edgecolor="black", zorder=6)
+    h = s["heading_deg"].iloc[i]
+    if np.isfinite(h):
+        d = 0.2 * half_m
+        ax.annotate("", xy=(x0 + d * np.sin(np.radians(h)), y0 + d * np.cos(np.radians(h))), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "color": "#d62728", "lw": 1.8}, zorder=6)
+    ax.set_xlim(x0 - half_m, x0 + half_m)
+    ax.set_ylim(y0 - half_m, y0 + half_m)
+    _finish_map(ax, res)
+    ax.legend(handles=[Patch(color="#d62728", alpha=0.35, label="field of view"),
+                       Patch(facecolor="black", alpha=0.6, hatch="////", label="privacy mask (L251-3)"),
+                       Patch(color="#e6d3b3", label="dwellings"), Patch(color="#c8c8c8", label="other buildings"),
+                       Patch(color="#fd8d3c", alpha=0.55, label="hotspot density"),
+                       Line2D([], [], color="#444", linestyle="--", label="DORI ranges (D, O, R, I)"),
+                       Line2D([], [], marker="^", color="#9467bd", linestyle="", label="school / gare")],
+              loc="lower right", fontsize=6, framealpha=0.85, bbox_to_anchor=(1.0, 0.05))
+
+
+def _patrol_fig(res: Result) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(9, 8))
+    edges = io.edges_gdf(res.town.graph, res.town.crs)
+    _add_lines(ax, edges.geometry, colors="#bdbdbd", linewidths=0.5, zorder=1)
+    _add_polys(ax, res.town.buildings.geometry, facecolors="#e3e3e3", edgecolors="none", linewidths=0, zorder=0.5)
+    colors = ["#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    geoms = [c.geometry for c in res.circuits if c.geometry is not None and not c.geometry.is_empty]
+    handles = []
+    for k, c in enumerate(res.circuits):
+        col = colors[k % len(colors)]
+        if c.geometry is not None and not c.geometry.is_empty:
+            x, y = c.geometry.xy
+            ax.plot(x, y, color=col, linewidth=2.2, zorder=3)
+        for st in c.stops:
+            ax.scatter([st.x], [st.y], marker="o", s=110, c="white", edgecolor=col, linewidth=1.5, zorder=4)
+            ax.annotate(str(st.order), (st.x, st.y), ha="center", va="center", fontsize=7, fontweight="bold", zorder=5)
+        handles.append(Line2D([], [], color=col, linewidth=2.2, label=f"{c.name}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops"))
+    if geoms:
+        xmin, ymin, xmax, ymax = shapely.union_all(geoms).buffer(120).bounds
+    else:
+        xmin, ymin, xmax, ymax = res.town.area.bounds
+    span = max(xmax - xmin, ymax - ymin) / 2
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    ax.set_xlim(cx - span, cx + span)
+    ax.set_ylim(cy - span, cy + span)
+    ax.legend(handles=handles, loc="lower right", fontsize=8, bbox_to_anchor=(1.0, 0.05))
+    ax.set_title(f"{res.scenario.name}: patrol circuits (numbered stops)", fontsize=11)
+    _finish_map(ax, res)
+    fig.tight_layout()
+    return fig
+
+
+def _text_page(title: str, lines: list[str], *, synthetic: bool) -> plt.Figure:
+    fig = plt.figure(figsize=(8.27, 11.69))
+    fig.text(0.07, 0.95, title, fontsize=15, fontweight="bold", va="top")
+    lines = [ln if len(ln) <= 110 else ln[:107] + "..." for ln in lines]
+    if len(lines) > 75:
+        lines = lines[:74] + [f"... ({len(lines) - 74} more lines in report.html)"]
+    fig.text(0.07, 0.91, "\n".join(lines), fontsize=8, va="top", family="DejaVu Sans Mono", linespacing=1.3)
+    if synthetic:
+        fig.text(0.5, 0.5, "SYNTHETIC", fontsize=70, color="red", alpha=0.1, rotation=30, ha="center", va="center")
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n    ".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _table_lines(df: pd.DataFrame) -> list[str]:
+    if df.empty:
+        return ["(none)"]
+    return [line for line in df.to_string(index=df.index.name is not None or not isinstance(df.index, pd.RangeIndex)).splitlines()]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#222}
+h1{font-size:1.7em;margin-bottom:.2em} h2{border-bottom:2px solid #d62728;padding-bottom:.2em;margin-top:1.6em}
+h3{margin:.2em 0}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right}
+img{max-width:100%;height:auto;border:1px solid #ddd}
+.synthetic{background:#fff0f0;border:2px solid #d62728;color:#a00;padding:.6em 1em;font-weight:bold;margin:1em 0}
+.sheet{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1.2em 0;page-break-before:always;break-before:page}
+.sheet .cols{display:flex;gap:1em;flex-wrap:wrap} .sheet .cols>div{flex:1 1 420px}
+.badge{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.85em;font-weight:bold;color:#fff}
+.accept{background:#2ca02c}.reject{background:#d62728}.move{background:#ff7f0e}.pending{background:#7f7f7f}
+nav ol{columns:2} .small{font-size:.85em;color:#555} footer{margin-top:3em;font-size:.8em;color:#555}
+@media print{body{max-width:none;padding:0}nav{display:none}.sheet{border:none}}
+"""
+
+
+def _e(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return html.escape(str(v))
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
+def _table(df: pd.DataFrame, *, index: bool = False) -> str:
+    if df.empty:
+        return "<p class='small'>(none)</p>"
+    d = df.reset_index() if index else df
+    head = "".join(f"<th>{_e(c)}</th>" for c in d.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in d.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _kv(rows: list[tuple[str, Any]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{v if isinstance(v, _Raw) else _e(v)}</td></tr>" for k, v in rows) + "</table>"
+
+
+class _Raw(str):
+    """HTML that is already escaped."""
+
+
+def _plain(v: Any) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", v) if isinstance(v, _Raw) else str(v)
+
+
+def _badge(decision: str) -> _Raw:
+    return _Raw(f'<span class="badge {html.escape(decision)}">{html.escape(decision)}</span>')
+
+
+def _window_text(w: Any) -> str:
+    if w is None:
+        return "–"
+    parts = [w.name]
+    if w.hours:
+        parts.append(f"{w.hours[0]}h–{w.hours[1]}h")
+    if w.days != "all":
+        parts.append(w.days)
+    if w.school_holidays is not None:
+        parts.append("school holidays" if w.school_holidays else "outside school holidays")
+    if w.public_holidays is not None:
+        parts.append("public holidays" if w.public_holidays else "outside public holidays")
+    if w.period:
+        parts.append(f"period {w.period}")
+    return ", ".join(parts)
+
+
+def _summary_rows(res: Result) -> list[tuple[str, Any]]:
+    sc, p = res.scenario, res.plan
+    files = sorted(set(res.incidents["file"])) if len(res.incidents) and "file" in res.incidents else []
+    model = sc.camera.chosen()
+    prop = res.proposed
+    cost = float(prop["cost_eur"].sum()) if len(prop) else 0.0
+    rows: list[tuple[str, Any]] = [
+        ("scenario", sc.name), ("study area", f"{res.town.name} ({res.town.area.area / 1e6:.2f} km², {res.town.crs})"),
+        ("street and building data", f"OpenStreetMap extract {res.town.source} — {_ATTR}"),
+        ("incident data", ", ".join(Path(f).name for f in files) or "none"),
+        ("synthetic incidents", "YES — not real data, for demonstration only" if res.synthetic else "no"),
+        ("incidents (in the window)", f"{len(res.incidents):,} ({len(res.window_incidents):,})".replace(",", " ")),
+        ("hotspot window", _window_text(sc.hotspots.window)),
+        ("hotspot method", f"{res.grid.method} (cell {res.grid.cell_m:g} m)"),
+        ("patrol windows", "; ".join(f"{s.name}: {_window_text(s.window)}" for s in sc.patrol.shifts)),
+        ("camera", f"{model.name} ({model.kind}), covered at {sc.camera.covered_at} "
+                   f"({res.fov.range_m:.0f} m, {res.fov.fov_deg:.0f}°)"),
+        ("plan", f"{sc.plan.phase_name}: {len(prop)} site(s), solver {p.solver}, gap {p.gap:.2%}"),
+        ("coverage of demand weight", f"{res.coverage_before:.1%} → {res.coverage_after:.1%}"),
+        ("cost of the phase", f"{cost:,.0f} € (funded {sc.plan.funded_share:.0%}: {cost * sc.plan.funded_share:,.0f} €, "
+                              f"town {cost * (1 - sc.plan.funded_share):,.0f} €)".replace(",", " ")),
+        ("privacy policy (L251-3)", sc.candidates.privacy_policy),
+    ]
+    for pp in getattr(res, "phase_plans", [])[1:] or []:
+        rows.append((f"later phase: {pp.phase.name}", f"{len(pp.plan.selected)} site(s), coverage {pp.coverage_share:.1%}"))
+    return rows
+
+
+def _sheet_rows(res: Result, i: int, row: pd.Series, priv: pd.Series | None, decision: str, rv_row: Any) -> list[tuple[str, Any]]:
+    sc = res.scenario
+    dori = ", ".join(f"{lvl} {row[f'{lvl}_m']:.0f} m" for lvl in _DORI if f"{lvl}_m" in row and np.isfinite(row[f"{lvl}_m"]))
+    funded = row.get("funded_eur", row["cost_eur"] * sc.plan.funded_share)
+    facade = priv["facade_m"] if priv is not None else row.get("privacy_facade_m", np.nan)
+    n_ent = priv["n_entrances"] if priv is not None else row.get("privacy_entrances", 0)
+    has_mask = priv is not None and not priv.geometry.is_empty
+    rows = [
+        ("rank / phase", f"{int(row['rank'])} / {row['phase']}"),
+        ("marginal gain", f"{row['marginal_gain']:.2%} of demand weight" if np.isfinite(row["marginal_gain"]) else "– (fixed by review)"),
+        ("covers alone", f"{row['covered_weight']:.2%} of demand weight"),
+        ("incidents of the window in view", _small(int(row["covered_incidents"]), sc.hotspots.min_count_shared)),
+        ("kind / mount", f"{row['kind']} / {row['mount']}"),
+        ("heading / field of view", (f"{row['heading_deg']:.0f}° ({export._compass(row['heading_deg'])})" if np.isfinite(row["heading_deg"])
+                                     else "360°") + f", {row['fov_deg']:.0f}°"),
+        ("DORI ranges (EN 62676-4)", dori or f"{sc.camera.covered_at} {row['range_m']:.0f} m"),
+        ("sensitive sites within range", row.get("sensitive_sites") or "none"),
+        ("privacy (L251-3)", f"{facade:.1f} m of residential façade, {int(n_ent)} entrance(s) seen at recognition range; "
+                             f"mask {'declared' if has_mask else 'not needed'}"),
+        ("cost", f"{row['cost_eur']:,.0f} €".replace(",", " ") + f" (camera, mount, trench {row.get('trench_m', 0):.0f} m to the CSU)"),
+        ("funded share", f"{funded:,.0f} € ({sc.plan.funded_share:.0%}); town {row['cost_eur'] - funded:,.0f} €".replace(",", " ")),
+        ("network reach (150 m walk)", f"{row['reach_m']:.0f} m of street"),
+        ("review decision", _badge(decision)),
+    ]
+    if rv_row is not None and (rv_row.comment or rv_row.reviewer):
+        rows.append(("review comment", f"{rv_row.comment} — {rv_row.reviewer} {rv_row.date}".strip(" —")))
+    return rows
+
+
+def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool = True) -> Report:
+    """Render the review report of a result.
+
+    Parameters
+    ----------
+    res
+        A pipeline result.
+    dpi
+        Resolution of the overview images.
+    site_dpi
+        Resolution of the site close-ups (in the HTML and the PDF).
+    pdf
+        Also render the multi-page PDF.
+
+    Returns
+    -------
+    Report
+    """
+    sc = res.scenario
+    figures: dict[str, bytes] = {}
+    pdf_buf = _io.BytesIO()
+    pages = PdfPages(pdf_buf, metadata={"Title": f"siteplanner report: {sc.name}", "Creator": f"siteplanner {__version__}",
+                                        "Producer": None, "CreationDate": None}) if pdf else None
+
+    def keep(fig: plt.Figure, name: str, *, bbox: Any = None) -> None:
+        figures[name] = _png(fig, dpi=dpi, bbox=bbox)
+        if pages is not None:
+            pages.savefig(fig)
+        plt.close(fig)
+
+    try:
+        summary_rows = _summary_rows(res)
+        if pages is not None:
+            lines = [f"{k}: {v}" for k, v in summary_rows]
+            f = _text_page(f"siteplanner — {sc.name}: review report", lines, synthetic=res.synthetic)
+            pages.savefig(f)
+            plt.close(f)
+        # overview map and curve (plot.py draws them into a buffer)
+        figures["overview"] = _quantize(_fig_from(plot.plan_map, res, dpi=dpi))
+        figures["curve"] = _quantize(_fig_from(plot.coverage_curve, res, dpi=dpi))
+        if pages is not None:
+            for name in ("overview", "curve"):
+                f = plt.figure(figsize=(8.27, 8.27 if name == "overview" else 5))
+                ax = f.add_axes([0, 0, 1, 1])
+                ax.imshow(plt.imread(_io.BytesIO(figures[name]), format="png"))
+                ax.axis("off")
+                pages.savefig(f)
+                plt.close(f)
+        keep(_coverage_fig(res), "coverage")
+        # one sheet per proposed site
+        s = res.sites
+        prop = s[s["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
+        privacy = export.site_privacy(res)
+        edges = io.edges_gdf(res.town.graph, res.town.crs)
+        rv = getattr(res, "review", None)
+        sheets = []
+        for i in prop.index:
+            pos = s.index.get_loc(i)
+            row = s.loc[i]
+            sid = str(row["site_id"])
+            decision = rv.decision(sid) if rv is not None else "pending"
+            rv_row = rv.row(sid) if rv is not None else None
+            priv = privacy.loc[i] if i in privacy.index else None
+            rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
+            det = row["detection_m"] if "detection_m" in row and np.isfinite(row["detection_m"]) else row["range_m"]
+            half = max(float(row["range_m"]) * 1.6, 60.0)
+            fig = plt.figure(figsize=(5.6, 5.6))
+            ax = fig.add_axes([0.01, 0.01, 0.98, 0.98])
+            _closeup(ax, res, pos, edges=edges, half_m=half)
+            png = _png(fig, dpi=site_dpi)
+            plt.close(fig)
+            figures[f"site_{sid}"] = png
+            if pages is not None:  # the PDF page: the map as rendered, and the figures as text
+                fig = plt.figure(figsize=(11.69, 8.27))
+                fig.text(0.03, 0.95, f"Site {sid} — rank {int(row['rank'])}, {row['phase']}", fontsize=14, fontweight="bold")
+                ax = fig.add_axes([0.02, 0.04, 0.56, 0.88])
+                ax.imshow(plt.imread(_io.BytesIO(png), format="png"), interpolation="none")
+                ax.axis("off")
+                fig.text(0.6, 0.9, "\n".join(_wrap(f"{k}: {_plain(v)}", 60) for k, v in rows), va="top", fontsize=8,
+                         linespacing=1.5)
+                pages.savefig(fig)
+                plt.close(fig)
+            ll = gpd.GeoSeries([row.geometry], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
+            sheets.append((sid, rows, row, ll))
+        # patrols
+        keep(_patrol_fig(res), "patrols")
+        from .patrol import itinerary
+
+        itins = []
+        for c in res.circuits:
+            try:
+                steps = itinerary(res.town.graph, c)
+            except Exception as exc:  # an itinerary must not break the report
+                log.warning("itinerary of %r failed: %s", c.name, exc)
+                steps = []
+            itins.append((c, steps))
+        dash = dashboard(res)
+        effects = review_effects(res)
+        if pages is not None:
+            for c, steps in itins:
+                lines = [f"{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of {c.budget_min:.0f} min, {len(c.stops)} stops, "
+                         f"{c.speed_kmh:g} km/h"]
+                lines += [f"stop {st.order}: arrive at {st.eta_min:.0f} min, stay {st.dwell_min:.0f} min" for st in c.stops]
+                lines += [f"{k:>3}. {name} — {m:.0f} m" for k, (name, m) in enumerate(steps, start=1)]
+                f = _text_page(f"Patrol circuit: {c.name}", lines, synthetic=res.synthetic)
+                pages.savefig(f)
+                plt.close(f)
+            lines = []
+            for name, df in dash.items():
+                lines += ["", name.replace("_", " ").upper()] + _table_lines(df)
+            f = _text_page("Evaluation dashboard", lines, synthetic=res.synthetic)
+            pages.savefig(f)
+            plt.close(f)
+            f = _text_page("Review by the référent sûreté", _table_lines(effects[["site_id", "decision", "effect"]])
+                           if len(effects) else ["No review file: write one with `siteplanner review init SCENARIO`."],
+                           synthetic=res.synthetic)
+            pages.savefig(f)
+            plt.close(f)
+    finally:
+        if pages is not None:
+            pages.close()
+
+    # ---- HTML ----------------------------------------------------------------------------------
+    h: list[str] = []
+    a = h.append
+    title = f"siteplanner — {sc.name}: review report"
+    a(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+      f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>")
+    a(f"<h1>{_e(title)}</h1><p class='small'>{_e(sc.plan.phase_name)} — generated by siteplanner {_e(__version__)}</p>")
+    if res.synthetic:
+        a("<div class='synthetic' id='synthetic'>SYNTHETIC incidents: the incident data of this report are synthetic "
+          "(simulated), not real. Hotspots, coverage and patrols are illustrations of the method.</div>")
+    a("<nav><h2>Contents</h2><ol><li><a href='#summary'>Summary</a></li><li><a href='#maps'>Maps</a></li>"
+      "<li><a href='#review'>Review</a></li><li><a href='#sites'>Site sheets</a></li><li><a href='#patrols'>Patrols</a></li>"
+      "<li><a href='#dashboard'>Dashboard</a></li><li><a href='#sources'>Sources</a></li></ol></nav>")
+    a("<section id='summary'><h2>Summary</h2>" + _kv(summary_rows) + "</section>")
+    a("<section id='maps'><h2>Maps</h2><h3>The plan</h3>" + _img(figures["overview"], "plan overview map"))
+    a("<h3>Coverage before and after</h3>" + _img(figures["coverage"], "coverage before and after"))
+    a("<h3>Coverage versus cameras</h3><p>Each extra camera is the best next site; where the curve flattens, adding "
+      "cameras stops paying.</p>" + _img(figures["curve"], "coverage versus number of cameras") + "</section>")
+    a("<section id='review'><h2>Review by the référent sûreté</h2>")
+    if rv is None:
+        a(f"<p>No review file yet ({_e(sc.review_path.name)}): write one with <code>siteplanner review init "
+          f"{_e(sc.path.name if sc.path else 'SCENARIO')}</code>, fill in a decision per site (accept, reject, move, pending) "
+          "and run again.</p>")
+    else:
+        d = effects.copy()
+        a(f"<p>{len(d)} row(s) in {_e(Path(rv.source).name)}: "
+          + ", ".join(f"{int((d['decision'] == k).sum())} {k}" for k in ("accept", "reject", "move", "pending")) + ".</p>")
+        a(_table(d))
+    a("</section>")
+    a(f"<section id='sites'><h2>Site sheets ({len(sheets)} proposed sites)</h2>")
+    a("<table><thead><tr><th>rank</th><th>site</th><th>phase</th><th>gain</th><th>cost €</th><th>privacy mask</th>"
+      "<th>review</th></tr></thead><tbody>")
+    for sid, _, row, _ in sheets:
+        dec = rv.decision(sid) if rv is not None else "pending"
+        a(f"<tr><td>{int(row['rank'])}</td><td><a href='#site-{_e(sid)}'>{_e(sid)}</a></td><td>{_e(row['phase'])}</td>"
+          f"<td>{row['marginal_gain']:.2%}</td><td>{row['cost_eur']:,.0f}</td>".replace(",", " ")
+          + f"<td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td><td>{_badge(dec)}</td></tr>")
+    a("</tbody></table>")
+    for sid, rows, row, ll in sheets:
+        a(f"<section class='sheet' id='site-{_e(sid)}' data-site-id='{_e(sid)}'><h3>Site {_e(sid)} — rank {int(row['rank'])}"
+          f", {_e(row['phase'])}</h3><p class='small'>{ll.y:.6f} N, {ll.x:.6f} E"
+          + (f" — {_e(row['name'])}" if isinstance(row.get("name"), str) and row.get("name") else "") + "</p>"
+          f"<div class='cols'><div>{_img(figures[f'site_{sid}'], f'close-up map of site {sid}')}</div>"
+          f"<div>{_kv(rows)}</div></div></section>")
+    a("</section>")
+    a("<section id='patrols'><h2>Patrol circuits</h2>" + _img(figures["patrols"], "patrol circuits"))
+    for c, steps in itins:
+        a(f"<h3>{_e(c.name)}</h3><p>{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of {c.budget_min:.0f} min, "
+          f"{len(c.stops)} stops, {c.speed_kmh:g} km/h.</p>")
+        a(_table(pd.DataFrame([{"stop": st.order, "arrive (min)": f"{st.eta_min:.0f}", "stay (min)": f"{st.dwell_min:.0f}"}
+                               for st in c.stops])))
+        if steps:
+            a("<details><summary>Itinerary, street by street</summary><ol>"
+              + "".join(f"<li>{_e(n)} — {m:.0f} m</li>" for n, m in steps) + "</ol></details>")
+    a("</section>")
+    a("<section id='dashboard'><h2>Evaluation dashboard</h2>")
+    a(f"<p class='small'>Period: {_e(_window_text(sc.hotspots.window))}. Aggregates only; counts below "
+      f"{sc.hotspots.min_count_shared} read “&lt; {sc.hotspots.min_count_shared}”.</p>")
+    a("<h3>Indicateurs de contexte</h3><p>Incidents of the window by category and source:</p>"
+      + _table(dash["contexte_categories"], index=True) + "<p>Around sensitive sites:</p>" + _table(dash["contexte_sites"]))
+    a("<h3>Indicateurs d'activité</h3>" + _table(dash["activite"]))
+    a("<h3>Indicateurs de résultats</h3>" + _table(dash["resultats"]) + "</section>")
+    a("<section id='sources'><h2>Sources and methods</h2><ul>"
+      f"<li>Streets, buildings, points of interest: {_ATTR}, extract {_e(res.town.source)}.</li>"
+      "<li>DORI ranges: EN 62676-4 (detection 25, observation 62, recognition 125, identification 250 px/m).</li>"
+      "<li>Privacy: L251-3 of the Code de la sécurité intérieure — cameras must not view the inside of dwellings nor "
+      "their entrances; the masks are declared in prefecture.csv.</li>"
+      "<li>Incidents: " + ("SYNTHETIC (simulated) incidents." if res.synthetic else "the scenario's incident files.")
+      + "</li></ul></section>")
+    a(f"<footer>siteplanner {_e(__version__)} — {_ATTR}</footer></body></html>")
+    log.info("build_report: %d site sheet(s), %d figure(s)", len(sheets), len(figures))
+    return Report(html="".join(h), pdf=pdf_buf.getvalue() if pdf else b"", figures=figures,
+                  site_ids=tuple(sid for sid, *_ in sheets))
+
+
+def write_report(res: Result, out_dir: str | Path, *, pdf: bool = True) -> list[Path]:
+    """Write ``report.html`` (and ``report.pdf``) into ``out_dir``; returns the files written."""
+    out_dir = Path(out_dir)
+    rep = build_report(res, pdf=pdf)
+    io.write_text(out_dir / "report.html", rep.html)
+    files = [out_dir / "report.html"]
+    if pdf:
+        io.write_with(out_dir / "report.pdf", lambda p: Path(p).write_bytes(rep.pdf))
+        files.append(out_dir / "report.pdf")
+    return files

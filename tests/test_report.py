@@ -1,0 +1,97 @@
+"""report.html (self-contained, one sheet per proposed site), report.pdf, dashboard, map.html."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import pytest  # noqa: E402
+
+from siteplanner import report, webmap  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def html(default_run):
+    _, out, _ = default_run
+    return (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_has_a_sheet_per_proposed_site(default_run, html):
+    res, _, _ = default_run
+    prop = res.sites.loc[res.sites["status"] == "proposed", "site_id"].tolist()
+    sheets = re.findall(r"<section class='sheet' id='site-([^']+)'", html)
+    assert sorted(sheets) == sorted(prop)
+    # in rank order
+    ranks = res.sites.set_index("site_id").loc[sheets, "rank"].tolist()
+    assert ranks == sorted(ranks)
+
+
+def test_report_is_self_contained(html):
+    # nothing fetched: no external src/href, no @import, images inline
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html and "<link" not in html
+    srcs = re.findall(r"""src=["']([^"']+)""", html)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+
+
+def test_report_content(default_run, html):
+    res, _, _ = default_run
+    assert res.synthetic and "SYNTHETIC" in html
+    assert "© OpenStreetMap contributors" in html
+    for section in ["summary", "maps", "review", "sites", "patrols", "dashboard", "sources"]:
+        assert f"id='{section}'" in html
+    for words in ["Indicateurs de contexte", "Indicateurs d'activité", "Indicateurs de résultats", "DORI ranges",
+                  "privacy (L251-3)", "funded share", "marginal gain", "review decision", "Itinerary"]:
+        assert words in html
+    assert res.scenario.hotspots.window.name in html
+
+
+def test_report_pdf(default_run):
+    res, out, _ = default_run
+    pdf = (out / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    n_pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    n_sites = int((res.sites["status"] == "proposed").sum())
+    # summary, overview, curve, coverage, sheets, patrol map, one page per circuit, dashboard, review
+    assert n_pages == 4 + n_sites + 1 + len(res.circuits) + 2
+
+
+def test_dashboard_aggregates(default_run):
+    res, _, _ = default_run
+    d = report.dashboard(res)
+    cat = d["contexte_categories"]
+    total = int(str(cat.loc["total", "total"]).replace(" ", ""))
+    assert total == len(res.window_incidents)
+    mc = res.scenario.hotspots.min_count_shared
+    for v in cat.to_numpy().ravel():  # small counts are hidden
+        s = str(v)
+        assert s.startswith("<") or int(s.replace(" ", "")) == 0 or int(s.replace(" ", "")) >= mc
+    act = dict(zip(d["activite"]["indicator"], d["activite"]["value"]))
+    assert act["existing cameras"] == int(res.sites["existing"].sum())
+    assert act["proposed sites (all phases)"] == int((res.sites["status"] == "proposed").sum())
+    resu = dict(zip(d["resultats"]["indicator"], d["resultats"]["value"]))
+    assert resu["demand weight covered, existing cameras"] == f"{res.coverage_before:.1%}"
+
+
+def test_review_effects_without_review(default_run):
+    res, _, _ = default_run
+    if res.review is None:
+        assert report.review_effects(res).empty
+
+
+def test_map_html_offline_with_every_site(default_run):
+    res, out, _ = default_run
+    doc = (out / "map.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", doc)
+    assert "<script src" not in doc and "<link" not in doc
+    shown = res.sites.loc[res.sites["status"].isin(["existing", "proposed"]), "site_id"]
+    for sid in shown:
+        assert f'id="site-{sid}"' in doc
+    pop = webmap.site_popups(res)
+    assert set(pop) == set(shown)
+    assert all("privacy (L251-3)" in v for v in pop.values())
+    for layer in ["l-buildings", "l-streets", "l-hotspots", "l-fov", "l-masks", "l-patrols", "l-cameras"]:
+        assert f'id="{layer}"' in doc
+    assert "© OpenStreetMap contributors" in doc and "SYNTHETIC" in doc
