@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io as _io
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -90,18 +92,28 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith((".geojson", ".json", ".gpkg", ".shp")):
         try:
-            gdf = gpd.read_file(path)
+            with warnings.catch_warnings(record=True) as caught:  # GDAL's complaints, e.g. a point with one coordinate
+                warnings.simplefilter("always")
+                gdf = gpd.read_file(path)
         except Exception as exc:
             raise InputError(f"{path}: cannot be read as a vector file ({exc})") from exc
+        for w in sorted({str(w.message) for w in caught}):
+            log.warning("%s: %s", path, w)
         if gdf.empty:
             raise InputError(f"{path}: the file holds no incident (empty)")
         if gdf.crs is None:
             raise InputError(f"{path}: the file has no CRS; declare it or export WGS84 GeoJSON")
+        kinds = gdf.geometry.geom_type
+        not_point = kinds.notna() & (kinds != "Point")
+        if not_point.any():
+            report_problems([f"feature {i + 1}: geometry is a {kinds.iloc[i]} (accepted: Point)"
+                             for i in np.flatnonzero(not_point.to_numpy())], source=str(path))
         pts = gdf.to_crs("EPSG:4326")
         df = pd.DataFrame(pts.drop(columns="geometry")).astype(object)
-        ok = pts.geometry.notna() & (pts.geometry.geom_type == "Point")
-        df["lon"] = np.where(ok, pts.geometry.x.where(ok), np.nan)
-        df["lat"] = np.where(ok, pts.geometry.y.where(ok), np.nan)
+        geoms = pts.geometry.to_numpy()
+        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        df["lon"] = np.where(ok, shapely.get_x(np.where(ok, geoms, None)), np.nan)
+        df["lat"] = np.where(ok, shapely.get_y(np.where(ok, geoms, None)), np.nan)
         return df
     text = _decode(path.read_bytes(), path)
     if not text.strip():
@@ -131,6 +143,10 @@ def _to_float(values: pd.Series) -> tuple[pd.Series, int]:
 def _parse_datetimes(values: pd.Series) -> tuple[pd.Series, int]:
     """Parse ISO 8601 (with or without offset) and French ``dd/mm/yyyy [HH:MM[:SS]]``."""
     s = values.astype(str).str.strip()
+    # a year outside 1900-2100 is a typo, never an incident date (and beyond pandas' range)
+    year = pd.to_numeric(s.str.extract(r"^(\d{4,})-", expand=False)
+                         .fillna(s.str.extract(r"^\d{1,2}/\d{1,2}/(\d{4,})", expand=False)), errors="coerce")
+    s = s.where(year.between(1900, 2100), "")
     out = pd.Series(pd.NaT, index=s.index, dtype=f"datetime64[ns, {TIMEZONE}]")
     iso = pd.to_datetime(s, format="ISO8601", errors="coerce", utc=True)
     has_offset = s.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
@@ -191,6 +207,12 @@ def validate_incidents(
         )
     if has_xy and not has_lonlat and not crs:
         raise InputError(f"{source_name}: x, y columns need a declared crs (e.g. crs = \"EPSG:2154\") in the scenario")
+    if has_xy and not has_lonlat:
+        try:
+            pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError as exc:
+            raise InputError(f"{source_name}: the declared crs {crs!r} is not a known CRS ({exc}); "
+                             "accepted: an EPSG code like \"EPSG:2154\" (Lambert-93) or a WKT/PROJ string") from None
     line = pd.Series(np.arange(len(df)) + 2, index=df.index)  # header is line 1
 
     ids = df["id"].astype(str).str.strip()
@@ -204,7 +226,7 @@ def validate_incidents(
     if n_fr:
         log.info("%s: read %d dates written dd/mm/yyyy (day first)", source_name, n_fr)
     for i in when.index[when.isna()]:
-        problems.append(f"line {line[i]}: bad datetime {str(df.at[i, 'datetime'])!r} (expected ISO 8601 like 2023-05-14T22:30:00 or dd/mm/yyyy HH:MM)")
+        problems.append(f"line {line[i]}: bad datetime {str(df.at[i, 'datetime'])!r} (expected ISO 8601 like 2023-05-14T22:30:00 or dd/mm/yyyy HH:MM, years 1900-2100)")
 
     cat = df["category"].astype(str).str.strip().str.lower()
     for i in cat.index[~cat.isin(categories)]:
@@ -241,11 +263,15 @@ def validate_incidents(
             swapped_in = pd.Series(shapely.contains_xy(near, b.where(ok, 0).to_numpy(), a.where(ok, 0).to_numpy()), index=a.index)
             for i in a.index[ok & ~inside & swapped_in]:
                 problems.append(f"line {line[i]}: lon {a[i]} and lat {b[i]} look swapped (the swapped point is in the study area)")
-    report_problems(problems, source=source_name)
-
-    pts = gpd.GeoSeries.from_xy(a.to_numpy(float), b.to_numpy(float), crs=in_crs)
+    pts = gpd.GeoSeries.from_xy(a.where(~bad, 0).to_numpy(float), b.where(~bad, 0).to_numpy(float), crs=in_crs)
     if in_crs != "EPSG:4326":
         pts = pts.to_crs("EPSG:4326")
+        lon, lat = shapely.get_x(pts.to_numpy()), shapely.get_y(pts.to_numpy())
+        outside = ~bad.to_numpy() & ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+        for i in np.flatnonzero(outside):
+            problems.append(f"line {line.iloc[i]}: x {a.iloc[i]} / y {b.iloc[i]} is not a valid position in {crs}")
+    report_problems(problems, source=source_name)
+
     out = gpd.GeoDataFrame(
         {"id": ids.to_numpy(), "datetime": when.to_numpy(), "category": cat.to_numpy(), "source": src.to_numpy()},
         geometry=pts.to_numpy(), crs="EPSG:4326",

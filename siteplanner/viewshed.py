@@ -856,12 +856,24 @@ def best_headings(
     headings = np.zeros(len(origins))
     fovs: list[Polygon] = []
     candidates = np.arange(n_headings) * (360.0 / n_headings)
+    # only the targets within range of a camera can be in its view: query them once, with a tree
+    txy = None if target_xy is None else np.asarray(target_xy, dtype=float).reshape(-1, 2)
+    tw = None if txy is None else (np.ones(len(txy)) if target_weight is None else np.asarray(target_weight, dtype=float))
+    near: list[list[int]] | None = None
+    if txy is not None and fov_deg < 360.0 and len(txy):
+        from scipy.spatial import cKDTree
+
+        near = cKDTree(txy).query_ball_point(origins, r=radius_m * (1 + 1e-9) + 1e-6)
     for i, full in enumerate(fulls):
         if fov_deg >= 360.0 or full.is_empty:
             fovs.append(full)
             continue
         origin = (float(origins[i, 0]), float(origins[i, 1]))
-        scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, target_xy, target_weight)
+        if near is not None:
+            idx = np.sort(np.asarray(near[i], dtype=int))
+            scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, txy[idx], tw[idx])
+        else:
+            scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, txy, tw)
         best = _first_best(scores)
         headings[i] = candidates[best]
         fovs.append(clipped[best])
