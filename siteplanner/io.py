@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 import tempfile
 import time
 import warnings
@@ -516,6 +517,32 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextmanager
+def staged_folder(out_dir: str | Path) -> Iterator[tuple[Path, list[Path]]]:
+    """Stage a run's outputs in a hidden folder of ``out_dir``; move them into place on success.
+
+    Yields ``(stage, written)``: write every file into ``stage``; when the block ends without
+    error each file is moved onto ``out_dir`` with :func:`os.replace` and listed in ``written``.
+    Other files of ``out_dir`` (e.g. a review file) are never touched; a staging folder left by
+    a killed run is removed first.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in sorted(out_dir.glob(".staging-*")):  # left by a run killed while writing (SIGKILL, power cut)
+        if stale.is_dir():
+            log.warning("removing %s, left by an interrupted run", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    written: list[Path] = []
+    try:
+        yield stage, written
+        for f in sorted(stage.iterdir()):
+            os.replace(f, out_dir / f.name)
+            written.append(out_dir / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_text(dest: str | Path, text: str) -> None:

@@ -54,9 +54,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -950,23 +947,14 @@ def write(result: ObservatoryResult, out_dir: Path | str, *, town_source: str = 
     """
     from . import io
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
-    try:
+    with io.staged_folder(out_dir) as (stage, written):
         io.write_with(stage / "hotspots.tif", lambda p: hotspots_tif(result, p))
         io.write_geojson(stage / "hotspot_segments.geojson", shared_segments(result))
         io.write_geojson(stage / "comparison.geojson", shared_comparison(result))
         io.write_with(stage / "comparison.png", lambda p: comparison_map(result, p, town_source=town_source, streets=streets))
         io.write_text(stage / "observatory.csv", indicators_csv(result))
         io.write_json(stage / "summary.json", summary(result))
-        written = []
-        for f in sorted(stage.iterdir()):
-            os.replace(f, out_dir / f.name)
-            written.append(out_dir / f.name)
-        return written
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    return written
 
 
 def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = None) -> tuple[ObservatoryResult, list[Path]]:

@@ -345,6 +345,15 @@ class _Instance:
     def n_sites(self) -> int:
         return int(self.A.shape[0])
 
+    @property
+    def table(self) -> np.ndarray:
+        """Value of a demand point's next coverage, by how many sites see it (0, 1, ≥ 2), per unit weight."""
+        table = self.__dict__.get("_table")
+        if table is None:
+            table = np.array([1.0, self.beta, 0.0])
+            object.__setattr__(self, "_table", table)
+        return table
+
 
 def _as_index_array(values: Iterable[int] | np.ndarray, name: str, n: int, problems: list[str]) -> np.ndarray:
     arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
@@ -480,9 +489,8 @@ def _prepare(
 
 def _value_left(inst: _Instance, counts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Objective each demand point (or those in ``rows``) adds when one more site sees it."""
-    table = np.array([1.0, inst.beta, 0.0])
     w = inst.w if rows is None else inst.w[rows]
-    return w * table[np.minimum(counts, 2)]
+    return w * inst.table[np.minimum(counts, 2)]
 
 
 def _objective(inst: _Instance, counts: np.ndarray) -> tuple[float, float]:
@@ -495,8 +503,14 @@ def _counts_of(inst: _Instance, sites: Sequence[int] | np.ndarray) -> np.ndarray
     counts = inst.counts0.copy()
     sites = np.asarray(sites, dtype=np.int64)
     if sites.size:
-        counts += np.asarray(inst.A[sites].sum(axis=0)).ravel().astype(np.int64)
+        counts += np.bincount(_rows_of(inst, sites), minlength=counts.size)
     return np.minimum(counts, 2)
+
+
+def _rows_of(inst: _Instance, sites: np.ndarray) -> np.ndarray:
+    """Demand points seen by each site of ``sites``, concatenated (repeats kept)."""
+    indptr, indices = inst.A.indptr, inst.A.indices
+    return np.concatenate([indices[indptr[j]:indptr[j + 1]] for j in sites.tolist()])
 
 
 def _bound(inst: _Instance, f_s: float, gains: np.ndarray) -> float:
@@ -602,22 +616,34 @@ def _celf(inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None) ->
 
 
 def _order_by_gain(inst: _Instance, sites: Iterable[int]) -> tuple[list[int], list[float]]:
-    """Rank a chosen set greedily (best marginal gain first, ties by lowest index)."""
+    """Rank a chosen set greedily (best marginal gain first, ties by lowest index).
+
+    Lazy evaluation (CELF) over the chosen sites: a site's gain only shrinks as others
+    are placed (and so does its float sum, rounding being monotone), so a stale gain
+    is an upper bound and the pick is the one an eager argmax would make.
+    """
     left = sorted(set(int(s) for s in sites))
     indptr, indices = inst.A.indptr, inst.A.indices
+    w, table = inst.w, inst.table
     counts = inst.counts0.copy()
     value = _value_left(inst, counts)
+    heap = [(-float(value[indices[indptr[j]:indptr[j + 1]]].sum()), j) for j in left]
+    heapq.heapify(heap)
+    fresh = dict.fromkeys(left, 0)
     order: list[int] = []
     gains: list[float] = []
-    while left:
-        g = np.array([value[indices[indptr[j]:indptr[j + 1]]].sum() for j in left])
-        b = int(np.argmax(g))
-        j = left.pop(b)
-        order.append(j)
-        gains.append(float(g[b]))
+    while heap:
+        neg, j = heapq.heappop(heap)
         row = indices[indptr[j]:indptr[j + 1]]
-        counts[row] = np.minimum(counts[row] + 1, 2)
-        value[row] = _value_left(inst, counts[row], row)
+        if fresh[j] != len(order):
+            fresh[j] = len(order)
+            heapq.heappush(heap, (-float(value[row].sum()), j))
+            continue
+        order.append(j)
+        gains.append(-neg)
+        if heap:
+            counts[row] = np.minimum(counts[row] + 1, 2)
+            value[row] = w[row] * table[counts[row]]
     return order, gains
 
 
@@ -625,49 +651,62 @@ def _swap_improve(inst: _Instance, selected: Sequence[int], *, max_passes: int =
     """1-swap local search: replace a chosen site by a better one while it pays.
 
     Keeps every constraint (count, budget, spacing); the result is at least as good.
+    Each chosen site in turn is taken out and the best allowed site put in its place
+    when that adds more than it did. Stops once every chosen site has been tried
+    without a swap since the last one (a local optimum: further passes change
+    nothing), or after ``max_passes`` passes.
     """
     chosen = [int(j) for j in selected]
     if not chosen:
         return chosen
     A, indptr, indices = inst.A, inst.A.indptr, inst.A.indices
-    counts = inst.counts0.astype(np.int64)
-    counts = counts + np.asarray(A[chosen].sum(axis=0)).ravel().astype(np.int64)
-    in_plan = np.zeros(inst.n_sites, dtype=bool)
-    in_plan[chosen] = True
+    w, table = inst.w, inst.table
+    counts = inst.counts0.astype(np.int64) + np.bincount(_rows_of(inst, np.asarray(chosen, dtype=np.int64)),
+                                                         minlength=inst.counts0.size)
+    value = w * table[np.minimum(counts, 2)]  # _value_left(inst, counts), kept up to date row by row
+    open_ = inst.candidate.copy()  # candidate and not in the plan
+    open_[chosen] = False
+    conflicts = inst.conflicts
     conflict_count = np.zeros(inst.n_sites, dtype=np.int64)
-    if inst.conflicts is not None:
-        conflict_count = np.asarray(inst.conflicts[chosen].sum(axis=0)).ravel().astype(np.int64)
-    spent = float(inst.cost[chosen].sum())
-    scale = max(float(inst.w.sum()), 1.0)
+    if conflicts is not None:
+        conflict_count = np.asarray(conflicts[chosen].sum(axis=0)).ravel().astype(np.int64)
+    budget, cost = inst.budget, inst.cost
+    spent = float(cost[chosen].sum())
+    scale = max(float(w.sum()), 1.0)
+    tried: set[int] = set()  # chosen sites tried without a swap since the last swap
     for _ in range(max_passes):
         improved = False
         for s in sorted(chosen):
             row_s = indices[indptr[s]:indptr[s + 1]]
-            before = _value_left(inst, counts[row_s] - 1, row_s).sum()  # what s adds now
+            w_s = w[row_s]
+            before = (w_s * table[np.minimum(counts[row_s] - 1, 2)]).sum()  # what s adds now
             counts[row_s] -= 1
-            gains = A @ _value_left(inst, counts)
-            allowed = inst.candidate & ~in_plan
-            if inst.conflicts is not None:
-                own = inst.conflicts.indices[inst.conflicts.indptr[s]:inst.conflicts.indptr[s + 1]]
-                conflict_count[own] -= 1
-                allowed &= conflict_count == 0
-            if inst.budget is not None:
-                allowed &= inst.cost <= inst.budget - (spent - inst.cost[s]) + 1e-9
-            gains = np.where(allowed, gains, -np.inf)
+            value[row_s] = w_s * table[np.minimum(counts[row_s], 2)]
+            gains = A @ value
+            allowed = open_
+            if conflicts is not None:
+                conflict_count[conflicts.indices[conflicts.indptr[s]:conflicts.indptr[s + 1]]] -= 1
+                allowed = allowed & (conflict_count == 0)
+            if budget is not None:
+                allowed = allowed & (cost <= budget - (spent - cost[s]) + 1e-9)
+            gains[~allowed] = -np.inf
             t = int(np.argmax(gains))
-            if gains[t] > before + 1e-12 * scale:
-                swap_in = t
-                improved = True
-            else:
-                swap_in = s
+            swap_in = t if gains[t] > before + 1e-12 * scale else s
             row_t = indices[indptr[swap_in]:indptr[swap_in + 1]]
             counts[row_t] += 1
-            if inst.conflicts is not None:
-                conflict_count[inst.conflicts.indices[inst.conflicts.indptr[swap_in]:inst.conflicts.indptr[swap_in + 1]]] += 1
+            value[row_t] = w[row_t] * table[np.minimum(counts[row_t], 2)]
+            if conflicts is not None:
+                conflict_count[conflicts.indices[conflicts.indptr[swap_in]:conflicts.indptr[swap_in + 1]]] += 1
             if swap_in != s:
-                in_plan[s], in_plan[swap_in] = False, True
+                improved = True
+                open_[s], open_[swap_in] = True, False
                 chosen[chosen.index(s)] = swap_in
-                spent += inst.cost[swap_in] - inst.cost[s]
+                spent += cost[swap_in] - cost[s]
+                tried.clear()
+            else:
+                tried.add(s)
+                if len(tried) == len(chosen):
+                    return chosen
         if not improved:
             break
     return chosen

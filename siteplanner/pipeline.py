@@ -11,9 +11,6 @@ outputs as they were). :func:`run` does both.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -552,14 +548,7 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
     """Write every output into ``out_dir`` (staged, then moved into place file by file)."""
     from . import plot
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in sorted(out_dir.glob(".staging-*")):  # left by a run killed while writing (SIGKILL, power cut)
-        if stale.is_dir():
-            log.warning("removing %s, left by an interrupted run", stale)
-            shutil.rmtree(stale, ignore_errors=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
-    try:
+    with io.staged_folder(out_dir) as (stage, written):
         io.write_geojson(stage / "sites.geojson", sites_frame(res))
         io.write_geojson(stage / "viewsheds.geojson", viewsheds_frame(res))
         io.write_geojson(stage / "patrols.geojson", patrols_frame(res))
@@ -576,13 +565,7 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         report.write_report(res, stage)  # report.html, report.pdf
         webmap.write_map(res, stage)  # map.html
         io.write_json(stage / "summary.json", summary(res))
-        written = []
-        for f in sorted(stage.iterdir()):
-            os.replace(f, out_dir / f.name)
-            written.append(out_dir / f.name)
-        return written
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    return written
 
 
 def plan_table(res: Result) -> pd.DataFrame:

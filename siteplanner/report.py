@@ -41,7 +41,6 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
-from matplotlib.transforms import Bbox  # noqa: E402
 
 from . import __version__, export, io, plot  # noqa: E402
 
@@ -628,7 +627,6 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
             rv_row = rv.row(sid) if rv is not None else None
             priv = privacy.loc[i] if i in privacy.index else None
             rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
-            det = row["detection_m"] if "detection_m" in row and np.isfinite(row["detection_m"]) else row["range_m"]
             half = max(float(row["range_m"]) * 1.6, 60.0)
             fig = plt.figure(figsize=(5.6, 5.6))
             ax = fig.add_axes([0.01, 0.01, 0.98, 0.98])
