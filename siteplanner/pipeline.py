@@ -10,6 +10,7 @@ outputs as they were). :func:`run` does both.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -336,6 +337,12 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                                teams=s_.teams, prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()))
                   for s_ in sc.patrol.shifts]
         circuits = patrol.plan_circuits(town.graph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0)
+        for s_, sh in zip(sc.patrol.shifts, shifts):
+            if s_.variants:  # seeded alternatives within a share of the best prize (the best one is already planned)
+                alt = patrol.variants(town.graph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
+                                      within_share=s_.variants_within, budget_min=sh.budget_min, speed_kmh=sh.speed_kmh,
+                                      dwell_min=sh.dwell_min, seed=0, name=f"{s_.name} variante")
+                circuits += [dataclasses.replace(c, name=f"{s_.name} variante {j}") for j, c in enumerate(alt[1:], start=1)]
         counts["patrol_start"] = start_label
 
     return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,

@@ -212,6 +212,8 @@ class Shift(_Model):
     dwell_min: Annotated[float, Field(ge=0, le=60)] = 12.0
     teams: Annotated[int, Field(ge=1, le=10)] = 1
     window: Window | None = None
+    variants: Annotated[int, Field(ge=0, le=10)] = Field(0, description="seeded alternative circuits, so that patrols are not predictable")
+    variants_within: Annotated[float, Field(gt=0, le=1)] = Field(0.9, description="each variant keeps at least this share of the best prize")
 
     def speed(self) -> float:
         return self.speed_kmh or (4.5 if self.mode == "foot" else 12.0)

@@ -75,6 +75,12 @@ def test_all_outputs_written_and_valid(default_run):
         assert line[0] == line[-1]  # back to the police station
         assert c["properties"]["duration_min"] <= c["properties"]["budget_min"] + 1e-6
         assert c["properties"]["length_m"] > 0
+    best = {c["properties"]["circuit"]: c["properties"]["prize"] for c in circuits}
+    for shift in res.scenario.patrol.shifts:
+        alts = [name for name in best if name.startswith(f"{shift.name} variante")]
+        assert len(alts) == shift.variants
+        # seeded alternatives stay within the stated share of the best prize
+        assert all(best[a] >= shift.variants_within * best[shift.name] - 1e-9 for a in alts)
 
     with rasterio.open(out / "hotspots.tif") as r:
         assert r.crs.to_epsg() == 32632
