@@ -171,7 +171,9 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
                                            area=town.area, crs=town.crs) for f in sc.incidents]
         if frames:
-            inc, n_dup = incidents.merge_sources(frames)
+            # the same duplicate rule as the observatory's, so that both count the same incidents
+            inc, n_dup = incidents.merge_sources(frames, distance_m=sc.observatory.duplicate_distance_m,
+                                                 minutes=sc.observatory.duplicate_minutes)
         else:
             inc, n_dup = gpd.GeoDataFrame({"id": [], "datetime": [], "category": [], "source": [], "synthetic": [], "file": []},
                                           geometry=[], crs=town.crs), 0
