@@ -348,7 +348,7 @@ def classify_pois(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out.sort_values(["kind", "osm_id"], kind="stable").reset_index(drop=True)
 
 
-def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str) -> nx.MultiDiGraph:
+def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, source: str = "the study area") -> nx.MultiDiGraph:
     """The walkable part of ``graph`` within ``area_wgs84``, projected, largest component."""
     import osmnx as ox
 
@@ -367,7 +367,8 @@ def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str) -> nx
     inside = shapely.contains_xy(area_wgs84, xs, ys)
     g = g.subgraph(nodes[inside].tolist()).copy()
     if g.number_of_nodes() == 0:
-        raise InputError("the study area contains no walkable street of the OSM extract; check the boundary")
+        raise InputError(f"{source}: the study area contains no walkable street of the OSM extract; "
+                         "check the boundary or the polygon (and that the extract covers it)")
     largest = max(nx.weakly_connected_components(g), key=len)
     g = g.subgraph(largest).copy()
     nx.set_node_attributes(g, ox.stats.count_streets_per_node(g), name="street_count")
@@ -438,7 +439,8 @@ def load_town(
     buffered = area.buffer(margin_m)
     buffered_wgs = gpd.GeoSeries([buffered], crs=crs).to_crs("EPSG:4326").iloc[0]
 
-    graph = walk_graph(layers["graph"], buffered_wgs, crs)
+    area_label = f"{area_path}" if area_path is not None else f"{osm_path} (boundary {boundary})"
+    graph = walk_graph(layers["graph"], buffered_wgs, crs, source=area_label)
 
     feats = features[features.intersects(buffered_wgs)]
     bmask = _col(feats, "building").notna() & feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])

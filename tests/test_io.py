@@ -12,7 +12,7 @@ import pytest
 from siteplanner import io
 from siteplanner._errors import InputError
 
-from .conftest import OSM
+from .conftest import OSM, TINY_OSM
 
 
 def test_loader_reads_beausoleil(town):
@@ -51,18 +51,7 @@ def test_missing_extract_is_one_clear_error(tmp_path):
 def test_corrupt_cache_is_rebuilt(tmp_path, town):
     """A cache entry that is not a valid pickle is ignored and rewritten (checked on a tiny extract)."""
     osm = tmp_path / "tiny.osm"
-    osm.write_text(
-        """<?xml version='1.0' encoding='UTF-8'?>
-<osm version="0.6">
- <node id="1" lat="43.7400" lon="7.4200" version="1"/>
- <node id="2" lat="43.7410" lon="7.4200" version="1"/>
- <node id="3" lat="43.7410" lon="7.4215" version="1"/>
- <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
- <node id="4" lat="43.7405" lon="7.4205" version="1"><tag k="amenity" v="police"/></node>
-</osm>
-""",
-        encoding="utf-8",
-    )
+    osm.write_text(TINY_OSM, encoding="utf-8")
     cache = tmp_path / "cache"
     first = io.read_osm(osm, cache_dir=cache)
     entries = list(cache.glob("osm-*.pickle"))

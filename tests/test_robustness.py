@@ -36,7 +36,7 @@ from siteplanner._errors import InfeasibleError, InputError
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 
-from .conftest import CACHE, INCIDENTS, OSM, ROOT
+from .conftest import CACHE, INCIDENTS, OSM, ROOT, TINY_OSM
 
 DEM = ROOT / "data" / "dem" / "N43E007.hgt"
 #: files whose bytes must not depend on the run (summary.json is compared without timings)
@@ -277,18 +277,9 @@ def test_study_area_without_streets_is_one_clear_error(tmp_path):
     gpd.GeoSeries([shapely.box(7.40, 43.62, 7.41, 43.63)], crs="EPSG:4326").to_file(sea)
     with pytest.raises(InputError) as err:
         io.load_town(OSM, area_path=sea, cache_dir=CACHE)
-    assert "no walkable street" in str(err.value)
+    assert "no walkable street" in str(err.value) and str(sea) in str(err.value)
 
 
-TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
-<osm version="0.6">
- <node id="1" lat="43.7400" lon="7.4200" version="1"/>
- <node id="2" lat="43.7410" lon="7.4200" version="1"/>
- <node id="3" lat="43.7410" lon="7.4215" version="1"/>
- <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
- <node id="4" lat="43.7405" lon="7.4205" version="1"><tag k="amenity" v="police"/></node>
-</osm>
-"""
 
 
 def test_stale_or_truncated_cache_entries_are_rebuilt(tmp_path, caplog):
