@@ -3,9 +3,10 @@
 Demand points lie along the walkable streets (at most ``street_spacing_m`` apart) and carry
 the hotspot intensity at their position, multiplied near sensitive sites (schools, gares,
 bus stations, QPV). A site covers a demand point when the point is inside the camera's
-field of view: the exact 2D isovist of :mod:`siteplanner.viewshed`, occluded by the
+field of view: the exact isovist of :mod:`siteplanner.viewshed`, occluded by the
 building footprints, clipped to the camera wedge and to its range at the DORI level that
-counts as covered, and cut by the terrain where a DEM is given.
+counts as covered; where a DEM is given, the camera sees over the roofs below its eye and
+the terrain cuts what the ground hides.
 
 The result is the coverage table ``A`` (sites × demand points, 1 = covered) that the
 optimiser reads, exported as ``coverage.npz`` (see :func:`coverage_arrays`).
@@ -96,20 +97,22 @@ def fields_of_view(
 
     A 360° camera (PTZ, multi-sensor) sees its whole isovist; a fixed camera gets the best
     of ``n_headings`` evenly spaced headings, the one covering the most target weight.
-    ``terrain`` (``dem``, ``transform``, ``camera_height_m``, ``target_height_m``) cuts
-    what the ground hides.
+    ``terrain`` (``dem``, ``transform``, ``camera_height_m``, ``target_height_m``) lets the
+    camera see over the roofs below its eye (when ``obstacles`` has building heights) and
+    cuts what the ground hides.
     """
     n = len(sites_xy)
     if fov_deg >= 360:
-        polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, progress=progress)
+        polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, terrain=terrain, progress=progress)
         heading = np.full(n, np.nan)
     else:
         heading, polys = viewshed.best_headings(obstacles, sites_xy, range_m, fov_deg, n_headings=n_headings,
-                                                target_xy=target_xy, target_weight=target_weight, progress=progress)
+                                                target_xy=target_xy, target_weight=target_weight, terrain=terrain,
+                                                progress=progress)
         heading = np.asarray(heading, float)
         polys = list(polys)
     if terrain is not None:
-        polys = [viewshed.terrain_clip(p, tuple(sites_xy[i]), **terrain) if not p.is_empty else p for i, p in enumerate(polys)]
+        polys = viewshed.terrain_clips(polys, sites_xy, **terrain)
     return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))
 
 

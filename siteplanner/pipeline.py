@@ -249,7 +249,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         ranges = camera_ranges(model)
         range_m = ranges[sc.camera.covered_at]
         fov_deg = coverage.wedge_fov_deg(model.fov_deg if model.fov_deg else viewshed.horizontal_fov_deg(model.focal_mm, model.sensor_width_mm), model.kind)
-        obstacles = viewshed.build_obstacles(town.buildings.geometry)
+        obstacles = viewshed.build_obstacles(town.buildings.geometry, heights_m=town.buildings["height_m"].to_numpy())
         terrain = None
         if sc.area.dem:
             dem, transform = read_dem(sc.resolve(sc.area.dem), town.crs, town.area.buffer(town.margin_m + range_m).bounds)

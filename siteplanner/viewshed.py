@@ -18,6 +18,14 @@ isovist only looks at the edges within its range:
    the range circle where no edge is hit. Only the circle is approximated, by chords of at
    most ``arc_step_deg`` (1° by default: the disc area is under-estimated by 0.005 %).
 
+Building heights (OSM ``height``, ``building:levels`` × 3 m, else 9 m, see
+:mod:`siteplanner.io`) and the DEM make the model 2.5D when ``terrain`` is given: a
+footprint whose flat roof (its height above the mean ground at its outer vertices) is at or
+above the camera's eye is a wall, as above; a roof below the eye (a shed, a house downhill)
+hides the ground behind it only while the line of sight to a target ``target_height_m``
+high is below the roof, and that shadow is cut exactly (:func:`_roof_shadows`). Without
+``terrain`` every building is a wall.
+
 Headings are compass bearings: degrees clockwise from north. The wedge of a camera of
 horizontal field of view ``fov_deg`` is centred on its heading. A PTZ (pan-tilt-zoom)
 camera is modelled as a 360° field of view at its observation range.
@@ -33,7 +41,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,6 +75,7 @@ __all__ = [
     "privacy_figures",
     "residential_mask",
     "terrain_clip",
+    "terrain_clips",
 ]
 
 #: Pixel densities (pixels per metre of scene width) of the DORI levels of EN 62676-4.
@@ -282,12 +291,20 @@ class Obstacles:
         STR-tree over the edges (as LineStrings), queried by distance.
     footprint_tree
         STR-tree over ``footprints`` (is a camera inside a building?).
+    heights_m
+        ``(n_footprints,)`` building height above its ground, the tallest of the buildings
+        merged into the footprint; ``inf`` when no height was given (a wall that no line of
+        sight clears: the 2D isovist).
+    segment_footprint
+        ``(n_segments,)`` index in ``footprints`` of each edge.
     """
 
     footprints: np.ndarray
     segments: np.ndarray
     segment_tree: shapely.STRtree
     footprint_tree: shapely.STRtree
+    heights_m: np.ndarray
+    segment_footprint: np.ndarray
 
     def __repr__(self) -> str:
         return f"Obstacles({len(self.footprints):,} footprints, {len(self.segments):,} edges)"
@@ -327,10 +344,13 @@ def _merge_overlaps(polys: np.ndarray) -> np.ndarray:
     return out[np.lexsort((cy, cx))]
 
 
-def _oriented_segments(polys: np.ndarray) -> np.ndarray:
-    """All ring edges of ``polys`` with the solid on their left, as ``(n, 4)``."""
+def _oriented_segments(polys: np.ndarray, *, with_owner: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """All ring edges of ``polys`` with the solid on their left, as ``(n, 4)``.
+
+    With ``with_owner``, also the index in ``polys`` of each edge.
+    """
     if len(polys) == 0:
-        return np.zeros((0, 4))
+        return (np.zeros((0, 4)), np.zeros(0, dtype=np.int64)) if with_owner else np.zeros((0, 4))
     rings, ring_poly = shapely.get_rings(polys, return_index=True)
     is_exterior = np.ones(len(rings), dtype=bool)
     is_exterior[1:] = ring_poly[1:] != ring_poly[:-1]
@@ -346,22 +366,28 @@ def _oriented_segments(polys: np.ndarray) -> np.ndarray:
     q2 = np.where(flip[:, None], p, q)
     segments = np.hstack([p2, q2])
     nonzero = (segments[:, 0] != segments[:, 2]) | (segments[:, 1] != segments[:, 3])
+    if with_owner:
+        return segments[nonzero], ring_poly[seg_ring][nonzero]
     return segments[nonzero]
 
 
-def build_obstacles(buildings: object) -> Obstacles:
+def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
     """Prepare the building edges of a whole town for fast isovists.
 
     Invalid footprints are repaired with ``shapely.make_valid``; points and lines are
     dropped; MultiPolygons are split; overlapping or touching footprints are merged (their
     shared walls disappear and no two edges cross, which the sweep relies on); holes are
-    kept.
+    kept. A merged footprint takes the height of its tallest building.
 
     Parameters
     ----------
     buildings
         Building footprints in a projected metric CRS: a GeoSeries, a GeoDataFrame (its
         active geometry) or a sequence of shapely geometries.
+    heights_m
+        Height of each building above its ground (metres, same order as ``buildings``,
+        e.g. from :func:`building_height_m`). ``None``: buildings are walls that no line
+        of sight clears (the 2D isovist), whatever the terrain.
 
     Returns
     -------
@@ -375,19 +401,44 @@ def build_obstacles(buildings: object) -> Obstacles:
             [f"row {i}: {type(geoms[i]).__name__} is not a shapely geometry" for i in bad],
             source="buildings",
         )
-    geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    heights = None
+    if heights_m is not None:
+        heights = np.asarray(heights_m, dtype=float).ravel()
+        if heights.shape != (len(geoms),):
+            raise InputError(f"buildings: heights_m has {heights.size} values for {len(geoms)} buildings; accepted: one per building")
+        bad = np.flatnonzero(~(heights > 0))
+        report_problems([f"row {i}: height {float(heights[i])} m is not accepted: give a height in metres > 0" for i in bad],
+                        source="buildings")
+    if len(geoms):
+        present = ~shapely.is_missing(geoms)
+        geoms = geoms[present]
+        heights = heights[present] if heights is not None else None
     n_invalid = int((~shapely.is_valid(geoms)).sum()) if len(geoms) else 0
     if n_invalid:
         logger.info("build_obstacles: repaired %d invalid footprint(s) with make_valid", n_invalid)
     polys = _polygonal_parts(shapely.make_valid(geoms)) if len(geoms) else np.zeros(0, dtype=object)
     polys = _merge_overlaps(polys)
-    segments = _oriented_segments(polys)
+    segments, owner = _oriented_segments(polys, with_owner=True)  # ring by ring: owner is sorted
     lines = shapely.linestrings(segments.reshape(-1, 2, 2)) if len(segments) else np.zeros(0, dtype=object)
+    footprint_tree = shapely.STRtree(polys)
+    footprint_heights = np.full(len(polys), np.inf)
+    if heights is not None and len(polys):
+        # Each building's height goes to the footprint it was merged into (the tallest wins).
+        valid = shapely.make_valid(geoms)
+        parts, part_of = shapely.get_parts(valid, return_index=True)
+        area = (shapely.get_type_id(parts) == 3) | (shapely.get_type_id(parts) == 6)
+        points = shapely.point_on_surface(parts[area])
+        hit_point, hit_fp = footprint_tree.query(points, predicate="intersects")
+        footprint_heights[:] = 0.0
+        np.maximum.at(footprint_heights, hit_fp, heights[part_of[area]][hit_point])
+        footprint_heights[footprint_heights == 0.0] = np.inf  # not found: stay a wall
     obstacles = Obstacles(
         footprints=polys,
         segments=segments,
         segment_tree=shapely.STRtree(lines),
-        footprint_tree=shapely.STRtree(polys),
+        footprint_tree=footprint_tree,
+        heights_m=footprint_heights,
+        segment_footprint=owner,
     )
     logger.info(
         "build_obstacles: %s buildings gave %s footprints and %s edges",
@@ -570,6 +621,159 @@ def _view_frame(heading_deg: float | None, fov_deg: float) -> tuple[float, float
     return centre - width / 2.0, width
 
 
+def _roofs_below_eye(
+    obstacles: Obstacles,
+    origins: np.ndarray,
+    radii: np.ndarray,
+    q_cam: np.ndarray,
+    q_seg: np.ndarray,
+    eye_z: np.ndarray,
+    terrain: Mapping[str, object],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which queried edges are walls; the (camera, footprint) pairs whose roof is below the eye.
+
+    A footprint's roof is flat, ``heights_m`` above the mean ground (DEM, bilinear) at its
+    outer vertices. At or above the camera's eye it is a wall (nothing behind it is seen).
+    Below, a target ``target_height_m`` above the ground (taken at the building's ground) is
+    hidden beyond it while the line of sight is below the roof: along a ray that leaves the
+    footprint at distance ``d``, up to ``k · d`` with ``k = (eye - target) / (eye - roof)``.
+
+    Returns ``(wall, pair_cam, pair_fp, pair_k)``.
+    """
+    fp_of = obstacles.segment_footprint[q_seg]
+    touched = np.unique(fp_of)
+    ground = np.zeros(len(obstacles.footprints))
+    if len(touched):
+        xy, which = shapely.get_coordinates(shapely.get_exterior_ring(obstacles.footprints[touched]), return_index=True)
+        opening = np.append(which[1:] == which[:-1], False)  # drop each ring's closing vertex
+        xy, which = xy[opening], which[opening]
+        z = _bilinear(terrain["dem"], terrain["transform"], xy[:, 0], xy[:, 1])  # type: ignore[arg-type]
+        ground[touched] = np.bincount(which, weights=z, minlength=len(touched)) / np.maximum(np.bincount(which, minlength=len(touched)), 1)
+    roof = ground + obstacles.heights_m
+    n_fp = len(obstacles.footprints)
+    pairs, edge_pair = np.unique(q_cam.astype(np.int64) * n_fp + fp_of, return_inverse=True)
+    pair_cam, pair_fp = pairs // n_fp, pairs % n_fp
+    eye = eye_z[pair_cam]
+    target = ground[pair_fp] + float(terrain["target_height_m"])  # type: ignore[arg-type]
+    low = roof[pair_fp] < eye
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(roof[pair_fp] > target, (eye - target) / (eye - roof[pair_fp]), 1.0)
+    # A roof whose shadow starts beyond range / k hides the rest of the range behind it,
+    # exactly as a wall does: keep it a wall (the sweep is much cheaper than a shadow).
+    if low.any():
+        near = shapely.distance(shapely.points(origins[pair_cam[low]]), obstacles.footprints[pair_fp[low]])
+        low[np.flatnonzero(low)[k[low] * near >= radii[pair_cam[low]]]] = False
+    wall = ~low[np.asarray(edge_pair).ravel()]
+    return wall, pair_cam[low], pair_fp[low], k[low]
+
+
+def _roof_shadows(
+    obstacles: Obstacles,
+    origins: np.ndarray,
+    radii: np.ndarray,
+    pair_cam: np.ndarray,
+    pair_fp: np.ndarray,
+    k: np.ndarray,
+) -> np.ndarray:
+    """Per camera, the union of the exact shadows of its (camera, footprint) pairs (None: none).
+
+    The shadow is the set of points ``s · x`` (from the camera) for ``x`` in the footprint
+    and ``1 <= s <= k``. For a convex footprint it is the convex hull of the footprint and
+    its image scaled by ``k``; otherwise the footprint plus, for every chain of consecutive
+    edges facing away from the camera, the polygon between the chain and its scaled image
+    (the union of the quadrilaterals swept by its edges). Scaled points are kept within 3
+    ranges of the camera (only the shadow inside the range matters).
+    """
+    n = len(origins)
+    shadows = np.full(n, None, dtype=object)
+    if not len(pair_cam):
+        return shadows
+    reach = 3.0 * radii
+
+    def scaled(rel: np.ndarray, cam: np.ndarray, kk: np.ndarray) -> np.ndarray:
+        d = np.hypot(rel[:, 0], rel[:, 1])
+        return rel * np.minimum(kk, reach[cam] / np.maximum(d, 1e-9))[:, None] + origins[cam]
+
+    fps = obstacles.footprints[pair_fp]
+    convex = (shapely.get_num_interior_rings(fps) == 0) & (shapely.area(shapely.convex_hull(fps)) <= shapely.area(fps) * (1 + 1e-9))
+    pieces = np.empty(len(pair_cam), dtype=object)
+    if convex.any():
+        c = np.flatnonzero(convex)
+        xy, which = shapely.get_coordinates(fps[c], return_index=True)
+        cam = pair_cam[c][which]
+        far = scaled(xy - origins[cam], cam, k[c][which])
+        index = np.concatenate([which, which])
+        order = np.argsort(index, kind="stable")
+        points = shapely.multipoints(np.vstack([xy, far])[order], indices=index[order])
+        pieces[c] = shapely.convex_hull(points)
+    if (~convex).any():
+        nc = np.flatnonzero(~convex)
+        # The edges of each footprint (segment_footprint is sorted: edges come ring by ring).
+        first = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="left")
+        count = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="right") - first
+        owner = np.repeat(np.arange(len(nc)), count)
+        seg = obstacles.segments[np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
+        o = origins[pair_cam[nc][owner]]
+        back = (seg[:, 0] - o[:, 0]) * (seg[:, 3] - o[:, 1]) - (seg[:, 1] - o[:, 1]) * (seg[:, 2] - o[:, 0]) > 0
+        # Consecutive back-facing edges form chains; along a chain the polar angle only grows
+        # (each back face turns counter-clockwise as seen from the camera), so a chain and its
+        # scaled image bound one simple polygon: the union of the chain's quadrilaterals.
+        fwd = np.all(seg[:-1, 2:] == seg[1:, :2], axis=1)  # edge i ends where i + 1 starts
+        bwd = np.all(seg[:-1, :2] == seg[1:, 2:], axis=1)  # (rings stored reversed)
+        link = (owner[:-1] == owner[1:]) & back[:-1] & back[1:] & (fwd | bwd)
+        e = np.flatnonzero(back)
+        starts = np.ones(len(e), dtype=bool)
+        starts[1:] = ~link[e[:-1]] | (e[1:] != e[:-1] + 1)
+        chain = np.cumsum(starts) - 1
+        n_chain = int(chain[-1]) + 1 if len(e) else 0
+        if n_chain:
+            head = e[starts]
+            # direction of each chain in storage order (rings may be stored reversed)
+            fw = np.where(link[np.minimum(head, len(link) - 1)], fwd[np.minimum(head, len(fwd) - 1)], True)[chain]
+            size = np.bincount(chain, minlength=n_chain) + 1  # vertices per chain: its edges + 1
+            offset = np.cumsum(size) - size
+            verts = np.empty((int(size.sum()), 2))
+            verts[np.arange(len(e)) + chain] = np.where(fw[:, None], seg[e, :2], seg[e, 2:])
+            last = np.append(chain[1:] != chain[:-1], True)
+            verts[offset + size - 1] = np.where(fw[last][:, None], seg[e[last], 2:], seg[e[last], :2])
+            v_pair = nc[owner[head]][np.repeat(np.arange(n_chain), size)]
+            far = scaled(verts - origins[pair_cam[v_pair]], pair_cam[v_pair], k[v_pair])
+            # ring of a chain: its vertices, then their scaled images backwards
+            ring_id = np.repeat(np.arange(n_chain), 2 * size)
+            within = np.arange(2 * len(verts)) - np.repeat(2 * offset, 2 * size)
+            sz, base = np.repeat(size, 2 * size), np.repeat(offset, 2 * size)
+            ring = np.where(
+                (within < sz)[:, None],
+                verts[np.minimum(base + within, len(verts) - 1)],
+                far[np.clip(base + 2 * sz - 1 - within, 0, len(verts) - 1)],
+            )
+            polys = shapely.polygons(shapely.linearrings(ring, indices=ring_id))
+            keep = shapely.area(polys) > 0
+            polys = polys[keep]
+            polys = np.where(shapely.is_valid(polys), polys, shapely.make_valid(polys))
+            chain_pair = nc[owner[head]][keep]
+        else:
+            polys, chain_pair = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+        pieces[nc] = fps[nc]
+        pieces = np.concatenate([pieces, polys])
+        pair_cam = np.concatenate([pair_cam, pair_cam[chain_pair]])
+    return _grouped_union(pieces, pair_cam, n)
+
+
+def _grouped_union(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """``(n,)`` union of ``geoms`` by ``group`` in ``range(n)`` (None for an empty group), in one call."""
+    out = np.full(n, None, dtype=object)
+    if not len(geoms):
+        return out
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=n)
+    table = np.full((n, int(counts.max())), None, dtype=object)
+    table[group[order], np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)] = geoms[order]
+    has = counts > 0
+    out[has] = shapely.union_all(table[has], axis=1)
+    return out
+
+
 def _isovist_batch(
     obstacles: Obstacles,
     origins: np.ndarray,
@@ -577,6 +781,7 @@ def _isovist_batch(
     starts: np.ndarray,
     widths: np.ndarray,
     arc_step: float,
+    terrain: Mapping[str, object] | None = None,
 ) -> list[Polygon]:
     """Isovists of a batch of cameras (validated inputs)."""
     n = len(origins)
@@ -589,6 +794,12 @@ def _isovist_batch(
     q_cam, q_seg = obstacles.segment_tree.query(boxes)
     order = np.lexsort((q_seg, q_cam))
     q_cam, q_seg = q_cam[order], q_seg[order]
+    low = None
+    if terrain is not None and np.isfinite(obstacles.heights_m).any() and len(q_seg):
+        eye_z = _bilinear(terrain["dem"], terrain["transform"], origins[:, 0], origins[:, 1])  # type: ignore[arg-type]
+        eye_z = eye_z + float(terrain["camera_height_m"])  # type: ignore[arg-type]
+        wall, *low = _roofs_below_eye(obstacles, origins, radii, q_cam, q_seg, eye_z, terrain)
+        q_cam, q_seg = q_cam[wall], q_seg[wall]
     rel = obstacles.segments[q_seg] - np.hstack([origins, origins])[q_cam]
     pts, v_cam = _sweep(rel, q_cam, radii, starts, widths, arc_step)
     out = np.empty(n, dtype=object)
@@ -609,7 +820,24 @@ def _isovist_batch(
         if len(invalid):
             logger.debug("isovists: repaired %d pinched polygon(s)", len(invalid))
         out[good] = polys
+    if low is not None and len(low[0]):
+        # Roofs below the eye: only those seen past the walls cast a shadow that matters.
+        pair_cam, pair_fp, k = low
+        seen = shapely.intersects(out[pair_cam], obstacles.footprints[pair_fp])
+        shadows = _roof_shadows(obstacles, origins, radii, pair_cam[seen], pair_fp[seen], k[seen])
+        cut = np.flatnonzero(shadows != None)  # noqa: E711 (elementwise)
+        if len(cut):
+            out[cut] = [_polygonal(g) for g in shapely.difference(out[cut], shadows[cut])]
     return list(out)
+
+
+def _polygonal(geom: object) -> Polygon | MultiPolygon:
+    """The polygonal part of a difference: a Polygon, a MultiPolygon, or the empty Polygon."""
+    parts = _polygonal_parts(np.asarray([geom], dtype=object))
+    parts = parts[shapely.area(parts) > 1e-9]
+    if len(parts) == 0:
+        return _EMPTY
+    return parts[0] if len(parts) == 1 else MultiPolygon(list(parts))
 
 
 def isovist(
@@ -620,6 +848,7 @@ def isovist(
     heading_deg: float | None = None,
     fov_deg: float = 360.0,
     arc_step_deg: float = 1.0,
+    terrain: Mapping[str, object] | None = None,
 ) -> Polygon:
     """Exact 2D field of view of one camera: what it sees within its range, around buildings.
 
@@ -639,12 +868,17 @@ def isovist(
     arc_step_deg
         Largest angle of the chords that approximate the range circle. Building shadows
         are exact.
+    terrain
+        ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
+        :func:`terrain_clip`. With building heights in ``obstacles``, the camera sees over
+        the roofs below its eye (their exact shadows are cut instead). ``None``: every
+        building is a wall. The ground itself is cut by :func:`terrain_clip`.
 
     Returns
     -------
     shapely.Polygon
-        The visible area; an empty Polygon if the camera stands inside (or on the wall of)
-        a building.
+        The visible area (a MultiPolygon when a roof's shadow splits it); an empty Polygon
+        if the camera stands inside (or on the wall of) a building.
     """
     _check_view(radius_m, fov_deg, heading_deg)
     if heading_deg is None and fov_deg < 360.0:
@@ -657,6 +891,7 @@ def isovist(
         np.array([start]),
         np.array([width]),
         math.radians(arc_step_deg),
+        terrain,
     )[0]
 
 
@@ -668,6 +903,7 @@ def isovists(
     fov_deg: float = 360.0,
     headings_deg: np.ndarray | None = None,
     arc_step_deg: float = 1.0,
+    terrain: Mapping[str, object] | None = None,
     progress: bool = False,
 ) -> list[Polygon]:
     """Fields of view of many cameras (same as :func:`isovist` on each, swept in batches).
@@ -686,6 +922,11 @@ def isovists(
         ``(n,)`` compass bearings; required when ``fov_deg < 360``.
     arc_step_deg
         Largest chord angle on the range circle.
+    terrain
+        ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
+        :func:`terrain_clip`. With building heights in ``obstacles``, the camera sees over
+        the roofs below its eye (their exact shadows are cut instead). ``None``: every
+        building is a wall. The ground itself is cut by :func:`terrain_clip`.
     progress
         Show a progress bar.
 
@@ -733,7 +974,7 @@ def isovists(
         batches = track(batches, description="fields of view", transient=True)
     for b0 in batches:
         b1 = min(n, b0 + _BATCH)
-        out += _isovist_batch(obstacles, origins[b0:b1], radii[b0:b1], starts[b0:b1], widths[b0:b1], arc_step)
+        out += _isovist_batch(obstacles, origins[b0:b1], radii[b0:b1], starts[b0:b1], widths[b0:b1], arc_step, terrain)
     n_empty = sum(p.is_empty for p in out)
     logger.info(
         "isovists: %s fields of view (%d empty: camera inside a building), mean area %.0f m²",
@@ -848,11 +1089,15 @@ def best_headings(
     n_headings: int = 8,
     target_xy: np.ndarray | None = None,
     target_weight: np.ndarray | None = None,
+    terrain: Mapping[str, object] | None = None,
     progress: bool = False,
 ) -> tuple[np.ndarray, list[Polygon]]:
-    """:func:`best_heading` for many cameras: ``(headings (n,), fields of view)``."""
+    """:func:`best_heading` for many cameras: ``(headings (n,), fields of view)``.
+
+    ``terrain``: see :func:`isovists` (roofs below the eye).
+    """
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
-    fulls = isovists(obstacles, origins, radius_m, progress=progress)
+    fulls = isovists(obstacles, origins, radius_m, terrain=terrain, progress=progress)
     headings = np.zeros(len(origins))
     fovs: list[Polygon] = []
     candidates = np.arange(n_headings) * (360.0 / n_headings)
@@ -940,28 +1185,112 @@ def terrain_clip(
     shapely.Polygon or shapely.MultiPolygon
         The field of view minus the hidden cells (unchanged if nothing is hidden).
     """
+    return terrain_clips(
+        [fov],
+        np.array([[float(origin[0]), float(origin[1])]]),
+        dem=dem,
+        transform=transform,
+        camera_height_m=camera_height_m,
+        target_height_m=target_height_m,
+        step_m=step_m,
+        angle_step_deg=angle_step_deg,
+    )[0]
+
+
+def terrain_clips(
+    fovs: Sequence[Polygon],
+    origins: np.ndarray,
+    *,
+    dem: np.ndarray,
+    transform: object,
+    camera_height_m: float,
+    target_height_m: float,
+    step_m: float = 5.0,
+    angle_step_deg: float = 1.0,
+) -> list[Polygon]:
+    """:func:`terrain_clip` of many fields of view at once (the DEM is sampled in batches).
+
+    ``origins`` is ``(n, 2)``, one camera per field of view; the other parameters are those
+    of :func:`terrain_clip`. Returns one field of view per input, in order.
+    """
     _check_positive(step_m=step_m, angle_step_deg=angle_step_deg)
-    if fov.is_empty:
-        return fov
-    ox, oy = float(origin[0]), float(origin[1])
-    xy = shapely.get_coordinates(fov)
-    reach = float(np.max(np.hypot(xy[:, 0] - ox, xy[:, 1] - oy)))
-    n_samples = max(1, math.ceil(reach / step_m))
+    origins = np.asarray(origins, dtype=float).reshape(-1, 2)
+    if len(origins) != len(fovs):
+        raise InputError(f"terrain_clips: {len(fovs)} fields of view for {len(origins)} origins; accepted: one origin each")
+    out = list(fovs)
+    todo = np.flatnonzero([not f.is_empty for f in fovs])
+    if not len(todo):
+        return out
     n_rays = max(4, math.ceil(360.0 / angle_step_deg))
     edges = np.linspace(0.0, _TWO_PI, n_rays + 1)
     ang = 0.5 * (edges[:-1] + edges[1:])
-    dist = step_m * np.arange(1, n_samples + 1)
-    xs = ox + np.cos(ang)[:, None] * dist[None, :]
-    ys = oy + np.sin(ang)[:, None] * dist[None, :]
-    z = _bilinear(dem, transform, xs.ravel(), ys.ravel()).reshape(xs.shape)
-    z_cam = float(_bilinear(dem, transform, np.array([ox]), np.array([oy]))[0]) + camera_height_m
-    ground = (z - z_cam) / dist[None, :]
-    target = (z + target_height_m - z_cam) / dist[None, :]
-    horizon = np.fmax.accumulate(ground, axis=1)
-    horizon = np.hstack([np.full((n_rays, 1), -np.inf), horizon[:, :-1]])
-    hidden = target < horizon
-    if not hidden.any():
-        return fov
+    cos_a, sin_a = np.cos(ang), np.sin(ang)
+    xy, which = shapely.get_coordinates(np.asarray(fovs, dtype=object)[todo], return_index=True)
+    reach = np.zeros(len(todo))
+    np.maximum.at(reach, which, np.hypot(xy[:, 0] - origins[todo][which, 0], xy[:, 1] - origins[todo][which, 1]))
+    n_samples = np.maximum(1, np.ceil(reach / step_m).astype(np.int64))
+    z_cam = _bilinear(dem, transform, origins[todo, 0], origins[todo, 1]) + camera_height_m
+    outer = _outer_radius(xy, which, origins[todo], edges)
+    for b0 in range(0, len(todo), _BATCH):
+        sl = slice(b0, b0 + _BATCH)
+        n_max = int(n_samples[sl].max())
+        dist = step_m * np.arange(1, n_max + 1)
+        o = origins[todo[sl]]
+        # Only the samples whose polar cell can meet the field of view (and those before
+        # them on the ray) are read; the others stay NaN, which never hides.
+        need = dist[None, None, :] - 0.5 * step_m <= outer[sl, :, None]
+        c, r, k = np.nonzero(need)
+        z = np.full(need.shape, np.nan)
+        z[c, r, k] = _bilinear(dem, transform, o[c, 0] + cos_a[r] * dist[k], o[c, 1] + sin_a[r] * dist[k]) - z_cam[sl][c]
+        horizon = np.fmax.accumulate(z / dist, axis=2)
+        horizon = np.concatenate([np.full(horizon.shape[:2] + (1,), -np.inf), horizon[:, :, :-1]], axis=2)
+        hidden = (z + target_height_m) / dist < horizon
+        hidden &= np.arange(n_max)[None, None, :] < n_samples[sl, None, None]  # within each field of view's reach
+        for j in np.flatnonzero(hidden.any(axis=(1, 2))):
+            i = todo[b0 + j]
+            n = int(n_samples[b0 + j])
+            out[i] = _cut_hidden(out[i], origins[i], hidden[j, :, :n], float(reach[b0 + j]), edges, step_m, angle_step_deg)
+    return out
+
+
+def _outer_radius(xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``(n, n_rays)`` an upper bound of each field of view's distance from its camera per angular bin.
+
+    ``xy`` and ``which`` are the fields of view's vertices and their index in ``range(n)``.
+    Along a straight edge the distance is largest at an end, so every bin an edge crosses
+    gets the larger distance of its two ends (edges joining two rings only add bins).
+    """
+    n_rays = len(edges) - 1
+    rel = xy - origins[which]
+    r = np.hypot(rel[:, 0], rel[:, 1])
+    b = np.minimum((np.mod(np.arctan2(rel[:, 1], rel[:, 0]), _TWO_PI) / (_TWO_PI / n_rays)).astype(np.int64), n_rays - 1)
+    same = which[1:] == which[:-1]
+    b0, b1 = b[:-1][same], b[1:][same]
+    value = np.maximum(r[:-1], r[1:])[same]
+    cam = which[:-1][same]
+    span = np.mod(b1 - b0, n_rays)
+    back = span > n_rays // 2  # the shorter way round
+    start = np.where(back, b1, b0)
+    span = np.where(back, n_rays - span, span)
+    reps = span + 1
+    k = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    out = np.zeros((len(origins), n_rays))
+    np.maximum.at(out, (np.repeat(cam, reps), np.mod(np.repeat(start, reps) + k, n_rays)), np.repeat(value, reps))
+    return out
+
+
+def _cut_hidden(
+    fov: Polygon,
+    origin: np.ndarray,
+    hidden: np.ndarray,
+    reach: float,
+    edges: np.ndarray,
+    step_m: float,
+    angle_step_deg: float,
+) -> Polygon:
+    """Remove the polar cells of the hidden samples (rays × samples) from a field of view."""
+    ox, oy = float(origin[0]), float(origin[1])
+    n_rays, n_samples = hidden.shape
     # Runs of hidden samples along each ray -> one polar cell each.
     padded = np.zeros((n_rays, n_samples + 2), dtype=bool)
     padded[:, 1:-1] = hidden

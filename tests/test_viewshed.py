@@ -32,6 +32,7 @@ from siteplanner.viewshed import (
     privacy_figures,
     residential_mask,
     terrain_clip,
+    terrain_clips,
 )
 
 # A 2 m square whose near face is 4 m east of the camera at (0, 0), range 10 m.
@@ -281,6 +282,112 @@ def test_terrain_clip_flat_ground_changes_nothing():
     fov = isovist(build_obstacles([SQUARE]), (0, 0), 40.0)
     cut = terrain_clip(fov, (0, 0), dem=dem, transform=transform, camera_height_m=6.0, target_height_m=1.7)
     assert cut.equals(fov)
+
+
+# ----------------------------------------------------------------------- roofs below the eye
+
+# A 4 m square block 10 m east of a camera 6 m high, on a ground that falls eastwards by
+# ``slope`` metres per metre (a plane: the bilinear DEM is exact on it).
+BLOCK = box(10, -2, 14, 2)
+
+
+def _plane(slope: float) -> dict:
+    transform = Affine(1.0, 0.0, -100.0, 0.0, -1.0, 100.0)
+    cols = np.arange(200) + 0.5 - 100.0  # x of the cell centres
+    dem = np.tile(-slope * cols, (200, 1))
+    return {"dem": dem, "transform": transform, "camera_height_m": 6.0, "target_height_m": 1.7}
+
+
+def _roof_shadow_area(k: float) -> float:
+    """Area hidden by BLOCK when a target beyond it is hidden up to k times the exit distance.
+
+    Along the ray at angle t the block spans [10 / cos t, exit], the exit being the back face
+    (x = 14) or a side (|y| = 2); the hidden run is [10 / cos t, k · exit].
+    """
+    from scipy.integrate import quad
+
+    def run(t: float) -> float:
+        exit_ = 14 / math.cos(t) if abs(math.tan(t)) <= 2 / 14 else 2 / abs(math.sin(t))
+        return 0.5 * ((k * exit_) ** 2 - (10 / math.cos(t)) ** 2)
+
+    edge = math.atan(2 / 14)
+    return quad(run, -math.atan(0.2), math.atan(0.2), points=[-edge, edge])[0]
+
+
+@pytest.mark.parametrize(
+    ("slope", "height", "k"),
+    [
+        # flat ground, 3 m shed: k = (6 - 1.7) / (6 - 3)
+        (0.0, 3.0, 4.3 / 3.0),
+        # ground falling 1 m per metre: the block's mean ground is -12 m, its 9 m roof at
+        # -3 m is below the eye (6 m): k = (6 - (-12 + 1.7)) / (6 - (-3))
+        (1.0, 9.0, 16.3 / 9.0),
+    ],
+)
+def test_isovist_sees_over_a_roof_below_the_eye_exactly(slope, height, k):
+    disc = isovist(build_obstacles([]), (0, 0), 50.0, arc_step_deg=0.1).area
+    fov = isovist(build_obstacles([BLOCK], heights_m=[height]), (0, 0), 50.0, arc_step_deg=0.1, terrain=_plane(slope))
+    assert fov.area == pytest.approx(disc - _roof_shadow_area(k), abs=1e-6)
+    # seen over the roof: the ground just beyond the shadow; hidden: just before its end
+    assert fov.contains(Point(14 * k + 0.05, 0)) and not fov.intersects(Point(14 * k - 0.05, 0))
+    assert not fov.intersects(BLOCK.centroid)
+
+
+@pytest.mark.parametrize(
+    "footprint",
+    [
+        Polygon([(10, -8), (30, -8), (30, -4), (16, -4), (16, 10), (10, 10)]),  # L
+        Polygon([(10, -10), (25, -10), (25, 10), (10, 10), (10, 6), (20, 6), (20, -6), (10, -6)]),  # U facing the camera
+        shapely.reverse(Polygon([(10, -10), (25, -10), (25, 10), (10, 10), (10, 6), (20, 6), (20, -6), (10, -6)])),
+        box(12, -8, 28, 8).difference(box(16, -4, 24, 4)),  # a courtyard
+    ],
+)
+def test_roof_shadow_of_non_convex_footprints_matches_the_line_of_sight(footprint):
+    # On flat ground a target at p is hidden by a 4 m roof exactly when the segment from
+    # p / k to p crosses the footprint (the line of sight is below the roof on that part).
+    height, k = 4.0, (6.0 - 1.7) / (6.0 - 4.0)
+    fov = isovist(build_obstacles([footprint], heights_m=[height]), (0, 0), 50.0, terrain=_plane(0.0))
+    pts = np.random.default_rng(0).uniform(-50, 50, (4000, 2))
+    pts = pts[np.hypot(pts[:, 0], pts[:, 1]) < 49.0]
+    hidden = shapely.intersects(shapely.linestrings(np.stack([pts / k, pts], axis=1)), footprint)
+    seen = shapely.contains_xy(fov, pts[:, 0], pts[:, 1])
+    assert hidden.sum() > 200  # the test means something
+    assert np.array_equal(seen, ~hidden)
+
+
+def test_batches_with_roofs_and_terrain_equal_single_cameras():
+    roofs = [BLOCK, box(-30, 5, -20, 15), Polygon([(0, -30), (20, -30), (20, -25), (5, -25), (5, -15), (0, -15)])]
+    obs = build_obstacles(roofs, heights_m=[3.0, 12.0, 4.0])
+    terrain = _plane(0.0)
+    centres = np.arange(200) + 0.5 - 100.0
+    terrain["dem"] = -0.02 * (centres[None, :] ** 2 + centres[::-1, None] ** 2)  # a dome: its flanks hide ground
+    origins = np.array([[0.0, 0.0], [-5.0, 2.0], [3.0, -8.0], [-40.0, -40.0]])
+    batch = isovists(obs, origins, 45.0, terrain=terrain)
+    clipped = terrain_clips(batch, origins, **terrain)
+    for o, fov, cut in zip(origins, batch, clipped):
+        assert fov.equals_exact(isovist(obs, tuple(o), 45.0, terrain=terrain), tolerance=1e-9)
+        assert cut.equals_exact(terrain_clip(fov, tuple(o), **terrain), tolerance=1e-9)
+    assert sum(not c.equals_exact(f, tolerance=1e-9) for f, c in zip(batch, clipped)) >= 1  # the slope hides some ground
+
+
+def test_a_roof_at_or_above_the_eye_is_a_wall():
+    two_d = isovist(build_obstacles([BLOCK]), (0, 0), 50.0)
+    for height in (6.0, 9.0):
+        fov = isovist(build_obstacles([BLOCK], heights_m=[height]), (0, 0), 50.0, terrain=_plane(0.0))
+        assert fov.equals(two_d)
+    # no terrain given: heights are not used, every building is a wall
+    assert isovist(build_obstacles([BLOCK], heights_m=[3.0]), (0, 0), 50.0).equals(two_d)
+
+
+def test_merged_buildings_take_the_tallest_height_and_heights_are_checked():
+    shed, tower = box(10, -2, 12, 2), box(12, -2, 14, 2)  # touching: one footprint
+    obs = build_obstacles([shed, tower], heights_m=[3.0, 12.0])
+    assert len(obs.footprints) == 1 and obs.heights_m.tolist() == [12.0]
+    assert set(obs.segment_footprint.tolist()) == {0}
+    with pytest.raises(InputError, match="row 1: height -2.0 m is not accepted"):
+        build_obstacles([shed, tower], heights_m=[3.0, -2.0])
+    with pytest.raises(InputError, match="heights_m has 1 values for 2 buildings"):
+        build_obstacles([shed, tower], heights_m=[3.0])
 
 
 # ----------------------------------------------------------------------------- privacy
