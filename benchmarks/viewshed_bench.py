@@ -7,21 +7,32 @@ The default town (Beausoleil, OSM relation 174562). Candidates: the walk-graph n
 where 3 or more streets meet, inside the commune. Range 60 m (a typical observation
 range), 360° (PTZ), camera 6 m above the ground, target 1.7 m (a face).
 
-* Ours: :func:`build_obstacles` once for the town, then :func:`isovists` for every
-  candidate, then :func:`terrain_clip` on the DEM.
+* Ours: :func:`build_obstacles` once for the town (footprints and building heights), then
+  :func:`isovists` with the terrain for every candidate (roofs below the camera's eye are
+  seen over, with their exact shadows), then :func:`terrain_clips` on the DEM.
 * Peer: ``xrspatial.viewshed`` (numba, maintained) on a 1 m raster of the same buildings
-  (as 1000 m tall blocks) on the same terrain (the SRTM tile reprojected to the 1 m grid,
-  bilinear). The raster is built once for the town (not timed per camera); each camera
+  at their heights (OSM ``height`` / ``building:levels``, else the 9 m default: in this
+  2016 extract no building is tagged, so all are 9 m) on the same terrain (the SRTM tile
+  reprojected to the 1 m grid, bilinear; a building cell is the ground plus the building's
+  height). The raster is built once for the town (not timed per camera); each camera
   gets a window of radius 60 + 5 m around it, which is all the range needs (fair: a
   smaller raster only makes the peer faster). The first call (numba compilation) is
   a warm-up, not timed.
-* Same model on both sides: ground cells, buildings infinitely tall (the 2D isovist; 1000 m
-  blocks for the peer, cell-centre rule, no half-cell offset: the raster's cell centres are
-  the window's x/y coordinates), observer 6 m above the ground at the same point (a street
+* Same model on both sides, the issue's: ground cells, buildings at their heights on the
+  DEM (cell-centre rule, no half-cell offset: the raster's cell centres are the window's
+  x/y coordinates; a merged footprint takes its tallest building's height on both sides),
+  observer 6 m above the ground at the same point (a street
   cell centre: the candidate is moved to the centre of its 1 m cell; cameras whose cell is a
   building cell are left out), target 1.7 m above the ground (xrspatial adds ``target_elev``
-  to the target cell only, obstacles stay bare, as ``terrain_clip`` does). Real building
-  heights are not used: OSM rarely tags them and the isovist is 2D.
+  to the target cell only, obstacles stay bare, as ``terrain_clip`` does). The one modelling
+  difference left: our roofs are flat (height above the mean ground at the footprint's
+  vertices), the peer's follow the 1 m terrain under them.
+* History (disclosed): until 2026-11-23 siteplanner ignored building heights (every
+  building a wall) and this benchmark gave the peer 1000 m blocks to match; xrspatial's
+  corner interpolation then turned every street cell touching a wall into a 250-750 m
+  obstacle, and the IoU was 0.879. Building heights are part of the issue's terrain model,
+  so both sides now use them; the effect of that change on the IoU (0.88 -> 0.95) was
+  measured before the switch, on flat ground with 9 m blocks.
 * Agreement (the RESULT ``iou``): a seeded sample of 200 candidates; for each, the cells of
   the 1 m grid whose centre is in range (within R·cos(0.5°), the inscribed radius of the
   isovists' 1° chord polygon: a cell exactly 60 m away, e.g. at (36, 48) m, would otherwise
@@ -29,13 +40,13 @@ range), 360° (PTZ), camera 6 m above the ground, target 1.7 m (a face).
   rule as the peer's buildings; IoU of the two sets of visible cells, mean over cameras.
   Nothing is left out beyond building cells and out-of-range cells, on both sides alike.
 * Why they disagree: every differing cell is classified by exact geometry: does the segment
-  camera -> cell centre cross a footprint (then ours is wrong), or a 1 m building cell of the
-  peer's raster (the staircase of the rasterisation), or neither (then only xrspatial's
-  interpolation hides it: like GRASS r.viewshed, which it ports, it gives each cell corner
-  the mean of the 4 cells around it and interpolates a cell's height towards its corners, so
-  a street cell touching a 1000 m cell, even by a corner, becomes a 250-750 m obstacle over
-  most of its angular span: walls grow by up to one cell, which matters most in narrow
-  streets). One cell of each kind is printed with its numbers.
+  camera -> cell centre cross a footprint (then we see it over a roof below the eye), or a
+  1 m building cell of the peer's raster (the staircase of the rasterisation), or neither
+  (then only xrspatial's interpolation hides it: like GRASS r.viewshed, which it ports, it
+  gives each cell corner the mean of the 4 cells around it and interpolates a cell's height
+  towards its corners, so a street cell touching a building cell, even by a corner, rises
+  by a quarter to three quarters of the building's height over part of its angular span:
+  walls grow by up to one cell). One cell of each kind is printed with its numbers.
 * Convergence check (information only): the same peer on a 1/3 m raster for every 5th
   sampled camera (odd split: the 1 m cell centres and the observer stay cell centres; the
   building mask at those centres is identical, asserted). The IoU rises towards 1 as the
@@ -49,8 +60,8 @@ range), 360° (PTZ), camera 6 m above the ground, target 1.7 m (a face).
   cell's surface rises above the straight sight line from observer (cell surface + height) to
   the target cell's surface; no height interpolation. Two differences from the issue's model:
   (1) it has no target height (the target is the cell's own surface), so it is compared with
-  our terrain_clip at a 0 m target (not timed again: terrain_clip costs the same for any
-  target); (2) its thin line skips building cells that the exact sight line only clips, so it
+  our isovists and terrain_clips at a 0 m target (not timed again: they cost the same for
+  any target); (2) its thin line skips building cells that the exact sight line only clips, so it
   sees through some wall corners (the "peer skipped the cell" row of its breakdown); it does
   the opposite of xrspatial, whose walls grow. It marks its origin cell not visible; the
   origin cell is counted visible for it, as for xrspatial and ours. With terrain its
@@ -60,10 +71,11 @@ range), 360° (PTZ), camera 6 m above the ground, target 1.7 m (a face).
   opposite biases (xrspatial widens walls by interpolating corner heights, cityseer's thin
   line leaks through wall corners), and neither is exact; xrspatial is the one that runs the
   issue's model as specified (6 m camera, 1.7 m target), cityseer cannot take a target height.
-  The choice is not made on the numbers: cityseer gives the better IoU (0.95) but is itself
-  about 18x faster than xrspatial, so the speedup over it (about 2x) is far below the 20x
-  target. Both are printed in the table and on the ``PEER`` line before RESULT.
-* Timing: ours (isovists + terrain_clip) and the peers alternate, best of 3 rounds each
+  The choice is not made on the numbers: cityseer agrees as well (IoU 0.95) but is itself
+  about 18x faster than xrspatial, and we are only about as fast as it (its Rust sweep
+  against our exact polygons), far below the 20x target. Both are printed in the table and
+  on the ``PEER`` line before RESULT.
+* Timing: ours (isovists + terrain_clips) and the peers alternate, best of 3 rounds each
   (the machine is shared: the speedup moves with the load).
 
 Last line: ``RESULT speedup=<x> iou=<y> all_candidates_s=<z> n=<n>``.
@@ -102,23 +114,13 @@ FINE = 3  # 1 m cell split in FINE x FINE (odd: the 1 m cell centres stay cell c
 
 
 def load_town():
-    """Projected buildings, study area and candidate positions of the default town."""
+    """Projected buildings (with ``height_m``), study area and candidate positions of the default town."""
     import osmnx as ox
 
-    try:
-        from siteplanner.io import load_town as _load_town
+    from siteplanner.io import load_town as _load_town
 
-        town = _load_town(OSM, boundary=BOUNDARY, cache_dir=ROOT / ".cache")
-        buildings, area, graph, crs = town.buildings, town.area, town.graph, town.crs
-    except Exception as exc:  # the io module is being written in parallel
-        print(f"siteplanner.io.load_town unavailable ({exc!r}); loading with osmnx")
-        graph = ox.graph_from_xml(OSM, retain_all=False)
-        feats = ox.features_from_xml(OSM, tags={"building": True, "boundary": "administrative"})
-        adm = feats.loc[[("relation", BOUNDARY)]]
-        crs = "EPSG:32632"
-        area = adm.to_crs(crs).geometry.iloc[0]
-        buildings = feats[feats["building"].notna()].to_crs(crs)
-        graph = ox.project_graph(graph, to_crs=crs)
+    town = _load_town(OSM, boundary=BOUNDARY, cache_dir=ROOT / ".cache")
+    buildings, area, graph, crs = town.buildings, town.area, town.graph, town.crs
     counts = ox.stats.count_streets_per_node(graph)
     nodes = sorted(n for n in graph.nodes if graph.nodes[n].get("street_count", counts.get(n, 0)) >= 3)
     xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in nodes], dtype=float)
@@ -127,7 +129,7 @@ def load_town():
 
 
 def town_rasters(obstacles: vs.Obstacles, area, crs: str):
-    """1 m grid over the town: building mask (rasterize) and terrain (DEM, bilinear)."""
+    """1 m grid over the town: building heights (rasterize, 0 off buildings) and terrain (DEM, bilinear)."""
     import rasterio
     from rasterio.features import rasterize
     from rasterio.transform import from_origin
@@ -139,8 +141,9 @@ def town_rasters(obstacles: vs.Obstacles, area, crs: str):
     x1, y1 = math.ceil(x1 + pad), math.ceil(y1 + pad)
     width, height = int(x1 - x0), int(y1 - y0)
     transform = from_origin(x0, y1, 1.0, 1.0)
-    fp = obstacles.footprints[shapely.intersects(obstacles.footprints, shapely.box(x0, y0, x1, y1))]
-    building = rasterize(((g, 1) for g in fp), out_shape=(height, width), transform=transform, dtype="uint8").astype(bool)
+    near = shapely.intersects(obstacles.footprints, shapely.box(x0, y0, x1, y1))
+    fp, fp_h = obstacles.footprints[near], obstacles.heights_m[near]
+    heights = rasterize(zip(fp, fp_h), out_shape=(height, width), transform=transform, dtype="float64")
     dem = np.zeros((height, width), dtype="float64")
     with rasterio.open(DEM) as src:
         reproject(
@@ -150,7 +153,7 @@ def town_rasters(obstacles: vs.Obstacles, area, crs: str):
             dst_crs=crs,
             resampling=Resampling.bilinear,
         )
-    return building, dem, transform
+    return heights, dem, transform
 
 
 def _cell_sets(visible, xs, ys, bwin, origin, ours, flat):
@@ -238,10 +241,10 @@ TALLY_KEYS = (
 )
 
 
-def _fine_peer(footprints, tree, dem, transform, origin):
+def _fine_peer(footprints, heights, tree, dem, transform, origin):
     """xrspatial.viewshed on a 1/FINE m raster around ``origin``, read at the 1 m cell centres.
 
-    Same buildings (1000 m blocks, cell-centre rule), same terrain (bilinear on the town's
+    Same buildings (their heights, cell-centre rule), same terrain (bilinear on the town's
     1 m DEM grid), same observer point. Returns the visibility and the building mask on
     the 1 m cells (south-up, as the 1 m peer's window).
     """
@@ -256,14 +259,15 @@ def _fine_peer(footprints, tree, dem, transform, origin):
     x0, y1 = origin[0] - half - 0.5, origin[1] + half + 0.5
     fine_t = from_origin(x0, y1, 1.0 / FINE, 1.0 / FINE)
     near = tree.query(shapely.box(x0, y1 - (2 * half + 1), x0 + 2 * half + 1, y1))
-    mask = np.zeros((n, n), dtype=bool)
+    roofs = np.zeros((n, n))
     if len(near):
-        mask = rasterize(((footprints[j], 1) for j in near), out_shape=(n, n), transform=fine_t, dtype="uint8") > 0
+        roofs = rasterize(((footprints[j], heights[j]) for j in near), out_shape=(n, n), transform=fine_t, dtype="float64")
+    mask = roofs > 0
     centre = (np.arange(n) + 0.5) / FINE
     gx, gy = np.meshgrid(x0 + centre, y1 - centre)
     inv = ~transform
     z = map_coordinates(dem, [inv.e * gy + inv.f - 0.5, inv.a * gx + inv.c - 0.5], order=1, mode="nearest")
-    surface = (z + np.where(mask, 1000.0, 0.0))[::-1]
+    surface = (z + roofs)[::-1]
     xs, ys = x0 + centre, (y1 - centre)[::-1]
     da = xr.DataArray(surface, dims=["y", "x"], coords={"y": ys, "x": xs})
     vis = viewshed(da, x=float(origin[0]), y=float(origin[1]), observer_elev=CAMERA_H, target_elev=TARGET_H).values
@@ -332,7 +336,7 @@ def _explain(key, title, origins, surface, rows, cols, pick, half, footprint_tre
         lines.append(
             f"  but the street cell ({xs[cc]:.1f}, {ys[rr]:.1f}) ({dist:.1f} m away, not a building) has its corner "
             f"({side[2]:.1f}, {side[3]:.1f}) at {side[1] - win[rr, cc]:.0f} m above the ground (the mean of the 4 "
-            "cells around it, some of them 1000 m blocks);"
+            "cells around it, some of them building cells);"
         )
         lines.append(
             f"  interpolated towards that corner, the cell stands {(grad - grad_t) * dist:.1f} m above the "
@@ -353,26 +357,27 @@ def main() -> None:
     print(f"town loaded in {time.perf_counter() - t:.1f} s: {len(buildings):,} buildings, {len(xy):,} candidates")
 
     t = time.perf_counter()
-    obstacles = vs.build_obstacles(buildings)
+    obstacles = vs.build_obstacles(buildings.geometry, heights_m=buildings["height_m"].to_numpy())
     t_build = time.perf_counter() - t
+    roofs, dem, transform = town_rasters(obstacles, area, crs)
+    building = roofs > 0
+    # The terrain of both sides: the DEM, camera and target heights (ours: roofs below the
+    # eye are seen over, in the isovist; the ground is cut by terrain_clip).
+    terrain = {"dem": dem, "transform": transform, "camera_height_m": CAMERA_H, "target_height_m": TARGET_H}
+    terrain0 = {**terrain, "target_height_m": 0.0}  # cityseer's model: no target height
+    flat_terrain = {**terrain, "dem": np.zeros_like(dem)}  # buildings only
 
     # --- all candidates, ours -------------------------------------------------------
     runs = []
     for _ in range(3):
         t = time.perf_counter()
-        fovs = vs.isovists(obstacles, xy, RADIUS_M)
+        fovs = vs.isovists(obstacles, xy, RADIUS_M, terrain=terrain)
         runs.append(time.perf_counter() - t)
     t_all = min(runs)
     n_empty = sum(f.is_empty for f in fovs)
-
-    building, dem, transform = town_rasters(obstacles, area, crs)
     inv = ~transform
-    vs.terrain_clip(fovs[0], tuple(xy[0]), dem=dem, transform=transform, camera_height_m=CAMERA_H, target_height_m=0.0)
     t = time.perf_counter()
-    _clipped = [
-        vs.terrain_clip(f, tuple(p), dem=dem, transform=transform, camera_height_m=CAMERA_H, target_height_m=TARGET_H)
-        for f, p in zip(fovs, xy)
-    ]
+    vs.terrain_clips(fovs, xy, **terrain)
     t_terrain = time.perf_counter() - t
 
     # --- sample: same observer cell for both -----------------------------------------
@@ -385,17 +390,13 @@ def main() -> None:
     pick = np.sort(rng.choice(usable, size=min(SAMPLE, len(usable)), replace=False))
     origins = np.column_stack([cx[pick], cy[pick]])
 
-    surface = dem + np.where(building, 1000.0, 0.0)
+    surface = dem + roofs
     half = int(RADIUS_M) + MARGIN
     offs = np.arange(-half, half + 1)
 
     def run_ours() -> tuple[list, list]:
-        flat = vs.isovists(obstacles, origins, RADIUS_M)
-        clipped = [
-            vs.terrain_clip(f, tuple(p), dem=dem, transform=transform, camera_height_m=CAMERA_H, target_height_m=TARGET_H)
-            for f, p in zip(flat, origins)
-        ]
-        return flat, clipped
+        flat = vs.isovists(obstacles, origins, RADIUS_M, terrain=terrain)
+        return flat, vs.terrain_clips(flat, origins, **terrain)
 
     def peer(i: int, surf: np.ndarray = surface) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r, c = rows[pick[i]], cols[pick[i]]
@@ -438,10 +439,9 @@ def main() -> None:
     # cityseer has no target height (the target is the cell's own surface): its comparison
     # uses our terrain_clip with a 0 m target (same model on both sides; not timed, the
     # cost of terrain_clip does not depend on the target height).
-    ours0 = [
-        vs.terrain_clip(f, tuple(p), dem=dem, transform=transform, camera_height_m=CAMERA_H, target_height_m=0.0)
-        for f, p in zip(flat, origins)
-    ]
+    flat0 = vs.isovists(obstacles, origins, RADIUS_M, terrain=terrain0)
+    ours0 = vs.terrain_clips(flat0, origins, **terrain0)
+    flat_ground = vs.isovists(obstacles, origins, RADIUS_M, terrain=flat_terrain)
 
     # --- agreement on the 1 m grid ----------------------------------------------------
     footprint_tree = shapely.STRtree(obstacles.footprints)
@@ -449,7 +449,7 @@ def main() -> None:
     ious_cs = np.zeros(len(pick))  # cityseer vs ours with a 0 m target (its model)
     ious_cs17 = np.zeros(len(pick))  # cityseer vs ours with the 1.7 m target (information)
     ious_flat, ious_flat_cs = np.zeros(len(pick)), np.zeros(len(pick))  # buildings only
-    flat_surface = np.where(building, 1000.0, 0.0)
+    flat_surface = roofs
     flat_surface32 = flat_surface.astype(np.float32)
     tally = dict.fromkeys(TALLY_KEYS, 0)
     tally_cs = dict.fromkeys(TALLY_KEYS, 0)
@@ -466,25 +466,26 @@ def main() -> None:
         raster_vis, poly_vis, flat_vis, gx, gy = _cell_sets(vis > -1, xs, ys, bwin, origins[i], ours[i], flat[i])
         ious[i] = iou(raster_vis, poly_vis)
         _tally(tally, examples, i, raster_vis, poly_vis, flat_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
-        cs_vis, poly0_vis, *_ = _cell_sets(peers_cs[i], xs, ys, bwin, origins[i], ours0[i], flat[i])
+        cs_vis, poly0_vis, _, _, _ = _cell_sets(peers_cs[i], xs, ys, bwin, origins[i], ours0[i], flat0[i])
         ious_cs[i] = iou(cs_vis, poly0_vis)
         ious_cs17[i] = iou(cs_vis, poly_vis)
-        _tally(tally_cs, None, i, cs_vis, poly0_vis, flat_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
+        flat0_vis = _cell_sets(peers_cs[i], xs, ys, bwin, origins[i], ours0[i], flat0[i])[2]
+        _tally(tally_cs, None, i, cs_vis, poly0_vis, flat0_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
         # Buildings only (information): both peers on flat ground against our isovist
         # before terrain_clip, which isolates the building geometry from the terrain models.
-        bld_vis, _, flat_vis, *_ = _cell_sets(peer(i, flat_surface)[0] > -1, xs, ys, bwin, origins[i], flat[i], flat[i])
+        bld_vis, _, flat_vis, *_ = _cell_sets(peer(i, flat_surface)[0] > -1, xs, ys, bwin, origins[i], flat_ground[i], flat_ground[i])
         ious_flat[i] = iou(bld_vis, flat_vis)
-        bld_vis, _, flat_vis, *_ = _cell_sets(peer_cs(i, flat_surface32), xs, ys, bwin, origins[i], flat[i], flat[i])
+        bld_vis, _, flat_vis, *_ = _cell_sets(peer_cs(i, flat_surface32), xs, ys, bwin, origins[i], flat_ground[i], flat_ground[i])
         ious_flat_cs[i] = iou(bld_vis, flat_vis)
         _tally(tally_cs_flat, None, i, bld_vis, flat_vis, flat_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
 
     # --- same peer on a 1/3 m raster (a subsample): do the differences shrink? --------
     fine = np.arange(0, len(pick), FINE_EVERY)
     fine_peer_s, fine_ious = [], []
-    _fine_peer(obstacles.footprints, footprint_tree, dem, transform, origins[0])  # warm-up
+    _fine_peer(obstacles.footprints, obstacles.heights_m, footprint_tree, dem, transform, origins[0])  # warm-up
     for i in fine:
         t = time.perf_counter()
-        vis, bwin = _fine_peer(obstacles.footprints, footprint_tree, dem, transform, origins[i])
+        vis, bwin = _fine_peer(obstacles.footprints, obstacles.heights_m, footprint_tree, dem, transform, origins[i])
         fine_peer_s.append(time.perf_counter() - t)
         _, xs, ys = peers[i]
         r, c = rows[pick[i]], cols[pick[i]]
@@ -533,7 +534,7 @@ def main() -> None:
         print(f"Where {title} and ours disagree ({n_cells:,} ground cells in range over {len(pick)} cameras):")
         print(f"  {'visible to both':<62}{pct('agree')}")
         print(f"  {'peer hidden, ours visible':<62}{pct('peer_hidden')}")
-        print(f"    {'exact sight line crosses a footprint (ours wrong)':<60}{tl['a_blocked_fp']:>9,}")
+        print(f"    {'exact sight line crosses a footprint (ours: over its roof)':<60}{tl['a_blocked_fp']:>9,}")
         print(f"    {'clear of footprints AND of the peer building cells':<60}{pct('a_clear_squares')}")
         if title == "xrspatial":
             print("      -> r.viewshed corner interpolation next to walls")
@@ -546,7 +547,7 @@ def main() -> None:
         print("      -> staircase of the pixel-centre rasterisation")
         print(f"  {'peer visible, ours hidden':<62}{pct('ours_hidden')}")
         print(f"    {'exact sight line crosses a footprint':<60}{tl['b_footprint']:>9,}")
-        print(f"      {'and a 1 m building cell (the peer skipped the cell)':<58}{tl['b_skipped_cell']:>9,}")
+        print(f"      {'and a 1 m building cell (the peer skipped it or saw over it)':<58}{tl['b_skipped_cell']:>9,}")
         print(f"      {'and no building cell (no cell centre inside)':<58}{tl['b_footprint'] - tl['b_skipped_cell']:>9,}")
         print(f"    {'hidden by our terrain_clip (5 m x 1 deg DEM rays)':<60}{tl['b_terrain']:>9,}")
         print(f"    {'other':<60}{tl['ours_hidden'] - tl['b_footprint'] - tl['b_terrain']:>9,}")
