@@ -658,8 +658,9 @@ def _roofs_below_eye(
     low = roof[pair_fp] < eye
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.where(roof[pair_fp] > target, (eye - target) / (eye - roof[pair_fp]), 1.0)
-    # A roof whose shadow starts beyond range / k hides the rest of the range behind it,
-    # exactly as a wall does: keep it a wall (the sweep is much cheaper than a shadow).
+    # A roof at least range / k away casts a shadow that runs past the range on every ray:
+    # within range it hides exactly what a wall hides, so it stays a wall (the sweep is much
+    # cheaper than a shadow).
     if low.any():
         near = shapely.distance(shapely.points(origins[pair_cam[low]]), obstacles.footprints[pair_fp[low]])
         low[np.flatnonzero(low)[k[low] * near >= radii[pair_cam[low]]]] = False
