@@ -96,6 +96,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from siteplanner import terrain as vt  # noqa: E402
 from siteplanner import viewshed as vs  # noqa: E402
 
 OSM = ROOT / "data/osm/monaco-beausoleil-2016.osm.bz2"
@@ -377,7 +378,7 @@ def main() -> None:
     n_empty = sum(f.is_empty for f in fovs)
     inv = ~transform
     t = time.perf_counter()
-    vs.terrain_clips(fovs, xy, **terrain)
+    vt.terrain_clips(fovs, xy, **terrain)
     t_terrain = time.perf_counter() - t
 
     # --- sample: same observer cell for both -----------------------------------------
@@ -396,7 +397,7 @@ def main() -> None:
 
     def run_ours() -> tuple[list, list]:
         flat = vs.isovists(obstacles, origins, RADIUS_M, terrain=terrain)
-        return flat, vs.terrain_clips(flat, origins, **terrain)
+        return flat, vt.terrain_clips(flat, origins, **terrain)
 
     def peer(i: int, surf: np.ndarray = surface) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r, c = rows[pick[i]], cols[pick[i]]
@@ -440,7 +441,7 @@ def main() -> None:
     # uses our terrain_clip with a 0 m target (same model on both sides; not timed, the
     # cost of terrain_clip does not depend on the target height).
     flat0 = vs.isovists(obstacles, origins, RADIUS_M, terrain=terrain0)
-    ours0 = vs.terrain_clips(flat0, origins, **terrain0)
+    ours0 = vt.terrain_clips(flat0, origins, **terrain0)
     flat_ground = vs.isovists(obstacles, origins, RADIUS_M, terrain=flat_terrain)
 
     # --- agreement on the 1 m grid ----------------------------------------------------

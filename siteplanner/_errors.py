@@ -8,6 +8,8 @@ the traceback).
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 
 
@@ -49,3 +51,13 @@ def report_problems(problems: Iterable[str], *, source: str, error: type[InputEr
     lines = "\n".join(f"  - {p}" for p in shown)
     tail = f"\n  ... and {more} more problem(s)" if more else ""
     raise error(f"{source}: {len(problems)} problem(s) found:\n{lines}{tail}")
+
+
+def check_positive(*, source: str, **values: float) -> None:
+    """Raise one error naming every value that is not a finite number > 0."""
+    problems = [
+        f"{name}={value!r} is not accepted: give a finite number > 0"
+        for name, value in values.items()
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0)
+    ]
+    report_problems(problems, source=source)

@@ -25,6 +25,7 @@ from scipy.sparse import csr_matrix
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from . import terrain as terrain_mod
 from . import viewshed
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def fields_of_view(
         heading = np.asarray(heading, float)
         polys = list(polys)
     if terrain is not None:
-        polys = viewshed.terrain_clips(polys, sites_xy, **terrain)
+        polys = terrain_mod.terrain_clips(polys, sites_xy, **terrain)
     return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))
 
 

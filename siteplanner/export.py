@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import hotspots, io, viewshed
+from . import hotspots, io
+from .privacy import Privacy, privacy_action, privacy_figures
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -64,7 +65,7 @@ def site_privacy(res: Result) -> gpd.GeoDataFrame:
     """The L251-3 privacy figures of every existing and proposed site.
 
     Uses the sites' ``privacy_facade_m``/``privacy_entrances`` columns when the pipeline
-    computed them, else measures them with :func:`siteplanner.viewshed.privacy_figures`
+    computed them, else measures them with :func:`siteplanner.privacy.privacy_figures`
     at the camera's recognition range.
 
     Returns
@@ -89,15 +90,15 @@ def site_privacy(res: Result) -> gpd.GeoDataFrame:
         pt = res.sites.geometry.loc[i]
         fov = res.fov.polygons[i]
         if have:
-            p = viewshed.Privacy(float(res.sites.at[i, "privacy_facade_m"]), int(res.sites.at[i, "privacy_entrances"]),
+            p = Privacy(float(res.sites.at[i, "privacy_facade_m"]), int(res.sites.at[i, "privacy_entrances"]),
                                  masks.get(i, shapely.Polygon()))
         elif fov.is_empty:
-            p = viewshed.Privacy(0.0, 0, shapely.Polygon())
+            p = Privacy(0.0, 0, shapely.Polygon())
         else:
             near = residential[residential.intersects(pt.buffer(rec_m + 1.0))]
-            p = viewshed.privacy_figures(fov, (pt.x, pt.y), residential=near, entrances_xy=ent_xy, recognition_range_m=rec_m)
+            p = privacy_figures(fov, (pt.x, pt.y), residential=near, entrances_xy=ent_xy, recognition_range_m=rec_m)
         rows.append({"site_id": res.sites.at[i, "site_id"], "facade_m": round(p.facade_m, 1), "n_entrances": p.n_entrances,
-                     "action": viewshed.privacy_action(p, policy=policy)})
+                     "action": privacy_action(p, policy=policy)})
         geoms.append(p.mask)
     return gpd.GeoDataFrame(pd.DataFrame(rows, index=shown.index), geometry=geoms, crs=res.town.crs)
 

@@ -26,7 +26,7 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
-from . import __version__, candidates, coverage, hotspots, incidents, io, optimise, patrol, viewshed, windows
+from . import __version__, candidates, coverage, hotspots, incidents, io, optimise, patrol, privacy, viewshed, windows
 from ._errors import InputError
 from .scenario import Scenario, Window
 
@@ -365,7 +365,7 @@ def _privacy(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town,
             continue
         o = sites.geometry.iloc[i]
         near = res_b.iloc[sindex.query(o.buffer(recognition_m + 1), predicate="intersects")]
-        pr = viewshed.privacy_figures(p, (o.x, o.y), residential=near.geometry, entrances_xy=ent_xy,
+        pr = privacy.privacy_figures(p, (o.x, o.y), residential=near.geometry, entrances_xy=ent_xy,
                                       recognition_range_m=recognition_m)
         facade[i], n_ent[i] = pr.facade_m, pr.n_entrances
         if not pr.mask.is_empty:

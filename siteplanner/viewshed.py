@@ -1,9 +1,9 @@
-"""Camera fields of view: exact 2D isovists, DORI ranges, terrain cut and the L251-3 privacy check.
+"""Camera fields of view: DORI ranges, exact isovists among the buildings, best headings.
 
 A camera's field of view is the part of the ground it can see: the disc of its range (set
 by the DORI level, EN 62676-4), cut to its horizontal wedge, minus what the buildings hide
 (an exact *isovist*: the shadows of the building edges are computed exactly by an angular
-sweep), minus what the terrain hides (rays sampled on the DEM).
+sweep), minus what the terrain hides (:mod:`siteplanner.terrain`).
 
 The building edges of the whole town are prepared once by :func:`build_obstacles`
 (overlapping footprints merged, rings oriented, an STR-tree over the edges); then each
@@ -23,17 +23,14 @@ Building heights (OSM ``height``, ``building:levels`` × 3 m, else 9 m, see
 footprint whose flat roof (its height above the mean ground at its outer vertices) is at or
 above the camera's eye is a wall, as above; a roof below the eye (a shed, a house downhill)
 hides the ground behind it only while the line of sight to a target ``target_height_m``
-high is below the roof, and that shadow is cut exactly (:func:`_roof_shadows`). Without
-``terrain`` every building is a wall.
+high is below the roof, and that shadow is cut exactly (:mod:`siteplanner.terrain`).
+Without ``terrain`` every building is a wall.
 
 Headings are compass bearings: degrees clockwise from north. The wedge of a camera of
 horizontal field of view ``fov_deg`` is centred on its heading. A PTZ (pan-tilt-zoom)
 camera is modelled as a 360° field of view at its observation range.
 
-L251-3 (Code de la sécurité intérieure) forbids video-protection cameras from viewing the
-inside of dwellings and, specifically, their entrances: :func:`privacy_figures` measures,
-for a site, the residential façade length and the number of entrances inside its field of
-view at recognition range, and the mask polygons to declare in the prefecture file.
+What a field of view shows of dwellings (L251-3) is measured by :mod:`siteplanner.privacy`.
 """
 
 from __future__ import annotations
@@ -43,25 +40,22 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.ndimage import map_coordinates
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiPolygon, Polygon
 
-from siteplanner._errors import InputError, report_problems
+from siteplanner._errors import InputError, check_positive, report_problems
+from siteplanner.terrain import _bilinear, _roof_shadows, _roofs_below_eye
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "DORI_PPM",
-    "RESIDENTIAL_BUILDING_TYPES",
     "Obstacles",
-    "Privacy",
     "best_heading",
     "best_headings",
     "build_obstacles",
@@ -71,11 +65,6 @@ __all__ = [
     "horizontal_fov_deg",
     "isovist",
     "isovists",
-    "privacy_action",
-    "privacy_figures",
-    "residential_mask",
-    "terrain_clip",
-    "terrain_clips",
 ]
 
 #: Pixel densities (pixels per metre of scene width) of the DORI levels of EN 62676-4.
@@ -86,24 +75,6 @@ DORI_PPM: dict[str, float] = {
     "identification": 250.0,
 }
 
-#: OSM ``building=*`` values taken as dwellings for the L251-3 privacy check.
-RESIDENTIAL_BUILDING_TYPES: frozenset[str] = frozenset(
-    {
-        "apartments",
-        "bungalow",
-        "cabin",
-        "detached",
-        "dormitory",
-        "farm",
-        "house",
-        "houseboat",
-        "residential",
-        "semidetached_house",
-        "static_caravan",
-        "terrace",
-    }
-)
-
 _TWO_PI = 2.0 * math.pi
 _EMPTY = Polygon()
 _BATCH = 64  # cameras swept together (bounds the memory of the vectorised sweep)
@@ -112,15 +83,6 @@ _BATCH = 64  # cameras swept together (bounds the memory of the vectorised sweep
 # --------------------------------------------------------------------------------------
 # Camera optics (DORI)
 # --------------------------------------------------------------------------------------
-
-
-def _check_positive(**values: float) -> None:
-    problems = [
-        f"{name}={value!r} is not accepted: give a finite number > 0"
-        for name, value in values.items()
-        if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value) and value > 0)
-    ]
-    report_problems(problems, source="camera optics")
 
 
 def dori_range_m(focal_mm: float, sensor_width_mm: float, width_px: float, ppm: float) -> float:
@@ -145,7 +107,7 @@ def dori_range_m(focal_mm: float, sensor_width_mm: float, width_px: float, ppm: 
     float
         The range in metres.
     """
-    _check_positive(focal_mm=focal_mm, sensor_width_mm=sensor_width_mm, width_px=width_px, ppm=ppm)
+    check_positive(source="camera optics", focal_mm=focal_mm, sensor_width_mm=sensor_width_mm, width_px=width_px, ppm=ppm)
     return float(focal_mm) * float(width_px) / (float(sensor_width_mm) * float(ppm))
 
 
@@ -169,7 +131,7 @@ def horizontal_fov_deg(focal_mm: float, sensor_width_mm: float) -> float:
     float
         The angle in degrees, in (0, 180).
     """
-    _check_positive(focal_mm=focal_mm, sensor_width_mm=sensor_width_mm)
+    check_positive(source="camera optics", focal_mm=focal_mm, sensor_width_mm=sensor_width_mm)
     return math.degrees(2.0 * math.atan(float(sensor_width_mm) / (2.0 * float(focal_mm))))
 
 
@@ -247,27 +209,6 @@ def building_height_m(
     if lv_value > 0:
         return lv_value * level_m
     return float(default_m)
-
-
-def residential_mask(building: pd.Series, *, include_yes: bool = False) -> np.ndarray:
-    """Which buildings are dwellings, from their OSM ``building=*`` value.
-
-    Parameters
-    ----------
-    building
-        The ``building`` tag of each building.
-    include_yes
-        Also count ``building=yes`` (untyped; mostly dwellings in French town centres).
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean array aligned with ``building``.
-    """
-    types = set(RESIDENTIAL_BUILDING_TYPES)
-    if include_yes:
-        types.add("yes")
-    return building.astype("string").str.strip().str.lower().isin(types).fillna(False).to_numpy(dtype=bool)
 
 
 # --------------------------------------------------------------------------------------
@@ -621,160 +562,6 @@ def _view_frame(heading_deg: float | None, fov_deg: float) -> tuple[float, float
     return centre - width / 2.0, width
 
 
-def _roofs_below_eye(
-    obstacles: Obstacles,
-    origins: np.ndarray,
-    radii: np.ndarray,
-    q_cam: np.ndarray,
-    q_seg: np.ndarray,
-    eye_z: np.ndarray,
-    terrain: Mapping[str, object],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Which queried edges are walls; the (camera, footprint) pairs whose roof is below the eye.
-
-    A footprint's roof is flat, ``heights_m`` above the mean ground (DEM, bilinear) at its
-    outer vertices. At or above the camera's eye it is a wall (nothing behind it is seen).
-    Below, a target ``target_height_m`` above the ground (taken at the building's ground) is
-    hidden beyond it while the line of sight is below the roof: along a ray that leaves the
-    footprint at distance ``d``, up to ``k · d`` with ``k = (eye - target) / (eye - roof)``.
-
-    Returns ``(wall, pair_cam, pair_fp, pair_k)``.
-    """
-    fp_of = obstacles.segment_footprint[q_seg]
-    touched = np.unique(fp_of)
-    ground = np.zeros(len(obstacles.footprints))
-    if len(touched):
-        xy, which = shapely.get_coordinates(shapely.get_exterior_ring(obstacles.footprints[touched]), return_index=True)
-        opening = np.append(which[1:] == which[:-1], False)  # drop each ring's closing vertex
-        xy, which = xy[opening], which[opening]
-        z = _bilinear(terrain["dem"], terrain["transform"], xy[:, 0], xy[:, 1])  # type: ignore[arg-type]
-        ground[touched] = np.bincount(which, weights=z, minlength=len(touched)) / np.maximum(np.bincount(which, minlength=len(touched)), 1)
-    roof = ground + obstacles.heights_m
-    n_fp = len(obstacles.footprints)
-    pairs, edge_pair = np.unique(q_cam.astype(np.int64) * n_fp + fp_of, return_inverse=True)
-    pair_cam, pair_fp = pairs // n_fp, pairs % n_fp
-    eye = eye_z[pair_cam]
-    target = ground[pair_fp] + float(terrain["target_height_m"])  # type: ignore[arg-type]
-    low = roof[pair_fp] < eye
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.where(roof[pair_fp] > target, (eye - target) / (eye - roof[pair_fp]), 1.0)
-    # A roof at least range / k away casts a shadow that runs past the range on every ray:
-    # within range it hides exactly what a wall hides, so it stays a wall (the sweep is much
-    # cheaper than a shadow).
-    if low.any():
-        near = shapely.distance(shapely.points(origins[pair_cam[low]]), obstacles.footprints[pair_fp[low]])
-        low[np.flatnonzero(low)[k[low] * near >= radii[pair_cam[low]]]] = False
-    wall = ~low[np.asarray(edge_pair).ravel()]
-    return wall, pair_cam[low], pair_fp[low], k[low]
-
-
-def _roof_shadows(
-    obstacles: Obstacles,
-    origins: np.ndarray,
-    radii: np.ndarray,
-    pair_cam: np.ndarray,
-    pair_fp: np.ndarray,
-    k: np.ndarray,
-) -> np.ndarray:
-    """Per camera, the union of the exact shadows of its (camera, footprint) pairs (None: none).
-
-    The shadow is the set of points ``s · x`` (from the camera) for ``x`` in the footprint
-    and ``1 <= s <= k``. For a convex footprint it is the convex hull of the footprint and
-    its image scaled by ``k``; otherwise the footprint plus, for every chain of consecutive
-    edges facing away from the camera, the polygon between the chain and its scaled image
-    (the union of the quadrilaterals swept by its edges). Scaled points are kept within 3
-    ranges of the camera (only the shadow inside the range matters).
-    """
-    n = len(origins)
-    shadows = np.full(n, None, dtype=object)
-    if not len(pair_cam):
-        return shadows
-    reach = 3.0 * radii
-
-    def scaled(rel: np.ndarray, cam: np.ndarray, kk: np.ndarray) -> np.ndarray:
-        d = np.hypot(rel[:, 0], rel[:, 1])
-        return rel * np.minimum(kk, reach[cam] / np.maximum(d, 1e-9))[:, None] + origins[cam]
-
-    fps = obstacles.footprints[pair_fp]
-    convex = (shapely.get_num_interior_rings(fps) == 0) & (shapely.area(shapely.convex_hull(fps)) <= shapely.area(fps) * (1 + 1e-9))
-    pieces = np.empty(len(pair_cam), dtype=object)
-    if convex.any():
-        c = np.flatnonzero(convex)
-        xy, which = shapely.get_coordinates(fps[c], return_index=True)
-        cam = pair_cam[c][which]
-        far = scaled(xy - origins[cam], cam, k[c][which])
-        index = np.concatenate([which, which])
-        order = np.argsort(index, kind="stable")
-        points = shapely.multipoints(np.vstack([xy, far])[order], indices=index[order])
-        pieces[c] = shapely.convex_hull(points)
-    if (~convex).any():
-        nc = np.flatnonzero(~convex)
-        # The edges of each footprint (segment_footprint is sorted: edges come ring by ring).
-        first = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="left")
-        count = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="right") - first
-        owner = np.repeat(np.arange(len(nc)), count)
-        seg = obstacles.segments[np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
-        o = origins[pair_cam[nc][owner]]
-        back = (seg[:, 0] - o[:, 0]) * (seg[:, 3] - o[:, 1]) - (seg[:, 1] - o[:, 1]) * (seg[:, 2] - o[:, 0]) > 0
-        # Consecutive back-facing edges form chains; along a chain the polar angle only grows
-        # (each back face turns counter-clockwise as seen from the camera), so a chain and its
-        # scaled image bound one simple polygon: the union of the chain's quadrilaterals.
-        fwd = np.all(seg[:-1, 2:] == seg[1:, :2], axis=1)  # edge i ends where i + 1 starts
-        bwd = np.all(seg[:-1, :2] == seg[1:, 2:], axis=1)  # (rings stored reversed)
-        link = (owner[:-1] == owner[1:]) & back[:-1] & back[1:] & (fwd | bwd)
-        e = np.flatnonzero(back)
-        starts = np.ones(len(e), dtype=bool)
-        starts[1:] = ~link[e[:-1]] | (e[1:] != e[:-1] + 1)
-        chain = np.cumsum(starts) - 1
-        n_chain = int(chain[-1]) + 1 if len(e) else 0
-        if n_chain:
-            head = e[starts]
-            # direction of each chain in storage order (rings may be stored reversed)
-            fw = np.where(link[np.minimum(head, len(link) - 1)], fwd[np.minimum(head, len(fwd) - 1)], True)[chain]
-            size = np.bincount(chain, minlength=n_chain) + 1  # vertices per chain: its edges + 1
-            offset = np.cumsum(size) - size
-            verts = np.empty((int(size.sum()), 2))
-            verts[np.arange(len(e)) + chain] = np.where(fw[:, None], seg[e, :2], seg[e, 2:])
-            last = np.append(chain[1:] != chain[:-1], True)
-            verts[offset + size - 1] = np.where(fw[last][:, None], seg[e[last], 2:], seg[e[last], :2])
-            v_pair = nc[owner[head]][np.repeat(np.arange(n_chain), size)]
-            far = scaled(verts - origins[pair_cam[v_pair]], pair_cam[v_pair], k[v_pair])
-            # ring of a chain: its vertices, then their scaled images backwards
-            ring_id = np.repeat(np.arange(n_chain), 2 * size)
-            within = np.arange(2 * len(verts)) - np.repeat(2 * offset, 2 * size)
-            sz, base = np.repeat(size, 2 * size), np.repeat(offset, 2 * size)
-            ring = np.where(
-                (within < sz)[:, None],
-                verts[np.minimum(base + within, len(verts) - 1)],
-                far[np.clip(base + 2 * sz - 1 - within, 0, len(verts) - 1)],
-            )
-            polys = shapely.polygons(shapely.linearrings(ring, indices=ring_id))
-            keep = shapely.area(polys) > 0
-            polys = polys[keep]
-            polys = np.where(shapely.is_valid(polys), polys, shapely.make_valid(polys))
-            chain_pair = nc[owner[head]][keep]
-        else:
-            polys, chain_pair = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
-        pieces[nc] = fps[nc]
-        pieces = np.concatenate([pieces, polys])
-        pair_cam = np.concatenate([pair_cam, pair_cam[chain_pair]])
-    return _grouped_union(pieces, pair_cam, n)
-
-
-def _grouped_union(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """``(n,)`` union of ``geoms`` by ``group`` in ``range(n)`` (None for an empty group), in one call."""
-    out = np.full(n, None, dtype=object)
-    if not len(geoms):
-        return out
-    order = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=n)
-    table = np.full((n, int(counts.max())), None, dtype=object)
-    table[group[order], np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)] = geoms[order]
-    has = counts > 0
-    out[has] = shapely.union_all(table[has], axis=1)
-    return out
-
-
 def _isovist_batch(
     obstacles: Obstacles,
     origins: np.ndarray,
@@ -871,9 +658,9 @@ def isovist(
         are exact.
     terrain
         ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
-        :func:`terrain_clip`. With building heights in ``obstacles``, the camera sees over
+        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``, the camera sees over
         the roofs below its eye (their exact shadows are cut instead). ``None``: every
-        building is a wall. The ground itself is cut by :func:`terrain_clip`.
+        building is a wall. The ground itself is cut by :func:`siteplanner.terrain.terrain_clip`.
 
     Returns
     -------
@@ -925,9 +712,9 @@ def isovists(
         Largest chord angle on the range circle.
     terrain
         ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
-        :func:`terrain_clip`. With building heights in ``obstacles``, the camera sees over
+        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``, the camera sees over
         the roofs below its eye (their exact shadows are cut instead). ``None``: every
-        building is a wall. The ground itself is cut by :func:`terrain_clip`.
+        building is a wall. The ground itself is cut by :func:`siteplanner.terrain.terrain_clip`.
     progress
         Show a progress bar.
 
@@ -1124,352 +911,3 @@ def best_headings(
         headings[i] = candidates[best]
         fovs.append(clipped[best])
     return headings, fovs
-
-
-# --------------------------------------------------------------------------------------
-# Terrain
-# --------------------------------------------------------------------------------------
-
-
-def _bilinear(dem: np.ndarray, transform: object, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    inv = ~transform  # type: ignore[operator]
-    col = inv.a * x + inv.b * y + inv.c
-    row = inv.d * x + inv.e * y + inv.f
-    return map_coordinates(
-        np.asarray(dem, dtype=float),
-        [np.asarray(row) - 0.5, np.asarray(col) - 0.5],
-        order=1,
-        mode="nearest",
-    )
-
-
-def terrain_clip(
-    fov: Polygon,
-    origin: tuple[float, float],
-    *,
-    dem: np.ndarray,
-    transform: object,
-    camera_height_m: float,
-    target_height_m: float,
-    step_m: float = 5.0,
-    angle_step_deg: float = 1.0,
-) -> Polygon:
-    """Remove from a field of view the ground that the terrain hides from the camera.
-
-    Rays every ``angle_step_deg`` are sampled every ``step_m`` on the DEM (bilinear). A
-    target ``target_height_m`` above the ground at a sample is hidden when the terrain
-    at a nearer sample of the same ray rises above the line from the camera
-    (``camera_height_m`` above the ground at ``origin``) to the target. Each hidden
-    sample removes its polar cell (one angle step by one distance step).
-
-    Parameters
-    ----------
-    fov
-        Field of view, e.g. from :func:`isovist`.
-    origin
-        Camera position ``(x, y)``.
-    dem
-        2D elevation array (metres) in the same projected CRS as ``fov``; NaN never hides.
-    transform
-        Affine transform of ``dem`` (rasterio convention: pixel corner).
-    camera_height_m
-        Camera height above the ground.
-    target_height_m
-        Height of what must be seen (e.g. 1.7 m for a face, 0 for the ground).
-    step_m
-        Distance between samples along a ray.
-    angle_step_deg
-        Angle between rays.
-
-    Returns
-    -------
-    shapely.Polygon or shapely.MultiPolygon
-        The field of view minus the hidden cells (unchanged if nothing is hidden).
-    """
-    return terrain_clips(
-        [fov],
-        np.array([[float(origin[0]), float(origin[1])]]),
-        dem=dem,
-        transform=transform,
-        camera_height_m=camera_height_m,
-        target_height_m=target_height_m,
-        step_m=step_m,
-        angle_step_deg=angle_step_deg,
-    )[0]
-
-
-def terrain_clips(
-    fovs: Sequence[Polygon],
-    origins: np.ndarray,
-    *,
-    dem: np.ndarray,
-    transform: object,
-    camera_height_m: float,
-    target_height_m: float,
-    step_m: float = 5.0,
-    angle_step_deg: float = 1.0,
-) -> list[Polygon]:
-    """:func:`terrain_clip` of many fields of view at once (the DEM is sampled in batches).
-
-    ``origins`` is ``(n, 2)``, one camera per field of view; the other parameters are those
-    of :func:`terrain_clip`. Returns one field of view per input, in order.
-    """
-    _check_positive(step_m=step_m, angle_step_deg=angle_step_deg)
-    origins = np.asarray(origins, dtype=float).reshape(-1, 2)
-    if len(origins) != len(fovs):
-        raise InputError(f"terrain_clips: {len(fovs)} fields of view for {len(origins)} origins; accepted: one origin each")
-    out = list(fovs)
-    todo = np.flatnonzero([not f.is_empty for f in fovs])
-    if not len(todo):
-        return out
-    n_rays = max(4, math.ceil(360.0 / angle_step_deg))
-    edges = np.linspace(0.0, _TWO_PI, n_rays + 1)
-    ang = 0.5 * (edges[:-1] + edges[1:])
-    cos_a, sin_a = np.cos(ang), np.sin(ang)
-    xy, which = shapely.get_coordinates(np.asarray(fovs, dtype=object)[todo], return_index=True)
-    reach = np.zeros(len(todo))
-    np.maximum.at(reach, which, np.hypot(xy[:, 0] - origins[todo][which, 0], xy[:, 1] - origins[todo][which, 1]))
-    n_samples = np.maximum(1, np.ceil(reach / step_m).astype(np.int64))
-    z_cam = _bilinear(dem, transform, origins[todo, 0], origins[todo, 1]) + camera_height_m
-    outer = _outer_radius(xy, which, origins[todo], edges)
-    for b0 in range(0, len(todo), _BATCH):
-        sl = slice(b0, b0 + _BATCH)
-        n_max = int(n_samples[sl].max())
-        dist = step_m * np.arange(1, n_max + 1)
-        o = origins[todo[sl]]
-        # Only the samples whose polar cell can meet the field of view (and those before
-        # them on the ray) are read; the others stay NaN, which never hides.
-        need = dist[None, None, :] - 0.5 * step_m <= outer[sl, :, None]
-        c, r, k = np.nonzero(need)
-        z = np.full(need.shape, np.nan)
-        z[c, r, k] = _bilinear(dem, transform, o[c, 0] + cos_a[r] * dist[k], o[c, 1] + sin_a[r] * dist[k]) - z_cam[sl][c]
-        horizon = np.fmax.accumulate(z / dist, axis=2)
-        horizon = np.concatenate([np.full(horizon.shape[:2] + (1,), -np.inf), horizon[:, :, :-1]], axis=2)
-        hidden = (z + target_height_m) / dist < horizon
-        hidden &= np.arange(n_max)[None, None, :] < n_samples[sl, None, None]  # within each field of view's reach
-        for j in np.flatnonzero(hidden.any(axis=(1, 2))):
-            i = todo[b0 + j]
-            n = int(n_samples[b0 + j])
-            out[i] = _cut_hidden(out[i], origins[i], hidden[j, :, :n], float(reach[b0 + j]), edges, step_m, angle_step_deg)
-    return out
-
-
-def _outer_radius(xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``(n, n_rays)`` an upper bound of each field of view's distance from its camera per angular bin.
-
-    ``xy`` and ``which`` are the fields of view's vertices and their index in ``range(n)``.
-    Along a straight edge the distance is largest at an end, so every bin an edge crosses
-    gets the larger distance of its two ends (edges joining two rings only add bins).
-    """
-    n_rays = len(edges) - 1
-    rel = xy - origins[which]
-    r = np.hypot(rel[:, 0], rel[:, 1])
-    b = np.minimum((np.mod(np.arctan2(rel[:, 1], rel[:, 0]), _TWO_PI) / (_TWO_PI / n_rays)).astype(np.int64), n_rays - 1)
-    same = which[1:] == which[:-1]
-    b0, b1 = b[:-1][same], b[1:][same]
-    value = np.maximum(r[:-1], r[1:])[same]
-    cam = which[:-1][same]
-    span = np.mod(b1 - b0, n_rays)
-    back = span > n_rays // 2  # the shorter way round
-    start = np.where(back, b1, b0)
-    span = np.where(back, n_rays - span, span)
-    reps = span + 1
-    k = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-    out = np.zeros((len(origins), n_rays))
-    np.maximum.at(out, (np.repeat(cam, reps), np.mod(np.repeat(start, reps) + k, n_rays)), np.repeat(value, reps))
-    return out
-
-
-def _cut_hidden(
-    fov: Polygon,
-    origin: np.ndarray,
-    hidden: np.ndarray,
-    reach: float,
-    edges: np.ndarray,
-    step_m: float,
-    angle_step_deg: float,
-) -> Polygon:
-    """Remove the polar cells of the hidden samples (rays × samples) from a field of view."""
-    ox, oy = float(origin[0]), float(origin[1])
-    n_rays, n_samples = hidden.shape
-    # Runs of hidden samples along each ray -> one polar cell each.
-    padded = np.zeros((n_rays, n_samples + 2), dtype=bool)
-    padded[:, 1:-1] = hidden
-    change = np.diff(padded.astype(np.int8), axis=1)
-    ray_s, first = np.nonzero(change == 1)
-    ray_e, last = np.nonzero(change == -1)
-    order_s = np.lexsort((first, ray_s))
-    order_e = np.lexsort((last, ray_e))
-    ray, first, last = ray_s[order_s], first[order_s], last[order_e]
-    r0 = step_m * (first + 0.5)  # sample k (0-based) lies at (k + 1) * step_m
-    r1 = np.where(last >= n_samples, reach + step_m, step_m * (last + 0.5))
-    # The last ray's far edge is the first ray's near edge, bit for bit (no sliver at 0 rad).
-    a0, a1 = edges[ray], edges[(ray + 1) % n_rays]
-    # Outer corners pushed out by 1/cos(half step) so the straight outer edge covers the arc.
-    grow = 1.0 / math.cos(math.radians(angle_step_deg) / 2.0)
-    tail = last >= n_samples
-    # Hidden runs that reach the end of their ray: one star-shaped polygon of the ground
-    # seen up to the first hidden sample of each ray (cheap: one intersection).
-    reach_out = (reach + step_m) * grow
-    r_star = np.full(n_rays, reach_out)
-    r_star[ray[tail]] = r0[tail]
-    star_ang = np.column_stack([edges[:-1], edges[1:]])
-    star_ang[-1, 1] = edges[0]
-    star_r = np.repeat(r_star, 2)
-    star = Polygon(np.column_stack([ox + star_r * np.cos(star_ang.ravel()), oy + star_r * np.sin(star_ang.ravel())]))
-    out = shapely.intersection(fov, star) if tail.any() else fov
-    # Hidden runs followed by visible ground (beyond a crest, a dip): polar cells.
-    inner = ~tail
-    if inner.any():
-        r0i, r1i, a0i, a1i = r0[inner], r1[inner], a0[inner], a1[inner]
-        quads = np.stack(
-            [
-                np.column_stack([ox + r0i * np.cos(a0i), oy + r0i * np.sin(a0i)]),
-                np.column_stack([ox + r1i * grow * np.cos(a0i), oy + r1i * grow * np.sin(a0i)]),
-                np.column_stack([ox + r1i * grow * np.cos(a1i), oy + r1i * grow * np.sin(a1i)]),
-                np.column_stack([ox + r0i * np.cos(a1i), oy + r0i * np.sin(a1i)]),
-            ],
-            axis=1,
-        )
-        out = shapely.difference(out, shapely.union_all(shapely.polygons(quads)))
-    logger.debug("terrain_clip: %d hidden samples removed %.0f m²", int(hidden.sum()), fov.area - out.area)
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Privacy (L251-3)
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Privacy:
-    """What a camera sees of dwellings at recognition range or closer (L251-3 check).
-
-    Attributes
-    ----------
-    facade_m
-        Length of residential façade inside the field of view (facing the camera).
-    n_entrances
-        Number of building entrances (OSM ``entrance=*`` nodes) inside it.
-    mask
-        The part of the field of view within ``mask_m`` of those façades and entrances: the
-        privacy mask to declare in the prefecture file and to blank out in the image.
-    """
-
-    facade_m: float
-    n_entrances: int
-    mask: Polygon | MultiPolygon
-
-
-def _geometries(value: object) -> np.ndarray:
-    geometry = getattr(value, "geometry", value)
-    return np.asarray(list(geometry), dtype=object) if not isinstance(geometry, np.ndarray) else geometry
-
-
-def privacy_figures(
-    fov: Polygon,
-    origin: tuple[float, float],
-    *,
-    residential: object,
-    entrances_xy: np.ndarray,
-    recognition_range_m: float,
-    mask_m: float = 3.0,
-    tolerance_m: float = 0.05,
-) -> Privacy:
-    """Residential façade length, entrances and privacy mask of one field of view.
-
-    Only the part of ``fov`` within ``recognition_range_m`` of ``origin`` counts (farther
-    away, faces and house numbers cannot be recognised). A façade edge is visible where
-    it faces the camera and lies on the field of view's boundary (within ``tolerance_m``);
-    an entrance where it lies within ``tolerance_m`` of the field of view.
-
-    Parameters
-    ----------
-    fov
-        Field of view, e.g. from :func:`isovist` (buildings are holes or shadows in it).
-    origin
-        Camera position ``(x, y)``.
-    residential
-        Footprints of the dwellings (GeoSeries, GeoDataFrame or sequence of Polygons).
-    entrances_xy
-        ``(m, 2)`` positions of the building entrances.
-    recognition_range_m
-        Recognition range of the camera (:func:`dori_range_m` with 125 px/m).
-    mask_m
-        Width of the mask along the seen façades and around the seen entrances.
-    tolerance_m
-        Distance within which a façade or an entrance counts as on the field of view.
-
-    Returns
-    -------
-    Privacy
-    """
-    _check_positive(recognition_range_m=recognition_range_m, mask_m=mask_m, tolerance_m=tolerance_m)
-    entrances = np.asarray(entrances_xy, dtype=float).reshape(-1, 2)
-    ox, oy = float(origin[0]), float(origin[1])
-    if fov.is_empty:
-        return Privacy(0.0, 0, _EMPTY)
-    disc = shapely.Point(ox, oy).buffer(recognition_range_m, quad_segs=90)
-    near = shapely.intersection(fov, disc)
-    if near.is_empty:
-        return Privacy(0.0, 0, _EMPTY)
-    zone = near.buffer(tolerance_m)
-    shapely.prepare(zone)
-    # Façades: residential ring edges facing the camera, cut to the zone.
-    polys = _polygonal_parts(shapely.make_valid(_geometries(residential)))
-    polys = polys[shapely.intersects(polys, zone)] if len(polys) else polys
-    seen = []
-    if len(polys):
-        seg = _oriented_segments(polys)
-        rel = seg - np.array([ox, oy, ox, oy])
-        facing = rel[:, 0] * rel[:, 3] - rel[:, 1] * rel[:, 2] < -1e-9 * np.hypot(
-            rel[:, 2] - rel[:, 0], rel[:, 3] - rel[:, 1]
-        )
-        lines = shapely.linestrings(seg[facing].reshape(-1, 2, 2))
-        cut = shapely.intersection(shapely.intersection(lines, zone), disc)
-        seen = [g for g in cut if not g.is_empty and g.length > 0]
-    facade_m = float(sum(g.length for g in seen))
-    in_range = np.hypot(entrances[:, 0] - ox, entrances[:, 1] - oy) <= recognition_range_m
-    in_zone = in_range & shapely.contains_xy(zone, entrances[:, 0], entrances[:, 1])
-    seen_entrances = entrances[in_zone]
-    pieces = list(seen) + list(shapely.points(seen_entrances))
-    if pieces:
-        mask = shapely.intersection(near, shapely.union_all(pieces).buffer(mask_m))
-    else:
-        mask = _EMPTY
-    if not isinstance(mask, (Polygon, MultiPolygon)):
-        mask = shapely.union_all(_polygonal_parts(np.asarray([mask], dtype=object)))
-    return Privacy(facade_m=facade_m, n_entrances=int(in_zone.sum()), mask=mask)
-
-
-def privacy_action(
-    privacy: Privacy,
-    *,
-    policy: Literal["exclude", "mask"] = "mask",
-    max_facade_m: float = 0.0,
-    max_entrances: int = 0,
-) -> Literal["ok", "mask", "exclude"]:
-    """What to do with a site after its L251-3 check.
-
-    Parameters
-    ----------
-    privacy
-        The site's figures, from :func:`privacy_figures`.
-    policy
-        ``"exclude"`` drops a site that sees dwellings; ``"mask"`` keeps it with the
-        privacy mask declared in the prefecture file.
-    max_facade_m
-        Residential façade length tolerated without action.
-    max_entrances
-        Number of entrances tolerated without action.
-
-    Returns
-    -------
-    str
-        ``"ok"``, or ``policy`` when the site sees more than the tolerated façade or entrances.
-    """
-    if policy not in ("exclude", "mask"):
-        raise InputError(f"privacy_action: policy={policy!r} is not accepted: give 'exclude' or 'mask'")
-    if privacy.facade_m <= max_facade_m and privacy.n_entrances <= max_entrances:
-        return "ok"
-    return policy

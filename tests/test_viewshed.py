@@ -16,9 +16,10 @@ from affine import Affine
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from siteplanner._errors import InputError
+from siteplanner.privacy import Privacy, privacy_action, privacy_figures, residential_mask
+from siteplanner.terrain import terrain_clip, terrain_clips
 from siteplanner.viewshed import (
     DORI_PPM,
-    Privacy,
     best_heading,
     best_headings,
     build_obstacles,
@@ -28,11 +29,6 @@ from siteplanner.viewshed import (
     horizontal_fov_deg,
     isovist,
     isovists,
-    privacy_action,
-    privacy_figures,
-    residential_mask,
-    terrain_clip,
-    terrain_clips,
 )
 
 # A 2 m square whose near face is 4 m east of the camera at (0, 0), range 10 m.
