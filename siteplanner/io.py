@@ -526,25 +526,49 @@ def staged_folder(out_dir: str | Path) -> Iterator[tuple[Path, list[Path]]]:
     """Stage a run's outputs in a hidden folder of ``out_dir``; move them into place on success.
 
     Yields ``(stage, written)``: write every file into ``stage``; when the block ends without
-    error each file is moved onto ``out_dir`` with :func:`os.replace` and listed in ``written``.
-    Other files of ``out_dir`` (e.g. a review file) are never touched; a staging folder left by
-    a killed run is removed first.
+    error the stage is marked complete, then each file is moved onto ``out_dir`` with
+    :func:`os.replace` and listed in ``written``. Other files of ``out_dir`` (e.g. a review
+    file) are never touched.
+
+    A staging folder left by a killed run is dealt with first: without the mark (killed
+    while writing) it is removed and the previous outputs stay as they were; with it (killed
+    while moving, which could leave old and new files side by side) its remaining files are
+    moved into place, so the folder holds that run's outputs whole.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in sorted(out_dir.glob(".staging-*")):  # left by a run killed while writing (SIGKILL, power cut)
-        if stale.is_dir():
-            log.warning("removing %s, left by an interrupted run", stale)
-            shutil.rmtree(stale, ignore_errors=True)
+    stale = [d for d in out_dir.glob(".staging-*") if d.is_dir()]
+    for d in sorted(stale, key=lambda d: ((d / _COMPLETE).is_file(), _read_mark(d), d.name)):
+        if (d / _COMPLETE).is_file():
+            log.warning("completing the outputs of an interrupted run from %s", d)
+            for f in sorted(d.iterdir()):
+                if f.name != _COMPLETE:
+                    os.replace(f, out_dir / f.name)
+        else:  # killed while writing (SIGKILL, power cut)
+            log.warning("removing %s, left by an interrupted run", d)
+        shutil.rmtree(d, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     written: list[Path] = []
     try:
         yield stage, written
+        write_text(stage / _COMPLETE, f"{time.time_ns()}\n")
         for f in sorted(stage.iterdir()):
+            if f.name == _COMPLETE:
+                continue
             os.replace(f, out_dir / f.name)
             written.append(out_dir / f.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+_COMPLETE = ".complete"  # the mark of a staging folder whose run ended without error
+
+
+def _read_mark(stage: Path) -> int:
+    try:
+        return int((stage / _COMPLETE).read_text().strip())
+    except (OSError, ValueError):
+        return 0
 
 
 def write_text(dest: str | Path, text: str) -> None:

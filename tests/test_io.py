@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -83,3 +84,48 @@ def test_edges_gdf_one_row_per_street(town):
     assert edges.crs == town.crs
     assert len(edges) <= town.graph.number_of_edges()
     assert abs(edges["length"].sum() - edges.length.sum()) / edges.length.sum() < 0.02
+
+
+def _stale_stage(out: Path, name: str, files: dict[str, str], *, complete: bool) -> Path:
+    stage = out / name
+    stage.mkdir(parents=True)
+    for f, text in files.items():
+        (stage / f).write_text(text)
+    if complete:
+        (stage / ".complete").write_text("1\n")
+    return stage
+
+
+def test_staged_folder_finishes_a_run_killed_while_moving_and_drops_one_killed_while_writing(tmp_path):
+    from siteplanner.io import staged_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for f in ("a.txt", "b.txt", "notes.txt"):
+        (out / f).write_text("old")
+    # run 1 was killed while moving its files: a.txt is already in place, b.txt is not
+    (out / "a.txt").write_text("run 1")
+    _stale_stage(out, ".staging-run1", {"b.txt": "run 1"}, complete=True)
+    # run 2 was killed while writing: nothing of it may show
+    _stale_stage(out, ".staging-run2", {"a.txt": "run 2, half written"}, complete=False)
+    with staged_folder(out) as (stage, written):
+        # the interrupted runs are dealt with before this run writes anything
+        assert (out / "a.txt").read_text() == "run 1" and (out / "b.txt").read_text() == "run 1"
+        assert [p.name for p in out.glob(".staging-*")] == [stage.name]
+        (stage / "c.txt").write_text("run 3")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", "c.txt", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "old"  # not ours: never touched
+    assert [p.name for p in written] == ["c.txt"]
+
+
+def test_staged_folder_moves_nothing_when_the_run_fails(tmp_path):
+    from siteplanner.io import staged_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with staged_folder(out) as (stage, _):
+            (stage / "a.txt").write_text("new")
+            raise RuntimeError("a step failed")
+    assert [p.name for p in out.iterdir()] == ["a.txt"] and (out / "a.txt").read_text() == "old"
