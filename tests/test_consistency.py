@@ -19,15 +19,13 @@ import pytest
 
 from siteplanner import review
 
+from .conftest import SCENARIO, copy_scenario
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _scenario_copy(tmp_path: Path) -> Path:
-    text = (ROOT / "scenarios" / "beausoleil.toml").read_text(encoding="utf-8")
-    text = text.replace('"../', f'"{ROOT.as_posix()}/')
-    p = tmp_path / "beausoleil.toml"
-    p.write_text(text, encoding="utf-8")
-    return p
+    return copy_scenario(SCENARIO, tmp_path)
 
 
 def _figures(out: Path) -> dict[str, dict[str, tuple]]:

@@ -29,7 +29,6 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
