@@ -30,7 +30,6 @@ import pickle
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,6 +137,11 @@ def _parse_osm(path: Path) -> dict[str, Any]:
 
 
 _FEATURE_COLUMNS = frozenset(osm.FEATURE_COLUMNS)
+
+
+#: Tags of the OSM cameras kept in ``Town.extras["camera_features"]`` (see :mod:`.cameras`).
+_CAMERA_COLUMNS = ("name", "man_made", "surveillance", "surveillance:type", "surveillance:zone",
+                   "camera:type", "camera:direction", "camera:angle", "camera:mount")
 
 
 def _cache_path(cache_dir: str | Path, digest: str) -> Path:
@@ -511,8 +515,11 @@ def load_town(
 
     pois = classify_pois(feats).to_crs(crs)
     pois = pois[pois.within(buffered)].reset_index(drop=True)
+    cams = feats[_col(feats, "man_made").eq("surveillance")]
+    cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
+    cams = cams[cams.intersects(buffered)]
     town = Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
-                source=osm_path.name, margin_m=margin_m)
+                source=osm_path.name, margin_m=margin_m, extras={"camera_features": cams})
     log.info("loaded %s (%s): %s", name, crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
     if town_key is not None:
         with atomic_path(town_key) as tmp:

@@ -25,6 +25,7 @@ relations-and-ways pass, before any heavy work.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -38,7 +39,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ._errors import InputError
@@ -556,7 +557,7 @@ def street_graph(streets: list[tuple[int, Mapping[str, str], list[tuple[int, flo
     coords: dict[int, tuple[float, float]] = {}
     seg_u, seg_v, seg_way = [], [], []
     for i, (_, _, run) in enumerate(streets):
-        for (a, ax, ay), (b, bx, by) in zip(run[:-1], run[1:]):
+        for (a, ax, ay), (b, bx, by) in itertools.pairwise(run):
             if a == b:
                 continue
             coords[a], coords[b] = (ax, ay), (bx, by)
