@@ -59,6 +59,8 @@ class Result:
     curve: np.ndarray | None = None
     review: Any = None
     shift_prizes: dict[str, Any] = field(default_factory=dict)
+    review_outcomes: pd.DataFrame | None = None
+    phases: pd.DataFrame | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -293,9 +295,16 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         fixed = np.flatnonzero(existing | (accepted & ~rejected))
         empty = np.asarray([p.is_empty for p in fov.polygons])
         privacy_out = (sc.candidates.privacy_policy == "exclude") & sites["privacy_mask"].to_numpy(bool) & ~accepted
-        excluded = np.flatnonzero((empty | rejected | privacy_out) & ~existing & ~np.isin(np.arange(len(ids)), fixed))
-        counts["excluded_sites"] = {"empty_view": int((empty & ~existing).sum()), "rejected_by_review": int(rejected.sum()),
+        radius_m = review_radius_m(sc, ranges)
+        near_decided = review_exclusion(sites_xy, ids, review, radius_m) & ~rejected & ~accepted & ~existing
+        excluded = np.flatnonzero((empty | rejected | near_decided | privacy_out) & ~existing
+                                  & ~np.isin(np.arange(len(ids)), fixed))
+        counts["excluded_sites"] = {"empty_view": int((empty & ~existing).sum()),
+                                    "review_rejected_or_moved": int(rejected.sum()),
+                                    "review_radius": int(near_decided.sum()),
                                     "privacy_policy": int(privacy_out.sum())}
+        counts["review_decisions"] = review_counts(review)
+        counts["review_radius_m"] = round(radius_m, 1)
         cost = sites["cost_eur"].to_numpy(float)
         phases = [optimise.Phase(name=sc.plan.phase_name, year=sc.plan.phase_year or 0,
                                  k=sc.plan.k if sc.plan.budget_eur is None else None, budget_eur=sc.plan.budget_eur)]
@@ -363,7 +372,9 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
                   fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
                   privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
-                  shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()})
+                  shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()},
+                  review_outcomes=review_outcomes(sites, review, counts["review_radius_m"]),
+                  phases=phase_table(sites, phase_plans))
 
 
 def _privacy(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town, recognition_m: float) -> dict[int, Any]:
@@ -408,6 +419,86 @@ def _apply_moves(sites: gpd.GeoDataFrame, review, town: io.Town, tree: cKDTree, 
                                   facade_mount_eur=sc.candidates.facade_mount_eur, trench_eur_per_m=sc.candidates.trench_eur_per_m)
     moved = pd.concat([moved, costs], axis=1)
     return pd.concat([sites, moved[sites.columns]], ignore_index=True)
+
+
+def review_radius_m(sc: Scenario, ranges: dict[str, float]) -> float:
+    """Radius around a rejected site (or a moved site's original place) where no new site goes.
+
+    The scenario's ``[review] reject_radius_m``, else the camera's identification range (the
+    distance at which the camera would still identify a person at the refused spot) with a
+    floor of 25 m, so that a refused place is not taken back by a candidate across the street.
+    """
+    if sc.review.reject_radius_m is not None:
+        return float(sc.review.reject_radius_m)
+    r = ranges.get("identification")
+    return max(float(r), 25.0) if r and np.isfinite(r) and r > 0 else 25.0
+
+
+def review_exclusion(site_xy: np.ndarray, site_ids: np.ndarray, review, radius_m: float) -> np.ndarray:
+    """Sites within ``radius_m`` of a site the référent sûreté rejected or moved away.
+
+    A rejection refuses a place, not only a candidate id: without this, the optimiser picks a
+    candidate a few metres away and undoes the decision. Returns a boolean mask over the sites
+    (the rejected and moved sites themselves included).
+    """
+    out = np.zeros(len(site_ids), bool)
+    if review is None:
+        return out
+    refused = sorted(set(review.rejected) | set(review.moved))
+    idx = np.flatnonzero(np.isin(site_ids, refused))
+    if len(idx) == 0 or len(site_xy) == 0:
+        return out
+    tree = cKDTree(site_xy)
+    for i in idx:
+        out[tree.query_ball_point(site_xy[i], r=radius_m)] = True
+    return out
+
+
+def review_outcomes(sites: gpd.GeoDataFrame, review, radius_m: float) -> pd.DataFrame:
+    """What the optimiser did instead of each decision: one row per review row.
+
+    ``instead`` is the nearest site proposed in this run to the decided site (for a move, its
+    new position ``<site_id>-M``; for a reject, the site that took its place nearby) and
+    ``instead_distance_m`` its distance; ``excluded_nearby`` counts the candidates kept out by
+    the decision's radius.
+    """
+    cols = ["site_id", "decision", "status_now", "instead", "instead_distance_m", "excluded_nearby"]
+    if review is None:
+        return pd.DataFrame(columns=cols)
+    by_id = sites.set_index("site_id")
+    prop = sites[sites["status"] == "proposed"]
+    rows = []
+    for r in review.rows:
+        if r.site_id not in by_id.index:
+            rows.append({"site_id": r.site_id, "decision": r.decision, "status_now": "unknown site"})
+            continue
+        p = by_id.geometry[r.site_id]
+        status = str(by_id.at[r.site_id, "status"])
+        row = {"site_id": r.site_id, "decision": r.decision, "status_now": status}
+        if r.decision in ("reject", "move"):
+            others = prop[prop["site_id"] != r.site_id]
+            if r.decision == "move" and f"{r.site_id}-M" in by_id.index:
+                others = prop[prop["site_id"] == f"{r.site_id}-M"]
+                others = others if len(others) else prop[prop["site_id"] != r.site_id]
+            if len(others):
+                d = others.distance(p)
+                j = d.idxmin()
+                row["instead"] = str(others.at[j, "site_id"])
+                row["instead_distance_m"] = round(float(d[j]), 1)
+            near = sites[(sites.distance(p) <= radius_m) & ~sites["existing"].astype(bool)]
+            row["excluded_nearby"] = int((near["site_id"] != r.site_id).sum()
+                                         - (near["site_id"] == f"{r.site_id}-M").sum())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def review_counts(review) -> dict[str, int]:
+    """Decisions of the review file counted by kind (every kind present, 0 when none)."""
+    counts = {d: 0 for d in ("accept", "reject", "move", "pending")}
+    if review is not None:
+        for r in review.rows:
+            counts[r.decision] = counts.get(r.decision, 0) + 1
+    return counts
 
 
 def camera_ranges(model) -> dict[str, float]:
@@ -487,6 +578,8 @@ def summary(res: Result) -> dict[str, Any]:
     """The content of ``summary.json``."""
     sc, p = res.scenario, res.plan
     sel_ids = res.proposed["site_id"].tolist()
+    phases = res.phases if res.phases is not None else phase_table(res.sites, res.phase_plans)
+    first = phases.iloc[0].to_dict() if len(phases) else {}
     return {
         "siteplanner_version": __version__,
         "scenario": sc.name,
@@ -500,15 +593,17 @@ def summary(res: Result) -> dict[str, Any]:
         "camera": {"model": sc.camera.model, "covered_at": sc.camera.covered_at, "range_m": res.fov.range_m, "fov_deg": res.fov.fov_deg},
         "coverage": {"before": round(res.coverage_before, 6), "after": round(res.coverage_after, 6)},
         "selected_site_ids": sel_ids,
-        "phases": [{"phase": pp.phase.name, "year": pp.phase.year, "sites": len(pp.plan.selected), "cost_eur": round(pp.cost_eur, 0),
-                    "funded_eur": round(pp.funded_eur, 0), "town_eur": round(pp.town_eur, 0),
-                    "coverage": round(pp.coverage_share, 6), "solver": pp.plan.solver, "gap": round(pp.plan.gap, 9)}
-                   for pp in res.phase_plans],
+        "phases": [{"phase": r["phase"], "year": r["year"] or None, "sites": int(r["sites"]),
+                    "cost_eur": r["cost_eur"], "funded_eur": r["funded_eur"], "town_eur": r["town_eur"],
+                    "coverage": r["coverage_share"], "solver": r["solver"], "gap": r["gap"]}
+                   for r in phases.to_dict("records")],
         "privacy": {"sites_with_mask": int(res.sites.loc[res.sites["status"] == "proposed", "privacy_mask"].sum()),
                     "policy": sc.candidates.privacy_policy},
         "plan": {"k": len(sel_ids), "solver": p.solver, "gap": round(p.gap, 9), "optimal": p.optimal,
-                 "cost_eur": round(p.cost_eur, 0), "funded_eur": round(p.cost_eur * sc.plan.funded_share, 0),
-                 "town_eur": round(p.cost_eur * (1 - sc.plan.funded_share), 0)},
+                 "cost_eur": first.get("cost_eur", 0.0), "funded_eur": first.get("funded_eur", 0.0),
+                 "town_eur": first.get("town_eur", 0.0)},
+        "review": {"decisions": res.counts.get("review_decisions", review_counts(None)),
+                   "reject_radius_m": res.counts.get("review_radius_m")},
         "patrols": [{"name": c.name, "length_m": round(c.length_m, 1), "duration_min": round(c.duration_min, 1),
                      "stops": len(c.stops), "budget_min": c.budget_min} for c in res.circuits],
         "timings_s": res.timings_s,
@@ -594,18 +689,34 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
     return written
 
 
+def phase_table(sites: pd.DataFrame, phase_plans: list[optimise.PhasePlan]) -> pd.DataFrame:
+    """One row per phase, from the annotated sites: the figures every output shows.
+
+    The sites of a phase are the proposed sites with that phase (sites the référent sûreté
+    accepted included); its cost and funded share are the sums of those sites' ``cost_eur`` and
+    ``funded_eur`` (each rounded to the euro), so that summary.json, plan.csv, sites.geojson,
+    plan.gpkg and prefecture.csv cannot disagree.
+    """
+    rows = []
+    for pp in phase_plans:
+        s = sites[(sites["status"] == "proposed") & (sites["phase"] == pp.phase.name)]
+        s = s.sort_values(["rank", "site_id"], kind="stable")
+        cost = float(s["cost_eur"].round(0).sum())
+        funded = float(s["funded_eur"].sum())
+        rows.append({"phase": pp.phase.name, "year": pp.phase.year or "",
+                     "k": pp.phase.k if pp.phase.k is not None else "",
+                     "budget_eur": pp.phase.budget_eur if pp.phase.budget_eur is not None else "",
+                     "sites": len(s), "cost_eur": cost, "funded_eur": funded, "town_eur": cost - funded,
+                     "coverage_share": round(pp.coverage_share, 6), "solver": pp.plan.solver,
+                     "gap": round(pp.plan.gap, 9), "site_ids": " ".join(s["site_id"].astype(str))})
+    cols = ["phase", "year", "k", "budget_eur", "sites", "cost_eur", "funded_eur", "town_eur",
+            "coverage_share", "solver", "gap", "site_ids"]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def plan_table(res: Result) -> pd.DataFrame:
     """``plan.csv``: one row per phase (cost, funded and town shares, coverage reached, sites)."""
-    rows = []
-    for pp in res.phase_plans:
-        ids = res.sites.loc[res.sites["phase"] == pp.phase.name].sort_values("rank")["site_id"].tolist()
-        rows.append({"phase": pp.phase.name, "year": pp.phase.year or "", "k": pp.phase.k if pp.phase.k is not None else "",
-                     "budget_eur": pp.phase.budget_eur if pp.phase.budget_eur is not None else "", "sites": len(ids),
-                     "cost_eur": round(float(res.sites.loc[res.sites["site_id"].isin(ids), "cost_eur"].sum()), 0),
-                     "funded_eur": round(pp.funded_eur, 0), "town_eur": round(pp.town_eur, 0),
-                     "coverage_share": round(pp.coverage_share, 6), "solver": pp.plan.solver, "gap": round(pp.plan.gap, 9),
-                     "site_ids": " ".join(ids)})
-    return pd.DataFrame(rows)
+    return res.phases if res.phases is not None else phase_table(res.sites, res.phase_plans)
 
 
 def curve_table(res: Result) -> pd.DataFrame:

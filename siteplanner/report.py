@@ -156,6 +156,21 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _instead(res: Result, site_id: str, *, moved: bool = False) -> str:
+    """The optimiser's answer to a reject or a move, from the run's review outcomes."""
+    out = res.review_outcomes
+    if out is None or out.empty or site_id not in set(out["site_id"]):
+        return ""
+    r = out[out["site_id"] == site_id].iloc[0]
+    radius = res.counts.get("review_radius_m")
+    text = ""
+    if pd.notna(r.get("excluded_nearby")) and radius:
+        text += f"; {int(r['excluded_nearby'])} other candidate(s) within {radius:g} m kept out"
+    if isinstance(r.get("instead"), str) and not moved:
+        text += f"; nearest proposed site now {r['instead']} at {r['instead_distance_m']:.0f} m"
+    return text
+
+
 def review_effects(res: Result) -> pd.DataFrame:
     """Each review decision and its effect on this run's plan (empty when there is no review)."""
     rv = getattr(res, "review", None)
@@ -172,6 +187,7 @@ def review_effects(res: Result) -> pd.DataFrame:
         elif r.decision == "reject":
             eff = ("excluded from the plan; the optimiser chose another site in its place" if st != "proposed"
                    else "still proposed (check the review file)")
+            eff += _instead(res, r.site_id)
         elif r.decision == "move":
             mid = f"{r.site_id}-M"
             if mid in s.index:
@@ -181,6 +197,7 @@ def review_effects(res: Result) -> pd.DataFrame:
                        f"(was {cw0:.2%}); status {s.at[mid, 'status']}")
             else:
                 eff = "moved position not evaluated (outside the study area?)"
+            eff += _instead(res, r.site_id, moved=True)
         else:
             eff = "no decision yet: the site stays as the optimiser proposed it"
         rows.append({"site_id": r.site_id, "decision": r.decision, "comment": r.comment, "reviewer": r.reviewer,
@@ -511,7 +528,9 @@ def _summary_rows(res: Result) -> list[tuple[str, Any]]:
     files = sorted(set(res.incidents["file"])) if len(res.incidents) and "file" in res.incidents else []
     model = sc.camera.chosen()
     prop = res.proposed
-    cost = float(prop["cost_eur"].sum()) if len(prop) else 0.0
+    ph = res.phases.iloc[0] if res.phases is not None and len(res.phases) else None
+    cost = float(ph["cost_eur"]) if ph is not None else 0.0
+    funded = float(ph["funded_eur"]) if ph is not None else 0.0
     rows: list[tuple[str, Any]] = [
         ("scenario", sc.name), ("study area", f"{res.town.name} ({res.town.area.area / 1e6:.2f} km², {res.town.crs})"),
         ("street and building data", f"OpenStreetMap extract {res.town.source} — {_ATTR}"),
@@ -525,12 +544,13 @@ def _summary_rows(res: Result) -> list[tuple[str, Any]]:
                    f"({res.fov.range_m:.0f} m, {res.fov.fov_deg:.0f}°)"),
         ("plan", f"{sc.plan.phase_name}: {len(prop)} site(s), solver {p.solver}, gap {p.gap:.2%}"),
         ("coverage of demand weight", f"{res.coverage_before:.1%} → {res.coverage_after:.1%}"),
-        ("cost of the phase", f"{cost:,.0f} € (funded {sc.plan.funded_share:.0%}: {cost * sc.plan.funded_share:,.0f} €, "
-                              f"town {cost * (1 - sc.plan.funded_share):,.0f} €)".replace(",", " ")),
+        ("cost of the phase", f"{cost:,.0f} € (funded {sc.plan.funded_share:.0%}: {funded:,.0f} €, "
+                              f"town {cost - funded:,.0f} €)".replace(",", " ")),
         ("privacy policy (L251-3)", sc.candidates.privacy_policy),
     ]
-    for pp in getattr(res, "phase_plans", [])[1:] or []:
-        rows.append((f"later phase: {pp.phase.name}", f"{len(pp.plan.selected)} site(s), coverage {pp.coverage_share:.1%}"))
+    for r in (res.phases.iloc[1:].to_dict("records") if res.phases is not None else []):
+        rows.append((f"later phase: {r['phase']}", f"{r['sites']} site(s), cost {r['cost_eur']:,.0f} €, "
+                     f"funded {r['funded_eur']:,.0f} €, coverage {r['coverage_share']:.1%}".replace(",", " ")))
     return rows
 
 

@@ -265,6 +265,16 @@ class Output(_Model):
     review: Path | None = Field(None, description="review.csv of the référent sûreté (default: next to the scenario)")
 
 
+class ReviewRules(_Model):
+    """How the référent sûreté's decisions constrain the next run (``[review]``)."""
+
+    reject_radius_m: float | None = Field(
+        None, gt=0, le=500,
+        description="no new site within this distance of a rejected site or of a moved site's "
+                    "original place, unless accepted there (default: the camera's identification "
+                    "range, else 25 m)")
+
+
 class Scenario(_Model):
     """A whole scenario: what town, which data, what to plan."""
 
@@ -278,6 +288,7 @@ class Scenario(_Model):
     plan: Plan = Plan()
     patrol: Patrol = Patrol()
     output: Output = Output()
+    review: ReviewRules = ReviewRules()
     observatory: Observatory = Observatory()
     cache_dir: Path = Path(".cache")
     path: Path | None = Field(None, exclude=True)

@@ -1,7 +1,10 @@
-"""Shared fixtures: the real Beausoleil extract (parsed once, cached in the repo's .cache)."""
+"""Shared fixtures: the real Beausoleil extract, parsed once into a cache outside the repository."""
 
 from __future__ import annotations
 
+import getpass
+import re
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OSM = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
 SCENARIO = ROOT / "scenarios" / "beausoleil.toml"
 INCIDENTS = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
-CACHE = ROOT / ".cache"
+# parsed OSM layers, keyed on the extract's hash: a temporary folder, never the repository
+CACHE = Path(tempfile.gettempdir()) / f"siteplanner-test-cache-{getpass.getuser()}"
 
 # a three-node street and a police station: the smallest extract osmnx reads
 TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
@@ -25,6 +29,18 @@ TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
  <node id="4" lat="43.7405" lon="7.4205" version="1"><tag k="amenity" v="police"/></node>
 </osm>
 """
+
+
+def copy_scenario(src: Path, dest_dir: Path, *, name: str | None = None) -> Path:
+    """Copy a shipped scenario into ``dest_dir``: its relative paths made absolute, its cache
+    folder the tests' temporary cache (so that no test writes into the repository)."""
+    text = src.read_text(encoding="utf-8")
+    text = re.sub(r'"((?:\.\./)+)', lambda m: '"' + (src.parent / m.group(1)).resolve().as_posix() + "/", text)
+    text = re.sub(r'(?m)^cache_dir = "[^"]*"', f'cache_dir = "{CACHE.as_posix()}"', text)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    p = dest_dir / (name or src.name)
+    p.write_text(text, encoding="utf-8")
+    return p
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +57,6 @@ def default_run(tmp_path_factory):
     from siteplanner.scenario import load_scenario
 
     out = tmp_path_factory.mktemp("beausoleil")
-    sc = load_scenario(SCENARIO)
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("scenario")))
     res, files = pipeline.run(sc, out_dir=out)
     return res, out, files

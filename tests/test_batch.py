@@ -12,16 +12,16 @@ from siteplanner._errors import InputError
 from siteplanner.batch import BatchResult, find_scenarios, run_batch, run_one
 from siteplanner.cli import app
 
-from .conftest import ROOT
+from .conftest import ROOT, copy_scenario
 
 RIVIERA = ROOT / "scenarios" / "riviera"
 
 
 def _copy(src: Path, dest_dir: Path, *, k: int = 2) -> Path:
     """A riviera scenario moved to ``dest_dir`` (paths made absolute) with a small k."""
-    text = src.read_text(encoding="utf-8").replace('"../../', f'"{ROOT}/')
+    p = copy_scenario(src, dest_dir)
+    text = p.read_text(encoding="utf-8")
     text = "\n".join(f"k = {k}" if line.startswith("k = ") else line for line in text.splitlines()) + "\n"
-    p = dest_dir / src.name
     p.write_text(text, encoding="utf-8")
     return p
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import networkx as nx
@@ -13,7 +12,7 @@ import pytest
 from siteplanner import io
 from siteplanner._errors import InputError
 
-from .conftest import OSM, TINY_OSM
+from .conftest import CACHE, OSM, TINY_OSM
 
 
 def test_loader_reads_beausoleil(town):
@@ -39,9 +38,9 @@ def test_loader_reads_beausoleil(town):
 
 def test_unknown_boundary_names_what_exists(town):
     with pytest.raises(InputError, match="no administrative boundary relation 999"):
-        io.load_town(OSM, boundary=999, cache_dir=io.Path(__file__).parents[1] / ".cache")
+        io.load_town(OSM, boundary=999, cache_dir=CACHE)
     with pytest.raises(InputError, match="Beausoleil"):
-        io.load_town(OSM, boundary="Nowhere-sur-Mer", cache_dir=io.Path(__file__).parents[1] / ".cache")
+        io.load_town(OSM, boundary="Nowhere-sur-Mer", cache_dir=CACHE)
 
 
 def test_missing_extract_is_one_clear_error(tmp_path):

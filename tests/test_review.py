@@ -10,6 +10,8 @@ import pytest
 from siteplanner import review
 from siteplanner._errors import InputError
 
+from .conftest import SCENARIO, copy_scenario
+
 HEADER = "site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
 
 
@@ -87,12 +89,7 @@ def test_init_from_result_lists_proposed_in_rank_order(default_run, tmp_path):
 
 
 def _scenario_copy(tmp_path: Path) -> Path:
-    root = Path(__file__).resolve().parents[1]
-    text = (root / "scenarios" / "beausoleil.toml").read_text(encoding="utf-8")
-    text = text.replace('"../', f'"{root.as_posix()}/')
-    p = tmp_path / "beausoleil.toml"
-    p.write_text(text, encoding="utf-8")
-    return p
+    return copy_scenario(SCENARIO, tmp_path)
 
 
 def test_round_trip_reject_top_site(default_run, tmp_path):

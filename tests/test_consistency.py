@@ -1,0 +1,124 @@
+"""One result, many files: every figure shown in more than one output is the same everywhere.
+
+The default scenario is run before and after a review by the référent sûreté (one accept, one
+reject, one move). Each output is read back as a user would read it, and the phase figures, the
+site lists, the coverage and the privacy masks are compared across all of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from siteplanner import review
+
+from .conftest import SCENARIO, copy_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _scenario_copy(tmp_path: Path) -> Path:
+    return copy_scenario(SCENARIO, tmp_path)
+
+
+def _figures(out: Path) -> dict[str, dict[str, tuple]]:
+    """Per output, per phase: (sorted site ids, cost €, funded €)."""
+    figs: dict[str, dict[str, tuple]] = {}
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    plan = pd.read_csv(out / "plan.csv", keep_default_na=False)
+    figs["summary.json"] = {p["phase"]: (p["sites"], round(p["cost_eur"]), round(p["funded_eur"]))
+                            for p in summ["phases"]}
+    figs["plan.csv"] = {r["phase"]: (r["sites"], round(r["cost_eur"]), round(r["funded_eur"]))
+                        for r in plan.to_dict("records")}
+    ids_plan = {r["phase"]: sorted(str(r["site_ids"]).split()) for r in plan.to_dict("records")}
+    for name, gdf in [("sites.geojson", gpd.read_file(out / "sites.geojson")),
+                      ("plan.gpkg", gpd.read_file(out / "plan.gpkg", layer="proposed_sites"))]:
+        prop = gdf[gdf["status"] == "proposed"]
+        figs[name] = {ph: (len(g), round(g["cost_eur"].sum()), round(g["funded_eur"].sum()))
+                      for ph, g in prop.groupby("phase")}
+        for ph, g in prop.groupby("phase"):
+            assert sorted(g["site_id"]) == ids_plan[ph], (name, ph)
+    with open(out / "prefecture.csv", encoding="utf-8") as f:
+        pref = [r for r in csv.DictReader(f) if r["status"] == "proposed"]
+    for ph in ids_plan:
+        assert sorted(r["camera_id"] for r in pref if r["phase"] == ph) == ids_plan[ph], ("prefecture", ph)
+    # the HTML outputs: every proposed site has its sheet and its marker, and nothing else does
+    proposed = sorted(i for ids in ids_plan.values() for i in ids)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    webmap = (out / "map.html").read_text(encoding="utf-8")
+    sheets = sorted(set(re.findall(r"id=['\"]site-([^'\"]+)['\"]", report)))
+    assert sheets == proposed
+    markers = set(re.findall(r"class=\"site\" data-site=\"([^\"]+)\"", webmap))
+    assert set(proposed) <= markers
+    # the report's cost of the next phase is the same figure as summary.json's
+    first = summ["phases"][0]
+    cost_txt = f"{first['cost_eur']:,.0f} €".replace(",", " ")
+    funded_txt = f"{first['funded_eur']:,.0f} €".replace(",", " ")
+    assert cost_txt in report and funded_txt in report
+    return figs
+
+
+def _check_consistent(out: Path) -> None:
+    figs = _figures(out)
+    ref = figs["summary.json"]
+    assert ref, "no phase in summary.json"
+    for name, f in figs.items():
+        assert f == ref, f"{name} disagrees with summary.json: {f} != {ref}"
+    # coverage: summary.json's figure is plan.csv's, and the privacy masks are the sites' flags
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    plan = pd.read_csv(out / "plan.csv")
+    assert np.allclose([p["coverage"] for p in summ["phases"]], plan["coverage_share"], atol=1e-6)
+    assert summ["coverage"]["after"] == pytest.approx(summ["phases"][0]["coverage"], abs=1e-6)
+    sites = gpd.read_file(out / "sites.geojson")
+    masks = gpd.read_file(out / "plan.gpkg", layer="privacy_masks")
+    flagged = set(sites.loc[sites["privacy_mask"].astype(bool) & (sites["status"] == "proposed"), "site_id"])
+    assert summ["privacy"]["sites_with_mask"] == len(flagged)
+    if "site_id" in masks:
+        assert set(masks["site_id"]) <= set(sites["site_id"])
+
+
+def test_outputs_agree_before_and_after_review(default_run, tmp_path):
+    from siteplanner import pipeline
+    from siteplanner.scenario import load_scenario
+
+    res0, out0, _ = default_run
+    _check_consistent(out0)
+
+    sc = load_scenario(_scenario_copy(tmp_path))
+    top = res0.proposed.sort_values("rank")["site_id"].tolist()
+    acc, rej, mov = top[0], top[1], top[2]
+    p_mov = res0.sites.set_index("site_id").to_crs("EPSG:4326").geometry[mov]
+    review.init_review(res0, sc.review_path)
+    text = sc.review_path.read_text(encoding="utf-8")
+    text = text.replace(f"{acc},pending,,,,,", f"{acc},accept,,,bon emplacement,Lt Dupont,2026-11-30")
+    text = text.replace(f"{rej},pending,,,,,", f"{rej},reject,,,vue sur des entrées,Lt Dupont,2026-11-30")
+    text = text.replace(f"{mov},pending,,,,,",
+                        f"{mov},move,{p_mov.x + 0.0001:.7f},{p_mov.y:.7f},de l'autre côté,Lt Dupont,2026-11-30")
+    sc.review_path.write_text(text, encoding="utf-8")
+    before = sc.review_path.read_bytes()
+
+    res1, _ = pipeline.run(sc, out_dir=tmp_path / "out")
+    assert sc.review_path.read_bytes() == before  # the review file is never rewritten
+    _check_consistent(tmp_path / "out")
+
+    summ = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    n_rows = len(review.read_review(sc.review_path).rows)
+    assert summ["review"]["decisions"] == {"accept": 1, "reject": 1, "move": 1, "pending": n_rows - 3}
+    # the decisions hold: no new site where a site was refused or moved away from
+    radius = summ["review"]["reject_radius_m"]
+    s1 = res1.sites.set_index("site_id")
+    prop = res1.sites[res1.sites["status"] == "proposed"]
+    for refused in (rej, mov):
+        d = prop[prop["site_id"] != f"{mov}-M"].distance(s1.geometry[refused])
+        assert (d > radius).all(), (refused, d.min())
+    assert s1.at[acc, "status"] == "proposed" and s1.at[f"{mov}-M", "status"] == "proposed"
+    assert s1.at[rej, "status"] != "proposed" and s1.at[mov, "status"] != "proposed"
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"within {radius:g} m kept out" in html
