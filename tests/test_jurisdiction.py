@@ -14,7 +14,7 @@ from siteplanner._errors import InputError
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 
-from .conftest import INCIDENTS, OSM, ROOT
+from .conftest import CACHE, INCIDENTS, OSM, ROOT
 from .test_candidates import CRS, grid_graph
 
 AREA = box(-10, -10, 110, 210)  # the grid's two left columns (x = 0 and 100)
@@ -98,7 +98,7 @@ def _no_police_scenario(town, tmp_path):
         pytest.skip("no such square")
     gpd.GeoSeries([sq], crs=town.crs).to_crs("EPSG:4326").to_file(tmp_path / "square.geojson")
     p = tmp_path / "square.toml"
-    p.write_text(f'name = "square"\ncache_dir = "{ROOT / ".cache"}"\n[area]\nosm = "{OSM}"\npolygon = "square.geojson"\n'
+    p.write_text(f'name = "square"\ncache_dir = "{CACHE}"\n[area]\nosm = "{OSM}"\npolygon = "square.geojson"\n'
                  f'[[incidents]]\npath = "{INCIDENTS}"\n[plan]\nk = 2\n', encoding="utf-8")
     return p
 

@@ -10,7 +10,7 @@ from siteplanner.checks import check_scenario
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 
-from .conftest import INCIDENTS, OSM, ROOT
+from .conftest import CACHE, INCIDENTS, OSM, ROOT
 
 DEM = ROOT / "data" / "dem" / "N43E007.hgt"
 
@@ -18,7 +18,7 @@ DEM = ROOT / "data" / "dem" / "N43E007.hgt"
 def scenario(tmp_path, *, area=None, incidents=None, extra="", osm=None):
     area = area or "boundary = 174562"
     p = tmp_path / "s.toml"
-    p.write_text(f'name = "t"\ncache_dir = "{ROOT / ".cache"}"\n[area]\nosm = "{osm or OSM}"\n{area}\n'
+    p.write_text(f'name = "t"\ncache_dir = "{CACHE}"\n[area]\nosm = "{osm or OSM}"\n{area}\n'
                  f'[[incidents]]\npath = "{incidents or INCIDENTS}"\n{extra}', encoding="utf-8")
     return load_scenario(p)
 
