@@ -1,21 +1,35 @@
-"""How each step's cost grows with the study area (issue #8).
+"""City scale: cold parse, warm end-to-end time and peak memory per study area (issue #13).
 
-Three study areas of the shipped extract ``data/osm/monaco-beausoleil-2016.osm.bz2``:
+Areas (real OSM extracts; © OpenStreetMap contributors, ODbL):
 
-* ``beausoleil`` — the commune (OSM admin relation 174562);
-* ``riviera`` — Beausoleil + Cap-d'Ail + La Turbie (relations 174562, 174956, 174958), as
-  one polygon;
-* ``whole`` — the whole extract's bounding box, Monaco included (≈23,000 buildings).
+* ``beausoleil`` — the commune (relation 174562) of the default extract
+  ``data/osm/monaco-beausoleil-2016.osm.bz2``, with its shipped SYNTHETIC incidents;
+* ``default-whole`` — a polygon over the whole default extract (Monaco and the communes
+  around it);
+* ``malta-sliema`` — one Malta council, Tas-Sliema (relation 6172199), of
+  ``../shared/data/osm/malta-2018.osm.pbf``;
+* ``malta-harbour`` — the harbour councils from Valletta to Birkirkara (≈ 21 km², the polygon
+  ``data/areas/malta_harbour.geojson``, built from the extract's council boundaries);
+* ``malta`` — the whole of Malta and Gozo as one study area (``data/areas/malta_whole.geojson``,
+  the union of the 67 council boundaries, ≈ 315 km²).
 
-Each area runs end to end (``pipeline.run``: plan and every output) in a fresh child
-process, so that its peak memory is the child's own peak resident set size (read with
-``os.wait4``, which covers numpy and GEOS allocations that ``tracemalloc`` does not see)
-and no cache warmed by one area helps the next -- except the OSM parse cache, which every
-real run also uses (``.cache``, parsed once in ≈45 s). Time per step comes from the run's
-own ``timings_s``. The same scenario settings are used for every area (k = 10, the three
-SYNTHETIC incident files, the DEM).
+For each area, three child processes, so that each one's peak resident memory is its own
+(``ru_maxrss`` of the child, read with ``os.wait4`` — the per-child form of
+``getrusage(RUSAGE_CHILDREN)``, which covers numpy and GEOS allocations that ``tracemalloc``
+does not see):
 
-Run: ``python benchmarks/scale.py`` (≈ 3-5 min). Target: ``whole`` in under 120 s and 4 GiB.
+1. ``cold``: load the town with an empty parse cache (``cold_parse_s``: the whole read of the
+   extract and the study area), then write a seeded SYNTHETIC incident file scaled to the
+   area (not timed) where the extract has none;
+2. ``warm``: ``pipeline.run`` end to end (plan and every output) with the cache the cold
+   child left (``warm_s``, ``peak_gib``);
+3. ``osmnx``: osmnx's own cold parse of the same extract (``graph_from_xml`` and
+   ``features_from_xml``), the former reader, where osmnx can read it (XML only: ``.osm``,
+   ``.osm.bz2``; it cannot read PBF).
+
+Run: ``python benchmarks/scale.py [--areas beausoleil,default-whole,...]``. Prints one
+``RESULT area= cold_parse_s= warm_s= peak_gib= osmnx_cold_s=`` line per area, and whether the
+issue's targets hold: ``malta-harbour`` < 90 s warm and < 4 GiB; ``malta`` < 600 s and < 8 GiB.
 """
 
 from __future__ import annotations
@@ -30,46 +44,69 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OSM = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
+SHARED = ROOT.parent / "shared" / "data" / "osm"
+if not SHARED.is_dir():  # in a worktree: the shared data sits beside the checkouts
+    SHARED = Path("/work/shared/data/osm")
+DEFAULT = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
+MALTA = SHARED / "malta-2018.osm.pbf"
 DEM = ROOT / "data" / "dem" / "N43E007.hgt"
-CACHE = ROOT / ".cache"
-INCIDENTS = [ROOT / "data" / "incidents" / f"{t}_synthetic_2021-2023.csv" for t in ("beausoleil", "cap-d-ail", "la-turbie")]
-RIVIERA = (174562, 174956, 174958)
-AREAS = ("beausoleil", "riviera", "whole")
-STEPS = ("load", "hotspots", "candidates", "coverage", "optimise", "patrol", "outputs")
+AREAS: dict[str, dict] = {
+    "beausoleil": {"osm": DEFAULT, "boundary": 174562, "dem": DEM,
+                   "incidents": ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"},
+    "default-whole": {"osm": DEFAULT, "polygon": "extract", "dem": DEM},
+    "malta-sliema": {"osm": MALTA, "boundary": 6172199},
+    "malta-harbour": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_harbour.geojson"},
+    "malta": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_whole.geojson"},
+}
+TARGETS = {"malta-harbour": (90.0, 4.0), "malta": (600.0, 8.0)}
+INCIDENTS_PER_KM2_YEAR = 500  # ≈ the default town's synthetic file (1,500 a year on 2.8 km²)
+MAX_PER_YEAR = 20_000
 
 
-def prepare(work: Path) -> None:
-    """Write the riviera and whole-extract polygons (WGS84 GeoJSON) into ``work``."""
+def extract_polygon(osm: Path, dest: Path) -> Path:
+    """A polygon over the whole extract: the box of its street nodes (WGS84 GeoJSON)."""
     import geopandas as gpd
+    import osmium
     import shapely
 
-    from siteplanner import io
+    class Box(osmium.SimpleHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lo, self.hi = [180.0, 90.0], [-180.0, -90.0]
 
-    layers = io.read_osm(OSM, cache_dir=CACHE)
-    feats = layers["features"]
-    polys = [io.study_area_from_osm(feats, rel, source=str(OSM))[1] for rel in RIVIERA]
-    gpd.GeoSeries([shapely.union_all(polys)], crs="EPSG:4326").to_file(work / "riviera.geojson")
-    g = layers["graph"]
-    xs = [d["x"] for _, d in g.nodes(data=True)]
-    ys = [d["y"] for _, d in g.nodes(data=True)]
-    fx0, fy0, fx1, fy1 = feats.total_bounds
-    box = shapely.box(max(min(xs), fx0), max(min(ys), fy0), min(max(xs), fx1), min(max(ys), fy1))
-    gpd.GeoSeries([box], crs="EPSG:4326").to_file(work / "whole.geojson")
+        def way(self, w) -> None:
+            if "highway" not in w.tags:
+                return
+            for n in w.nodes:
+                if n.location.valid():
+                    x, y = n.location.lon, n.location.lat
+                    self.lo = [min(self.lo[0], x), min(self.lo[1], y)]
+                    self.hi = [max(self.hi[0], x), max(self.hi[1], y)]
+
+    h = Box()
+    h.apply_file(str(osm), locations=True)
+    box = shapely.box(h.lo[0], h.lo[1], h.hi[0], h.hi[1]).buffer(-0.0005)  # clear of ways cut at the edge
+    gpd.GeoSeries([box], crs="EPSG:4326").to_file(dest)
+    return dest
 
 
-def scenario_text(area: str, work: Path) -> str:
-    where = "boundary = 174562" if area == "beausoleil" else f'polygon = "{work / (area + ".geojson")}"'
-    incs = "\n".join(f'[[incidents]]\npath = "{p}"' for p in INCIDENTS)
+def scenario_text(area: str, work: Path, incidents: Path) -> str:
+    a = AREAS[area]
+    poly = a.get("polygon")
+    if poly == "extract":
+        poly = work / f"{area}-extract.geojson"
+    where = f"boundary = {a['boundary']}" if "boundary" in a else f'polygon = "{poly}"'
+    dem = f'dem = "{a["dem"]}"' if a.get("dem") else ""
     return f"""
 name = "scale-{area}"
-cache_dir = "{CACHE}"
+cache_dir = "{work / 'cache'}"
 [area]
-osm = "{OSM}"
+osm = "{a['osm']}"
 {where}
 margin_m = 150
-dem = "{DEM}"
-{incs}
+{dem}
+[[incidents]]
+path = "{incidents}"
 [plan]
 k = 10
 [patrol]
@@ -82,95 +119,164 @@ dir = "{work / ('out-' + area)}"
 """
 
 
-def child(area: str, work: Path) -> None:
-    """Run one area end to end and print its timings and counts as JSON (last line)."""
-    import logging
-
-    from siteplanner import pipeline
+def _scenario(area: str, work: Path):
     from siteplanner.scenario import load_scenario
 
-    logging.basicConfig(level=logging.WARNING)
+    inc = AREAS[area].get("incidents") or work / f"{area}-incidents.csv"
     p = work / f"{area}.toml"
-    p.write_text(scenario_text(area, work), encoding="utf-8")
-    sc = load_scenario(p)
+    p.write_text(scenario_text(area, work, inc), encoding="utf-8")
+    return load_scenario(p, check_files=False), inc
+
+
+def child_cold(area: str, work: Path) -> dict:
+    """Load the town with an empty cache; write the area's SYNTHETIC incidents (not timed)."""
+    import shutil
+
+    from siteplanner import io, simulate
+
+    if AREAS[area].get("polygon") == "extract":
+        extract_polygon(AREAS[area]["osm"], work / f"{area}-extract.geojson")
+    sc, inc = _scenario(area, work)
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    t0 = time.perf_counter()
+    town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
+                        margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+    cold = time.perf_counter() - t0
+    km2 = town.area.area / 1e6
+    if not Path(inc).is_file():
+        per_year = int(min(MAX_PER_YEAR, max(300, INCIDENTS_PER_KM2_YEAR * km2)))
+        df = simulate.simulate_incidents(town.graph, town.pois, area=town.area, seed=0, per_year=per_year)
+        df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(inc, index=False, lineterminator="\n")
+    return {"cold_parse_s": cold, "area_km2": km2, "graph_nodes": town.graph.number_of_nodes(),
+            "buildings": len(town.buildings)}
+
+
+def child_warm(area: str, work: Path) -> dict:
+    """Run the area end to end with a warm cache."""
+    from siteplanner import pipeline
+
+    sc, _ = _scenario(area, work)
     t0 = time.perf_counter()
     res, files = pipeline.run(sc, out_dir=work / f"out-{area}")
     total = time.perf_counter() - t0
-    print(json.dumps({"area": area, "total_s": total, "timings_s": res.timings_s, "buildings": len(res.town.buildings),
-                      "candidates": int((~res.sites["existing"]).sum()), "demand_points": len(res.demand),
-                      "graph_nodes": res.town.graph.number_of_nodes(), "incidents": len(res.incidents),
-                      "area_km2": res.town.area.area / 1e6, "files": len(files)}))
+    return {"warm_s": total, "timings_s": res.timings_s, "candidates": int((~res.sites["existing"]).sum()),
+            "demand_points": len(res.demand), "incidents": len(res.incidents), "files": len(files),
+            "intersections": sum(1 for _, d in res.town.graph.nodes(data=True) if d.get("street_count", 0) >= 3)}
 
 
-def measure_rss(area: str, work: Path) -> dict:
-    """Like :func:`measure`, reading the child's own peak RSS with ``os.wait4``."""
+def child_osmnx(area: str, work: Path) -> dict:
+    """osmnx's cold parse of the area's extract (the former reader)."""
+    import warnings
+
+    import osmnx as ox
+
+    from siteplanner.io import FEATURE_TAGS
+
+    path = AREAS[area]["osm"]
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ox.graph_from_xml(path, simplify=True, retain_all=True)
+        ox.features_from_xml(path, tags=FEATURE_TAGS)
+    return {"osmnx_cold_s": time.perf_counter() - t0}
+
+
+CHILDREN = {"cold": child_cold, "warm": child_warm, "osmnx": child_osmnx}
+
+
+def measure(kind: str, area: str, work: Path) -> dict:
+    """Run one child; its JSON result with ``wall_s`` and ``peak_gib`` (the child's own peak RSS)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, __file__, "--child", area, "--work", str(work)], stdout=out, stderr=err,
-                                text=True)
+        extra = ["--malta", str(AREAS["malta"]["osm"])] if AREAS["malta"]["osm"] != MALTA else []
+        proc = subprocess.Popen([sys.executable, __file__, "--child", kind, "--areas", area, "--work", str(work), *extra],
+                                stdout=out, stderr=err, text=True, cwd=ROOT)
         _, status, ru = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
         out.seek(0), err.seek(0)
         text, etext = out.read(), err.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"{area}: the run failed (exit {proc.returncode})\n{etext[-3000:]}")
+    if code != 0:
+        return {"error": (etext.strip().splitlines() or [f"exit {code}"])[-1][:300]}
     data = json.loads(text.strip().splitlines()[-1])
     data["wall_s"] = wall
     data["peak_gib"] = ru.ru_maxrss * 1024 / 2**30  # ru_maxrss is in KiB on Linux
     return data
 
 
+def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
+    print(f"{area}: cold load ...", file=sys.stderr, flush=True)
+    row = {"area": area}
+    cold = measure("cold", area, work)
+    if "error" in cold:
+        return {**row, "error": f"cold load: {cold['error']}"}
+    row.update(cold, cold_peak_gib=cold["peak_gib"])
+    print(f"{area}: warm run ...", file=sys.stderr, flush=True)
+    warm = measure("warm", area, work)
+    if "error" in warm:
+        return {**row, "error": f"warm run: {warm['error']}"}
+    row.update(warm)
+    osm = AREAS[area]["osm"]
+    if osm.name.endswith((".osm", ".osm.bz2")):
+        if osm not in osmnx_done:
+            print(f"{area}: osmnx cold parse ...", file=sys.stderr, flush=True)
+            osmnx_done[osm] = measure("osmnx", area, work)
+        row["osmnx_cold_s"] = osmnx_done[osm].get("osmnx_cold_s")
+    return row
+
+
+def report(rows: list[dict]) -> None:
+    ok_rows = [r for r in rows if "error" not in r]
+    print(f"\n{'':22}" + "".join(f"{r['area']:>15}" for r in ok_rows))
+    for key, fmt in [("area_km2", "{:.2f}"), ("graph_nodes", "{:,}"), ("intersections", "{:,}"),
+                     ("demand_points", "{:,}"), ("candidates", "{:,}"), ("buildings", "{:,}"), ("incidents", "{:,}"),
+                     ("cold_parse_s", "{:.1f}"), ("osmnx_cold_s", "{:.1f}"), ("warm_s", "{:.1f}"),
+                     ("peak_gib", "{:.2f}")]:
+        print(f"{key:22}" + "".join(f"{(fmt.format(r[key]) if r.get(key) is not None else 'n/a'):>15}"
+                                    for r in ok_rows))
+    steps = sorted({s for r in ok_rows for s in r.get("timings_s", {})} - {"total"})
+    for s in steps:
+        print(f"{'  step ' + s + ' (s)':22}" + "".join(f"{r['timings_s'].get(s, float('nan')):>15.1f}" for r in ok_rows))
+    for r in rows:
+        if "error" in r:
+            print(f"RESULT area={r['area']} error={r['error']!r}")
+            continue
+        ox_s = f"{r['osmnx_cold_s']:.1f}" if r.get("osmnx_cold_s") is not None else "n/a"
+        print(f"RESULT area={r['area']} cold_parse_s={r['cold_parse_s']:.1f} warm_s={r['warm_s']:.1f} "
+              f"peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} area_km2={r['area_km2']:.2f} "
+              f"intersections={r['intersections']} demand_points={r['demand_points']}")
+        if r["area"] in TARGETS:
+            t_s, t_gib = TARGETS[r["area"]]
+            met = r["warm_s"] < t_s and r["peak_gib"] < t_gib
+            print(f"target {r['area']} < {t_s:.0f} s warm and < {t_gib:.0f} GiB: {'met' if met else 'NOT met'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--child")
+    ap.add_argument("--child", choices=sorted(CHILDREN))
     ap.add_argument("--work")
     ap.add_argument("--areas", default=",".join(AREAS))
+    ap.add_argument("--keep", help="work folder to keep (default: a temporary one)")
+    ap.add_argument("--malta", help="another Malta extract (e.g. a clipped .osm.bz2 for osmnx), instead of "
+                                    f"{MALTA.name}")
     args = ap.parse_args()
+    if args.malta:
+        for a in AREAS.values():
+            if a["osm"] == MALTA:
+                a["osm"] = Path(args.malta).resolve()
     if args.child:
-        child(args.child, Path(args.work))
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(CHILDREN[args.child](args.areas, Path(args.work))))
         return
-    import numpy as np
-
+    areas = args.areas.split(",")
+    if bad := [a for a in areas if a not in AREAS]:
+        raise SystemExit(f"unknown area(s) {bad}; accepted: {', '.join(AREAS)}")
     with tempfile.TemporaryDirectory(prefix="siteplanner-scale-") as tmp:
-        work = Path(tmp)
-        subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-                        f"from benchmarks.scale import prepare; from pathlib import Path; prepare(Path({str(work)!r}))"],
-                       check=True, cwd=ROOT)
-        rows = []
-        for area in args.areas.split(","):
-            print(f"running {area} ...", file=sys.stderr, flush=True)
-            rows.append(measure_rss(area, work))
-    # table: one column per area, one row per step
-    print(f"\n{'':24}" + "".join(f"{r['area']:>14}" for r in rows))
-    for key, fmt in [("area_km2", "{:.2f}"), ("buildings", "{:,}"), ("graph_nodes", "{:,}"), ("demand_points", "{:,}"),
-                     ("candidates", "{:,}"), ("incidents", "{:,}")]:
-        print(f"{key:24}" + "".join(f"{fmt.format(r[key]):>14}" for r in rows))
-    for step in STEPS:
-        print(f"{'step ' + step + ' (s)':24}" + "".join(f"{r['timings_s'].get(step, float('nan')):>14.1f}" for r in rows))
-    print(f"{'total (s)':24}" + "".join(f"{r['total_s']:>14.1f}" for r in rows))
-    print(f"{'process wall (s)':24}" + "".join(f"{r['wall_s']:>14.1f}" for r in rows))
-    print(f"{'peak RSS (GiB)':24}" + "".join(f"{r['peak_gib']:>14.2f}" for r in rows))
-    if len(rows) >= 2:
-        # growth: log-log slope of each step's time against the number of buildings
-        b = np.log([r["buildings"] for r in rows])
-        print("\ngrowth with the number of buildings (log-log slope; 1 = linear):")
-        for step in STEPS + ("total",):
-            t = np.array([r["total_s"] if step == "total" else r["timings_s"].get(step, np.nan) for r in rows])
-            ok = t > 0.05
-            slope = np.polyfit(b[ok], np.log(t[ok]), 1)[0] if ok.sum() >= 2 else float("nan")
-            share = t[-1] / rows[-1]["total_s"]
-            print(f"  {step:12} slope {slope:5.2f}   share of the largest area's time {share:6.1%}")
-        dom = max(STEPS, key=lambda s: rows[-1]["timings_s"].get(s, 0))
-        print(f"dominant step on {rows[-1]['area']}: {dom}")
-    whole = next((r for r in rows if r["area"] == "whole"), None)
-    if whole:
-        ok = whole["total_s"] < 120 and whole["peak_gib"] < 4
-        print(f"target whole < 120 s and < 4 GiB: {'met' if ok else 'NOT met'} "
-              f"({whole['total_s']:.1f} s, {whole['peak_gib']:.2f} GiB)")
-    for r in rows:
-        print(f"RESULT area={r['area']} total_s={r['total_s']:.1f} peak_gib={r['peak_gib']:.2f} "
-              f"buildings={r['buildings']} candidates={r['candidates']}")
+        work = Path(args.keep or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        done: dict[Path, dict] = {}
+        rows = [run_area(a, work, done) for a in areas]
+    report(rows)
 
 
 if __name__ == "__main__":

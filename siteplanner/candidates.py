@@ -20,7 +20,7 @@ walking network, in €/m.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import geopandas as gpd
 import networkx as nx
@@ -222,27 +222,97 @@ def site_costs(
     )
 
 
+def _chord_ratio(m: csr_matrix, xy: np.ndarray) -> float:
+    """Largest straight-line distance / street length over the edges (≥ 1 for real streets)."""
+    coo = m.tocoo()
+    if not coo.nnz:
+        return 1.0
+    chord = np.hypot(*(xy[coo.row] - xy[coo.col]).T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(chord > 0, chord / coo.data, 0.0)
+    return max(1.0, float(r.max()))
+
+
+def bounded_searches(
+    m: csr_matrix, xy: np.ndarray, sources: Sequence[int], limit_m: float, *, max_cells: int = 1 << 22,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Shortest distances up to ``limit_m`` from each source, a few sources at a time.
+
+    Sources are grouped by square tiles; each group's Dijkstra runs on the nodes near its
+    tile only (within ``limit_m`` × the largest chord/length ratio of the edges, so no
+    path of length ≤ ``limit_m`` leaves them), and at most ``max_cells`` distances are held
+    at once: memory grows with the reach, not with sites × graph nodes.
+
+    Parameters
+    ----------
+    m
+        Symmetric street-length matrix (:func:`graph_csr`).
+    xy
+        ``(n, 2)`` node coordinates, rows as in ``m``.
+    sources
+        Row indices of the source nodes (unique).
+    limit_m
+        Search radius along the network.
+
+    Yields
+    ------
+    tuple
+        ``(src, local, dist)``: positions in ``sources``, the row indices of the nodes near
+        them, and ``dist[i, j]`` the distance from ``sources[src[i]]`` to ``local[j]``
+        (``inf`` beyond ``limit_m``).
+    """
+    src = np.asarray(sources, dtype=np.int64)
+    if not len(src):
+        return
+    reach = limit_m * _chord_ratio(m, xy) * (1 + 1e-9) + 1e-6
+    tile = max(2.0 * reach, 1.0)
+    cell = np.floor(xy[src] / tile).astype(np.int64)
+    order = np.lexsort((cell[:, 1], cell[:, 0]))
+    keys = cell[order]
+    cuts = np.flatnonzero(np.any(np.diff(keys, axis=0) != 0, axis=1)) + 1
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[by_x, 0]
+    for group in np.split(order, cuts):
+        lo = xy[src[group]].min(axis=0) - reach
+        hi = xy[src[group]].max(axis=0) + reach
+        cand = by_x[np.searchsorted(xs, lo[0], "left"):np.searchsorted(xs, hi[0], "right")]
+        local = np.sort(cand[(xy[cand, 1] >= lo[1]) & (xy[cand, 1] <= hi[1])])
+        sub = m[local][:, local]
+        pos = np.searchsorted(local, src[group])
+        step = max(1, max_cells // max(len(local), 1))
+        for k in range(0, len(group), step):
+            d = dijkstra(sub, directed=False, indices=pos[k:k + step], limit=limit_m)
+            yield group[k:k + step], local, np.atleast_2d(d)
+
+
 def network_reach_m(graph: nx.MultiDiGraph, nodes: Sequence[int], *, distance_m: float = 150.0) -> np.ndarray:
     """Total street length (m) within ``distance_m`` along the walking network of each node.
 
     Counts each edge whose both ends are within reach in full, and the reachable part of an
-    edge leaving the reach.
+    edge leaving the reach. Bounded searches (:func:`bounded_searches`): memory does not
+    grow with the number of nodes × the size of the graph.
     """
     m, index = graph_csr(graph)
-    src = [index[n] for n in nodes]
-    if not src:
+    if not len(nodes):
         return np.zeros(0)
-    dist = dijkstra(m, directed=False, indices=sorted(set(src)), limit=distance_m)
-    row_of = {s: i for i, s in enumerate(sorted(set(src)))}
-    coo = m.tocoo()
-    upper = coo.row < coo.col
-    a, b, w = coo.row[upper], coo.col[upper], coo.data[upper]
-    out = np.empty(len(src))
-    for k, s in enumerate(src):
-        d = dist[row_of[s]]
-        da, db = d[a], d[b]
-        full = np.isfinite(da) & np.isfinite(db) & ((da + w <= distance_m + 1e-9) | (db + w <= distance_m + 1e-9))
-        part_a = np.where(np.isfinite(da), np.clip(distance_m - da, 0, w), 0)
-        part_b = np.where(np.isfinite(db), np.clip(distance_m - db, 0, w), 0)
-        out[k] = np.where(full, w, np.minimum(w, part_a + part_b)).sum()
-    return out
+    _, xy = node_xy(graph)
+    src = np.array([index[n] for n in nodes], dtype=np.int64)
+    uniq, inverse = np.unique(src, return_inverse=True)
+    reach = np.zeros(len(uniq))
+    L = distance_m + 1e-9
+    for rows, local, dist in bounded_searches(m, xy, uniq, distance_m):
+        sub = m[local]  # every street leaving the local nodes, to any node of the graph
+        coo = sub.tocoo()
+        u_glob, v_glob, w = local[coo.row], coo.col, coo.data
+        v_pos = np.searchsorted(local, v_glob).clip(max=len(local) - 1)
+        v_in = local[v_pos] == v_glob
+        once = ~v_in | (u_glob < v_glob)  # each street once: from its lower end, or its only local end
+        u_l, v_l, v_in, w = coo.row[once], v_pos[once], v_in[once], w[once]
+        da = dist[:, u_l]
+        db = np.where(v_in, dist[:, v_l], np.inf)
+        fa, fb = np.isfinite(da), np.isfinite(db)
+        full = fa & fb & ((da + w <= L) | (db + w <= L))
+        part_a = np.where(fa, np.clip(distance_m - np.where(fa, da, 0), 0, w), 0)
+        part_b = np.where(fb, np.clip(distance_m - np.where(fb, db, 0), 0, w), 0)
+        reach[rows] = np.where(full, w, np.minimum(w, part_a + part_b)).sum(axis=1)
+    return reach[inverse]

@@ -39,7 +39,10 @@ def _main(
 def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
-    console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: messages name TOML tables and points, e.g. "[patrol] start = [lon, lat]"
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -60,14 +63,20 @@ ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scen
 
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
-    """Check a scenario file and the input files it names, without running."""
+    """Check a scenario and its input files without the coverage computation: file formats,
+    boundary, incident rows, patrol start, cable trench ends, k against the candidate sites."""
 
     def go():
+        from .checks import check_scenario
         from .scenario import load_scenario
 
         sc = load_scenario(scenario)
+        checked = check_scenario(sc)
+        for fact in checked.facts:
+            console.print(f"  {fact}", highlight=False)
         console.print(f"[green]ok[/]: {scenario} ({sc.name}, {len(sc.incidents)} incident file(s), camera {sc.camera.model}, "
-                      f"{'k=' + str(sc.plan.k) if sc.plan.budget_eur is None else f'budget {sc.plan.budget_eur:,.0f} €'})")
+                      f"{'k=' + str(sc.plan.k) if sc.plan.budget_eur is None else f'budget {sc.plan.budget_eur:,.0f} €'}; "
+                      f"checked in {checked.seconds:.1f} s)")
 
     _guard(go)
 

@@ -197,26 +197,35 @@ def network_coverage_matrix(graph, site_nodes, demand_xy: np.ndarray, *, range_m
     """Sites × demand points: 1 when the point is within ``range_m`` of the site along the walking network.
 
     A demand point is reached through its nearest graph node: the network distance from the
-    site's node to that node plus the straight distance from the node to the point.
+    site's node to that node plus the straight distance from the node to the point. The
+    searches are bounded (:func:`siteplanner.candidates.bounded_searches`), so memory grows
+    with the covered pairs, not with sites × graph nodes.
     """
-    from scipy.sparse.csgraph import dijkstra
     from scipy.spatial import cKDTree
 
-    from .candidates import graph_csr, node_xy
+    from .candidates import bounded_searches, graph_csr, node_xy
 
     m, index = graph_csr(graph)
-    ids, xy = node_xy(graph)
+    _, xy = node_xy(graph)
+    n_dem = len(demand_xy)
+    src = np.array([index[n] for n in site_nodes], dtype=np.int64)
+    if not len(src) or not n_dem or not len(xy):
+        return csr_matrix((len(src), n_dem), dtype=np.int8)
     off, nearest = cKDTree(xy).query(demand_xy)
-    src = [index[n] for n in site_nodes]
-    uniq = sorted(set(src))
-    dist = dijkstra(m, directed=False, indices=uniq, limit=range_m) if uniq else np.zeros((0, len(ids)))
-    row = {s: i for i, s in enumerate(uniq)}
-    rows, cols = [], []
-    for i, s_ in enumerate(src):
-        d = dist[row[s_]][nearest] + off
-        hit = np.flatnonzero(d <= range_m)
-        rows.append(np.full(len(hit), i))
-        cols.append(hit)
-    r = np.concatenate(rows) if rows else np.zeros(0, int)
-    c = np.concatenate(cols) if cols else np.zeros(0, int)
-    return csr_matrix((np.ones(len(r), np.int8), (r, c)), shape=(len(src), len(demand_xy)))
+    by_node = np.argsort(nearest, kind="stable")  # demand points grouped by their nearest node
+    starts = np.searchsorted(nearest[by_node], np.arange(len(xy) + 1))
+    uniq, inverse = np.unique(src, return_inverse=True)
+    hits: list[np.ndarray] = [np.zeros(0, np.int64)] * len(uniq)
+    for rows, local, dist in bounded_searches(m, xy, uniq, range_m):
+        cnt = starts[local + 1] - starts[local]
+        dem = by_node[np.repeat(starts[local], cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        col = np.repeat(np.arange(len(local)), cnt)
+        step = max(1, (1 << 22) // max(len(dem), 1))
+        for k in range(0, len(rows), step):
+            d = dist[k:k + step, col] + off[dem]
+            for r, row in zip(rows[k:k + step], d):
+                hits[r] = np.sort(dem[row <= range_m])
+    per_site = [hits[j] for j in inverse]
+    r = np.repeat(np.arange(len(src)), [len(h) for h in per_site])
+    c = np.concatenate(per_site) if per_site else np.zeros(0, np.int64)
+    return csr_matrix((np.ones(len(r), np.int8), (r, c)), shape=(len(src), n_dem))

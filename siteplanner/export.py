@@ -256,7 +256,8 @@ def plan_layers(res: Result, privacy: gpd.GeoDataFrame | None = None,
     pois = res.town.pois
     sens = pois[pois["kind"].isin(_SENSITIVE) & pois.intersects(res.town.area.buffer(res.town.margin_m))]
     layers["sensitive_sites"] = gpd.GeoDataFrame({"kind": sens["kind"].to_numpy(), "name": sens["name"].astype(object).to_numpy(),
-                                                  "osm_id": sens["osm_id"].astype(str).to_numpy()},
+                                                  "osm_id": sens["osm_id"].astype(str).to_numpy(),
+                                                  "inside_area": shapely.covers(res.town.area, sens.geometry.values)},
                                                  geometry=sens.geometry.values, crs=crs).sort_values(["kind", "osm_id"]).reset_index(drop=True)
     if res.qpv is not None and len(res.qpv):
         layers["qpv"] = res.qpv[["name", "geometry"]].copy()

@@ -26,7 +26,7 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
-from . import __version__, candidates, coverage, hotspots, incidents, io, optimise, patrol, privacy, viewshed, windows
+from . import __version__, candidates, coverage, hotspots, incidents, io, jurisdiction, optimise, patrol, privacy, viewshed, windows
 from ._errors import InputError
 from .scenario import Scenario, Window
 
@@ -141,24 +141,34 @@ def read_dem(path: Path, crs: str, bounds: tuple[float, float, float, float], ce
     return np.where(np.isnan(out) | (out < -1000), np.nanmin(out), out), transform
 
 
-def _start_node(town: io.Town, sc: Scenario, node_ids: np.ndarray, tree: cKDTree) -> tuple[int, str]:
-    """The patrol start: the scenario's point, else the police station in the area nearest the town hall."""
-    if sc.patrol.start is not None:
-        p = gpd.GeoSeries.from_xy([sc.patrol.start[0]], [sc.patrol.start[1]], crs="EPSG:4326").to_crs(town.crs).iloc[0]
-        label = "scenario patrol.start"
-    else:
-        police = town.pois[town.pois["kind"] == "police"]
-        inside = police[police.within(town.area)]
-        police = inside if len(inside) else police
-        if police.empty:
-            raise InputError(f"{sc.path}: no police station (amenity=police) in the study area; set patrol.start = [lon, lat]")
-        ref = town.pois[town.pois["kind"] == "townhall"]
-        ref_pt = ref.geometry.iloc[0] if len(ref) else town.area.representative_point()
-        police = police.assign(_d=police.distance(ref_pt)).sort_values(["_d", "osm_id"])
-        p = police.geometry.iloc[0]
-        label = f"police station {police['osm_id'].iloc[0]}"
-    _, j = tree.query((p.x, p.y))
-    return int(node_ids[j]), label
+def anchors(town: io.Town, sc: Scenario) -> tuple[jurisdiction.Anchor, list[jurisdiction.Anchor]]:
+    """The patrol start and the cable trench ends, inside the study area (cheap; raises early)."""
+    source = str(sc.path or sc.name)
+    start = jurisdiction.patrol_start(town.pois, town.area, town.crs, start=sc.patrol.start, source=source)
+    ends = jurisdiction.trench_ends(town.pois, town.area, town.crs, csu=sc.candidates.csu, source=source)
+    return start, ends
+
+
+def area_node(town: io.Town, x: float, y: float) -> int:
+    """The graph node inside the study area nearest a point (any node if none is inside)."""
+    ids, xy = candidates.node_xy(town.graph)
+    inside = shapely.contains_xy(town.area, xy[:, 0], xy[:, 1])
+    pool = np.flatnonzero(inside) if inside.any() else np.arange(len(ids))
+    return int(ids[pool[cKDTree(xy[pool]).query((x, y))[1]]])
+
+
+PATROL_SNAP_M = 50.0  # a demand point further than this from the patrol graph gives no stop prize
+
+
+def patrol_graph(town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarray) -> tuple[int, Any, np.ndarray]:
+    """The patrol's start node, its graph (the streets inside the area, connected to the start)
+    and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`)."""
+    start_node = area_node(town, start.x, start.y)
+    g = jurisdiction.area_subgraph(town.graph, town.area, keep=start_node)
+    gids, gxy = candidates.node_xy(g)
+    d, j = cKDTree(gxy).query(demand_xy) if len(demand_xy) else (np.zeros(0), np.zeros(0, int))
+    node = np.where(d <= PATROL_SNAP_M, gids[j] if len(gids) else -1, -1)
+    return start_node, g, node
 
 
 def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
@@ -170,6 +180,8 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     with _step("load", timings, on_step):
         town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
                             margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+        # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
+        start_anchor, trench_anchors = anchors(town, sc)
         frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
                                            area=town.area, crs=town.crs) for f in sc.incidents]
         if frames:
@@ -227,10 +239,10 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                                            street_lamps=sc.candidates.street_lamps, public_facades=sc.candidates.public_facades,
                                            exclusion=exclusion, existing=existing_file)
         model = sc.camera.chosen()
-        csu = town.pois[town.pois["kind"].isin(["police", "townhall"])]
         node_ids, node_xy = candidates.node_xy(town.graph)
         tree = cKDTree(node_xy)
-        csu_nodes = [int(node_ids[j]) for j in tree.query(np.column_stack([csu.geometry.x, csu.geometry.y]))[1]] if len(csu) else []
+        csu_nodes = [area_node(town, a.x, a.y) for a in trench_anchors]
+        counts["trench_ends"] = [a.label for a in trench_anchors]
         costs = candidates.site_costs(sites, town.graph, csu_nodes, camera_eur=model.price_eur, mast_eur=sc.candidates.mast_eur,
                                       facade_mount_eur=sc.candidates.facade_mount_eur,
                                       trench_eur_per_m=sc.candidates.trench_eur_per_m)
@@ -324,8 +336,9 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     with _step("patrol", timings, on_step):
         chosen = list(result_plan.fixed) + list(result_plan.selected)
         seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(A.shape[1], bool)
-        _, nearest = tree.query(demand_xy)
-        demand_node = node_ids[nearest]
+        # the patrols ride the commune's own streets: the part of the graph inside the area
+        start, pgraph, demand_node = patrol_graph(town, start_anchor, demand_xy)
+        start_label = start_anchor.label
         # each shift's prize: the hotspot intensity of its own time window, where the cameras do not see
         shift_prizes: dict[str, pd.Series] = {}
         for s_ in sc.patrol.shifts:
@@ -343,19 +356,19 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                                            bandwidth_m=sc.hotspots.bandwidth_m or 100.0, window=stw.name)
                     w_int = hotspots.sample_grid(g_s, demand_xy) * demand["multiplier"].to_numpy()
             prize_pt = patrol.uncovered_prizes(w_int, seen.astype(float))
-            np_ = pd.Series(prize_pt).groupby(demand_node).sum()
+            on = demand_node >= 0  # points with no street of the patrol graph near them earn nothing
+            np_ = pd.Series(prize_pt[on]).groupby(demand_node[on]).sum()
             shift_prizes[s_.name] = np_[np_ > 0]
         allp = pd.concat(shift_prizes.values(), axis=1).fillna(0.0)
         score = allp.max(axis=1).sort_values(ascending=False, kind="stable")
         cand_nodes = score.index[: sc.patrol.n_candidates].astype(int).tolist()
-        start, start_label = _start_node(town, sc, node_ids, tree)
         shifts = [patrol.Shift(name=s_.name, budget_min=s_.budget_min, speed_kmh=s_.speed(), dwell_min=s_.dwell_min,
                                teams=s_.teams, prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()))
                   for s_ in sc.patrol.shifts]
-        circuits = patrol.plan_circuits(town.graph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0)
+        circuits = patrol.plan_circuits(pgraph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0)
         for s_, sh in zip(sc.patrol.shifts, shifts):
             if s_.variants:  # seeded alternatives within a share of the best prize (the best one is already planned)
-                alt = patrol.variants(town.graph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
+                alt = patrol.variants(pgraph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
                                       within_share=s_.variants_within, budget_min=sh.budget_min, speed_kmh=sh.speed_kmh,
                                       dwell_min=sh.dwell_min, seed=0, name=f"{s_.name} variante")
                 circuits += [dataclasses.replace(c, name=f"{s_.name} variante {j}") for j, c in enumerate(alt[1:], start=1)]
@@ -562,16 +575,20 @@ def _annotate_sites(sites: gpd.GeoDataFrame, A: csr_matrix, weight: np.ndarray, 
     inc_xy = np.column_stack([win.geometry.x, win.geometry.y]) if len(win) else np.zeros((0, 2))
     sites["covered_incidents"] = np.asarray(coverage.coverage_matrix(fov.polygons, inc_xy).sum(axis=1)).ravel().astype(int) \
         if len(inc_xy) else 0
+    sites["sensitive_sites"] = sensitive_names(sites, fov, town)
+
+
+def sensitive_names(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town) -> list[str]:
+    """Each site's sensitive sites within its range; those outside the commune are marked so."""
     sens = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
-    names: list[str] = []
-    for i, p in enumerate(fov.polygons):
-        if p.is_empty or sens.empty:
-            names.append("")
-            continue
-        near = sens[sens.distance(sites.geometry.iloc[i]) <= fov.range_m]
-        labels = sorted({(nm if isinstance(nm, str) and nm else k.replace("_", " ")) for nm, k in zip(near["name"], near["kind"])})
-        names.append("; ".join(labels))
-    sites["sensitive_sites"] = names
+    if sens.empty or not len(sites):
+        return [""] * len(sites)
+    inside = jurisdiction.inside_flags(sens.geometry, town.area)
+    labels = [(nm if isinstance(nm, str) and nm else k.replace("_", " ")) + ("" if ok else " (hors commune)")
+              for nm, k, ok in zip(sens["name"], sens["kind"], inside)]
+    sxy = np.column_stack([sens.geometry.x, sens.geometry.y])
+    near = cKDTree(sxy).query_ball_point(np.column_stack([sites.geometry.x, sites.geometry.y]), r=fov.range_m)
+    return ["" if p.is_empty else "; ".join(sorted({labels[j] for j in nb})) for p, nb in zip(fov.polygons, near)]
 
 
 # ---------------------------------------------------------------------------------------------

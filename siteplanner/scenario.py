@@ -191,6 +191,9 @@ class Candidates(_Model):
     facade_mount_eur: NonNeg = 800.0
     trench_eur_per_m: NonNeg = 60.0
     privacy_policy: Literal["mask", "exclude"] = "mask"
+    csu: tuple[float, float] | None = Field(
+        None, description="[lon, lat] where the camera fibre ends (the CSU); default: the police stations and town "
+                          "halls inside the study area")
 
 
 class PhaseSpec(_Model):
@@ -241,7 +244,9 @@ class Shift(_Model):
 
 
 class Patrol(_Model):
-    start: tuple[float, float] | None = Field(None, description="[lon, lat] of the police station; default: OSM amenity=police")
+    start: tuple[float, float] | None = Field(
+        None, description="[lon, lat] the patrols start from, inside the study area; default: the OSM amenity=police "
+                          "inside it, else its amenity=townhall")
     n_candidates: Annotated[int, Field(ge=1, le=500)] = 60
     shifts: tuple[Shift, ...] = (Shift(),)
 

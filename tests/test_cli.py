@@ -6,13 +6,13 @@ from typer.testing import CliRunner
 
 from siteplanner.cli import app
 
-from .conftest import SCENARIO
+from .conftest import SCENARIO, copy_scenario
 
 runner = CliRunner()
 
 
-def test_validate_ok():
-    r = runner.invoke(app, ["validate", str(SCENARIO)])
+def test_validate_ok(tmp_path):
+    r = runner.invoke(app, ["validate", str(copy_scenario(SCENARIO, tmp_path))])
     assert r.exit_code == 0, r.output
     assert "ok" in r.output
 
