@@ -345,3 +345,30 @@ def test_known_heading_is_kept_instead_of_the_best():
     # the 40° wedge of the fixed camera: area of a 40° sector of radius 30
     assert east.area == pytest.approx(math.pi * 30**2 * 40 / 360, rel=0.02)
     assert shapely.contains_xy(north, 100.0, 20.0)
+
+
+def _scenario(tmp_path: Path, area: str) -> Path:
+    p = tmp_path / "s.toml"
+    p.write_text(f'name = "t"\n[area]\nboundary = 174562\n{area}\n', encoding="utf-8")
+    return p
+
+
+def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
+    from siteplanner.scenario import ScenarioError, load_scenario
+
+    pbf = tmp_path / "town.osm.pbf"
+    pbf.write_bytes(b"")
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{pbf}"'))
+    assert sc.area.existing_cameras == "osm" and sc.area.camera_exclude == {"surveillance": ("indoor",)}
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{pbf}"\nexisting_cameras = "none"\ncamera_exclude = {{}}'))
+    assert sc.area.existing_cameras == "none" and sc.area.cameras_file is None
+    cams = tmp_path / "cams.csv"
+    cams.write_text("lon,lat\n7.4,43.7\n")
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{pbf}"\nexisting_cameras = "cams.csv"'))
+    assert sc.resolve(sc.area.cameras_file) == cams
+    with pytest.raises(ScenarioError, match="existing_cameras: file .*absent.csv not found"):
+        load_scenario(_scenario(tmp_path, f'osm = "{pbf}"\nexisting_cameras = "absent.csv"'))
+    geo = tmp_path / "town.geojson"
+    geo.write_text("{}")
+    with pytest.raises(ScenarioError, match="area.osm.*not named like an OpenStreetMap extract"):
+        load_scenario(_scenario(tmp_path, f'osm = "{geo}"'))
