@@ -131,9 +131,9 @@ def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _parse_osm(path: Path) -> dict[str, Any]:
+def _parse_osm(path: Path, boundary: int | str | None = None) -> dict[str, Any]:
     """Parse the extract with pyosmium: the walking street graph and the tagged features."""
-    return osm.parse(path)
+    return osm.parse(path, boundary=boundary)
 
 
 _FEATURE_COLUMNS = frozenset(osm.FEATURE_COLUMNS)
@@ -151,7 +151,8 @@ def _cache_path(cache_dir: str | Path, digest: str) -> Path:
 _OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
 
 
-def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> dict[str, Any]:
+def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache",
+             boundary: int | str | None = None) -> dict[str, Any]:
     """Parse an OSM XML extract, through a cache keyed on the file's hash.
 
     Parameters
@@ -160,6 +161,9 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
         ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
     cache_dir
         Folder for parsed layers; ``None`` disables the cache.
+    boundary
+        An admin boundary (relation id or name) the study needs: a parse fails on its
+        absence before the heavy pass.
 
     Returns
     -------
@@ -173,7 +177,7 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
         raise InputError(f"{path}: OSM extract not found (expected {_OSM_KINDS})")
     osm.check_suffix(path)
     if cache_dir is None:
-        return _parse_osm(path)
+        return _parse_osm(path, boundary)
     digest = file_sha256(path)
     cache_path = _cache_path(cache_dir, digest)
     if cache_path.is_file():
@@ -187,7 +191,7 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
         except Exception as exc:  # a corrupt cache is rebuilt, never trusted
             log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
     try:
-        layers = _parse_osm(path)
+        layers = _parse_osm(path, boundary)
     except InputError:
         raise
     except Exception as exc:
@@ -472,9 +476,7 @@ def load_town(
                     return town
             except Exception as exc:  # a corrupt cache is rebuilt, never trusted
                 log.warning("cache %s is unreadable (%s); rebuilding it", town_key, exc)
-    if boundary is not None and (cache_dir is None or not _cache_path(cache_dir, file_sha256(osm_path)).is_file()):
-        osm.check_boundary(osm_path, boundary)  # a missing boundary fails before the heavy parse
-    layers = read_osm(osm_path, cache_dir=cache_dir)
+    layers = read_osm(osm_path, cache_dir=cache_dir, boundary=boundary)  # no such boundary: fails early
     features: gpd.GeoDataFrame = layers["features"]
     if boundary is not None:
         name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path), layers=layers)

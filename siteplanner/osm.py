@@ -639,8 +639,11 @@ def _features_frame(rows: list[tuple]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=[r[2] for r in rows], index=index, crs="EPSG:4326")
 
 
-def parse(path: str | Path) -> dict[str, Any]:
+def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, Any]:
     """Parse an OSM extract: the walking street graph and the tagged features (WGS84).
+
+    ``boundary`` (a relation id or name), when given, must be an admin boundary relation of
+    the extract: this is checked after the cheap relations pass, before the heavy one.
 
     Returns
     -------
@@ -660,6 +663,8 @@ def parse(path: str | Path) -> dict[str, Any]:
     try:
         src = _source(path)
         rels = _read_relations(src)
+        if boundary is not None:
+            _pick_boundary(rels, boundary, str(path))
         c = _collect(src, rels)
     except RuntimeError as exc:
         raise _reader_error(path, exc) from exc
