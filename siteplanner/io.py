@@ -186,6 +186,8 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache",
                 cached = pickle.load(f)
             if cached.get("sha256") == digest and cached.get("version") == LOADER_VERSION:
                 log.info("read parsed %s from cache %s", path.name, cache_path)
+                for msg in cached["layers"].get("warnings", []):
+                    log.warning("%s", msg)  # the extract's problems, told again
                 return cached["layers"]
             log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
         except Exception as exc:  # a corrupt cache is rebuilt, never trusted
@@ -473,9 +475,42 @@ def load_town(
                     town = cached["town"]
                     log.info("read %s (%s) from cache %s: %s", town.name, town.crs, town_key.name,
                              ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+                    for msg in town.extras.get("warnings", []):
+                        log.warning("%s", msg)  # what the first load warned about, told again
                     return town
             except Exception as exc:  # a corrupt cache is rebuilt, never trusted
                 log.warning("cache %s is unreadable (%s); rebuilding it", town_key, exc)
+    with _captured_warnings() as told:
+        town = _build_town(osm_path, boundary, area_path, margin_m, cache_dir)
+    town.extras["warnings"] = [m for m in told if not m.startswith("cache ")]
+    log.info("loaded %s (%s): %s", town.name, town.crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+    if town_key is not None:
+        with atomic_path(town_key) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return town
+
+
+@contextmanager
+def _captured_warnings() -> Iterator[list[str]]:
+    """The warnings siteplanner logs inside the block (kept with a cached town, told again)."""
+    told: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            told.append(record.getMessage())
+
+    handler = _Keep(level=logging.WARNING)
+    root = logging.getLogger("siteplanner")
+    root.addHandler(handler)
+    try:
+        yield told
+    finally:
+        root.removeHandler(handler)
+
+
+def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Path | None,
+                margin_m: float, cache_dir: str | Path | None) -> Town:
     layers = read_osm(osm_path, cache_dir=cache_dir, boundary=boundary)  # no such boundary: fails early
     features: gpd.GeoDataFrame = layers["features"]
     if boundary is not None:
@@ -520,14 +555,8 @@ def load_town(
     cams = feats[_col(feats, "man_made").eq("surveillance")]
     cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
     cams = cams[cams.intersects(buffered)]
-    town = Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
+    return Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
                 source=osm_path.name, margin_m=margin_m, extras={"camera_features": cams})
-    log.info("loaded %s (%s): %s", name, crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
-    if town_key is not None:
-        with atomic_path(town_key) as tmp:
-            with open(tmp, "wb") as f:
-                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return town
 
 
 def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
