@@ -442,3 +442,19 @@ def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
     geo.write_text("{}")
     with pytest.raises(ScenarioError, match="area.osm.*not named like an OpenStreetMap extract"):
         load_scenario(_scenario(tmp_path, f'osm = "{geo}"'))
+
+
+def test_pipeline_existing_cameras_choice(tmp_path, town):
+    """"none" gives no camera; a file gives its own, in the town's CRS, with their headings."""
+    from siteplanner import pipeline
+    from siteplanner.scenario import load_scenario
+
+    cams = tmp_path / "cams.csv"
+    cams.write_text("name,lon,lat,heading_deg\nMairie,7.4232,43.7427,NE\nPlace,7.4240,43.7435,\n")
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "cams.csv"'))
+    out = pipeline._existing_cameras(sc, town)
+    assert out.crs == town.crs and out["site_id"].tolist() == ["X0001", "X0002"]
+    assert out["heading_deg"].iloc[0] == 45.0
+    assert out["heading_source"].tolist() == [cameras.FROM_FILE, cameras.ASSUMED]
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "none"'))
+    assert len(pipeline._existing_cameras(sc, town)) == 0
