@@ -240,13 +240,19 @@ def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, sour
     if closed is None or closed.is_empty:
         raise InputError(
             f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge ({present} of "
-            f"{members} member ways present) and cannot be closed reliably ({rule}); give "
+            f"{members} member ways present) and cannot be closed reliably ({_WHY.get(rule, rule)}); give "
             "`polygon =` (a polygon file of the commune) in the scenario's [area], or use an extract "
             "that holds the whole commune")
     log.warning("%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
                 "present; closed along the extract's bounds (inside told by its %s). Check the study "
                 "area, or give `polygon =` in the scenario", source, rid, name, present, members, rule)
     return name, closed
+
+
+_WHY = {"smaller side": "its admin_centre node is outside the extract and no complete neighbouring "
+                         "boundary tells its inside from its outside",
+        "no member way": "none of its member ways is in the extract",
+        "no parts": "its parts were not kept by the parse"}
 
 
 def _find_boundary(features: gpd.GeoDataFrame, boundary: int | str, *,
