@@ -8,7 +8,8 @@ elsewhere the best heading is assumed, and the ``heading_source`` column says wh
 ``tilt_deg`` for the record and not modelled.
 
 A town's file (CSV with ``lon``/``lat`` or ``x``/``y`` columns, or GeoJSON / GeoPackage
-points) may give ``heading_deg`` and ``fov_deg`` per camera.
+points) may give ``heading_deg`` and ``fov_deg`` per camera; a camera's own field of view
+counts with its heading, or alone when it is 360° (elsewhere the catalogue model's is used).
 """
 
 from __future__ import annotations
