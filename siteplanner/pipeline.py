@@ -234,7 +234,8 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         exclusion = None
         if sc.candidates.exclusion:
             exclusion = gpd.read_file(sc.resolve(sc.candidates.exclusion)).to_crs(town.crs).union_all()
-        sites = candidates.candidate_sites(town.graph, town.area, town.pois[town.pois["kind"] != "camera"], town.buildings,
+        pois = town.pois[town.pois["kind"] != "camera"]  # existing cameras: existing_file
+        sites = candidates.candidate_sites(town.graph, town.area, pois, town.buildings,
                                            min_street_count=sc.candidates.min_street_count,
                                            street_lamps=sc.candidates.street_lamps, public_facades=sc.candidates.public_facades,
                                            exclusion=exclusion, existing=existing_file)
@@ -254,8 +255,9 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             review = review_mod.read_review(sc.review_path, sites["site_id"].tolist())
             sites = _apply_moves(sites, review, town, tree, node_ids, csu_nodes, sc, model)
         cam_info = existing_file.set_index("site_id")[["heading_deg", "fov_deg", "heading_source"]]
-        sites = sites.join(cam_info.rename(columns={"heading_deg": "fixed_heading_deg", "fov_deg": "fixed_fov_deg"}),
-                           on="site_id")
+        cam_info = cam_info.rename(columns={"heading_deg": "fixed_heading_deg",
+                                            "fov_deg": "fixed_fov_deg"})
+        sites = sites.join(cam_info, on="site_id")
         sites["heading_source"] = sites["heading_source"].where(sites["existing"], "assumed best")
         counts["candidate_sites"] = int((~sites["existing"]).sum())
         counts["existing_cameras"] = int(sites["existing"].sum())
@@ -281,7 +283,11 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         else:
             A = coverage.coverage_matrix(fov.polygons, demand_xy)
         sites["heading_deg"] = np.round(fov.heading_deg, 1)
-        sites["fov_deg"] = np.where(np.isfinite(sites["fixed_fov_deg"].to_numpy(float)), sites["fixed_fov_deg"], fov.fov_deg)
+        # a camera's own field of view counts with its known heading, or when it sees all round
+        own_fov = sites["fixed_fov_deg"].to_numpy(float)
+        used = np.isfinite(own_fov) & (np.isfinite(sites["fixed_heading_deg"].to_numpy(float))
+                                       | (own_fov >= 360))
+        sites["fov_deg"] = np.where(used, own_fov, fov.fov_deg)
         sites = sites.drop(columns=["fixed_heading_deg", "fixed_fov_deg"])
         sites["range_m"] = round(range_m, 1)
         sites["reach_m"] = np.round(candidates.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0)
@@ -507,18 +513,20 @@ def review_counts(review) -> dict[str, int]:
 
 
 def _existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
-    """The existing cameras the scenario asks for (``[area] existing_cameras``), in the town's CRS."""
+    """The existing cameras the scenario asks for (``[area] existing_cameras``), town's CRS."""
     from . import cameras
 
+    feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
     if sc.area.existing_cameras == "none":
-        out = cameras.osm_cameras(town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs)).iloc[:0])
+        out = cameras.osm_cameras(feats.iloc[:0])
     elif sc.area.existing_cameras == "osm":
-        feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
         out = cameras.osm_cameras(feats, exclude=sc.area.camera_exclude)
     else:
-        out = cameras.read_cameras(sc.resolve(sc.area.cameras_file), crs=sc.area.existing_cameras_crs)
+        out = cameras.read_cameras(sc.resolve(sc.area.cameras_file),
+                                   crs=sc.area.existing_cameras_crs)
     out = out.to_crs(town.crs) if out.crs is not None else out.set_crs(town.crs)
-    log.info("existing cameras (%s): %d, of which %d with a known heading", sc.area.existing_cameras, len(out),
+    log.info("existing cameras (%s): %d, of which %d with a known heading",
+             sc.area.existing_cameras, len(out),
              int(np.isfinite(out["heading_deg"].to_numpy(float)).sum()))
     return out
 

@@ -126,7 +126,11 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
                          "share": f"{n / len(win):.1%}" if len(win) else "–"})
     out["contexte_sites"] = pd.DataFrame(rows, columns=["surroundings", "incidents", "share"])
     s = res.sites
-    act = [("existing cameras", int((s["status"] == "existing").sum())),
+    ex = s[s["status"] == "existing"]
+    src = ex["heading_source"].value_counts() if "heading_source" in ex else pd.Series(dtype=int)
+    known = int(len(ex) - src.get("assumed best", 0)) if "heading_source" in ex else 0
+    act = [("existing cameras", len(ex) if not len(ex) else
+            f"{len(ex)} ({known} with a mapped heading, {len(ex) - known} with the best heading assumed)"),
            ("proposed sites (all phases)", int((s["status"] == "proposed").sum())),
            (f"proposed sites, {sc.plan.phase_name}", len(res.proposed)),
            ("candidate sites examined", int((s["status"] == "candidate").sum() + (s["status"] == "proposed").sum()))]
