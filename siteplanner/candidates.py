@@ -75,7 +75,7 @@ def candidate_sites(
     exclusion
         Polygons where no camera may be mounted.
     existing
-        Extra existing cameras (points, same CRS), with an optional ``name``.
+        Extra existing cameras (points, same CRS), with an optional ``name`` and ``site_id``.
 
     Returns
     -------
@@ -142,7 +142,9 @@ def candidate_sites(
     if existing is not None:
         for i, r in enumerate(existing.to_crs(crs).itertuples()):
             nm = getattr(r, "name", None)
-            ex_rows.append({"site_id": f"X{i + 1:04d}", "kind": "existing", "mount": "existing", "existing": True,
+            sid = getattr(r, "site_id", None)
+            ex_rows.append({"site_id": sid if isinstance(sid, str) else f"X{i + 1:04d}",
+                            "kind": "existing", "mount": "existing", "existing": True,
                             "name": nm if isinstance(nm, str) else None, "x": r.geometry.x, "y": r.geometry.y})
     ex = pd.DataFrame(ex_rows, columns=cand.columns)
     if len(ex):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -93,6 +94,8 @@ def fields_of_view(
     target_weight: np.ndarray | None = None,
     terrain: Mapping[str, object] | None = None,
     progress: bool = False,
+    fixed_heading_deg: np.ndarray | None = None,
+    site_fov_deg: np.ndarray | None = None,
 ) -> FieldsOfView:
     """The field of view of a camera at every site.
 
@@ -100,9 +103,17 @@ def fields_of_view(
     of ``n_headings`` evenly spaced headings, the one covering the most target weight.
     ``terrain`` (``dem``, ``transform``, ``camera_height_m``, ``target_height_m``) lets the
     camera see over the roofs below its eye (when ``obstacles`` has building heights) and
-    cuts what the ground hides.
+    cuts what the ground hides. ``fixed_heading_deg`` (NaN where unknown) keeps a site's
+    known heading (an existing camera's ``camera:direction``) instead of the best one, with
+    its own field of view where ``site_fov_deg`` gives one.
     """
     n = len(sites_xy)
+    fixed = np.zeros(n, bool) if fixed_heading_deg is None else np.isfinite(np.asarray(fixed_heading_deg, float))
+    own_fov = np.full(n, np.nan) if site_fov_deg is None else np.asarray(site_fov_deg, float)
+    if fixed.any() or np.isfinite(own_fov).any():
+        return _fields_with_known(obstacles, np.asarray(sites_xy, float), fixed_heading_deg, own_fov,
+                                  range_m=range_m, fov_deg=fov_deg, n_headings=n_headings, target_xy=target_xy,
+                                  target_weight=target_weight, terrain=terrain, progress=progress)
     if fov_deg >= 360:
         polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, terrain=terrain, progress=progress)
         heading = np.full(n, np.nan)
@@ -115,6 +126,32 @@ def fields_of_view(
     if terrain is not None:
         polys = terrain_mod.terrain_clips(polys, sites_xy, **terrain)
     return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))
+
+
+def _fields_with_known(obstacles: viewshed.Obstacles, xy: np.ndarray, heading: np.ndarray | None,
+                       own_fov: np.ndarray, *, range_m: float, fov_deg: float, **kw: Any) -> FieldsOfView:
+    """:func:`fields_of_view` where some sites have a known heading or field of view."""
+    n = len(xy)
+    heading = np.full(n, np.nan) if heading is None else np.asarray(heading, float)
+    site_fov = np.where(np.isfinite(own_fov), own_fov, fov_deg)
+    # known heading, or a 360° camera of its own: computed site by site; the rest as usual
+    known = np.isfinite(heading) | (site_fov >= 360)
+    rest = np.flatnonzero(~known)
+    polys: list[Any] = [None] * n
+    out_heading = np.full(n, np.nan)
+    if len(rest):
+        sub = fields_of_view(obstacles, xy[rest], range_m=range_m, fov_deg=fov_deg, **kw)
+        for j, i in enumerate(rest):
+            polys[i], out_heading[i] = sub.polygons[j], sub.heading_deg[j]
+    terrain = kw.get("terrain")
+    for i in np.flatnonzero(known):
+        full = site_fov[i] >= 360
+        poly = viewshed.isovist(obstacles, (xy[i, 0], xy[i, 1]), range_m, fov_deg=360.0 if full else site_fov[i],
+                                heading_deg=None if full else float(heading[i]), terrain=terrain)
+        if terrain is not None:
+            poly = terrain_mod.terrain_clips([poly], xy[i:i + 1], **terrain)[0]
+        polys[i], out_heading[i] = poly, (np.nan if full else heading[i])
+    return FieldsOfView(tuple(polys), out_heading, float(fov_deg), float(range_m))
 
 
 def coverage_matrix(polygons: Sequence[BaseGeometry], demand_xy: np.ndarray) -> csr_matrix:

@@ -2,16 +2,17 @@
 
 Reading
 -------
-:func:`load_town` turns an OpenStreetMap XML extract (``.osm`` or ``.osm.bz2``) into a
-:class:`Town`: the study area, the walking network, building footprints and the points
-of interest siteplanner uses (schools, gares, bus stations, police, existing cameras,
-entrances, street lamps, attractors), all in one projected metric CRS (the UTM zone of
-the study area). osmnx reads the file; nothing touches the network.
+:func:`load_town` turns an OpenStreetMap extract (``.osm``, ``.osm.gz``, ``.osm.bz2`` or
+``.osm.pbf``) into a :class:`Town`: the study area, the walking network, building
+footprints and the points of interest siteplanner uses (schools, gares, bus stations,
+police, existing cameras, entrances, street lamps, attractors), all in one projected metric
+CRS (the UTM zone of the study area). :mod:`siteplanner.osm` reads the file with pyosmium;
+nothing touches the network.
 
-Parsing the default extract takes about 40 s (``osmnx.graph_from_xml`` ≈ 26 s, the
-features ≈ 13 s), so the parsed layers are cached in a pickle keyed on the extract's
-SHA-256 and on the loader version, in a cache folder outside the outputs. A stale or
-unreadable cache entry is rebuilt; a run without cache gives the same result.
+Parsing the default extract takes a few seconds; the parsed layers are cached in a pickle
+keyed on the extract's SHA-256 and on the loader version, in a cache folder outside the
+outputs. A stale or unreadable cache entry is rebuilt; a run without cache gives the same
+result.
 
 Writing
 -------
@@ -29,7 +30,6 @@ import pickle
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,28 +44,16 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from . import osm
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
-LOADER_VERSION = "3"  # cache format of read_osm
+LOADER_VERSION = "4"  # cache format of read_osm (4: pyosmium reader, streets only)
 
-#: OSM tags read from the extract in one pass (``osmnx.features_from_xml``).
-FEATURE_TAGS: dict[str, bool | list[str]] = {
-    "building": True,
-    "amenity": True,
-    "railway": ["station", "halt", "tram_stop", "subway_entrance"],
-    "public_transport": ["station", "platform", "stop_position"],
-    "highway": ["bus_stop", "street_lamp"],
-    "man_made": ["surveillance"],
-    "surveillance": True,
-    "shop": True,
-    "leisure": ["park", "playground", "pitch", "sports_centre"],
-    "entrance": True,
-    "boundary": ["administrative"],
-    "landuse": ["residential"],
-}
+#: OSM tags read from the extract into the features layer (see :mod:`siteplanner.osm`).
+FEATURE_TAGS = osm.FEATURE_TAGS
 
 #: Building types that are dwellings (for the L251-3 privacy check).
 RESIDENTIAL_BUILDINGS = frozenset(
@@ -144,31 +132,23 @@ def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
 
 
 def _parse_osm(path: Path) -> dict[str, Any]:
-    """Parse the extract with osmnx: the full street graph and the tagged features (WGS84)."""
-    import osmnx as ox
-
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        graph = ox.graph_from_xml(path, simplify=True, retain_all=True)
-    t1 = time.perf_counter()
-    log.info("parsed street graph of %s: %d nodes, %d edges in %.1f s", path.name,
-             graph.number_of_nodes(), graph.number_of_edges(), t1 - t0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        features = ox.features_from_xml(path, tags=FEATURE_TAGS)
-    log.info("parsed %d tagged features of %s in %.1f s", len(features), path.name, time.perf_counter() - t1)
-    keep = [c for c in features.columns if c in _FEATURE_COLUMNS]
-    features = features[keep + ["geometry"]].copy()
-    return {"graph": graph, "features": features}
+    """Parse the extract with pyosmium: the walking street graph and the tagged features."""
+    return osm.parse(path)
 
 
-_FEATURE_COLUMNS = frozenset(
-    {"name", "building", "building:levels", "height", "amenity", "railway", "public_transport",
-     "highway", "man_made", "surveillance", "surveillance:type", "camera:type", "camera:direction",
-     "shop", "leisure", "entrance", "boundary", "admin_level", "landuse", "bus", "train",
-     "addr:street", "addr:housenumber", "ref:INSEE", "type"}
-)
+_FEATURE_COLUMNS = frozenset(osm.FEATURE_COLUMNS)
+
+
+#: Tags of the OSM cameras kept in ``Town.extras["camera_features"]`` (see :mod:`.cameras`).
+_CAMERA_COLUMNS = ("name", "man_made", "surveillance", "surveillance:type", "surveillance:zone",
+                   "camera:type", "camera:direction", "camera:angle", "camera:mount")
+
+
+def _cache_path(cache_dir: str | Path, digest: str) -> Path:
+    return Path(cache_dir) / f"osm-{digest[:24]}-v{LOADER_VERSION}.pickle"
+
+
+_OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
 
 
 def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> dict[str, Any]:
@@ -177,23 +157,25 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
     Parameters
     ----------
     path
-        ``.osm`` or ``.osm.bz2`` file.
+        ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
     cache_dir
         Folder for parsed layers; ``None`` disables the cache.
 
     Returns
     -------
     dict
-        ``graph`` (unprojected osmnx MultiDiGraph of every highway) and ``features``
-        (GeoDataFrame of the tagged features, EPSG:4326).
+        :func:`siteplanner.osm.parse`'s layers: ``graph`` (unprojected osmnx-style
+        MultiDiGraph of the walkable streets), ``features`` (GeoDataFrame of the tagged
+        features, EPSG:4326), ``bounds`` and ``cut_boundaries``.
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: OSM extract not found (expected an .osm or .osm.bz2 XML file)")
+        raise InputError(f"{path}: OSM extract not found (expected {_OSM_KINDS})")
+    osm.check_suffix(path)
     if cache_dir is None:
         return _parse_osm(path)
     digest = file_sha256(path)
-    cache_path = Path(cache_dir) / f"osm-{digest[:24]}-v{LOADER_VERSION}.pickle"
+    cache_path = _cache_path(cache_dir, digest)
     if cache_path.is_file():
         try:
             with open(cache_path, "rb") as f:
@@ -209,7 +191,7 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"{path}: could not be read as an OpenStreetMap XML extract ({exc})") from exc
+        raise InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc})") from exc
     payload = {"sha256": digest, "version": LOADER_VERSION, "layers": layers}
     with atomic_path(cache_path) as tmp:
         with open(tmp, "wb") as f:
@@ -230,8 +212,39 @@ def _boundaries(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return b
 
 
-def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, source: str) -> tuple[str, BaseGeometry]:
-    """The admin boundary named by relation id or by name, as a WGS84 polygon."""
+def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, source: str,
+                        layers: dict[str, Any] | None = None) -> tuple[str, BaseGeometry]:
+    """The admin boundary named by relation id or by name, as a WGS84 polygon.
+
+    A boundary relation the extract holds only in part (cut by its edge) is closed along the
+    extract's bounds with a warning "N of M member ways present" (``layers``, the parse
+    result, gives the parts), or refused with an error that says to give ``polygon =``.
+    """
+    name, geom, row = _find_boundary(features, boundary, source=source)
+    if str(row.get("osm_cut", "")) != "yes":
+        if geom.is_empty:
+            raise InputError(f"{source}: boundary {boundary} ({name}) does not form a closed polygon "
+                             "in the extract; give `polygon =` (a polygon file) in the scenario's [area]")
+        return name, geom
+    rid = int(row["_rid"])
+    present, members = row.get("osm_members_present"), row.get("osm_members")
+    closed, rule = osm.close_boundary(layers, rid) if layers is not None else (None, "no parts")
+    if present == members:  # the extract kept only the members it holds: they leave a gap
+        members = f"{members} (the ring does not close)"
+    if closed is None or closed.is_empty:
+        raise InputError(
+            f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge ({present} of "
+            f"{members} member ways present) and cannot be closed reliably ({rule}); give "
+            "`polygon =` (a polygon file of the commune) in the scenario's [area], or use an extract "
+            "that holds the whole commune")
+    log.warning("%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
+                "present; closed along the extract's bounds (inside told by its %s). Check the study "
+                "area, or give `polygon =` in the scenario", source, rid, name, present, members, rule)
+    return name, closed
+
+
+def _find_boundary(features: gpd.GeoDataFrame, boundary: int | str, *,
+                   source: str) -> tuple[str, BaseGeometry, pd.Series]:
     b = _boundaries(features)
     if isinstance(boundary, int) or (isinstance(boundary, str) and boundary.isdigit()):
         key = ("relation", int(boundary))
@@ -255,7 +268,37 @@ def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, sour
             match = match.assign(_lvl=pd.to_numeric(match["admin_level"], errors="coerce")).sort_values("_lvl", ascending=False)
         row = match.iloc[0]
     name = str(row.get("name", boundary)) if pd.notna(row.get("name", None)) else str(boundary)
-    return name, shapely.make_valid(row.geometry)
+    row = row.copy()
+    row["_rid"] = row.name[1] if isinstance(row.name, tuple) else -1
+    return name, shapely.make_valid(row.geometry), row
+
+
+def clip_to_land(area_wgs84: BaseGeometry, features: gpd.GeoDataFrame, crs: str, *,
+                 source: str) -> BaseGeometry:
+    """The study area less the sea and the water the extract maps, with a warning.
+
+    Where the extract maps ``natural=coastline`` (land on its left) or ``natural=water``
+    polygons across the area, the area is clipped to land and the share removed is logged.
+
+    Raises
+    ------
+    InputError
+        Nothing of the area is land.
+    """
+    land, mapped = osm.land_share(area_wgs84, features)
+    if not mapped:
+        return area_wgs84
+    before, after = gpd.GeoSeries([area_wgs84, land], crs="EPSG:4326").to_crs(crs).area
+    if after <= 0.0:
+        raise InputError(f"{source}: the study area is all sea or water in the extract "
+                         "(natural=coastline / natural=water); check the boundary or the polygon")
+    removed = 1.0 - after / before
+    if removed > 0.001:
+        log.warning("%s: %.1f %% of the study area (%.2f of %.2f km²) is sea or water mapped in "
+                    "the extract (natural=coastline / natural=water); the area is clipped to land",
+                    source, 100 * removed, (before - after) / 1e6, before / 1e6)
+        return land
+    return area_wgs84
 
 
 def read_polygon(path: str | Path) -> tuple[str, gpd.GeoSeries]:
@@ -358,9 +401,11 @@ def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, so
         hw = d.get("highway")
         hws = set(hw) if isinstance(hw, list) else {hw}
         acc = d.get("access")
-        if hws <= NOT_WALKABLE or acc in ("no", "private"):
+        accs = set(acc) if isinstance(acc, list) else {acc}
+        if hw is None or hws <= NOT_WALKABLE or accs <= {"no", "private"}:  # streets only
             drop.append((u, v, k))
     g.remove_edges_from(drop)
+    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
     xs = np.fromiter((d["x"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
     ys = np.fromiter((d["y"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
     nodes = np.array(list(g.nodes), dtype=object)
@@ -409,12 +454,12 @@ def load_town(
     if (boundary is None) == (area_path is None):
         raise InputError("give exactly one of a boundary (OSM relation id or name) or a polygon file for the study area")
     if not osm_path.is_file():
-        raise InputError(f"{osm_path}: OSM extract not found (expected an .osm or .osm.bz2 XML file)")
+        raise InputError(f"{osm_path}: OSM extract not found (expected {_OSM_KINDS})")
     # the study area's layers are cached too, keyed on the extract, the area and the margin
     town_key = None
     if cache_dir is not None:
         parts = [file_sha256(osm_path), str(boundary), file_sha256(area_path) if area_path else "", f"{margin_m:g}", LOADER_VERSION,
-                 file_sha256(__file__)]  # this module's code: a changed loader never reuses an old town
+                 file_sha256(__file__), file_sha256(osm.__file__)]  # a changed loader never reuses an old town
         town_key = Path(cache_dir) / f"town-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.pickle"
         if town_key.is_file():
             try:
@@ -427,14 +472,17 @@ def load_town(
                     return town
             except Exception as exc:  # a corrupt cache is rebuilt, never trusted
                 log.warning("cache %s is unreadable (%s); rebuilding it", town_key, exc)
+    if boundary is not None and (cache_dir is None or not _cache_path(cache_dir, file_sha256(osm_path)).is_file()):
+        osm.check_boundary(osm_path, boundary)  # a missing boundary fails before the heavy parse
     layers = read_osm(osm_path, cache_dir=cache_dir)
     features: gpd.GeoDataFrame = layers["features"]
     if boundary is not None:
-        name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path))
+        name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path), layers=layers)
     else:
         name, series = read_polygon(area_path)  # type: ignore[arg-type]
         area_wgs = series.to_crs("EPSG:4326").iloc[0]
     crs = utm_crs(area_wgs)
+    area_wgs = clip_to_land(area_wgs, features, crs, source=f"{osm_path} ({name})")
     area = gpd.GeoSeries([area_wgs], crs="EPSG:4326").to_crs(crs).iloc[0]
     buffered = area.buffer(margin_m)
     buffered_wgs = gpd.GeoSeries([buffered], crs=crs).to_crs("EPSG:4326").iloc[0]
@@ -467,8 +515,11 @@ def load_town(
 
     pois = classify_pois(feats).to_crs(crs)
     pois = pois[pois.within(buffered)].reset_index(drop=True)
+    cams = feats[_col(feats, "man_made").eq("surveillance")]
+    cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
+    cams = cams[cams.intersects(buffered)]
     town = Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
-                source=osm_path.name, margin_m=margin_m)
+                source=osm_path.name, margin_m=margin_m, extras={"camera_features": cams})
     log.info("loaded %s (%s): %s", name, crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
     if town_key is not None:
         with atomic_path(town_key) as tmp:

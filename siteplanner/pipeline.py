@@ -192,9 +192,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             inc, n_dup = gpd.GeoDataFrame({"id": [], "datetime": [], "category": [], "source": [], "synthetic": [], "file": []},
                                           geometry=[], crs=town.crs), 0
         qpv = read_qpv(sc.resolve(sc.area.qpv), town.crs, town.area) if sc.area.qpv else None
-        existing_file = None
-        if sc.area.existing_cameras:
-            existing_file = gpd.read_file(sc.resolve(sc.area.existing_cameras)).to_crs(town.crs)
+        existing_file = _existing_cameras(sc, town)
         counts.update(town.summary())
         counts["incidents"] = len(inc)
         counts["incident_duplicates_dropped"] = n_dup
@@ -239,7 +237,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         exclusion = None
         if sc.candidates.exclusion:
             exclusion = gpd.read_file(sc.resolve(sc.candidates.exclusion)).to_crs(town.crs).union_all()
-        sites = candidates.candidate_sites(town.graph, town.area, town.pois, town.buildings,
+        sites = candidates.candidate_sites(town.graph, town.area, town.pois[town.pois["kind"] != "camera"], town.buildings,
                                            min_street_count=sc.candidates.min_street_count,
                                            street_lamps=sc.candidates.street_lamps, public_facades=sc.candidates.public_facades,
                                            exclusion=exclusion, existing=existing_file)
@@ -258,6 +256,10 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
 
             review = review_mod.read_review(sc.review_path, sites["site_id"].tolist())
             sites = _apply_moves(sites, review, town, tree, node_ids, csu_nodes, sc, model)
+        cam_info = existing_file.set_index("site_id")[["heading_deg", "fov_deg", "heading_source"]]
+        sites = sites.join(cam_info.rename(columns={"heading_deg": "fixed_heading_deg", "fov_deg": "fixed_fov_deg"}),
+                           on="site_id")
+        sites["heading_source"] = sites["heading_source"].where(sites["existing"], "assumed best")
         counts["candidate_sites"] = int((~sites["existing"]).sum())
         counts["existing_cameras"] = int(sites["existing"].sum())
 
@@ -274,13 +276,16 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                        "target_height_m": sc.camera.target_height_m}
         sites_xy = np.column_stack([sites.geometry.x, sites.geometry.y])
         fov = coverage.fields_of_view(obstacles, sites_xy, range_m=range_m, fov_deg=fov_deg, n_headings=sc.camera.n_headings,
-                                      target_xy=demand_xy, target_weight=demand["weight"].to_numpy(), terrain=terrain)
+                                      target_xy=demand_xy, target_weight=demand["weight"].to_numpy(), terrain=terrain,
+                                      fixed_heading_deg=sites["fixed_heading_deg"].to_numpy(float),
+                                      site_fov_deg=sites["fixed_fov_deg"].to_numpy(float))
         if sc.camera.coverage == "network":
             A = coverage.network_coverage_matrix(town.graph, sites["node"].tolist(), demand_xy, range_m=range_m)
         else:
             A = coverage.coverage_matrix(fov.polygons, demand_xy)
         sites["heading_deg"] = np.round(fov.heading_deg, 1)
-        sites["fov_deg"] = fov.fov_deg
+        sites["fov_deg"] = np.where(np.isfinite(sites["fixed_fov_deg"].to_numpy(float)), sites["fixed_fov_deg"], fov.fov_deg)
+        sites = sites.drop(columns=["fixed_heading_deg", "fixed_fov_deg"])
         sites["range_m"] = round(range_m, 1)
         sites["reach_m"] = np.round(candidates.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0)
         for lvl, r in ranges.items():
@@ -504,6 +509,23 @@ def review_counts(review) -> dict[str, int]:
     return counts
 
 
+def _existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
+    """The existing cameras the scenario asks for (``[area] existing_cameras``), in the town's CRS."""
+    from . import cameras
+
+    if sc.area.existing_cameras == "none":
+        out = cameras.osm_cameras(town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs)).iloc[:0])
+    elif sc.area.existing_cameras == "osm":
+        feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
+        out = cameras.osm_cameras(feats, exclude=sc.area.camera_exclude)
+    else:
+        out = cameras.read_cameras(sc.resolve(sc.area.cameras_file), crs=sc.area.existing_cameras_crs)
+    out = out.to_crs(town.crs) if out.crs is not None else out.set_crs(town.crs)
+    log.info("existing cameras (%s): %d, of which %d with a known heading", sc.area.existing_cameras, len(out),
+             int(np.isfinite(out["heading_deg"].to_numpy(float)).sum()))
+    return out
+
+
 def camera_ranges(model) -> dict[str, float]:
     """Range of a catalogue camera at each DORI level (EN 62676-4)."""
     if model.range_m is not None:
@@ -619,7 +641,7 @@ def sites_frame(res: Result) -> gpd.GeoDataFrame:
     s = s.sort_values(["status", "rank", "site_id"], kind="stable")
     cols = ["site_id", "status", "phase", "rank", "kind", "mount", "covered_weight", "marginal_gain", "covered_incidents",
             "sensitive_sites", "cost_eur", "funded_eur", "solver", "gap", "heading_deg", "fov_deg", "range_m", "reach_m",
-            "privacy_facade_m", "privacy_entrances", "privacy_mask", "name"]
+            "privacy_facade_m", "privacy_entrances", "privacy_mask", "heading_source", "name"]
     out = s[cols + ["geometry"]].copy()
     out["rank"] = out["rank"].astype("Int64")
     out["covered_weight"] = out["covered_weight"].round(6)

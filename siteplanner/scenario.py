@@ -30,19 +30,40 @@ class _Model(BaseModel):
 class Area(_Model):
     """Study area: an OSM admin boundary (relation id or name) or a polygon file."""
 
-    osm: Path = Field(description="OpenStreetMap XML extract (.osm or .osm.bz2)")
+    osm: Path = Field(description="OpenStreetMap extract (.osm, .osm.gz, .osm.bz2 or .osm.pbf)")
     boundary: int | str | None = Field(None, description="OSM admin relation id or boundary name")
     polygon: Path | None = Field(None, description="polygon file instead of a boundary")
     margin_m: NonNeg = Field(150.0, description="streets and buildings kept beyond the area (m)")
     dem: Path | None = Field(None, description="elevation raster (e.g. SRTM .hgt), for terrain")
     qpv: Path | None = Field(None, description="QPV polygons (GeoJSON/GeoPackage)")
-    existing_cameras: Path | None = Field(None, description="file of existing cameras (adds to OSM man_made=surveillance)")
+    existing_cameras: Literal["osm", "none"] | Path = Field(
+        "osm", description='"osm" (OSM man_made=surveillance, filtered by camera_exclude), "none", or a '
+        "file of the town's cameras (CSV with lon/lat or x/y, or GeoJSON points; optional heading_deg, fov_deg)")
+    existing_cameras_crs: str | None = Field(None, description="CRS of the cameras CSV's x/y columns")
+    camera_exclude: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {"surveillance": ("indoor",)},
+        description="OSM tag -> values that leave an OSM camera out; {} keeps them all")
 
     @model_validator(mode="after")
     def _one_area(self) -> Area:
         if (self.boundary is None) == (self.polygon is None):
             raise ValueError("give exactly one of `boundary` (OSM relation id or name) or `polygon` (a file)")
         return self
+
+    @field_validator("osm")
+    @classmethod
+    def _osm_kind(cls, v: Path) -> Path:
+        from .osm import SUFFIXES
+
+        if not v.name.lower().endswith(SUFFIXES):
+            raise ValueError(f"{v.name!r} is not named like an OpenStreetMap extract; accepted: "
+                             ".osm, .osm.gz, .osm.bz2, .osm.pbf")
+        return v
+
+    @property
+    def cameras_file(self) -> Path | None:
+        """The town's cameras file, when ``existing_cameras`` names one."""
+        return None if self.existing_cameras in ("osm", "none") else Path(self.existing_cameras)
 
 
 class IncidentFile(_Model):
@@ -347,7 +368,7 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
     if check_files:
         missing = []
         for label, p in [("area.osm", sc.area.osm), ("area.polygon", sc.area.polygon), ("area.dem", sc.area.dem),
-                         ("area.qpv", sc.area.qpv), ("area.existing_cameras", sc.area.existing_cameras),
+                         ("area.qpv", sc.area.qpv), ("area.existing_cameras", sc.area.cameras_file),
                          ("candidates.exclusion", sc.candidates.exclusion)] + [
                             (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]:
             try:
