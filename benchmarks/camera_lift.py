@@ -35,6 +35,11 @@ INCIDENTS_PER_KM2_YEAR = 500
 
 
 def scenario_text(work: Path, incidents: Path, k: int, hide: bool) -> str:
+    import geopandas as gpd
+
+    # Helsinki's centre maps no police station: the patrols start in the middle of the area
+    p = gpd.read_file(work / "helsinki.geojson").geometry.iloc[0].representative_point()
+    start = (round(p.x, 6), round(p.y, 6))
     hide_line = 'existing_cameras = "none"' if hide else ""
     return f"""
 name = "helsinki-camera-lift"
@@ -50,6 +55,7 @@ path = "{incidents}"
 k = {k}
 method = "fast"
 [patrol]
+start = {list(start)}
 n_candidates = 20
 [[patrol.shifts]]
 name = "soirée"
@@ -85,6 +91,18 @@ def load_scenario_hiding_cameras(work: Path, incidents: Path, k: int):
     io.load_town = without_cameras
     logging.getLogger(__name__).warning("existing_cameras = \"none\" not available: cameras hidden by the script")
     return load_scenario(p)
+
+
+def mapped_cameras(town):
+    """The extract's mapped outdoor cameras (the reader's default filter), in the town's CRS."""
+    try:
+        from siteplanner import cameras
+    except ImportError:  # the former reader: cameras are POIs of kind "camera"
+        return town.pois[town.pois["kind"] == "camera"]
+    feats = town.extras.get("camera_features")
+    if feats is None:
+        return town.pois[town.pois["kind"] == "camera"]
+    return cameras.osm_cameras(feats).to_crs(town.crs)
 
 
 def near_share(xy: np.ndarray, cams: np.ndarray) -> float:
@@ -135,7 +153,7 @@ def main() -> None:
         work = Path(tmp)
         extract_polygon(HELSINKI, work / "helsinki.geojson")
         town = load_town(work, args.k)
-        cams = town.pois[town.pois["kind"] == "camera"]
+        cams = mapped_cameras(town)
         cam_xy = np.column_stack([cams.geometry.x, cams.geometry.y])
         m = len(cam_xy)
         rows = [run_seed(work, town, cam_xy, int(s), args.k) for s in args.seeds.split(",")]

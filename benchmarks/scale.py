@@ -124,7 +124,11 @@ def _scenario(area: str, work: Path):
 
     inc = AREAS[area].get("incidents") or work / f"{area}-incidents.csv"
     p = work / f"{area}.toml"
-    p.write_text(scenario_text(area, work, inc), encoding="utf-8")
+    text = scenario_text(area, work, inc)
+    start = work / f"{area}-start.json"
+    if start.is_file():  # no police station or town hall inside: a start point in the area
+        text = text.replace("[patrol]\n", f"[patrol]\nstart = {json.loads(start.read_text())}\n")
+    p.write_text(text, encoding="utf-8")
     return load_scenario(p, check_files=False), inc
 
 
@@ -143,12 +147,27 @@ def child_cold(area: str, work: Path) -> dict:
                         margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
     cold = time.perf_counter() - t0
     km2 = town.area.area / 1e6
+    _patrol_start(area, work, town)
     if not Path(inc).is_file():
         per_year = int(min(MAX_PER_YEAR, max(300, INCIDENTS_PER_KM2_YEAR * km2)))
         df = simulate.simulate_incidents(town.graph, town.pois, area=town.area, seed=0, per_year=per_year)
         df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(inc, index=False, lineterminator="\n")
     return {"cold_parse_s": cold, "area_km2": km2, "graph_nodes": town.graph.number_of_nodes(),
             "buildings": len(town.buildings)}
+
+
+def _patrol_start(area: str, work: Path, town) -> None:
+    """Where the area has neither a police station nor a town hall, give the patrols a start."""
+    import geopandas as gpd
+
+    from siteplanner import jurisdiction
+    from siteplanner._errors import InputError
+
+    try:
+        jurisdiction.patrol_start(town.pois, town.area, town.crs, start=None, source=area)
+    except InputError:
+        p = gpd.GeoSeries([town.area.representative_point()], crs=town.crs).to_crs("EPSG:4326").iloc[0]
+        (work / f"{area}-start.json").write_text(json.dumps([round(p.x, 6), round(p.y, 6)]))
 
 
 def child_warm(area: str, work: Path) -> dict:

@@ -57,13 +57,12 @@ def _osm_reader():
 def check_formats(sc: Scenario) -> None:
     """The scenario's files are of the kinds it names (without reading the OSM extract)."""
     osm_path = sc.resolve(sc.area.osm)
-    name = osm_path.name.lower()
-    if not name.endswith(OSM_SUFFIXES):
+    osm = _osm_reader()
+    if osm is not None and hasattr(osm, "check_suffix"):
+        osm.check_suffix(osm_path)
+    elif not osm_path.name.lower().endswith(OSM_SUFFIXES):
         raise InputError(f"{osm_path}: area.osm is not an OpenStreetMap extract; accepted: "
                          f"{', '.join(OSM_SUFFIXES)}")
-    if name.endswith(".osm.pbf") and _osm_reader() is None:
-        raise InputError(f"{osm_path}: this version reads OSM XML only (.osm, .osm.bz2); convert the PBF with "
-                         "`osmium cat FILE.osm.pbf -o FILE.osm.bz2`")
     if sc.area.polygon:
         io.read_polygon(sc.resolve(sc.area.polygon))
     if sc.area.dem:
@@ -73,7 +72,12 @@ def check_formats(sc: Scenario) -> None:
             _check_vector(sc.resolve(p), label, ("Polygon", "MultiPolygon"))
     cams = _existing_cameras_file(sc)
     if cams is not None:
-        _check_vector(cams, "area.existing_cameras", ("Point", "MultiPoint"))
+        try:
+            from . import cameras
+        except ImportError:  # an older reader: the file only has to hold points
+            _check_vector(cams, "area.existing_cameras", ("Point", "MultiPoint"))
+        else:
+            cameras.read_cameras(cams, crs=getattr(sc.area, "existing_cameras_crs", None))
 
 
 def _existing_cameras_file(sc: Scenario) -> Path | None:

@@ -449,7 +449,9 @@ class _ILS:
         return t + T[prev][0]
 
     def prize(self, route: list[int]) -> float:
-        return float(sum(self.pl[k] for k in route))
+        # exact sum, the same in any visiting order: with prizes of 1e6 a plain sum differs
+        # between orders of the same stops, and the search took that noise for gains, endlessly
+        return math.fsum(self.pl[k] for k in route)
 
     def key(self, route: list[int]) -> tuple[float, float]:
         return (round(self.prize(route), 9), -round(self.duration(route), 9))

@@ -228,6 +228,9 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         mult = coverage.sensitive_multiplier(demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m)
         demand = coverage.demand_table(demand_xy, intensity, mult, town.crs)
         counts["demand_points"] = len(demand)
+        # sensitive sites in the margin raise demand inside the commune, and are counted apart
+        sens_pois = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
+        counts["sensitive_sites_outside_area"] = int((~jurisdiction.inside_flags(sens_pois.geometry, town.area)).sum())
 
     # 3. candidates --------------------------------------------------------------------------
     with _step("candidates", timings, on_step):

@@ -109,3 +109,19 @@ def test_network_coverage_matrix_equals_dense():
 def test_bounded_reach_on_the_default_town(town):
     nodes = [n for n, d in town.graph.nodes(data=True) if d.get("street_count", 0) >= 3][::5]
     assert np.allclose(network_reach_m(town.graph, nodes, distance_m=150.0), dense_reach(town.graph, nodes, 150.0))
+
+
+def test_orienteering_with_large_prizes_ends_and_matches_normalised_prizes():
+    """A real instance (the whole default extract's evening shift, 60 stops, prizes ≈ 1e6): the
+    search ends, and picks the same tour as with the prizes divided by their maximum."""
+    from pathlib import Path
+
+    from siteplanner.patrol import solve_orienteering
+
+    z = np.load(Path(__file__).parent / "data" / "orienteering_default_extract.npz")
+    T, s, p, budget = z["travel_min"], z["service_min"], z["prizes"], float(z["budget_min"])
+    assert p.max() > 1e6
+    kw = dict(budget_min=budget, seed=0, max_iter=20, stall=10, restarts=1)
+    big = solve_orienteering(T, s, p, **kw)
+    small = solve_orienteering(T, s, p / p.max(), **kw)
+    assert len(big.order) >= 3 and list(big.order) == list(small.order)
