@@ -570,3 +570,54 @@ def merge_sources(frames: Sequence[gpd.GeoDataFrame], *, distance_m: float = 10.
             drop[later] = True
     out = df[~drop].sort_values(["datetime", "id"], kind="stable").reset_index(drop=True)
     return out, int(drop.sum())
+
+
+def window_mask(inc: pd.DataFrame, window, *, school_zone: str = "B") -> np.ndarray:
+    """Which incidents count for a time window, given how precisely each one is dated.
+
+    Rows with a date but no hour (``time_precision == "date"``) count for windows on days,
+    holidays and periods, never for a window on hours; undated rows (``"none"``) count only
+    for a window with no restriction at all.
+
+    Parameters
+    ----------
+    inc
+        Incidents with ``datetime`` and (optionally) ``time_precision`` columns.
+    window
+        A :class:`siteplanner.windows.TimeWindow`.
+    school_zone
+        School-holiday zone.
+    """
+    from .windows import in_window
+
+    if not len(inc):
+        return np.zeros(0, bool)
+    prec = inc["time_precision"].to_numpy() if "time_precision" in inc.columns else np.full(len(inc), "time")
+    dated = prec != "none"
+    m = np.zeros(len(inc), bool)
+    if dated.any():
+        m[dated] = in_window(inc["datetime"][dated], window, school_zone=school_zone)
+    if window.hours is not None:
+        m &= prec == "time"
+    open_window = (window.hours is None and window.days == "all" and window.school_holidays is None
+                   and window.public_holidays is None and window.period is None)
+    m |= ~dated & open_window
+    return m
+
+
+def quarantine_csv(reads: Sequence[IncidentRead]) -> str:
+    """The rows every file set aside: ``file, line, reason`` (line 1 is the header)."""
+    q = pd.concat([r.quarantine for r in reads], ignore_index=True) if reads else pd.DataFrame()
+    if q.empty:
+        q = pd.DataFrame(columns=["file", "line", "reason"])
+    return q.to_csv(index=False, lineterminator="\n")
+
+
+def ingest_counts(reads: Sequence[IncidentRead]) -> dict:
+    """Totals over files (``rows, kept, mapped, native, defaulted, quarantined, outside_area,
+    no_hour, undated``) and the counts of each file under ``files``."""
+    keys = ("rows", "kept", "mapped", "native", "defaulted", "quarantined", "outside_area", "no_hour", "undated")
+    out: dict = {k: int(sum(r.counts[k] for r in reads)) for k in keys}
+    out["files"] = {str(r.frame["file"].iloc[0]) if len(r.frame) else f"file {i + 1}": r.counts
+                    for i, r in enumerate(reads)}
+    return out
