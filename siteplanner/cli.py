@@ -39,7 +39,9 @@ def _main(
 def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
-    console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -145,6 +147,29 @@ def observatory(
                       f"{int(res.counts.loc['total', 'total'])} vs {int(res.counts_previous.loc['total', 'total'])} incidents, "
                       f"{res.ingest.get('duplicates_dropped', 0)} cross-source duplicate(s) dropped, "
                       f"{len(res.windows)} window(s)")
+        for f in files:
+            console.print(f"  {f}")
+
+    _guard(go)
+
+
+@app.command()
+def incidents(
+    scenario: ScenarioArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)")] = None,
+) -> None:
+    """Incident maps without streets: read and map the incident files, planar hotspot grid, indicators per zone."""
+
+    def go():
+        from . import incident_maps
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        res, files = incident_maps.run(sc, out_dir=out)
+        r = res.counts["incident_rows"]
+        console.print(f"[green]done[/]: {r['kept']:,} of {r['rows']:,} rows kept ({r['mapped']:,} mapped, "
+                      f"{r['defaulted']:,} defaulted, {r['quarantined']:,} quarantined, {r['no_hour']:,} without hour); "
+                      f"grid {res.grid.values.shape[0]} x {res.grid.values.shape[1]} of {res.grid.cell_m:g} m")
         for f in files:
             console.print(f"  {f}")
 

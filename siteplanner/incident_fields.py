@@ -34,7 +34,7 @@ PRECISION_TIME, PRECISION_DATE, PRECISION_NONE = "time", "date", "none"
 _WIDTH = {"%Y": 4, "%y": 2, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2, "%I": 2, "%j": 3}
 _HOUR_DIRECTIVES = ("%H", "%I", "%X", "%T", "%R", "%c")
 _TIME_RE = r"\d{1,2}:\d{2}"
-_OFFSET_RE = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+_OFFSET_RE = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"  # an offset after a time
 
 
 def _pad_to_format(joined: pd.Series, fmt: str) -> pd.Series:
@@ -86,7 +86,7 @@ def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series,
         t = pd.to_datetime(nums.fillna(0).astype(int), errors="coerce")
         out.loc[parts] = _localize(t, tz_naive).dt.tz_convert(out_tz)
     norm = s.str.replace(r"^(\d{4})/(\d{1,2})/(\d{1,2})", r"\1-\2-\3", regex=True)
-    norm = norm.str.replace(r"([+-]\d\d)$", r"\1:00", regex=True)
+    norm = norm.str.replace(r"(\d:\d\d(?::\d\d(?:\.\d+)?)?\s*[+-]\d\d)$", r"\1:00", regex=True)
     year = pd.to_numeric(norm.str.extract(r"^(\d{4,})-", expand=False)
                          .fillna(norm.str.extract(r"^\d{1,2}/\d{1,2}/(\d{4,})", expand=False)),
                          errors="coerce")

@@ -139,15 +139,29 @@ def _decode(raw: bytes, path: Path) -> str:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read an incident table as strings (CSV) or with geometry columns (GeoJSON, GeoPackage)."""
+    """Read an incident table as strings (CSV) or with geometry columns (GeoJSON, GeoPackage).
+
+    A gzip-compressed file (``.csv.gz``, ``.geojson.gz``) is read as it comes. Column names
+    are lower-cased.
+    """
     if not path.is_file():
         raise InputError(f"{path}: incident file not found")
-    suffix = "".join(path.suffixes[-2:]).lower()
+    name = path.name.lower()
+    gz = name.endswith(".gz")
+    suffix = "".join(Path(name[:-3] if gz else name).suffixes[-2:])
+    raw: bytes | None = None
+    if gz:
+        import gzip
+
+        try:
+            raw = gzip.decompress(path.read_bytes())
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: named .gz but not a readable gzip file ({exc})") from exc
     if suffix.endswith((".geojson", ".json", ".gpkg", ".shp")):
         try:
             with warnings.catch_warnings(record=True) as caught:  # GDAL's complaints, e.g. a point with one coordinate
                 warnings.simplefilter("always")
-                gdf = gpd.read_file(path)
+                gdf = gpd.read_file(_io.BytesIO(raw) if raw is not None else path)
         except Exception as exc:
             raise InputError(f"{path}: cannot be read as a vector file ({exc})") from exc
         for w in sorted({str(w.message) for w in caught}):
@@ -163,12 +177,13 @@ def read_table(path: Path) -> pd.DataFrame:
                              for i in np.flatnonzero(not_point.to_numpy())], source=str(path))
         pts = gdf.to_crs("EPSG:4326")
         df = pd.DataFrame(pts.drop(columns="geometry")).astype(object)
+        df.columns = [str(c).strip().lower() for c in df.columns]
         geoms = pts.geometry.to_numpy()
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         df["lon"] = np.where(ok, shapely.get_x(np.where(ok, geoms, None)), np.nan)
         df["lat"] = np.where(ok, shapely.get_y(np.where(ok, geoms, None)), np.nan)
         return df
-    text = _decode(path.read_bytes(), path)
+    text = _decode(raw if raw is not None else path.read_bytes(), path)
     if not text.strip():
         raise InputError(f"{path}: the file is empty (expected a header line id,datetime,category,source,lon,lat and rows)")
     first = text.splitlines()[0]
