@@ -71,7 +71,9 @@ def join_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 def _localize(naive: pd.Series, tz: str) -> pd.Series:
-    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    """Wall-clock times in ``tz``: the hour repeated when clocks go back is read as the first
+    (summer time) one, a skipped hour is moved forward."""
+    return naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), bool), nonexistent="shift_forward")
 
 
 def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series, pd.Series, int]:

@@ -104,6 +104,7 @@ def indicators(win: gpd.GeoDataFrame, weight: np.ndarray, grid: hotspots.Density
     hot = np.zeros(len(win), bool)
     hot[inside] = (grid.values[row[inside], col[inside]] >= thr) & mask[row[inside], col[inside]] & (thr > 0)
     zone = win["zone"].astype(str) if "zone" in win.columns else pd.Series("", index=win.index)
+    zone = zone.where(zone.str.strip().ne("") | ~zone.ne("").any(), "(no zone)")
     no_hour = (win["time_precision"] == "date").to_numpy() if "time_precision" in win.columns else np.zeros(len(win), bool)
     df = pd.DataFrame({"zone": zone.to_numpy(), "w": weight, "hot": hot, "no_hour": no_hour})
     total = max(len(df), 1)
