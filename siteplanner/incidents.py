@@ -633,6 +633,11 @@ def ingest_counts(reads: Sequence[IncidentRead]) -> dict:
     no_hour, undated``) and the counts of each file under ``files``."""
     keys = ("rows", "kept", "mapped", "native", "defaulted", "quarantined", "outside_area", "no_hour", "undated")
     out: dict = {k: int(sum(r.counts[k] for r in reads)) for k in keys}
+    labels: dict[str, int] = {}
+    for r in reads:
+        for k, v in r.counts["unmapped_labels"].items():
+            labels[k] = labels.get(k, 0) + v
+    out["unmapped_labels"] = labels
     out["files"] = {str(r.frame["file"].iloc[0]) if len(r.frame) else f"file {i + 1}": r.counts
                     for i, r in enumerate(reads)}
     return out
