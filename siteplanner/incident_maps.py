@@ -57,6 +57,17 @@ def _study_area(sc: Scenario) -> tuple[Any, str, list[incidents.IncidentRead]]:
         town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
                             margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
         return town.area, town.crs, read_scenario_incidents(sc, area=town.area, crs=town.crs)
+    return read_without_area(sc)
+
+
+def read_without_area(sc: Scenario) -> tuple[Any, str, list[incidents.IncidentRead]]:
+    """The scenario's incident files, read as ``siteplanner run`` reads them but with no study area.
+
+    Returns the convex hull of the kept incidents grown by :data:`HULL_MARGIN_M`, the UTM CRS
+    of its centre and the files read, projected to it.
+    """
+    from .pipeline import read_scenario_incidents
+
     reads = read_scenario_incidents(sc, area=None, crs="EPSG:4326")
     pts = np.vstack([shapely.get_coordinates(r.frame.geometry.to_numpy()) for r in reads if len(r.frame)] or
                     [np.zeros((0, 2))])

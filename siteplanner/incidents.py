@@ -1,18 +1,26 @@
-"""Incident files: read, check every row, and project.
+"""Incident files: read them as their publishers wrote them, check every row, and project.
 
-An incident file (CSV, GeoJSON or GeoPackage) has one row per incident with the columns
-``id, datetime, category, source`` and either ``lon, lat`` (WGS84) or ``x, y`` in a
-declared CRS. Column names may be mapped (``columns = {datetime = "date_faits"}``) and a
-file may declare one ``source`` for all its rows, so that exports from the police
-nationale, the police municipale, the bailleur social, the transporteur and the services
-techniques can be read as they come.
+An incident file (CSV, GeoJSON or GeoPackage, gzip-compressed or not) has one row per
+incident. The standard columns are ``datetime, category, source`` and either ``lon, lat``
+(WGS84), ``x, y`` in a declared CRS, or one ``coordinates`` column; ``id`` and ``zone`` are
+optional. The scenario's ``[[incidents]]`` table says how to read a publisher's export
+(:class:`IncidentSpec`): column names (``columns = {...}``), the time in one column with an
+optional ``datetime_format`` or split over several (``datetime = ["YEAR", "MONTH", ...]``),
+the zone of naive times, a mapping of the publisher's labels or patterns to the town's
+categories with a ``default_category``, a coordinate scale, and what to do with bad rows
+(``on_bad_rows = "fail" | "skip"``, ``max_bad_share``). Times are converted to the town's
+time zone; rows with a date but no hour are kept and flagged (``time_precision``); a file
+without an ``id`` gets stable ids ``<file name>#<line>``.
 
-Validation collects every problem and raises one :class:`~siteplanner._errors.InputError`
-that lists them with their line numbers (the header is line 1): bad dates, unknown
-categories, missing or non-numeric coordinates, latitude and longitude swapped, empty
-file, duplicate ids. Repairs whose meaning is unambiguous are made and logged: a UTF-8
-BOM, Latin-1 encoding, ``;`` separators, decimal commas, dates written ``dd/mm/yyyy``.
-Points outside the study area are dropped, with their count in the log.
+Validation collects every problem and, with ``on_bad_rows = "fail"``, raises one
+:class:`~siteplanner._errors.InputError` that lists them with their line numbers (the header
+is line 1): bad dates, labels nobody mapped, missing, placeholder (0, 0) or non-numeric
+coordinates, projected metres given as lon/lat (the message names the likely CRS and the
+``crs =`` line to add), latitude and longitude swapped, empty file, duplicate ids. With
+``"skip"`` the bad rows go to the quarantine (line and reason) unless they are more than
+``max_bad_share`` of the rows. Repairs whose meaning is unambiguous are made and logged: a
+UTF-8 BOM, Latin-1 encoding, ``;`` separators, decimal commas, dates written ``dd/mm/yyyy``.
+Points outside the study area are dropped, with their count in the log and the counts.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ independently with pandas. Skipped when the shared data folder is absent.
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 from pathlib import Path
@@ -60,7 +61,7 @@ def test_dansmarue_free_text_types_and_dates_without_hour(tmp_path):
     assert r.counts["unmapped_labels"] == d.loc[~mapped, "type"].value_counts().to_dict()
     # position from "{'lon': …, 'lat': …}", date as the publisher wrote it, local midnight
     first = r.frame.set_index("id").loc[d["id_dmr"].iloc[0]]
-    lonlat = eval(d["geo_point_2d"].iloc[0])  # noqa: S307 - the test's own independent reading
+    lonlat = ast.literal_eval(d["geo_point_2d"].iloc[0])  # the test's own reading
     assert first.geometry.x == pytest.approx(lonlat["lon"]) and first.geometry.y == pytest.approx(lonlat["lat"])
     assert str(first["datetime"].date()) == d["datedecl"].iloc[0]
     assert (r.frame["time_precision"] == "date").all()
