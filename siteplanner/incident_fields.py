@@ -62,7 +62,7 @@ def _pad_to_format(joined: pd.Series, fmt: str) -> pd.Series:
 
 def join_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """The values of ``columns`` joined by one space (empty if any part is empty)."""
-    parts = [df[c].astype(str).str.strip().replace({"nan": "", "None": "", "<NA>": ""}) for c in columns]
+    parts = [df[c].astype(str).fillna("").str.strip().replace({"nan": "", "None": "", "<NA>": ""}) for c in columns]
     empty = np.logical_or.reduce([p.eq("").to_numpy() for p in parts])
     joined = parts[0]
     for p in parts[1:]:
@@ -139,7 +139,7 @@ def parse_times(
     n_dayfirst : int
         How many values were read as ``dd/mm/yyyy``.
     """
-    s = raw.astype(str).str.strip().replace({"nan": "", "None": "", "NaT": ""})
+    s = raw.astype(str).fillna("").str.strip().replace({"nan": "", "None": "", "NaT": ""})
     if fmt is None:
         return _parse_default(s, tz_naive, out_tz)
     t = pd.to_datetime(_pad_to_format(s, fmt), format=fmt, errors="coerce")
@@ -168,7 +168,7 @@ def _matcher(key: str):
 
 def normalise_labels(values: pd.Series) -> pd.Series:
     """Labels as text, stripped; ``2.0`` read from a GeoJSON number becomes ``2``."""
-    s = values.astype(str).str.strip().replace({"nan": "", "None": "", "<NA>": ""})
+    s = values.astype(str).fillna("").str.strip().replace({"nan": "", "None": "", "<NA>": ""})
     return s.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
 
 
@@ -234,7 +234,7 @@ def split_coordinates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     too), ``POINT (lon lat)``, ``[lon, lat]`` (GeoJSON order) and a plain pair ``lat, lon``
     (the order of "Location" columns, e.g. ``(41.79, -87.62)``). Other text gives empty values.
     """
-    s = values.astype(str).str.strip()
+    s = values.astype(str).fillna("").str.strip()
     lon = s.str.extract(_DICT_LON, expand=False)
     lat = s.str.extract(_DICT_LAT, expand=False)
     for rx, first_is_lon in ((_WKT, True), (_BRACKET, True), (_PAIR, False)):

@@ -263,7 +263,7 @@ def _check_ids(df: pd.DataFrame, rows: _Rows, id_prefix: str) -> pd.Series:
     line = rows.line
     if "id" not in df.columns:  # a stable id from the file name and the line
         return id_prefix + "#" + line.astype(str)
-    ids = df["id"].astype(str).str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+    ids = df["id"].astype(str).fillna("").str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
     rows.add(ids.index[ids.eq("") | ids.eq("nan")], "empty id")
     dup = ids[ids.duplicated(keep=False) & ids.ne("") & ids.ne("nan")]
     for value, group in dup.groupby(dup, sort=True):
@@ -418,7 +418,7 @@ def validate_incidents(
                                    tz_naive=spec.timezone or timezone, out_tz=timezone)
     cat, labels, how = _check_categories(df, rows, categories=categories, mapping=spec.categories,
                                          default_category=spec.default_category)
-    src = (df["source"].astype(str).str.strip().str.lower() if "source" in df.columns
+    src = (df["source"].astype(str).fillna("").str.strip().str.lower() if "source" in df.columns
            else pd.Series(default_source, index=df.index))
     if "source" in df.columns and default_source is not None:
         src = src.where(src.ne("") & src.ne("nan"), default_source)
@@ -428,7 +428,7 @@ def validate_incidents(
     pts, _ = _check_positions(df, rows, source_name, crs=crs, area_wgs84=area_wgs84, scale=spec.coordinate_scale)
     if spec.on_bad_rows != "skip":
         report_problems(rows.messages, source=source_name)
-    zone = df["zone"].astype(str).str.strip() if "zone" in df.columns else pd.Series("", index=df.index)
+    zone = df["zone"].astype(str).fillna("").str.strip() if "zone" in df.columns else pd.Series("", index=df.index)
     out = gpd.GeoDataFrame(
         {"id": ids.to_numpy(), "datetime": when.to_numpy(), "time_precision": precision.to_numpy(),
          "category": cat.to_numpy(), "label": labels.to_numpy(), "source": src.to_numpy(), "zone": zone.to_numpy(),
