@@ -193,7 +193,7 @@ def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
 
 def evaluate_network(lixel_m=25.0):
     crimes, streets = _geodanet()
-    _, _, train, _ = load_geodanet()
+    _, _, train, _, _ = load_geodanet()
     xy = shapely.get_coordinates(crimes.geometry.to_numpy())
     lix = H.lixelize(streets, lixel_m=lixel_m)
     tree = shapely.STRtree(np.asarray(lix.geometry))
