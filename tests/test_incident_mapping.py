@@ -218,3 +218,16 @@ def test_grid_cell_sized_to_area_and_never_too_many_cells():
     w, h = chicago[2] - chicago[0], chicago[3] - chicago[1]
     assert c == 20.0 and (w / c) * (h / c) <= hotspots.MAX_CELLS
     assert hotspots.grid_cell_m((0, 0, 1000, 1000), 10_000) == 10.0  # many incidents: fine cells
+
+
+def test_report_sentence_and_run_without_area(tmp_path):
+    from siteplanner.report import incident_rows_text
+
+    p = _files(tmp_path, toml_extra='on_bad_rows = "skip"\nmax_bad_share = 0.1', Longitude=[""] + list(LON[1:]))
+    sc = load_scenario(p)
+    res = incident_maps.build(sc)
+    text = incident_rows_text(res.counts["incident_rows"], res.counts["incidents_in_window_no_hour"])
+    assert text.startswith("40 rows read, 39 kept (29 by the scenario's category mapping, 0 already in the town's "
+                           "categories, 10 given the default category), 1 set aside in quarantine.csv")
+    with pytest.raises(InputError, match="run `siteplanner incidents"):
+        pipeline.plan(sc)
