@@ -62,7 +62,10 @@ def _pad_to_format(joined: pd.Series, fmt: str) -> pd.Series:
 
 def join_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """The values of ``columns`` joined by one space (empty if any part is empty)."""
-    parts = [df[c].astype(str).fillna("").str.strip().replace({"nan": "", "None": "", "<NA>": ""}) for c in columns]
+    parts = [
+        df[c].astype(str).fillna("").str.strip().replace({"nan": "", "None": "", "<NA>": ""})
+        for c in columns
+    ]
     empty = np.logical_or.reduce([p.eq("").to_numpy() for p in parts])
     joined = parts[0]
     for p in parts[1:]:
@@ -73,7 +76,9 @@ def join_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 def _localize(naive: pd.Series, tz: str) -> pd.Series:
     """Wall-clock times in ``tz``: the hour repeated when clocks go back is read as the first
     (summer time) one, a skipped hour is moved forward."""
-    return naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), bool), nonexistent="shift_forward")
+    return naive.dt.tz_localize(
+        tz, ambiguous=np.ones(len(naive), bool), nonexistent="shift_forward"
+    )
 
 
 def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series, pd.Series, int]:
@@ -89,9 +94,12 @@ def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series,
         out.loc[parts] = _localize(t, tz_naive).dt.tz_convert(out_tz)
     norm = s.str.replace(r"^(\d{4})/(\d{1,2})/(\d{1,2})", r"\1-\2-\3", regex=True)
     norm = norm.str.replace(r"(\d:\d\d(?::\d\d(?:\.\d+)?)?\s*[+-]\d\d)$", r"\1:00", regex=True)
-    year = pd.to_numeric(norm.str.extract(r"^(\d{4,})-", expand=False)
-                         .fillna(norm.str.extract(r"^\d{1,2}/\d{1,2}/(\d{4,})", expand=False)),
-                         errors="coerce")
+    year = pd.to_numeric(
+        norm.str.extract(r"^(\d{4,})-", expand=False).fillna(
+            norm.str.extract(r"^\d{1,2}/\d{1,2}/(\d{4,})", expand=False)
+        ),
+        errors="coerce",
+    )
     norm = norm.where(year.between(1900, 2100), "")
     has_offset = norm.str.contains(_OFFSET_RE, regex=True)
     aware = has_offset & ~parts
@@ -102,7 +110,9 @@ def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series,
     if naive.any():
         t = pd.to_datetime(norm[naive], format="ISO8601", errors="coerce")
         out.loc[naive] = _localize(t, tz_naive).dt.tz_convert(out_tz)
-    fr_mask = out.isna() & norm.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+    fr_mask = out.isna() & norm.str.fullmatch(
+        r"\d{1,2}/\d{1,2}/\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+    )
     n_fr = 0
     if fr_mask.any():
         fr = pd.to_datetime(norm[fr_mask], format="mixed", dayfirst=True, errors="coerce")
@@ -113,7 +123,11 @@ def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series,
 
 
 def parse_times(
-    raw: pd.Series, *, fmt: str | None = None, tz_naive: str = "Europe/Paris", out_tz: str = "Europe/Paris"
+    raw: pd.Series,
+    *,
+    fmt: str | None = None,
+    tz_naive: str = "Europe/Paris",
+    out_tz: str = "Europe/Paris",
 ) -> tuple[pd.Series, pd.Series, int]:
     """Timestamps in ``out_tz`` and whether each row gives an hour.
 
@@ -149,7 +163,9 @@ def parse_times(
         try:
             t = _localize(t, tz_naive).dt.tz_convert(out_tz)
         except (TypeError, ValueError):  # mixed offsets: parse each row
-            t = pd.to_datetime(_pad_to_format(s, fmt), format=fmt, errors="coerce", utc=True).dt.tz_convert(out_tz)
+            t = pd.to_datetime(
+                _pad_to_format(s, fmt), format=fmt, errors="coerce", utc=True
+            ).dt.tz_convert(out_tz)
     has_time = pd.Series(any(d in fmt for d in _HOUR_DIRECTIVES), index=s.index)
     return t, has_time, 0
 
@@ -193,8 +209,11 @@ def map_categories(
         ``"mapped"``, ``"native"`` (already a town category), ``"defaulted"`` or ``"unmapped"``.
     """
     mapping = dict(mapping or {})
-    exact = {k.strip().lower(): v for k, v in mapping.items() if not k.startswith("re:")
-             and not any(ch in k for ch in "*?[")}
+    exact = {
+        k.strip().lower(): v
+        for k, v in mapping.items()
+        if not k.startswith("re:") and not any(ch in k for ch in "*?[")
+    }
     patterns = [(_matcher(k), v) for k, v in mapping.items() if k.strip().lower() not in exact]
     cats = {c.lower(): c for c in categories}
     uniq = pd.unique(labels)
@@ -220,7 +239,9 @@ def map_categories(
 
 # --------------------------------------------------------------------------- coordinates
 _NUM = r"[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?"
-_DICT_LON = re.compile(r"['\"]?(?:lon|lng|long|longitude|x)['\"]?\s*[:=]\s*(" + _NUM + ")", re.IGNORECASE)
+_DICT_LON = re.compile(
+    r"['\"]?(?:lon|lng|long|longitude|x)['\"]?\s*[:=]\s*(" + _NUM + ")", re.IGNORECASE
+)
 _DICT_LAT = re.compile(r"['\"]?(?:lat|latitude|y)['\"]?\s*[:=]\s*(" + _NUM + ")", re.IGNORECASE)
 _WKT = re.compile(r"POINT\s*\(\s*(" + _NUM + r")\s+(" + _NUM + r")\s*\)", re.IGNORECASE)
 _BRACKET = re.compile(r"^\[\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*\]$")
@@ -275,7 +296,9 @@ def guess_crs(x: np.ndarray, y: np.ndarray, *, near_wgs84=None) -> tuple[str, st
         cands = list(_CANDIDATES) + [(_utm_of(c.x, c.y), f"UTM zone {int((c.x + 180) // 6) + 1}")]
         best = None
         for epsg, name in cands:
-            lon, lat = pyproj.Transformer.from_crs(epsg, "EPSG:4326", always_xy=True).transform(mx, my)
+            lon, lat = pyproj.Transformer.from_crs(epsg, "EPSG:4326", always_xy=True).transform(
+                mx, my
+            )
             if not (np.isfinite(lon) and np.isfinite(lat)):
                 continue
             d = shapely.distance(near_wgs84, shapely.Point(lon, lat))
@@ -286,7 +309,10 @@ def guess_crs(x: np.ndarray, y: np.ndarray, *, near_wgs84=None) -> tuple[str, st
     if 1e5 <= mx <= 1.3e6 and 6.0e6 <= my <= 7.2e6:
         return "EPSG:2154", "Lambert-93"
     if 1.6e5 <= mx <= 8.4e5 and 0 <= abs(my) <= 9.4e6:
-        return "EPSG:326xx", "UTM (the zone of the town, e.g. EPSG:32631 for Paris, EPSG:32610 for Vancouver)"
+        return (
+            "EPSG:326xx",
+            "UTM (the zone of the town, e.g. EPSG:32631 for Paris, EPSG:32610 for Vancouver)",
+        )
     if abs(mx) <= 2.0038e7 and abs(my) <= 2.0049e7:
         return "EPSG:3857", "Web Mercator"
     return None

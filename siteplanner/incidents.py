@@ -72,7 +72,18 @@ SOURCES: tuple[str, ...] = tuple(SOURCE_LABELS)
 REQUIRED = ("datetime", "category")
 TIMEZONE = "Europe/Paris"
 #: Standard column names a file's columns may be mapped to (``columns = {...}``).
-STANDARD_COLUMNS = ("id", "datetime", "category", "source", "lon", "lat", "x", "y", "coordinates", "zone")
+STANDARD_COLUMNS = (
+    "id",
+    "datetime",
+    "category",
+    "source",
+    "lon",
+    "lat",
+    "x",
+    "y",
+    "coordinates",
+    "zone",
+)
 OUTPUT_COLUMNS = ("id", "datetime", "time_precision", "category", "label", "source", "zone", "line")
 
 
@@ -167,7 +178,9 @@ def read_table(path: Path) -> pd.DataFrame:
             raise InputError(f"{path}: named .gz but not a readable gzip file ({exc})") from exc
     if suffix.endswith((".geojson", ".json", ".gpkg", ".shp")):
         try:
-            with warnings.catch_warnings(record=True) as caught:  # GDAL's complaints, e.g. a point with one coordinate
+            with warnings.catch_warnings(
+                record=True
+            ) as caught:  # GDAL's complaints, e.g. a point with one coordinate
                 warnings.simplefilter("always")
                 gdf = gpd.read_file(_io.BytesIO(raw) if raw is not None else path)
         except Exception as exc:
@@ -181,8 +194,13 @@ def read_table(path: Path) -> pd.DataFrame:
         kinds = gdf.geometry.geom_type
         not_point = kinds.notna() & (kinds != "Point")
         if not_point.any():
-            report_problems([f"feature {i + 1}: geometry is a {kinds.iloc[i]} (accepted: Point)"
-                             for i in np.flatnonzero(not_point.to_numpy())], source=str(path))
+            report_problems(
+                [
+                    f"feature {i + 1}: geometry is a {kinds.iloc[i]} (accepted: Point)"
+                    for i in np.flatnonzero(not_point.to_numpy())
+                ],
+                source=str(path),
+            )
         pts = gdf.to_crs("EPSG:4326")
         df = pd.DataFrame(pts.drop(columns="geometry")).astype(object)
         df.columns = [str(c).strip().lower() for c in df.columns]
@@ -193,13 +211,21 @@ def read_table(path: Path) -> pd.DataFrame:
         return df
     text = _decode(raw if raw is not None else path.read_bytes(), path)
     if not text.strip():
-        raise InputError(f"{path}: the file is empty (expected a header line id,datetime,category,source,lon,lat and rows)")
+        raise InputError(
+            f"{path}: the file is empty (expected a header line id,datetime,category,source,lon,lat and rows)"
+        )
     first = text.splitlines()[0]
-    sep = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
+    sep = (
+        ";"
+        if first.count(";") > first.count(",")
+        else ("\t" if first.count("\t") > first.count(",") else ",")
+    )
     if sep != ",":
         log.info("%s: read with %r as column separator", path, sep)
     try:
-        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+        df = pd.read_csv(
+            _io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
+        )
     except Exception as exc:
         raise InputError(f"{path}: not a readable CSV table ({exc})") from exc
     df.columns = [str(c).strip().lower() for c in df.columns]
@@ -213,7 +239,9 @@ def _to_float(values: pd.Series) -> tuple[pd.Series, int]:
     s = values.astype(str).str.strip()
     comma = s.str.fullmatch(r"[-+]?\d+,\d+")
     fixed = s.where(~comma, s.str.replace(",", ".", regex=False))
-    return pd.to_numeric(fixed.replace({"": None, "nan": None, "None": None}), errors="coerce"), int(comma.sum())
+    return pd.to_numeric(
+        fixed.replace({"": None, "nan": None, "None": None}), errors="coerce"
+    ), int(comma.sum())
 
 
 class _Rows:
@@ -233,9 +261,15 @@ class _Rows:
             self.messages.append(message)
 
 
-def _check_columns(df: pd.DataFrame, source_name: str, *, crs, default_source, undated, default_category) -> None:
-    required = [c for c in REQUIRED if not (c == "datetime" and undated)
-                and not (c == "category" and default_category is not None)]
+def _check_columns(
+    df: pd.DataFrame, source_name: str, *, crs, default_source, undated, default_category
+) -> None:
+    required = [
+        c
+        for c in REQUIRED
+        if not (c == "datetime" and undated)
+        and not (c == "category" and default_category is not None)
+    ]
     missing = [c for c in required if c not in df.columns]
     has_lonlat = {"lon", "lat"} <= set(df.columns)
     has_xy = {"x", "y"} <= set(df.columns)
@@ -250,44 +284,67 @@ def _check_columns(df: pd.DataFrame, source_name: str, *, crs, default_source, u
             "map other names with `columns = {...}` (or `datetime = [...]`) in the scenario"
         )
     if has_xy and not has_lonlat and not crs:
-        raise InputError(f"{source_name}: x, y columns need a declared crs (e.g. crs = \"EPSG:2154\") in the scenario")
+        raise InputError(
+            f'{source_name}: x, y columns need a declared crs (e.g. crs = "EPSG:2154") in the scenario'
+        )
     if has_xy and not has_lonlat:
         try:
             pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError as exc:
-            raise InputError(f"{source_name}: the declared crs {crs!r} is not a known CRS ({exc}); "
-                             "accepted: an EPSG code like \"EPSG:2154\" (Lambert-93) or a WKT/PROJ string") from None
+            raise InputError(
+                f"{source_name}: the declared crs {crs!r} is not a known CRS ({exc}); "
+                'accepted: an EPSG code like "EPSG:2154" (Lambert-93) or a WKT/PROJ string'
+            ) from None
 
 
 def _check_ids(df: pd.DataFrame, rows: _Rows, id_prefix: str) -> pd.Series:
     line = rows.line
     if "id" not in df.columns:  # a stable id from the file name and the line
         return id_prefix + "#" + line.astype(str)
-    ids = df["id"].astype(str).fillna("").str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+    ids = (
+        df["id"].astype(str).fillna("").str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+    )
     rows.add(ids.index[ids.eq("") | ids.eq("nan")], "empty id")
     dup = ids[ids.duplicated(keep=False) & ids.ne("") & ids.ne("nan")]
     for value, group in dup.groupby(dup, sort=True):
         first = group.index[0]
-        rows.add(group.index[1:], f"duplicate id {value!r} (first on line {line[first]})",
-                 message=f"lines {', '.join(str(line[i]) for i in group.index[:5])}: duplicate id {value!r}")
+        rows.add(
+            group.index[1:],
+            f"duplicate id {value!r} (first on line {line[first]})",
+            message=f"lines {', '.join(str(line[i]) for i in group.index[:5])}: duplicate id {value!r}",
+        )
     return ids
 
 
-def _check_times(df: pd.DataFrame, rows: _Rows, source_name: str, *, undated, fmt, tz_naive, out_tz):
+def _check_times(
+    df: pd.DataFrame, rows: _Rows, source_name: str, *, undated, fmt, tz_naive, out_tz
+):
     if undated:
-        return (pd.Series(pd.NaT, index=df.index, dtype=f"datetime64[ns, {out_tz}]"),
-                pd.Series(fields.PRECISION_NONE, index=df.index))
-    when, has_time, n_fr = fields.parse_times(df["datetime"], fmt=fmt, tz_naive=tz_naive, out_tz=out_tz)
+        return (
+            pd.Series(pd.NaT, index=df.index, dtype=f"datetime64[ns, {out_tz}]"),
+            pd.Series(fields.PRECISION_NONE, index=df.index),
+        )
+    when, has_time, n_fr = fields.parse_times(
+        df["datetime"], fmt=fmt, tz_naive=tz_naive, out_tz=out_tz
+    )
     if n_fr:
         log.info("%s: read %d dates written dd/mm/yyyy (day first)", source_name, n_fr)
-    expected = (f"the declared format {fmt!r}" if fmt else
-                "ISO 8601 like 2023-05-14T22:30:00 (an offset such as +02:00 or +00 is converted), "
-                "yyyy/mm/dd, dd/mm/yyyy HH:MM, or a date alone; years 1900-2100")
+    expected = (
+        f"the declared format {fmt!r}"
+        if fmt
+        else "ISO 8601 like 2023-05-14T22:30:00 (an offset such as +02:00 or +00 is converted), "
+        "yyyy/mm/dd, dd/mm/yyyy HH:MM, or a date alone; years 1900-2100"
+    )
     for i in when.index[when.isna()]:
-        rows.add([i], f"bad datetime {str(df.at[i, 'datetime'])!r} (expected {expected}; "
-                      "declare `datetime_format` or `datetime = [columns]` in the scenario)")
-    precision = pd.Series(np.where(has_time.to_numpy(bool), fields.PRECISION_TIME, fields.PRECISION_DATE),
-                          index=df.index)
+        rows.add(
+            [i],
+            f"bad datetime {str(df.at[i, 'datetime'])!r} (expected {expected}; "
+            "declare `datetime_format` or `datetime = [columns]` in the scenario)",
+        )
+    precision = pd.Series(
+        np.where(has_time.to_numpy(bool), fields.PRECISION_TIME, fields.PRECISION_DATE),
+        index=df.index,
+    )
     return when, precision
 
 
@@ -296,7 +353,9 @@ def _check_categories(df, rows: _Rows, *, categories, mapping, default_category)
         labels = pd.Series("", index=df.index)
     else:
         labels = fields.normalise_labels(df["category"])
-    cat, how = fields.map_categories(labels, mapping=mapping, default=default_category, categories=categories)
+    cat, how = fields.map_categories(
+        labels, mapping=mapping, default=default_category, categories=categories
+    )
     unknown = cat.notna() & ~cat.isin(categories)
     bad = how.eq("unmapped") | unknown
     if mapping or default_category:
@@ -323,16 +382,27 @@ def _check_positions(df, rows: _Rows, source_name, *, crs, area_wgs84, scale):
     missing = a.isna() | b.isna() | ~np.isfinite(a.fillna(0)) | ~np.isfinite(b.fillna(0))
     rows.add(a.index[missing], f"missing or non-numeric coordinates ({names})")
     zero = ~missing & a.eq(0) & b.eq(0)
-    rows.add(a.index[zero], f"no position ({names} are 0, 0: the publisher's mark for an unlocated row)")
+    rows.add(
+        a.index[zero], f"no position ({names} are 0, 0: the publisher's mark for an unlocated row)"
+    )
     bad = missing | zero
     if has_lonlat:
         out = ~bad & ((a.abs() > 180) | (b.abs() > 90))
         if out.any():
-            g = fields.guess_crs(a[out].to_numpy(float), b[out].to_numpy(float), near_wgs84=area_wgs84)
-            hint = (f"; they look like {g[1]} ({g[0]}) metres: map them as x, y and add "
-                    f"the line `crs = \"{g[0]}\"` to this file's [[incidents]] table" if g else "")
+            g = fields.guess_crs(
+                a[out].to_numpy(float), b[out].to_numpy(float), near_wgs84=area_wgs84
+            )
+            hint = (
+                f"; they look like {g[1]} ({g[0]}) metres: map them as x, y and add "
+                f'the line `crs = "{g[0]}"` to this file\'s [[incidents]] table'
+                if g
+                else ""
+            )
             for i in a.index[out]:
-                rows.add([i], f"lon {a[i]} / lat {b[i]} outside WGS84 range (lon -180..180, lat -90..90){hint}")
+                rows.add(
+                    [i],
+                    f"lon {a[i]} / lat {b[i]} outside WGS84 range (lon -180..180, lat -90..90){hint}",
+                )
         bad = bad | out
         if area_wgs84 is not None and not area_wgs84.is_empty:
             ok = ~bad
@@ -341,15 +411,23 @@ def _check_positions(df, rows: _Rows, source_name, *, crs, area_wgs84, scale):
             inside = shapely.contains_xy(near, ax, by)
             swapped = ok.to_numpy() & ~inside & shapely.contains_xy(near, by, ax)
             for i in a.index[swapped]:
-                rows.add([i], f"lon {a[i]} and lat {b[i]} look swapped (the swapped point is in the study area)")
+                rows.add(
+                    [i],
+                    f"lon {a[i]} and lat {b[i]} look swapped (the swapped point is in the study area)",
+                )
             bad = bad | pd.Series(swapped, index=a.index)
-        pts = gpd.GeoSeries.from_xy(a.where(~bad, 0).to_numpy(float), b.where(~bad, 0).to_numpy(float),
-                                    crs="EPSG:4326")
+        pts = gpd.GeoSeries.from_xy(
+            a.where(~bad, 0).to_numpy(float), b.where(~bad, 0).to_numpy(float), crs="EPSG:4326"
+        )
         return pts, bad
-    pts = gpd.GeoSeries.from_xy(a.where(~bad, 0).to_numpy(float), b.where(~bad, 0).to_numpy(float), crs=crs)
+    pts = gpd.GeoSeries.from_xy(
+        a.where(~bad, 0).to_numpy(float), b.where(~bad, 0).to_numpy(float), crs=crs
+    )
     pts = pts.to_crs("EPSG:4326")
     lon, lat = shapely.get_x(pts.to_numpy()), shapely.get_y(pts.to_numpy())
-    invalid = ~bad.to_numpy() & ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    invalid = ~bad.to_numpy() & ~(
+        np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    )
     for i in a.index[invalid]:
         rows.add([i], f"x {a[i]} / y {b[i]} is not a valid position in {crs}")
     bad = bad | pd.Series(invalid, index=a.index)
@@ -364,9 +442,11 @@ def _check_declared_crs(a, b, pts, crs, area_wgs84, source_name) -> None:
     if not far.all():
         return
     g = fields.guess_crs(a.to_numpy(float), b.to_numpy(float), near_wgs84=area_wgs84)
-    hint = f"; they look like {g[1]}: write `crs = \"{g[0]}\"`" if g and g[0] != crs else ""
-    raise InputError(f"{source_name}: every position, read in the declared crs {crs!r}, lies more than 50 km from "
-                     f"the study area (first: x {a.iloc[0]}, y {b.iloc[0]}){hint}")
+    hint = f'; they look like {g[1]}: write `crs = "{g[0]}"`' if g and g[0] != crs else ""
+    raise InputError(
+        f"{source_name}: every position, read in the declared crs {crs!r}, lies more than 50 km from "
+        f"the study area (first: x {a.iloc[0]}, y {b.iloc[0]}){hint}"
+    )
 
 
 def validate_incidents(
@@ -409,36 +489,76 @@ def validate_incidents(
         as ``(index, line, reason)``); columns :data:`OUTPUT_COLUMNS`.
     """
     spec = spec or IncidentSpec(Path(source_name), default_source, crs)
-    _check_columns(df, source_name, crs=crs, default_source=default_source, undated=spec.undated,
-                   default_category=spec.default_category)
+    _check_columns(
+        df,
+        source_name,
+        crs=crs,
+        default_source=default_source,
+        undated=spec.undated,
+        default_category=spec.default_category,
+    )
     line = pd.Series(np.arange(len(df)) + 2, index=df.index)  # header is line 1
     rows = _Rows(line)
     ids = _check_ids(df, rows, Path(source_name).name)
-    when, precision = _check_times(df, rows, source_name, undated=spec.undated, fmt=spec.datetime_format,
-                                   tz_naive=spec.timezone or timezone, out_tz=timezone)
-    cat, labels, how = _check_categories(df, rows, categories=categories, mapping=spec.categories,
-                                         default_category=spec.default_category)
-    src = (df["source"].astype(str).fillna("").str.strip().str.lower() if "source" in df.columns
-           else pd.Series(default_source, index=df.index))
+    when, precision = _check_times(
+        df,
+        rows,
+        source_name,
+        undated=spec.undated,
+        fmt=spec.datetime_format,
+        tz_naive=spec.timezone or timezone,
+        out_tz=timezone,
+    )
+    cat, labels, how = _check_categories(
+        df,
+        rows,
+        categories=categories,
+        mapping=spec.categories,
+        default_category=spec.default_category,
+    )
+    src = (
+        df["source"].astype(str).fillna("").str.strip().str.lower()
+        if "source" in df.columns
+        else pd.Series(default_source, index=df.index)
+    )
     if "source" in df.columns and default_source is not None:
         src = src.where(src.ne("") & src.ne("nan"), default_source)
     if sources is not None:
         for i in src.index[~src.isin(sources)]:
             rows.add([i], f"unknown source {src[i]!r} (accepted: {', '.join(sources)})")
-    pts, _ = _check_positions(df, rows, source_name, crs=crs, area_wgs84=area_wgs84, scale=spec.coordinate_scale)
+    pts, _ = _check_positions(
+        df, rows, source_name, crs=crs, area_wgs84=area_wgs84, scale=spec.coordinate_scale
+    )
     if spec.on_bad_rows != "skip":
         report_problems(rows.messages, source=source_name)
-    zone = df["zone"].astype(str).fillna("").str.strip() if "zone" in df.columns else pd.Series("", index=df.index)
+    zone = (
+        df["zone"].astype(str).fillna("").str.strip()
+        if "zone" in df.columns
+        else pd.Series("", index=df.index)
+    )
     out = gpd.GeoDataFrame(
-        {"id": ids.to_numpy(), "datetime": when.to_numpy(), "time_precision": precision.to_numpy(),
-         "category": cat.to_numpy(), "label": labels.to_numpy(), "source": src.to_numpy(), "zone": zone.to_numpy(),
-         "line": line.to_numpy(), "_how": how.to_numpy()},
-        geometry=pts.to_numpy(), crs="EPSG:4326",
+        {
+            "id": ids.to_numpy(),
+            "datetime": when.to_numpy(),
+            "time_precision": precision.to_numpy(),
+            "category": cat.to_numpy(),
+            "label": labels.to_numpy(),
+            "source": src.to_numpy(),
+            "zone": zone.to_numpy(),
+            "line": line.to_numpy(),
+            "_how": how.to_numpy(),
+        },
+        geometry=pts.to_numpy(),
+        crs="EPSG:4326",
     )
     out["datetime"] = pd.to_datetime(out["datetime"], utc=True).dt.tz_convert(timezone)
     bad_pos = [df.index.get_loc(i) for i in sorted(rows.reasons)]
-    quarantine = pd.DataFrame({"line": [int(line[i]) for i in sorted(rows.reasons)],
-                               "reason": ["; ".join(rows.reasons[i]) for i in sorted(rows.reasons)]})
+    quarantine = pd.DataFrame(
+        {
+            "line": [int(line[i]) for i in sorted(rows.reasons)],
+            "reason": ["; ".join(rows.reasons[i]) for i in sorted(rows.reasons)],
+        }
+    )
     keep = np.ones(len(out), bool)
     keep[bad_pos] = False
     if spec.on_bad_rows == "skip":
@@ -449,17 +569,26 @@ def validate_incidents(
     return result
 
 
-def _check_bad_share(quarantine: pd.DataFrame, n_rows: int, spec: IncidentSpec, source_name: str) -> None:
+def _check_bad_share(
+    quarantine: pd.DataFrame, n_rows: int, spec: IncidentSpec, source_name: str
+) -> None:
     n_bad = len(quarantine)
     if n_bad and n_bad > spec.max_bad_share * n_rows:
-        first = "\n".join(f"  - line {r.line}: {r.reason}" for r in quarantine.head(10).itertuples())
-        reasons = quarantine["reason"].str.replace(r"'.*", "", regex=True).str.replace(r"\(.*", "", regex=True)
+        first = "\n".join(
+            f"  - line {r.line}: {r.reason}" for r in quarantine.head(10).itertuples()
+        )
+        reasons = (
+            quarantine["reason"]
+            .str.replace(r"'.*", "", regex=True)
+            .str.replace(r"\(.*", "", regex=True)
+        )
         by = ", ".join(f"{k.strip()} {v}" for k, v in reasons.value_counts().head(5).items())
         raise InputError(
             f"{source_name}: {n_bad} of {n_rows} rows ({n_bad / n_rows:.1%}) are bad, more than max_bad_share = "
-            f"{spec.max_bad_share:g} ({spec.max_bad_share:.1%}) allows with on_bad_rows = \"skip\" ({by}). "
+            f'{spec.max_bad_share:g} ({spec.max_bad_share:.1%}) allows with on_bad_rows = "skip" ({by}). '
             f"First bad rows:\n{first}\nFix the file or its mapping in the scenario, or raise max_bad_share "
-            "if these rows are expected (e.g. unlocated rows)")
+            "if these rows are expected (e.g. unlocated rows)"
+        )
 
 
 def _prepare(df: pd.DataFrame, spec: IncidentSpec, path: Path) -> pd.DataFrame:
@@ -470,7 +599,9 @@ def _prepare(df: pd.DataFrame, spec: IncidentSpec, path: Path) -> pd.DataFrame:
         unknown = [v for v in rename if v not in df.columns]
         if unknown:
             raise InputError(f"{path}: mapped column(s) {unknown} not in the file; found {found}")
-        df = df.drop(columns=[c for c in rename.values() if c in df.columns and c not in rename]).rename(columns=rename)
+        df = df.drop(
+            columns=[c for c in rename.values() if c in df.columns and c not in rename]
+        ).rename(columns=rename)
     if spec.datetime is not None:
         cols = [spec.datetime] if isinstance(spec.datetime, str) else list(spec.datetime)
         cols = [str(c).strip().lower() for c in cols]
@@ -516,38 +647,66 @@ def read_incident_file(
     path = Path(spec.path)
     df = _prepare(read_table(path), spec, path)
     area_wgs = None if area is None else gpd.GeoSeries([area], crs=crs).to_crs("EPSG:4326").iloc[0]
-    gdf = validate_incidents(df, source_name=str(path), crs=spec.crs, default_source=spec.source,
-                             area_wgs84=area_wgs, categories=categories, spec=spec, timezone=timezone)
+    gdf = validate_incidents(
+        df,
+        source_name=str(path),
+        crs=spec.crs,
+        default_source=spec.source,
+        area_wgs84=area_wgs,
+        categories=categories,
+        spec=spec,
+        timezone=timezone,
+    )
     quarantine, how = gdf.attrs.pop("quarantine"), gdf.attrs.pop("how")
     gdf = gdf.to_crs(crs)
     inside = gdf.within(area).to_numpy() if area is not None else np.ones(len(gdf), bool)
     n_out = int((~inside).sum())
     if n_out:
-        log.info("%s: dropped %d of %d incidents outside the study area", path.name, n_out, len(gdf))
+        log.info(
+            "%s: dropped %d of %d incidents outside the study area", path.name, n_out, len(gdf)
+        )
     gdf, how = gdf[inside].reset_index(drop=True), how[inside]
     gdf["synthetic"] = "synthetic" in path.name.lower()
     gdf["file"] = path.name
     counts = _counts(gdf, how, len(df), quarantine, n_out)
     if counts["unmapped_labels"]:
-        log.warning("%s: %d row(s) with labels nobody mapped got the default category %r: %s", path.name,
-                    counts["defaulted"], spec.default_category,
-                    "; ".join(f"{k!r} {v}" for k, v in counts["unmapped_labels"].items()))
+        log.warning(
+            "%s: %d row(s) with labels nobody mapped got the default category %r: %s",
+            path.name,
+            counts["defaulted"],
+            spec.default_category,
+            "; ".join(f"{k!r} {v}" for k, v in counts["unmapped_labels"].items()),
+        )
     if len(quarantine):
-        log.warning("%s: %d of %d rows set aside in the quarantine (on_bad_rows = \"skip\")", path.name,
-                    len(quarantine), len(df))
-    log.info("%s: %d incidents kept (%s)%s", path.name, len(gdf),
-             ", ".join(f"{k} {v}" for k, v in gdf["category"].value_counts().sort_index().items()),
-             f", {counts['no_hour']} with a date but no hour" if counts["no_hour"] else "")
+        log.warning(
+            '%s: %d of %d rows set aside in the quarantine (on_bad_rows = "skip")',
+            path.name,
+            len(quarantine),
+            len(df),
+        )
+    log.info(
+        "%s: %d incidents kept (%s)%s",
+        path.name,
+        len(gdf),
+        ", ".join(f"{k} {v}" for k, v in gdf["category"].value_counts().sort_index().items()),
+        f", {counts['no_hour']} with a date but no hour" if counts["no_hour"] else "",
+    )
     return IncidentRead(gdf, counts, quarantine.assign(file=path.name)[["file", "line", "reason"]])
 
 
-def _counts(gdf: gpd.GeoDataFrame, how: np.ndarray, n_rows: int, quarantine: pd.DataFrame, n_out: int) -> dict:
+def _counts(
+    gdf: gpd.GeoDataFrame, how: np.ndarray, n_rows: int, quarantine: pd.DataFrame, n_out: int
+) -> dict:
     how = pd.Series(how, dtype=object)
     defaulted = gdf.loc[how.eq("defaulted").to_numpy(), "label"]
     return {
-        "rows": int(n_rows), "kept": int(len(gdf)), "mapped": int(how.eq("mapped").sum()),
-        "native": int(how.eq("native").sum()), "defaulted": int(how.eq("defaulted").sum()),
-        "quarantined": int(len(quarantine)), "outside_area": int(n_out),
+        "rows": int(n_rows),
+        "kept": int(len(gdf)),
+        "mapped": int(how.eq("mapped").sum()),
+        "native": int(how.eq("native").sum()),
+        "defaulted": int(how.eq("defaulted").sum()),
+        "quarantined": int(len(quarantine)),
+        "outside_area": int(n_out),
         "no_hour": int((gdf["time_precision"] == "date").sum()),
         "undated": int((gdf["time_precision"] == "none").sum()),
         "unmapped_labels": {str(k): int(v) for k, v in defaulted.value_counts().items()},
@@ -563,10 +722,14 @@ def read_incidents(
     timezone: str = TIMEZONE,
 ) -> gpd.GeoDataFrame:
     """The incidents of :func:`read_incident_file` (its frame only)."""
-    return read_incident_file(spec, area=area, crs=crs, categories=categories, timezone=timezone).frame
+    return read_incident_file(
+        spec, area=area, crs=crs, categories=categories, timezone=timezone
+    ).frame
 
 
-def merge_sources(frames: Sequence[gpd.GeoDataFrame], *, distance_m: float = 10.0, minutes: float = 30.0) -> tuple[gpd.GeoDataFrame, int]:
+def merge_sources(
+    frames: Sequence[gpd.GeoDataFrame], *, distance_m: float = 10.0, minutes: float = 30.0
+) -> tuple[gpd.GeoDataFrame, int]:
     """Concatenate incident files and drop cross-source duplicates.
 
     Two rows from different files are the same incident when they have the same category,
@@ -586,7 +749,11 @@ def merge_sources(frames: Sequence[gpd.GeoDataFrame], *, distance_m: float = 10.
     tree = cKDTree(xy)
     drop = np.zeros(len(df), bool)
     for i, j in sorted(tree.query_pairs(distance_m)):
-        if file_rank[i] == file_rank[j] or df.at[i, "category"] != df.at[j, "category"] or abs(t[i] - t[j]) > minutes:
+        if (
+            file_rank[i] == file_rank[j]
+            or df.at[i, "category"] != df.at[j, "category"]
+            or abs(t[i] - t[j]) > minutes
+        ):
             continue
         later = j if (file_rank[j], j) > (file_rank[i], i) else i
         if not drop[i] and not drop[j]:
@@ -615,15 +782,24 @@ def window_mask(inc: pd.DataFrame, window, *, school_zone: str = "B") -> np.ndar
 
     if not len(inc):
         return np.zeros(0, bool)
-    prec = inc["time_precision"].to_numpy() if "time_precision" in inc.columns else np.full(len(inc), "time")
+    prec = (
+        inc["time_precision"].to_numpy()
+        if "time_precision" in inc.columns
+        else np.full(len(inc), "time")
+    )
     dated = prec != "none"
     m = np.zeros(len(inc), bool)
     if dated.any():
         m[dated] = in_window(inc["datetime"][dated], window, school_zone=school_zone)
     if window.hours is not None:
         m &= prec == "time"
-    open_window = (window.hours is None and window.days == "all" and window.school_holidays is None
-                   and window.public_holidays is None and window.period is None)
+    open_window = (
+        window.hours is None
+        and window.days == "all"
+        and window.school_holidays is None
+        and window.public_holidays is None
+        and window.period is None
+    )
     m |= ~dated & open_window
     return m
 
@@ -639,13 +815,25 @@ def quarantine_csv(reads: Sequence[IncidentRead]) -> str:
 def ingest_counts(reads: Sequence[IncidentRead]) -> dict:
     """Totals over files (``rows, kept, mapped, native, defaulted, quarantined, outside_area,
     no_hour, undated``) and the counts of each file under ``files``."""
-    keys = ("rows", "kept", "mapped", "native", "defaulted", "quarantined", "outside_area", "no_hour", "undated")
+    keys = (
+        "rows",
+        "kept",
+        "mapped",
+        "native",
+        "defaulted",
+        "quarantined",
+        "outside_area",
+        "no_hour",
+        "undated",
+    )
     out: dict = {k: int(sum(r.counts[k] for r in reads)) for k in keys}
     labels: dict[str, int] = {}
     for r in reads:
         for k, v in r.counts["unmapped_labels"].items():
             labels[k] = labels.get(k, 0) + v
     out["unmapped_labels"] = labels
-    out["files"] = {str(r.frame["file"].iloc[0]) if len(r.frame) else f"file {i + 1}": r.counts
-                    for i, r in enumerate(reads)}
+    out["files"] = {
+        str(r.frame["file"].iloc[0]) if len(r.frame) else f"file {i + 1}": r.counts
+        for i, r in enumerate(reads)
+    }
     return out
