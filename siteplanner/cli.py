@@ -160,6 +160,29 @@ def observatory(
     _guard(go)
 
 
+@app.command()
+def incidents(
+    scenario: ScenarioArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)")] = None,
+) -> None:
+    """Incident maps without streets: read and map the incident files, planar hotspot grid, indicators per zone."""
+
+    def go():
+        from . import incident_maps
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        res, files = incident_maps.run(sc, out_dir=out)
+        r = res.counts["incident_rows"]
+        console.print(f"[green]done[/]: {r['kept']:,} of {r['rows']:,} rows kept ({r['mapped']:,} mapped, "
+                      f"{r['defaulted']:,} defaulted, {r['quarantined']:,} quarantined, {r['no_hour']:,} without hour); "
+                      f"grid {res.grid.values.shape[0]} x {res.grid.values.shape[1]} of {res.grid.cell_m:g} m")
+        for f in files:
+            console.print(f"  {f}")
+
+    _guard(go)
+
+
 review_app = typer.Typer(no_args_is_help=True, help="The référent sûreté's review of a plan (review.csv).")
 app.add_typer(review_app, name="review")
 

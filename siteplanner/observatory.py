@@ -975,7 +975,7 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
         The result and the files written.
     """
     from . import incidents, io
-    from .pipeline import read_qpv, time_window
+    from .pipeline import read_qpv, read_scenario_incidents, time_window
 
     obs = getattr(sc, "observatory", None)
     period = period or (obs.period if obs is not None else None)
@@ -986,8 +986,8 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
                         margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
     if not sc.incidents:
         raise InputError(f"{sc.path}: no [[incidents]] file; the observatory needs at least one")
-    frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
-                                       area=town.area, crs=town.crs) for f in sc.incidents]
+    # the scenario's reader, with each file's mapping: the same as `siteplanner run`
+    frames = [r.frame for r in read_scenario_incidents(sc, area=town.area, crs=town.crs)]
     kw: dict[str, Any] = {}
     if obs is not None:
         kw = {"distance_m": obs.duplicate_distance_m, "minutes": obs.duplicate_minutes}

@@ -61,6 +61,7 @@ class Result:
     shift_prizes: dict[str, Any] = field(default_factory=dict)
     review_outcomes: pd.DataFrame | None = None
     phases: pd.DataFrame | None = None
+    quarantine_csv: str = "file,line,reason\n"
 
     @property
     def synthetic(self) -> bool:
@@ -171,30 +172,73 @@ def patrol_graph(town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarra
     return start_node, g, node
 
 
+def read_scenario_incidents(sc: Scenario, *, area, crs: str) -> list[incidents.IncidentRead]:
+    """Every ``[[incidents]]`` file of the scenario, read with its mapping (same reader everywhere)."""
+    return [incidents.read_incident_file(f.spec(sc.resolve(f.path)), area=area, crs=crs, categories=sc.categories,
+                                         timezone=sc.timezone) for f in sc.incidents]
+
+
+def merge_reads(sc: Scenario, reads: list[incidents.IncidentRead], crs: str) -> tuple[gpd.GeoDataFrame, int]:
+    """The files' incidents in one frame, cross-source duplicates dropped (the observatory's rule)."""
+    if reads:
+        return incidents.merge_sources([r.frame for r in reads], distance_m=sc.observatory.duplicate_distance_m,
+                                       minutes=sc.observatory.duplicate_minutes)
+    cols = {c: [] for c in incidents.OUTPUT_COLUMNS + ("synthetic", "file")}
+    return gpd.GeoDataFrame(cols, geometry=[], crs=crs), 0
+
+
+def window_incidents(sc: Scenario, inc: gpd.GeoDataFrame, tw: windows.TimeWindow
+                     ) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
+    """The incidents of the hotspot window, their category weights, and how many have no hour."""
+    win = inc[incidents.window_mask(inc, tw)].reset_index(drop=True)
+    if len(win) == 0:
+        raise InputError(f"{sc.path}: no incident in the study area and time window {tw.name!r}; "
+                         "check [[incidents]] files and [hotspots.window]")
+    cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+    n_no_hour = int((win["time_precision"] == "date").sum()) if "time_precision" in win.columns else 0
+    return win, cat_w, n_no_hour
+
+
+def hotspot_grid(sc: Scenario, win: gpd.GeoDataFrame, cat_w: np.ndarray, *, bounds, area, window: str
+                 ) -> hotspots.DensityGrid:
+    """The scenario's hotspot surface: its method with the incident times and category weights.
+
+    The default method trains on the earlier incidents and validates on the later ones (its
+    inner temporal hold-out), with each incident weighted by its category, as the scenario
+    says; the cell side is the scenario's or one sized to the area (:func:`hotspots.grid_cell_m`).
+    """
+    xy = np.column_stack([win.geometry.x, win.geometry.y])
+    dated = win["datetime"].notna().to_numpy() if len(win) else np.zeros(0, bool)
+    times = win["datetime"].reset_index(drop=True) if dated.any() else None
+    cell_m = hotspots.grid_cell_m(bounds, len(win), area_m2=area.area, cell_m=sc.hotspots.cell_m)
+    weight = None if sc.hotspots.method == "near_repeat" else cat_w
+    if sc.hotspots.method == "near_repeat" and times is None:
+        raise InputError(f"{sc.path}: [hotspots] method = \"near_repeat\" needs incident times; the files are undated")
+    return hotspots.predict(sc.hotspots.method, xy, weight=weight, train_time=times, bounds=bounds, cell_m=cell_m,
+                            bandwidth_m=sc.hotspots.bandwidth_m, area=area, window=window)
+
+
 def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     """Run every analysis step of a scenario and return the results (nothing is written)."""
     timings: dict[str, float] = {}
     counts: dict[str, Any] = {}
 
     # 1. load --------------------------------------------------------------------------------
+    if sc.area is None:
+        raise InputError(f"{sc.path}: no [area] (OSM extract and boundary or polygon): a camera plan needs streets; "
+                         f"run `siteplanner incidents {sc.path}` for the incident maps without streets")
     with _step("load", timings, on_step):
         town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
                             margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
         # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
         start_anchor, trench_anchors = anchors(town, sc)
-        frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
-                                           area=town.area, crs=town.crs) for f in sc.incidents]
-        if frames:
-            # the same duplicate rule as the observatory's, so that both count the same incidents
-            inc, n_dup = incidents.merge_sources(frames, distance_m=sc.observatory.duplicate_distance_m,
-                                                 minutes=sc.observatory.duplicate_minutes)
-        else:
-            inc, n_dup = gpd.GeoDataFrame({"id": [], "datetime": [], "category": [], "source": [], "synthetic": [], "file": []},
-                                          geometry=[], crs=town.crs), 0
+        reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
+        inc, n_dup = merge_reads(sc, reads, town.crs)
         qpv = read_qpv(sc.resolve(sc.area.qpv), town.crs, town.area) if sc.area.qpv else None
         existing_file = _existing_cameras(sc, town)
         counts.update(town.summary())
         counts["incidents"] = len(inc)
+        counts["incident_rows"] = incidents.ingest_counts(reads)
         counts["incident_duplicates_dropped"] = n_dup
         counts["incidents_by_category"] = {k: int(v) for k, v in inc["category"].value_counts().sort_index().items()}
         counts["incidents_by_source"] = {k: int(v) for k, v in inc["source"].value_counts().sort_index().items()}
@@ -203,19 +247,14 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     # 2. hotspots ----------------------------------------------------------------------------
     with _step("hotspots", timings, on_step):
         tw = time_window(sc.hotspots.window)
-        mask = windows.in_window(inc["datetime"], tw) if len(inc) else np.zeros(0, bool)
-        win = inc[mask].reset_index(drop=True)
+        win, cat_w, n_no_hour = window_incidents(sc, inc, tw)
         counts["incidents_in_window"] = len(win)
-        if len(win) == 0:
-            raise InputError(f"{sc.path}: no incident in the study area and time window {tw.name!r}; "
-                             "check [[incidents]] files and [hotspots.window]")
-        cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+        counts["incidents_in_window_no_hour"] = n_no_hour
         xy = np.column_stack([win.geometry.x, win.geometry.y])
         xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
         bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
-        times = win["datetime"] if sc.hotspots.method == "near_repeat" else None
-        grid = hotspots.predict(sc.hotspots.method, xy, weight=cat_w, train_time=times, bounds=bounds,
-                                cell_m=sc.hotspots.cell_m, bandwidth_m=sc.hotspots.bandwidth_m, window=tw.name)
+        grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
+        counts["hotspot_cell_m"] = grid.cell_m
         edges = io.edges_gdf(town.graph, town.crs)
         demand_xy, _ = hotspots.street_points(edges, spacing_m=sc.hotspots.street_spacing_m)
         inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
@@ -355,13 +394,13 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                 w_int = weight
             else:
                 stw = time_window(s_.window)
-                m = windows.in_window(win["datetime"], stw)
+                m = incidents.window_mask(win, stw)
                 if m.sum() < 3:
                     log.warning("shift %r: only %d incident(s) in its window %r; using the whole window's hotspots",
                                 s_.name, int(m.sum()), stw.name)
                     w_int = weight
                 else:
-                    g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=sc.hotspots.cell_m,
+                    g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=grid.cell_m,
                                            bandwidth_m=sc.hotspots.bandwidth_m or 100.0, window=stw.name)
                     w_int = hotspots.sample_grid(g_s, demand_xy) * demand["multiplier"].to_numpy()
             prize_pt = patrol.uncovered_prizes(w_int, seen.astype(float))
@@ -384,7 +423,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         counts["patrol_start"] = start_label
 
     return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
-                  fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
+                  quarantine_csv=incidents.quarantine_csv(reads), fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
                   privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
                   shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()},
                   review_outcomes=review_outcomes(sites, review, counts["review_radius_m"]),
@@ -718,6 +757,7 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
         report.write_report(res, stage)  # report.html, report.pdf
         webmap.write_map(res, stage)  # map.html
+        io.write_text(stage / "quarantine.csv", res.quarantine_csv)  # incident rows set aside (line, reason)
         io.write_json(stage / "summary.json", summary(res))
     return written
 

@@ -587,6 +587,20 @@ def _sheet_rows(res: Result, i: int, row: pd.Series, priv: pd.Series | None, dec
     return rows
 
 
+def incident_rows_text(rows: dict | None, no_hour_in_window: int = 0) -> str:
+    """One sentence on what happened to the incident files' rows (from ``summary.json`` counts)."""
+    if not rows:
+        return ""
+    text = (f"{rows['rows']:,} rows read, {rows['kept']:,} kept ({rows['mapped']:,} by the scenario's category "
+            f"mapping, {rows['native']:,} already in the town's categories, {rows['defaulted']:,} given the default "
+            f"category), {rows['quarantined']:,} set aside in quarantine.csv, {rows['outside_area']:,} outside the "
+            f"study area; {rows['no_hour']:,} have a date but no hour (they count for day-level windows only, "
+            f"{no_hour_in_window:,} in the hotspot window)")
+    if rows.get("undated"):
+        text += f", {rows['undated']:,} have no date"
+    return text + "."
+
+
 def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool = True) -> Report:
     """Render the review report of a result.
 
@@ -776,6 +790,7 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
       "<li>Privacy: L251-3 of the Code de la sécurité intérieure — cameras must not view the inside of dwellings nor "
       "their entrances; the masks are declared in prefecture.csv.</li>"
       "<li>Incidents: " + ("SYNTHETIC (simulated) incidents." if res.synthetic else "the scenario's incident files.")
+      + " " + _e(incident_rows_text(res.counts.get("incident_rows"), res.counts.get("incidents_in_window_no_hour", 0)))
       + "</li></ul></section>")
     a(f"<footer>siteplanner {_e(__version__)} — {_ATTR}</footer></body></html>")
     log.info("build_report: %d site sheet(s), %d figure(s)", len(sheets), len(figures))

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._errors import ScenarioError
-from .incidents import CATEGORIES, SOURCES
+from .incidents import CATEGORIES, SOURCES, STANDARD_COLUMNS, TIMEZONE, IncidentSpec
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,29 @@ class Area(_Model):
 
 
 class IncidentFile(_Model):
-    """One incident file and how to read it."""
+    """One incident file and how to read it, as its publisher wrote it.
+
+    Every key but ``path`` is optional. See ``docs/notes_incidents.md`` for the mapping of
+    real exports (DansMaRue, BAAC, Vancouver, Chicago).
+    """
 
     path: Path
-    source: Literal[SOURCES] | None = Field(None, description="source of every row, if the file has no `source` column")  # type: ignore[valid-type]
+    source: str | None = Field(None, description="source of every row, if the file has no `source` column "
+                               f"(e.g. {', '.join(SOURCES)})")
     crs: str | None = Field(None, description="CRS of x, y columns (e.g. EPSG:2154)")
     columns: dict[str, str] | None = Field(None, description="standard name → the file's column name")
+    datetime: str | tuple[str, ...] | None = Field(
+        None, description="the time column, or columns joined by a space (date + time, or year, month, day, hour, "
+                          "minute); default: the `datetime` column")
+    datetime_format: str | None = Field(None, description='strptime format of that text, e.g. "%d/%m/%Y %Hh%M"')
+    timezone: str | None = Field(None, description="zone of times written without an offset (default: the town's)")
+    undated: bool = Field(False, description="the file has no date: rows count for whole-period windows only")
+    categories: dict[str, str] = Field(default_factory=dict, description="publisher's label, glob or re: pattern "
+                                       "→ the town's category")
+    default_category: str | None = Field(None, description="category of every label nobody mapped (counted)")
+    coordinate_scale: Positive = Field(1.0, description="multiplies the coordinates (1e-5 for BAAC integers)")
+    on_bad_rows: Literal["fail", "skip"] = Field("fail", description="skip: bad rows go to quarantine.csv")
+    max_bad_share: Annotated[float, Field(ge=0, le=1)] = Field(0.01, description="above this share of bad rows, stop")
 
     @field_validator("crs")
     @classmethod
@@ -86,13 +103,64 @@ class IncidentFile(_Model):
                 raise ValueError(f"unknown CRS {v!r}; accepted: an EPSG code like \"EPSG:2154\" or a WKT/PROJ string") from None
         return v
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return _check_zone(v)
+
     @field_validator("columns")
     @classmethod
     def _known_targets(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        allowed = {"id", "datetime", "category", "source", "lon", "lat", "x", "y"}
+        allowed = set(STANDARD_COLUMNS)
         if v and (bad := sorted(set(v) - allowed)):
             raise ValueError(f"unknown standard column(s) {bad}; accepted: {sorted(allowed)}")
         return v
+
+    @field_validator("categories")
+    @classmethod
+    def _patterns(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for k in v:
+            if k.startswith("re:"):
+                try:
+                    re.compile(k[3:])
+                except re.error as exc:
+                    raise ValueError(f"pattern {k!r} is not a valid regular expression ({exc})") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one_time_source(self) -> IncidentFile:
+        if self.datetime is not None and self.columns and "datetime" in self.columns:
+            raise ValueError("give the time column(s) once: `datetime = ...` or `columns = { datetime = ... }`")
+        if self.undated and (self.datetime is not None or self.datetime_format is not None):
+            raise ValueError("`undated = true` means the file has no date; drop `datetime` / `datetime_format`")
+        return self
+
+    def targets(self) -> set[str]:
+        """The town categories this file maps labels to."""
+        return set(self.categories.values()) | ({self.default_category} if self.default_category else set())
+
+    def spec(self, path: Path) -> IncidentSpec:
+        """The reading options for :mod:`siteplanner.incidents` (``path`` resolved by the scenario)."""
+        dt = self.datetime if isinstance(self.datetime, (str, type(None))) else tuple(self.datetime)
+        return IncidentSpec(path, self.source, self.crs, self.columns, datetime=dt,
+                            datetime_format=self.datetime_format, timezone=self.timezone, undated=self.undated,
+                            categories=self.categories or None, default_category=self.default_category,
+                            coordinate_scale=self.coordinate_scale, on_bad_rows=self.on_bad_rows,
+                            max_bad_share=self.max_bad_share)
+
+
+def _check_zone(v: str | None) -> str | None:
+    if v is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; accepted: an IANA name like \"Europe/Paris\" or "
+                             "\"America/Vancouver\"") from None
+    return v
 
 
 class Window(_Model):
@@ -115,7 +183,7 @@ class Window(_Model):
 
 class Hotspots(_Model):
     method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
-    cell_m: Positive = 10.0
+    cell_m: Positive | None = Field(None, description="grid cell (m); default: from the area and the incident count")
     bandwidth_m: Positive | None = Field(None, description="kernel bandwidth; default: the method's rule")
     street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 5.0
     window: Window = Window()
@@ -131,12 +199,6 @@ class Weights(_Model):
     )
     sensitive_radius_m: Positive = 100.0
 
-    @field_validator("categories")
-    @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        if bad := sorted(set(v) - set(CATEGORIES)):
-            raise ValueError(f"unknown categor(y/ies) {bad}; accepted: {', '.join(CATEGORIES)}")
-        return v
 
 
 class CameraModel(_Model):
@@ -300,7 +362,8 @@ class Scenario(_Model):
     """A whole scenario: what town, which data, what to plan."""
 
     name: str
-    area: Area
+    area: Area | None = Field(None, description="the study area; without it only `siteplanner incidents` runs")
+    timezone: str = Field(TIMEZONE, description="the town's time zone: every incident time is converted to it")
     incidents: tuple[IncidentFile, ...] = ()
     hotspots: Hotspots = Hotspots()
     weights: Weights = Weights()
@@ -313,6 +376,25 @@ class Scenario(_Model):
     observatory: Observatory = Observatory()
     cache_dir: Path = Path(".cache")
     path: Path | None = Field(None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return _check_zone(v)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> Scenario:
+        allowed = self.categories
+        if bad := sorted(set(self.weights.categories) - set(allowed)):
+            raise ValueError(f"weights.categories: unknown categor(y/ies) {bad}; accepted: {', '.join(allowed)} "
+                             "(a new category exists once an [incidents.categories] mapping names it)")
+        return self
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The town's categories: the built-in ones and those the incident mappings name."""
+        extra = sorted(set().union(*(f.targets() for f in self.incidents)) - set(CATEGORIES)) if self.incidents else []
+        return CATEGORIES + tuple(extra)
 
     def resolve(self, p: Path | None) -> Path | None:
         """A path of the scenario, relative to its file."""
@@ -367,9 +449,10 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
         raise ScenarioError(_format(exc, path)) from None
     if check_files:
         missing = []
-        for label, p in [("area.osm", sc.area.osm), ("area.polygon", sc.area.polygon), ("area.dem", sc.area.dem),
-                         ("area.qpv", sc.area.qpv), ("area.existing_cameras", sc.area.cameras_file),
-                         ("candidates.exclusion", sc.candidates.exclusion)] + [
+        a = sc.area
+        area_files = [] if a is None else [("area.osm", a.osm), ("area.polygon", a.polygon), ("area.dem", a.dem),
+                                           ("area.qpv", a.qpv), ("area.existing_cameras", a.cameras_file)]
+        for label, p in area_files + [("candidates.exclusion", sc.candidates.exclusion)] + [
                             (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]:
             try:
                 rp = sc.resolve(p)
