@@ -42,7 +42,9 @@ Two solvers:
   Rows: ``y_g (+ z_g) ≤ Σ_{j sees g} x_j`` with ``y`` the first and ``z`` the backup
   coverage of merged demand ``g``.
 
-:func:`solve` picks one (``method="exact" | "fast" | "auto"``), :func:`plan_phases`
+:func:`solve` picks one (``method="exact" | "fast" | "auto"``); :func:`set_cover` (from
+:mod:`siteplanner.setcover`) answers the covering question the other way round: the fewest
+or cheapest sites that see every required point. :func:`plan_phases`
 chains the phases of a multi-year plan, :func:`coverage_curve` / :func:`curve_table`
 show where adding cameras stops paying and :func:`plan_table` lists each proposed
 site's marginal gain.
@@ -67,6 +69,7 @@ from siteplanner._errors import InfeasibleError, InputError, report_problems
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CoverPlan",
     "CoverageProblem",
     "Phase",
     "PhasePlan",
@@ -78,6 +81,7 @@ __all__ = [
     "load_coverage",
     "plan_phases",
     "plan_table",
+    "set_cover",
     "solve",
     "solve_milp",
 ]
@@ -1482,3 +1486,8 @@ def plan_phases(
                     ph.name, ph.year, len(plan.selected), cost, funded, 100 * plan.coverage_share)
         already = sorted(set(already) | set(plan.selected))
     return out
+
+
+# the set-covering form ("the fewest cameras that see every school entrance") lives in its own
+# module, which reuses this one's HiGHS reader; imported last to avoid a circular import
+from siteplanner.setcover import CoverPlan, set_cover  # noqa: E402
