@@ -193,7 +193,8 @@ def main() -> None:
                        f"fast_speedup={ref['wall_s'] / fast_s:.1f}")
     md += ["", "Speed-up = spopt+CBC wall time (model building + solve) / siteplanner's wall time.", "",
            "```", *summary, "```"]
-    write_results("optimizer_vs_spopt", "siteplanner.optimise vs spopt MCLP", "\n".join(md),
+    write_results("optimizer_vs_spopt" + ("" if path is not None else "_synthetic"),
+                  "siteplanner.optimise vs spopt MCLP", "\n".join(md),
                   command="python benchmarks/optimizer_vs_spopt.py " + " ".join(sys.argv[1:]))
 
 

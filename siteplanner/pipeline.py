@@ -490,6 +490,7 @@ def summary(res: Result) -> dict[str, Any]:
         "privacy": {"sites_with_mask": int(res.sites.loc[res.sites["status"] == "proposed", "privacy_mask"].sum()),
                     "policy": sc.candidates.privacy_policy},
         "plan": {"k": len(sel_ids), "solver": p.solver, "gap": round(p.gap, 9), "optimal": p.optimal,
+                 "status": p.status, "solver_message": p.solver_message,
                  "cost_eur": round(p.cost_eur, 0), "funded_eur": round(p.cost_eur * sc.plan.funded_share, 0),
                  "town_eur": round(p.cost_eur * (1 - sc.plan.funded_share), 0)},
         "patrols": [{"name": c.name, "length_m": round(c.length_m, 1), "duration_min": round(c.duration_min, 1),
