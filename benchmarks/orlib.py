@@ -6,14 +6,10 @@ Two families, in ``/work/shared/data/benchmarks`` (each folder's README gives th
   proven optima in ``optima.csv``), solved by :func:`siteplanner.optimise.set_cover`
   (costs = the instance's column costs) with ``method="exact"`` and ``"fast"``.
 - ``orlib_pmed``: uncapacitated p-median pmed1-40 (``optima.csv``), solved by
-  :func:`siteplanner.optimise.solve` through the covering form of the p-median
-  (Cornuéjols, Nemhauser & Wolsey 1980; Elloumi 2010): with ``D_i^1 < … < D_i^K`` the
-  distinct distances from client ``i``, its distance to the nearest open median is
-  ``D_i^K - Σ_{k≥2} (D_i^k - D_i^{k-1}) [some median within < D_i^k]``, so the p-median is
-  the maximal covering problem with ``k = p`` on demand points ``(i, k)`` of weight
-  ``D_i^k - D_i^{k-1}`` seen by the sites closer than ``D_i^k``. Distances: Floyd on the
-  graph, the LAST cost given for a repeated edge (the OR-Library rule, see the README).
-  Instances whose covering matrix exceeds ``--max-pairs`` non-zeros are listed as not run.
+  :func:`siteplanner.optimise.p_median` (exact: HiGHS on the covering form of the
+  p-median, Elloumi 2010, with nested levels; fast: greedy add then 1-swaps). Distances:
+  shortest paths on the graph, the LAST cost given for a repeated edge (the OR-Library
+  rule, see the README).
 
 Per instance: the exact and fast values and times against the published optimum; ratio =
 value / optimum (≥ 1 for these minimisation problems). The last line is
@@ -87,38 +83,6 @@ def read_pmed(path: Path) -> tuple[np.ndarray, int]:
     return shortest_path(G, method="D", directed=False), p
 
 
-def pmed_pairs(D: np.ndarray) -> int:
-    """Non-zeros of the covering form of the p-median with distance matrix ``D`` (clients × sites)."""
-    total = 0
-    for row in D:
-        s = np.sort(row)
-        levels = np.unique(s)
-        total += int(np.searchsorted(s, levels[1:], side="left").sum())
-    return total
-
-
-def pmed_as_coverage(D: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, float]:
-    """The p-median as a maximal covering instance: (sites × (client, level) A, weights, Σ_i D_i^K)."""
-    n_c, n_s = D.shape
-    rows, cols, weights = [], [], []
-    col = 0
-    const = 0.0
-    for i in range(n_c):
-        order = np.argsort(D[i], kind="stable")
-        s = D[i][order]
-        levels = np.unique(s)
-        const += float(levels[-1])
-        ends = np.searchsorted(s, levels[1:], side="left")  # sites strictly closer than level k
-        for k, end in enumerate(ends.tolist()):
-            rows.append(order[:end])
-            cols.append(np.full(end, col))
-            weights.append(levels[k + 1] - levels[k])
-            col += 1
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    A = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(n_s, col))
-    return A, np.array(weights), const
-
-
 def _timed(fn):
     t = time.perf_counter()
     out = fn()
@@ -134,22 +98,15 @@ def run_scp(name: str, optimum: float, time_limit: float) -> dict:
             "exact_bound": exact.lower_bound, "fast": fast.cost, "fast_s": fast_s, "fast_gap": fast.gap}
 
 
-def run_pmed(name: str, optimum: float, time_limit: float, max_pairs: int) -> dict:
+def run_pmed(name: str, optimum: float, time_limit: float) -> dict:
     t0 = time.perf_counter()
     D, p = read_pmed(DATA / "orlib_pmed" / f"{name}.txt")
-    row = {"family": "pmed", "instance": name, "size": f"n={D.shape[0]} p={p}", "optimum": optimum}
-    pairs = pmed_pairs(D)
-    if pairs > max_pairs:
-        return row | {"skipped": f"covering form has {pairs:,} pairs > --max-pairs {max_pairs:,}"}
-    A, w, const = pmed_as_coverage(D)
     prep_s = time.perf_counter() - t0
-    exact, exact_s = _timed(lambda: optimise.solve(A, w, k=p, method="exact", time_limit_s=time_limit))
-    fast, fast_s = _timed(lambda: optimise.solve(A, w, k=p, method="fast"))
-    lower = const - exact.upper_bound
-    return row | {"exact": const - exact.objective, "exact_s": exact_s + prep_s, "exact_status": exact.status,
-                  "exact_gap": (const - exact.objective - lower) / (const - exact.objective),
-                  "exact_bound": lower, "fast": const - fast.objective, "fast_s": fast_s + prep_s,
-                  "fast_gap": (fast.upper_bound - fast.objective) / max(const - fast.objective, 1e-12)}
+    exact, exact_s = _timed(lambda: optimise.p_median(D, p, method="exact", time_limit_s=time_limit))
+    fast, fast_s = _timed(lambda: optimise.p_median(D, p, method="fast"))
+    return {"family": "pmed", "instance": name, "size": f"n={D.shape[0]} p={p}", "optimum": optimum,
+            "exact": exact.cost, "exact_s": exact_s + prep_s, "exact_status": exact.status, "exact_gap": exact.gap,
+            "exact_bound": exact.lower_bound, "fast": fast.cost, "fast_s": fast_s + prep_s, "fast_gap": fast.gap}
 
 
 def _optima(folder: str) -> dict[str, float]:
@@ -162,8 +119,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_SCP + QUICK_PMED)}")
     parser.add_argument("--family", choices=["scp", "pmed", "both"], default="both")
     parser.add_argument("--time-limit", type=float, default=10.0, help="exact mode, per instance, seconds")
-    parser.add_argument("--max-pairs", type=int, default=2_000_000,
-                        help="largest p-median covering matrix (non-zeros) to build")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     jobs = []
@@ -182,7 +137,7 @@ def main() -> None:
     rows = []
     for family, name, optimum in jobs:
         r = run_scp(name, optimum, args.time_limit) if family == "scp" else \
-            run_pmed(name, optimum, args.time_limit, args.max_pairs)
+            run_pmed(name, optimum, args.time_limit)
         rows.append(r)
         if "skipped" in r:
             print(f"{name:<9}{r['size']:>14}{optimum:>9.0f}  not run: {r['skipped']}")
@@ -206,8 +161,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
     worst = max((r["exact"] / r["optimum"] for r in done), default=float("nan"))
     median_s = statistics.median(r["exact_s"] for r in done) if done else float("nan")
     unfinished = [r for r in done if r["exact_status"] != "optimal"]
-    lines = ["| family | instance | size | published optimum | exact | exact / opt | exact s | status | "
-             "proven gap | fast | fast / opt | fast s |", "|" + "---|" * 12]
+    lines = [("| family | instance | size | published optimum | exact | exact / opt | exact s | status | "
+              "proven gap | fast | fast / opt | fast s |"), "|" + "---|" * 12]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['family']} | {r['instance']} | {r['size']} | {r['optimum']:.0f} | not run: "
@@ -219,16 +174,13 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
     fast_worst = max((r["fast"] / r["optimum"] for r in done), default=float("nan"))
     result = (f"RESULT instances={len(done)} matched_optimum={len(matched)} worst_ratio={worst:.4f} "
               f"median_exact_s={median_s:.2f}")
-    notes = [f"Exact mode: HiGHS with a {args.time_limit:g} s limit per instance (set covering: "
-             "`optimise.set_cover`; p-median: `optimise.solve` on its covering form). "
-             f"{len(finished)} of {len(done)} proven optimal; {len(wrong)} proven-optimal results differ from the "
-             f"published optimum. Fast mode (greedy): worst ratio {fast_worst:.4f}."]
+    notes = [(f"Exact mode: HiGHS with a {args.time_limit:g} s limit per instance (set covering: "
+              "`optimise.set_cover`; p-median: `optimise.p_median`). "
+              f"{len(finished)} of {len(done)} proven optimal; {len(wrong)} proven-optimal results differ from "
+              f"the published optimum. Fast mode (greedy): worst ratio {fast_worst:.4f}.")]
     if unfinished:
-        notes.append("Not finished within the limit (best cover found, proven gap): " + ", ".join(
+        notes.append("Not finished within the limit (best plan found, proven gap): " + ", ".join(
             f"{r['instance']} {r['exact']:.0f} (gap {r['exact_gap']:.2%})" for r in unfinished) + ".")
-    skipped = [r["instance"] for r in rows if "skipped" in r]
-    if skipped:
-        notes.append(f"Not run (covering matrix above --max-pairs {args.max_pairs:,}): {', '.join(skipped)}.")
     for n in notes:
         print(n)
     print(result)

@@ -1490,4 +1490,4 @@ def plan_phases(
 
 # the set-covering form ("the fewest cameras that see every school entrance") lives in its own
 # module, which reuses this one's HiGHS reader; imported last to avoid a circular import
-from siteplanner.setcover import CoverPlan, set_cover  # noqa: E402
+from siteplanner.setcover import CoverPlan, MedianPlan, p_median, set_cover  # noqa: E402

@@ -40,7 +40,7 @@ from siteplanner.optimise import _EPS, _as_index_array, _highs_answer, _match_to
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CoverPlan", "set_cover"]
+__all__ = ["CoverPlan", "MedianPlan", "p_median", "set_cover"]
 
 COVER_METHODS = ("exact", "fast")
 
@@ -320,3 +320,211 @@ def _exact_cover(cv: _Cover, warm: list[int], warm_lower: float, time_limit_s: f
         message += "; the greedy cover is cheaper than HiGHS's"
     lower = max(run.bound if math.isfinite(run.bound) else 0.0, warm_lower)
     return _cover_plan(cv, rows, lower, "milp", certified=certified, message=message)
+
+
+# --------------------------------------------------------------------------- #
+# p-median: the k sites nearest to the demand, in total                        #
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class MedianPlan:
+    """The ``p`` sites that minimise the total weighted distance from the demand to its nearest site.
+
+    Attributes
+    ----------
+    selected
+        Chosen sites (sorted).
+    cost
+        Total weighted distance of the demand to its nearest chosen site.
+    lower_bound
+        Proven lower bound on the least total any ``p`` sites can reach.
+    gap
+        ``(cost - lower_bound) / cost``.
+    optimal, status, solver, solver_message
+        As in :class:`CoverPlan`.
+    """
+
+    selected: tuple[int, ...]
+    cost: float
+    lower_bound: float
+    gap: float
+    optimal: bool
+    status: str
+    solver: str
+    solver_message: str
+
+
+def _median_cost(D: np.ndarray, w: np.ndarray, sites) -> float:
+    return float(w @ D[:, list(sites)].min(axis=1)) if len(sites) else math.inf
+
+
+def _median_greedy(D: np.ndarray, w: np.ndarray, p: int) -> list[int]:
+    """Greedy add, then best-improvement 1-swaps (Teitz & Bart 1968) until none pays."""
+    cur = np.full(D.shape[0], np.inf)
+    chosen: list[int] = []
+    for _ in range(p):
+        total = w @ np.minimum(cur[:, None], D)
+        total[chosen] = np.inf
+        j = int(np.argmin(total))
+        chosen.append(j)
+        cur = np.minimum(cur, D[:, j])
+    best = _median_cost(D, w, chosen)
+    improved = True
+    while improved and p < D.shape[1]:
+        improved = False
+        for j in list(chosen):
+            rest = [s for s in chosen if s != j]
+            base = D[:, rest].min(axis=1) if rest else np.full(D.shape[0], np.inf)
+            total = w @ np.minimum(base[:, None], D)
+            total[chosen] = np.inf
+            c = int(np.argmin(total))
+            if total[c] < best - 1e-9 * max(1.0, abs(best)):
+                chosen[chosen.index(j)] = c
+                best = float(total[c])
+                improved = True
+    return sorted(chosen)
+
+
+def _median_model(D: np.ndarray, w: np.ndarray, p: int):
+    """The covering form of the p-median (Elloumi 2010), written with nested levels.
+
+    For client ``i`` with distinct distances ``L_1 < … < L_K``, ``u_k`` = 1 when no chosen
+    site is closer than ``L_k``: ``u_2 + Σ_{d_ij = L_1} y_j ≥ 1`` and
+    ``u_k - u_{k-1} + Σ_{d_ij = L_{k-1}} y_j ≥ 0``; the cost is
+    ``Σ_i w_i (L_1 + Σ_k (L_k - L_{k-1}) u_k)``. Each site enters once per client, so the
+    matrix has about n² entries instead of n³ for the plain covering form.
+    """
+    n_c, n_s = D.shape
+    starts, index, value, lower, cost = [0], [], [], [], []
+    constant = 0.0
+    col = n_s
+    for i in range(n_c):
+        order = np.argsort(D[i], kind="stable")
+        s = D[i][order]
+        levels, first = np.unique(s, return_index=True)
+        constant += float(w[i] * levels[0])
+        bounds = np.append(first, n_s)
+        for k in range(1, levels.size):
+            sites = order[bounds[k - 1]:bounds[k]]
+            cols = [col] + ([col - 1] if k > 1 else []) + sites.tolist()
+            index += cols
+            value += [1.0] + ([-1.0] if k > 1 else []) + [1.0] * sites.size
+            starts.append(len(index))
+            lower.append(1.0 if k == 1 else 0.0)
+            cost.append(float(w[i] * (levels[k] - levels[k - 1])))
+            col += 1
+    return (np.array(starts), np.array(index), np.array(value), np.array(lower), np.array(cost), constant, col)
+
+
+def _median_highs(D, w, p, warm, time_limit_s):
+    import highspy
+
+    n_s = D.shape[1]
+    starts, index, value, lower, ucost, constant, n_col = _median_model(D, w, p)
+    n_row = lower.size + 1
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    h.setOptionValue("random_seed", 0)  # no "threads": see optimise._run_highs
+    h.setOptionValue("presolve", "off")  # 6x faster on pmed1 (1.6 s against 10.5 s)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_col, n_row
+    lp.col_cost_ = np.concatenate([np.zeros(n_s), ucost])
+    lp.col_lower_, lp.col_upper_ = np.zeros(n_col), np.ones(n_col)
+    lp.row_lower_ = np.append(lower, float(p))
+    lp.row_upper_ = np.append(np.full(lower.size, highspy.kHighsInf), float(p))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.append(starts, starts[-1] + n_s).astype(np.int32)
+    lp.a_matrix_.index_ = np.concatenate([index, np.arange(n_s)]).astype(np.int32)
+    lp.a_matrix_.value_ = np.concatenate([value, np.ones(n_s)])
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_col, n_row
+    lp.sense_ = highspy.ObjSense.kMinimize
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_s + [highspy.HighsVarType.kContinuous] * (n_col - n_s)
+    lp.offset_ = constant
+    h.passModel(lp)
+    x = np.zeros(n_col)
+    x[warm] = 1.0
+    sol = highspy.HighsSolution()
+    sol.col_value = x.tolist()  # the u follow from the y: HiGHS completes a partial start
+    sol.value_valid = True
+    h.setSolution(sol)
+    return _highs_answer(h, n_s, np.arange(n_s), 0.0)  # the offset is already in HiGHS's values
+
+
+def p_median(
+    D: np.ndarray,
+    p: int,
+    *,
+    weight: np.ndarray | None = None,
+    method: str = "exact",
+    time_limit_s: float = 60.0,
+) -> MedianPlan:
+    """The ``p`` sites that minimise the total (weighted) distance of the demand to its nearest site.
+
+    Parameters
+    ----------
+    D
+        Demand points × sites distances (or travel times), finite ≥ 0.
+    p
+        Number of sites to open, 1 ≤ p ≤ number of sites.
+    weight
+        Weight of each demand point (1 by default).
+    method
+        ``"exact"`` (HiGHS on the covering form, warm-started by the fast plan) or ``"fast"``
+        (greedy add then 1-swaps; its lower bound is the all-sites-open distance only).
+    time_limit_s
+        Time limit of the MILP in seconds.
+
+    Returns
+    -------
+    MedianPlan
+        Certified optimal only as for :func:`set_cover`: HiGHS Optimal, its primal value
+        equal to the plan's total recomputed from ``D``, its dual bound within the gap.
+    """
+    D = np.asarray(D, dtype=np.float64)
+    problems = []
+    if D.ndim != 2 or D.size == 0 or not np.all(np.isfinite(D)) or np.any(D < 0):
+        problems.append("D: accepted a non-empty demand × sites matrix of finite distances ≥ 0")
+    elif isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 1 <= p <= D.shape[1]:
+        problems.append(f"p: {p!r}; accepted a whole number from 1 to {D.shape[1]} (the number of sites)")
+    w = np.ones(D.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64).ravel()
+    if D.ndim == 2 and (w.shape != (D.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0)):
+        problems.append(f"weight: accepted {D.shape[0]} finite values ≥ 0, one per demand point")
+    if method not in COVER_METHODS:
+        problems.append(f"method: {method!r}; accepted {', '.join(COVER_METHODS)}")
+    report_problems(problems, source="p_median()")
+    p = int(p)
+    chosen = _median_greedy(D, w, p)
+    cost = _median_cost(D, w, chosen)
+    lower = float(w @ D.min(axis=1))
+    certified, solver, message, failed = True, "greedy", "greedy add + 1-swaps, all-open bound", False
+    if method == "exact" and cost > lower + _match_tol(cost, lower):
+        run = _median_highs(D, w, p, chosen, time_limit_s)
+        solver, message, certified, failed = "milp", run.message, run.optimal, run.failed
+        if run.chosen is not None and len(run.chosen) == p:
+            got = _median_cost(D, w, run.chosen)
+            if abs(got - run.primal) > _match_tol(got, run.primal):
+                certified = False
+                message += f"; its primal value {run.primal:.9g} is not the plan's total {got:.9g}"
+            if got <= cost:
+                chosen, cost = sorted(run.chosen), got
+            else:
+                certified = False
+        elif not failed:
+            certified = False
+        if math.isfinite(run.bound):
+            lower = max(lower, run.bound)
+    integral = np.all(D == np.round(D)) and np.all(w == np.round(w))
+    if integral:
+        lower = math.ceil(lower - 1e-6)
+    if lower > cost + _match_tol(cost, lower):
+        message += f"; bound {lower:.9g} above the plan's total, discarded"
+        lower, certified = float(w @ D.min(axis=1)), False
+    lower = min(lower, cost)
+    gap = (cost - lower) / cost if cost > 0 else 0.0
+    optimal = bool(certified and not failed and gap <= _EPS)
+    return MedianPlan(selected=tuple(int(s) for s in chosen), cost=cost, lower_bound=float(lower), gap=gap,
+                      optimal=optimal, status="solver_failed" if failed else ("optimal" if optimal else "feasible"),
+                      solver=solver, solver_message=message)

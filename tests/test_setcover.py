@@ -86,3 +86,30 @@ def test_bad_arguments(greedy_trap):
         optimise.set_cover(greedy_trap, fixed=[0], excluded=[0])
     with pytest.raises(InputError, match="cost_eur"):
         optimise.set_cover(greedy_trap, cost_eur=np.ones(3))
+
+
+# --------------------------------------------------------------------------- p-median
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_p_median_against_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 20, (9, 2))
+    D = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(float)  # Manhattan, whole numbers
+    w = rng.integers(1, 4, 9).astype(float)
+    for p in (1, 2, 3):
+        best = min(float(w @ D[:, list(c)].min(axis=1)) for c in itertools.combinations(range(9), p))
+        exact = optimise.p_median(D, p, weight=w, method="exact")
+        fast = optimise.p_median(D, p, weight=w, method="fast")
+        assert exact.cost == best and exact.optimal and exact.lower_bound == best
+        assert len(exact.selected) == p and float(w @ D[:, list(exact.selected)].min(axis=1)) == best
+        assert fast.lower_bound <= best <= fast.cost
+
+
+def test_p_median_on_a_line():
+    # points at 0, 1, 2, 10, 11, 12: two medians at 1 and 11, total 4
+    x = np.array([0.0, 1, 2, 10, 11, 12])
+    plan = optimise.p_median(np.abs(x[:, None] - x[None, :]), 2, method="exact")
+    assert plan.selected == (1, 4) and plan.cost == 4.0 and plan.optimal
+    with pytest.raises(InputError, match="p:"):
+        optimise.p_median(np.abs(x[:, None] - x[None, :]), 7)
