@@ -239,7 +239,7 @@ class Plan:
         Proven upper bound on the best objective any feasible plan can reach.
     gap
         ``(upper_bound - objective) / upper_bound``: the plan reaches at least
-        ``1 - gap`` of the optimum.
+        ``1 - gap`` of the optimum (1 when no bound is known: ``upper_bound`` is inf).
     cost_eur
         Cost of the new sites (0 when no costs were given).
     solver
