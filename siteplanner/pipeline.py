@@ -672,6 +672,7 @@ def summary(res: Result) -> dict[str, Any]:
         "privacy": {"sites_with_mask": int(res.sites.loc[res.sites["status"] == "proposed", "privacy_mask"].sum()),
                     "policy": sc.candidates.privacy_policy},
         "plan": {"k": len(sel_ids), "solver": p.solver, "gap": round(p.gap, 9), "optimal": p.optimal,
+                 "status": p.status, "solver_message": p.solver_message,
                  "cost_eur": first.get("cost_eur", 0.0), "funded_eur": first.get("funded_eur", 0.0),
                  "town_eur": first.get("town_eur", 0.0)},
         "review": {"decisions": res.counts.get("review_decisions", review_counts(None)),
