@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from io import BytesIO
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -566,12 +567,17 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         io.write_with(stage / "coverage.npz", lambda p: np.savez_compressed(p, **arrays))
         for c in res.circuits:
             io.write_text(stage / f"patrol_{_slug(c.name)}.gpx", patrol.to_gpx(c, res.town.crs))
-        io.write_with(stage / "map.png", lambda p: plot.plan_map(res, p))
+        overview = plot.plan_map(res, scheme=res.scenario.output.map_classes)
+        buf = BytesIO()
+        overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
+        io.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
         write_plan_tables(res, stage)
         from . import export, report, webmap
 
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
-        report.write_report(res, stage)  # report.html, report.pdf
+        # report.html (report.pdf when [output] pdf = true); the overview map is drawn once
+        report.write_report(res, stage, pdf=res.scenario.output.pdf, overview=overview,
+                            overview_png=report.shrink_png(buf.getvalue(), 80 / 150))
         webmap.write_map(res, stage)  # map.html
         io.write_json(stage / "summary.json", summary(res))
     return written
@@ -604,7 +610,9 @@ def write_plan_tables(res: Result, stage: Path) -> None:
 
     io.write_text(stage / "plan.csv", plan_table(res).to_csv(index=False, lineterminator="\n"))
     io.write_text(stage / "coverage_curve.csv", curve_table(res).to_csv(index=False, lineterminator="\n"))
-    io.write_with(stage / "coverage_curve.png", lambda p: plot.coverage_curve(res, p))
+    curve = plot.coverage_curve(res)
+    io.write_with(stage / "coverage_curve.png", lambda p: curve.savefig(p, dpi=120, format="png",
+                                                                        metadata={"Software": None}))
     for c in res.circuits:
         steps = patrol.itinerary(res.town.graph, c)
         lines = [f"{c.name}: {c.length_m / 1000:.2f} km, {c.duration_min:.0f} min of {c.budget_min:.0f}, {len(c.stops)} stops"]

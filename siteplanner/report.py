@@ -28,21 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, Patch
+from matplotlib.path import Path as MplPath
 
-matplotlib.use("Agg")
-import geopandas as gpd  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.path import Path as MplPath  # noqa: E402
-
-from . import __version__, export, io, plot  # noqa: E402
+from . import __version__, export, io, plot
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -214,14 +212,14 @@ def _paths(geoms: Any) -> list[MplPath]:
     return out
 
 
-def _add_polys(ax: plt.Axes, geoms: Any, **kw: Any) -> None:
+def _add_polys(ax: Axes, geoms: Any, **kw: Any) -> None:
     """Draw polygons (one collection, no geopandas redraw)."""
     paths = _paths(geoms)
     if paths:
         ax.add_collection(PathCollection(paths, **kw), autolim=False)
 
 
-def _add_lines(ax: plt.Axes, geoms: Any, **kw: Any) -> None:
+def _add_lines(ax: Axes, geoms: Any, **kw: Any) -> None:
     """Draw lines (one collection)."""
     segs = []
     for g in np.asarray(list(geoms), dtype=object):
@@ -233,10 +231,23 @@ def _add_lines(ax: plt.Axes, geoms: Any, **kw: Any) -> None:
         ax.add_collection(LineCollection(segs, **kw), autolim=False)
 
 
-def _png(fig: plt.Figure, *, dpi: int, bbox: Any = None) -> bytes:
+def _png(fig: Figure, *, dpi: int, bbox: Any = None, quantize: bool = True) -> bytes:
+    """The figure as PNG bytes; ``quantize`` to a 256-colour palette (overviews, not close-ups)."""
     buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches=bbox, pil_kwargs={"compress_level": 0})
-    return _quantize(buf.getvalue())
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches=bbox,
+                pil_kwargs={"compress_level": 0 if quantize else 3})
+    return _quantize(buf.getvalue()) if quantize else buf.getvalue()
+
+
+def shrink_png(png: bytes, scale: float) -> bytes:
+    """A PNG scaled down by ``scale`` (Lanczos) and quantized for the HTML (no second render)."""
+    from PIL import Image
+
+    im = Image.open(_io.BytesIO(png)).convert("RGB")
+    im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+    out = _io.BytesIO()
+    im.save(out, format="PNG", compress_level=0)
+    return _quantize(out.getvalue())
 
 
 def _quantize(png: bytes) -> bytes:
@@ -254,31 +265,28 @@ def _attribution(res: Result) -> str:
             f"{'SYNTHETIC' if res.synthetic else 'scenario files'}. siteplanner {__version__}")
 
 
-def _finish_map(ax: plt.Axes, res: Result) -> None:
+def _finish_map(ax: Axes, res: Result, *, attribution: bool = True, scale_bar: bool = True) -> None:
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    plot.add_scale_bar(ax)
+    if scale_bar:
+        plot.add_scale_bar(ax)
     plot.add_north_arrow(ax)
-    plot.add_attribution(ax, _attribution(res))
+    if attribution:
+        plot.add_attribution(ax, _attribution(res))
     if res.synthetic:
-        plot.add_synthetic_mark(ax)
+        plot.add_synthetic_mark(ax, note=attribution)
 
 
-def _fig_from(fn, res: Result, *, dpi: int) -> bytes:
-    buf = _io.BytesIO()
-    fn(res, buf, dpi=dpi)
-    return buf.getvalue()
-
-
-def _coverage_fig(res: Result) -> plt.Figure:
+def _coverage_fig(res: Result) -> Figure:
     """Two panels: demand points seen by the existing cameras, and after the next phase."""
     s = res.sites
     xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
     existing = np.flatnonzero((s["status"] == "existing").to_numpy())
     after = np.flatnonzero(((s["status"] == "existing") | s["site_id"].isin(res.proposed["site_id"])).to_numpy())
     edges = io.edges_gdf(res.town.graph, res.town.crs)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 6.2))
+    fig = Figure(figsize=(12, 6.2))
+    axes = fig.subplots(1, 2)
     xmin, ymin, xmax, ymax = res.town.area.buffer(40).bounds
     for ax, idx, title, share in ((axes[0], existing, "existing cameras", res.coverage_before),
                                   (axes[1], after, f"after {res.scenario.plan.phase_name}", res.coverage_after)):
@@ -308,55 +316,75 @@ def _sensitive(res: Result) -> gpd.GeoDataFrame:
     return p[p["kind"].isin(["school", "station", "bus_station"])]
 
 
-def _closeup(ax: plt.Axes, res: Result, i: int, *, edges: gpd.GeoDataFrame, half_m: float) -> None:
-    """Close-up map of site ``i``: buildings, field of view, privacy mask, DORI rings, hotspots."""
+def _closeup_base(ax: Axes, res: Result, *, edges: gpd.GeoDataFrame, box: Any = None) -> None:
+    """What every close-up shows: hotspots, buildings, streets, cameras, sensitive sites.
+
+    With ``box`` only what lies in it is drawn (a PDF page); without, the whole town once, for
+    :func:`_closeup_pngs` to frame each site in turn.
+    """
+    g = res.grid
+    vals, (c0, r0) = g.values, (0, 0)
+    if box is not None:
+        x0, y0, x1, y1 = box.bounds
+        r0 = max(int((g.transform.f - y1) / -g.transform.e), 0)
+        r1 = min(int((g.transform.f - y0) / -g.transform.e) + 1, g.values.shape[0])
+        c0 = max(int((x0 - g.transform.c) / g.transform.a), 0)
+        c1 = min(int((x1 - g.transform.c) / g.transform.a) + 1, g.values.shape[1])
+        vals = g.values[r0:r1, c0:c1]
+    if vals.size:
+        vmax = float(np.nanmax(g.values)) or 1.0
+        ext = (g.transform.c + c0 * g.transform.a, g.transform.c + (c0 + vals.shape[1]) * g.transform.a,
+               g.transform.f + (r0 + vals.shape[0]) * g.transform.e, g.transform.f + r0 * g.transform.e)
+        ax.imshow(np.ma.masked_less_equal(vals, 0.05 * vmax), extent=ext, cmap="YlOrRd", alpha=0.45, vmin=0,
+                  vmax=vmax, zorder=2.6, interpolation="bilinear")
+    b = res.town.buildings
+    near_b = b if box is None else b.iloc[b.sindex.query(box, predicate="intersects")]
+    if len(near_b):
+        resid = near_b["residential"].astype(bool).to_numpy() if "residential" in near_b else np.zeros(len(near_b), bool)
+        ax.add_artist(plot.polygons_patch(near_b.geometry[~resid], facecolor="#c8c8c8", edgecolor="#8c8c8c",
+                                          linewidth=0.4, zorder=2))
+        ax.add_artist(plot.polygons_patch(near_b.geometry[resid], facecolor="#e6d3b3", edgecolor="#8c6d3c",
+                                          linewidth=0.4, zorder=2))
+    ne = edges if box is None else edges.iloc[edges.sindex.query(box, predicate="intersects")]
+    _add_lines(ax, ne.geometry, colors="#7f7f7f", linewidths=0.8, zorder=2.5)
+    s = res.sites
+    shown = s[s["status"].isin(["existing", "proposed"])]
+    if box is not None:
+        shown = shown[shown.intersects(box)]
+    for ex, marker, colour in ((True, "s", "#1f77b4"), (False, "o", "#ff9896")):
+        o = shown[(shown["status"] == "existing") == ex]
+        if len(o):
+            ax.scatter(o.geometry.x, o.geometry.y, marker=marker, s=28, c=colour, edgecolor="black", zorder=5)
+    sens = _sensitive(res)
+    if box is not None:
+        sens = sens[sens.intersects(box)]
+    if len(sens):
+        ax.scatter(sens.geometry.x, sens.geometry.y, marker="^", s=60, c="#9467bd", edgecolor="black", zorder=5)
+
+
+def _closeup_site(ax: Axes, res: Result, i: int, *, half_m: float) -> None:
+    """What is proper to site ``i``: its field of view, privacy mask, DORI rings, heading, names."""
     s = res.sites
     pt = s.geometry.iloc[i]
     x0, y0 = pt.x, pt.y
     box = shapely.box(x0 - half_m, y0 - half_m, x0 + half_m, y0 + half_m)
-    g = res.grid
-    r0 = max(int((g.transform.f - (y0 + half_m)) / -g.transform.e), 0)
-    r1 = min(int((g.transform.f - (y0 - half_m)) / -g.transform.e) + 1, g.values.shape[0])
-    c0 = max(int((x0 - half_m - g.transform.c) / g.transform.a), 0)
-    c1 = min(int((x0 + half_m - g.transform.c) / g.transform.a) + 1, g.values.shape[1])
-    if r1 > r0 and c1 > c0:
-        sub = g.values[r0:r1, c0:c1]
-        vmax = float(np.nanmax(g.values)) or 1.0
-        ext = (g.transform.c + c0 * g.transform.a, g.transform.c + c1 * g.transform.a,
-               g.transform.f + r1 * g.transform.e, g.transform.f + r0 * g.transform.e)
-        ax.imshow(np.ma.masked_less_equal(sub, 0.05 * vmax), extent=ext, cmap="YlOrRd", alpha=0.45, vmin=0, vmax=vmax,
-                  zorder=2.6, interpolation="bilinear")
-    b = res.town.buildings
-    near_b = b.iloc[b.sindex.query(box, predicate="intersects")]
-    if len(near_b):
-        resid = near_b["residential"].astype(bool).to_numpy() if "residential" in near_b else np.zeros(len(near_b), bool)
-        _add_polys(ax, near_b.geometry[~resid], facecolors="#c8c8c8", edgecolors="#8c8c8c", linewidths=0.4, zorder=2)
-        _add_polys(ax, near_b.geometry[resid], facecolors="#e6d3b3", edgecolors="#8c6d3c", linewidths=0.4, zorder=2)
-    ne = edges.iloc[edges.sindex.query(box, predicate="intersects")]
-    _add_lines(ax, ne.geometry, colors="#7f7f7f", linewidths=0.8, zorder=2.5)
-    fov = res.fov.polygons[i]
-    _add_polys(ax, [fov], facecolors=(0.84, 0.15, 0.16, 0.35), edgecolors="#d62728", linewidths=1, zorder=3)
+    _add_polys(ax, [res.fov.polygons[i]], facecolors=(0.84, 0.15, 0.16, 0.35), edgecolors="#d62728", linewidths=1,
+               zorder=3)
     mask = (getattr(res, "privacy_masks", None) or {}).get(i)
     if mask is not None and not mask.is_empty:
-        _add_polys(ax, [mask], facecolors=(0, 0, 0, 0.55), hatch="////", edgecolors="black", linewidths=0.5, zorder=3.5)
+        _add_polys(ax, [mask], facecolors=(0, 0, 0, 0.55), hatch="////", edgecolors="black", linewidths=0.5,
+                   zorder=3.5)
     for lvl in _DORI:
         r = s[f"{lvl}_m"].iloc[i] if f"{lvl}_m" in s else None
         if r is not None and np.isfinite(r):
-            ax.add_patch(plt.Circle((x0, y0), r, fill=False, linestyle=_DORI_STYLE[lvl], color="#444", linewidth=0.8, zorder=4))
-            ax.annotate(f"{lvl[0].upper()} {r:.0f} m", (x0 + r * 0.707, y0 + r * 0.707), fontsize=6.5, color="#222", zorder=4)
-    others = s[s["status"].isin(["existing", "proposed"]) & (s.index != s.index[i])]
-    others = others[others.intersects(box)]
-    for _, o in others.iterrows():
-        ex = o["status"] == "existing"
-        ax.scatter([o.geometry.x], [o.geometry.y], marker="s" if ex else "o", s=28, c="#1f77b4" if ex else "#ff9896",
-                   edgecolor="black", zorder=5)
+            ax.add_patch(Circle((x0, y0), r, fill=False, linestyle=_DORI_STYLE[lvl], color="#444", linewidth=0.8,
+                                zorder=4))
+            ax.annotate(f"{lvl[0].upper()} {r:.0f} m", (x0 + r * 0.707, y0 + r * 0.707), fontsize=6.5, color="#222",
+                        zorder=4, annotation_clip=True)
     sens = _sensitive(res)
-    sens = sens[sens.intersects(box)]
-    if len(sens):
-        ax.scatter(sens.geometry.x, sens.geometry.y, marker="^", s=60, c="#9467bd", edgecolor="black", zorder=5)
-        for _, p in sens.iterrows():
-            ax.annotate(str(p["name"]) if isinstance(p["name"], str) else p["kind"], (p.geometry.x, p.geometry.y),
-                        xytext=(4, -8), textcoords="offset points", fontsize=6.5, color="#5b2c83", zorder=6)
+    for _, p in sens[sens.intersects(box)].iterrows():
+        ax.annotate(str(p["name"]) if isinstance(p["name"], str) else p["kind"], (p.geometry.x, p.geometry.y),
+                    xytext=(4, -8), textcoords="offset points", fontsize=6.5, color="#5b2c83", zorder=6)
     ax.scatter([x0], [y0], marker="o", s=70, c="#d62728", edgecolor="black", zorder=6)
     h = s["heading_deg"].iloc[i]
     if np.isfinite(h):
@@ -365,21 +393,63 @@ def _closeup(ax: plt.Axes, res: Result, i: int, *, edges: gpd.GeoDataFrame, half
                     arrowprops={"arrowstyle": "->", "color": "#d62728", "lw": 1.8}, zorder=6)
     ax.set_xlim(x0 - half_m, x0 + half_m)
     ax.set_ylim(y0 - half_m, y0 + half_m)
-    _finish_map(ax, res)
-    ax.legend(handles=[Patch(color="#d62728", alpha=0.35, label="field of view"),
-                       Patch(facecolor="black", alpha=0.6, hatch="////", label="privacy mask (L251-3)"),
-                       Patch(color="#e6d3b3", label="dwellings"), Patch(color="#c8c8c8", label="other buildings"),
-                       Patch(color="#fd8d3c", alpha=0.55, label="hotspot density"),
-                       Line2D([], [], color="#444", linestyle="--", label="DORI ranges (D, O, R, I)"),
-                       Line2D([], [], marker="^", color="#9467bd", linestyle="", label="school / gare")],
-              loc="lower right", fontsize=6, framealpha=0.85, bbox_to_anchor=(1.0, 0.05))
+    plot.add_scale_bar(ax)
 
 
-def _patrol_fig(res: Result) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(9, 8))
+def _closeup(ax: Axes, res: Result, i: int, *, edges: gpd.GeoDataFrame, half_m: float) -> None:
+    """Close-up map of site ``i`` with its key and sources (a PDF page)."""
+    pt = res.sites.geometry.iloc[i]
+    _closeup_base(ax, res, edges=edges, box=shapely.box(pt.x - half_m, pt.y - half_m, pt.x + half_m, pt.y + half_m))
+    _closeup_site(ax, res, i, half_m=half_m)
+    _finish_map(ax, res, scale_bar=False)
+    ax.legend(handles=_closeup_key(), loc="lower right", fontsize=6, framealpha=0.85, bbox_to_anchor=(1.0, 0.05))
+
+
+def _closeup_pngs(res: Result, positions: list[int], halves: list[float], *, edges: gpd.GeoDataFrame,
+                  dpi: int) -> list[bytes]:
+    """Close-ups of many sites, full colour, from one figure: the town is drawn once, each site's
+    own layers are added, the view framed on it, rendered, and removed (the key is in the HTML)."""
+    fig = Figure(figsize=(5.6, 5.6))
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+    _closeup_base(ax, res, edges=edges)
+    _finish_map(ax, res, attribution=False, scale_bar=False)
+    ax.set_autoscale_on(False)
+    base = set(ax.get_children())
+    out = []
+    for i, half in zip(positions, halves):
+        _closeup_site(ax, res, i, half_m=half)
+        out.append(_png(fig, dpi=dpi, quantize=False))
+        for artist in [a for a in ax.get_children() if a not in base]:
+            artist.remove()
+    return out
+
+
+def _closeup_key() -> list[Any]:
+    """The legend of the site close-ups."""
+    return [Patch(color="#d62728", alpha=0.35, label="field of view"),
+            Patch(facecolor="black", alpha=0.6, hatch="////", label="privacy mask (L251-3)"),
+            Patch(color="#e6d3b3", label="dwellings"), Patch(color="#c8c8c8", label="other buildings"),
+            Patch(color="#fd8d3c", alpha=0.55, label="hotspot density"),
+            Line2D([], [], color="#444", linestyle="--", label="DORI ranges (D, O, R, I)"),
+            Line2D([], [], marker="^", color="#9467bd", linestyle="", label="school / gare"),
+            Line2D([], [], marker="o", color="#ff9896", markeredgecolor="black", linestyle="",
+                   label="other proposed sites"),
+            Line2D([], [], marker="s", color="#1f77b4", markeredgecolor="black", linestyle="", label="existing cameras")]
+
+
+def _closeup_key_png(res: Result) -> bytes:
+    fig = Figure(figsize=(9.5, 0.75))
+    fig.legend(handles=_closeup_key(), loc="center", ncol=5, fontsize=7.5, frameon=False)
+    fig.text(0.5, 0.02, _attribution(res), ha="center", va="bottom", fontsize=6.5, color="#333")
+    return _png(fig, dpi=90)
+
+
+def _patrol_fig(res: Result) -> Figure:
+    fig = Figure(figsize=(9, 8))
+    ax = fig.subplots()
     edges = io.edges_gdf(res.town.graph, res.town.crs)
     _add_lines(ax, edges.geometry, colors="#bdbdbd", linewidths=0.5, zorder=1)
-    _add_polys(ax, res.town.buildings.geometry, facecolors="#e3e3e3", edgecolors="none", linewidths=0, zorder=0.5)
+    ax.add_artist(plot.polygons_patch(res.town.buildings.geometry, facecolor="#e3e3e3", edgecolor="none", zorder=0.5))
     colors = ["#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     geoms = [c.geometry for c in res.circuits if c.geometry is not None and not c.geometry.is_empty]
     handles = []
@@ -407,8 +477,8 @@ def _patrol_fig(res: Result) -> plt.Figure:
     return fig
 
 
-def _text_page(title: str, lines: list[str], *, synthetic: bool) -> plt.Figure:
-    fig = plt.figure(figsize=(8.27, 11.69))
+def _text_page(title: str, lines: list[str], *, synthetic: bool) -> Figure:
+    fig = Figure(figsize=(8.27, 11.69))
     fig.text(0.07, 0.95, title, fontsize=15, fontweight="bold", va="top")
     lines = [ln if len(ln) <= 110 else ln[:107] + "..." for ln in lines]
     if len(lines) > 75:
@@ -563,7 +633,8 @@ def _sheet_rows(res: Result, i: int, row: pd.Series, priv: pd.Series | None, dec
     return rows
 
 
-def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool = True) -> Report:
+def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool = False,
+                 overview: Figure | None = None, overview_png: bytes | None = None) -> Report:
     """Render the review report of a result.
 
     Parameters
@@ -573,9 +644,14 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
     dpi
         Resolution of the overview images.
     site_dpi
-        Resolution of the site close-ups (in the HTML and the PDF).
+        Resolution of the site close-ups in the HTML (full colour, no palette); the PDF draws
+        them as vectors.
     pdf
-        Also render the multi-page PDF.
+        Also render the multi-page PDF (``[output] pdf = true``).
+    overview
+        The plan map already drawn by :func:`siteplanner.plot.plan_map` (drawn here if None).
+    overview_png
+        That map already rendered as PNG for the HTML (rendered here at ``dpi`` if None).
 
     Returns
     -------
@@ -587,11 +663,10 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
     pages = PdfPages(pdf_buf, metadata={"Title": f"siteplanner report: {sc.name}", "Creator": f"siteplanner {__version__}",
                                         "Producer": None, "CreationDate": None}) if pdf else None
 
-    def keep(fig: plt.Figure, name: str, *, bbox: Any = None) -> None:
+    def keep(fig: Figure, name: str, *, bbox: Any = None) -> None:
         figures[name] = _png(fig, dpi=dpi, bbox=bbox)
         if pages is not None:
             pages.savefig(fig)
-        plt.close(fig)
 
     try:
         summary_rows = _summary_rows(res)
@@ -599,18 +674,14 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
             lines = [f"{k}: {v}" for k, v in summary_rows]
             f = _text_page(f"siteplanner — {sc.name}: review report", lines, synthetic=res.synthetic)
             pages.savefig(f)
-            plt.close(f)
-        # overview map and curve (plot.py draws them into a buffer)
-        figures["overview"] = _quantize(_fig_from(plot.plan_map, res, dpi=dpi))
-        figures["curve"] = _quantize(_fig_from(plot.coverage_curve, res, dpi=dpi))
+        # overview map and curve (plot.py draws them)
+        overview = plot.plan_map(res, scheme=sc.output.map_classes) if overview is None else overview
+        curve = plot.coverage_curve(res)
+        figures["overview"] = overview_png if overview_png is not None else _png(overview, dpi=dpi)
+        figures["curve"] = _png(curve, dpi=dpi)
         if pages is not None:
-            for name in ("overview", "curve"):
-                f = plt.figure(figsize=(8.27, 8.27 if name == "overview" else 5))
-                ax = f.add_axes([0, 0, 1, 1])
-                ax.imshow(plt.imread(_io.BytesIO(figures[name]), format="png"))
-                ax.axis("off")
-                pages.savefig(f)
-                plt.close(f)
+            pages.savefig(overview)
+            pages.savefig(curve)
         keep(_coverage_fig(res), "coverage")
         # one sheet per proposed site
         s = res.sites
@@ -619,31 +690,25 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
         edges = io.edges_gdf(res.town.graph, res.town.crs)
         rv = getattr(res, "review", None)
         sheets = []
-        for i in prop.index:
-            pos = s.index.get_loc(i)
+        positions = [s.index.get_loc(i) for i in prop.index]
+        halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
+        pngs = _closeup_pngs(res, positions, halves, edges=edges, dpi=site_dpi)
+        for i, pos, half, png in zip(prop.index, positions, halves, pngs):
             row = s.loc[i]
             sid = str(row["site_id"])
             decision = rv.decision(sid) if rv is not None else "pending"
             rv_row = rv.row(sid) if rv is not None else None
             priv = privacy.loc[i] if i in privacy.index else None
             rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
-            half = max(float(row["range_m"]) * 1.6, 60.0)
-            fig = plt.figure(figsize=(5.6, 5.6))
-            ax = fig.add_axes([0.01, 0.01, 0.98, 0.98])
-            _closeup(ax, res, pos, edges=edges, half_m=half)
-            png = _png(fig, dpi=site_dpi)
-            plt.close(fig)
             figures[f"site_{sid}"] = png
-            if pages is not None:  # the PDF page: the map as rendered, and the figures as text
-                fig = plt.figure(figsize=(11.69, 8.27))
+            if pages is not None:  # the PDF page: the close-up as vectors, and the figures as text
+                fig = Figure(figsize=(11.69, 8.27))
                 fig.text(0.03, 0.95, f"Site {sid} — rank {int(row['rank'])}, {row['phase']}", fontsize=14, fontweight="bold")
                 ax = fig.add_axes([0.02, 0.04, 0.56, 0.88])
-                ax.imshow(plt.imread(_io.BytesIO(png), format="png"), interpolation="none")
-                ax.axis("off")
+                _closeup(ax, res, pos, edges=edges, half_m=half)
                 fig.text(0.6, 0.9, "\n".join(_wrap(f"{k}: {_plain(v)}", 60) for k, v in rows), va="top", fontsize=8,
                          linespacing=1.5)
                 pages.savefig(fig)
-                plt.close(fig)
             ll = gpd.GeoSeries([row.geometry], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
             sheets.append((sid, rows, row, ll))
         # patrols
@@ -668,18 +733,15 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
                 lines += [f"{k:>3}. {name} — {m:.0f} m" for k, (name, m) in enumerate(steps, start=1)]
                 f = _text_page(f"Patrol circuit: {c.name}", lines, synthetic=res.synthetic)
                 pages.savefig(f)
-                plt.close(f)
             lines = []
             for name, df in dash.items():
                 lines += ["", name.replace("_", " ").upper()] + _table_lines(df)
             f = _text_page("Evaluation dashboard", lines, synthetic=res.synthetic)
             pages.savefig(f)
-            plt.close(f)
             f = _text_page("Review by the référent sûreté", _table_lines(effects[["site_id", "decision", "effect"]])
                            if len(effects) else ["No review file: write one with `siteplanner review init SCENARIO`."],
                            synthetic=res.synthetic)
             pages.savefig(f)
-            plt.close(f)
     finally:
         if pages is not None:
             pages.close()
@@ -722,6 +784,8 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
           f"<td>{row['marginal_gain']:.2%}</td><td>{row['cost_eur']:,.0f}</td>".replace(",", " ")
           + f"<td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td><td>{_badge(dec)}</td></tr>")
     a("</tbody></table>")
+    if sheets:
+        a("<p class='small'>Key of the close-ups:</p>" + _img(_closeup_key_png(res), "key of the close-up maps"))
     for sid, rows, row, ll in sheets:
         a(f"<section class='sheet' id='site-{_e(sid)}' data-site-id='{_e(sid)}'><h3>Site {_e(sid)} — rank {int(row['rank'])}"
           f", {_e(row['phase'])}</h3><p class='small'>{ll.y:.6f} N, {ll.x:.6f} E"
@@ -759,10 +823,11 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
                   site_ids=tuple(sid for sid, *_ in sheets))
 
 
-def write_report(res: Result, out_dir: str | Path, *, pdf: bool = True) -> list[Path]:
-    """Write ``report.html`` (and ``report.pdf``) into ``out_dir``; returns the files written."""
+def write_report(res: Result, out_dir: str | Path, *, pdf: bool = False, overview: Figure | None = None,
+                 overview_png: bytes | None = None) -> list[Path]:
+    """Write ``report.html`` (and ``report.pdf`` if ``pdf``) into ``out_dir``; returns the files written."""
     out_dir = Path(out_dir)
-    rep = build_report(res, pdf=pdf)
+    rep = build_report(res, pdf=pdf, overview=overview, overview_png=overview_png)
     io.write_text(out_dir / "report.html", rep.html)
     files = [out_dir / "report.html"]
     if pdf:

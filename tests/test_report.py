@@ -48,9 +48,15 @@ def test_report_content(default_run, html):
     assert res.scenario.hotspots.window.name in html
 
 
-def test_report_pdf(default_run):
+def test_report_pdf_only_when_asked(default_run):
+    from siteplanner import report
+
     res, out, _ = default_run
-    pdf = (out / "report.pdf").read_bytes()
+    assert res.scenario.output.pdf is False
+    assert not (out / "report.pdf").exists()  # [output] pdf = false by default
+    written = report.write_report(res, out / "with_pdf", pdf=True)
+    assert [p.name for p in written] == ["report.html", "report.pdf"]
+    pdf = (out / "with_pdf" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     n_pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     n_sites = int((res.sites["status"] == "proposed").sum())
