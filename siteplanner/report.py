@@ -477,6 +477,20 @@ def _patrol_fig(res: Result) -> Figure:
     return fig
 
 
+def _variant_notes(res: Result) -> list[str]:
+    """One sentence per shift whose variants were asked: how many different circuits exist."""
+    notes = []
+    for shift, v in (res.counts.get("patrol_variants") or {}).items():
+        if v["found"] < v["asked"]:
+            notes.append(f"Shift {shift}: {v['asked']} variant(s) asked, {v['found']} found — no other circuit within "
+                         f"{v['within_share']:.0%} of the best prize has at least half of its stops different "
+                         "(variants that only reorder or reverse the stops are not counted).")
+        else:
+            notes.append(f"Shift {shift}: {v['found']} variant(s), each within {v['within_share']:.0%} of the best "
+                         "prize, with at least half of its stops different from the base circuit and the other variants.")
+    return notes
+
+
 def _text_page(title: str, lines: list[str], *, synthetic: bool) -> Figure:
     fig = Figure(figsize=(8.27, 11.69))
     fig.text(0.07, 0.95, title, fontsize=15, fontweight="bold", va="top")
@@ -713,12 +727,12 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
             sheets.append((sid, rows, row, ll))
         # patrols
         keep(_patrol_fig(res), "patrols")
-        from .patrol import itinerary
+        from .patrol import itinerary_lines
 
         itins = []
         for c in res.circuits:
             try:
-                steps = itinerary(res.town.graph, c)
+                steps = itinerary_lines(res.town.graph, c)
             except Exception as exc:  # an itinerary must not break the report
                 log.warning("itinerary of %r failed: %s", c.name, exc)
                 steps = []
@@ -729,8 +743,9 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
             for c, steps in itins:
                 lines = [f"{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of {c.budget_min:.0f} min, {len(c.stops)} stops, "
                          f"{c.speed_kmh:g} km/h"]
-                lines += [f"stop {st.order}: arrive at {st.eta_min:.0f} min, stay {st.dwell_min:.0f} min" for st in c.stops]
-                lines += [f"{k:>3}. {name} — {m:.0f} m" for k, (name, m) in enumerate(steps, start=1)]
+                lines += [f"stop {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, stay "
+                          f"{st.dwell_min:.0f} min" for st in c.stops]
+                lines += [f"{k:>3}. {line}" for k, line in enumerate(steps, start=1)]
                 f = _text_page(f"Patrol circuit: {c.name}", lines, synthetic=res.synthetic)
                 pages.savefig(f)
             lines = []
@@ -794,14 +809,17 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
           f"<div>{_kv(rows)}</div></div></section>")
     a("</section>")
     a("<section id='patrols'><h2>Patrol circuits</h2>" + _img(figures["patrols"], "patrol circuits"))
+    for note in _variant_notes(res):
+        a(f"<p class='small'>{_e(note)}</p>")
     for c, steps in itins:
         a(f"<h3>{_e(c.name)}</h3><p>{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of {c.budget_min:.0f} min, "
           f"{len(c.stops)} stops, {c.speed_kmh:g} km/h.</p>")
-        a(_table(pd.DataFrame([{"stop": st.order, "arrive (min)": f"{st.eta_min:.0f}", "stay (min)": f"{st.dwell_min:.0f}"}
-                               for st in c.stops])))
+        a(_table(pd.DataFrame([{"stop": st.order, "where": st.name or "–", "arrive (min)": f"{st.eta_min:.0f}",
+                                "stay (min)": f"{st.dwell_min:.0f}"} for st in c.stops])))
         if steps:
-            a("<details><summary>Itinerary, street by street</summary><ol>"
-              + "".join(f"<li>{_e(n)} — {m:.0f} m</li>" for n, m in steps) + "</ol></details>")
+            a("<details><summary>Itinerary, street by street, with the stops</summary><ol>"
+              + "".join(f"<li>{'<b>' + _e(t) + '</b>' if t.startswith('STOP') else _e(t)}</li>" for t in steps)
+              + "</ol></details>")
     a("</section>")
     a("<section id='dashboard'><h2>Evaluation dashboard</h2>")
     a(f"<p class='small'>Period: {_e(_window_text(sc.hotspots.window))}. Aggregates only; counts below "
