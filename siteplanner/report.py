@@ -235,7 +235,7 @@ def _png(fig: Figure, *, dpi: int, bbox: Any = None, quantize: bool = True) -> b
     """The figure as PNG bytes; ``quantize`` to a 256-colour palette (overviews, not close-ups)."""
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches=bbox,
-                pil_kwargs={"compress_level": 0 if quantize else 3})
+                pil_kwargs={"compress_level": 0 if quantize else 2})
     return _quantize(buf.getvalue()) if quantize else buf.getvalue()
 
 
@@ -316,50 +316,69 @@ def _sensitive(res: Result) -> gpd.GeoDataFrame:
     return p[p["kind"].isin(["school", "station", "bus_station"])]
 
 
-def _closeup_base(ax: Axes, res: Result, *, edges: gpd.GeoDataFrame, box: Any = None) -> None:
-    """What every close-up shows: hotspots, buildings, streets, cameras, sensitive sites.
+@dataclass(frozen=True)
+class _CloseupData:
+    """What the close-ups draw, as arrays (taken from the result once, not per sheet)."""
 
-    With ``box`` only what lies in it is drawn (a PDF page); without, the whole town once, for
-    :func:`_closeup_pngs` to frame each site in turn.
-    """
+    buildings: np.ndarray
+    residential: np.ndarray
+    building_tree: Any
+    streets: np.ndarray
+    street_tree: Any
+    existing_xy: np.ndarray
+    proposed_xy: np.ndarray
+    sensitive: gpd.GeoDataFrame
+
+    @classmethod
+    def of(cls, res: Result, edges: gpd.GeoDataFrame) -> _CloseupData:
+        b = res.town.buildings
+        geoms = np.asarray(b.geometry.array, dtype=object)
+        resid = b["residential"].astype(bool).to_numpy() if "residential" in b else np.zeros(len(b), bool)
+        streets = np.asarray(edges.geometry.array, dtype=object)
+        s = res.sites
+        xy = np.column_stack([s.geometry.x, s.geometry.y])
+        return cls(buildings=geoms, residential=resid, building_tree=shapely.STRtree(geoms), streets=streets,
+                   street_tree=shapely.STRtree(streets), existing_xy=xy[(s["status"] == "existing").to_numpy()],
+                   proposed_xy=xy[(s["status"] == "proposed").to_numpy()], sensitive=_sensitive(res))
+
+
+def _in_box(xy: np.ndarray, box: Any) -> np.ndarray:
+    x0, y0, x1, y1 = box.bounds
+    return xy[(xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)]
+
+
+def _closeup_base(ax: Axes, res: Result, data: _CloseupData, box: Any) -> None:
+    """What every close-up shows, in ``box``: hotspots, buildings, streets, cameras, sensitive sites."""
     g = res.grid
-    vals, (c0, r0) = g.values, (0, 0)
-    if box is not None:
-        x0, y0, x1, y1 = box.bounds
-        r0 = max(int((g.transform.f - y1) / -g.transform.e), 0)
-        r1 = min(int((g.transform.f - y0) / -g.transform.e) + 1, g.values.shape[0])
-        c0 = max(int((x0 - g.transform.c) / g.transform.a), 0)
-        c1 = min(int((x1 - g.transform.c) / g.transform.a) + 1, g.values.shape[1])
-        vals = g.values[r0:r1, c0:c1]
+    x0, y0, x1, y1 = box.bounds
+    r0 = max(int((g.transform.f - y1) / -g.transform.e), 0)
+    r1 = min(int((g.transform.f - y0) / -g.transform.e) + 1, g.values.shape[0])
+    c0 = max(int((x0 - g.transform.c) / g.transform.a), 0)
+    c1 = min(int((x1 - g.transform.c) / g.transform.a) + 1, g.values.shape[1])
+    vals = g.values[r0:r1, c0:c1]
     if vals.size:
         vmax = float(np.nanmax(g.values)) or 1.0
-        ext = (g.transform.c + c0 * g.transform.a, g.transform.c + (c0 + vals.shape[1]) * g.transform.a,
-               g.transform.f + (r0 + vals.shape[0]) * g.transform.e, g.transform.f + r0 * g.transform.e)
-        ax.imshow(np.ma.masked_less_equal(vals, 0.05 * vmax), extent=ext, cmap="YlOrRd", alpha=0.45, vmin=0,
-                  vmax=vmax, zorder=2.6, interpolation="bilinear")
-    b = res.town.buildings
-    near_b = b if box is None else b.iloc[b.sindex.query(box, predicate="intersects")]
-    if len(near_b):
-        resid = near_b["residential"].astype(bool).to_numpy() if "residential" in near_b else np.zeros(len(near_b), bool)
-        ax.add_artist(plot.polygons_patch(near_b.geometry[~resid], facecolor="#c8c8c8", edgecolor="#8c8c8c",
-                                          linewidth=0.4, zorder=2))
-        ax.add_artist(plot.polygons_patch(near_b.geometry[resid], facecolor="#e6d3b3", edgecolor="#8c6d3c",
-                                          linewidth=0.4, zorder=2))
-    ne = edges if box is None else edges.iloc[edges.sindex.query(box, predicate="intersects")]
-    _add_lines(ax, ne.geometry, colors="#7f7f7f", linewidths=0.8, zorder=2.5)
-    s = res.sites
-    shown = s[s["status"].isin(["existing", "proposed"])]
-    if box is not None:
-        shown = shown[shown.intersects(box)]
-    for ex, marker, colour in ((True, "s", "#1f77b4"), (False, "o", "#ff9896")):
-        o = shown[(shown["status"] == "existing") == ex]
-        if len(o):
-            ax.scatter(o.geometry.x, o.geometry.y, marker=marker, s=28, c=colour, edgecolor="black", zorder=5)
-    sens = _sensitive(res)
-    if box is not None:
-        sens = sens[sens.intersects(box)]
-    if len(sens):
-        ax.scatter(sens.geometry.x, sens.geometry.y, marker="^", s=60, c="#9467bd", edgecolor="black", zorder=5)
+        xs = g.transform.c + (c0 + np.arange(vals.shape[1] + 1)) * g.transform.a
+        ys = g.transform.f + (r0 + np.arange(vals.shape[0] + 1)) * g.transform.e
+        # cells as a mesh (a few hundred quads): cheaper to draw than an image resampled to the view
+        ax.pcolormesh(xs, ys, np.ma.masked_less_equal(vals, 0.05 * vmax), cmap="YlOrRd", alpha=0.45, vmin=0,
+                      vmax=vmax, zorder=2.6, shading="flat", edgecolors="none", antialiased=False)
+    near = data.building_tree.query(box, predicate="intersects")
+    resid = data.residential[near]
+    ax.add_artist(plot.polygons_patch(data.buildings[near[~resid]], facecolor="#c8c8c8", edgecolor="#8c8c8c",
+                                      linewidth=0.4, zorder=2))
+    ax.add_artist(plot.polygons_patch(data.buildings[near[resid]], facecolor="#e6d3b3", edgecolor="#8c6d3c",
+                                      linewidth=0.4, zorder=2))
+    _add_lines(ax, data.streets[data.street_tree.query(box, predicate="intersects")], colors="#7f7f7f",
+               linewidths=0.8, zorder=2.5)
+    for xy, marker, colour in ((data.existing_xy, "s", "#1f77b4"), (data.proposed_xy, "o", "#ff9896")):
+        xy = _in_box(xy, box)
+        if len(xy):
+            ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=28, c=colour, edgecolor="black", zorder=5)
+    sens = data.sensitive
+    xy = _in_box(np.column_stack([sens.geometry.x, sens.geometry.y]).reshape(-1, 2), box)
+    if len(xy):
+        ax.scatter(xy[:, 0], xy[:, 1], marker="^", s=60, c="#9467bd", edgecolor="black", zorder=5)
 
 
 def _closeup_site(ax: Axes, res: Result, i: int, *, half_m: float) -> None:
@@ -396,29 +415,38 @@ def _closeup_site(ax: Axes, res: Result, i: int, *, half_m: float) -> None:
     plot.add_scale_bar(ax)
 
 
-def _closeup(ax: Axes, res: Result, i: int, *, edges: gpd.GeoDataFrame, half_m: float) -> None:
+def _closeup(ax: Axes, res: Result, i: int, *, data: _CloseupData, half_m: float) -> None:
     """Close-up map of site ``i`` with its key and sources (a PDF page)."""
     pt = res.sites.geometry.iloc[i]
-    _closeup_base(ax, res, edges=edges, box=shapely.box(pt.x - half_m, pt.y - half_m, pt.x + half_m, pt.y + half_m))
+    _closeup_base(ax, res, data, shapely.box(pt.x - half_m, pt.y - half_m, pt.x + half_m, pt.y + half_m))
     _closeup_site(ax, res, i, half_m=half_m)
     _finish_map(ax, res, scale_bar=False)
     ax.legend(handles=_closeup_key(), loc="lower right", fontsize=6, framealpha=0.85, bbox_to_anchor=(1.0, 0.05))
 
 
-def _closeup_pngs(res: Result, positions: list[int], halves: list[float], *, edges: gpd.GeoDataFrame,
+def _closeup_pngs(res: Result, positions: list[int], halves: list[float], *, data: _CloseupData,
                   dpi: int) -> list[bytes]:
-    """Close-ups of many sites, full colour, from one figure: the town is drawn once, each site's
-    own layers are added, the view framed on it, rendered, and removed (the key is in the HTML)."""
+    """Close-ups of many sites, full colour, from one figure: for each site, what lies in its
+    square is added, the view framed on it, rendered, and removed (the key is in the HTML)."""
     fig = Figure(figsize=(5.6, 5.6))
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    _closeup_base(ax, res, edges=edges)
     _finish_map(ax, res, attribution=False, scale_bar=False)
     ax.set_autoscale_on(False)
     base = set(ax.get_children())
     out = []
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
     for i, half in zip(positions, halves):
+        pt = res.sites.geometry.iloc[i]
+        _closeup_base(ax, res, data, shapely.box(pt.x - half, pt.y - half, pt.x + half, pt.y + half))
         _closeup_site(ax, res, i, half_m=half)
-        out.append(_png(fig, dpi=dpi, quantize=False))
+        canvas.draw()
+        buf = _io.BytesIO()  # RGB, light compression: full quality, encoded fast
+        Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="PNG", compress_level=1)
+        out.append(buf.getvalue())
         for artist in [a for a in ax.get_children() if a not in base]:
             artist.remove()
     return out
@@ -447,14 +475,23 @@ def _closeup_key_png(res: Result) -> bytes:
 def _patrol_fig(res: Result) -> Figure:
     fig = Figure(figsize=(9, 8))
     ax = fig.subplots()
-    edges = io.edges_gdf(res.town.graph, res.town.crs)
-    _add_lines(ax, edges.geometry, colors="#bdbdbd", linewidths=0.5, zorder=1)
-    ax.add_artist(plot.polygons_patch(res.town.buildings.geometry, facecolor="#e3e3e3", edgecolor="none", zorder=0.5))
-    colors = ["#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     geoms = [c.geometry for c in res.circuits if c.geometry is not None and not c.geometry.is_empty]
+    if geoms:
+        xmin, ymin, xmax, ymax = shapely.union_all(geoms).buffer(120).bounds
+    else:
+        xmin, ymin, xmax, ymax = res.town.area.bounds
+    span = max(xmax - xmin, ymax - ymin) / 2
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    view = shapely.box(cx - span, cy - span, cx + span, cy + span)
+    edges = io.edges_gdf(res.town.graph, res.town.crs)
+    _add_lines(ax, edges.geometry.values[edges.sindex.query(view, predicate="intersects")], colors="#bdbdbd",
+               linewidths=0.5, zorder=1)
+    b = res.town.buildings
+    ax.add_artist(plot.polygons_patch(b.geometry.values[b.sindex.query(view, predicate="intersects")],
+                                      facecolor="#e3e3e3", edgecolor="none", zorder=0.5))
     handles = []
     for k, c in enumerate(res.circuits):
-        col = colors[k % len(colors)]
+        col = plot.PATROL_COLOURS[k % len(plot.PATROL_COLOURS)]
         if c.geometry is not None and not c.geometry.is_empty:
             x, y = c.geometry.xy
             ax.plot(x, y, color=col, linewidth=2.2, zorder=3)
@@ -462,15 +499,10 @@ def _patrol_fig(res: Result) -> Figure:
             ax.scatter([st.x], [st.y], marker="o", s=110, c="white", edgecolor=col, linewidth=1.5, zorder=4)
             ax.annotate(str(st.order), (st.x, st.y), ha="center", va="center", fontsize=7, fontweight="bold", zorder=5)
         handles.append(Line2D([], [], color=col, linewidth=2.2, label=f"{c.name}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops"))
-    if geoms:
-        xmin, ymin, xmax, ymax = shapely.union_all(geoms).buffer(120).bounds
-    else:
-        xmin, ymin, xmax, ymax = res.town.area.bounds
-    span = max(xmax - xmin, ymax - ymin) / 2
-    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     ax.set_xlim(cx - span, cx + span)
     ax.set_ylim(cy - span, cy + span)
-    ax.legend(handles=handles, loc="lower right", fontsize=8, bbox_to_anchor=(1.0, 0.05))
+    ax.legend(handles=handles, loc="upper center", fontsize=8, bbox_to_anchor=(0.5, -0.01), ncol=2,
+              frameon=False)  # below the map, not on it
     ax.set_title(f"{res.scenario.name}: patrol circuits (numbered stops)", fontsize=11)
     _finish_map(ax, res)
     fig.tight_layout()
@@ -706,7 +738,8 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
         sheets = []
         positions = [s.index.get_loc(i) for i in prop.index]
         halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
-        pngs = _closeup_pngs(res, positions, halves, edges=edges, dpi=site_dpi)
+        data = _CloseupData.of(res, edges)
+        pngs = _closeup_pngs(res, positions, halves, data=data, dpi=site_dpi)
         for i, pos, half, png in zip(prop.index, positions, halves, pngs):
             row = s.loc[i]
             sid = str(row["site_id"])
@@ -719,7 +752,7 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
                 fig = Figure(figsize=(11.69, 8.27))
                 fig.text(0.03, 0.95, f"Site {sid} — rank {int(row['rank'])}, {row['phase']}", fontsize=14, fontweight="bold")
                 ax = fig.add_axes([0.02, 0.04, 0.56, 0.88])
-                _closeup(ax, res, pos, edges=edges, half_m=half)
+                _closeup(ax, res, pos, data=data, half_m=half)
                 fig.text(0.6, 0.9, "\n".join(_wrap(f"{k}: {_plain(v)}", 60) for k, v in rows), va="top", fontsize=8,
                          linespacing=1.5)
                 pages.savefig(fig)
