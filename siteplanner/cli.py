@@ -56,7 +56,7 @@ def _main(
         _silence_highs_banner()
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Our warnings are logged as warnings; other libraries' only with --debug."""
     ours = Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent)
     logging.getLogger("siteplanner" if ours else "siteplanner.libraries").log(

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.collections import LineCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -33,8 +33,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HotspotClasses", "PATROL_COLOURS", "PHASE_STYLES", "coverage_curve", "densest_window",
-           "hotspot_classes", "plan_map"]
+__all__ = [
+    "PATROL_COLOURS",
+    "PHASE_STYLES",
+    "HotspotClasses",
+    "coverage_curve",
+    "densest_window",
+    "hotspot_classes",
+    "plan_map",
+]
 
 #: marker and colour of the proposed sites of each phase, in phase order (none is a hotspot colour)
 PHASE_STYLES = (("o", "#2166ac"), ("D", "#762a83"), ("s", "#35978f"), ("^", "#4d4d4d"), ("P", "#5e3c99"),

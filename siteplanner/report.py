@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -66,6 +65,8 @@ class Report:
         The multi-page PDF (empty when not asked for).
     figures
         Figure name → PNG bytes (the images inlined in the HTML).
+    closeups
+        Site id → the site's close-up map, inline SVG.
     site_ids
         Site ids that have a sheet, in rank order.
     """
@@ -74,6 +75,7 @@ class Report:
     pdf: bytes
     figures: dict[str, bytes] = field(default_factory=dict)
     site_ids: tuple[str, ...] = ()
+    closeups: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,32 +426,128 @@ def _closeup(ax: Axes, res: Result, i: int, *, data: _CloseupData, half_m: float
     ax.legend(handles=_closeup_key(), loc="lower right", fontsize=6, framealpha=0.85, bbox_to_anchor=(1.0, 0.05))
 
 
-def _closeup_pngs(res: Result, positions: list[int], halves: list[float], *, data: _CloseupData,
-                  dpi: int) -> list[bytes]:
-    """Close-ups of many sites, full colour, from one figure: for each site, what lies in its
-    square is added, the view framed on it, rendered, and removed (the key is in the HTML)."""
-    fig = Figure(figsize=(5.6, 5.6))
-    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    _finish_map(ax, res, attribution=False, scale_bar=False)
-    ax.set_autoscale_on(False)
-    base = set(ax.get_children())
-    out = []
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
+def _svg_path(geoms: Any, x0: float, y1: float) -> str:
+    """SVG path data of polygons and lines, in metres from the box's top left corner (y down)."""
+    parts: list[str] = []
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        for p in shapely.get_parts(g):
+            rings = [p.exterior, *p.interiors] if p.geom_type == "Polygon" else [p]
+            for ring in rings:
+                c = np.asarray(ring.coords)[:, :2]
+                if len(c) < 2:
+                    continue
+                pts = " ".join(f"{x - x0:.1f},{y1 - y:.1f}" for x, y in c)
+                parts.append("M" + pts + ("Z" if p.geom_type == "Polygon" else ""))
+    return "".join(parts)
 
-    canvas = FigureCanvasAgg(fig)
-    fig.set_dpi(dpi)
-    for i, half in zip(positions, halves):
-        pt = res.sites.geometry.iloc[i]
-        _closeup_base(ax, res, data, shapely.box(pt.x - half, pt.y - half, pt.x + half, pt.y + half))
-        _closeup_site(ax, res, i, half_m=half)
-        canvas.draw()
-        buf = _io.BytesIO()  # RGB, light compression: full quality, encoded fast
-        Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="PNG", compress_level=1)
-        out.append(buf.getvalue())
-        for artist in [a for a in ax.get_children() if a not in base]:
-            artist.remove()
-    return out
+
+def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: int = 560) -> str:
+    """Close-up map of site ``i`` as inline SVG (vector: sharp at any zoom, and fast to write).
+
+    Buildings (dwellings apart), streets, hotspot cells, the field of view, the privacy mask,
+    the DORI rings, other cameras, sensitive sites with their names, the heading, a scale bar,
+    north, and the SYNTHETIC mark when the incidents are. The key is shown once in the report.
+    """
+    from matplotlib import colormaps
+
+    sites = res.sites
+    pt = sites.geometry.iloc[i]
+    xc, yc = pt.x, pt.y
+    hatch = f"hatch-{i}"  # ids are unique in the report
+    x0, y1, w = xc - half_m, yc + half_m, 2 * half_m
+    box = shapely.box(xc - half_m, yc - half_m, xc + half_m, yc + half_m)
+    k = w / px  # metres per pixel: strokes and text are sized in pixels
+    o: list[str] = [f'<svg class="closeup" xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
+                    f'viewBox="0 0 {w:.1f} {w:.1f}" role="img"><title>close-up map of site '
+                    f'{html.escape(str(sites["site_id"].iloc[i]))}</title>'
+                    f'<defs><pattern id="{hatch}" width="4" height="4" patternUnits="userSpaceOnUse" '
+                    'patternTransform="rotate(45)"><rect width="4" height="4" fill="#000" fill-opacity="0.45"/>'
+                    '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-width="1.5"/></pattern></defs>'
+                    f'<rect width="{w:.1f}" height="{w:.1f}" fill="#fff"/>']
+    g = res.grid
+    r0 = max(int((g.transform.f - y1) / -g.transform.e), 0)
+    r1 = min(int((g.transform.f - (yc - half_m)) / -g.transform.e) + 1, g.values.shape[0])
+    c0 = max(int((x0 - g.transform.c) / g.transform.a), 0)
+    c1 = min(int((xc + half_m - g.transform.c) / g.transform.a) + 1, g.values.shape[1])
+    vmax = float(np.nanmax(g.values)) or 1.0
+    cmap = colormaps["YlOrRd"]
+    cells = []
+    for r in range(r0, r1):
+        for c in range(c0, c1):
+            v = g.values[r, c]
+            if not np.isfinite(v) or v <= 0.05 * vmax:
+                continue
+            rgb = "#%02x%02x%02x" % tuple(int(255 * t) for t in cmap(v / vmax)[:3])
+            cx, cy = g.transform.c + c * g.transform.a - x0, y1 - (g.transform.f + r * g.transform.e)
+            cells.append(f'<rect x="{cx:.1f}" y="{cy:.1f}" width="{g.transform.a:g}" height="{-g.transform.e:g}" '
+                         f'fill="{rgb}"/>')
+    near = data.building_tree.query(box, predicate="intersects")
+    resid = data.residential[near]
+    for sel, fill, stroke in ((near[~resid], "#c8c8c8", "#8c8c8c"), (near[resid], "#e6d3b3", "#8c6d3c")):
+        o.append(f'<path d="{_svg_path(data.buildings[sel], x0, y1)}" fill="{fill}" stroke="{stroke}" '
+                 f'stroke-width="{0.6 * k:.3f}" fill-rule="evenodd"/>')
+    streets = data.streets[data.street_tree.query(box, predicate="intersects")]
+    o.append(f'<path d="{_svg_path(streets, x0, y1)}" fill="none" stroke="#7f7f7f" stroke-width="{1.1 * k:.3f}"/>')
+    o.append(f'<g opacity="0.45">{"".join(cells)}</g>')  # hotspots over the buildings, as on the PDF page
+    o.append(f'<path d="{_svg_path([res.fov.polygons[i]], x0, y1)}" fill="#d62728" fill-opacity="0.35" '
+             f'stroke="#d62728" stroke-width="{1.4 * k:.3f}" fill-rule="evenodd"/>')
+    mask = (getattr(res, "privacy_masks", None) or {}).get(i)
+    if mask is not None and not mask.is_empty:
+        o.append(f'<path d="{_svg_path([mask], x0, y1)}" fill="url(#{hatch})" stroke="#000" '
+                 f'stroke-width="{0.7 * k:.3f}" fill-rule="evenodd"/>')
+    dash = {"detection": "2 3", "observation": "6 4", "recognition": "6 3 2 3", "identification": "none"}
+    for lvl in _DORI:
+        r = sites[f"{lvl}_m"].iloc[i] if f"{lvl}_m" in sites else None
+        if r is not None and np.isfinite(r):
+            da = " ".join(f"{float(t) * k:.2f}" for t in dash[lvl].split()) if dash[lvl] != "none" else "none"
+            o.append(f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{r:.1f}" fill="none" stroke="#444" '
+                     f'stroke-width="{1.1 * k:.3f}" stroke-dasharray="{da}"/>'
+                     f'<text x="{half_m + 0.707 * r:.1f}" y="{half_m - 0.707 * r:.1f}" font-size="{9 * k:.2f}" '
+                     f'fill="#222">{lvl[0].upper()} {r:.0f} m</text>')
+    for xy, square, colour in ((data.existing_xy, True, "#1f77b4"), (data.proposed_xy, False, "#ff9896")):
+        for x, y in _in_box(xy, box):
+            if (x, y) == (xc, yc):
+                continue
+            x_, y_ = x - x0, y1 - y
+            o.append(f'<rect x="{x_ - 4 * k:.1f}" y="{y_ - 4 * k:.1f}" width="{8 * k:.1f}" height="{8 * k:.1f}" '
+                     f'fill="{colour}" stroke="#000" stroke-width="{k:.3f}"/>' if square else
+                     f'<circle cx="{x_:.1f}" cy="{y_:.1f}" r="{4 * k:.1f}" fill="{colour}" stroke="#000" '
+                     f'stroke-width="{k:.3f}"/>')
+    sens = data.sensitive
+    for (x, y), name, kind in zip(np.column_stack([sens.geometry.x, sens.geometry.y]).reshape(-1, 2), sens["name"],
+                                  sens["kind"]):
+        if not (x0 <= x <= x0 + w and y1 - w <= y <= y1):
+            continue
+        x_, y_ = x - x0, y1 - y
+        label = name if isinstance(name, str) and name else kind
+        o.append(f'<polygon points="{x_:.1f},{y_ - 6 * k:.1f} {x_ - 5 * k:.1f},{y_ + 4 * k:.1f} '
+                 f'{x_ + 5 * k:.1f},{y_ + 4 * k:.1f}" fill="#9467bd" stroke="#000" stroke-width="{k:.3f}"/>'
+                 f'<text x="{x_ + 6 * k:.1f}" y="{y_ + 10 * k:.1f}" font-size="{9 * k:.2f}" fill="#5b2c83">'
+                 f'{html.escape(label)}</text>')
+    h = sites["heading_deg"].iloc[i]
+    if np.isfinite(h):
+        d = 0.2 * half_m
+        hx, hy = half_m + d * np.sin(np.radians(h)), half_m - d * np.cos(np.radians(h))
+        o.append(f'<line x1="{half_m:.1f}" y1="{half_m:.1f}" x2="{hx:.1f}" y2="{hy:.1f}" stroke="#d62728" '
+                 f'stroke-width="{2.4 * k:.3f}"/>')
+    o.append(f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{5.5 * k:.1f}" fill="#d62728" stroke="#000" '
+             f'stroke-width="{1.2 * k:.3f}"/>')
+    bar = plot._nice_length(w)
+    o.append(f'<rect x="{0.04 * w:.1f}" y="{0.94 * w:.1f}" width="{bar:g}" height="{0.008 * w:.2f}" fill="#000"/>'
+             f'<text x="{0.04 * w + bar / 2:.1f}" y="{0.93 * w:.1f}" font-size="{10 * k:.2f}" '
+             f'text-anchor="middle">{bar:g} m</text>'
+             f'<text x="{0.95 * w:.1f}" y="{0.09 * w:.1f}" font-size="{14 * k:.2f}" font-weight="bold" '
+             f'text-anchor="middle">N</text><path d="M{0.95 * w:.1f},{0.02 * w:.1f} l{-0.015 * w:.1f},'
+             f'{0.04 * w:.1f} h{0.03 * w:.1f}Z" fill="#000"/>')
+    if res.synthetic:
+        o.append(f'<text x="{half_m:.1f}" y="{half_m:.1f}" font-size="{0.16 * w:.1f}" font-weight="bold" '
+                 f'text-anchor="middle" dominant-baseline="middle" fill="none" stroke="{plot.WATERMARK_GREY}" '
+                 f'stroke-opacity="0.6" stroke-width="{1.2 * k:.3f}" transform="rotate(-30 {half_m:.1f} '
+                 f'{half_m:.1f})">SYNTHETIC</text>')
+    o.append(f'<rect width="{w:.1f}" height="{w:.1f}" fill="none" stroke="#000" stroke-width="{1.5 * k:.3f}"/></svg>')
+    return "".join(o)
 
 
 def _closeup_key() -> list[Any]:
@@ -557,7 +655,7 @@ h1{font-size:1.7em;margin-bottom:.2em} h2{border-bottom:2px solid #d62728;paddin
 h3{margin:.2em 0}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.num{text-align:right}
-img{max-width:100%;height:auto;border:1px solid #ddd}
+img,svg.closeup{max-width:100%;height:auto;border:1px solid #ddd}
 .synthetic{background:#fff0f0;border:2px solid #d62728;color:#a00;padding:.6em 1em;font-weight:bold;margin:1em 0}
 .sheet{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1.2em 0;page-break-before:always;break-before:page}
 .sheet .cols{display:flex;gap:1em;flex-wrap:wrap} .sheet .cols>div{flex:1 1 420px}
@@ -679,7 +777,7 @@ def _sheet_rows(res: Result, i: int, row: pd.Series, priv: pd.Series | None, dec
     return rows
 
 
-def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool = False,
+def build_report(res: Result, *, dpi: int = 80, pdf: bool = False,
                  overview: Figure | None = None, overview_png: bytes | None = None) -> Report:
     """Render the review report of a result.
 
@@ -689,9 +787,6 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
         A pipeline result.
     dpi
         Resolution of the overview images.
-    site_dpi
-        Resolution of the site close-ups in the HTML (full colour, no palette); the PDF draws
-        them as vectors.
     pdf
         Also render the multi-page PDF (``[output] pdf = true``).
     overview
@@ -705,7 +800,10 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
     """
     sc = res.scenario
     figures: dict[str, bytes] = {}
+    closeups: dict[str, str] = {}  # site id → inline SVG
     pdf_buf = _io.BytesIO()
+    if pdf:
+        from matplotlib.backends.backend_pdf import PdfPages  # imported only when asked (0.3 s)
     pages = PdfPages(pdf_buf, metadata={"Title": f"siteplanner report: {sc.name}", "Creator": f"siteplanner {__version__}",
                                         "Producer": None, "CreationDate": None}) if pdf else None
 
@@ -739,15 +837,14 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
         positions = [s.index.get_loc(i) for i in prop.index]
         halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
         data = _CloseupData.of(res, edges)
-        pngs = _closeup_pngs(res, positions, halves, data=data, dpi=site_dpi)
-        for i, pos, half, png in zip(prop.index, positions, halves, pngs):
+        for i, pos, half in zip(prop.index, positions, halves):
             row = s.loc[i]
             sid = str(row["site_id"])
             decision = rv.decision(sid) if rv is not None else "pending"
             rv_row = rv.row(sid) if rv is not None else None
             priv = privacy.loc[i] if i in privacy.index else None
             rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
-            figures[f"site_{sid}"] = png
+            closeups[sid] = closeup_svg(res, pos, data=data, half_m=half)
             if pages is not None:  # the PDF page: the close-up as vectors, and the figures as text
                 fig = Figure(figsize=(11.69, 8.27))
                 fig.text(0.03, 0.95, f"Site {sid} — rank {int(row['rank'])}, {row['phase']}", fontsize=14, fontweight="bold")
@@ -838,7 +935,7 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
         a(f"<section class='sheet' id='site-{_e(sid)}' data-site-id='{_e(sid)}'><h3>Site {_e(sid)} — rank {int(row['rank'])}"
           f", {_e(row['phase'])}</h3><p class='small'>{ll.y:.6f} N, {ll.x:.6f} E"
           + (f" — {_e(row['name'])}" if isinstance(row.get("name"), str) and row.get("name") else "") + "</p>"
-          f"<div class='cols'><div>{_img(figures[f'site_{sid}'], f'close-up map of site {sid}')}</div>"
+          f"<div class='cols'><div>{closeups[sid]}</div>"
           f"<div>{_kv(rows)}</div></div></section>")
     a("</section>")
     a("<section id='patrols'><h2>Patrol circuits</h2>" + _img(figures["patrols"], "patrol circuits"))
@@ -871,7 +968,7 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 110, pdf: bool =
     a(f"<footer>siteplanner {_e(__version__)} — {_ATTR}</footer></body></html>")
     log.info("build_report: %d site sheet(s), %d figure(s)", len(sheets), len(figures))
     return Report(html="".join(h), pdf=pdf_buf.getvalue() if pdf else b"", figures=figures,
-                  site_ids=tuple(sid for sid, *_ in sheets))
+                  site_ids=tuple(sid for sid, *_ in sheets), closeups=closeups)
 
 
 def write_report(res: Result, out_dir: str | Path, *, pdf: bool = False, overview: Figure | None = None,

@@ -10,12 +10,19 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import tomllib
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import tomllib
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._errors import ScenarioError
 from .incidents import CATEGORIES, SOURCES

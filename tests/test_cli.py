@@ -127,10 +127,10 @@ def test_highs_banner_silent():
 
     code = ("from siteplanner.cli import _silence_highs_banner; _silence_highs_banner(); "
             "import highspy; h = highspy.Highs(); h.setOptionValue('output_flag', False); print('end')")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
                        cwd=SCENARIO.parents[1], env={**__import__("os").environ, "PYTHONPATH": str(SCENARIO.parents[1])})
     assert r.returncode == 0, r.stderr
     assert r.stdout == "end\n"
     loud = subprocess.run([sys.executable, "-c", "import highspy; highspy.Highs()"], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert "HiGHS" in loud.stdout  # the banner the CLI hides

@@ -15,7 +15,7 @@ from siteplanner.hotspots import DensityGrid
 
 @pytest.fixture(scope="module")
 def drawn(default_run):
-    res, out, _ = default_run
+    res, _, _ = default_run
     fig = plot.plan_map(res)
     fig.canvas.draw()
     axes = {ax.get_label(): ax for ax in fig.axes}
