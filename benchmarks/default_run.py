@@ -62,10 +62,11 @@ def run_once(cache: Path, out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warm", type=int, default=2, help="warm runs after the cold one")
+    ap.add_argument("--cache", type=Path, help="an existing parse cache: warm runs only (no cold run)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="siteplanner_bench_") as tmp:
-        cache, out = Path(tmp) / "cache", Path(tmp) / "out"
-        runs = [("cold", run_once(cache, out))]
+        cache, out = args.cache or Path(tmp) / "cache", Path(tmp) / "out"
+        runs = [] if args.cache else [("cold", run_once(cache, out))]
         runs += [(f"warm {k}", run_once(cache, out)) for k in range(1, args.warm + 1)]
     load = os.getloadavg()[0]
     steps = list(runs[0][1]["wall"])
@@ -78,6 +79,10 @@ def main() -> None:
             c = r["total_cpu"] if s == "total" else r["cpu"].get(s, float("nan"))
             cells.append(f"{w:7.1f} / {c:5.1f}")
         print(f"{s:<11}" + "".join(f"{c:>16}" for c in cells))
+    if args.cache:
+        for name, r in runs:
+            print(f"{name}: outputs step {r['wall']['outputs']:.1f} s wall, {r['cpu']['outputs']:.1f} s CPU")
+        return
     cold = runs[0][1]
     for name, r in runs[1:]:
         print(f"{name}: {r['total_wall'] / cold['total_wall']:.2f} of the cold run's wall time, "

@@ -312,9 +312,7 @@ def _draw_layers(ax: matplotlib.axes.Axes, res: Result, hc: HotspotClasses, cmap
 
 
 def _label_sites(ax: matplotlib.axes.Axes, res: Result, box: Any | None = None) -> list[Any]:
-    """Rank labels of the proposed sites, moved apart by adjustText (with a leader line)."""
-    from adjustText import adjust_text
-
+    """Rank labels of the proposed sites, placed without overlap (:func:`place_labels`)."""
     p = res.sites[res.sites["status"] == "proposed"].sort_values("rank")
     if box is not None:
         p = p[p.intersects(box)]
@@ -325,36 +323,67 @@ def _label_sites(ax: matplotlib.axes.Axes, res: Result, box: Any | None = None) 
                      bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "#555555",
                            "linewidth": 0.5, "alpha": 0.92})
              for _, r in p.iterrows()]
-    x, y = p.geometry.x.to_numpy(), p.geometry.y.to_numpy()
-    adjust_text(texts, x=x, y=y, target_x=x, target_y=y, ax=ax, expand=(1.25, 1.35), ensure_inside_axes=True,
-                force_text=(0.3, 0.45), force_static=(0.2, 0.3), max_move=None, iter_lim=400,
-                arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.6})
-    _separate(ax, texts)
+    shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
+    place_labels(ax, texts, np.column_stack([p.geometry.x, p.geometry.y]),
+                 avoid_xy=np.column_stack([shown.geometry.x, shown.geometry.y]))
     return texts
 
 
-def _separate(ax: matplotlib.axes.Axes, texts: list[Any], *, max_rounds: int = 60) -> None:
-    """Push apart any label boxes adjustText left overlapping (a few pixels at a time)."""
-    fig = ax.figure
-    inv = ax.transData.inverted()
-    for _ in range(max_rounds):
-        renderer = fig.canvas.get_renderer()
-        boxes = [t.get_window_extent(renderer).expanded(1.06, 1.1) for t in texts]
-        moved = False
-        for i in range(len(texts)):
-            for j in range(i + 1, len(texts)):
-                if not boxes[i].overlaps(boxes[j]):
-                    continue
-                ci, cj = np.array([boxes[i].x0 + boxes[i].x1, boxes[i].y0 + boxes[i].y1]) / 2, \
-                    np.array([boxes[j].x0 + boxes[j].x1, boxes[j].y0 + boxes[j].y1]) / 2
-                d = cj - ci
-                d = d / (np.hypot(*d) or 1.0) if np.hypot(*d) > 0 else np.array([0.0, 1.0])
-                for t, sgn in ((texts[i], -1), (texts[j], 1)):
-                    px, py = ax.transData.transform(t.get_position())
-                    t.set_position(inv.transform((px + sgn * 3 * d[0], py + sgn * 3 * d[1])))
-                moved = True
-        if not moved:
-            return
+def place_labels(ax: matplotlib.axes.Axes, texts: list[Any], xy: np.ndarray, *, avoid_xy: np.ndarray | None = None,
+                 marker_px: float = 5.0) -> None:
+    """Move each label, in turn, to the first free spot around its point (greedy, like cartographers).
+
+    Spots are tried at growing distances (9 to 90 px) in eight directions, diagonals first; a
+    spot is free when the label's box stays inside the axes and overlaps neither a label
+    already placed nor a marker (``avoid_xy``, squares of ``2 * marker_px``). A label moved
+    farther than its marker's edge gets a thin leader line. A label with no free spot within
+    90 px stays beside its point (never seen on the default town).
+
+    Parameters
+    ----------
+    ax
+        Axes whose aspect and limits are final (call ``ax.apply_aspect()`` first).
+    texts
+        Text artists centred (``ha``/``va`` centre) on their points.
+    xy
+        ``(n, 2)`` their points, data coordinates.
+    avoid_xy
+        ``(m, 2)`` markers labels must not cover.
+    """
+    from matplotlib.transforms import Bbox
+
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    to_data = ax.transData.inverted()
+    taken: list[Any] = []
+    if avoid_xy is not None and len(avoid_xy):
+        for px, py in ax.transData.transform(np.asarray(avoid_xy, float)):
+            taken.append(Bbox.from_extents(px - marker_px, py - marker_px, px + marker_px, py + marker_px))
+    dirs = [(np.cos(np.radians(a)), np.sin(np.radians(a))) for a in (45, 135, 315, 225, 90, 270, 0, 180)]
+    for t, (x, y) in zip(texts, np.asarray(xy, float)):
+        px, py = ax.transData.transform((x, y))
+        bb = t.get_window_extent(renderer)  # the text; its rounded box adds a pad of 0.15 font size
+        pad = 0.15 * t.get_fontsize() * ax.figure.dpi / 72 + 1.5
+        w, h = bb.width + 2 * pad, bb.height + 2 * pad
+        spot = None
+        for rad in (9, 14, 20, 28, 38, 50, 64, 80, 90):
+            for dx, dy in dirs:
+                cx, cy = px + dx * (rad + w / 2 - 4), py + dy * (rad + h / 2 - 4)
+                cand = Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h)
+                inside = frame.x0 <= cand.x0 and cand.x1 <= frame.x1 and frame.y0 <= cand.y0 and cand.y1 <= frame.y1
+                if inside and not any(cand.overlaps(o) for o in taken):
+                    spot = (cx, cy, rad)
+                    break
+            if spot:
+                break
+        if spot is None:
+            spot = (px, py + h, 0)
+        cx, cy, rad = spot
+        taken.append(Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h))
+        t.set_position(tuple(to_data.transform((cx, cy))))
+        if rad > 12:
+            lx, ly = to_data.transform((cx, cy))
+            ax.plot([x, lx], [y, ly], color="#333333", linewidth=0.6, zorder=8.9)
 
 
 def _legend_handles(res: Result, hc: HotspotClasses, cmap: ListedColormap) -> list[Any]:

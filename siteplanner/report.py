@@ -246,7 +246,8 @@ def shrink_png(png: bytes, scale: float) -> bytes:
     from PIL import Image
 
     im = Image.open(_io.BytesIO(png)).convert("RGB")
-    im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
+    im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BILINEAR,
+                   reducing_gap=2.0)
     out = _io.BytesIO()
     im.save(out, format="PNG", compress_level=0)
     return _quantize(out.getvalue())

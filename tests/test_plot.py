@@ -30,8 +30,11 @@ def test_map_png_written(default_run):
         assert im.width >= 1800 and im.height >= 1200
 
 
-def test_no_two_site_labels_overlap(drawn):
+@pytest.mark.parametrize("dpi", [150, 100])  # map.png, and the default screen resolution
+def test_no_two_site_labels_overlap(drawn, dpi):
     res, fig, axes = drawn
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
     r = fig.canvas.get_renderer()
     for name in ("map", "zoom"):
         labels = [t for t in axes[name].texts if t.get_gid() == "site-label"]
