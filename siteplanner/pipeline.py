@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from io import BytesIO
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -414,12 +416,23 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                                teams=s_.teams, prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()))
                   for s_ in sc.patrol.shifts]
         circuits = patrol.plan_circuits(pgraph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0)
+        counts["patrol_variants"] = {}
         for s_, sh in zip(sc.patrol.shifts, shifts):
             if s_.variants:  # seeded alternatives within a share of the best prize (the best one is already planned)
-                alt = patrol.variants(pgraph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
-                                      within_share=s_.variants_within, budget_min=sh.budget_min, speed_kmh=sh.speed_kmh,
-                                      dwell_min=sh.dwell_min, seed=0, name=f"{s_.name} variante")
+                with warnings.catch_warnings():  # fewer than asked: logged here, said in the report
+                    warnings.simplefilter("ignore", UserWarning)
+                    alt = patrol.variants(pgraph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
+                                          within_share=s_.variants_within, budget_min=sh.budget_min,
+                                          speed_kmh=sh.speed_kmh, dwell_min=sh.dwell_min, seed=0,
+                                          name=f"{s_.name} variante")
                 circuits += [dataclasses.replace(c, name=f"{s_.name} variante {j}") for j, c in enumerate(alt[1:], start=1)]
+                counts["patrol_variants"][s_.name] = {"asked": s_.variants, "found": len(alt) - 1,
+                                                      "within_share": s_.variants_within}
+                if len(alt) - 1 < s_.variants:
+                    log.warning("shift %r: %d of %d variant(s) found: no other circuit within %.0f %% of the best "
+                                "prize has at least half of its stops new", s_.name, len(alt) - 1, s_.variants,
+                                100 * s_.variants_within)
+        circuits = patrol.name_stops(circuits, town.graph, town.pois)
         counts["patrol_start"] = start_label
 
     return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
@@ -720,12 +733,12 @@ def patrols_frame(res: Result) -> gpd.GeoDataFrame:
     for c in res.circuits:
         rows.append({"circuit": c.name, "feature": "circuit", "length_m": round(c.length_m, 1), "duration_min": round(c.duration_min, 1),
                      "budget_min": c.budget_min, "speed_kmh": c.speed_kmh, "stops": len(c.stops), "order": None, "eta_min": None,
-                     "dwell_min": None, "prize": round(c.prize, 6)})
+                     "dwell_min": None, "prize": round(c.prize, 6), "name": c.name})
         geoms.append(c.geometry)
         for st in c.stops:
             rows.append({"circuit": c.name, "feature": "stop", "length_m": None, "duration_min": None, "budget_min": c.budget_min,
                          "speed_kmh": c.speed_kmh, "stops": None, "order": st.order, "eta_min": round(st.eta_min, 1),
-                         "dwell_min": st.dwell_min, "prize": round(st.prize, 6)})
+                         "dwell_min": st.dwell_min, "prize": round(st.prize, 6), "name": st.name})
             geoms.append(shapely.Point(st.x, st.y))
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=res.town.crs)
 
@@ -751,12 +764,17 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         io.write_with(stage / "coverage.npz", lambda p: np.savez_compressed(p, **arrays))
         for c in res.circuits:
             io.write_text(stage / f"patrol_{_slug(c.name)}.gpx", patrol.to_gpx(c, res.town.crs))
-        io.write_with(stage / "map.png", lambda p: plot.plan_map(res, p))
+        overview = plot.plan_map(res, scheme=res.scenario.output.map_classes)
+        buf = BytesIO()
+        overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
+        io.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
         write_plan_tables(res, stage)
         from . import export, report, webmap
 
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
-        report.write_report(res, stage)  # report.html, report.pdf
+        # report.html (report.pdf when [output] pdf = true); the overview map is drawn once
+        report.write_report(res, stage, pdf=res.scenario.output.pdf, overview=overview,
+                            overview_png=report.shrink_png(buf.getvalue(), 80 / 150))
         webmap.write_map(res, stage)  # map.html
         io.write_text(stage / "quarantine.csv", res.quarantine_csv)  # incident rows set aside (line, reason)
         io.write_json(stage / "summary.json", summary(res))
@@ -806,11 +824,12 @@ def write_plan_tables(res: Result, stage: Path) -> None:
 
     io.write_text(stage / "plan.csv", plan_table(res).to_csv(index=False, lineterminator="\n"))
     io.write_text(stage / "coverage_curve.csv", curve_table(res).to_csv(index=False, lineterminator="\n"))
-    io.write_with(stage / "coverage_curve.png", lambda p: plot.coverage_curve(res, p))
+    curve = plot.coverage_curve(res)
+    io.write_with(stage / "coverage_curve.png", lambda p: curve.savefig(p, dpi=120, format="png",
+                                                                        metadata={"Software": None}))
     for c in res.circuits:
-        steps = patrol.itinerary(res.town.graph, c)
         lines = [f"{c.name}: {c.length_m / 1000:.2f} km, {c.duration_min:.0f} min of {c.budget_min:.0f}, {len(c.stops)} stops"]
-        lines += [f"{i:>3}. {name} — {length:.0f} m" for i, (name, length) in enumerate(steps, start=1)]
+        lines += [f"{i:>3}. {line}" for i, line in enumerate(patrol.itinerary_lines(res.town.graph, c), start=1)]
         io.write_text(stage / f"patrol_{_slug(c.name)}_itinerary.txt", "\n".join(lines) + "\n")
 
 

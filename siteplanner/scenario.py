@@ -7,12 +7,22 @@ Relative paths are resolved against the scenario file's folder. See
 
 from __future__ import annotations
 
+import difflib
 import logging
-import tomllib
+import os
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import tomllib
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._errors import ScenarioError
 from .incidents import CATEGORIES, SOURCES, STANDARD_COLUMNS, TIMEZONE, IncidentSpec
@@ -343,8 +353,13 @@ class Observatory(_Model):
 
 
 class Output(_Model):
+    """What is written, and where."""
+
     dir: Path = Path("outputs")
     include_incident_points: bool = False
+    pdf: bool = Field(False, description="also write report.pdf (slower: one page per site sheet)")
+    map_classes: Literal["quantiles", "fisher_jenks"] = Field(
+        "quantiles", description="hotspot classes of map.png: quantiles or Fisher-Jenks natural breaks")
     review: Path | None = Field(None, description="review.csv of the référent sûreté (default: next to the scenario)")
 
 
@@ -404,7 +419,9 @@ class Scenario(_Model):
             p = Path(p).expanduser()
         except RuntimeError:  # "~someone" whose home is unknown: keep the path as written
             p = Path(p)
-        return p if p.is_absolute() or self.path is None else (self.path.parent / p)
+        if p.is_absolute() or self.path is None:
+            return p
+        return Path(os.path.normpath(self.path.parent / p))  # "outputs/x", not "scenarios/../outputs/x"
 
     @property
     def review_path(self) -> Path:
@@ -414,13 +431,41 @@ class Scenario(_Model):
         return base.with_name(base.stem + ".review.csv")
 
 
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The pydantic model inside a field's annotation (``Hotspots``, ``tuple[Shift, ...]``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if (m := _model_of(arg)) is not None:
+            return m
+    return None
+
+
+def known_keys(loc: tuple) -> list[str]:
+    """The keys accepted in the table that holds ``loc`` (e.g. ``("hotspots", "methd")``)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        f = model.model_fields.get(str(part))
+        model = _model_of(f.annotation) if f is not None else None
+    return [] if model is None else [k for k in model.model_fields if k != "path"]
+
+
+def _unknown_key(loc: tuple) -> str:
+    keys = known_keys(loc)
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6) if loc else []
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key; {hint}accepted: {', '.join(keys)}" if keys else "unknown key (misspelt?)"
+
+
 def _format(exc: ValidationError, path: Path) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt?)"
+            msg = _unknown_key(tuple(err["loc"]))
         lines.append(f"  - {loc}: {msg}" + (f" (got {err['input']!r})" if err["type"] not in ("extra_forbidden", "missing") and not isinstance(err.get("input"), dict) else ""))
     return f"{path}: invalid scenario\n" + "\n".join(lines)
 
@@ -442,7 +487,7 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
     if "path" in raw:  # `path` is where the scenario file is, never a key of the file
-        raise ScenarioError(f"{path}: invalid scenario\n  - path: unknown key (misspelt?)")
+        raise ScenarioError(f"{path}: invalid scenario\n  - path: {_unknown_key(('path',))}")
     try:
         sc = Scenario.model_validate({**raw, "path": path})
     except ValidationError as exc:
