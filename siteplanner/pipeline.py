@@ -59,6 +59,9 @@ class Result:
     curve: np.ndarray | None = None
     review: Any = None
     shift_prizes: dict[str, Any] = field(default_factory=dict)
+    night: Any = None  # lighting.NightCoverage when the scenario has [lighting] (issue #17)
+    entrances: Any = None  # town entrances, proposition au partenaire État (issue #17)
+    field_notes: Any = None  # field_notes.NoteOutcomes of the marches exploratoires (issue #17)
 
     @property
     def synthetic(self) -> bool:
@@ -215,6 +218,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             sens["qpv"] = qpv.union_all()
         mult = coverage.sensitive_multiplier(demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m)
         demand = coverage.demand_table(demand_xy, intensity, mult, town.crs)
+        demand, notes = _field_notes_demand(sc, town, demand, demand_xy)  # marches exploratoires (#17)
         counts["demand_points"] = len(demand)
 
     # 3. candidates --------------------------------------------------------------------------
@@ -306,6 +310,12 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         _annotate_sites(sites, A, weight, result_plan, fov, win, town, sc, phase_plans=phase_plans,
                         accepted=accepted & ~existing)
 
+    # 5b. night coverage (issue #17) ----------------------------------------------------------
+    night = None
+    if sc.lighting is not None:
+        with _step("night coverage", timings, on_step):
+            night = _night_coverage(sc, town, A, weight, sites_xy, demand_xy, result_plan, model, existing)
+
     # 6. patrol ------------------------------------------------------------------------------
     with _step("patrol", timings, on_step):
         chosen = list(result_plan.fixed) + list(result_plan.selected)
@@ -328,7 +338,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                     g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=sc.hotspots.cell_m,
                                            bandwidth_m=sc.hotspots.bandwidth_m or 100.0, window=stw.name)
                     w_int = hotspots.sample_grid(g_s, demand_xy) * demand["multiplier"].to_numpy()
-            prize_pt = patrol.uncovered_prizes(w_int, seen.astype(float))
+            prize_pt = patrol.uncovered_prizes(w_int, _shift_seen(s_, seen, night).astype(float))
             np_ = pd.Series(prize_pt).groupby(demand_node).sum()
             shift_prizes[s_.name] = np_[np_ > 0]
         allp = pd.concat(shift_prizes.values(), axis=1).fillna(0.0)
@@ -347,10 +357,114 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                 circuits += [dataclasses.replace(c, name=f"{s_.name} variante {j}") for j, c in enumerate(alt[1:], start=1)]
         counts["patrol_start"] = start_label
 
-    return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
-                  fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
-                  privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
-                  shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()})
+    res = Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
+                 fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
+                 privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
+                 shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()}, night=night,
+                 field_notes=notes)
+    _issue17_steps(res, timings, on_step)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# issue #17: night coverage, marches exploratoires, town entrances
+# ---------------------------------------------------------------------------------------------
+
+
+def _night_coverage(sc: Scenario, town: io.Town, A, weight: np.ndarray, sites_xy: np.ndarray, demand_xy: np.ndarray,
+                    plan_: optimise.Plan, model, existing: np.ndarray) -> Any:
+    """Night coverage of the plan: street lighting from OSM `lit` and the lighting file."""
+    from . import lighting
+
+    lt = sc.lighting
+    edges = io.edges_gdf(town.graph, town.crs)
+    way_ids = lighting.edge_way_ids(town.graph, edges)
+    osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
+    osm_values = lighting.edge_lit_values(town.graph, edges, osm_lit)
+    file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
+                   if lt.file else None)
+    states, sources = lighting.street_states(osm_values, file_values)
+    return lighting.night_coverage(A, weight, sites_xy, demand_xy, edges, states, sources,
+                                   before=np.flatnonzero(existing),
+                                   after=list(plan_.fixed) + list(plan_.selected), ir_range_m=model.ir_range_m,
+                                   sees_lit=model.min_lux <= lt.lit_lux, sees_dark=model.min_lux <= lt.dark_lux,
+                                   unknown_lit=lt.unknown == "lit", night=lt.night, off=lt.off)
+
+
+def _shift_seen(shift, seen: np.ndarray, night) -> np.ndarray:
+    """What the cameras see during a patrol shift: the night coverage in its darkest phase."""
+    if night is None:
+        return seen
+    from . import lighting
+
+    hours = shift.window.hours if shift.window is not None else None
+    phase = lighting.phase_of_hours(hours, night=night.night, off=night.off)
+    phase = phase if phase in night.seen_by_phase else "night"
+    return night.seen_by_phase[phase]
+
+
+def _issue17_steps(res: Result, timings: dict[str, float], on_step: StepCallback | None) -> None:
+    """Field-note outcomes and town entrances (after the patrol: notes on circuits count)."""
+    sc = res.scenario
+    if res.field_notes is not None:
+        with _step("field notes", timings, on_step):
+            res.field_notes = _note_outcomes(res)
+    if sc.entrances is not None:
+        with _step("entrances", timings, on_step):
+            from . import entrances
+
+            edges = io.edges_gdf(res.town.graph, res.town.crs)
+            through = (entrances.through_traffic(res.town.graph, edges, res.town.area) if sc.entrances.residential
+                       else np.zeros(len(edges), bool))
+            res.entrances = entrances.town_entrances(edges, res.town.area, through=through, merge_m=sc.entrances.merge_m)
+            res.counts["town_entrances"] = len(res.entrances)
+
+
+def _field_notes_demand(sc: Scenario, town: io.Town, demand: gpd.GeoDataFrame,
+                        demand_xy: np.ndarray) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the walks' notes and raise the demand near them (each file with its own weights)."""
+    if not sc.field_notes:
+        return demand, None
+    from . import field_notes
+
+    weight = demand["weight"].to_numpy(float)
+    frames = []
+    for spec in sc.field_notes:
+        notes = field_notes.read_notes(sc.resolve(spec.path), walk=spec.walk, crs=spec.crs).to_crs(town.crs)
+        weight, inside = field_notes.notes_demand(demand_xy, weight, notes, town.area, weights=spec.weights,
+                                                  radius_m=spec.radius_m)
+        frames.append(notes.assign(inside=inside, patrol_m=spec.patrol_m))
+    notes = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=town.crs)
+    if (~notes["inside"]).any():
+        log.warning("%d field note(s) outside the study area: listed in the report, no demand raised",
+                    int((~notes["inside"]).sum()))
+    return demand.assign(weight=weight), notes
+
+
+def _note_outcomes(res: Result) -> gpd.GeoDataFrame:
+    """One outcome per field note: camera, patrol circuit, unlit street, not addressed."""
+    from . import field_notes, lighting
+
+    sc, town = res.scenario, res.town
+    shown = res.sites[res.sites["status"].isin(["proposed", "existing"])].sort_values(["status", "rank"], kind="stable")
+    labels = [f"{sid} (existing)" if st == "existing" else f"{sid} (proposed, rank {int(r)})"
+              for sid, st, r in zip(shown["site_id"], shown["status"], shown["rank"])]
+    edges = io.edges_gdf(town.graph, town.crs)
+    way_ids = lighting.edge_way_ids(town.graph, edges)
+    osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
+    lt = sc.lighting
+    file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
+                   if lt is not None and lt.file else None)
+    states, _ = lighting.street_states(lighting.edge_lit_values(town.graph, edges, osm_lit), file_values)
+    lit = lighting.lit_in_phase(states, "night", unknown_lit=lt is None or lt.unknown == "lit")
+    notes = res.field_notes
+    patrol_m = float(notes["patrol_m"].max()) if len(notes) else 25.0
+    out = field_notes.note_outcomes(notes, notes["inside"].to_numpy(bool),
+                                    fov=[res.fov.polygons[i] for i in shown.index], site_labels=labels,
+                                    circuits=[(c.name, c.geometry) for c in res.circuits], edges=edges,
+                                    street_lit=lit, patrol_m=patrol_m)
+    res.counts["field_notes"] = {k: int(v) for k, v in out["outcome"].value_counts().sort_index().items()}
+    return out.drop(columns=["patrol_m"])
 
 
 def _privacy(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town, recognition_m: float) -> dict[int, Any]:
@@ -470,7 +584,7 @@ def summary(res: Result) -> dict[str, Any]:
     """The content of ``summary.json``."""
     sc, p = res.scenario, res.plan
     sel_ids = res.proposed["site_id"].tolist()
-    return {
+    out = {
         "siteplanner_version": __version__,
         "scenario": sc.name,
         "study_area": res.town.name,
@@ -496,6 +610,27 @@ def summary(res: Result) -> dict[str, Any]:
                      "stops": len(c.stops), "budget_min": c.budget_min} for c in res.circuits],
         "timings_s": res.timings_s,
     }
+    out.update(_issue17_summary(res))
+    return out
+
+
+def _issue17_summary(res: Result) -> dict[str, Any]:
+    """summary.json keys of issue #17 (night coverage, field notes, entrances)."""
+    out: dict[str, Any] = {}
+    if res.night is not None:
+        n = res.night
+        out["night"] = {"coverage": {k: {kk: round(vv, 6) for kk, vv in v.items()} for k, v in n.coverage.items()},
+                        "lost_to_darkness_share": round(n.lost_share, 6),
+                        "lost_of_covered_share": round(n.lost_of_covered, 6), "darkest_phase": n.darkest,
+                        "off_hours": n.off, "night_hours": n.night, "ir_range_m": n.ir_range_m}
+    if res.field_notes is not None and "outcome" in res.field_notes:
+        f = res.field_notes
+        out["field_notes"] = [{"note_id": a, "category": b, "outcome": c, "addressed_by": d}
+                              for a, b, c, d in zip(f["note_id"], f["category"], f["outcome"], f["addressed_by"])]
+    if res.entrances is not None:
+        out["town_entrances"] = {"count": len(res.entrances), "status": "proposition au partenaire État",
+                                 "roads": sorted(set(res.entrances["road"]))}
+    return out
 
 
 def sites_frame(res: Result) -> gpd.GeoDataFrame:

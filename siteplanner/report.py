@@ -42,7 +42,7 @@ from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
-from . import __version__, export, io, plot  # noqa: E402
+from . import __version__, export, io, plot, report_sections  # noqa: E402
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -746,6 +746,7 @@ def build_report(res: Result, *, dpi: int = 80, site_dpi: int = 100, pdf: bool =
       + _table(dash["contexte_categories"], index=True) + "<p>Around sensitive sites:</p>" + _table(dash["contexte_sites"]))
     a("<h3>Indicateurs d'activité</h3>" + _table(dash["activite"]))
     a("<h3>Indicateurs de résultats</h3>" + _table(dash["resultats"]) + "</section>")
+    a(report_sections.sections_html(res))  # night, marches exploratoires, entrances, evidence (#17)
     a("<section id='sources'><h2>Sources and methods</h2><ul>"
       f"<li>Streets, buildings, points of interest: {_ATTR}, extract {_e(res.town.source)}.</li>"
       "<li>DORI ranges: EN 62676-4 (detection 25, observation 62, recognition 125, identification 250 px/m).</li>"
