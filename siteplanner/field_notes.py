@@ -67,8 +67,8 @@ COLUMNS = ("note_id", "category", "comment", "date", "walk", "file")
 
 
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", str(s)).encode("ascii", "ignore").decode().lower()
-    return " ".join(s.replace("’", "'").split())
+    s = unicodedata.normalize("NFKD", str(s).replace("’", "'")).encode("ascii", "ignore").decode().lower()
+    return " ".join(s.split())
 
 
 _WORDS = {_fold(w): code for code, words in CATEGORIES.items() for w in words}
@@ -128,7 +128,7 @@ def read_notes(
     accepted = "; ".join(f"{c} ({', '.join(w[:2])})" for c, w in CATEGORIES.items())
     codes = g["category"].map(category_code)
     for i, (raw, code) in enumerate(zip(g["category"], codes)):
-        if code is None:
+        if not isinstance(code, str):
             problems.append(
                 f"{label} {i + first_row}: category {raw!r} is not accepted; accepted: {accepted}"
             )

@@ -420,6 +420,23 @@ def _issue17_steps(res: Result, timings: dict[str, float], on_step: StepCallback
             res.counts["town_entrances"] = len(res.entrances)
 
 
+def _write_issue17(res: Result, stage: Path) -> None:
+    """Tables of issue #17: town entrances, field-note outcomes, night coverage and dark streets."""
+    from . import entrances, report_sections
+
+    def csv(df: pd.DataFrame) -> str:
+        return df.to_csv(index=False, lineterminator="\n")
+
+    if res.entrances is not None:
+        t = entrances.entrances_table(res.entrances).assign(legal_note=entrances.LAPI_NOTE)
+        io.write_text(stage / "entrances.csv", csv(t))
+    if res.field_notes is not None and "outcome" in res.field_notes:
+        io.write_text(stage / "field_notes.csv", csv(report_sections.notes_table(res)))
+    if res.night is not None:
+        io.write_text(stage / "night_coverage.csv", csv(report_sections.night_table(res)))
+        io.write_text(stage / "night_dark_streets.csv", csv(res.night.dark_streets.round(6)))
+
+
 def _field_notes_demand(sc: Scenario, town: io.Town, demand: gpd.GeoDataFrame,
                         demand_xy: np.ndarray) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """Read the walks' notes and raise the demand near them (each file with its own weights)."""
@@ -703,6 +720,7 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
             io.write_text(stage / f"patrol_{_slug(c.name)}.gpx", patrol.to_gpx(c, res.town.crs))
         io.write_with(stage / "map.png", lambda p: plot.plan_map(res, p))
         write_plan_tables(res, stage)
+        _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
         from . import export, report, webmap
 
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
