@@ -274,6 +274,10 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             sites[f"{lvl}_m"] = round(r, 1)
         privacy_masks = _privacy(sites, fov, town, ranges["recognition"])
         counts["coverage_nonzeros"] = int(A.nnz)
+        A_day, lit_streets = A, None
+        if sc.lighting is not None:  # a plan for a night window counts what cameras see at night (#17)
+            lit_streets = _street_lighting(sc, town)
+            A = _window_matrix(sc, A, sites_xy, demand_xy, model, lit_streets, counts)
 
     # 5. next phase --------------------------------------------------------------------------
     with _step("optimise", timings, on_step):
@@ -314,7 +318,8 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     night = None
     if sc.lighting is not None:
         with _step("night coverage", timings, on_step):
-            night = _night_coverage(sc, town, A, weight, sites_xy, demand_xy, result_plan, model, existing)
+            night = _night_coverage(sc, A_day, weight, sites_xy, demand_xy, result_plan, model, existing,
+                                    lit_streets)
 
     # 6. patrol ------------------------------------------------------------------------------
     with _step("patrol", timings, on_step):
@@ -371,9 +376,8 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
 # ---------------------------------------------------------------------------------------------
 
 
-def _night_coverage(sc: Scenario, town: io.Town, A, weight: np.ndarray, sites_xy: np.ndarray, demand_xy: np.ndarray,
-                    plan_: optimise.Plan, model, existing: np.ndarray) -> Any:
-    """Night coverage of the plan: street lighting from OSM `lit` and the lighting file."""
+def _street_lighting(sc: Scenario, town: io.Town) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """The streets, their lighting state and its source (OSM `lit`, the lighting file, assumed)."""
     from . import lighting
 
     lt = sc.lighting
@@ -382,8 +386,38 @@ def _night_coverage(sc: Scenario, town: io.Town, A, weight: np.ndarray, sites_xy
     osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
     osm_values = lighting.edge_lit_values(town.graph, edges, osm_lit)
     file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
-                   if lt.file else None)
+                   if lt is not None and lt.file else None)
     states, sources = lighting.street_states(osm_values, file_values)
+    return edges, states, sources
+
+
+def _window_matrix(sc: Scenario, A, sites_xy: np.ndarray, demand_xy: np.ndarray, model, lit_streets,
+                   counts: dict[str, Any]):
+    """The coverage table the plan optimises: the night table of the hotspot window's darkest phase."""
+    from . import lighting
+
+    lt = sc.lighting
+    phase = lighting.phase_of_hours(sc.hotspots.window.hours, night=lt.night, off=lt.off)
+    counts["plan_lighting_phase"] = phase
+    if phase == "day" or sc.hotspots.window.hours is None:  # a whole-day window is planned on daytime coverage
+        counts["plan_lighting_phase"] = "day"
+        return A
+    edges, states, _ = lit_streets
+    lit = lighting.lit_in_phase(states[lighting.nearest_street(demand_xy, edges)], phase,
+                                unknown_lit=lt.unknown == "lit")
+    log.info("the hotspot window %r is at night: the plan counts what cameras see in the %s",
+             sc.hotspots.window.name, phase)
+    return lighting.night_matrix(A, sites_xy, demand_xy, lit, ir_range_m=model.ir_range_m,
+                                 sees_lit=model.min_lux <= lt.lit_lux, sees_dark=model.min_lux <= lt.dark_lux)
+
+
+def _night_coverage(sc: Scenario, A, weight: np.ndarray, sites_xy: np.ndarray, demand_xy: np.ndarray,
+                    plan_: optimise.Plan, model, existing: np.ndarray, lit_streets) -> Any:
+    """Night coverage of the plan: street lighting from OSM `lit` and the lighting file."""
+    from . import lighting
+
+    lt = sc.lighting
+    edges, states, sources = lit_streets
     return lighting.night_coverage(A, weight, sites_xy, demand_xy, edges, states, sources,
                                    before=np.flatnonzero(existing),
                                    after=list(plan_.fixed) + list(plan_.selected), ir_range_m=model.ir_range_m,

@@ -140,3 +140,20 @@ def test_evidence_classes_beside_covered_incidents(default_run):
     )
     covered = pd.to_numeric(tab["covered"], errors="coerce").fillna(0).sum()
     assert covered <= inside.sum()
+
+
+def test_a_plan_for_a_night_window_counts_what_cameras_see_at_night():
+    from siteplanner.scenario import Window
+
+    sc = load_scenario(SCENARIO)
+    hs = sc.hotspots.model_copy(update={"window": Window(name="nuit 22h-6h", hours=(22, 6))})
+    sc = sc.model_copy(update={"lighting": Lighting(off=(1, 5)), "hotspots": hs})
+    res = pipeline.plan(sc)
+    assert res.counts["plan_lighting_phase"] == "extinction"
+    # the optimiser's table is the extinction table: what the plan reports is what it sees at night
+    assert res.coverage_after == pytest.approx(res.night.coverage["extinction"]["after"])
+    assert res.night.coverage["day"]["after"] >= res.coverage_after
+    M = res.A.tocoo()
+    site_xy = np.column_stack([res.sites.geometry.x, res.sites.geometry.y])
+    dem_xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
+    assert np.hypot(*(site_xy[M.row] - dem_xy[M.col]).T).max() <= sc.camera.chosen().ir_range_m + 1e-9
