@@ -514,6 +514,16 @@ def _note_outcomes(res: Result) -> gpd.GeoDataFrame:
                                     fov=[res.fov.polygons[i] for i in shown.index], site_labels=labels,
                                     circuits=[(c.name, c.geometry) for c in res.circuits], edges=edges,
                                     street_lit=lit, patrol_m=patrol_m)
+    if res.night is not None:  # a camera that sees a note by day may not see it in the dark
+        night_lit = lighting.lit_in_phase(states, res.night.darkest, unknown_lit=lt.unknown == "lit")
+        xy = dict(zip(shown["site_id"], zip(shown.geometry.x, shown.geometry.y)))
+        ir = sc.camera.chosen().ir_range_m
+        for i in np.flatnonzero(out["outcome"].to_numpy() == "camera"):
+            g = out.geometry.iloc[i]
+            j = int(edges.sindex.nearest(g, return_all=False)[1][0])
+            sids = [b.split(" ")[0] for b in out["addressed_by"].iloc[i].split("; ")]
+            if not night_lit[j] and all(g.distance(shapely.Point(xy[sid])) > ir for sid in sids):
+                out.iloc[i, out.columns.get_loc("addressed_by")] += f" — by day only: dark in the {res.night.darkest}"
     res.counts["field_notes"] = {k: int(v) for k, v in out["outcome"].value_counts().sort_index().items()}
     return out.drop(columns=["patrol_m"])
 

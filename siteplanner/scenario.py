@@ -142,7 +142,7 @@ class CameraModel(_Model):
         if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
             raise ValueError(f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. {LAPI_NOTE} "
                              "Accepted kinds: fixed, ptz, multisensor; town entrances are listed as "
-                             "'proposition au partenaire État' with [entrances]")
+                             "'proposition au partenaire État' by the scenario's `entrances` section")
         return v
 
 
