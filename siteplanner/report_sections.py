@@ -8,6 +8,7 @@ apply, for :mod:`siteplanner.report` to insert before its sources.
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,54 @@ def night_table(res: Result) -> pd.DataFrame:
     )
 
 
+def night_figure(res: Result, *, dpi: int = 90) -> bytes:
+    """Map of the demand the plan covers by day, and what darkness removes (PNG bytes)."""
+    import io as _io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import geopandas as gpd
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from . import io, plot
+
+    n = res.night
+    xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
+    day, dark = n.seen_by_phase["day"], n.seen_by_phase[n.darkest]
+    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    io.edges_gdf(res.town.graph, res.town.crs).plot(ax=ax, color="#cccccc", linewidth=0.5)
+    gpd.GeoSeries([res.town.area.boundary], crs=res.town.crs).plot(ax=ax, color="#1f4e9c", linewidth=1.0)
+    ax.scatter(*xy[~day].T, s=1, color="#bbbbbb")
+    ax.scatter(*xy[day & dark].T, s=4, color="#2ca02c")
+    ax.scatter(*xy[day & ~dark].T, s=6, color="#d62728")
+    cams = res.sites[res.sites["status"].isin(["existing", "proposed"])]
+    ax.scatter(cams.geometry.x, cams.geometry.y, s=14, marker="s", facecolors="none", edgecolors="black")
+    (xmin, ymin), (xmax, ymax) = xy.min(axis=0), xy.max(axis=0)  # the streets with demand
+    ax.set_xlim(xmin - 80, xmax + 80)
+    ax.set_ylim(ymin - 80, ymax + 80)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(handles=[Line2D([], [], marker="o", ls="", color="#bbbbbb", label="demand not seen"),
+                       Line2D([], [], marker="o", ls="", color="#2ca02c", label="seen by day and at night"),
+                       Line2D([], [], marker="o", ls="", color="#d62728",
+                              label=f"seen by day only ({PHASE_TEXT[n.darkest]})"),
+                       Line2D([], [], marker="s", ls="", markerfacecolor="none", color="black", label="camera (existing, proposed)")],
+              loc="center left", fontsize=7, framealpha=0.9)
+    ax.set_title(f"Coverage lost to darkness: {n.lost_share:.1%} of the demand weight", fontsize=10)
+    plot.add_scale_bar(ax)
+    plot.add_north_arrow(ax)
+    plot.add_attribution(ax, f"© OpenStreetMap contributors (ODbL), {res.town.source}")
+    if res.synthetic:
+        plot.add_synthetic_mark(ax)
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def night_html(res: Result) -> str:
     """Coverage by day and by night, and the streets where darkness removes coverage."""
     n = res.night
@@ -95,6 +144,8 @@ def night_html(res: Result) -> str:
     h.append("<h3>Demand by street lighting</h3>")
     d = n.demand_by_state.assign(demand_share=lambda x: x["demand_share"].map("{:.1%}".format))
     h.append(_table(d))
+    png = base64.b64encode(night_figure(res)).decode("ascii")
+    h.append(f'<img alt="coverage lost to darkness" src="data:image/png;base64,{png}">')
     h.append(f"<h3>Streets where darkness removes coverage ({PHASE_TEXT[n.darkest]})</h3>")
     ds = n.dark_streets.assign(weight_lost=lambda x: x["weight_lost"].map("{:.2%}".format))
     h.append(_table(ds))
