@@ -151,3 +151,22 @@ def test_every_note_gets_exactly_one_outcome_in_priority_order():
     ]
     assert out["addressed_by"].tolist() == ["N1 (proposed, rank 1)", "soirée", "Rue Noire", "", ""]
     assert set(out["outcome"]) <= set(field_notes.OUTCOMES)
+
+
+def test_scenario_field_notes_are_checked(tmp_path):
+    from siteplanner._errors import ScenarioError
+    from siteplanner.scenario import load_scenario
+
+    from .conftest import SCENARIO
+
+    base = SCENARIO.read_text(encoding="utf-8").replace('"../', f'"{SCENARIO.parent.parent}/')
+    p = tmp_path / "marche.toml"
+    p.write_text(base + '\n[[field_notes]]\npath = "nope.csv"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"field_notes\[0\].path: file .*nope.csv not found"):
+        load_scenario(p)
+    p.write_text(
+        base + f'\n[[field_notes]]\npath = "{EXAMPLE}"\n[field_notes.weights]\nnoise = 2\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match=r"field_notes.0.weights.noise"):
+        load_scenario(p)

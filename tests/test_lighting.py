@@ -232,3 +232,25 @@ def test_lighting_file_bad_rows_are_one_error_naming_them(tmp_path):
     f.write_text("way,lit\n12,yes\n", encoding="utf-8")
     with pytest.raises(InputError, match="osm_way_id"):
         lighting.read_lighting_file(f, _streets(["A"], [None]), [(12,)])
+
+
+def test_scenario_lighting_section_is_checked(tmp_path):
+    from siteplanner._errors import ScenarioError
+    from siteplanner.scenario import load_scenario
+
+    from .conftest import SCENARIO
+
+    base = SCENARIO.read_text(encoding="utf-8").replace('"../', f'"{SCENARIO.parent.parent}/')
+    p = tmp_path / "nuit.toml"
+    p.write_text(base + '\n[lighting]\noff = [1, 5]\nfile = "eclairage.csv"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"lighting.file: file .*eclairage.csv not found"):
+        load_scenario(p)
+    p.write_text(base + "\n[lighting]\nof = [1, 5]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"lighting.of: unknown key"):
+        load_scenario(p)
+    p.write_text(base + "\n[lighting]\noff = [3, 3]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="two different integers"):
+        load_scenario(p)
+    p.write_text(base + "\n[lighting]\noff = [1, 5]\n", encoding="utf-8")
+    sc = load_scenario(p)
+    assert sc.lighting.off == (1, 5) and sc.camera.chosen().ir_range_m == 30
