@@ -242,6 +242,37 @@ def incidents(
     _guard(go)
 
 
+@app.command()
+def event(
+    scenario: ScenarioArg,
+    event_file: Annotated[Path, typer.Option("--event", "-e", help="Event file (TOML): name, date, hours, attendance, "
+                                                                  "perimeter or venue")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: <output.dir>/event_<file stem>)")] = None,
+) -> None:
+    """Event mode: nomad cameras, filtering points, patrol circuits and a one-page event sheet."""
+
+    def go():
+        from . import event as ev_mod
+        from . import io
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        ev = ev_mod.load_event(event_file)
+        with console.status("planning the event", spinner="dots"):
+            ep = ev_mod.plan_event(sc, ev)
+            town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
+                                margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+            files = ev_mod.write_event(ep, town.graph, town.buildings,
+                                       out or sc.resolve(sc.output.dir) / f"event_{event_file.stem}")
+        _say("[green]done[/]:", f"{ev.name}: {len(ep.cameras)} nomad camera(s) see {ep.coverage_share:.0%} of "
+                                f"the perimeter's demand, {len(ep.filtering)} filtering point(s), "
+                                f"{len(ep.circuits)} patrol circuit(s)")
+        for f in files:
+            _say("", f"  {show_path(f)}")
+
+    _guard(go)
+
+
 review_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The référent sûreté's review of a plan (review.csv).")
 app.add_typer(review_app, name="review")
 

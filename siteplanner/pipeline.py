@@ -64,6 +64,9 @@ class Result:
     review_outcomes: pd.DataFrame | None = None
     phases: pd.DataFrame | None = None
     quarantine_csv: str = "file,line,reason\n"
+    night: Any = None  # lighting.NightCoverage when the scenario has [lighting] (issue #17)
+    entrances: Any = None  # town entrances, proposition au partenaire État (issue #17)
+    field_notes: Any = None  # field_notes.NoteOutcomes of the marches exploratoires (issue #17)
 
     @property
     def synthetic(self) -> bool:
@@ -268,6 +271,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             sens["qpv"] = qpv.union_all()
         mult = coverage.sensitive_multiplier(demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m)
         demand = coverage.demand_table(demand_xy, intensity, mult, town.crs)
+        demand, notes = _field_notes_demand(sc, town, demand, demand_xy)  # marches exploratoires (#17)
         counts["demand_points"] = len(demand)
         # sensitive sites in the margin raise demand inside the commune, and are counted apart
         sens_pois = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
@@ -339,6 +343,10 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             sites[f"{lvl}_m"] = round(r, 1)
         privacy_masks = _privacy(sites, fov, town, ranges["recognition"])
         counts["coverage_nonzeros"] = int(A.nnz)
+        A_day, lit_streets = A, None
+        if sc.lighting is not None:  # a plan for a night window counts what cameras see at night (#17)
+            lit_streets = _street_lighting(sc, town)
+            A = _window_matrix(sc, A, sites_xy, demand_xy, model, lit_streets, counts)
 
     # 5. next phase --------------------------------------------------------------------------
     with _step("optimise", timings, on_step):
@@ -382,6 +390,13 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         _annotate_sites(sites, A, weight, result_plan, fov, win, town, sc, phase_plans=phase_plans,
                         accepted=accepted & ~existing)
 
+    # 5b. night coverage (issue #17) ----------------------------------------------------------
+    night = None
+    if sc.lighting is not None:
+        with _step("night coverage", timings, on_step):
+            night = _night_coverage(sc, A_day, weight, sites_xy, demand_xy, result_plan, model, existing,
+                                    lit_streets)
+
     # 6. patrol ------------------------------------------------------------------------------
     with _step("patrol", timings, on_step):
         chosen = list(result_plan.fixed) + list(result_plan.selected)
@@ -405,7 +420,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                     g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=grid.cell_m,
                                            bandwidth_m=sc.hotspots.bandwidth_m or 100.0, window=stw.name)
                     w_int = hotspots.sample_grid(g_s, demand_xy) * demand["multiplier"].to_numpy()
-            prize_pt = patrol.uncovered_prizes(w_int, seen.astype(float))
+            prize_pt = patrol.uncovered_prizes(w_int, _shift_seen(s_, seen, night).astype(float))
             on = demand_node >= 0  # points with no street of the patrol graph near them earn nothing
             np_ = pd.Series(prize_pt[on]).groupby(demand_node[on]).sum()
             shift_prizes[s_.name] = np_[np_ > 0]
@@ -435,12 +450,172 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         circuits = patrol.name_stops(circuits, town.graph, town.pois)
         counts["patrol_start"] = start_label
 
-    return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
-                  quarantine_csv=incidents.quarantine_csv(reads), fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
-                  privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
-                  shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()},
-                  review_outcomes=review_outcomes(sites, review, counts["review_radius_m"]),
-                  phases=phase_table(sites, phase_plans))
+    res = Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
+                 fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
+                 privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
+                 shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()}, night=night,
+                 field_notes=notes, quarantine_csv=incidents.quarantine_csv(reads),
+                 review_outcomes=review_outcomes(sites, review, counts["review_radius_m"]),
+                 phases=phase_table(sites, phase_plans))
+    _issue17_steps(res, timings, on_step)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# issue #17: night coverage, marches exploratoires, town entrances
+# ---------------------------------------------------------------------------------------------
+
+
+def _street_lighting(sc: Scenario, town: io.Town) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """The streets, their lighting state and its source (OSM `lit`, the lighting file, assumed)."""
+    from . import lighting
+
+    lt = sc.lighting
+    edges = io.edges_gdf(town.graph, town.crs)
+    way_ids = lighting.edge_way_ids(town.graph, edges)
+    osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
+    osm_values = lighting.edge_lit_values(town.graph, edges, osm_lit)
+    file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
+                   if lt is not None and lt.file else None)
+    states, sources = lighting.street_states(osm_values, file_values)
+    return edges, states, sources
+
+
+def _window_matrix(sc: Scenario, A, sites_xy: np.ndarray, demand_xy: np.ndarray, model, lit_streets,
+                   counts: dict[str, Any]):
+    """The coverage table the plan optimises: the night table of the hotspot window's darkest phase."""
+    from . import lighting
+
+    lt = sc.lighting
+    phase = lighting.phase_of_hours(sc.hotspots.window.hours, night=lt.night, off=lt.off)
+    counts["plan_lighting_phase"] = phase
+    if phase == "day" or sc.hotspots.window.hours is None:  # a whole-day window is planned on daytime coverage
+        counts["plan_lighting_phase"] = "day"
+        return A
+    edges, states, _ = lit_streets
+    lit = lighting.lit_in_phase(states[lighting.nearest_street(demand_xy, edges)], phase,
+                                unknown_lit=lt.unknown == "lit")
+    log.info("the hotspot window %r is at night: the plan counts what cameras see in the %s",
+             sc.hotspots.window.name, phase)
+    return lighting.night_matrix(A, sites_xy, demand_xy, lit, ir_range_m=model.ir_range_m,
+                                 sees_lit=model.min_lux <= lt.lit_lux, sees_dark=model.min_lux <= lt.dark_lux)
+
+
+def _night_coverage(sc: Scenario, A, weight: np.ndarray, sites_xy: np.ndarray, demand_xy: np.ndarray,
+                    plan_: optimise.Plan, model, existing: np.ndarray, lit_streets) -> Any:
+    """Night coverage of the plan: street lighting from OSM `lit` and the lighting file."""
+    from . import lighting
+
+    lt = sc.lighting
+    edges, states, sources = lit_streets
+    return lighting.night_coverage(A, weight, sites_xy, demand_xy, edges, states, sources,
+                                   before=np.flatnonzero(existing),
+                                   after=list(plan_.fixed) + list(plan_.selected), ir_range_m=model.ir_range_m,
+                                   sees_lit=model.min_lux <= lt.lit_lux, sees_dark=model.min_lux <= lt.dark_lux,
+                                   unknown_lit=lt.unknown == "lit", night=lt.night, off=lt.off)
+
+
+def _shift_seen(shift, seen: np.ndarray, night) -> np.ndarray:
+    """What the cameras see during a patrol shift: the night coverage in its darkest phase."""
+    if night is None:
+        return seen
+    from . import lighting
+
+    hours = shift.window.hours if shift.window is not None else None
+    phase = lighting.phase_of_hours(hours, night=night.night, off=night.off)
+    phase = phase if phase in night.seen_by_phase else "night"
+    return night.seen_by_phase[phase]
+
+
+def _issue17_steps(res: Result, timings: dict[str, float], on_step: StepCallback | None) -> None:
+    """Field-note outcomes and town entrances (after the patrol: notes on circuits count)."""
+    sc = res.scenario
+    if res.field_notes is not None:
+        with _step("field notes", timings, on_step):
+            res.field_notes = _note_outcomes(res)
+    if sc.entrances is not None:
+        with _step("entrances", timings, on_step):
+            from . import entrances
+
+            edges = io.edges_gdf(res.town.graph, res.town.crs)
+            through = (entrances.through_traffic(res.town.graph, edges, res.town.area) if sc.entrances.residential
+                       else np.zeros(len(edges), bool))
+            res.entrances = entrances.town_entrances(edges, res.town.area, through=through, merge_m=sc.entrances.merge_m)
+            res.counts["town_entrances"] = len(res.entrances)
+
+
+def _write_issue17(res: Result, stage: Path) -> None:
+    """Tables of issue #17: town entrances, field-note outcomes, night coverage and dark streets."""
+    from . import entrances, report_sections
+
+    def csv(df: pd.DataFrame) -> str:
+        return df.to_csv(index=False, lineterminator="\n")
+
+    if res.entrances is not None:
+        t = entrances.entrances_table(res.entrances).assign(legal_note=entrances.LAPI_NOTE)
+        io.write_text(stage / "entrances.csv", csv(t))
+    if res.field_notes is not None and "outcome" in res.field_notes:
+        io.write_text(stage / "field_notes.csv", csv(report_sections.notes_table(res)))
+    if res.night is not None:
+        io.write_text(stage / "night_coverage.csv", csv(report_sections.night_table(res)))
+        io.write_text(stage / "night_dark_streets.csv", csv(res.night.dark_streets.round(6)))
+
+
+def _field_notes_demand(sc: Scenario, town: io.Town, demand: gpd.GeoDataFrame,
+                        demand_xy: np.ndarray) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the walks' notes and raise the demand near them (each file with its own weights)."""
+    if not sc.field_notes:
+        return demand, None
+    from . import field_notes
+
+    weight = demand["weight"].to_numpy(float)
+    frames = []
+    for spec in sc.field_notes:
+        notes = field_notes.read_notes(sc.resolve(spec.path), walk=spec.walk, crs=spec.crs).to_crs(town.crs)
+        weight, inside = field_notes.notes_demand(demand_xy, weight, notes, town.area, weights=spec.weights,
+                                                  radius_m=spec.radius_m)
+        frames.append(notes.assign(inside=inside, patrol_m=spec.patrol_m))
+    notes = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=town.crs)
+    if (~notes["inside"]).any():
+        log.warning("%d field note(s) outside the study area: listed in the report, no demand raised",
+                    int((~notes["inside"]).sum()))
+    return demand.assign(weight=weight), notes
+
+
+def _note_outcomes(res: Result) -> gpd.GeoDataFrame:
+    """One outcome per field note: camera, patrol circuit, unlit street, not addressed."""
+    from . import field_notes, lighting
+
+    sc, town = res.scenario, res.town
+    shown = res.sites[res.sites["status"].isin(["proposed", "existing"])].sort_values(["status", "rank"], kind="stable")
+    labels = [f"{sid} (existing)" if st == "existing" else f"{sid} (proposed, rank {int(r)})"
+              for sid, st, r in zip(shown["site_id"], shown["status"], shown["rank"])]
+    edges = io.edges_gdf(town.graph, town.crs)
+    way_ids = lighting.edge_way_ids(town.graph, edges)
+    osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
+    lt = sc.lighting
+    file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
+                   if lt is not None and lt.file else None)
+    states, _ = lighting.street_states(lighting.edge_lit_values(town.graph, edges, osm_lit), file_values)
+    lit = lighting.lit_in_phase(states, "night", unknown_lit=lt is None or lt.unknown == "lit")
+    notes = res.field_notes
+    patrol_m = float(notes["patrol_m"].max()) if len(notes) else 25.0
+    out = field_notes.note_outcomes(notes, notes["inside"].to_numpy(bool),
+                                    fov=[res.fov.polygons[i] for i in shown.index], site_labels=labels,
+                                    circuits=[(c.name, c.geometry) for c in res.circuits], edges=edges,
+                                    street_lit=lit, patrol_m=patrol_m)
+    if res.night is not None:  # a camera that sees a note by day may not see it in the dark
+        night_lit = lighting.lit_in_phase(states, res.night.darkest, unknown_lit=lt.unknown == "lit")
+        xy = dict(zip(shown["site_id"], zip(shown.geometry.x, shown.geometry.y)))
+        ir = sc.camera.chosen().ir_range_m
+        for i in np.flatnonzero(out["outcome"].to_numpy() == "camera"):
+            g = out.geometry.iloc[i]
+            j = int(edges.sindex.nearest(g, return_all=False)[1][0])
+            sids = [b.split(" ")[0] for b in out["addressed_by"].iloc[i].split("; ")]
+            if not night_lit[j] and all(g.distance(shapely.Point(xy[sid])) > ir for sid in sids):
+                out.iloc[i, out.columns.get_loc("addressed_by")] += f" — by day only: dark in the {res.night.darkest}"
+    res.counts["field_notes"] = {k: int(v) for k, v in out["outcome"].value_counts().sort_index().items()}
+    return out.drop(columns=["patrol_m"])
 
 
 def _privacy(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town, recognition_m: float) -> dict[int, Any]:
@@ -665,7 +840,7 @@ def summary(res: Result) -> dict[str, Any]:
     sel_ids = res.proposed["site_id"].tolist()
     phases = res.phases if res.phases is not None else phase_table(res.sites, res.phase_plans)
     first = phases.iloc[0].to_dict() if len(phases) else {}
-    return {
+    out = {
         "siteplanner_version": __version__,
         "scenario": sc.name,
         "study_area": res.town.name,
@@ -694,6 +869,27 @@ def summary(res: Result) -> dict[str, Any]:
                      "stops": len(c.stops), "budget_min": c.budget_min} for c in res.circuits],
         "timings_s": res.timings_s,
     }
+    out.update(_issue17_summary(res))
+    return out
+
+
+def _issue17_summary(res: Result) -> dict[str, Any]:
+    """summary.json keys of issue #17 (night coverage, field notes, entrances)."""
+    out: dict[str, Any] = {}
+    if res.night is not None:
+        n = res.night
+        out["night"] = {"coverage": {k: {kk: round(vv, 6) for kk, vv in v.items()} for k, v in n.coverage.items()},
+                        "lost_to_darkness_share": round(n.lost_share, 6),
+                        "lost_of_covered_share": round(n.lost_of_covered, 6), "darkest_phase": n.darkest,
+                        "off_hours": n.off, "night_hours": n.night, "ir_range_m": n.ir_range_m}
+    if res.field_notes is not None and "outcome" in res.field_notes:
+        f = res.field_notes
+        out["field_notes"] = [{"note_id": a, "category": b, "outcome": c, "addressed_by": d}
+                              for a, b, c, d in zip(f["note_id"], f["category"], f["outcome"], f["addressed_by"])]
+    if res.entrances is not None:
+        out["town_entrances"] = {"count": len(res.entrances), "status": "proposition au partenaire État",
+                                 "roads": sorted(set(res.entrances["road"]))}
+    return out
 
 
 def sites_frame(res: Result) -> gpd.GeoDataFrame:
@@ -769,6 +965,7 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
         io.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
         write_plan_tables(res, stage)
+        _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
         from . import export, report, webmap
 
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv

@@ -39,7 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch
 from matplotlib.path import Path as MplPath
 
-from . import __version__, export, io, plot
+from . import __version__, export, io, plot, report_sections
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -997,6 +997,7 @@ def build_report(res: Result, *, dpi: int = 80, pdf: bool = False,
       + _table(dash["contexte_categories"], index=True) + "<p>Around sensitive sites:</p>" + _table(dash["contexte_sites"]))
     a("<h3>Indicateurs d'activité</h3>" + _table(dash["activite"]))
     a("<h3>Indicateurs de résultats</h3>" + _table(dash["resultats"]) + "</section>")
+    a(report_sections.sections_html(res))  # night, marches exploratoires, entrances, evidence (#17)
     a("<section id='sources'><h2>Sources and methods</h2><ul>"
       f"<li>Streets, buildings, points of interest: {_ATTR}, extract {_e(res.town.source)}.</li>"
       "<li>DORI ranges: EN 62676-4 (detection 25, observation 62, recognition 125, identification 250 px/m).</li>"

@@ -224,6 +224,19 @@ class CameraModel(_Model):
     mount_height_m: Positive = 6.0
     price_eur: NonNeg = 6000.0
     maintenance_share: Annotated[float, Field(ge=0, le=1)] = 0.08
+    ir_range_m: NonNeg = Field(0.0, description="infrared range at night (m); 0 = no infrared")
+    min_lux: NonNeg = Field(0.5, description="minimum illumination (lux) the camera needs without infrared")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _no_lapi(cls, v: object) -> object:
+        from .entrances import LAPI_KINDS, LAPI_NOTE
+
+        if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
+            raise ValueError(f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. {LAPI_NOTE} "
+                             "Accepted kinds: fixed, ptz, multisensor; town entrances are listed as "
+                             "'proposition au partenaire État' by the scenario's `entrances` section")
+        return v
 
 
 class Camera(_Model):
@@ -236,11 +249,12 @@ class Camera(_Model):
         "sight", description="sight: the field of view; network: streets within the range along the walking network")
     target_height_m: NonNeg = 1.6
     catalogue: tuple[CameraModel, ...] = (
-        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500),
-        CameraModel(name="bullet_4mp_6mm", kind="fixed", width_px=2688, sensor_width_mm=5.6, focal_mm=6.0, price_eur=6000),
-        CameraModel(name="dome_ptz", kind="ptz", focal_mm=10.0, fov_deg=360, price_eur=9000),
+        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500, ir_range_m=30, min_lux=0.1),
+        CameraModel(name="bullet_4mp_6mm", kind="fixed", width_px=2688, sensor_width_mm=5.6, focal_mm=6.0, price_eur=6000,
+                    ir_range_m=30, min_lux=0.05),
+        CameraModel(name="dome_ptz", kind="ptz", focal_mm=10.0, fov_deg=360, price_eur=9000, ir_range_m=100, min_lux=0.05),
         CameraModel(name="multisensor_360", kind="multisensor", width_px=2688, sensor_width_mm=5.6, focal_mm=2.8,
-                    fov_deg=360, price_eur=11000),
+                    fov_deg=360, price_eur=11000, ir_range_m=15, min_lux=0.1),
     )
 
     @model_validator(mode="after")
@@ -352,6 +366,54 @@ class Observatory(_Model):
         return self
 
 
+def _check_hours(v: tuple[int, int] | None) -> tuple[int, int] | None:
+    if v is not None and not (0 <= v[0] <= 24 and 0 <= v[1] <= 24 and v[0] % 24 != v[1] % 24):
+        raise ValueError("hours must be two different integers in 0..24, e.g. [1, 5] or [19, 7]")
+    return v
+
+
+class Lighting(_Model):
+    """Public lighting (éclairage public) for night coverage; see :mod:`siteplanner.lighting`.
+
+    The *extinction de l'éclairage public* is the hours when the commune switches its street
+    lights off (often 1 h–5 h); only streets lit ``24/7`` or on presence detection stay lit.
+    """
+
+    off: tuple[int, int] | None = Field(None, description="hours when the street lights are off, e.g. [1, 5]")
+    night: tuple[int, int] = Field((19, 7), description="hours of darkness (yearly mean at 43° N: sunset 17–21 h, "
+                                                        "sunrise 6–8 h)")
+    file: Path | None = Field(None, description="lighting file: CSV osm_way_id,lit or lines with a `lit` column")
+    unknown: Literal["lit", "unlit"] = Field("lit", description="streets without a `lit` tag, when the lights are on")
+    lit_lux: Positive = Field(10.0, description="illuminance of a lit street (EN 13201 P classes: 2–15 lx)")
+    dark_lux: NonNeg = Field(0.0, description="illuminance of an unlit street")
+    match_m: Positive = Field(10.0, description="lines of the lighting file match streets within this distance (m)")
+
+    _hours = field_validator("off", "night")(classmethod(lambda cls, v: _check_hours(v)))
+
+
+class FieldNotes(_Model):
+    """The notes of a marche exploratoire (residents' walk); see :mod:`siteplanner.field_notes`."""
+
+    path: Path = Field(description="CSV (lon, lat or wkt) or GeoJSON/GeoPackage of points or lines")
+    walk: str | None = Field(None, description="walk name, if the file has no `walk` column")
+    crs: str | None = Field(None, description="CRS of a CSV's wkt column (default WGS84)")
+    radius_m: Positive = Field(50.0, description="demand points within this distance of a note are raised")
+    weights: dict[Literal["dark_spot", "feeling_unsafe", "broken_lamp", "hidden_corner", "other"], NonNeg] = Field(
+        default_factory=lambda: {"dark_spot": 1.0, "feeling_unsafe": 1.5, "broken_lamp": 0.5, "hidden_corner": 1.0,
+                                 "other": 0.5},
+        description="weight added per category, in units of the mean demand weight")
+    patrol_m: Positive = Field(25.0, description="a note this close to a patrol circuit is on it")
+
+    _crs = field_validator("crs")(classmethod(lambda cls, v: IncidentFile._known_crs(v)))
+
+
+class Entrances(_Model):
+    """Town entrances (entrées de ville), listed as a proposal to the State partner (no LAPI)."""
+
+    residential: bool = Field(True, description="also residential roads with through traffic")
+    merge_m: Positive = Field(100.0, description="crossings of one road closer than this are one entrance")
+
+
 class Output(_Model):
     """What is written, and where."""
 
@@ -389,6 +451,9 @@ class Scenario(_Model):
     output: Output = Output()
     review: ReviewRules = ReviewRules()
     observatory: Observatory = Observatory()
+    lighting: Lighting | None = None
+    field_notes: tuple[FieldNotes, ...] = ()
+    entrances: Entrances | None = None
     cache_dir: Path = Path(".cache")
     path: Path | None = Field(None, exclude=True)
 
@@ -497,8 +562,10 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
         a = sc.area
         area_files = [] if a is None else [("area.osm", a.osm), ("area.polygon", a.polygon), ("area.dem", a.dem),
                                            ("area.qpv", a.qpv), ("area.existing_cameras", a.cameras_file)]
-        for label, p in area_files + [("candidates.exclusion", sc.candidates.exclusion)] + [
-                            (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]:
+        for label, p in area_files + [("candidates.exclusion", sc.candidates.exclusion),
+                                      ("lighting.file", sc.lighting.file if sc.lighting else None)] + [
+                            (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)] + [
+                            (f"field_notes[{i}].path", f.path) for i, f in enumerate(sc.field_notes)]:
             try:
                 rp = sc.resolve(p)
                 found = rp is None or rp.is_file()
