@@ -44,7 +44,8 @@ Two solvers:
 
 :func:`solve` picks one (``method="exact" | "fast" | "auto"``); :func:`set_cover` (from
 :mod:`siteplanner.setcover`) answers the covering question the other way round: the fewest
-or cheapest sites that see every required point. :func:`plan_phases`
+or cheapest sites that see every required point, and :func:`p_median` the ``p`` sites
+nearest to the demand in total. :func:`plan_phases`
 chains the phases of a multi-year plan, :func:`coverage_curve` / :func:`curve_table`
 show where adding cameras stops paying and :func:`plan_table` lists each proposed
 site's marginal gain.
@@ -71,6 +72,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CoverPlan",
     "CoverageProblem",
+    "MedianPlan",
     "Phase",
     "PhasePlan",
     "Plan",
@@ -79,6 +81,7 @@ __all__ = [
     "curve_table",
     "greedy",
     "load_coverage",
+    "p_median",
     "plan_phases",
     "plan_table",
     "set_cover",
@@ -1488,6 +1491,21 @@ def plan_phases(
     return out
 
 
-# the set-covering form ("the fewest cameras that see every school entrance") lives in its own
-# module, which reuses this one's HiGHS reader; imported last to avoid a circular import
-from siteplanner.setcover import CoverPlan, MedianPlan, p_median, set_cover  # noqa: E402
+_FROM_SETCOVER = ("CoverPlan", "MedianPlan", "p_median", "set_cover")
+
+
+def __getattr__(name: str):
+    """``optimise.set_cover`` and ``optimise.p_median`` live in :mod:`siteplanner.setcover`.
+
+    That module reuses this one's HiGHS reader, so it is imported on first use (PEP 562)
+    rather than here, which would be a circular import.
+    """
+    if name in _FROM_SETCOVER:
+        from siteplanner import setcover
+
+        return getattr(setcover, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_FROM_SETCOVER])
