@@ -66,7 +66,8 @@ def test_night_outputs_and_report(night_run):
     assert s["night"]["off_hours"] == [1, 5]
     assert s["night"]["lost_to_darkness_share"] == pytest.approx(res.night.lost_share, abs=1e-6)
     streets = pd.read_csv(out / "night_dark_streets.csv")
-    assert streets["weight_lost"].sum() <= res.night.lost_share + 1e-6
+    # each street's share is written rounded to 1e-6: allow that rounding on every row
+    assert streets["weight_lost"].sum() <= res.night.lost_share + 5e-7 * len(streets) + 1e-9
 
 
 def test_night_patrol_shift_chases_what_darkness_hides(night_run, default_run):
