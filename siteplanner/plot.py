@@ -254,10 +254,8 @@ def _phase_order(res: Result) -> list[str]:
 
 
 def _draw_layers(ax: matplotlib.axes.Axes, res: Result, hc: HotspotClasses, cmap: ListedColormap,
-                 box: Any | None, *, detail: bool) -> None:
+                 box: Any | None, *, detail: bool, edges: Any) -> None:
     """Hotspot classes, buildings, streets, study area, fields of view, patrols and sites."""
-    from .io import edges_gdf
-
     town, sites, g = res.town, res.sites, res.grid
     left, top = g.transform.c, g.transform.f
     right = left + g.transform.a * g.values.shape[1]
@@ -271,7 +269,6 @@ def _draw_layers(ax: matplotlib.axes.Axes, res: Result, hc: HotspotClasses, cmap
         b = b.iloc[b.sindex.query(box, predicate="intersects")]
     ax.add_artist(polygons_patch(b.geometry, facecolor="#c9c9c9", edgecolor="#9a9a9a" if detail else "none",
                                  linewidth=0.3, zorder=2))
-    edges = edges_gdf(town.graph, town.crs)
     if box is not None:
         edges = edges.iloc[edges.sindex.query(box, predicate="intersects")]
     ax.add_collection(lines_collection(edges.geometry, colors="#8a8a8a", linewidths=0.8 if detail else 0.45,
@@ -458,7 +455,10 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     ax = fig.add_axes((0.01, 0.045, 0.64, 0.89), label="map")
     ax.set_aspect("equal", adjustable="box", anchor="NW")
     ax.set_facecolor("#f4f1ea")
-    _draw_layers(ax, res, hc, cmap, None, detail=False)
+    from .io import edges_gdf
+
+    edges = edges_gdf(town.graph, town.crs)  # once for both panels
+    _draw_layers(ax, res, hc, cmap, None, detail=False, edges=edges)
     xmin, ymin, xmax, ymax = town.area.buffer(60).bounds
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -480,7 +480,7 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
         zax = fig.add_axes((0.675, 0.045, 0.31, 0.36), label="zoom")
         zax.set_aspect("equal", adjustable="box", anchor="S")
         zax.set_facecolor("#f4f1ea")
-        _draw_layers(zax, res, hc, cmap, shapely.box(*win), detail=True)
+        _draw_layers(zax, res, hc, cmap, shapely.box(*win), detail=True, edges=edges)
         zax.set_xlim(win[0], win[2])
         zax.set_ylim(win[1], win[3])
         zax.set_xticks([])
