@@ -54,15 +54,23 @@ print(json.dumps({"wall": {k: v for k, v in res.timings_s.items() if k != "total
 
 def run_once(cache: Path, out: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    p = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(cache), str(out)], capture_output=True,
-                       text=True, env=env, cwd=ROOT, check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, str(SCENARIO), str(cache), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warm", type=int, default=2, help="warm runs after the cold one")
-    ap.add_argument("--cache", type=Path, help="an existing parse cache: warm runs only (no cold run)")
+    ap.add_argument(
+        "--cache", type=Path, help="an existing parse cache: warm runs only (no cold run)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="siteplanner_bench_") as tmp:
         cache, out = args.cache or Path(tmp) / "cache", Path(tmp) / "out"
@@ -81,13 +89,17 @@ def main() -> None:
         print(f"{s:<11}" + "".join(f"{c:>16}" for c in cells))
     if args.cache:
         for name, r in runs:
-            print(f"{name}: outputs step {r['wall']['outputs']:.1f} s wall, {r['cpu']['outputs']:.1f} s CPU")
+            print(
+                f"{name}: outputs step {r['wall']['outputs']:.1f} s wall, {r['cpu']['outputs']:.1f} s CPU"
+            )
         return
     cold = runs[0][1]
     for name, r in runs[1:]:
-        print(f"{name}: {r['total_wall'] / cold['total_wall']:.2f} of the cold run's wall time, "
-              f"{r['total_cpu'] / cold['total_cpu']:.2f} of its CPU time; outputs step "
-              f"{r['wall']['outputs']:.1f} s wall, {r['cpu']['outputs']:.1f} s CPU")
+        print(
+            f"{name}: {r['total_wall'] / cold['total_wall']:.2f} of the cold run's wall time, "
+            f"{r['total_cpu'] / cold['total_cpu']:.2f} of its CPU time; outputs step "
+            f"{r['wall']['outputs']:.1f} s wall, {r['cpu']['outputs']:.1f} s CPU"
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ def main() -> None:
             b.screenshot(docs / f"{args.prefix}map_html.png")
         finally:
             b.close()
-    print("wrote", ", ".join(str(p.relative_to(ROOT)) for p in sorted(docs.glob(f"{args.prefix}*.png"))))
+    print(
+        "wrote",
+        ", ".join(str(p.relative_to(ROOT)) for p in sorted(docs.glob(f"{args.prefix}*.png"))),
+    )
 
 
 if __name__ == "__main__":

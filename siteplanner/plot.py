@@ -44,10 +44,25 @@ __all__ = [
 ]
 
 #: marker and colour of the proposed sites of each phase, in phase order (none is a hotspot colour)
-PHASE_STYLES = (("o", "#2166ac"), ("D", "#762a83"), ("s", "#35978f"), ("^", "#4d4d4d"), ("P", "#5e3c99"),
-                ("X", "#01665e"))
+PHASE_STYLES = (
+    ("o", "#2166ac"),
+    ("D", "#762a83"),
+    ("s", "#35978f"),
+    ("^", "#4d4d4d"),
+    ("P", "#5e3c99"),
+    ("X", "#01665e"),
+)
 #: one colour per patrol circuit (none is a phase or hotspot colour)
-PATROL_COLOURS = ("#1a9850", "#e7298a", "#8c510a", "#66a61e", "#bf812d", "#525252", "#f781bf", "#7fbc41")
+PATROL_COLOURS = (
+    "#1a9850",
+    "#e7298a",
+    "#8c510a",
+    "#66a61e",
+    "#bf812d",
+    "#525252",
+    "#f781bf",
+    "#7fbc41",
+)
 EXISTING_COLOUR = "#111111"
 HOTSPOT_CMAP = "YlOrRd"
 WATERMARK_GREY = "#6e6e6e"
@@ -105,15 +120,34 @@ def add_scale_bar(ax: matplotlib.axes.Axes) -> None:
 
 def add_north_arrow(ax: matplotlib.axes.Axes) -> None:
     """A north arrow in the upper right corner (the projected grid's north)."""
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.87), xycoords="axes fraction", ha="center", va="center",
-                fontsize=11, fontweight="bold", arrowprops={"facecolor": "black", "width": 4, "headwidth": 10},
-                zorder=20)
+    ax.annotate(
+        "N",
+        xy=(0.95, 0.95),
+        xytext=(0.95, 0.87),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=11,
+        fontweight="bold",
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 10},
+        zorder=20,
+    )
 
 
 def add_attribution(ax: matplotlib.axes.Axes, text: str) -> None:
     """The data source, in small print in the lower right corner of ``ax``."""
-    ax.text(0.995, 0.005, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5, color="#333",
-            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.5}, zorder=20)
+    ax.text(
+        0.995,
+        0.005,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=6.5,
+        color="#333",
+        bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.5},
+        zorder=20,
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,19 +159,43 @@ def _watermark_path() -> MplPath:
 
     tp = TextPath((0, 0), "SYNTHETIC", size=1, prop=FontProperties(weight="bold"))
     ext = tp.get_extents()
-    tr = (Affine2D().translate(-(ext.x0 + ext.x1) / 2, -(ext.y0 + ext.y1) / 2).scale(0.7 / ext.width)
-          .rotate_deg(30).translate(0.5, 0.5))
+    tr = (
+        Affine2D()
+        .translate(-(ext.x0 + ext.x1) / 2, -(ext.y0 + ext.y1) / 2)
+        .scale(0.7 / ext.width)
+        .rotate_deg(30)
+        .translate(0.5, 0.5)
+    )
     return tr.transform_path(tp)
 
 
 def add_synthetic_mark(ax: matplotlib.axes.Axes, *, note: bool = True) -> None:
     """A hollow grey "SYNTHETIC" watermark across ``ax`` (no data layer is grey outline text)."""
-    ax.add_patch(PathPatch(_watermark_path(), transform=ax.transAxes, facecolor="none",
-                           edgecolor=WATERMARK_GREY, linewidth=1.2, alpha=0.6, zorder=30, gid="synthetic-mark"))
+    ax.add_patch(
+        PathPatch(
+            _watermark_path(),
+            transform=ax.transAxes,
+            facecolor="none",
+            edgecolor=WATERMARK_GREY,
+            linewidth=1.2,
+            alpha=0.6,
+            zorder=30,
+            gid="synthetic-mark",
+        )
+    )
     if note:
-        ax.text(0.01, 0.99, "synthetic incidents — not real data", transform=ax.transAxes, ha="left", va="top",
-                fontsize=8, color="black", zorder=30,
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": WATERMARK_GREY, "pad": 2})
+        ax.text(
+            0.01,
+            0.99,
+            "synthetic incidents — not real data",
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=8,
+            color="black",
+            zorder=30,
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": WATERMARK_GREY, "pad": 2},
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +229,10 @@ class HotspotClasses:
         def f(v: float) -> str:
             return fmt.format(v).replace(",", " ")
 
-        return [f"≤ {f(self.bins[0])}" if k == 0 else f"{f(lo[k])} – {f(self.bins[k])}" for k in range(len(self.bins))]
+        return [
+            f"≤ {f(self.bins[0])}" if k == 0 else f"{f(lo[k])} – {f(self.bins[k])}"
+            for k in range(len(self.bins))
+        ]
 
 
 def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
@@ -184,7 +245,9 @@ def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
     return np.unique(np.percentile(np.asarray(values, float), pct))
 
 
-def hotspot_classes(grid: DensityGrid, area: Any, *, k: int = 5, scheme: str = "quantiles") -> HotspotClasses:
+def hotspot_classes(
+    grid: DensityGrid, area: Any, *, k: int = 5, scheme: str = "quantiles"
+) -> HotspotClasses:
     """Classify the grid cells inside ``area`` that hold some density into ``k`` classes.
 
     Parameters
@@ -241,7 +304,9 @@ def densest_window(xy: np.ndarray, side_m: float) -> tuple[float, float, float, 
     if not len(xy):
         return None
     half = side_m / 2
-    near = (np.abs(xy[:, None, 0] - xy[None, :, 0]) <= half) & (np.abs(xy[:, None, 1] - xy[None, :, 1]) <= half)
+    near = (np.abs(xy[:, None, 0] - xy[None, :, 0]) <= half) & (
+        np.abs(xy[:, None, 1] - xy[None, :, 1]) <= half
+    )
     best = int(np.argmax(near.sum(axis=1)))
     cx, cy = xy[near[best]].mean(axis=0)
     return cx - half, cy - half, cx + half, cy + half
@@ -253,62 +318,147 @@ def _phase_order(res: Result) -> list[str]:
     return [p for p in names if p in shown] + sorted(p for p in shown if p not in names)
 
 
-def _draw_layers(ax: matplotlib.axes.Axes, res: Result, hc: HotspotClasses, cmap: ListedColormap,
-                 box: Any | None, *, detail: bool) -> None:
+def _draw_layers(
+    ax: matplotlib.axes.Axes,
+    res: Result,
+    hc: HotspotClasses,
+    cmap: ListedColormap,
+    box: Any | None,
+    *,
+    detail: bool,
+    edges: Any,
+) -> None:
     """Hotspot classes, buildings, streets, study area, fields of view, patrols and sites."""
-    from .io import edges_gdf
-
     town, sites, g = res.town, res.sites, res.grid
     left, top = g.transform.c, g.transform.f
     right = left + g.transform.a * g.values.shape[1]
     bottom = top + g.transform.e * g.values.shape[0]
     if len(hc.bins):
-        ax.imshow(np.ma.masked_less(hc.classes, 0), extent=(left, right, bottom, top), cmap=cmap,
-                  norm=BoundaryNorm(np.arange(-0.5, len(hc.bins) + 0.5), cmap.N), alpha=0.7, zorder=1,
-                  interpolation="nearest", gid="hotspot-classes")
+        ax.imshow(
+            np.ma.masked_less(hc.classes, 0),
+            extent=(left, right, bottom, top),
+            cmap=cmap,
+            norm=BoundaryNorm(np.arange(-0.5, len(hc.bins) + 0.5), cmap.N),
+            alpha=0.7,
+            zorder=1,
+            interpolation="nearest",
+            gid="hotspot-classes",
+        )
     b = town.buildings
     if box is not None:
         b = b.iloc[b.sindex.query(box, predicate="intersects")]
-    ax.add_artist(polygons_patch(b.geometry, facecolor="#c9c9c9", edgecolor="#9a9a9a" if detail else "none",
-                                 linewidth=0.3, zorder=2))
-    edges = edges_gdf(town.graph, town.crs)
+    ax.add_artist(
+        polygons_patch(
+            b.geometry,
+            facecolor="#c9c9c9",
+            edgecolor="#9a9a9a" if detail else "none",
+            linewidth=0.3,
+            zorder=2,
+        )
+    )
     if box is not None:
         edges = edges.iloc[edges.sindex.query(box, predicate="intersects")]
-    ax.add_collection(lines_collection(edges.geometry, colors="#8a8a8a", linewidths=0.8 if detail else 0.45,
-                                       zorder=2.5), autolim=False)
-    ax.add_collection(lines_collection([town.area.boundary], colors="black", linewidths=1.2, linestyles="--",
-                                       zorder=3), autolim=False)
+    ax.add_collection(
+        lines_collection(
+            edges.geometry, colors="#8a8a8a", linewidths=0.8 if detail else 0.45, zorder=2.5
+        ),
+        autolim=False,
+    )
+    ax.add_collection(
+        lines_collection(
+            [town.area.boundary], colors="black", linewidths=1.2, linestyles="--", zorder=3
+        ),
+        autolim=False,
+    )
     shown = sites[sites["status"].isin(["existing", "proposed"])]
     ex = shown[shown["status"] == "existing"]
-    ax.add_artist(polygons_patch([res.fov.polygons[i] for i in ex.index], facecolor=EXISTING_COLOUR, alpha=0.18,
-                                 edgecolor=EXISTING_COLOUR, linewidth=0.6, zorder=4))
+    ax.add_artist(
+        polygons_patch(
+            [res.fov.polygons[i] for i in ex.index],
+            facecolor=EXISTING_COLOUR,
+            alpha=0.18,
+            edgecolor=EXISTING_COLOUR,
+            linewidth=0.6,
+            zorder=4,
+        )
+    )
     for (marker, colour), phase in zip(PHASE_STYLES, _phase_order(res)):
         idx = shown.index[(shown["status"] == "proposed") & (shown["phase"] == phase)]
         polys = [res.fov.polygons[i] for i in idx]
-        ax.add_artist(polygons_patch(polys, facecolor=colour, alpha=0.35, edgecolor="none", zorder=4))
-        ax.add_artist(polygons_patch(polys, facecolor="none", edgecolor=colour, linewidth=1.1 if detail else 0.8,
-                                     zorder=4.1))
+        ax.add_artist(
+            polygons_patch(polys, facecolor=colour, alpha=0.35, edgecolor="none", zorder=4)
+        )
+        ax.add_artist(
+            polygons_patch(
+                polys,
+                facecolor="none",
+                edgecolor=colour,
+                linewidth=1.1 if detail else 0.8,
+                zorder=4.1,
+            )
+        )
     for k, c in enumerate(res.circuits):
         col = PATROL_COLOURS[k % len(PATROL_COLOURS)]
         if c.geometry is not None and not c.geometry.is_empty:
             x, y = c.geometry.xy
-            ax.plot(x, y, color=col, linewidth=2.6 if detail else 1.9, alpha=0.9, zorder=5,
-                    solid_capstyle="round")
+            ax.plot(
+                x,
+                y,
+                color=col,
+                linewidth=2.6 if detail else 1.9,
+                alpha=0.9,
+                zorder=5,
+                solid_capstyle="round",
+            )
         if c.stops:
-            ax.scatter([s.x for s in c.stops], [s.y for s in c.stops], marker="*", s=110 if detail else 80, c=col,
-                       edgecolor="black", linewidths=0.5, zorder=6)
-    sens = town.pois[town.pois["kind"].isin(["school", "station", "bus_station"])
-                     & town.pois.within(town.area.buffer(50))]
+            ax.scatter(
+                [s.x for s in c.stops],
+                [s.y for s in c.stops],
+                marker="*",
+                s=110 if detail else 80,
+                c=col,
+                edgecolor="black",
+                linewidths=0.5,
+                zorder=6,
+            )
+    sens = town.pois[
+        town.pois["kind"].isin(["school", "station", "bus_station"])
+        & town.pois.within(town.area.buffer(50))
+    ]
     if len(sens):
-        ax.scatter(sens.geometry.x, sens.geometry.y, marker="^", s=28, c="white", edgecolor="#333333",
-                   linewidths=0.9, zorder=6)
+        ax.scatter(
+            sens.geometry.x,
+            sens.geometry.y,
+            marker="^",
+            s=28,
+            c="white",
+            edgecolor="#333333",
+            linewidths=0.9,
+            zorder=6,
+        )
     if len(ex):
-        ax.scatter(ex.geometry.x, ex.geometry.y, marker="s", s=22, c=EXISTING_COLOUR, edgecolor="white",
-                   linewidths=0.5, zorder=7)
+        ax.scatter(
+            ex.geometry.x,
+            ex.geometry.y,
+            marker="s",
+            s=22,
+            c=EXISTING_COLOUR,
+            edgecolor="white",
+            linewidths=0.5,
+            zorder=7,
+        )
     for (marker, colour), phase in zip(PHASE_STYLES, _phase_order(res)):
         p = shown[(shown["status"] == "proposed") & (shown["phase"] == phase)]
-        ax.scatter(p.geometry.x, p.geometry.y, marker=marker, s=46 if detail else 34, c=colour, edgecolor="white",
-                   linewidths=0.8, zorder=7)
+        ax.scatter(
+            p.geometry.x,
+            p.geometry.y,
+            marker=marker,
+            s=46 if detail else 34,
+            c=colour,
+            edgecolor="white",
+            linewidths=0.8,
+            zorder=7,
+        )
 
 
 def _label_sites(ax: matplotlib.axes.Axes, res: Result, box: Any | None = None) -> list[Any]:
@@ -318,19 +468,45 @@ def _label_sites(ax: matplotlib.axes.Axes, res: Result, box: Any | None = None) 
         p = p[p.intersects(box)]
     if p.empty:
         return []
-    texts = [ax.text(r.geometry.x, r.geometry.y, str(int(r["rank"])), fontsize=7.5, fontweight="bold", zorder=9,
-                     ha="center", va="center", gid="site-label",
-                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "#555555",
-                           "linewidth": 0.5, "alpha": 0.92})
-             for _, r in p.iterrows()]
+    texts = [
+        ax.text(
+            r.geometry.x,
+            r.geometry.y,
+            str(int(r["rank"])),
+            fontsize=7.5,
+            fontweight="bold",
+            zorder=9,
+            ha="center",
+            va="center",
+            gid="site-label",
+            bbox={
+                "boxstyle": "round,pad=0.15",
+                "facecolor": "white",
+                "edgecolor": "#555555",
+                "linewidth": 0.5,
+                "alpha": 0.92,
+            },
+        )
+        for _, r in p.iterrows()
+    ]
     shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
-    place_labels(ax, texts, np.column_stack([p.geometry.x, p.geometry.y]),
-                 avoid_xy=np.column_stack([shown.geometry.x, shown.geometry.y]))
+    place_labels(
+        ax,
+        texts,
+        np.column_stack([p.geometry.x, p.geometry.y]),
+        avoid_xy=np.column_stack([shown.geometry.x, shown.geometry.y]),
+    )
     return texts
 
 
-def place_labels(ax: matplotlib.axes.Axes, texts: list[Any], xy: np.ndarray, *, avoid_xy: np.ndarray | None = None,
-                 marker_px: float = 5.0) -> None:
+def place_labels(
+    ax: matplotlib.axes.Axes,
+    texts: list[Any],
+    xy: np.ndarray,
+    *,
+    avoid_xy: np.ndarray | None = None,
+    marker_px: float = 5.0,
+) -> None:
     """Move each label, in turn, to the first free spot around its point (greedy, like cartographers).
 
     Spots are tried at growing distances (9 to 90 px) in eight directions, diagonals first; a
@@ -358,8 +534,12 @@ def place_labels(ax: matplotlib.axes.Axes, texts: list[Any], xy: np.ndarray, *, 
     taken: list[Any] = []
     if avoid_xy is not None and len(avoid_xy):
         for px, py in ax.transData.transform(np.asarray(avoid_xy, float)):
-            taken.append(Bbox.from_extents(px - marker_px, py - marker_px, px + marker_px, py + marker_px))
-    dirs = [(np.cos(np.radians(a)), np.sin(np.radians(a))) for a in (45, 135, 315, 225, 90, 270, 0, 180)]
+            taken.append(
+                Bbox.from_extents(px - marker_px, py - marker_px, px + marker_px, py + marker_px)
+            )
+    dirs = [
+        (np.cos(np.radians(a)), np.sin(np.radians(a))) for a in (45, 135, 315, 225, 90, 270, 0, 180)
+    ]
     for t, (x, y) in zip(texts, np.asarray(xy, float)):
         px, py = ax.transData.transform((x, y))
         bb = t.get_window_extent(renderer)  # the text; its rounded box adds a pad of 0.15 font size
@@ -370,7 +550,12 @@ def place_labels(ax: matplotlib.axes.Axes, texts: list[Any], xy: np.ndarray, *, 
             for dx, dy in dirs:
                 cx, cy = px + dx * (rad + w / 2 - 4), py + dy * (rad + h / 2 - 4)
                 cand = Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h)
-                inside = frame.x0 <= cand.x0 and cand.x1 <= frame.x1 and frame.y0 <= cand.y0 and cand.y1 <= frame.y1
+                inside = (
+                    frame.x0 <= cand.x0
+                    and cand.x1 <= frame.x1
+                    and frame.y0 <= cand.y0
+                    and cand.y1 <= frame.y1
+                )
                 if inside and not any(cand.overlaps(o) for o in taken):
                     spot = (cx, cy, rad)
                     break
@@ -391,25 +576,73 @@ def _legend_handles(res: Result, hc: HotspotClasses, cmap: ListedColormap) -> li
     s = res.sites
     n_ex = int((s["status"] == "existing").sum())
     units = "weighted incidents / km²" if g.method != "near_repeat" else "risk score"
-    h: list[Any] = [Patch(facecolor="none", edgecolor="none",
-                          label=f"hotspots ({g.method}, {g.window}):\n{units}, "
-                                f"{'quantile' if hc.scheme == 'quantiles' else 'Fisher–Jenks'} classes")]
+    h: list[Any] = [
+        Patch(
+            facecolor="none",
+            edgecolor="none",
+            label=f"hotspots ({g.method}, {g.window}):\n{units}, "
+            f"{'quantile' if hc.scheme == 'quantiles' else 'Fisher–Jenks'} classes",
+        )
+    ]
     h += [Patch(facecolor=cmap(k), alpha=0.7, label=lab) for k, lab in enumerate(hc.labels())]
-    h += [Patch(color="#c9c9c9", label="buildings (OSM)"),
-          Line2D([], [], color="black", linestyle="--", label=f"study area: {res.town.name}"),
-          Line2D([], [], marker="s", color=EXISTING_COLOUR, linestyle="", label=f"existing cameras ({n_ex})")]
+    h += [
+        Patch(color="#c9c9c9", label="buildings (OSM)"),
+        Line2D([], [], color="black", linestyle="--", label=f"study area: {res.town.name}"),
+        Line2D(
+            [],
+            [],
+            marker="s",
+            color=EXISTING_COLOUR,
+            linestyle="",
+            label=f"existing cameras ({n_ex})",
+        ),
+    ]
     for (marker, colour), phase in zip(PHASE_STYLES, _phase_order(res)):
         n = int(((s["status"] == "proposed") & (s["phase"] == phase)).sum())
-        h.append(Line2D([], [], marker=marker, color=colour, markeredgecolor="white", linestyle="",
-                        markersize=8, label=f"proposed, {phase} ({n} sites), rank"))
-    h.append(Patch(facecolor="#2166ac", alpha=0.35, edgecolor="#2166ac",
-                   label=f"field of view ({sc.camera.covered_at}, {res.fov.range_m:.0f} m)"))
+        h.append(
+            Line2D(
+                [],
+                [],
+                marker=marker,
+                color=colour,
+                markeredgecolor="white",
+                linestyle="",
+                markersize=8,
+                label=f"proposed, {phase} ({n} sites), rank",
+            )
+        )
+    h.append(
+        Patch(
+            facecolor="#2166ac",
+            alpha=0.35,
+            edgecolor="#2166ac",
+            label=f"field of view ({sc.camera.covered_at}, {res.fov.range_m:.0f} m)",
+        )
+    )
     for k, c in enumerate(res.circuits):
-        h.append(Line2D([], [], color=PATROL_COLOURS[k % len(PATROL_COLOURS)], linewidth=2.2, marker="*",
-                        markeredgecolor="black", markersize=9,
-                        label=f"patrol {c.name}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops"))
-    h.append(Line2D([], [], marker="^", color="#333333", markerfacecolor="white", linestyle="",
-                    label="schools, gares, bus stations"))
+        h.append(
+            Line2D(
+                [],
+                [],
+                color=PATROL_COLOURS[k % len(PATROL_COLOURS)],
+                linewidth=2.2,
+                marker="*",
+                markeredgecolor="black",
+                markersize=9,
+                label=f"patrol {c.name}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops",
+            )
+        )
+    h.append(
+        Line2D(
+            [],
+            [],
+            marker="^",
+            color="#333333",
+            markerfacecolor="white",
+            linestyle="",
+            label="schools, gares, bus stations",
+        )
+    )
     return h
 
 
@@ -421,8 +654,10 @@ def _title(res: Result) -> tuple[str, str]:
     cov += [f"after {pp.phase.name} {pp.coverage_share:.1%}" for pp in (res.phase_plans or [])]
     if not res.phase_plans:
         cov.append(f"after {res.scenario.plan.phase_name} {res.coverage_after:.1%}")
-    return (f"{res.scenario.name}: proposed sites of {shown}",
-            "demand weight covered: " + " → ".join(cov))
+    return (
+        f"{res.scenario.name}: proposed sites of {shown}",
+        "demand weight covered: " + " → ".join(cov),
+    )
 
 
 def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
@@ -458,7 +693,10 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     ax = fig.add_axes((0.01, 0.045, 0.64, 0.89), label="map")
     ax.set_aspect("equal", adjustable="box", anchor="NW")
     ax.set_facecolor("#f4f1ea")
-    _draw_layers(ax, res, hc, cmap, None, detail=False)
+    from .io import edges_gdf
+
+    edges = edges_gdf(town.graph, town.crs)  # once for both panels
+    _draw_layers(ax, res, hc, cmap, None, detail=False, edges=edges)
     xmin, ymin, xmax, ymax = town.area.buffer(60).bounds
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -470,8 +708,15 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
         add_synthetic_mark(ax, note=False)
     lax = fig.add_axes((0.665, 0.43, 0.33, 0.505), label="legend")
     lax.axis("off")
-    lax.legend(handles=_legend_handles(res, hc, cmap), loc="upper left", fontsize=8, frameon=True,
-               framealpha=1.0, borderaxespad=0.0, labelspacing=0.45)
+    lax.legend(
+        handles=_legend_handles(res, hc, cmap),
+        loc="upper left",
+        fontsize=8,
+        frameon=True,
+        framealpha=1.0,
+        borderaxespad=0.0,
+        labelspacing=0.45,
+    )
     # zoom panel over the densest cluster of sites
     shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
     side = max(12 * float(res.fov.range_m), 350.0)
@@ -480,29 +725,61 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
         zax = fig.add_axes((0.675, 0.045, 0.31, 0.36), label="zoom")
         zax.set_aspect("equal", adjustable="box", anchor="S")
         zax.set_facecolor("#f4f1ea")
-        _draw_layers(zax, res, hc, cmap, shapely.box(*win), detail=True)
+        _draw_layers(zax, res, hc, cmap, shapely.box(*win), detail=True, edges=edges)
         zax.set_xlim(win[0], win[2])
         zax.set_ylim(win[1], win[3])
         zax.set_xticks([])
         zax.set_yticks([])
         n_in = int(shown.intersects(shapely.box(*win)).sum())
-        zax.set_title(f"zoom: densest cluster ({n_in} sites), {side:.0f} m × {side:.0f} m", fontsize=9)
+        zax.set_title(
+            f"zoom: densest cluster ({n_in} sites), {side:.0f} m × {side:.0f} m", fontsize=9
+        )
         add_scale_bar(zax)
-        ax.add_patch(Rectangle((win[0], win[1]), side, side, fill=False, edgecolor="black", linewidth=1.3,
-                               linestyle="-", zorder=21))
+        ax.add_patch(
+            Rectangle(
+                (win[0], win[1]),
+                side,
+                side,
+                fill=False,
+                edgecolor="black",
+                linewidth=1.3,
+                linestyle="-",
+                zorder=21,
+            )
+        )
         ax.text(win[0], win[3], "zoom", fontsize=7, va="bottom", ha="left", zorder=21)
         zax.apply_aspect()
         _label_sites(zax, res, shapely.box(*win))
-    fig.text(0.01, 0.012, f"Streets, buildings: © OpenStreetMap contributors (ODbL), {town.source}. Incidents: "
-                          f"{'SYNTHETIC (simulated, not real data)' if res.synthetic else 'scenario files'}. "
-                          "siteplanner", fontsize=7.5, color="#333333", va="bottom")
+    fig.text(
+        0.01,
+        0.012,
+        f"Streets, buildings: © OpenStreetMap contributors (ODbL), {town.source}. Incidents: "
+        f"{'SYNTHETIC (simulated, not real data)' if res.synthetic else 'scenario files'}. "
+        "siteplanner",
+        fontsize=7.5,
+        color="#333333",
+        va="bottom",
+    )
     if res.synthetic:
-        fig.text(0.99, 0.985, "SYNTHETIC incidents — not real data", fontsize=10, fontweight="bold", ha="right",
-                 va="top", bbox={"facecolor": "white", "edgecolor": WATERMARK_GREY, "pad": 3})
+        fig.text(
+            0.99,
+            0.985,
+            "SYNTHETIC incidents — not real data",
+            fontsize=10,
+            fontweight="bold",
+            ha="right",
+            va="top",
+            bbox={"facecolor": "white", "edgecolor": WATERMARK_GREY, "pad": 3},
+        )
     ax.apply_aspect()
     _label_sites(ax, res)
-    log.info("plan_map: %d hotspot class(es) (%s), %d phase(s), %d circuit(s)", len(hc.bins), hc.scheme,
-             len(_phase_order(res)), len(res.circuits))
+    log.info(
+        "plan_map: %d hotspot class(es) (%s), %d phase(s), %d circuit(s)",
+        len(hc.bins),
+        hc.scheme,
+        len(_phase_order(res)),
+        len(res.circuits),
+    )
     return fig
 
 
@@ -522,11 +799,19 @@ def coverage_curve(res: Result) -> Figure:
         k = len(res.proposed)
         if 0 < k < len(c):
             ax.axvline(k, color="grey", linestyle="--", linewidth=1)
-            ax.annotate(f"{res.scenario.plan.phase_name}: {k} cameras, {100 * c[k]:.1f} %", (k, 100 * c[k]),
-                        xytext=(8, -14), textcoords="offset points", fontsize=8)
+            ax.annotate(
+                f"{res.scenario.plan.phase_name}: {k} cameras, {100 * c[k]:.1f} %",
+                (k, 100 * c[k]),
+                xytext=(8, -14),
+                textcoords="offset points",
+                fontsize=8,
+            )
     ax.set_xlabel("new cameras (each the best next site)")
     ax.set_ylabel("demand weight covered (%)")
-    ax.set_title(f"{res.scenario.name}: coverage versus cameras"
-                 + (" — SYNTHETIC incidents" if res.synthetic else ""), fontsize=10)
+    ax.set_title(
+        f"{res.scenario.name}: coverage versus cameras"
+        + (" — SYNTHETIC incidents" if res.synthetic else ""),
+        fontsize=10,
+    )
     ax.grid(alpha=0.3)
     return fig

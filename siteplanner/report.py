@@ -302,13 +302,12 @@ def _finish_map(ax: Axes, res: Result, *, attribution: bool = True, scale_bar: b
         plot.add_synthetic_mark(ax, note=attribution)
 
 
-def _coverage_fig(res: Result) -> Figure:
+def _coverage_fig(res: Result, edges: gpd.GeoDataFrame) -> Figure:
     """Two panels: demand points seen by the existing cameras, and after the next phase."""
     s = res.sites
     xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
     existing = np.flatnonzero((s["status"] == "existing").to_numpy())
     after = np.flatnonzero(((s["status"] == "existing") | s["site_id"].isin(res.proposed["site_id"])).to_numpy())
-    edges = io.edges_gdf(res.town.graph, res.town.crs)
     fig = Figure(figsize=(12, 6.2))
     axes = fig.subplots(1, 2)
     xmin, ymin, xmax, ymax = res.town.area.buffer(40).bounds
@@ -592,7 +591,7 @@ def _closeup_key_png(res: Result) -> bytes:
     return _png(fig, dpi=90)
 
 
-def _patrol_fig(res: Result) -> Figure:
+def _patrol_fig(res: Result, edges: gpd.GeoDataFrame) -> Figure:
     fig = Figure(figsize=(9, 8))
     ax = fig.subplots()
     geoms = [c.geometry for c in res.circuits if c.geometry is not None and not c.geometry.is_empty]
@@ -603,7 +602,6 @@ def _patrol_fig(res: Result) -> Figure:
     span = max(xmax - xmin, ymax - ymin) / 2
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     view = shapely.box(cx - span, cy - span, cx + span, cy + span)
-    edges = io.edges_gdf(res.town.graph, res.town.crs)
     _add_lines(ax, edges.geometry.values[edges.sindex.query(view, predicate="intersects")], colors="#bdbdbd",
                linewidths=0.5, zorder=1)
     b = res.town.buildings
@@ -865,12 +863,12 @@ def build_report(res: Result, *, dpi: int = 80, pdf: bool = False,
         if pages is not None:
             pages.savefig(overview)
             pages.savefig(curve)
-        keep(_coverage_fig(res), "coverage")
+        edges = io.edges_gdf(res.town.graph, res.town.crs)  # once for every figure
+        keep(_coverage_fig(res, edges), "coverage")
         # one sheet per proposed site
         s = res.sites
         prop = s[s["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
         privacy = export.site_privacy(res)
-        edges = io.edges_gdf(res.town.graph, res.town.crs)
         rv = getattr(res, "review", None)
         sheets = []
         positions = [s.index.get_loc(i) for i in prop.index]
@@ -895,7 +893,7 @@ def build_report(res: Result, *, dpi: int = 80, pdf: bool = False,
             ll = gpd.GeoSeries([row.geometry], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
             sheets.append((sid, rows, row, ll))
         # patrols
-        keep(_patrol_fig(res), "patrols")
+        keep(_patrol_fig(res, edges), "patrols")
         from .patrol import itinerary_lines
 
         itins = []

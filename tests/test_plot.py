@@ -41,12 +41,18 @@ def test_no_two_site_labels_overlap(drawn, dpi):
         boxes = [t.get_bbox_patch().get_window_extent(r) for t in labels]
         if name == "map":  # every proposed site has its rank label on the town map
             assert sorted(int(t.get_text()) for t in labels) == sorted(
-                int(k) for k in res.sites.loc[res.sites["status"] == "proposed", "rank"])
+                int(k) for k in res.sites.loc[res.sites["status"] == "proposed", "rank"]
+            )
         for (ta, a), (tb, b) in itertools.combinations(zip(labels, boxes), 2):
             assert not a.overlaps(b), (name, ta.get_text(), tb.get_text())
         frame = axes[name].get_window_extent(r)
         for t, b in zip(labels, boxes):  # inside the frame
-            assert frame.x0 - 1 <= b.x0 and b.x1 <= frame.x1 + 1 and frame.y0 - 1 <= b.y0 and b.y1 <= frame.y1 + 1
+            assert (
+                frame.x0 - 1 <= b.x0
+                and b.x1 <= frame.x1 + 1
+                and frame.y0 - 1 <= b.y0
+                and b.y1 <= frame.y1 + 1
+            )
 
 
 def test_legend_and_zoom_outside_the_map_frame(drawn):
@@ -90,15 +96,24 @@ def test_phases_patrols_and_watermark_are_told_apart(drawn):
     assert len(patrol_cols) == len(res.circuits) and len(set(patrol_cols)) == len(patrol_cols)
     mark = [p for p in axes["map"].patches if p.get_gid() == "synthetic-mark"]
     assert len(mark) == 1 and res.synthetic
-    data_colours = {to_hex(c) for _, c in plot.PHASE_STYLES} | set(plot.PATROL_COLOURS) | {
-        to_hex(plot._ylorrd(t)) for t in np.linspace(0, 1, 50)}
+    data_colours = (
+        {to_hex(c) for _, c in plot.PHASE_STYLES}
+        | set(plot.PATROL_COLOURS)
+        | {to_hex(plot._ylorrd(t)) for t in np.linspace(0, 1, 50)}
+    )
     assert to_hex(mark[0].get_edgecolor()) not in data_colours
     assert mark[0].get_facecolor()[3] == 0  # hollow
 
 
 def _grid(values: np.ndarray) -> DensityGrid:
-    return DensityGrid(values=values, transform=Affine(10, 0, 0, 0, -10, 10 * values.shape[0]), cell_m=10,
-                       bandwidth_m=0, method="kde", window="all")
+    return DensityGrid(
+        values=values,
+        transform=Affine(10, 0, 0, 0, -10, 10 * values.shape[0]),
+        cell_m=10,
+        bandwidth_m=0,
+        method="kde",
+        window="all",
+    )
 
 
 def test_quantile_bins_are_mapclassify_quantiles():
