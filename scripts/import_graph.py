@@ -37,8 +37,10 @@ def _targets(node: ast.AST, modules: set[str]) -> list[str]:
     elif isinstance(node, ast.ImportFrom):
         mod = node.module or ""
         if node.level == 1 or mod.startswith(PKG):
-            base = mod.split(".")[1] if mod.startswith(PKG + ".") else (
-                mod.split(".")[0] if node.level == 1 and mod else ""
+            base = (
+                mod.split(".")[1]
+                if mod.startswith(PKG + ".")
+                else (mod.split(".")[0] if node.level == 1 and mod else "")
             )
             if base in modules:
                 out.append(base)
@@ -114,7 +116,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mermaid", action="store_true", help="print a mermaid block")
-    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1] / PKG))
+    parser.add_argument(
+        "--root", default=str(Path(__file__).resolve().parents[1] / PKG)
+    )
     args = parser.parse_args()
     files = sorted(p for p in Path(args.root).glob("*.py") if p.stem != "__main__")
     modules = {p.stem for p in files}
@@ -132,12 +136,16 @@ def main() -> None:
             marks = [d if k == "top" else f"{d} ({k})" for d, k in sorted(deps.items())]
             print(f"{mod}: {', '.join(marks) if marks else '-'}")
     top = {m: {d for d, k in deps.items() if k == "top"} for m, deps in graph.items()}
-    run = {m: {d for d, k in deps.items() if k != "typing"} for m, deps in graph.items()}
-    prefix = "%% " if args.mermaid else ""
+    run = {
+        m: {d for d, k in deps.items() if k != "typing"} for m, deps in graph.items()
+    }
+    prefix = ""
     for name, g in (("top-level imports", top), ("top-level and lazy imports", run)):
         found = cycles(g)
-        print(f"{prefix}cycles among {name}: "
-              + ("; ".join(" <-> ".join(c) for c in found) if found else "none"))
+        print(
+            f"{prefix}cycles among {name}: "
+            + ("; ".join(" <-> ".join(c) for c in found) if found else "none")
+        )
 
 
 if __name__ == "__main__":
