@@ -8,7 +8,8 @@ top-level imports and among all imports are listed at the end.
 Usage::
 
     python scripts/import_graph.py            # text list
-    python scripts/import_graph.py --mermaid  # a mermaid block for the README
+    python scripts/import_graph.py --compact  # leaf modules on one line (the README's form)
+    python scripts/import_graph.py --mermaid  # a mermaid block
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mermaid", action="store_true", help="print a mermaid block")
     parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="one line for the modules that import only _errors",
+    )
+    parser.add_argument(
         "--root", default=str(Path(__file__).resolve().parents[1] / PKG)
     )
     args = parser.parse_args()
@@ -132,7 +138,12 @@ def main() -> None:
                 print(f"  {mod} {arrow}{label} {dep}")
         print("```")
     else:
+        leaves = [m for m, deps in graph.items() if set(deps) <= {"_errors"}]
+        if args.compact:
+            print(f"(only _errors or nothing): {', '.join(leaves)}")
         for mod, deps in graph.items():
+            if args.compact and mod in leaves:
+                continue
             marks = [d if k == "top" else f"{d} ({k})" for d, k in sorted(deps.items())]
             print(f"{mod}: {', '.join(marks) if marks else '-'}")
     top = {m: {d for d, k in deps.items() if k == "top"} for m, deps in graph.items()}
