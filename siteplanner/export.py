@@ -49,7 +49,7 @@ LAYERS: tuple[str, ...] = ("study_area", "existing_cameras", "proposed_sites", "
 #: Columns of ``prefecture.csv``.
 PREFECTURE_COLUMNS: tuple[str, ...] = ("camera_id", "status", "phase", "address", "commune", "lon", "lat", "type",
                                        "camera_model", "mount", "heading_deg", "heading", "fov_deg", "range_m",
-                                       "privacy_mask", "residential_facade_m", "entrances_seen")
+                                       "privacy_mask", "residential_facade_m", "entrances_seen", "note")
 
 _SENSITIVE = ("school", "station", "bus_station")
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -169,7 +169,21 @@ def prefecture_table(res: Result, privacy: gpd.GeoDataFrame | None = None) -> pd
         "privacy_mask": np.where(~mask.geometry.is_empty.to_numpy(), "oui", "non"),
         "residential_facade_m": mask["facade_m"].to_numpy(float),
         "entrances_seen": mask["n_entrances"].to_numpy(int),
+        "note": "",
     })
+    ent = getattr(res, "entrances", None)
+    if ent is not None and len(ent):
+        # town entrances: context cameras the commune proposes to the State (never LAPI of its own)
+        ell = ent.geometry.to_crs("EPSG:4326")
+        rows = pd.DataFrame({
+            "camera_id": ent["entrance_id"].astype(str).to_numpy(), "status": ent["status"].to_numpy(),
+            "phase": "", "address": ent["road"].astype(str).to_numpy(), "commune": res.town.name,
+            "lon": np.round(ell.x.to_numpy(), 6), "lat": np.round(ell.y.to_numpy(), 6),
+            "type": "entrée de ville", "camera_model": "", "mount": "", "heading_deg": np.nan,
+            "heading": "", "fov_deg": np.nan, "range_m": np.nan, "privacy_mask": "",
+            "residential_facade_m": np.nan, "entrances_seen": 0, "note": ent["note"].to_numpy(),
+        })
+        df = pd.concat([df, rows], ignore_index=True)
     return df[list(PREFECTURE_COLUMNS)].reset_index(drop=True)
 
 

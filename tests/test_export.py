@@ -75,8 +75,16 @@ def test_hotspot_segments_hide_small_counts(default_run):
 
 def test_prefecture_table(default_run):
     res, out, _ = default_run
+    full = pd.read_csv(out / "prefecture.csv", keep_default_na=False)
+    assert tuple(full.columns) == export.PREFECTURE_COLUMNS
+    # the town entrances are proposals to the State partner, with the LAPI legal note; never cameras
+    ent = full[full["type"] == "entrée de ville"]
+    assert len(ent) == len(res.entrances) > 0
+    assert set(ent["status"]) == {"proposition au partenaire État"}
+    assert ent["note"].str.contains("L233-1").all() and ent["note"].str.contains("385091").all()
+    assert not full.loc[full["type"] != "entrée de ville", "type"].str.contains("lapi", case=False).any()
     df = pd.read_csv(out / "prefecture.csv")
-    assert tuple(df.columns) == export.PREFECTURE_COLUMNS
+    df = df[df["type"] != "entrée de ville"].reset_index(drop=True)
     shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
     assert sorted(df["camera_id"]) == sorted(shown["site_id"])
     assert set(df["privacy_mask"]) <= {"oui", "non"}
