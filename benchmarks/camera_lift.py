@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scale import SHARED, extract_polygon  # noqa: E402
+from benchmarks.scale import SHARED, extract_polygon
 
 HELSINKI = SHARED / "helsinki-2019.osm.bz2"
 NEAR_M = 30.0

@@ -220,6 +220,7 @@ def measure(kind: str, area: str, work: Path) -> dict:
     data = json.loads(text.strip().splitlines()[-1])
     data["wall_s"] = wall
     data["peak_gib"] = ru.ru_maxrss * 1024 / 2**30  # ru_maxrss is in KiB on Linux
+    data["cpu_s"] = ru.ru_utime + ru.ru_stime  # the child's CPU time: wall time on a busy machine is larger
     return data
 
 
@@ -234,7 +235,7 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
     warm = measure("warm", area, work)
     if "error" in warm:
         return {**row, "error": f"warm run: {warm['error']}"}
-    row.update(warm)
+    row.update(warm, warm_cpu_s=warm["cpu_s"])
     osm = AREAS[area]["osm"]
     if osm.name.endswith((".osm", ".osm.bz2")):
         if osm not in osmnx_done:
@@ -250,6 +251,7 @@ def report(rows: list[dict]) -> None:
     for key, fmt in [("area_km2", "{:.2f}"), ("graph_nodes", "{:,}"), ("intersections", "{:,}"),
                      ("demand_points", "{:,}"), ("candidates", "{:,}"), ("buildings", "{:,}"), ("incidents", "{:,}"),
                      ("cold_parse_s", "{:.1f}"), ("osmnx_cold_s", "{:.1f}"), ("warm_s", "{:.1f}"),
+                     ("warm_cpu_s", "{:.1f}"),
                      ("peak_gib", "{:.2f}")]:
         print(f"{key:22}" + "".join(f"{(fmt.format(r[key]) if r.get(key) is not None else 'n/a'):>15}"
                                     for r in ok_rows))
@@ -262,7 +264,7 @@ def report(rows: list[dict]) -> None:
             continue
         ox_s = f"{r['osmnx_cold_s']:.1f}" if r.get("osmnx_cold_s") is not None else "n/a"
         print(f"RESULT area={r['area']} cold_parse_s={r['cold_parse_s']:.1f} warm_s={r['warm_s']:.1f} "
-              f"peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} area_km2={r['area_km2']:.2f} "
+              f"peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} warm_cpu_s={r['warm_cpu_s']:.1f} area_km2={r['area_km2']:.2f} "
               f"intersections={r['intersections']} demand_points={r['demand_points']}")
         if r["area"] in TARGETS:
             t_s, t_gib = TARGETS[r["area"]]

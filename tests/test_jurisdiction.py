@@ -14,7 +14,7 @@ from siteplanner._errors import InputError
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 
-from .conftest import CACHE, INCIDENTS, OSM, ROOT
+from .conftest import CACHE, INCIDENTS, OSM
 from .test_candidates import CRS, grid_graph
 
 AREA = box(-10, -10, 110, 210)  # the grid's two left columns (x = 0 and 100)
