@@ -258,7 +258,7 @@ def validate_incidents(
             problems.append(f"line {line[i]}: lon {a[i]} / lat {b[i]} outside WGS84 range (lon -180..180, lat -90..90)")
         if area_wgs84 is not None and not area_wgs84.is_empty:
             ok = ~bad & ~out_of_range
-            near = area_wgs84.buffer(0.05)
+            near = area_wgs84.simplify(0.005).buffer(0.05, quad_segs=4)  # coarse: a 5 km band, fast on coasts
             inside = pd.Series(shapely.contains_xy(near, a.where(ok, 0).to_numpy(), b.where(ok, 0).to_numpy()), index=a.index)
             swapped_in = pd.Series(shapely.contains_xy(near, b.where(ok, 0).to_numpy(), a.where(ok, 0).to_numpy()), index=a.index)
             for i in a.index[ok & ~inside & swapped_in]:
@@ -315,7 +315,7 @@ def read_incidents(
     gdf = validate_incidents(df, source_name=str(path), crs=spec.crs, default_source=spec.source,
                              area_wgs84=area_wgs, categories=categories)
     gdf = gdf.to_crs(crs)
-    inside = gdf.within(area)
+    inside = pd.Series(shapely.contains_xy(area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()), index=gdf.index)
     n_out = int((~inside).sum())
     if n_out:
         log.info("%s: dropped %d of %d incidents outside the study area", path.name, n_out, len(gdf))
