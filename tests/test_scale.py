@@ -28,7 +28,11 @@ def dense_reach(graph, nodes, distance_m):
     for k, s in enumerate(src):
         d = dist[row_of[s]]
         da, db = d[a], d[b]
-        full = np.isfinite(da) & np.isfinite(db) & ((da + w <= distance_m + 1e-9) | (db + w <= distance_m + 1e-9))
+        full = (
+            np.isfinite(da)
+            & np.isfinite(db)
+            & ((da + w <= distance_m + 1e-9) | (db + w <= distance_m + 1e-9))
+        )
         part_a = np.where(np.isfinite(da), np.clip(distance_m - da, 0, w), 0)
         part_b = np.where(np.isfinite(db), np.clip(distance_m - db, 0, w), 0)
         out[k] = np.where(full, w, np.minimum(w, part_a + part_b)).sum()
@@ -108,7 +112,9 @@ def test_network_coverage_matrix_equals_dense():
 
 def test_bounded_reach_on_the_default_town(town):
     nodes = [n for n, d in town.graph.nodes(data=True) if d.get("street_count", 0) >= 3][::5]
-    assert np.allclose(network_reach_m(town.graph, nodes, distance_m=150.0), dense_reach(town.graph, nodes, 150.0))
+    assert np.allclose(
+        network_reach_m(town.graph, nodes, distance_m=150.0), dense_reach(town.graph, nodes, 150.0)
+    )
 
 
 def test_orienteering_with_large_prizes_ends_and_matches_normalised_prizes():
