@@ -2,12 +2,20 @@
 
 Run: ``python benchmarks/hotspot_accuracy.py``
 
+Every incident file is read through the scenario reader, as ``siteplanner run`` reads it:
+the example scenarios ``scenarios/examples/*.toml`` (their mapping lines only) and
+``scenarios/beausoleil.toml``; positions are projected to the UTM zone of the data. The default
+method is the pipeline's own call (:func:`siteplanner.pipeline.hotspot_grid`: the training
+incidents' times, so it trains on the earlier part and validates on the later one, and category
+weights, here all 1 because PAI counts incidents), on 100 m cells like the baselines.
+
 Data sets (all real except the last):
 
-- Vancouver police 2020 (``/work/shared/data/incidents``), train Jan–Sep, test Oct–Dec (EPSG:32610).
-- Chicago aggravated assaults, train 2010–2018, test 2019 (WGS84 → EPSG:32616).
-- Paris BAAC road-injury accidents 2019, one point per accident, seeded 50/50 split by ``Num_Acc``
-  (EPSG:2154).
+- Vancouver police 2020 (``../shared/data/incidents``), train Jan–Sep, test Oct–Dec.
+- Chicago aggravated assaults, train 2010–2018, test 2019.
+- DansMaRue Paris reports (dates without hour), train to 2024-05, test 2024-06 to 2024-09.
+- Paris BAAC road-injury accidents 2019 (no date), one point per accident (the rows of the
+  persons of one accident share its position), seeded 50/50 split.
 - libpysal geodanet crimes (Arizona State Plane feet → EPSG:26949 metres), seeded 50/50 split;
   also scored on its street network (``streets.shp``) with lixels.
 - Synthetic Beausoleil ``data/incidents/beausoleil_synthetic_2021-2023.csv``: train 2021–2022,
@@ -26,9 +34,9 @@ sees only the training incidents.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -36,15 +44,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from siteplanner import hotspots as H  # noqa: E402
+from siteplanner import incident_maps, pipeline  # noqa: E402
+from siteplanner.scenario import load_scenario  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "incidents"
+SHARED = next((p for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data")) if (p / "incidents").is_dir()),
+              ROOT.parent / "shared" / "data")
 CELL_M = 100.0
 SHARES = (0.01, 0.05, 0.10)
 SEED = 0
@@ -52,37 +62,54 @@ BASELINES = ("uniform", "count_grid", "kde_rule", "kde_150m")
 
 
 # --------------------------------------------------------------------------- loaders
-def _project(lon, lat, epsg):
-    tf = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
-    x, y = tf.transform(np.asarray(lon, float), np.asarray(lat, float))
-    return np.column_stack([x, y])
+def scenario(path: Path):
+    """A scenario as shipped; its shared-data paths pointed at where the shared folder is here."""
+    text = path.read_text(encoding="utf-8")
+    if '"../../../shared/data/' not in text:
+        return load_scenario(path)
+    tmp = Path(tempfile.mkdtemp()) / path.name
+    tmp.write_text(text.replace('"../../../shared/data/', f'"{SHARED.as_posix()}/'), encoding="utf-8")
+    return load_scenario(tmp)
+
+
+def read_through_scenario(path: Path):
+    """Positions (m), times and the frame of a scenario's incidents, read as `siteplanner run` reads them."""
+    sc = scenario(path)
+    _, crs, reads = incident_maps.read_without_area(sc)
+    inc, _ = pipeline.merge_reads(sc, reads, crs)
+    inc = inc.sort_values("line", kind="stable").reset_index(drop=True)
+    return sc, inc
+
+
+def _loaded(sc, inc, train):
+    xy = np.column_stack([inc.geometry.x, inc.geometry.y])
+    return xy, inc, np.asarray(train, bool), sc
 
 
 def load_vancouver():
-    v = pd.read_csv(SHARED / "vancouver_vpd_crimes_2020.csv.gz")
-    v = v[(v.X > 0) & (v.Y > 0)].reset_index(drop=True)  # violent offences are unlocated (X=0)
-    t = pd.to_datetime(dict(year=v.YEAR, month=v.MONTH, day=v.DAY, hour=v.HOUR, minute=v.MINUTE))
-    t = t.dt.tz_localize("America/Vancouver", ambiguous="NaT", nonexistent="shift_forward")
-    train = (v.MONTH <= 9).to_numpy()
-    return v[["X", "Y"]].to_numpy(float), t, train, "train 2020-01..09, test 2020-10..12"
+    sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "vancouver_2020.toml")
+    return _loaded(sc, inc, inc["datetime"].dt.month <= 9) + ("train 2020-01..09, test 2020-10..12",)
 
 
 def load_chicago():
-    c = pd.read_csv(SHARED / "chicago_aggravated_assaults_2010-2019.csv.gz").dropna(subset=["longitude", "latitude"]).reset_index(drop=True)
-    xy = _project(c.longitude, c.latitude, 32616)
-    t = pd.to_datetime(c.date).dt.tz_localize("America/Chicago", ambiguous="NaT", nonexistent="shift_forward")
-    return xy, t, (pd.to_datetime(c.date).dt.year <= 2018).to_numpy(), "train 2010-2018, test 2019"
+    sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "chicago_assaults.toml")
+    return _loaded(sc, inc, inc["datetime"].dt.year <= 2018) + ("train 2010-2018, test 2019",)
+
+
+def load_dansmarue():
+    sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "dansmarue_paris.toml")
+    cut = pd.Timestamp("2024-06-01", tz="Europe/Paris")
+    return _loaded(sc, inc, inc["datetime"] < cut) + ("train 2023-08..2024-05, test 2024-06..09 (dates only)",)
 
 
 def load_paris():
-    with gzip.open(SHARED / "accidents2019_paris_baac.geojson.gz") as f:
-        b = gpd.read_file(f)
-    acc = b.drop_duplicates("Num_Acc").sort_values("Num_Acc").reset_index(drop=True)  # one point per accident
+    sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "paris_baac_2019.toml")
+    acc = inc.assign(_x=inc.geometry.x.round(3), _y=inc.geometry.y.round(3)).drop_duplicates(["_x", "_y"])
+    acc = acc.drop(columns=["_x", "_y"]).reset_index(drop=True)  # one point per accident
     rng = np.random.default_rng(SEED)
-    ids = acc.Num_Acc.to_numpy()
-    train_ids = set(rng.permutation(ids)[: len(ids) // 2].tolist())
-    train = np.array([i in train_ids for i in ids])
-    return shapely.get_coordinates(acc.geometry.to_numpy()), None, train, "seeded 50/50 split by Num_Acc"
+    train = np.zeros(len(acc), bool)
+    train[rng.permutation(len(acc))[: len(acc) // 2]] = True
+    return _loaded(sc, acc, train) + ("one point per accident, seeded 50/50 split (no date)",)
 
 
 def _geodanet():
@@ -98,18 +125,27 @@ def load_geodanet():
     rng = np.random.default_rng(SEED)
     train = np.zeros(len(crimes), bool)
     train[rng.permutation(len(crimes))[: len(crimes) // 2]] = True
-    return shapely.get_coordinates(crimes.geometry.to_numpy()), None, train, "seeded 50/50 split"
+    xy = shapely.get_coordinates(crimes.geometry.to_numpy())
+    inc = gpd.GeoDataFrame({"datetime": pd.Series(pd.NaT, index=crimes.index, dtype="datetime64[ns, UTC]")},
+                           geometry=crimes.geometry.to_numpy(), crs=crimes.crs)
+    sc = load_scenario_text('name = "geodanet"\n')
+    return xy, inc, train, sc, "seeded 50/50 split (libpysal file, not a scenario file)"
+
+
+def load_scenario_text(text: str):
+    p = Path(tempfile.mkdtemp()) / "s.toml"
+    p.write_text(text, encoding="utf-8")
+    return load_scenario(p)
 
 
 def load_beausoleil():
     path = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
     if not path.exists():
         return None
-    d = pd.read_csv(path).dropna(subset=["lon", "lat", "datetime"]).reset_index(drop=True)
-    t = pd.to_datetime(d.datetime, utc=True).dt.tz_convert("Europe/Paris")
-    keep = (t.dt.year >= 2021) & (t.dt.year <= 2023)
-    d, t = d[keep].reset_index(drop=True), t[keep].reset_index(drop=True)
-    return _project(d.lon, d.lat, 32632), t, (t.dt.year <= 2022).to_numpy(), "train 2021-2022, test 2023 (synthetic)"
+    sc, inc = read_through_scenario(ROOT / "scenarios" / "beausoleil.toml")
+    y = inc["datetime"].dt.year
+    inc = inc[(y >= 2021) & (y <= 2023)].reset_index(drop=True)
+    return _loaded(sc, inc, inc["datetime"].dt.year <= 2022) + ("train 2021-2022, test 2023 (synthetic)",)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -129,10 +165,12 @@ def score_row(scores, area, test, name):
     return row
 
 
-def evaluate_planar(xy, times, train, *, cell_m=CELL_M):
+def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
     hull, bounds, mask = study_grid(xy, cell_m)
     tr_xy, te_xy = xy[train], xy[~train]
-    tr_t = None if times is None else times[train].reset_index(drop=True)
+    tr_inc = inc[train].reset_index(drop=True)
+    dated = tr_inc["datetime"].notna().any()
+    tr_t = tr_inc["datetime"] if dated else None
     test = H.count_grid(te_xy, bounds=bounds, cell_m=cell_m).values[mask] * cell_m * cell_m / 1e6
     area = cell_m * cell_m
     surfaces = {
@@ -144,7 +182,9 @@ def evaluate_planar(xy, times, train, *, cell_m=CELL_M):
     surfaces["kde_150m"] = H.predict("kde", tr_xy, bounds=bounds, cell_m=cell_m, bandwidth_m=150.0).values[mask]
     if tr_t is not None:
         surfaces["near_repeat (BJP 2004)"] = H.predict("near_repeat", tr_xy, train_time=tr_t, bounds=bounds, cell_m=cell_m).values[mask]
-    d = H.predict("default", tr_xy, train_time=tr_t, bounds=bounds, cell_m=cell_m, area=hull)
+    # the pipeline's own call: the scenario's method with the training times (and weights, all 1 here)
+    sc_cell = sc.model_copy(update={"hotspots": sc.hotspots.model_copy(update={"cell_m": cell_m})})
+    d = pipeline.hotspot_grid(sc_cell, tr_inc, np.ones(len(tr_inc)), bounds=bounds, area=hull, window="train")
     surfaces["default"] = d.values[mask]
     rows = [score_row(s, area, test, name) for name, s in surfaces.items()]
     info = {"cells": int(mask.sum()), "area_km2": mask.sum() * area / 1e6, "n_train": int(train.sum()), "n_test": int(test.sum()), "default": d.params}
@@ -153,7 +193,7 @@ def evaluate_planar(xy, times, train, *, cell_m=CELL_M):
 
 def evaluate_network(lixel_m=25.0):
     crimes, streets = _geodanet()
-    _, _, train, _ = load_geodanet()
+    _, _, train, _, _ = load_geodanet()
     xy = shapely.get_coordinates(crimes.geometry.to_numpy())
     lix = H.lixelize(streets, lixel_m=lixel_m)
     tree = shapely.STRtree(np.asarray(lix.geometry))
@@ -184,7 +224,8 @@ def print_table(title, rows):
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore", FutureWarning)
-    datasets = [("vancouver_2020", load_vancouver), ("chicago_assaults", load_chicago), ("paris_baac_2019", load_paris),
+    datasets = [("vancouver_2020", load_vancouver), ("chicago_assaults", load_chicago),
+                ("dansmarue_paris", load_dansmarue), ("paris_baac_2019", load_paris),
                 ("geodanet_crimes", load_geodanet), ("beausoleil_synthetic", load_beausoleil)]
     results = []
     for name, loader in datasets:
@@ -193,8 +234,8 @@ def main() -> None:
         if loaded is None:
             print(f"\n## {name}: skipped (data/incidents/beausoleil_synthetic_2021-2023.csv is absent)")
             continue
-        xy, times, train, split = loaded
-        rows, info = evaluate_planar(xy, times, train)
+        xy, inc, train, sc, split = loaded
+        rows, info = evaluate_planar(xy, inc, train, sc)
         print_table(f"{name}: {split}; {info['n_train']} train / {info['n_test']} test incidents; study area "
                     f"{info['cells']} cells of {CELL_M:.0f} m ({info['area_km2']:.1f} km², convex hull of all incidents)", rows)
         p = info["default"]
@@ -203,13 +244,16 @@ def main() -> None:
               f"(inner PAI@5% {p['inner_pai5']}); {time.perf_counter() - t0:.1f} s")
         pai5 = {r["method"]: r["PAI@5%"] for r in rows}
         best_base = max(v for k, v in pai5.items() if k.split(" ")[0] in BASELINES)
-        results.append((name, pai5["default"], best_base))
+        results.append((name, pai5["default"], best_base, pai5["count_grid"], inc["datetime"].notna().any()))
     rows, info = evaluate_network()
     print_table(f"geodanet_crimes on its streets: {info['lixels']} lixels of <= 25 m, {info['km']:.1f} km, "
                 f"{info['n_test']} test crimes (area = street length)", rows)
     print()
-    for name, d, b in results:
-        print(f"RESULT pai5_default={d:.2f} pai5_best_baseline={b:.2f} dataset={name}")
+    for name, d, b, naive, timed in results:
+        print(f"RESULT pai5_default={d:.2f} pai5_best_baseline={b:.2f} dataset={name}"
+              + ("" if timed else " (no timestamps)"))
+        if d < naive - 1e-9:
+            print(f"WARNING {name}: the default ({d:.2f}) is below the naive count grid ({naive:.2f})")
 
 
 if __name__ == "__main__":

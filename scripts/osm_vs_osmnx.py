@@ -41,12 +41,17 @@ def main(paths: list[Path]) -> None:
         line = (f"RESULT extract={path.name} pyosmium_s={wall:.1f} pyosmium_cpu_s={cpu:.1f} "
                 f"nodes={g.number_of_nodes()} edges={g.number_of_edges()} features={len(layers['features'])}")
         if path.suffix == ".bz2":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t0, c0 = time.perf_counter(), time.process_time()
-                ox.graph_from_xml(path, simplify=True, retain_all=True)
-                owall, ocpu = time.perf_counter() - t0, time.process_time() - c0
-                raw = ox.graph_from_xml(path, simplify=False, retain_all=True)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    ox.graph_from_xml(path, simplify=True, retain_all=True)
+                    owall, ocpu = time.perf_counter() - t0, time.process_time() - c0
+                    # walking: both directions of every way, as osmnx's "walk" network type
+                    raw = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+            except ValueError as exc:
+                print(line + f" osmnx_failed={str(exc)[:60]!r}", flush=True)
+                continue
             ids = walkable_way_ids(path)
             raw.remove_edges_from([(u, v, k) for u, v, k, d in raw.edges(keys=True, data=True)
                                    if d["osmid"] not in ids])

@@ -6,18 +6,22 @@ Errors are one short message on stderr and exit code 1; ``--debug`` shows the tr
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from ._errors import SiteplannerError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# rich_markup_mode=None: help texts are plain text ("[observatory] period" keeps its brackets)
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="siteplanner: plan video-protection cameras and police patrols for a French town.")
 console = Console(stderr=True)
 _state = {"debug": False}
@@ -30,19 +34,71 @@ def _main(
 ) -> None:
     _state["debug"] = debug
     level = logging.DEBUG if debug else (logging.WARNING if quiet else logging.INFO)
-    root = logging.getLogger("siteplanner")
-    root.handlers.clear()
-    root.addHandler(RichHandler(console=console, show_path=False, show_time=False, markup=False))
-    root.setLevel(level)
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    ours = logging.getLogger("siteplanner")
+    ours.handlers.clear()
+    ours.setLevel(level)
+    # other libraries' logs and warnings: shown with --debug only (a silent handler on the root
+    # logger, else Python's last-resort handler prints their warnings)
+    top = logging.getLogger()
+    for h in [h for h in top.handlers if getattr(h, "siteplanner", False)]:
+        top.removeHandler(h)
+    if debug:
+        top.setLevel(logging.DEBUG)
+        top_handler: logging.Handler = handler
+    else:
+        ours.addHandler(handler)
+        top_handler = logging.NullHandler()
+    top_handler.siteplanner = True  # type: ignore[attr-defined]
+    top.addHandler(top_handler)
+    warnings.showwarning = _show_warning
+    if not debug:
+        _silence_highs_banner()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our warnings are logged as warnings; other libraries' only with --debug."""
+    ours = Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent)
+    logging.getLogger("siteplanner" if ours else "siteplanner.libraries").log(
+        logging.WARNING if ours else logging.DEBUG, "%s: %s", category.__name__, message)
+
+
+def _silence_highs_banner() -> None:
+    """HiGHS prints its banner on stdout when the first solver of a process is created: create it
+    here with stdout closed (optimise.py sets ``output_flag = False`` on every solver)."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - a dependency
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def show_path(p: str | os.PathLike) -> str:
+    """A path as users read it: resolved, relative to the current folder when under it."""
+    full = Path(p).resolve()
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(full)
+
+
+def _say(tag: str, text: str) -> None:
+    """Print ``tag`` (rich markup) then ``text`` as is: square brackets in it are kept."""
+    console.print(tag + (" " if tag else "") + escape(text), highlight=False, soft_wrap=True)
 
 
 def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
-    from rich.markup import escape
-
-    # escaped: messages name TOML tables and points, e.g. "[patrol] start = [lon, lat]"
-    console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+    _say("[bold red]error:[/]", str(exc))
     raise typer.Exit(1)
 
 
@@ -73,10 +129,11 @@ def validate(scenario: ScenarioArg) -> None:
         sc = load_scenario(scenario)
         checked = check_scenario(sc)
         for fact in checked.facts:
-            console.print(f"  {fact}", highlight=False)
-        console.print(f"[green]ok[/]: {scenario} ({sc.name}, {len(sc.incidents)} incident file(s), camera {sc.camera.model}, "
-                      f"{'k=' + str(sc.plan.k) if sc.plan.budget_eur is None else f'budget {sc.plan.budget_eur:,.0f} €'}; "
-                      f"checked in {checked.seconds:.1f} s)")
+            console.print(f"  {fact}", highlight=False, markup=False)
+        _say("[green]ok[/]:", f"{show_path(scenario)} ({sc.name}, {len(sc.incidents)} incident file(s), camera "
+                              f"{sc.camera.model}, " + (f"k={sc.plan.k}" if sc.plan.budget_eur is None
+                                                        else f"budget {sc.plan.budget_eur:,.0f} €")
+                              + f"; checked in {checked.seconds:.1f} s)")
 
     _guard(go)
 
@@ -95,12 +152,12 @@ def run(
         t0 = time.perf_counter()
         sc = load_scenario(scenario)
         with console.status("starting", spinner="dots") as status:
-            res, files = pipeline.run(sc, out_dir=out, on_step=lambda name: status.update(f"step: {name}"))
-        console.print(f"[green]done[/] in {time.perf_counter() - t0:.1f} s: coverage {res.coverage_before:.1%} → "
-                      f"{res.coverage_after:.1%} of demand weight with {len(res.plan.selected)} new site(s) "
-                      f"({res.plan.solver}, gap {res.plan.gap:.2%})")
+            res, files = pipeline.run(sc, out_dir=out, on_step=lambda name: status.update(escape(f"step: {name}")))
+        _say("[green]done[/]", f"in {time.perf_counter() - t0:.1f} s: coverage {res.coverage_before:.1%} → "
+                               f"{res.coverage_after:.1%} of demand weight with {len(res.plan.selected)} new site(s) "
+                               f"({res.plan.solver}, gap {res.plan.gap:.2%})")
         for f in files:
-            console.print(f"  {f}")
+            _say("", f"  {show_path(f)}")
 
     _guard(go)
 
@@ -127,7 +184,7 @@ def simulate_incidents(
                                          per_year=per_year)
         cols = ["id", "datetime", "category", "source", "lon", "lat"]
         io.write_text(out, df[cols].to_csv(index=False, lineterminator="\n"))
-        console.print(f"[green]wrote[/] {len(df)} SYNTHETIC incidents to {out}")
+        _say("[green]wrote[/]", f"{len(df)} SYNTHETIC incidents to {show_path(out)}")
 
     _guard(go)
 
@@ -150,17 +207,73 @@ def observatory(
         sc = load_scenario(scenario)
         with console.status("observatory", spinner="dots"):
             res, files = obs.run(sc, period, out_dir=out)
-        console.print(f"[green]done[/] in {time.perf_counter() - t0:.1f} s: {res.period} vs {res.previous_period}, "
-                      f"{int(res.counts.loc['total', 'total'])} vs {int(res.counts_previous.loc['total', 'total'])} incidents, "
-                      f"{res.ingest.get('duplicates_dropped', 0)} cross-source duplicate(s) dropped, "
-                      f"{len(res.windows)} window(s)")
+        _say("[green]done[/]", f"in {time.perf_counter() - t0:.1f} s: {res.period} vs {res.previous_period}, "
+                               f"{int(res.counts.loc['total', 'total'])} vs "
+                               f"{int(res.counts_previous.loc['total', 'total'])} incidents, "
+                               f"{res.ingest.get('duplicates_dropped', 0)} cross-source duplicate(s) dropped, "
+                               f"{len(res.windows)} window(s)")
         for f in files:
-            console.print(f"  {f}")
+            _say("", f"  {show_path(f)}")
 
     _guard(go)
 
 
-review_app = typer.Typer(no_args_is_help=True, help="The référent sûreté's review of a plan (review.csv).")
+@app.command()
+def incidents(
+    scenario: ScenarioArg,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)")] = None,
+) -> None:
+    """Incident maps without streets: read and map the incident files, planar hotspot grid, indicators per zone."""
+
+    def go():
+        from . import incident_maps
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        res, files = incident_maps.run(sc, out_dir=out)
+        r = res.counts["incident_rows"]
+        _say("[green]done[/]:", f"{r['kept']:,} of {r['rows']:,} rows kept ({r['mapped']:,} mapped, "
+                                f"{r['defaulted']:,} defaulted, {r['quarantined']:,} quarantined, "
+                                f"{r['no_hour']:,} without hour); grid {res.grid.values.shape[0]} x "
+                                f"{res.grid.values.shape[1]} of {res.grid.cell_m:g} m")
+        for f in files:
+            _say("", f"  {show_path(f)}")
+
+    _guard(go)
+
+
+@app.command()
+def event(
+    scenario: ScenarioArg,
+    event_file: Annotated[Path, typer.Option("--event", "-e", help="Event file (TOML): name, date, hours, attendance, "
+                                                                  "perimeter or venue")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: <output.dir>/event_<file stem>)")] = None,
+) -> None:
+    """Event mode: nomad cameras, filtering points, patrol circuits and a one-page event sheet."""
+
+    def go():
+        from . import event as ev_mod
+        from . import io
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        ev = ev_mod.load_event(event_file)
+        with console.status("planning the event", spinner="dots"):
+            ep = ev_mod.plan_event(sc, ev)
+            town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
+                                margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+            files = ev_mod.write_event(ep, town.graph, town.buildings,
+                                       out or sc.resolve(sc.output.dir) / f"event_{event_file.stem}")
+        _say("[green]done[/]:", f"{ev.name}: {len(ep.cameras)} nomad camera(s) see {ep.coverage_share:.0%} of "
+                                f"the perimeter's demand, {len(ep.filtering)} filtering point(s), "
+                                f"{len(ep.circuits)} patrol circuit(s)")
+        for f in files:
+            _say("", f"  {show_path(f)}")
+
+    _guard(go)
+
+
+review_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The référent sûreté's review of a plan (review.csv).")
 app.add_typer(review_app, name="review")
 
 
@@ -180,11 +293,11 @@ def review_init(
         if path.exists() and not force:
             review.init_review([], path)  # raises: the file exists
         with console.status("planning to list the proposed sites", spinner="dots") as status:
-            res = pipeline.plan(sc, on_step=lambda name: status.update(f"step: {name}"))
+            res = pipeline.plan(sc, on_step=lambda name: status.update(escape(f"step: {name}")))
         review.init_review(res, path, force=force)
         n = int((res.sites["status"] == "proposed").sum())
-        console.print(f"[green]wrote[/] {path}: {n} proposed site(s); fill in decision (accept, reject, move, pending), "
-                      "then run again")
+        _say("[green]wrote[/]", f"{show_path(path)}: {n} proposed site(s); fill in decision (accept, reject, move, "
+                                "pending), then run again")
 
     _guard(go)
 
@@ -207,12 +320,13 @@ def batch(
         results = run_batch(scenario_dir, scheduler=scheduler, address=address, n_workers=workers, out_root=out)  # type: ignore[arg-type]
         for r in results:
             if r.ok:
-                console.print(f"[green]ok[/] {r.name}: {r.seconds:.1f} s, coverage {r.coverage_before:.1%} → "
-                              f"{r.coverage_after:.1%} with {r.new_sites} new site(s), {r.cost_eur:,.0f} €, {r.out_dir}")
+                _say("[green]ok[/]", f"{r.name}: {r.seconds:.1f} s, coverage {r.coverage_before:.1%} → "
+                                     f"{r.coverage_after:.1%} with {r.new_sites} new site(s), {r.cost_eur:,.0f} €, "
+                                     f"{show_path(r.out_dir)}")
             else:
-                console.print(f"[bold red]failed[/] {r.name} ({r.scenario}): {r.error}", highlight=False)
+                _say("[bold red]failed[/]", f"{r.name} ({show_path(r.scenario)}): {r.error}")
         failed = [r for r in results if not r.ok]
-        console.print(f"{len(results) - len(failed)} of {len(results)} commune(s) done")
+        _say("", f"{len(results) - len(failed)} of {len(results)} commune(s) done")
         if failed:
             raise typer.Exit(1)
 

@@ -108,12 +108,13 @@ def fields_of_view(
     its own field of view where ``site_fov_deg`` gives one.
     """
     n = len(sites_xy)
-    fixed = np.zeros(n, bool) if fixed_heading_deg is None else np.isfinite(np.asarray(fixed_heading_deg, float))
+    heading = np.full(n, np.nan) if fixed_heading_deg is None else np.asarray(fixed_heading_deg, float)
     own_fov = np.full(n, np.nan) if site_fov_deg is None else np.asarray(site_fov_deg, float)
-    if fixed.any() or np.isfinite(own_fov).any():
-        return _fields_with_known(obstacles, np.asarray(sites_xy, float), fixed_heading_deg, own_fov,
-                                  range_m=range_m, fov_deg=fov_deg, n_headings=n_headings, target_xy=target_xy,
-                                  target_weight=target_weight, terrain=terrain, progress=progress)
+    if np.isfinite(heading).any() or np.isfinite(own_fov).any():
+        return _fields_with_known(obstacles, np.asarray(sites_xy, float), heading, own_fov,
+                                  range_m=range_m, fov_deg=fov_deg, n_headings=n_headings,
+                                  target_xy=target_xy, target_weight=target_weight,
+                                  terrain=terrain, progress=progress)
     if fov_deg >= 360:
         polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, terrain=terrain, progress=progress)
         heading = np.full(n, np.nan)
@@ -128,11 +129,11 @@ def fields_of_view(
     return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))
 
 
-def _fields_with_known(obstacles: viewshed.Obstacles, xy: np.ndarray, heading: np.ndarray | None,
-                       own_fov: np.ndarray, *, range_m: float, fov_deg: float, **kw: Any) -> FieldsOfView:
+def _fields_with_known(obstacles: viewshed.Obstacles, xy: np.ndarray, heading: np.ndarray,
+                       own_fov: np.ndarray, *, range_m: float, fov_deg: float,
+                       **kw: Any) -> FieldsOfView:
     """:func:`fields_of_view` where some sites have a known heading or field of view."""
     n = len(xy)
-    heading = np.full(n, np.nan) if heading is None else np.asarray(heading, float)
     site_fov = np.where(np.isfinite(own_fov), own_fov, fov_deg)
     # known heading, or a 360° camera of its own: computed site by site; the rest as usual
     known = np.isfinite(heading) | (site_fov >= 360)
@@ -146,7 +147,8 @@ def _fields_with_known(obstacles: viewshed.Obstacles, xy: np.ndarray, heading: n
     terrain = kw.get("terrain")
     for i in np.flatnonzero(known):
         full = site_fov[i] >= 360
-        poly = viewshed.isovist(obstacles, (xy[i, 0], xy[i, 1]), range_m, fov_deg=360.0 if full else site_fov[i],
+        poly = viewshed.isovist(obstacles, (xy[i, 0], xy[i, 1]), range_m,
+                                fov_deg=360.0 if full else site_fov[i],
                                 heading_deg=None if full else float(heading[i]), terrain=terrain)
         if terrain is not None:
             poly = terrain_mod.terrain_clips([poly], xy[i:i + 1], **terrain)[0]

@@ -390,7 +390,7 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, styl
         con.commit()
     finally:
         con.close()
-    log.info("write_gpkg %s: %d layer(s) with QGIS styles", path.name, len(layers))
+    log.info("write_gpkg: %d layer(s) with QGIS styles", len(layers))
 
 
 def write_exports(res: Result, out_dir: str | Path) -> list[Path]:

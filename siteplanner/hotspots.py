@@ -83,6 +83,8 @@ __all__ = [
     "shareable_counts",
     "pai",
     "pei",
+    "check_planar",
+    "grid_cell_m",
 ]
 
 #: Hotspot methods accepted by :func:`predict`.
@@ -182,7 +184,8 @@ def _grid_shape(bounds: tuple[float, float, float, float], cell_m: float) -> tup
     cols = max(1, math.ceil((xmax - xmin) / cell_m - 1e-9))
     rows = max(1, math.ceil((ymax - ymin) / cell_m - 1e-9))
     if rows * cols > 50_000_000:
-        raise InputError(f"grid: {rows} x {cols} cells at cell_m={cell_m} is too large; use a larger cell_m or smaller bounds")
+        raise InputError(f"grid: {rows} x {cols} cells at cell_m={cell_m} is too large; use a larger cell_m or smaller "
+                         "bounds (grid_cell_m chooses a cell that fits)")
     return rows, cols, Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymax)
 
 
@@ -495,9 +498,19 @@ def _flag_share(scores: np.ndarray, area: np.ndarray, target: np.ndarray, share:
     Cells tied at the threshold are taken in part (area-proportionally), which is the
     expected result of breaking ties at random: deterministic and fair to coarse scores.
     """
+    budget = share * area.sum()
+    total = float(target.sum())
+    n = len(scores)
+    k = math.ceil(share * n) + 1
+    if n > 20_000 and k < n and area.min() == area.max():
+        # equal cells: only the best k cells and those tied with the k-th can be flagged, so
+        # rank those alone (exactly the same result, in O(n) instead of O(n log n))
+        thr = np.partition(scores, n - k)[n - k]
+        sel = scores >= thr
+        if sel.sum() <= 4 * k:
+            scores, area, target = scores[sel], area[sel], target[sel]
     order = np.lexsort((np.arange(len(scores)), -scores))
     s, a, t = scores[order], area[order], target[order]
-    budget = share * a.sum()
     # group tied scores
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     g_area = np.add.reduceat(a, starts)
@@ -509,7 +522,36 @@ def _flag_share(scores: np.ndarray, area: np.ndarray, target: np.ndarray, share:
     if k < len(g_area):
         left = budget - (cum[k - 1] if k else 0.0)
         got += g_target[k] * max(0.0, left) / g_area[k]
-    return float(got / t.sum())
+    return float(got / total) if total else float("nan")
+
+
+def _flag_shares_equal(scores: np.ndarray, target: np.ndarray, shares: tuple[float, ...]) -> list[float]:
+    """PAI at each share for equal cells: :func:`_flag_share` on the few cells that can be flagged."""
+    n = len(scores)
+    k = min(n, math.ceil(max(shares) * n) + 1)
+    s, t = scores, target
+    if n > 20_000 and k < n:
+        thr = np.partition(scores, n - k)[n - k]
+        sel = scores >= thr
+        if sel.sum() <= 4 * k:
+            s, t = scores[sel], target[sel]
+    total = float(target.sum())
+    order = np.lexsort((np.arange(len(s)), -s))
+    s, t = s[order], t[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    g_area = np.diff(np.r_[starts, len(s)]).astype(float)
+    g_target = np.add.reduceat(t, starts)
+    cum = np.cumsum(g_area)
+    out = []
+    for share in shares:
+        budget = share * n
+        full = cum <= budget * (1 + 1e-12)
+        got = g_target[full].sum()
+        j = int(full.sum())
+        if j < len(g_area):
+            got += g_target[j] * max(0.0, budget - (cum[j - 1] if j else 0.0)) / g_area[j]
+        out.append(float(got / total) / share)
+    return out
 
 
 def _metric_inputs(scores, cell_area, test_counts, share):
@@ -648,6 +690,90 @@ def shareable_counts(
     return DensityGrid(suppress_small(counts, min_count=min_count), g.transform, g.cell_m, 0.0, "counts", window, {"min_count": min_count})
 
 
+# --------------------------------------------------------------------------- grid sizing, planar check
+#: Most cells a hotspot grid may have: 4 M cells is 32 MB per float64 layer, and the default
+#: method's inner validation holds a few layers at once.
+MAX_CELLS = 4_000_000
+_NICE_CELLS_M = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0,
+                 750.0, 1000.0)
+
+
+def check_planar(xy: np.ndarray, bounds: tuple[float, float, float, float] | None = None) -> None:
+    """Raise when positions or bounds look like lon/lat degrees instead of projected metres.
+
+    Points all within lon -180..180 / lat -90..90 spread over less than 1 (metre) in both
+    directions, or bounds of at most 5 units, would give a 1 x 1 grid: the planar methods
+    need metres (project with ``to_crs``, e.g. the town's UTM zone).
+    """
+    arr = np.asarray(xy, dtype=float).reshape(-1, 2)
+    fin = arr[np.isfinite(arr).all(axis=1)]
+    in_deg = len(fin) >= 2 and (np.abs(fin[:, 0]) <= 180).all() and (np.abs(fin[:, 1]) <= 90).all()
+    if in_deg and np.ptp(fin[:, 0]) < 1.0 and np.ptp(fin[:, 1]) < 1.0 and np.ptp(fin, axis=0).max() > 0:
+        raise InputError(f"xy: the {len(fin)} points lie within 1 unit of each other inside the lon/lat range "
+                         f"(first: {fin[0, 0]:.5f}, {fin[0, 1]:.5f}): they look like WGS84 degrees, but the planar "
+                         "methods need projected metres; project them first (e.g. GeoSeries.to_crs to the "
+                         "town's UTM zone)")
+    if bounds is not None and len(bounds) == 4 and all(np.isfinite(b) for b in bounds):
+        xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+        if (max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90 and 0 < xmax - xmin <= 5
+                and 0 < ymax - ymin <= 5 and not (xmin == int(xmin) and ymin == int(ymin) and xmax == int(xmax))):
+            raise InputError(f"bounds={bounds!r}: they look like lon/lat degrees; the planar methods need projected "
+                             "metres (xmin, ymin, xmax, ymax)")
+
+
+def grid_cell_m(
+    bounds: tuple[float, float, float, float],
+    n_incidents: int,
+    *,
+    area_m2: float | None = None,
+    cell_m: float | None = None,
+    max_cells: int = MAX_CELLS,
+) -> float:
+    """The cell side of a hotspot grid sized to the study area.
+
+    Without ``cell_m``, the side is :math:`\\sqrt{A / n}` (one incident per cell on average
+    over the study area :math:`A`; fine where incidents are many, coarse where they are
+    few), rounded to a round size between 10 m and 1 km. Either way, a side that would give
+    more than ``max_cells`` cells over ``bounds`` is enlarged to the smallest round size that
+    fits (logged as a warning), so that no grid fails or runs out of memory.
+
+    Parameters
+    ----------
+    bounds
+        Grid bounds ``(xmin, ymin, xmax, ymax)``, metres.
+    n_incidents
+        Number of incidents the grid is made from.
+    area_m2
+        Study area, m² (default: the bounds' area).
+    cell_m
+        The side asked for (``None``: chosen as above).
+    max_cells
+        Most cells allowed.
+
+    Returns
+    -------
+    float
+        Cell side, metres.
+    """
+    xmin, ymin, xmax, ymax = (float(b) for b in bounds)
+    w, h = max(xmax - xmin, 1.0), max(ymax - ymin, 1.0)
+    if cell_m is None:
+        a = area_m2 if area_m2 and area_m2 > 0 else w * h
+        raw = math.sqrt(a / max(n_incidents, 1))
+        cell = next((c for c in _NICE_CELLS_M if c >= raw * 0.85), _NICE_CELLS_M[-1])
+        logger.info("grid_cell_m: %.0f m cells for %d incidents over %.1f km² (one incident per cell on average)",
+                    cell, n_incidents, a / 1e6)
+    else:
+        cell = float(cell_m)
+    need = math.sqrt(w * h / max_cells)
+    if cell < need:
+        fitted = next((c for c in _NICE_CELLS_M if c >= need), math.ceil(need))
+        logger.warning("grid_cell_m: %.0f m cells over %.1f x %.1f km would make %.1f M cells (more than %.1f M); "
+                       "using %.0f m cells", cell, w / 1000, h / 1000, w * h / cell**2 / 1e6, max_cells / 1e6, fitted)
+        cell = float(fitted)
+    return cell
+
+
 # --------------------------------------------------------------------------- default and predict
 _DEFAULT_BANDWIDTHS_M = (100.0, 150.0, 200.0, 300.0, 500.0)
 _DEFAULT_ALPHAS = (0.0, 0.01, 0.1, 0.3, 1.0, 3.0)
@@ -664,6 +790,10 @@ def _ages_days(times: pd.Series, reference_time: pd.Timestamp | None) -> tuple[n
     age[~finite] = np.median(age[finite])
     span = float(np.ptp(age[finite])) if finite.sum() > 1 else 0.0
     return np.maximum(age, 0.0), span
+
+
+def _times(decay: np.ndarray | None, weight: np.ndarray) -> np.ndarray:
+    return weight if decay is None else decay * weight
 
 
 def _decay(age_days: np.ndarray, half_life_days: float | None) -> np.ndarray | None:
@@ -687,6 +817,7 @@ def default_grid(
     reference_time: pd.Timestamp | None = None,
     window: str = "all",
     seed: int = 0,
+    weight: np.ndarray | None = None,
 ) -> DensityGrid:
     """The project's default hotspot surface: count grid plus a narrow kernel, tuned on training data.
 
@@ -725,6 +856,9 @@ def default_grid(
         Name of the time window.
     seed
         Seed of the random hold-out used when ``times`` is None.
+    weight
+        Optional weight per incident (the category weights): it multiplies the recency
+        weight, and the held-out incidents count with it in the inner validation.
 
     Returns
     -------
@@ -735,6 +869,7 @@ def default_grid(
     xy = _check_xy(xy)
     if len(xy) == 0:
         raise InputError("xy: no training incident; a hotspot surface needs at least one")
+    cw = _check_weight(weight, len(xy))
     rows, cols, transform = _grid_shape(bounds, cell_m)
     bws = sorted({max(b, 1.5 * cell_m) for b in _DEFAULT_BANDWIDTHS_M})
     if times is not None:
@@ -752,13 +887,13 @@ def default_grid(
         if area is None:
             area = shapely.convex_hull(shapely.multipoints(xy))
         mask = grid_mask(grid0, area) if area.area > 0 else np.ones((rows, cols), bool)
-        val_counts = _bin_simple(xy[hold], np.ones(int(hold.sum())), transform, rows, cols)[mask]
+        val_counts = _bin_simple(xy[hold], cw[hold], transform, rows, cols)[mask]
         if val_counts.sum() > 0:
-            fit_xy = xy[~hold]
+            fit_xy, fit_w = xy[~hold], cw[~hold]
             fit_age = age[~hold] - (age[~hold].min() if times is not None else 0.0)
             results = []  # (key, (half_life, bandwidth, alpha))
             for hl in half_lives:
-                w = _decay(fit_age, hl)
+                w = _times(_decay(fit_age, hl), fit_w)
                 cg = count_grid(fit_xy, w, bounds=bounds, cell_m=cell_m).values[mask]
                 for bw in bws:
                     kd = kde_grid(fit_xy, w, bounds=bounds, cell_m=cell_m, bandwidth_m=bw).values[mask]
@@ -766,7 +901,7 @@ def default_grid(
                         if a == 0 and bw != bws[0]:
                             continue
                         s = cg + a * kd
-                        p = [_flag_share(s, np.ones(s.size), val_counts, q) / q for q in (0.01, 0.05, 0.10)]
+                        p = _flag_shares_equal(s, val_counts, (0.01, 0.05, 0.10))
                         results.append(((round(p[1], 9), round(float(np.mean(p)), 9)), (hl, bw, a)))
             # parsimony: recency weighting must beat the best undecayed choice by > 1 %
             plain = max((r for r in results if r[1][0] is None), key=lambda r: r[0])
@@ -778,7 +913,7 @@ def default_grid(
                     best_key, best = top
             hl, bw, a = best
             chosen = {"alpha": a, "bandwidth_m": bw, "half_life_days": hl, "inner_pai5": best_key[0]}
-    w = _decay(age, chosen["half_life_days"])
+    w = _times(_decay(age, chosen["half_life_days"]), cw)
     values = _mixed(xy, w, bounds=bounds, cell_m=cell_m, alpha=chosen["alpha"], bandwidth_m=chosen["bandwidth_m"], window=window)
     logger.info(
         "default_grid: alpha=%s, bandwidth %.0f m, half-life %s days (inner PAI@5%% %s) on %d incidents",
@@ -819,7 +954,7 @@ def predict(
     cell_m
         Cell side, metres.
     weight
-        Optional weight per incident (``count_grid`` and ``kde`` only).
+        Optional weight per incident (e.g. the category weights; not used by ``near_repeat``).
     bandwidth_m
         Kernel bandwidth for ``kde`` (None: :func:`bandwidth_rule`) or ``near_repeat`` (None: 400 m).
     area
@@ -837,6 +972,7 @@ def predict(
     """
     if method not in METHODS:
         raise InputError(f"method={method!r}: accepted values are {', '.join(METHODS)}")
+    check_planar(train_xy, bounds)
     if method == "count_grid":
         return count_grid(train_xy, weight, bounds=bounds, cell_m=cell_m, window=window)
     if method == "kde":
@@ -848,7 +984,8 @@ def predict(
             train_xy, train_time, bounds=bounds, cell_m=cell_m, bandwidth_m=400.0 if bandwidth_m is None else bandwidth_m,
             reference_time=reference_time, window=window,
         )
-    return default_grid(train_xy, train_time, bounds=bounds, cell_m=cell_m, area=area, reference_time=reference_time, window=window, seed=seed)
+    return default_grid(train_xy, train_time, bounds=bounds, cell_m=cell_m, area=area, reference_time=reference_time,
+                        window=window, seed=seed, weight=weight)
 
 
 # --------------------------------------------------------------------------- streets

@@ -131,9 +131,9 @@ def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _parse_osm(path: Path) -> dict[str, Any]:
+def _parse_osm(path: Path, boundary: int | str | None = None) -> dict[str, Any]:
     """Parse the extract with pyosmium: the walking street graph and the tagged features."""
-    return osm.parse(path)
+    return osm.parse(path, boundary=boundary)
 
 
 _FEATURE_COLUMNS = frozenset(osm.FEATURE_COLUMNS)
@@ -151,7 +151,8 @@ def _cache_path(cache_dir: str | Path, digest: str) -> Path:
 _OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
 
 
-def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> dict[str, Any]:
+def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache",
+             boundary: int | str | None = None) -> dict[str, Any]:
     """Parse an OSM XML extract, through a cache keyed on the file's hash.
 
     Parameters
@@ -160,6 +161,9 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
         ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
     cache_dir
         Folder for parsed layers; ``None`` disables the cache.
+    boundary
+        An admin boundary (relation id or name) the study needs: a parse fails on its
+        absence before the heavy pass.
 
     Returns
     -------
@@ -173,7 +177,7 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
         raise InputError(f"{path}: OSM extract not found (expected {_OSM_KINDS})")
     osm.check_suffix(path)
     if cache_dir is None:
-        return _parse_osm(path)
+        return _parse_osm(path, boundary)
     digest = file_sha256(path)
     cache_path = _cache_path(cache_dir, digest)
     if cache_path.is_file():
@@ -182,12 +186,14 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache") -> di
                 cached = pickle.load(f)
             if cached.get("sha256") == digest and cached.get("version") == LOADER_VERSION:
                 log.info("read parsed %s from cache %s", path.name, cache_path)
+                for msg in cached["layers"].get("warnings", []):
+                    log.warning("%s", msg)  # the extract's problems, told again
                 return cached["layers"]
             log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
         except Exception as exc:  # a corrupt cache is rebuilt, never trusted
             log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
     try:
-        layers = _parse_osm(path)
+        layers = _parse_osm(path, boundary)
     except InputError:
         raise
     except Exception as exc:
@@ -234,13 +240,19 @@ def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, sour
     if closed is None or closed.is_empty:
         raise InputError(
             f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge ({present} of "
-            f"{members} member ways present) and cannot be closed reliably ({rule}); give "
+            f"{members} member ways present) and cannot be closed reliably ({_WHY.get(rule, rule)}); give "
             "`polygon =` (a polygon file of the commune) in the scenario's [area], or use an extract "
             "that holds the whole commune")
     log.warning("%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
                 "present; closed along the extract's bounds (inside told by its %s). Check the study "
                 "area, or give `polygon =` in the scenario", source, rid, name, present, members, rule)
     return name, closed
+
+
+_WHY = {"smaller side": "its admin_centre node is outside the extract and no complete neighbouring "
+                         "boundary tells its inside from its outside",
+        "no member way": "none of its member ways is in the extract",
+        "no parts": "its parts were not kept by the parse"}
 
 
 def _find_boundary(features: gpd.GeoDataFrame, boundary: int | str, *,
@@ -469,12 +481,43 @@ def load_town(
                     town = cached["town"]
                     log.info("read %s (%s) from cache %s: %s", town.name, town.crs, town_key.name,
                              ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+                    for msg in town.extras.get("warnings", []):
+                        log.warning("%s", msg)  # what the first load warned about, told again
                     return town
             except Exception as exc:  # a corrupt cache is rebuilt, never trusted
                 log.warning("cache %s is unreadable (%s); rebuilding it", town_key, exc)
-    if boundary is not None and (cache_dir is None or not _cache_path(cache_dir, file_sha256(osm_path)).is_file()):
-        osm.check_boundary(osm_path, boundary)  # a missing boundary fails before the heavy parse
-    layers = read_osm(osm_path, cache_dir=cache_dir)
+    with _captured_warnings() as told:
+        town = _build_town(osm_path, boundary, area_path, margin_m, cache_dir)
+    town.extras["warnings"] = [m for m in told if not m.startswith("cache ")]
+    log.info("loaded %s (%s): %s", town.name, town.crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+    if town_key is not None:
+        with atomic_path(town_key) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return town
+
+
+@contextmanager
+def _captured_warnings() -> Iterator[list[str]]:
+    """The warnings siteplanner logs inside the block (kept with a cached town, told again)."""
+    told: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            told.append(record.getMessage())
+
+    handler = _Keep(level=logging.WARNING)
+    root = logging.getLogger("siteplanner")
+    root.addHandler(handler)
+    try:
+        yield told
+    finally:
+        root.removeHandler(handler)
+
+
+def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Path | None,
+                margin_m: float, cache_dir: str | Path | None) -> Town:
+    layers = read_osm(osm_path, cache_dir=cache_dir, boundary=boundary)  # no such boundary: fails early
     features: gpd.GeoDataFrame = layers["features"]
     if boundary is not None:
         name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path), layers=layers)
@@ -518,14 +561,8 @@ def load_town(
     cams = feats[_col(feats, "man_made").eq("surveillance")]
     cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
     cams = cams[cams.intersects(buffered)]
-    town = Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
+    return Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
                 source=osm_path.name, margin_m=margin_m, extras={"camera_features": cams})
-    log.info("loaded %s (%s): %s", name, crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
-    if town_key is not None:
-        with atomic_path(town_key) as tmp:
-            with open(tmp, "wb") as f:
-                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return town
 
 
 def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:

@@ -26,9 +26,14 @@ comparison with the previous period
     :math:`n = a + b` incidents in a cell (:math:`a` this period, :math:`b` the previous one),
     under "no change" :math:`a \\sim \\mathrm{Binomial}(n, p_0)` with
     :math:`p_0 = T_a / (T_a + T_b)` the share of days of this period (the conditional test of
-    two Poisson rates, Przyborowski & Wileński 1940). Exact two-sided binomial test: ``hausse``
-    (up) if :math:`p < \\alpha` (0.05) and :math:`a > n p_0`, ``baisse`` (down) if
-    :math:`p < \\alpha` and :math:`a < n p_0`, ``stable`` otherwise. The same test gives the
+    two Poisson rates, Przyborowski & Wileński 1940), exact two-sided binomial test, raw
+    p-value :math:`p`. A commune has a hundred cells or more: tested one by one at 5 %, about
+    five would change by chance alone. So the p-values of the cells of one window are adjusted
+    together by the Benjamini–Hochberg procedure (false discovery rate :math:`\\alpha`),
+    :math:`q_{(i)} = \\min_{j \\ge i} m\\, p_{(j)} / j` over the :math:`m` cells tested:
+    ``hausse`` (up) if :math:`q < \\alpha` (0.05) and :math:`a > n p_0`, ``baisse`` (down) if
+    :math:`q < \\alpha` and :math:`a < n p_0`, ``stable`` otherwise; both ``p_value`` and
+    ``q_value`` are written. The same test, adjusted over the places of one window, gives the
     trend of every indicator.
 indicators of context
     The *indicateurs de contexte* of the strategy's evaluation dashboard, for the whole
@@ -87,6 +92,7 @@ __all__ = [
     "count_table",
     "merge_report",
     "segment_class",
+    "bh_adjust",
     "change_test",
     "exposure_days",
     "place_zones",
@@ -147,7 +153,8 @@ class ObservatoryResult:
         Not suppressed: see :func:`shared_segments`.
     comparison
         One row per ``compare_cell_m`` cell of the first window: ``cell_id, window, count,
-        count_previous, expected, p_value, trend`` (``hausse``/``baisse``/``stable``/``masqué``).
+        count_previous, expected, p_value, q_value, trend`` (``hausse``/``baisse``/``stable``/``masqué``,
+        decided on the Benjamini–Hochberg ``q_value``).
     indicators
         One row per place and window (see :func:`indicators`).
     synthetic
@@ -257,8 +264,39 @@ def segment_class(z: np.ndarray | pd.Series) -> np.ndarray:
     return out
 
 
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN (untested) stay NaN and do not count.
+
+    Parameters
+    ----------
+    p
+        Raw p-values of the tests of one family.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`q_{(i)} = \\min(1, \\min_{j \\ge i} m\\, p_{(j)} / j)` with :math:`m` the number
+        of finite p-values; rejecting where :math:`q < \\alpha` controls the false discovery
+        rate at :math:`\\alpha` (Benjamini & Hochberg 1995).
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    adj = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = adj
+    q[ok] = out
+    return q
+
+
 def change_test(count: np.ndarray, count_previous: np.ndarray, share: float, *, alpha: float = 0.05,
-                min_count: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                min_count: int = 1, correction: str = "bh") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact conditional test of two Poisson counts: up, down or stable.
 
     Parameters
@@ -271,13 +309,18 @@ def change_test(count: np.ndarray, count_previous: np.ndarray, share: float, *, 
         Significance level (two-sided).
     min_count
         Units with fewer incidents over both periods are ``masqué`` (no test).
+    correction
+        ``bh``: the trend is decided on the Benjamini–Hochberg q-values of the units tested
+        together (:func:`bh_adjust`); ``none``: on each raw p-value.
 
     Returns
     -------
     tuple of numpy.ndarray
-        ``expected`` (:math:`n p_0`), ``p_value`` (NaN when masked or ``n = 0``) and ``trend``
-        (``hausse``, ``baisse``, ``stable`` or ``masqué``).
+        ``expected`` (:math:`n p_0`), the raw ``p_value`` (NaN when masked or ``n = 0``) and
+        ``trend`` (``hausse``, ``baisse``, ``stable`` or ``masqué``).
     """
+    if correction not in ("bh", "none"):
+        raise InputError(f"correction={correction!r}: accepted 'bh' (Benjamini-Hochberg) or 'none'")
     a = np.asarray(count, dtype=np.int64)
     b = np.asarray(count_previous, dtype=np.int64)
     if a.shape != b.shape or (a < 0).any() or (b < 0).any():
@@ -297,8 +340,10 @@ def change_test(count: np.ndarray, count_previous: np.ndarray, share: float, *, 
         if key not in cache:
             cache[key] = float(binomtest(key[0], key[1], share).pvalue)
         p[idx] = cache[key]
-        if p[idx] < alpha:
-            trend[idx] = "hausse" if a[idx] > expected[idx] else "baisse"
+    decide = bh_adjust(p) if correction == "bh" else p
+    up = np.nan_to_num(decide, nan=1.0) < alpha
+    trend[up & (a > expected)] = "hausse"
+    trend[up & (a < expected)] = "baisse"
     return expected, p, trend
 
 
@@ -405,7 +450,8 @@ def indicators(zones: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, xy: np.ndarray,
     pandas.DataFrame
         ``place_kind, place_id, name, window, street_km, count, count_previous, change,
         change_pct`` (NaN when the previous count is 0), ``rate_per_km, rate_previous_per_km``
-        (NaN without street), ``p_value, trend``.
+        (NaN without street), ``p_value`` (raw), ``q_value`` (Benjamini–Hochberg over the
+        places), ``trend`` (decided on ``q_value``).
     """
     xy = hotspots._check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
     xp = hotspots._check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
@@ -424,7 +470,7 @@ def indicators(zones: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, xy: np.ndarray,
         "place_kind": zones["place_kind"].to_numpy(), "place_id": zones["place_id"].to_numpy(),
         "name": zones["name"].to_numpy(), "window": window, "street_km": street_km, "count": a, "count_previous": b,
         "change": a - b, "change_pct": change_pct, "rate_per_km": rate, "rate_previous_per_km": rate_prev,
-        "p_value": p, "trend": trend,
+        "p_value": p, "q_value": bh_adjust(p), "trend": trend,
     })
 
 
@@ -456,7 +502,8 @@ def compare_periods(xy: np.ndarray, xy_previous: np.ndarray, *, area: BaseGeomet
     -------
     geopandas.GeoDataFrame
         ``cell_id`` (``r<row>c<col>``, row 0 to the north), ``window, count, count_previous,
-        expected, p_value, trend`` and the square cell.
+        expected, p_value`` (raw), ``q_value`` (Benjamini–Hochberg over the cells), ``trend``
+        (decided on ``q_value``) and the square cell.
     """
     xy = hotspots._check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
     xp = hotspots._check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
@@ -478,7 +525,7 @@ def compare_periods(xy: np.ndarray, xy_previous: np.ndarray, *, area: BaseGeomet
     out = gpd.GeoDataFrame({
         "cell_id": [f"r{r}c{c}" for r, c in zip(rr.ravel()[keep], cc.ravel()[keep])],
         "window": window, "count": a.ravel()[keep], "count_previous": b.ravel()[keep],
-        "expected": expected, "p_value": p, "trend": trend,
+        "expected": expected, "p_value": p, "q_value": bh_adjust(p), "trend": trend,
     }, geometry=boxes[keep], crs=crs)
     logger.info("compare_periods (%s): %d cells of %.0f m, %s", window, len(out), cell_m,
                 ", ".join(f"{t} {int((out['trend'] == t).sum())}" for t in (*TRENDS, MASKED)))
@@ -745,13 +792,14 @@ def shared_comparison(result: ObservatoryResult) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        ``cell_id, window, period, previous_period, trend, p_value`` and the cell square.
+        ``cell_id, window, period, previous_period, trend, p_value, q_value`` and the cell square.
     """
     c = result.comparison
     c = c[c["trend"] != MASKED]
     out = gpd.GeoDataFrame({"cell_id": c["cell_id"].to_numpy(), "window": c["window"].to_numpy(),
                             "period": result.period, "previous_period": result.previous_period,
                             "trend": c["trend"].to_numpy(), "p_value": c["p_value"].round(5).to_numpy(),
+                            "q_value": c["q_value"].round(5).to_numpy(),
                             "synthetic": result.synthetic},
                            geometry=c.geometry.values, crs=c.crs)
     return out.reset_index(drop=True)
@@ -793,9 +841,13 @@ def summary(result: ObservatoryResult) -> dict[str, Any]:
         "segments": {w.name: {c: int(((seg["window"] == w.name) & (seg["class"] == c)).sum())
                               for c in [n for n, _ in SEGMENT_CLASSES] + [COLD]} for w in result.windows},
         "comparison": {"window": first, "test": "exact binomial test of this period's count given both periods' total, "
-                       "p0 = this period's share of the days the window admits, alpha "
-                       f"{result.params.get('alpha')}", "p0": result.params.get("period_share", {}).get(first),
-                       "cells": {t: int((result.comparison["trend"] == t).sum()) for t in (*TRENDS, MASKED)}},
+                       "p0 = this period's share of the days the window admits; trend where the Benjamini-Hochberg "
+                       f"q-value over the cells tested is below alpha {result.params.get('alpha')} (raw p-values "
+                       "kept)", "p0": result.params.get("period_share", {}).get(first),
+                       "cells": {t: int((result.comparison["trend"] == t).sum()) for t in (*TRENDS, MASKED)},
+                       "cells_tested": int(result.comparison["p_value"].notna().sum()),
+                       "cells_raw_p_below_alpha": int((result.comparison["p_value"]
+                                                       < result.params.get("alpha", 0.05)).sum())},
         "segment_classes": {"rule": "Gi* z >= 2.58 très chaud, >= 1.96 chaud, >= 1.65 tiède, else froid",
                             "suppression": f"count and intensity null below {result.min_count} incidents; z and class "
                                            f"null when the Gi* neighbourhood holds fewer than {result.min_count}"},
@@ -850,10 +902,7 @@ def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: 
     dpi
         Resolution.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -861,7 +910,8 @@ def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: 
 
     colours = {"hausse": "#d7301f", "baisse": "#2b8cbe", "stable": "#d9d9d9"}
     c = shared_comparison(result)
-    fig, ax = plt.subplots(figsize=(9, 9))
+    fig = Figure(figsize=(9, 9))
+    ax = fig.subplots()
     ax.set_aspect("equal")
     for t, col in colours.items():
         sub = c[c["trend"] == t]
@@ -886,7 +936,8 @@ def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: 
                Line2D([], [], color="black", linestyle="--", label="commune")]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9, bbox_to_anchor=(1.0, 0.04))
     ax.set_title(f"{result.windows[0].name}: {result.period} vs {result.previous_period}, {cell:g} m cells\n"
-                 f"exact binomial test, p < {result.params.get('alpha', 0.05):g}", fontsize=11)
+                 f"exact binomial test, Benjamini–Hochberg q < {result.params.get('alpha', 0.05):g} "
+                 f"over {int((c['trend'] != MASKED).sum())} cells", fontsize=11)
     plot.add_scale_bar(ax)
     plot.add_north_arrow(ax)
     plot.add_attribution(ax, f"Streets: © OpenStreetMap contributors (ODbL){', ' + town_source if town_source else ''}. "
@@ -895,7 +946,6 @@ def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: 
         plot.add_synthetic_mark(ax)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
-    plt.close(fig)
 
 
 def indicators_csv(result: ObservatoryResult) -> str:
@@ -909,17 +959,30 @@ def indicators_csv(result: ObservatoryResult) -> str:
     Returns
     -------
     str
-        CSV text; column ``shareable`` is false when either period's count is below ``min_count``.
+        CSV text, meant to be shared: a count from 1 to ``min_count - 1`` is left blank, with
+        its rate; the change, change %, p- and q-values of a row with a blank count are blank
+        too (they would give it back). Column ``shareable`` is false on such rows; the trend
+        is kept.
     """
     d = result.indicators.copy()
     d.insert(0, "period", result.period)
     d.insert(1, "previous_period", result.previous_period)
-    d["shareable"] = (d["count"] >= result.min_count) & (d["count_previous"] >= result.min_count)
+    m = result.min_count
+    small_a = (d["count"] > 0) & (d["count"] < m)
+    small_b = (d["count_previous"] > 0) & (d["count_previous"] < m)
+    d["shareable"] = ~(small_a | small_b)
     d["synthetic"] = result.synthetic
     for col in ("street_km", "rate_per_km", "rate_previous_per_km"):
         d[col] = d[col].round(3)
     d["change_pct"] = d["change_pct"].round(1)
     d["p_value"] = d["p_value"].round(5)
+    d["q_value"] = d["q_value"].round(5)
+    for col in ("count", "count_previous", "change"):
+        d[col] = d[col].astype("Int64")
+    d.loc[small_a, ["count", "rate_per_km"]] = pd.NA
+    d.loc[small_b, ["count_previous", "rate_previous_per_km"]] = pd.NA
+    d.loc[~d["shareable"], ["change", "change_pct", "p_value", "q_value"]] = pd.NA
+    d["min_count"] = m
     return d.to_csv(index=False, lineterminator="\n")
 
 
@@ -975,7 +1038,7 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
         The result and the files written.
     """
     from . import incidents, io
-    from .pipeline import read_qpv, time_window
+    from .pipeline import read_qpv, read_scenario_incidents, time_window
 
     obs = getattr(sc, "observatory", None)
     period = period or (obs.period if obs is not None else None)
@@ -986,8 +1049,8 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
                         margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
     if not sc.incidents:
         raise InputError(f"{sc.path}: no [[incidents]] file; the observatory needs at least one")
-    frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
-                                       area=town.area, crs=town.crs) for f in sc.incidents]
+    # the scenario's reader, with each file's mapping: the same as `siteplanner run`
+    frames = [r.frame for r in read_scenario_incidents(sc, area=town.area, crs=town.crs)]
     kw: dict[str, Any] = {}
     if obs is not None:
         kw = {"distance_m": obs.duplicate_distance_m, "minutes": obs.duplicate_minutes}

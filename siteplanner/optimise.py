@@ -42,7 +42,10 @@ Two solvers:
   Rows: ``y_g (+ z_g) ≤ Σ_{j sees g} x_j`` with ``y`` the first and ``z`` the backup
   coverage of merged demand ``g``.
 
-:func:`solve` picks one (``method="exact" | "fast" | "auto"``), :func:`plan_phases`
+:func:`solve` picks one (``method="exact" | "fast" | "auto"``); :func:`set_cover` (from
+:mod:`siteplanner.setcover`) answers the covering question the other way round: the fewest
+or cheapest sites that see every required point, and :func:`p_median` the ``p`` sites
+nearest to the demand in total. :func:`plan_phases`
 chains the phases of a multi-year plan, :func:`coverage_curve` / :func:`curve_table`
 show where adding cameras stops paying and :func:`plan_table` lists each proposed
 site's marginal gain.
@@ -67,7 +70,9 @@ from siteplanner._errors import InfeasibleError, InputError, report_problems
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CoverPlan",
     "CoverageProblem",
+    "MedianPlan",
     "Phase",
     "PhasePlan",
     "Plan",
@@ -76,8 +81,10 @@ __all__ = [
     "curve_table",
     "greedy",
     "load_coverage",
+    "p_median",
     "plan_phases",
     "plan_table",
+    "set_cover",
     "solve",
     "solve_milp",
 ]
@@ -235,17 +242,28 @@ class Plan:
         Proven upper bound on the best objective any feasible plan can reach.
     gap
         ``(upper_bound - objective) / upper_bound``: the plan reaches at least
-        ``1 - gap`` of the optimum.
+        ``1 - gap`` of the optimum (1 when no bound is known: ``upper_bound`` is inf).
     cost_eur
         Cost of the new sites (0 when no costs were given).
     solver
         ``"celf"`` (lazy greedy) or ``"milp"`` (HiGHS).
     optimal
-        True when the plan is proven optimal (gap ≤ 1e-9).
+        True only when the plan is proven optimal: ``gap`` ≤ 1e-9 from a bound that was
+        checked (see ``status``).
     covered_weight
         Weight of demand seen by at least one chosen or fixed site (no backup bonus).
     backup_share
         Extra share of a demand point's weight counted when two sites see it.
+    status
+        What the plan is: ``"optimal"`` (proven), ``"feasible"`` (a feasible plan whose
+        distance to the optimum is at most ``gap``) or ``"solver_failed"`` (the exact
+        solver failed; the plan is the greedy one, with the greedy's proven bound). A
+        MILP plan is ``"optimal"`` only when HiGHS's model status is Optimal, its primal
+        value equals the plan's objective recomputed from ``A`` and the weights, and its
+        dual bound, mapped back through the model reductions, is within the gap.
+    solver_message
+        What the solver said (e.g. ``"HiGHS: Optimal"``, ``"HiGHS: Time limit reached"``,
+        or why its answer was not trusted).
     """
 
     selected: tuple[int, ...]
@@ -261,6 +279,8 @@ class Plan:
     optimal: bool
     covered_weight: float = 0.0
     backup_share: float = 0.0
+    status: str = "feasible"
+    solver_message: str = ""
 
     @property
     def coverage_share(self) -> float:
@@ -758,16 +778,40 @@ def _screen_swaps(inst: _Instance, chosen: list[int], counts: np.ndarray, gains_
     return set(ch[best + slack <= before].tolist())
 
 
+def _match_tol(*values: float) -> float:
+    """Absolute tolerance under which two objective values count as equal.
+
+    HiGHS keeps rows feasible to 1e-7 and integers to 1e-6, so its primal value may
+    differ from the objective recomputed from ``A`` by about that share; a plan that
+    differs by more (e.g. the greedy plan, 0.2 % below the optimum) is another plan.
+    """
+    return 1e-6 * max([abs(v) for v in values if math.isfinite(v)] + [1e-12])
+
+
 def _make_plan(inst: _Instance, selected: Sequence[int], gains: Sequence[float], upper_bound: float,
-               solver: str, *, proven_optimal: bool = False) -> Plan:
+               solver: str, *, certified: bool = True, failed: bool = False, message: str = "") -> Plan:
+    """The plan of ``selected``, its objective recomputed from ``A`` and the weights.
+
+    ``upper_bound`` must be a proven bound; ``certified`` says whether the solver that
+    gave it may call the plan optimal (for HiGHS: its status was Optimal and its primal
+    value is this plan's objective). A bound below the objective by more than rounding
+    contradicts the plan: it is discarded, never lifted to the objective.
+    """
     counts = _counts_of(inst, selected)
     objective, covered = _objective(inst, counts)
     before = _objective(inst, inst.counts0)[0]
-    # the bound is proven; a float objective may exceed it by rounding only
-    upper_bound = max(float(upper_bound), objective)
-    if proven_optimal:
-        upper_bound = objective
-    gap = (upper_bound - objective) / upper_bound if upper_bound > 0 else 0.0
+    upper_bound = float(upper_bound)
+    if upper_bound < objective - _match_tol(objective, upper_bound):
+        logger.warning("%s: upper bound %.9g is below the plan's objective %.9g; bound discarded",
+                       solver, upper_bound, objective)
+        message = (message + "; " if message else "") + f"bound {upper_bound:.9g} below the objective, discarded"
+        upper_bound, certified = math.inf, False
+    upper_bound = max(upper_bound, objective)  # within rounding of the objective
+    if math.isinf(upper_bound):
+        gap = 1.0
+    else:
+        gap = (upper_bound - objective) / upper_bound if upper_bound > 0 else 0.0
+    optimal = bool(certified and not failed and gap <= _EPS)
     return Plan(
         selected=tuple(int(s) for s in selected),
         fixed=tuple(int(s) for s in inst.fixed),
@@ -779,9 +823,11 @@ def _make_plan(inst: _Instance, selected: Sequence[int], gains: Sequence[float],
         gap=gap,
         cost_eur=float(inst.cost[list(selected)].sum()) if len(selected) else 0.0,
         solver=solver,
-        optimal=gap <= _EPS,
+        optimal=optimal,
         covered_weight=covered,
         backup_share=inst.beta,
+        status="solver_failed" if failed else ("optimal" if optimal else "feasible"),
+        solver_message=message,
     )
 
 
@@ -797,7 +843,7 @@ def _greedy(inst: _Instance, *, polish: bool = False) -> Plan:
         better = _swap_improve(inst, sel)
         if set(better) != set(sel):
             sel, gains = _order_by_gain(inst, better)
-    return _make_plan(inst, sel, gains, bound, "celf")
+    return _make_plan(inst, sel, gains, bound, "celf", message="lazy greedy, Minoux bound")
 
 
 def greedy(
@@ -955,8 +1001,8 @@ def _undominated(B: sp.csr_matrix, own: np.ndarray, cost: np.ndarray) -> np.ndar
 
 
 def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Sequence[int] | None,
-               rel_gap: float, options: dict | None = None) -> tuple[list[int], float, bool]:
-    """Solve the reduced MILP; returns (chosen sites, proven upper bound on the total, optimal)."""
+               rel_gap: float, options: dict | None = None) -> _HighsAnswer:
+    """Solve the reduced MILP with HiGHS; its answer, mapped back to the full instance."""
     import highspy
 
     n_x = model.sites.size
@@ -1028,7 +1074,9 @@ def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Seq
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.setOptionValue("mip_abs_gap", 1e-12)
     h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
+    # No "threads" option: HiGHS keeps ONE thread scheduler per process, created by the first
+    # run (e.g. PuLP's or spopt's). A run asking for another thread count then fails at once
+    # (status Not Set, no solution, dual bound 0), which used to be read as a proven optimum.
     h.setOptionValue("presolve", "off")  # the reduction above already did the useful part, faster
     for name, value in (options or {}).items():
         h.setOptionValue(name, value)
@@ -1063,20 +1111,47 @@ def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Seq
         sol.col_value = np.concatenate([x, y, z]).tolist()
         sol.value_valid = True
         h.setSolution(sol)
-    h.run()
+    return _highs_answer(h, n_x, model.sites, model.constant)
+
+
+@dataclass(frozen=True)
+class _HighsAnswer:
+    """What one HiGHS run said, mapped back to the full instance (constant added)."""
+
+    chosen: list[int] | None  # sites of HiGHS's incumbent; None when it has none
+    primal: float  # its objective value (nan when no incumbent)
+    bound: float  # its dual bound (inf when HiGHS gave no valid bound)
+    optimal: bool  # HiGHS's model status is Optimal
+    failed: bool  # the run itself failed (no answer to use)
+    message: str
+
+
+def _highs_answer(h, n_x: int, sites: np.ndarray, constant: float) -> _HighsAnswer:
+    """Run the passed model and read HiGHS's answer, trusting nothing it did not state."""
+    import highspy
+
+    run_status = h.run()
     status = h.getModelStatus()
     info = h.getInfo()
-    optimal = status == highspy.HighsModelStatus.kOptimal
+    message = f"HiGHS: {h.modelStatusToString(status)}"
+    failed = run_status == highspy.HighsStatus.kError or not info.valid or status in (
+        highspy.HighsModelStatus.kNotset, highspy.HighsModelStatus.kLoadError,
+        highspy.HighsModelStatus.kModelError, highspy.HighsModelStatus.kSolveError,
+        highspy.HighsModelStatus.kPresolveError, highspy.HighsModelStatus.kPostsolveError,
+        highspy.HighsModelStatus.kUnknown)
+    if failed:
+        message = f"HiGHS run failed ({run_status.name}, model status {h.modelStatusToString(status)})"
+        logger.warning("%s: the plan falls back to the greedy one", message)
+        return _HighsAnswer(None, math.nan, math.inf, False, True, message)
     values = np.asarray(h.getSolution().col_value)
-    if values.size < n_x or info.primal_solution_status == 0:
-        chosen: list[int] = list(warm) if warm is not None else []
-    else:
-        chosen = model.sites[values[:n_x] > 0.5].tolist()
-    bound = model.constant + float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else math.inf
-    logger.debug("HiGHS: %d columns, %d rows, status %s, objective %.6g, dual bound %.6g, %d nodes",
-                 n_col, lo.size, h.modelStatusToString(status), info.objective_function_value,
-                 info.mip_dual_bound, info.mip_node_count)
-    return chosen, bound, optimal
+    has_primal = values.size >= n_x and info.primal_solution_status == 2  # kSolutionStatusFeasible
+    chosen = sites[values[:n_x] > 0.5].tolist() if has_primal else None
+    primal = constant + float(info.objective_function_value) if has_primal else math.nan
+    dual = float(info.mip_dual_bound)
+    bound = constant + dual if math.isfinite(dual) else math.inf
+    logger.debug("HiGHS: status %s, objective %.9g, dual bound %.9g, %d nodes", message, primal, bound,
+                 info.mip_node_count)
+    return _HighsAnswer(chosen, primal, bound, status == highspy.HighsModelStatus.kOptimal, False, message)
 
 
 def _check_warm(inst: _Instance, warm: Plan) -> None:
@@ -1097,7 +1172,12 @@ def _check_warm(inst: _Instance, warm: Plan) -> None:
 
 
 def _milp(inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trust_bound: bool = False) -> Plan:
-    """MILP warm-started by ``warm_start``; its upper bound is used only when ``trust_bound``."""
+    """MILP warm-started by ``warm_start``; its upper bound is used only when ``trust_bound``.
+
+    The plan is certified optimal only when HiGHS says Optimal, its primal value equals
+    the objective of the returned sites recomputed from ``A`` and the weights, and its
+    dual bound (plus the fixed sites' objective the reduction took out) is within the gap.
+    """
     if warm_start is None:
         warm_start, trust_bound = _greedy(inst, polish=True), True
     else:
@@ -1105,20 +1185,41 @@ def _milp(inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trus
     warm_sites = list(warm_start.selected)
     warm_bound = warm_start.upper_bound if trust_bound else math.inf
     model = _reduce(inst)
-    if model.sites.size == 0 or inst.k == 0 or (trust_bound and warm_start.optimal):
-        # nothing left to decide, or the greedy bound already proves optimality
+    if trust_bound and warm_start.optimal:  # the greedy bound already proves optimality
         sel, gains = _order_by_gain(inst, warm_sites)
-        solver = warm_start.solver if trust_bound and warm_start.optimal else "milp"
-        return _make_plan(inst, sel, gains, warm_bound, solver, proven_optimal=solver == "milp" or warm_start.optimal)
-    chosen, bound, optimal = _run_highs(inst, model, time_limit_s=time_limit_s, warm=warm_sites, rel_gap=1e-9)
-    counts = _counts_of(inst, chosen)
-    if _objective(inst, counts)[0] < _objective(inst, _counts_of(inst, warm_sites))[0]:
-        chosen = warm_sites  # never worse than the warm start
+        return _make_plan(inst, sel, gains, warm_bound, warm_start.solver, message=warm_start.solver_message)
+    if model.sites.size == 0 or inst.k == 0:
+        # nothing left to decide: no candidate adds anything, or no site may be added
+        sel, gains = _order_by_gain(inst, [s for s in warm_sites if model.sites.size])
+        bound = _objective(inst, _counts_of(inst, sel))[0]
+        return _make_plan(inst, sel, gains, bound, "milp", message="no candidate site can add anything")
+    run = _run_highs(inst, model, time_limit_s=time_limit_s, warm=warm_sites, rel_gap=1e-9)
+    if run.failed or run.chosen is None:
+        sel, gains = _order_by_gain(inst, warm_sites)
+        return _make_plan(inst, sel, gains, warm_bound, "milp" if not run.failed else warm_start.solver,
+                          certified=False, failed=run.failed, message=run.message)
+    chosen, message = run.chosen, run.message
+    objective = _objective(inst, _counts_of(inst, chosen))[0]
+    certified = run.optimal
+    if abs(objective - run.primal) > _match_tol(objective, run.primal):
+        certified = False
+        message += f"; its primal value {run.primal:.9g} is not the plan's objective {objective:.9g}"
+        logger.warning("HiGHS primal value %.9g differs from the plan's recomputed objective %.9g",
+                       run.primal, objective)
+    if objective < _objective(inst, _counts_of(inst, warm_sites))[0]:
+        chosen, certified = warm_sites, False  # never worse than the warm start
+        message += "; the warm start is better than HiGHS's plan"
+        objective = _objective(inst, _counts_of(inst, chosen))[0]
     sel, gains = _order_by_gain(inst, chosen)
     # drop sites that add nothing (the MILP may switch on useless ones when k allows)
     keep = [n for n, g in enumerate(gains) if g > 0]
     sel, gains = [sel[n] for n in keep], [gains[n] for n in keep]
-    return _make_plan(inst, sel, gains, min(bound, warm_bound), "milp", proven_optimal=optimal)
+    bound = run.bound
+    if bound < objective - _match_tol(objective, bound):
+        logger.warning("HiGHS dual bound %.9g is below the plan's objective %.9g; bound discarded", bound, objective)
+        message += f"; its dual bound {bound:.9g} is below the plan's objective, discarded"
+        bound, certified = math.inf, False
+    return _make_plan(inst, sel, gains, min(bound, warm_bound), "milp", certified=certified, message=message)
 
 
 def solve_milp(
@@ -1388,3 +1489,23 @@ def plan_phases(
                     ph.name, ph.year, len(plan.selected), cost, funded, 100 * plan.coverage_share)
         already = sorted(set(already) | set(plan.selected))
     return out
+
+
+_FROM_SETCOVER = ("CoverPlan", "MedianPlan", "p_median", "set_cover")
+
+
+def __getattr__(name: str):
+    """``optimise.set_cover`` and ``optimise.p_median`` live in :mod:`siteplanner.setcover`.
+
+    That module reuses this one's HiGHS reader, so it is imported on first use (PEP 562)
+    rather than here, which would be a circular import.
+    """
+    if name in _FROM_SETCOVER:
+        from siteplanner import setcover
+
+        return getattr(setcover, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_FROM_SETCOVER])

@@ -14,13 +14,14 @@ the two layers :mod:`siteplanner.io` consumes:
     (ways and multipolygon relations), points of interest, admin boundaries, cameras,
     coastline and water.
 
-Two passes are made: a cheap one over the relations (which member ways they need), then one
-over nodes and ways with a node-location index. Ways that reference nodes missing from a
-clipped extract are cut where the nodes are missing, with one warning that counts them. An
-admin boundary relation whose member ways are partly missing is closed along the extract's
-bounds (its ``admin_centre`` node tells the inside), and flagged so that the study area
-warns "N of M member ways present"; :func:`check_boundary` gives that count with a
-relations-and-ways pass, before any heavy work.
+Two passes are made: a cheap one over the relations (which member ways they need; an unknown
+boundary fails here), then one over nodes and ways with a node-location index. Ways that
+reference nodes missing from a clipped extract are cut where the nodes are missing, with one
+warning that counts them. An admin boundary relation whose member ways are partly missing
+is marked ``osm_cut`` (with ``osm_members`` and ``osm_members_present``); :func:`close_boundary`
+closes it along the extract's bounds when its inside can be told. :func:`check_boundary`
+counts the member ways present with a relations-and-ways pass, before any heavy work.
+:func:`land_share` takes the sea (``natural=coastline``) and mapped water off a study area.
 """
 
 from __future__ import annotations
@@ -68,25 +69,69 @@ FEATURE_TAGS: dict[str, bool | list[str]] = {
 
 #: Columns of the features layer (tags of the same name).
 FEATURE_COLUMNS = (
-    "name", "building", "building:levels", "height", "amenity", "railway", "public_transport",
-    "highway", "man_made", "surveillance", "surveillance:type", "surveillance:zone", "camera:type",
-    "camera:direction", "camera:angle", "camera:mount", "lit", "shop", "leisure", "entrance",
-    "boundary", "admin_level", "landuse", "natural", "bus", "train", "addr:street",
-    "addr:housenumber", "ref:INSEE", "type",
+    "name",
+    "building",
+    "building:levels",
+    "height",
+    "amenity",
+    "railway",
+    "public_transport",
+    "highway",
+    "man_made",
+    "surveillance",
+    "surveillance:type",
+    "surveillance:zone",
+    "camera:type",
+    "camera:direction",
+    "camera:angle",
+    "camera:mount",
+    "lit",
+    "shop",
+    "leisure",
+    "entrance",
+    "boundary",
+    "admin_level",
+    "landuse",
+    "natural",
+    "bus",
+    "train",
+    "addr:street",
+    "addr:housenumber",
+    "ref:INSEE",
+    "type",
 )
 
 #: Edge attributes kept from the street ways (tags of the same name).
-EDGE_TAGS = ("highway", "name", "ref", "access", "service", "foot", "lit", "bridge", "tunnel",
-             "width", "surface")
+EDGE_TAGS = (
+    "highway",
+    "name",
+    "ref",
+    "access",
+    "service",
+    "foot",
+    "lit",
+    "bridge",
+    "tunnel",
+    "width",
+    "surface",
+)
 
 # osmnx's "walk" network filter (osmnx._overpass._get_network_filter, osmnx >= 2.0), whose
 # `!~` are unanchored regular expressions: a value *containing* one of these is refused.
 _WALK_HIGHWAY_NO = re.compile(
     "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|raceway"
-    "|razed|rest_area|services")
-_WALK_TAG_NO = (("area", "yes"), ("access", "private"), ("foot", "no"), ("service", "private"),
-                ("sidewalk", "separate"), ("sidewalk:both", "separate"),
-                ("sidewalk:left", "separate"), ("sidewalk:right", "separate"))
+    "|razed|rest_area|services"
+)
+_WALK_TAG_NO = (
+    ("area", "yes"),
+    ("access", "private"),
+    ("foot", "no"),
+    ("service", "private"),
+    ("sidewalk", "separate"),
+    ("sidewalk:both", "separate"),
+    ("sidewalk:left", "separate"),
+    ("sidewalk:right", "separate"),
+)
 
 _EARTH_RADIUS_M = 6_371_009.0  # osmnx's great-circle radius
 _AREA_KINDS = ("multipolygon", "boundary")
@@ -113,13 +158,17 @@ def check_suffix(path: str | Path) -> None:
     """Raise an :class:`InputError` unless ``path`` is named like an OSM file."""
     name = Path(path).name.lower()
     if not name.endswith(SUFFIXES):
-        raise InputError(f"{path}: not an OpenStreetMap file name (accepted: "
-                         f"{', '.join(SUFFIXES[:4])}; the file name says the format)")
+        raise InputError(
+            f"{path}: not an OpenStreetMap file name (accepted: "
+            f"{', '.join(SUFFIXES[:4])}; the file name says the format)"
+        )
 
 
 def _reader_error(path: Path, exc: Exception) -> InputError:
-    return InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc}); accepted: "
-                      ".osm / .osm.gz / .osm.bz2 XML or .osm.pbf")
+    return InputError(
+        f"{path}: could not be read as an OpenStreetMap extract ({exc}); accepted: "
+        ".osm / .osm.gz / .osm.bz2 XML or .osm.pbf"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,8 +202,10 @@ def _source(path: Path) -> Any:
         with opener(path, "rb") as f:
             data = f.read(_IN_MEMORY_MAX + 1)
     except (OSError, EOFError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable {path.suffix[1:]} file ({exc}); accepted: "
-                         ".osm / .osm.gz / .osm.bz2 XML or .osm.pbf") from exc
+        raise InputError(
+            f"{path}: not a readable {path.suffix[1:]} file ({exc}); accepted: "
+            ".osm / .osm.gz / .osm.bz2 XML or .osm.pbf"
+        ) from exc
     if len(data) > _IN_MEMORY_MAX:
         return str(path)
     return osmium.io.FileBuffer(data, "osm")
@@ -190,6 +241,9 @@ class BoundaryCheck:
     admin_level: str | None
     members: int
     present: int
+    #: whether its ``admin_centre``/``label`` node (which tells the inside of a cut boundary)
+    #: is in the extract; None when the boundary is complete (not looked for)
+    anchor_present: bool | None = None
 
     @property
     def complete(self) -> bool:
@@ -201,28 +255,38 @@ def _pick_boundary(rels: Mapping[int, _Relation], boundary: int | str, source: s
     if isinstance(boundary, int) or str(boundary).isdigit():
         if int(boundary) in admin:
             return int(boundary)
-        raise InputError(f"{source}: no administrative boundary relation {boundary} in the "
-                         f"extract; relations present: {sorted(admin)[:15]}")
-    match = [(i, r) for i, r in admin.items()
-             if str(r.tags.get("name", "")).casefold() == str(boundary).casefold()]
+        raise InputError(
+            f"{source}: no administrative boundary relation {boundary} in the "
+            f"extract; relations present: {sorted(admin)[:15]}"
+        )
+    match = [
+        (i, r)
+        for i, r in admin.items()
+        if str(r.tags.get("name", "")).casefold() == str(boundary).casefold()
+    ]
     if not match:
         names = sorted({r.tags["name"] for r in admin.values() if "name" in r.tags})
-        raise InputError(f"{source}: no administrative boundary named {boundary!r} in the "
-                         f"extract; names present: {', '.join(names[:20])}")
+        raise InputError(
+            f"{source}: no administrative boundary named {boundary!r} in the "
+            f"extract; names present: {', '.join(names[:20])}"
+        )
 
     def level(item: tuple[int, _Relation]) -> float:
         try:
             return -float(item[1].tags.get("admin_level", "nan"))
         except ValueError:
             return math.inf
+
     return sorted(match, key=lambda t: (level(t), t[0]))[0][0]
 
 
 def check_boundary(path: str | Path, boundary: int | str) -> BoundaryCheck:
     """Count the member ways of an admin boundary the extract holds, without a full parse.
 
-    Reads relations, then way ids only (no node locations, no geometry): a second or two
-    on the default extract.
+    Reads relations, then way ids only (no node locations, no geometry), and for a cut
+    boundary whether its ``admin_centre`` node is in the extract: a second or two on the
+    default extract. A cut boundary is closed by :func:`close_boundary` at load time when the
+    node is there (or, failing it, when complete neighbouring boundaries tell the inside).
 
     Raises
     ------
@@ -243,15 +307,23 @@ def check_boundary(path: str | Path, boundary: int | str) -> BoundaryCheck:
         fp = osmium.FileProcessor(src, osmium.osm.WAY)
         fp.with_filter(osmium.filter.IdFilter(wanted))
         present = sum(1 for _ in fp)
+        anchor = None
+        if present < len(wanted):
+            nodes = osmium.FileProcessor(src, osmium.osm.NODE)
+            anchor = any(True for _ in nodes.with_filter(osmium.filter.IdFilter(rel.anchors)))
     except InputError:
         raise
     except RuntimeError as exc:
         raise _reader_error(path, exc) from exc
-    out = BoundaryCheck(rid, rel.tags.get("name"), rel.tags.get("admin_level"), len(wanted), present)
+    out = BoundaryCheck(
+        rid, rel.tags.get("name"), rel.tags.get("admin_level"), len(wanted), present, anchor
+    )
     if present == 0:
-        raise InputError(f"{path}: boundary relation {rid} ({out.name}) is listed but none of its "
-                         f"{len(wanted)} member ways is in the extract; give `polygon =` in the "
-                         "scenario's [area] instead")
+        raise InputError(
+            f"{path}: boundary relation {rid} ({out.name}) is listed but none of its "
+            f"{len(wanted)} member ways is in the extract; give `polygon =` in the "
+            "scenario's [area] instead"
+        )
     return out
 
 
@@ -328,9 +400,12 @@ def _collect(src: Any, rels: Mapping[int, _Relation]) -> _Collected:
                 pass  # clipped (or degenerate): read node by node below
             else:
                 wkb_keys.append((("way", obj.id), tags))
-                wkb_closed.append(obj.is_closed() and len(obj.nodes) >= 4
-                                  and tags.get("area") != "no"
-                                  and tags.get("natural") != "coastline")
+                wkb_closed.append(
+                    obj.is_closed()
+                    and len(obj.nodes) >= 4
+                    and tags.get("area") != "no"
+                    and tags.get("natural") != "coastline"
+                )
                 continue
         runs, clipped = _runs(obj.nodes)
         if walk:
@@ -346,12 +421,23 @@ def _collect(src: Any, rels: Mapping[int, _Relation]) -> _Collected:
             if geom is not None:
                 rows.append((("way", obj.id), tags, geom))
     rows.extend(_bulk_geometries(wkb_keys, wkb_lines, wkb_closed))
-    pts = [shapely.get_coordinates(r[2]) for r in rows] + [
-        np.asarray(seg, float)[:, 1:] for _, _, seg in streets]
+    pts = (
+        [shapely.get_coordinates(r[2]) for r in rows]
+        + [np.asarray(seg, float)[:, 1:] for _, _, seg in streets]
+        + [np.asarray(seg, float) for segs in member_lines.values() for seg in segs]
+    )
     allxy = np.concatenate(pts) if pts else np.zeros((1, 2))
     bounds = (*allxy.min(axis=0), *allxy.max(axis=0))
-    return _Collected(streets, rows, member_lines, clipped_members, anchors, n_clip_st,
-                      n_clip_ft, tuple(float(b) for b in bounds))  # type: ignore[arg-type]
+    return _Collected(
+        streets,
+        rows,
+        member_lines,
+        clipped_members,
+        anchors,
+        n_clip_st,
+        n_clip_ft,
+        tuple(float(b) for b in bounds),
+    )  # type: ignore[arg-type]
 
 
 def _bulk_geometries(keys: list[tuple], wkb: list[str], closed: list[bool]) -> list[tuple]:
@@ -368,7 +454,9 @@ def _bulk_geometries(keys: list[tuple], wkb: list[str], closed: list[bool]) -> l
     return [(k, t, g) for (k, t), g in zip(keys, geoms)]
 
 
-def _way_geometry(way: Any, runs: list, clipped: bool, tags: Mapping[str, str]) -> BaseGeometry | None:
+def _way_geometry(
+    way: Any, runs: list, clipped: bool, tags: Mapping[str, str]
+) -> BaseGeometry | None:
     """A closed way as a polygon (unless ``area=no``), any other as a line; None if unusable."""
     if not runs:
         return None
@@ -391,8 +479,11 @@ def _rings(lines: list[list[tuple[float, float]]]) -> list[Polygon]:
     if not lines:
         return []
     merged = shapely.line_merge(shapely.MultiLineString(lines))
-    return [p for p in shapely.get_parts(shapely.polygonize(shapely.get_parts(merged)))
-            if not p.is_empty]
+    return [
+        p
+        for p in shapely.get_parts(shapely.polygonize(shapely.get_parts(merged)))
+        if not p.is_empty
+    ]
 
 
 def _relation_polygon(rel: _Relation, lines: Mapping[int, list]) -> BaseGeometry | None:
@@ -407,9 +498,13 @@ def _relation_polygon(rel: _Relation, lines: Mapping[int, list]) -> BaseGeometry
     return geom if not geom.is_empty else None
 
 
-def _close_along_bounds(rel: _Relation, lines: Mapping[int, list], anchors: Mapping[int, tuple],
-                        bounds: tuple[float, float, float, float],
-                        neighbours: list[BaseGeometry]) -> tuple[BaseGeometry | None, str]:
+def _close_along_bounds(
+    rel: _Relation,
+    lines: Mapping[int, list],
+    anchors: Mapping[int, tuple],
+    bounds: tuple[float, float, float, float],
+    neighbours: list[BaseGeometry],
+) -> tuple[BaseGeometry | None, str]:
     """A boundary cut by the extract's edge, closed along the extract's bounds.
 
     The member lines present are extended from their loose ends to the bounds' rectangle,
@@ -434,8 +529,9 @@ def _close_along_bounds(rel: _Relation, lines: Mapping[int, list], anchors: Mapp
             continue
         for end in (Point(line.coords[0]), Point(line.coords[-1])):
             ext.append(LineString([end, ring.interpolate(ring.project(end))]))
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(
-        shapely.union_all([ring, border, *ext]))))
+    faces = shapely.get_parts(
+        shapely.polygonize(shapely.get_parts(shapely.union_all([ring, border, *ext])))
+    )
     ref = anchor if anchor is not None else (bounds[0] - eps / 2, bounds[1] - eps / 2)
     sets: tuple[list, list] = ([], [])
     for face in faces:
@@ -450,7 +546,10 @@ def _close_along_bounds(rel: _Relation, lines: Mapping[int, list], anchors: Mapp
     else:
         near = shapely.union_all(neighbours) if neighbours else Polygon()
         over_even, over_odd = even.intersection(near).area, odd.intersection(near).area
-        if max(over_even, over_odd) > 0.5 * near.area > 0 and min(over_even, over_odd) < 0.05 * near.area:
+        if (
+            max(over_even, over_odd) > 0.5 * near.area > 0
+            and min(over_even, over_odd) < 0.05 * near.area
+        ):
             rule = "neighbouring boundaries"
             inside = even if over_even < over_odd else odd
         else:
@@ -483,9 +582,11 @@ def _relation_rows(rels: Mapping[int, _Relation], c: _Collected) -> tuple[list[t
             if present < len(wanted) or _loose_ends(rel, c.member_lines):
                 tags["osm_cut"] = "yes"
                 geom = None
-                cut[rid] = {"relation": rel, "anchors": {n: c.anchors[n] for n in rel.anchors
-                                                         if n in c.anchors},
-                            "lines": {w: c.member_lines[w] for w in wanted if w in c.member_lines}}
+                cut[rid] = {
+                    "relation": rel,
+                    "anchors": {n: c.anchors[n] for n in rel.anchors if n in c.anchors},
+                    "lines": {w: c.member_lines[w] for w in wanted if w in c.member_lines},
+                }
         rows.append((("relation", rid), tags, geom if geom is not None else Polygon()))
     return rows, cut
 
@@ -511,13 +612,17 @@ def close_boundary(layers: Mapping[str, Any], relation: int) -> tuple[BaseGeomet
     feats = layers["features"]
     rel = part["relation"]
     level = rel.tags.get("admin_level")
-    same = feats[(feats.get("boundary") == "administrative") & (feats.get("admin_level") == level)
-                 & ~feats.geometry.is_empty]
+    same = feats[
+        (feats.get("boundary") == "administrative")
+        & (feats.get("admin_level") == level)
+        & ~feats.geometry.is_empty
+    ]
     if "osm_cut" in same:
         same = same[same["osm_cut"].isna()]
     try:
-        geom, rule = _close_along_bounds(rel, part["lines"], part["anchors"], layers["bounds"],
-                                         list(same.geometry.values))
+        geom, rule = _close_along_bounds(
+            rel, part["lines"], part["anchors"], layers["bounds"], list(same.geometry.values)
+        )
     except shapely.errors.GEOSException as exc:
         return None, f"failed ({exc})"
 
@@ -546,8 +651,9 @@ def _one_or_list(values: Iterable[Any]) -> Any:
     return seen[0] if len(seen) == 1 else seen
 
 
-def street_graph(streets: list[tuple[int, Mapping[str, str], list[tuple[int, float, float]]]]
-                 ) -> nx.MultiDiGraph:
+def street_graph(
+    streets: list[tuple[int, Mapping[str, str], list[tuple[int, float, float]]]],
+) -> nx.MultiDiGraph:
     """The simplified walking graph of street ways (osmnx's simplification rules).
 
     A node stays when it is a dead end, where three or more street segments meet, on a
@@ -604,8 +710,14 @@ def street_graph(streets: list[tuple[int, Mapping[str, str], list[tuple[int, flo
     return g
 
 
-def _add_edge(g: nx.MultiDiGraph, path: list[int], segs: list[int], coords: Mapping,
-              seg_way: list[int], streets: list) -> None:
+def _add_edge(
+    g: nx.MultiDiGraph,
+    path: list[int],
+    segs: list[int],
+    coords: Mapping,
+    seg_way: list[int],
+    streets: list,
+) -> None:
     u, v = path[0], path[-1]
     for n in (u, v):
         if n not in g:
@@ -634,13 +746,19 @@ def _features_frame(rows: list[tuple]) -> gpd.GeoDataFrame:
     data = {c: v for c, v in data.items() if any(x is not None for x in v)}
     import pandas as pd
 
-    index = pd.MultiIndex.from_tuples([r[0] for r in rows], names=["element", "id"]) if rows \
+    index = (
+        pd.MultiIndex.from_tuples([r[0] for r in rows], names=["element", "id"])
+        if rows
         else pd.MultiIndex.from_tuples([], names=["element", "id"])
+    )
     return gpd.GeoDataFrame(data, geometry=[r[2] for r in rows], index=index, crs="EPSG:4326")
 
 
-def parse(path: str | Path) -> dict[str, Any]:
+def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, Any]:
     """Parse an OSM extract: the walking street graph and the tagged features (WGS84).
+
+    ``boundary`` (a relation id or name), when given, must be an admin boundary relation of
+    the extract: this is checked after the cheap relations pass, before the heavy one.
 
     Returns
     -------
@@ -660,6 +778,8 @@ def parse(path: str | Path) -> dict[str, Any]:
     try:
         src = _source(path)
         rels = _read_relations(src)
+        if boundary is not None:
+            _pick_boundary(rels, boundary, str(path))
         c = _collect(src, rels)
     except RuntimeError as exc:
         raise _reader_error(path, exc) from exc
@@ -667,15 +787,33 @@ def parse(path: str | Path) -> dict[str, Any]:
     graph = street_graph(c.streets)
     rel_rows, cut = _relation_rows(rels, c)
     features = _features_frame(c.rows + rel_rows)
+    warnings = []
     if c.clipped_streets or c.clipped_features:
-        log.warning("%s: %d street way(s) and %d other way(s) reference nodes missing from the "
-                    "extract (clipped at its edge); they are cut where the nodes are missing",
-                    path.name, c.clipped_streets, c.clipped_features)
-    log.info("parsed %s with pyosmium in %.1f s (read %.1f s): walking graph of %d nodes and "
-             "%d edges, %d tagged features", path.name, time.perf_counter() - t0, t1 - t0,
-             graph.number_of_nodes(), graph.number_of_edges(), len(features))
-    return {"graph": graph, "features": features, "bounds": c.bounds, "cut_boundaries": cut,
-            "clipped_ways": c.clipped_streets + c.clipped_features}
+        warnings.append(
+            f"{path.name}: {c.clipped_streets} street way(s) and {c.clipped_features} other "
+            "way(s) reference nodes missing from the extract (clipped at its edge); they are "
+            "cut where the nodes are missing"
+        )
+    for msg in warnings:
+        log.warning("%s", msg)
+    log.info(
+        "parsed %s with pyosmium in %.1f s (read %.1f s): walking graph of %d nodes and "
+        "%d edges, %d tagged features",
+        path.name,
+        time.perf_counter() - t0,
+        t1 - t0,
+        graph.number_of_nodes(),
+        graph.number_of_edges(),
+        len(features),
+    )
+    return {
+        "graph": graph,
+        "features": features,
+        "bounds": c.bounds,
+        "cut_boundaries": cut,
+        "warnings": warnings,
+        "clipped_ways": c.clipped_streets + c.clipped_features,
+    }
 
 
 def land_share(area: BaseGeometry, features: gpd.GeoDataFrame) -> tuple[BaseGeometry, bool]:
@@ -690,8 +828,9 @@ def land_share(area: BaseGeometry, features: gpd.GeoDataFrame) -> tuple[BaseGeom
         return area, False
     water = near[(near["natural"] == "water") & near.geom_type.isin(["Polygon", "MultiPolygon"])]
     land = area.difference(shapely.union_all(water.geometry.values)) if len(water) else area
-    coast = near[(near["natural"] == "coastline")
-                 & near.geom_type.isin(["LineString", "MultiLineString"])]
+    coast = near[
+        (near["natural"] == "coastline") & near.geom_type.isin(["LineString", "MultiLineString"])
+    ]
     if len(coast):
         land = _land_side(land, shapely.union_all(coast.geometry.values))
     return shapely.make_valid(land), True
@@ -701,8 +840,11 @@ def _land_side(area: BaseGeometry, coast: BaseGeometry) -> BaseGeometry:
     """The faces of ``area`` cut by the coastline that lie on its left (OSM: land left)."""
     lines = shapely.get_parts(shapely.line_merge(coast))
     cut = shapely.union_all([area.boundary, *lines])
-    faces = [f for f in shapely.get_parts(shapely.polygonize(shapely.get_parts(cut)))
-             if area.contains(f.representative_point())]
+    faces = [
+        f
+        for f in shapely.get_parts(shapely.polygonize(shapely.get_parts(cut)))
+        if area.contains(f.representative_point())
+    ]
     keep = []
     for face in faces:
         p = face.representative_point()

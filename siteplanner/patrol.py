@@ -51,6 +51,7 @@ import numbers
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -113,6 +114,10 @@ class Stop:
         Minutes spent there.
     prize
         The stop's prize (uncovered hotspot intensity).
+    name
+        Where the team stops, in words: the nearest named street and, when one is near, the
+        nearest named place (school, gare, square...), e.g. ``"Boulevard de la République, near
+        École du Centre"``; empty until :func:`name_stops`.
     """
 
     node: int
@@ -122,6 +127,7 @@ class Stop:
     eta_min: float
     dwell_min: float
     prize: float
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -1106,6 +1112,17 @@ def plan_circuits(
     return out
 
 
+def differs(circuit: Circuit, other: Circuit) -> bool:
+    """True when at least half of ``circuit``'s stops are not stops of ``other``.
+
+    A circuit with the same stops in another order (e.g. run backwards) does not differ.
+    """
+    mine = set(circuit.stop_nodes)
+    if not mine:
+        return bool(other.stop_nodes)
+    return 2 * len(mine - set(other.stop_nodes)) >= len(mine)
+
+
 def variants(
     G: nx.MultiDiGraph,
     start_node: int,
@@ -1126,10 +1143,12 @@ def variants(
 ) -> list[Circuit]:
     """Seeded alternative circuits whose prize stays within a share of the best one.
 
-    So that patrols are not predictable, the best circuit is followed by circuits planned on
-    prizes perturbed by seeded noise (each candidate's prize times a factor drawn uniformly in
-    [0.4, 1.6]); a variant is kept when its true prize is at least ``within_share`` of the best
-    and its stops (as a set, or the same set in another order) differ from those already kept.
+    So that patrols are not predictable, the best circuit is followed by other circuits: each
+    search leaves out a seeded random half of the stops of every circuit already kept and
+    perturbs the prizes by seeded noise (each candidate's prize times a factor drawn uniformly
+    in [0.4, 1.6]). A variant is kept when its true prize is at least ``within_share`` of the
+    best and at least half of its stops are not stops of any circuit already kept (the same
+    stops in another order, e.g. the best circuit run backwards, is not a variant).
 
     Parameters
     ----------
@@ -1145,7 +1164,7 @@ def variants(
         Circuits are named ``"<name>-1"`` (the best), ``"<name>-2"``...
     max_attempts
         Perturbed searches tried at most (default ``20 * n``); fewer than ``n`` circuits are
-        returned, with a warning, when not enough distinct ones qualify.
+        returned, with a warning, when not enough different ones qualify.
 
     Returns
     -------
@@ -1169,7 +1188,6 @@ def variants(
     )
     best = _plan(net, start_node, candidates, prizes, seed=seed, name=f"{name}-1", **common)
     out = [best]
-    seen = {best.stop_nodes}
     rng = np.random.default_rng(seed)
     threshold = within_share * best.prize - 1e-9
     n_tasks = len(candidates) + 2 * max_segments
@@ -1178,6 +1196,10 @@ def variants(
         if len(out) >= n:
             break
         noise = rng.uniform(0.4, 1.6, size=max(1, n_tasks))
+        left_out = set(common["exclude"])
+        for k in out:  # a random half (rounded up) of each kept circuit's stops
+            stops = sorted(set(k.stop_nodes))
+            left_out |= set(rng.permutation(stops)[: math.ceil(len(stops) / 2)].tolist())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             c = _plan(
@@ -1190,14 +1212,14 @@ def variants(
                 prize_noise=noise,
                 effort=0.25,
                 log_level=logging.DEBUG,
-                **common,
+                **{**common, "exclude": left_out},
             )
-        if c.prize >= threshold and c.stop_nodes not in seen and c.stop_nodes[::-1] not in seen:
+        if c.prize >= threshold and all(differs(c, k) for k in out):
             out.append(c)
-            seen.add(c.stop_nodes)
     if len(out) < n:
         warnings.warn(
-            f"variants: found {len(out)} distinct circuit(s) within {within_share:.0%} of the best prize, {n} asked",
+            f"variants: found {len(out)} different circuit(s) within {within_share:.0%} of the best prize "
+            f"({attempts} searches), {n} asked",
             UserWarning,
             stacklevel=2,
         )
@@ -1208,6 +1230,77 @@ def variants(
 # ---------------------------------------------------------------------------------------------
 # outputs for the report and the teams' phones
 # ---------------------------------------------------------------------------------------------
+
+#: kinds of points of interest a stop may be named after (``io.classify_pois`` kinds)
+PLACE_KINDS = ("school", "station", "bus_station", "townhall", "police", "park", "public_building", "square")
+PLACE_WORDS = {"school": "school", "station": "gare", "bus_station": "gare routière", "townhall": "mairie",
+               "police": "police", "park": "park", "public_building": "public building", "square": "square"}
+
+
+def name_stops(circuits: Sequence[Circuit], G: nx.MultiDiGraph, places: Any = None, *,
+               place_radius_m: float = 150.0) -> list[Circuit]:
+    """The circuits with each stop named after the nearest named street and place.
+
+    Parameters
+    ----------
+    circuits
+        Circuits planned on ``G``.
+    G
+        The projected street graph (edges' ``name`` and ``geometry``).
+    places
+        Points of interest (a GeoDataFrame with ``kind``, ``name`` and point geometry in ``G``'s
+        CRS, as ``Town.pois``); named ones of :data:`PLACE_KINDS` are used. Squares are found
+        among the streets too (a pedestrian way named "Place ...").
+    place_radius_m
+        A place farther than this from the stop is not named.
+
+    Returns
+    -------
+    list[Circuit]
+        New circuits; stop names read ``"<street>"`` or ``"<street>, near <place> (<kind>)"``,
+        :data:`UNNAMED_STREET` when no named street is within 200 m.
+    """
+    import dataclasses
+
+    import shapely
+
+    names, geoms = [], []
+    for u, v, d in G.edges(data=True):
+        name = d.get("name")
+        if isinstance(name, (list, tuple)):
+            name = " / ".join(str(x) for x in name if isinstance(x, str) and x)
+        if not isinstance(name, str) or not name:
+            continue
+        geom = d.get("geometry")
+        if geom is None:
+            geom = shapely.LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
+        names.append(name)
+        geoms.append(geom)
+    streets = shapely.STRtree(geoms) if geoms else None
+    pl_names, pl_geoms = [], []
+    if places is not None and len(places):
+        named = places[places["kind"].isin(PLACE_KINDS) & places["name"].map(lambda n: isinstance(n, str) and bool(n))]
+        pl_names = [f"{n} ({PLACE_WORDS.get(k, k)})" for n, k in zip(named["name"], named["kind"])]
+        pl_geoms = list(named.geometry)
+    place_tree = shapely.STRtree(pl_geoms) if pl_geoms else None
+    out = []
+    for c in circuits:
+        stops = []
+        for st in c.stops:
+            pt = shapely.Point(st.x, st.y)
+            street = UNNAMED_STREET
+            if streets is not None:
+                j = streets.nearest(pt)
+                if j is not None and geoms[int(j)].distance(pt) <= 200.0:
+                    street = names[int(j)]
+            label = street
+            if place_tree is not None:
+                j = place_tree.nearest(pt)
+                if j is not None and pl_geoms[int(j)].distance(pt) <= place_radius_m:
+                    label = f"{street}, near {pl_names[int(j)]}"
+            stops.append(dataclasses.replace(st, name=label))
+        out.append(dataclasses.replace(c, stops=tuple(stops)))
+    return out
 
 
 def itinerary(G: nx.MultiDiGraph, circuit: Circuit) -> list[tuple[str, float]]:
@@ -1244,6 +1337,45 @@ def itinerary(G: nx.MultiDiGraph, circuit: Circuit) -> list[tuple[str, float]]:
     return out
 
 
+def itinerary_lines(G: nx.MultiDiGraph, circuit: Circuit) -> list[str]:
+    """The itinerary as the team reads it: streets walked, with each stop where it comes.
+
+    Returns
+    -------
+    list[str]
+        ``"<street> — <m> m"`` lines (consecutive edges of one street merged) and, where the
+        path reaches a stop, ``"STOP <order>: <stop name> — arrive at <eta> min, stay <dwell> min"``.
+    """
+    net = _Network(G)
+    _check_nodes(net, circuit.nodes, "circuit.nodes")
+    lines: list[str] = []
+    run: list = []  # [street, metres] of the street being walked
+
+    def flush() -> None:
+        if run:
+            lines.append(f"{run[0]} — {run[1]:.0f} m")
+            run.clear()
+
+    stops = list(circuit.stops)
+    k = 0
+    for u, v in zip(circuit.nodes[:-1], circuit.nodes[1:]):
+        if u != v:
+            street = net.edge_name(u, v)
+            if run and run[0] == street:
+                run[1] += net.best_edge(u, v)[0]
+            else:
+                flush()
+                run.extend([street, net.best_edge(u, v)[0]])
+        if k < len(stops) and v == stops[k].node:
+            flush()
+            st = stops[k]
+            lines.append(f"STOP {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, "
+                         f"stay {st.dwell_min:.0f} min")
+            k += 1
+    flush()
+    return lines
+
+
 def to_gpx(circuit: Circuit, crs: object) -> str:
     """GPX document of a circuit for the team's phones (WGS84).
 
@@ -1257,8 +1389,8 @@ def to_gpx(circuit: Circuit, crs: object) -> str:
     Returns
     -------
     str
-        GPX 1.1 XML: one waypoint per stop (``"<order>. stop"``, ETA, dwell and prize in the
-        description) and one track following the path.
+        GPX 1.1 XML: one waypoint per stop (``"<order>. <stop name>"``, ETA, dwell and prize in
+        the description) and one track following the path.
     """
     import gpxpy.gpx
     import pyproj
@@ -1281,7 +1413,7 @@ def to_gpx(circuit: Circuit, crs: object) -> str:
             gpxpy.gpx.GPXWaypoint(
                 latitude=round(lat, 7),
                 longitude=round(lon, 7),
-                name=f"{s.order}. stop",
+                name=f"{s.order}. {s.name or 'stop'}",
                 description=f"arrive at +{s.eta_min:.0f} min, stay {s.dwell_min:.0f} min, prize {s.prize:.3g}",
             )
         )

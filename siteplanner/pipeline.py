@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from io import BytesIO
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,6 +63,10 @@ class Result:
     shift_prizes: dict[str, Any] = field(default_factory=dict)
     review_outcomes: pd.DataFrame | None = None
     phases: pd.DataFrame | None = None
+    quarantine_csv: str = "file,line,reason\n"
+    night: Any = None  # lighting.NightCoverage when the scenario has [lighting] (issue #17)
+    entrances: Any = None  # town entrances, proposition au partenaire État (issue #17)
+    field_notes: Any = None  # field_notes.NoteOutcomes of the marches exploratoires (issue #17)
 
     @property
     def synthetic(self) -> bool:
@@ -171,30 +177,73 @@ def patrol_graph(town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarra
     return start_node, g, node
 
 
+def read_scenario_incidents(sc: Scenario, *, area, crs: str) -> list[incidents.IncidentRead]:
+    """Every ``[[incidents]]`` file of the scenario, read with its mapping (same reader everywhere)."""
+    return [incidents.read_incident_file(f.spec(sc.resolve(f.path)), area=area, crs=crs, categories=sc.categories,
+                                         timezone=sc.timezone) for f in sc.incidents]
+
+
+def merge_reads(sc: Scenario, reads: list[incidents.IncidentRead], crs: str) -> tuple[gpd.GeoDataFrame, int]:
+    """The files' incidents in one frame, cross-source duplicates dropped (the observatory's rule)."""
+    if reads:
+        return incidents.merge_sources([r.frame for r in reads], distance_m=sc.observatory.duplicate_distance_m,
+                                       minutes=sc.observatory.duplicate_minutes)
+    cols = {c: [] for c in incidents.OUTPUT_COLUMNS + ("synthetic", "file")}
+    return gpd.GeoDataFrame(cols, geometry=[], crs=crs), 0
+
+
+def window_incidents(sc: Scenario, inc: gpd.GeoDataFrame, tw: windows.TimeWindow
+                     ) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
+    """The incidents of the hotspot window, their category weights, and how many have no hour."""
+    win = inc[incidents.window_mask(inc, tw)].reset_index(drop=True)
+    if len(win) == 0:
+        raise InputError(f"{sc.path}: no incident in the study area and time window {tw.name!r}; "
+                         "check [[incidents]] files and [hotspots.window]")
+    cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+    n_no_hour = int((win["time_precision"] == "date").sum()) if "time_precision" in win.columns else 0
+    return win, cat_w, n_no_hour
+
+
+def hotspot_grid(sc: Scenario, win: gpd.GeoDataFrame, cat_w: np.ndarray, *, bounds, area, window: str
+                 ) -> hotspots.DensityGrid:
+    """The scenario's hotspot surface: its method with the incident times and category weights.
+
+    The default method trains on the earlier incidents and validates on the later ones (its
+    inner temporal hold-out), with each incident weighted by its category, as the scenario
+    says; the cell side is the scenario's or one sized to the area (:func:`hotspots.grid_cell_m`).
+    """
+    xy = np.column_stack([win.geometry.x, win.geometry.y])
+    dated = win["datetime"].notna().to_numpy() if len(win) else np.zeros(0, bool)
+    times = win["datetime"].reset_index(drop=True) if dated.any() else None
+    cell_m = hotspots.grid_cell_m(bounds, len(win), area_m2=area.area, cell_m=sc.hotspots.cell_m)
+    weight = None if sc.hotspots.method == "near_repeat" else cat_w
+    if sc.hotspots.method == "near_repeat" and times is None:
+        raise InputError(f"{sc.path}: [hotspots] method = \"near_repeat\" needs incident times; the files are undated")
+    return hotspots.predict(sc.hotspots.method, xy, weight=weight, train_time=times, bounds=bounds, cell_m=cell_m,
+                            bandwidth_m=sc.hotspots.bandwidth_m, area=area, window=window)
+
+
 def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     """Run every analysis step of a scenario and return the results (nothing is written)."""
     timings: dict[str, float] = {}
     counts: dict[str, Any] = {}
 
     # 1. load --------------------------------------------------------------------------------
+    if sc.area is None:
+        raise InputError(f"{sc.path}: no [area] (OSM extract and boundary or polygon): a camera plan needs streets; "
+                         f"run `siteplanner incidents {sc.path}` for the incident maps without streets")
     with _step("load", timings, on_step):
         town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
                             margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
         # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
         start_anchor, trench_anchors = anchors(town, sc)
-        frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
-                                           area=town.area, crs=town.crs) for f in sc.incidents]
-        if frames:
-            # the same duplicate rule as the observatory's, so that both count the same incidents
-            inc, n_dup = incidents.merge_sources(frames, distance_m=sc.observatory.duplicate_distance_m,
-                                                 minutes=sc.observatory.duplicate_minutes)
-        else:
-            inc, n_dup = gpd.GeoDataFrame({"id": [], "datetime": [], "category": [], "source": [], "synthetic": [], "file": []},
-                                          geometry=[], crs=town.crs), 0
+        reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
+        inc, n_dup = merge_reads(sc, reads, town.crs)
         qpv = read_qpv(sc.resolve(sc.area.qpv), town.crs, town.area) if sc.area.qpv else None
         existing_file = _existing_cameras(sc, town)
         counts.update(town.summary())
         counts["incidents"] = len(inc)
+        counts["incident_rows"] = incidents.ingest_counts(reads)
         counts["incident_duplicates_dropped"] = n_dup
         counts["incidents_by_category"] = {k: int(v) for k, v in inc["category"].value_counts().sort_index().items()}
         counts["incidents_by_source"] = {k: int(v) for k, v in inc["source"].value_counts().sort_index().items()}
@@ -203,19 +252,14 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
     # 2. hotspots ----------------------------------------------------------------------------
     with _step("hotspots", timings, on_step):
         tw = time_window(sc.hotspots.window)
-        mask = windows.in_window(inc["datetime"], tw) if len(inc) else np.zeros(0, bool)
-        win = inc[mask].reset_index(drop=True)
+        win, cat_w, n_no_hour = window_incidents(sc, inc, tw)
         counts["incidents_in_window"] = len(win)
-        if len(win) == 0:
-            raise InputError(f"{sc.path}: no incident in the study area and time window {tw.name!r}; "
-                             "check [[incidents]] files and [hotspots.window]")
-        cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+        counts["incidents_in_window_no_hour"] = n_no_hour
         xy = np.column_stack([win.geometry.x, win.geometry.y])
         xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
         bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
-        times = win["datetime"] if sc.hotspots.method == "near_repeat" else None
-        grid = hotspots.predict(sc.hotspots.method, xy, weight=cat_w, train_time=times, bounds=bounds,
-                                cell_m=sc.hotspots.cell_m, bandwidth_m=sc.hotspots.bandwidth_m, window=tw.name)
+        grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
+        counts["hotspot_cell_m"] = grid.cell_m
         edges = io.edges_gdf(town.graph, town.crs)
         demand_xy, _ = hotspots.street_points(edges, spacing_m=sc.hotspots.street_spacing_m)
         inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
@@ -227,6 +271,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             sens["qpv"] = qpv.union_all()
         mult = coverage.sensitive_multiplier(demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m)
         demand = coverage.demand_table(demand_xy, intensity, mult, town.crs)
+        demand, notes = _field_notes_demand(sc, town, demand, demand_xy)  # marches exploratoires (#17)
         counts["demand_points"] = len(demand)
         # sensitive sites in the margin raise demand inside the commune, and are counted apart
         sens_pois = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
@@ -237,7 +282,8 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         exclusion = None
         if sc.candidates.exclusion:
             exclusion = gpd.read_file(sc.resolve(sc.candidates.exclusion)).to_crs(town.crs).union_all()
-        sites = candidates.candidate_sites(town.graph, town.area, town.pois[town.pois["kind"] != "camera"], town.buildings,
+        pois = town.pois[town.pois["kind"] != "camera"]  # existing cameras: existing_file
+        sites = candidates.candidate_sites(town.graph, town.area, pois, town.buildings,
                                            min_street_count=sc.candidates.min_street_count,
                                            street_lamps=sc.candidates.street_lamps, public_facades=sc.candidates.public_facades,
                                            exclusion=exclusion, existing=existing_file)
@@ -257,8 +303,9 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             review = review_mod.read_review(sc.review_path, sites["site_id"].tolist())
             sites = _apply_moves(sites, review, town, tree, node_ids, csu_nodes, sc, model)
         cam_info = existing_file.set_index("site_id")[["heading_deg", "fov_deg", "heading_source"]]
-        sites = sites.join(cam_info.rename(columns={"heading_deg": "fixed_heading_deg", "fov_deg": "fixed_fov_deg"}),
-                           on="site_id")
+        cam_info = cam_info.rename(columns={"heading_deg": "fixed_heading_deg",
+                                            "fov_deg": "fixed_fov_deg"})
+        sites = sites.join(cam_info, on="site_id")
         sites["heading_source"] = sites["heading_source"].where(sites["existing"], "assumed best")
         counts["candidate_sites"] = int((~sites["existing"]).sum())
         counts["existing_cameras"] = int(sites["existing"].sum())
@@ -284,7 +331,11 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         else:
             A = coverage.coverage_matrix(fov.polygons, demand_xy)
         sites["heading_deg"] = np.round(fov.heading_deg, 1)
-        sites["fov_deg"] = np.where(np.isfinite(sites["fixed_fov_deg"].to_numpy(float)), sites["fixed_fov_deg"], fov.fov_deg)
+        # a camera's own field of view counts with its known heading, or when it sees all round
+        own_fov = sites["fixed_fov_deg"].to_numpy(float)
+        used = np.isfinite(own_fov) & (np.isfinite(sites["fixed_heading_deg"].to_numpy(float))
+                                       | (own_fov >= 360))
+        sites["fov_deg"] = np.where(used, own_fov, fov.fov_deg)
         sites = sites.drop(columns=["fixed_heading_deg", "fixed_fov_deg"])
         sites["range_m"] = round(range_m, 1)
         sites["reach_m"] = np.round(candidates.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0)
@@ -292,6 +343,10 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
             sites[f"{lvl}_m"] = round(r, 1)
         privacy_masks = _privacy(sites, fov, town, ranges["recognition"])
         counts["coverage_nonzeros"] = int(A.nnz)
+        A_day, lit_streets = A, None
+        if sc.lighting is not None:  # a plan for a night window counts what cameras see at night (#17)
+            lit_streets = _street_lighting(sc, town)
+            A = _window_matrix(sc, A, sites_xy, demand_xy, model, lit_streets, counts)
 
     # 5. next phase --------------------------------------------------------------------------
     with _step("optimise", timings, on_step):
@@ -335,6 +390,13 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         _annotate_sites(sites, A, weight, result_plan, fov, win, town, sc, phase_plans=phase_plans,
                         accepted=accepted & ~existing)
 
+    # 5b. night coverage (issue #17) ----------------------------------------------------------
+    night = None
+    if sc.lighting is not None:
+        with _step("night coverage", timings, on_step):
+            night = _night_coverage(sc, A_day, weight, sites_xy, demand_xy, result_plan, model, existing,
+                                    lit_streets)
+
     # 6. patrol ------------------------------------------------------------------------------
     with _step("patrol", timings, on_step):
         chosen = list(result_plan.fixed) + list(result_plan.selected)
@@ -349,16 +411,16 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                 w_int = weight
             else:
                 stw = time_window(s_.window)
-                m = windows.in_window(win["datetime"], stw)
+                m = incidents.window_mask(win, stw)
                 if m.sum() < 3:
                     log.warning("shift %r: only %d incident(s) in its window %r; using the whole window's hotspots",
                                 s_.name, int(m.sum()), stw.name)
                     w_int = weight
                 else:
-                    g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=sc.hotspots.cell_m,
+                    g_s = hotspots.predict("kde", xy[m], weight=cat_w[m], bounds=bounds, cell_m=grid.cell_m,
                                            bandwidth_m=sc.hotspots.bandwidth_m or 100.0, window=stw.name)
                     w_int = hotspots.sample_grid(g_s, demand_xy) * demand["multiplier"].to_numpy()
-            prize_pt = patrol.uncovered_prizes(w_int, seen.astype(float))
+            prize_pt = patrol.uncovered_prizes(w_int, _shift_seen(s_, seen, night).astype(float))
             on = demand_node >= 0  # points with no street of the patrol graph near them earn nothing
             np_ = pd.Series(prize_pt[on]).groupby(demand_node[on]).sum()
             shift_prizes[s_.name] = np_[np_ > 0]
@@ -369,20 +431,191 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
                                teams=s_.teams, prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()))
                   for s_ in sc.patrol.shifts]
         circuits = patrol.plan_circuits(pgraph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0)
+        counts["patrol_variants"] = {}
         for s_, sh in zip(sc.patrol.shifts, shifts):
             if s_.variants:  # seeded alternatives within a share of the best prize (the best one is already planned)
-                alt = patrol.variants(pgraph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
-                                      within_share=s_.variants_within, budget_min=sh.budget_min, speed_kmh=sh.speed_kmh,
-                                      dwell_min=sh.dwell_min, seed=0, name=f"{s_.name} variante")
+                with warnings.catch_warnings():  # fewer than asked: logged here, said in the report
+                    warnings.simplefilter("ignore", UserWarning)
+                    alt = patrol.variants(pgraph, start, cand_nodes, list(sh.prizes), n=s_.variants + 1,
+                                          within_share=s_.variants_within, budget_min=sh.budget_min,
+                                          speed_kmh=sh.speed_kmh, dwell_min=sh.dwell_min, seed=0,
+                                          name=f"{s_.name} variante")
                 circuits += [dataclasses.replace(c, name=f"{s_.name} variante {j}") for j, c in enumerate(alt[1:], start=1)]
+                counts["patrol_variants"][s_.name] = {"asked": s_.variants, "found": len(alt) - 1,
+                                                      "within_share": s_.variants_within}
+                if len(alt) - 1 < s_.variants:
+                    log.warning("shift %r: %d of %d variant(s) found: no other circuit within %.0f %% of the best "
+                                "prize has at least half of its stops new", s_.name, len(alt) - 1, s_.variants,
+                                100 * s_.variants_within)
+        circuits = patrol.name_stops(circuits, town.graph, town.pois)
         counts["patrol_start"] = start_label
 
-    return Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
-                  fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
-                  privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
-                  shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()},
-                  review_outcomes=review_outcomes(sites, review, counts["review_radius_m"]),
-                  phases=phase_table(sites, phase_plans))
+    res = Result(scenario=sc, town=town, incidents=inc, window_incidents=win, grid=grid, demand=demand, sites=sites,
+                 fov=fov, A=A, plan=result_plan, circuits=circuits, timings_s=timings, counts=counts, qpv=qpv,
+                 privacy_masks=privacy_masks, phase_plans=phase_plans, curve=curve, review=review,
+                 shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()}, night=night,
+                 field_notes=notes, quarantine_csv=incidents.quarantine_csv(reads),
+                 review_outcomes=review_outcomes(sites, review, counts["review_radius_m"]),
+                 phases=phase_table(sites, phase_plans))
+    _issue17_steps(res, timings, on_step)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# issue #17: night coverage, marches exploratoires, town entrances
+# ---------------------------------------------------------------------------------------------
+
+
+def _street_lighting(sc: Scenario, town: io.Town) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """The streets, their lighting state and its source (OSM `lit`, the lighting file, assumed)."""
+    from . import lighting
+
+    lt = sc.lighting
+    edges = io.edges_gdf(town.graph, town.crs)
+    way_ids = lighting.edge_way_ids(town.graph, edges)
+    osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
+    osm_values = lighting.edge_lit_values(town.graph, edges, osm_lit)
+    file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
+                   if lt is not None and lt.file else None)
+    states, sources = lighting.street_states(osm_values, file_values)
+    return edges, states, sources
+
+
+def _window_matrix(sc: Scenario, A, sites_xy: np.ndarray, demand_xy: np.ndarray, model, lit_streets,
+                   counts: dict[str, Any]):
+    """The coverage table the plan optimises: the night table of the hotspot window's darkest phase."""
+    from . import lighting
+
+    lt = sc.lighting
+    phase = lighting.phase_of_hours(sc.hotspots.window.hours, night=lt.night, off=lt.off)
+    counts["plan_lighting_phase"] = phase
+    if phase == "day" or sc.hotspots.window.hours is None:  # a whole-day window is planned on daytime coverage
+        counts["plan_lighting_phase"] = "day"
+        return A
+    edges, states, _ = lit_streets
+    lit = lighting.lit_in_phase(states[lighting.nearest_street(demand_xy, edges)], phase,
+                                unknown_lit=lt.unknown == "lit")
+    log.info("the hotspot window %r is at night: the plan counts what cameras see in the %s",
+             sc.hotspots.window.name, phase)
+    return lighting.night_matrix(A, sites_xy, demand_xy, lit, ir_range_m=model.ir_range_m,
+                                 sees_lit=model.min_lux <= lt.lit_lux, sees_dark=model.min_lux <= lt.dark_lux)
+
+
+def _night_coverage(sc: Scenario, A, weight: np.ndarray, sites_xy: np.ndarray, demand_xy: np.ndarray,
+                    plan_: optimise.Plan, model, existing: np.ndarray, lit_streets) -> Any:
+    """Night coverage of the plan: street lighting from OSM `lit` and the lighting file."""
+    from . import lighting
+
+    lt = sc.lighting
+    edges, states, sources = lit_streets
+    return lighting.night_coverage(A, weight, sites_xy, demand_xy, edges, states, sources,
+                                   before=np.flatnonzero(existing),
+                                   after=list(plan_.fixed) + list(plan_.selected), ir_range_m=model.ir_range_m,
+                                   sees_lit=model.min_lux <= lt.lit_lux, sees_dark=model.min_lux <= lt.dark_lux,
+                                   unknown_lit=lt.unknown == "lit", night=lt.night, off=lt.off)
+
+
+def _shift_seen(shift, seen: np.ndarray, night) -> np.ndarray:
+    """What the cameras see during a patrol shift: the night coverage in its darkest phase."""
+    if night is None:
+        return seen
+    from . import lighting
+
+    hours = shift.window.hours if shift.window is not None else None
+    phase = lighting.phase_of_hours(hours, night=night.night, off=night.off)
+    phase = phase if phase in night.seen_by_phase else "night"
+    return night.seen_by_phase[phase]
+
+
+def _issue17_steps(res: Result, timings: dict[str, float], on_step: StepCallback | None) -> None:
+    """Field-note outcomes and town entrances (after the patrol: notes on circuits count)."""
+    sc = res.scenario
+    if res.field_notes is not None:
+        with _step("field notes", timings, on_step):
+            res.field_notes = _note_outcomes(res)
+    if sc.entrances is not None:
+        with _step("entrances", timings, on_step):
+            from . import entrances
+
+            edges = io.edges_gdf(res.town.graph, res.town.crs)
+            through = (entrances.through_traffic(res.town.graph, edges, res.town.area) if sc.entrances.residential
+                       else np.zeros(len(edges), bool))
+            res.entrances = entrances.town_entrances(edges, res.town.area, through=through, merge_m=sc.entrances.merge_m)
+            res.counts["town_entrances"] = len(res.entrances)
+
+
+def _write_issue17(res: Result, stage: Path) -> None:
+    """Tables of issue #17: town entrances, field-note outcomes, night coverage and dark streets."""
+    from . import entrances, report_sections
+
+    def csv(df: pd.DataFrame) -> str:
+        return df.to_csv(index=False, lineterminator="\n")
+
+    if res.entrances is not None:
+        t = entrances.entrances_table(res.entrances).assign(legal_note=entrances.LAPI_NOTE)
+        io.write_text(stage / "entrances.csv", csv(t))
+    if res.field_notes is not None and "outcome" in res.field_notes:
+        io.write_text(stage / "field_notes.csv", csv(report_sections.notes_table(res)))
+    if res.night is not None:
+        io.write_text(stage / "night_coverage.csv", csv(report_sections.night_table(res)))
+        io.write_text(stage / "night_dark_streets.csv", csv(res.night.dark_streets.round(6)))
+
+
+def _field_notes_demand(sc: Scenario, town: io.Town, demand: gpd.GeoDataFrame,
+                        demand_xy: np.ndarray) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the walks' notes and raise the demand near them (each file with its own weights)."""
+    if not sc.field_notes:
+        return demand, None
+    from . import field_notes
+
+    weight = demand["weight"].to_numpy(float)
+    frames = []
+    for spec in sc.field_notes:
+        notes = field_notes.read_notes(sc.resolve(spec.path), walk=spec.walk, crs=spec.crs).to_crs(town.crs)
+        weight, inside = field_notes.notes_demand(demand_xy, weight, notes, town.area, weights=spec.weights,
+                                                  radius_m=spec.radius_m)
+        frames.append(notes.assign(inside=inside, patrol_m=spec.patrol_m))
+    notes = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=town.crs)
+    if (~notes["inside"]).any():
+        log.warning("%d field note(s) outside the study area: listed in the report, no demand raised",
+                    int((~notes["inside"]).sum()))
+    return demand.assign(weight=weight), notes
+
+
+def _note_outcomes(res: Result) -> gpd.GeoDataFrame:
+    """One outcome per field note: camera, patrol circuit, unlit street, not addressed."""
+    from . import field_notes, lighting
+
+    sc, town = res.scenario, res.town
+    shown = res.sites[res.sites["status"].isin(["proposed", "existing"])].sort_values(["status", "rank"], kind="stable")
+    labels = [f"{sid} (existing)" if st == "existing" else f"{sid} (proposed, rank {int(r)})"
+              for sid, st, r in zip(shown["site_id"], shown["status"], shown["rank"])]
+    edges = io.edges_gdf(town.graph, town.crs)
+    way_ids = lighting.edge_way_ids(town.graph, edges)
+    osm_lit = lighting.read_osm_lit(sc.resolve(sc.area.osm), {w for ids in way_ids for w in ids})
+    lt = sc.lighting
+    file_values = (lighting.read_lighting_file(sc.resolve(lt.file), edges, way_ids, match_m=lt.match_m)
+                   if lt is not None and lt.file else None)
+    states, _ = lighting.street_states(lighting.edge_lit_values(town.graph, edges, osm_lit), file_values)
+    lit = lighting.lit_in_phase(states, "night", unknown_lit=lt is None or lt.unknown == "lit")
+    notes = res.field_notes
+    patrol_m = float(notes["patrol_m"].max()) if len(notes) else 25.0
+    out = field_notes.note_outcomes(notes, notes["inside"].to_numpy(bool),
+                                    fov=[res.fov.polygons[i] for i in shown.index], site_labels=labels,
+                                    circuits=[(c.name, c.geometry) for c in res.circuits], edges=edges,
+                                    street_lit=lit, patrol_m=patrol_m)
+    if res.night is not None:  # a camera that sees a note by day may not see it in the dark
+        night_lit = lighting.lit_in_phase(states, res.night.darkest, unknown_lit=lt.unknown == "lit")
+        xy = dict(zip(shown["site_id"], zip(shown.geometry.x, shown.geometry.y)))
+        ir = sc.camera.chosen().ir_range_m
+        for i in np.flatnonzero(out["outcome"].to_numpy() == "camera"):
+            g = out.geometry.iloc[i]
+            j = int(edges.sindex.nearest(g, return_all=False)[1][0])
+            sids = [b.split(" ")[0] for b in out["addressed_by"].iloc[i].split("; ")]
+            if not night_lit[j] and all(g.distance(shapely.Point(xy[sid])) > ir for sid in sids):
+                out.iloc[i, out.columns.get_loc("addressed_by")] += f" — by day only: dark in the {res.night.darkest}"
+    res.counts["field_notes"] = {k: int(v) for k, v in out["outcome"].value_counts().sort_index().items()}
+    return out.drop(columns=["patrol_m"])
 
 
 def _privacy(sites: gpd.GeoDataFrame, fov: coverage.FieldsOfView, town: io.Town, recognition_m: float) -> dict[int, Any]:
@@ -510,18 +743,20 @@ def review_counts(review) -> dict[str, int]:
 
 
 def _existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
-    """The existing cameras the scenario asks for (``[area] existing_cameras``), in the town's CRS."""
+    """The existing cameras the scenario asks for (``[area] existing_cameras``), town's CRS."""
     from . import cameras
 
+    feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
     if sc.area.existing_cameras == "none":
-        out = cameras.osm_cameras(town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs)).iloc[:0])
+        out = cameras.osm_cameras(feats.iloc[:0])
     elif sc.area.existing_cameras == "osm":
-        feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
         out = cameras.osm_cameras(feats, exclude=sc.area.camera_exclude)
     else:
-        out = cameras.read_cameras(sc.resolve(sc.area.cameras_file), crs=sc.area.existing_cameras_crs)
+        out = cameras.read_cameras(sc.resolve(sc.area.cameras_file),
+                                   crs=sc.area.existing_cameras_crs)
     out = out.to_crs(town.crs) if out.crs is not None else out.set_crs(town.crs)
-    log.info("existing cameras (%s): %d, of which %d with a known heading", sc.area.existing_cameras, len(out),
+    log.info("existing cameras (%s): %d, of which %d with a known heading",
+             sc.area.existing_cameras, len(out),
              int(np.isfinite(out["heading_deg"].to_numpy(float)).sum()))
     return out
 
@@ -605,7 +840,7 @@ def summary(res: Result) -> dict[str, Any]:
     sel_ids = res.proposed["site_id"].tolist()
     phases = res.phases if res.phases is not None else phase_table(res.sites, res.phase_plans)
     first = phases.iloc[0].to_dict() if len(phases) else {}
-    return {
+    out = {
         "siteplanner_version": __version__,
         "scenario": sc.name,
         "study_area": res.town.name,
@@ -625,6 +860,7 @@ def summary(res: Result) -> dict[str, Any]:
         "privacy": {"sites_with_mask": int(res.sites.loc[res.sites["status"] == "proposed", "privacy_mask"].sum()),
                     "policy": sc.candidates.privacy_policy},
         "plan": {"k": len(sel_ids), "solver": p.solver, "gap": round(p.gap, 9), "optimal": p.optimal,
+                 "status": p.status, "solver_message": p.solver_message,
                  "cost_eur": first.get("cost_eur", 0.0), "funded_eur": first.get("funded_eur", 0.0),
                  "town_eur": first.get("town_eur", 0.0)},
         "review": {"decisions": res.counts.get("review_decisions", review_counts(None)),
@@ -633,6 +869,27 @@ def summary(res: Result) -> dict[str, Any]:
                      "stops": len(c.stops), "budget_min": c.budget_min} for c in res.circuits],
         "timings_s": res.timings_s,
     }
+    out.update(_issue17_summary(res))
+    return out
+
+
+def _issue17_summary(res: Result) -> dict[str, Any]:
+    """summary.json keys of issue #17 (night coverage, field notes, entrances)."""
+    out: dict[str, Any] = {}
+    if res.night is not None:
+        n = res.night
+        out["night"] = {"coverage": {k: {kk: round(vv, 6) for kk, vv in v.items()} for k, v in n.coverage.items()},
+                        "lost_to_darkness_share": round(n.lost_share, 6),
+                        "lost_of_covered_share": round(n.lost_of_covered, 6), "darkest_phase": n.darkest,
+                        "off_hours": n.off, "night_hours": n.night, "ir_range_m": n.ir_range_m}
+    if res.field_notes is not None and "outcome" in res.field_notes:
+        f = res.field_notes
+        out["field_notes"] = [{"note_id": a, "category": b, "outcome": c, "addressed_by": d}
+                              for a, b, c, d in zip(f["note_id"], f["category"], f["outcome"], f["addressed_by"])]
+    if res.entrances is not None:
+        out["town_entrances"] = {"count": len(res.entrances), "status": "proposition au partenaire État",
+                                 "roads": sorted(set(res.entrances["road"]))}
+    return out
 
 
 def sites_frame(res: Result) -> gpd.GeoDataFrame:
@@ -672,12 +929,12 @@ def patrols_frame(res: Result) -> gpd.GeoDataFrame:
     for c in res.circuits:
         rows.append({"circuit": c.name, "feature": "circuit", "length_m": round(c.length_m, 1), "duration_min": round(c.duration_min, 1),
                      "budget_min": c.budget_min, "speed_kmh": c.speed_kmh, "stops": len(c.stops), "order": None, "eta_min": None,
-                     "dwell_min": None, "prize": round(c.prize, 6)})
+                     "dwell_min": None, "prize": round(c.prize, 6), "name": c.name})
         geoms.append(c.geometry)
         for st in c.stops:
             rows.append({"circuit": c.name, "feature": "stop", "length_m": None, "duration_min": None, "budget_min": c.budget_min,
                          "speed_kmh": c.speed_kmh, "stops": None, "order": st.order, "eta_min": round(st.eta_min, 1),
-                         "dwell_min": st.dwell_min, "prize": round(st.prize, 6)})
+                         "dwell_min": st.dwell_min, "prize": round(st.prize, 6), "name": st.name})
             geoms.append(shapely.Point(st.x, st.y))
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=res.town.crs)
 
@@ -703,13 +960,20 @@ def write_outputs(res: Result, out_dir: Path) -> list[Path]:
         io.write_with(stage / "coverage.npz", lambda p: np.savez_compressed(p, **arrays))
         for c in res.circuits:
             io.write_text(stage / f"patrol_{_slug(c.name)}.gpx", patrol.to_gpx(c, res.town.crs))
-        io.write_with(stage / "map.png", lambda p: plot.plan_map(res, p))
+        overview = plot.plan_map(res, scheme=res.scenario.output.map_classes)
+        buf = BytesIO()
+        overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
+        io.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
         write_plan_tables(res, stage)
+        _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
         from . import export, report, webmap
 
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
-        report.write_report(res, stage)  # report.html, report.pdf
+        # report.html (report.pdf when [output] pdf = true); the overview map is drawn once
+        report.write_report(res, stage, pdf=res.scenario.output.pdf, overview=overview,
+                            overview_png=report.shrink_png(buf.getvalue(), 80 / 150))
         webmap.write_map(res, stage)  # map.html
+        io.write_text(stage / "quarantine.csv", res.quarantine_csv)  # incident rows set aside (line, reason)
         io.write_json(stage / "summary.json", summary(res))
     return written
 
@@ -757,11 +1021,12 @@ def write_plan_tables(res: Result, stage: Path) -> None:
 
     io.write_text(stage / "plan.csv", plan_table(res).to_csv(index=False, lineterminator="\n"))
     io.write_text(stage / "coverage_curve.csv", curve_table(res).to_csv(index=False, lineterminator="\n"))
-    io.write_with(stage / "coverage_curve.png", lambda p: plot.coverage_curve(res, p))
+    curve = plot.coverage_curve(res)
+    io.write_with(stage / "coverage_curve.png", lambda p: curve.savefig(p, dpi=120, format="png",
+                                                                        metadata={"Software": None}))
     for c in res.circuits:
-        steps = patrol.itinerary(res.town.graph, c)
         lines = [f"{c.name}: {c.length_m / 1000:.2f} km, {c.duration_min:.0f} min of {c.budget_min:.0f}, {len(c.stops)} stops"]
-        lines += [f"{i:>3}. {name} — {length:.0f} m" for i, (name, length) in enumerate(steps, start=1)]
+        lines += [f"{i:>3}. {line}" for i, line in enumerate(patrol.itinerary_lines(res.town.graph, c), start=1)]
         io.write_text(stage / f"patrol_{_slug(c.name)}_itinerary.txt", "\n".join(lines) + "\n")
 
 

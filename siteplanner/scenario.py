@@ -7,15 +7,25 @@ Relative paths are resolved against the scenario file's folder. See
 
 from __future__ import annotations
 
+import difflib
 import logging
-import tomllib
+import os
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import tomllib
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._errors import ScenarioError
-from .incidents import CATEGORIES, SOURCES
+from .incidents import CATEGORIES, SOURCES, STANDARD_COLUMNS, TIMEZONE, IncidentSpec
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +77,29 @@ class Area(_Model):
 
 
 class IncidentFile(_Model):
-    """One incident file and how to read it."""
+    """One incident file and how to read it, as its publisher wrote it.
+
+    Every key but ``path`` is optional. See ``docs/notes_incidents.md`` for the mapping of
+    real exports (DansMaRue, BAAC, Vancouver, Chicago).
+    """
 
     path: Path
-    source: Literal[SOURCES] | None = Field(None, description="source of every row, if the file has no `source` column")  # type: ignore[valid-type]
+    source: str | None = Field(None, description="source of every row, if the file has no `source` column "
+                               f"(e.g. {', '.join(SOURCES)})")
     crs: str | None = Field(None, description="CRS of x, y columns (e.g. EPSG:2154)")
     columns: dict[str, str] | None = Field(None, description="standard name → the file's column name")
+    datetime: str | tuple[str, ...] | None = Field(
+        None, description="the time column, or columns joined by a space (date + time, or year, month, day, hour, "
+                          "minute); default: the `datetime` column")
+    datetime_format: str | None = Field(None, description='strptime format of that text, e.g. "%d/%m/%Y %Hh%M"')
+    timezone: str | None = Field(None, description="zone of times written without an offset (default: the town's)")
+    undated: bool = Field(False, description="the file has no date: rows count for whole-period windows only")
+    categories: dict[str, str] = Field(default_factory=dict, description="publisher's label, glob or re: pattern "
+                                       "→ the town's category")
+    default_category: str | None = Field(None, description="category of every label nobody mapped (counted)")
+    coordinate_scale: Positive = Field(1.0, description="multiplies the coordinates (1e-5 for BAAC integers)")
+    on_bad_rows: Literal["fail", "skip"] = Field("fail", description="skip: bad rows go to quarantine.csv")
+    max_bad_share: Annotated[float, Field(ge=0, le=1)] = Field(0.01, description="above this share of bad rows, stop")
 
     @field_validator("crs")
     @classmethod
@@ -86,13 +113,64 @@ class IncidentFile(_Model):
                 raise ValueError(f"unknown CRS {v!r}; accepted: an EPSG code like \"EPSG:2154\" or a WKT/PROJ string") from None
         return v
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return _check_zone(v)
+
     @field_validator("columns")
     @classmethod
     def _known_targets(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        allowed = {"id", "datetime", "category", "source", "lon", "lat", "x", "y"}
+        allowed = set(STANDARD_COLUMNS)
         if v and (bad := sorted(set(v) - allowed)):
             raise ValueError(f"unknown standard column(s) {bad}; accepted: {sorted(allowed)}")
         return v
+
+    @field_validator("categories")
+    @classmethod
+    def _patterns(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for k in v:
+            if k.startswith("re:"):
+                try:
+                    re.compile(k[3:])
+                except re.error as exc:
+                    raise ValueError(f"pattern {k!r} is not a valid regular expression ({exc})") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one_time_source(self) -> IncidentFile:
+        if self.datetime is not None and self.columns and "datetime" in self.columns:
+            raise ValueError("give the time column(s) once: `datetime = ...` or `columns = { datetime = ... }`")
+        if self.undated and (self.datetime is not None or self.datetime_format is not None):
+            raise ValueError("`undated = true` means the file has no date; drop `datetime` / `datetime_format`")
+        return self
+
+    def targets(self) -> set[str]:
+        """The town categories this file maps labels to."""
+        return set(self.categories.values()) | ({self.default_category} if self.default_category else set())
+
+    def spec(self, path: Path) -> IncidentSpec:
+        """The reading options for :mod:`siteplanner.incidents` (``path`` resolved by the scenario)."""
+        dt = self.datetime if isinstance(self.datetime, (str, type(None))) else tuple(self.datetime)
+        return IncidentSpec(path, self.source, self.crs, self.columns, datetime=dt,
+                            datetime_format=self.datetime_format, timezone=self.timezone, undated=self.undated,
+                            categories=self.categories or None, default_category=self.default_category,
+                            coordinate_scale=self.coordinate_scale, on_bad_rows=self.on_bad_rows,
+                            max_bad_share=self.max_bad_share)
+
+
+def _check_zone(v: str | None) -> str | None:
+    if v is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; accepted: an IANA name like \"Europe/Paris\" or "
+                             "\"America/Vancouver\"") from None
+    return v
 
 
 class Window(_Model):
@@ -115,7 +193,7 @@ class Window(_Model):
 
 class Hotspots(_Model):
     method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
-    cell_m: Positive = 10.0
+    cell_m: Positive | None = Field(None, description="grid cell (m); default: from the area and the incident count")
     bandwidth_m: Positive | None = Field(None, description="kernel bandwidth; default: the method's rule")
     street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 5.0
     window: Window = Window()
@@ -131,12 +209,6 @@ class Weights(_Model):
     )
     sensitive_radius_m: Positive = 100.0
 
-    @field_validator("categories")
-    @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        if bad := sorted(set(v) - set(CATEGORIES)):
-            raise ValueError(f"unknown categor(y/ies) {bad}; accepted: {', '.join(CATEGORIES)}")
-        return v
 
 
 class CameraModel(_Model):
@@ -152,6 +224,19 @@ class CameraModel(_Model):
     mount_height_m: Positive = 6.0
     price_eur: NonNeg = 6000.0
     maintenance_share: Annotated[float, Field(ge=0, le=1)] = 0.08
+    ir_range_m: NonNeg = Field(0.0, description="infrared range at night (m); 0 = no infrared")
+    min_lux: NonNeg = Field(0.5, description="minimum illumination (lux) the camera needs without infrared")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _no_lapi(cls, v: object) -> object:
+        from .entrances import LAPI_KINDS, LAPI_NOTE
+
+        if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
+            raise ValueError(f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. {LAPI_NOTE} "
+                             "Accepted kinds: fixed, ptz, multisensor; town entrances are listed as "
+                             "'proposition au partenaire État' by the scenario's `entrances` section")
+        return v
 
 
 class Camera(_Model):
@@ -164,11 +249,12 @@ class Camera(_Model):
         "sight", description="sight: the field of view; network: streets within the range along the walking network")
     target_height_m: NonNeg = 1.6
     catalogue: tuple[CameraModel, ...] = (
-        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500),
-        CameraModel(name="bullet_4mp_6mm", kind="fixed", width_px=2688, sensor_width_mm=5.6, focal_mm=6.0, price_eur=6000),
-        CameraModel(name="dome_ptz", kind="ptz", focal_mm=10.0, fov_deg=360, price_eur=9000),
+        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500, ir_range_m=30, min_lux=0.1),
+        CameraModel(name="bullet_4mp_6mm", kind="fixed", width_px=2688, sensor_width_mm=5.6, focal_mm=6.0, price_eur=6000,
+                    ir_range_m=30, min_lux=0.05),
+        CameraModel(name="dome_ptz", kind="ptz", focal_mm=10.0, fov_deg=360, price_eur=9000, ir_range_m=100, min_lux=0.05),
         CameraModel(name="multisensor_360", kind="multisensor", width_px=2688, sensor_width_mm=5.6, focal_mm=2.8,
-                    fov_deg=360, price_eur=11000),
+                    fov_deg=360, price_eur=11000, ir_range_m=15, min_lux=0.1),
     )
 
     @model_validator(mode="after")
@@ -280,9 +366,62 @@ class Observatory(_Model):
         return self
 
 
+def _check_hours(v: tuple[int, int] | None) -> tuple[int, int] | None:
+    if v is not None and not (0 <= v[0] <= 24 and 0 <= v[1] <= 24 and v[0] % 24 != v[1] % 24):
+        raise ValueError("hours must be two different integers in 0..24, e.g. [1, 5] or [19, 7]")
+    return v
+
+
+class Lighting(_Model):
+    """Public lighting (éclairage public) for night coverage; see :mod:`siteplanner.lighting`.
+
+    The *extinction de l'éclairage public* is the hours when the commune switches its street
+    lights off (often 1 h–5 h); only streets lit ``24/7`` or on presence detection stay lit.
+    """
+
+    off: tuple[int, int] | None = Field(None, description="hours when the street lights are off, e.g. [1, 5]")
+    night: tuple[int, int] = Field((19, 7), description="hours of darkness (yearly mean at 43° N: sunset 17–21 h, "
+                                                        "sunrise 6–8 h)")
+    file: Path | None = Field(None, description="lighting file: CSV osm_way_id,lit or lines with a `lit` column")
+    unknown: Literal["lit", "unlit"] = Field("lit", description="streets without a `lit` tag, when the lights are on")
+    lit_lux: Positive = Field(10.0, description="illuminance of a lit street (EN 13201 P classes: 2–15 lx)")
+    dark_lux: NonNeg = Field(0.0, description="illuminance of an unlit street")
+    match_m: Positive = Field(10.0, description="lines of the lighting file match streets within this distance (m)")
+
+    _hours = field_validator("off", "night")(classmethod(lambda cls, v: _check_hours(v)))
+
+
+class FieldNotes(_Model):
+    """The notes of a marche exploratoire (residents' walk); see :mod:`siteplanner.field_notes`."""
+
+    path: Path = Field(description="CSV (lon, lat or wkt) or GeoJSON/GeoPackage of points or lines")
+    walk: str | None = Field(None, description="walk name, if the file has no `walk` column")
+    crs: str | None = Field(None, description="CRS of a CSV's wkt column (default WGS84)")
+    radius_m: Positive = Field(50.0, description="demand points within this distance of a note are raised")
+    weights: dict[Literal["dark_spot", "feeling_unsafe", "broken_lamp", "hidden_corner", "other"], NonNeg] = Field(
+        default_factory=lambda: {"dark_spot": 1.0, "feeling_unsafe": 1.5, "broken_lamp": 0.5, "hidden_corner": 1.0,
+                                 "other": 0.5},
+        description="weight added per category, in units of the mean demand weight")
+    patrol_m: Positive = Field(25.0, description="a note this close to a patrol circuit is on it")
+
+    _crs = field_validator("crs")(classmethod(lambda cls, v: IncidentFile._known_crs(v)))
+
+
+class Entrances(_Model):
+    """Town entrances (entrées de ville), listed as a proposal to the State partner (no LAPI)."""
+
+    residential: bool = Field(True, description="also residential roads with through traffic")
+    merge_m: Positive = Field(100.0, description="crossings of one road closer than this are one entrance")
+
+
 class Output(_Model):
+    """What is written, and where."""
+
     dir: Path = Path("outputs")
     include_incident_points: bool = False
+    pdf: bool = Field(False, description="also write report.pdf (slower: one page per site sheet)")
+    map_classes: Literal["quantiles", "fisher_jenks"] = Field(
+        "quantiles", description="hotspot classes of map.png: quantiles or Fisher-Jenks natural breaks")
     review: Path | None = Field(None, description="review.csv of the référent sûreté (default: next to the scenario)")
 
 
@@ -300,7 +439,8 @@ class Scenario(_Model):
     """A whole scenario: what town, which data, what to plan."""
 
     name: str
-    area: Area
+    area: Area | None = Field(None, description="the study area; without it only `siteplanner incidents` runs")
+    timezone: str = Field(TIMEZONE, description="the town's time zone: every incident time is converted to it")
     incidents: tuple[IncidentFile, ...] = ()
     hotspots: Hotspots = Hotspots()
     weights: Weights = Weights()
@@ -311,8 +451,30 @@ class Scenario(_Model):
     output: Output = Output()
     review: ReviewRules = ReviewRules()
     observatory: Observatory = Observatory()
+    lighting: Lighting | None = None
+    field_notes: tuple[FieldNotes, ...] = ()
+    entrances: Entrances | None = None
     cache_dir: Path = Path(".cache")
     path: Path | None = Field(None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return _check_zone(v)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> Scenario:
+        allowed = self.categories
+        if bad := sorted(set(self.weights.categories) - set(allowed)):
+            raise ValueError(f"weights.categories: unknown categor(y/ies) {bad}; accepted: {', '.join(allowed)} "
+                             "(a new category exists once an [incidents.categories] mapping names it)")
+        return self
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The town's categories: the built-in ones and those the incident mappings name."""
+        extra = sorted(set().union(*(f.targets() for f in self.incidents)) - set(CATEGORIES)) if self.incidents else []
+        return CATEGORIES + tuple(extra)
 
     def resolve(self, p: Path | None) -> Path | None:
         """A path of the scenario, relative to its file."""
@@ -322,7 +484,9 @@ class Scenario(_Model):
             p = Path(p).expanduser()
         except RuntimeError:  # "~someone" whose home is unknown: keep the path as written
             p = Path(p)
-        return p if p.is_absolute() or self.path is None else (self.path.parent / p)
+        if p.is_absolute() or self.path is None:
+            return p
+        return Path(os.path.normpath(self.path.parent / p))  # "outputs/x", not "scenarios/../outputs/x"
 
     @property
     def review_path(self) -> Path:
@@ -332,13 +496,41 @@ class Scenario(_Model):
         return base.with_name(base.stem + ".review.csv")
 
 
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The pydantic model inside a field's annotation (``Hotspots``, ``tuple[Shift, ...]``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if (m := _model_of(arg)) is not None:
+            return m
+    return None
+
+
+def known_keys(loc: tuple) -> list[str]:
+    """The keys accepted in the table that holds ``loc`` (e.g. ``("hotspots", "methd")``)."""
+    model: type[BaseModel] | None = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        f = model.model_fields.get(str(part))
+        model = _model_of(f.annotation) if f is not None else None
+    return [] if model is None else [k for k in model.model_fields if k != "path"]
+
+
+def _unknown_key(loc: tuple) -> str:
+    keys = known_keys(loc)
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6) if loc else []
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key; {hint}accepted: {', '.join(keys)}" if keys else "unknown key (misspelt?)"
+
+
 def _format(exc: ValidationError, path: Path) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt?)"
+            msg = _unknown_key(tuple(err["loc"]))
         lines.append(f"  - {loc}: {msg}" + (f" (got {err['input']!r})" if err["type"] not in ("extra_forbidden", "missing") and not isinstance(err.get("input"), dict) else ""))
     return f"{path}: invalid scenario\n" + "\n".join(lines)
 
@@ -360,17 +552,20 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
     if "path" in raw:  # `path` is where the scenario file is, never a key of the file
-        raise ScenarioError(f"{path}: invalid scenario\n  - path: unknown key (misspelt?)")
+        raise ScenarioError(f"{path}: invalid scenario\n  - path: {_unknown_key(('path',))}")
     try:
         sc = Scenario.model_validate({**raw, "path": path})
     except ValidationError as exc:
         raise ScenarioError(_format(exc, path)) from None
     if check_files:
         missing = []
-        for label, p in [("area.osm", sc.area.osm), ("area.polygon", sc.area.polygon), ("area.dem", sc.area.dem),
-                         ("area.qpv", sc.area.qpv), ("area.existing_cameras", sc.area.cameras_file),
-                         ("candidates.exclusion", sc.candidates.exclusion)] + [
-                            (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]:
+        a = sc.area
+        area_files = [] if a is None else [("area.osm", a.osm), ("area.polygon", a.polygon), ("area.dem", a.dem),
+                                           ("area.qpv", a.qpv), ("area.existing_cameras", a.cameras_file)]
+        for label, p in area_files + [("candidates.exclusion", sc.candidates.exclusion),
+                                      ("lighting.file", sc.lighting.file if sc.lighting else None)] + [
+                            (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)] + [
+                            (f"field_notes[{i}].path", f.path) for i, f in enumerate(sc.field_notes)]:
             try:
                 rp = sc.resolve(p)
                 found = rp is None or rp.is_file()

@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from . import __version__, export, io
+from .plot import EXISTING_COLOUR, PATROL_COLOURS, PHASE_STYLES
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -170,11 +171,13 @@ def build_map(res: Result) -> str:
                    True))
     s = res.sites
     shown = s[s["status"].isin(["existing", "proposed"])].sort_values(["status", "rank", "site_id"], kind="stable")
+    phases = _phases(res)
+    style = {ph: PHASE_STYLES[k % len(PHASE_STYLES)] for k, ph in enumerate(phases)}
     fovs, masks, cams = [], [], []
     for i in shown.index:
         sid = html.escape(str(s.at[i, "site_id"]), quote=True)
         ex = s.at[i, "status"] == "existing"
-        col = "#1f77b4" if ex else "#d62728"
+        marker, col = ("s", EXISTING_COLOUR) if ex else style.get(s.at[i, "phase"], PHASE_STYLES[0])
         p = res.fov.polygons[i]
         if not p.is_empty:
             fovs.append(f'<path class="fov" data-site="{sid}" d="{fr.path([p])}" fill="{col}" fill-opacity="0.35" '
@@ -183,15 +186,13 @@ def build_map(res: Result) -> str:
             masks.append(f'<path d="{fr.path([privacy.geometry.loc[i]])}" fill="#000" fill-opacity="0.6"/>')
         x, y = fr.xy(s.geometry.loc[i].x, s.geometry.loc[i].y)
         label = "" if ex else f'<text x="{x + 6}" y="{y - 6}" font-size="11" font-weight="bold">{int(s.at[i, "rank"])}</text>'
-        shape = (f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{col}" stroke="#000"/>' if ex
-                 else f'<circle cx="{x}" cy="{y}" r="6" fill="{col}" stroke="#000" stroke-width="1.2"/>')
+        shape = _marker(marker, x, y, col)
         cams.append(f'<g class="site" data-site="{sid}" id="site-{sid}"><title>site {sid}</title>{shape}{label}</g>')
     layers.append(("l-fov", "fields of view", "".join(fovs), True))
     layers.append(("l-masks", "privacy masks (L251-3)", "".join(masks), True))
     pat = []
-    colors = ["#2ca02c", "#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     for k, c in enumerate(res.circuits):
-        col = colors[k % len(colors)]
+        col = PATROL_COLOURS[k % len(PATROL_COLOURS)]
         if c.geometry is not None and not c.geometry.is_empty:
             pat.append(f'<path d="{fr.path([c.geometry])}" fill="none" stroke="{col}" stroke-width="3.5" opacity="0.9">'
                        f'<title>{html.escape(c.name)}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops</title></path>')
@@ -199,7 +200,8 @@ def build_map(res: Result) -> str:
             x, y = fr.xy(st.x, st.y)
             pat.append(f'<g><circle cx="{x}" cy="{y}" r="7" fill="#fff" stroke="{col}" stroke-width="2"/>'
                        f'<text x="{x}" y="{y + 3.5}" font-size="9" text-anchor="middle" font-weight="bold">{st.order}</text>'
-                       f'<title>{html.escape(c.name)} stop {st.order}: {st.eta_min:.0f} min</title></g>')
+                       f'<title>{html.escape(c.name)} stop {st.order}: {html.escape(st.name or "stop")}, '
+                       f'{st.eta_min:.0f} min</title></g>')
     layers.append(("l-patrols", "patrol circuits and stops", "".join(pat), True))
     sens = res.town.pois[res.town.pois["kind"].isin(["school", "station", "bus_station"])]
     tri = []
@@ -209,12 +211,14 @@ def build_map(res: Result) -> str:
         tri.append(f'<polygon points="{x},{y - 8} {x - 7},{y + 5} {x + 7},{y + 5}" fill="#9467bd" stroke="#000">'
                    f'<title>{nm} ({p["kind"]})</title></polygon>')
     layers.append(("l-sensitive", "schools, gares, bus stations", "".join(tri), True))
-    layers.append(("l-cameras", "cameras: existing ■, proposed ● (rank)", "".join(cams), True))
+    shapes = {"o": "●", "D": "◆", "s": "■", "^": "▲"}
+    legend = ", ".join(f'<span style="color:{style[ph][1]}">{shapes.get(style[ph][0], "●")}</span> {html.escape(ph)}'
+                       for ph in phases)
+    layers.append(("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", "".join(cams), True))
     body = "".join(f'<g id="{lid}">{svg}</g>' for lid, _, svg, _ in layers)
     toggles = "".join(f'<label><input type="checkbox" data-layer="{lid}" checked> {label}</label>' for lid, label, _, _ in layers)
     synth = ('<div class="synthetic">SYNTHETIC incidents — not real data</div>' if res.synthetic else "")
     title = f"siteplanner — {res.scenario.name}: interactive map"
-    n_prop = int((s["status"] == "proposed").sum())
     popup_json = json.dumps(popups, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
     doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
            f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
@@ -222,8 +226,7 @@ def build_map(res: Result) -> str:
            f"{body}</svg>"
            f'<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" title="zoom out">−</button>'
            f'<button id="zfit" title="whole town">⌂</button></div>'
-           f'<div id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(res.scenario.plan.phase_name)}: '
-           f'{n_prop} proposed site(s); coverage {res.coverage_before:.1%} → {res.coverage_after:.1%}</div>'
+           f'<div id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(_panel_text(res))}</div>'
            f"<div style='margin-top:4px'>{toggles}</div><div style='font-size:11px;margin-top:4px'>Click a site or its field "
            f"of view for its figures. Drag to pan, wheel to zoom.</div></div>"
            f'<div id="popup"></div>'
@@ -233,6 +236,35 @@ def build_map(res: Result) -> str:
            f"</script><script>{_JS}</script></body></html>")
     log.info("build_map: %d layer(s), %d site(s), %.1f MB", len(layers), len(popups), len(doc) / 1e6)
     return doc
+
+
+def _phases(res: Result) -> list[str]:
+    """Phases of the proposed sites, in plan order."""
+    names = [pp.phase.name for pp in (res.phase_plans or [])]
+    shown = res.sites.loc[res.sites["status"] == "proposed", "phase"].dropna().unique().tolist()
+    return [p for p in names if p in shown] + sorted(p for p in shown if p not in names)
+
+
+def _panel_text(res: Result) -> str:
+    """Which phases the map shows, with the coverage each reaches."""
+    n = res.sites.loc[res.sites["status"] == "proposed", "phase"].value_counts()
+    cov = {pp.phase.name: pp.coverage_share for pp in (res.phase_plans or [])}
+    cov.setdefault(res.scenario.plan.phase_name, res.coverage_after)
+    parts = [f"{ph}: {int(n.get(ph, 0))} proposed site(s), coverage {cov[ph]:.1%}" if ph in cov
+             else f"{ph}: {int(n.get(ph, 0))} proposed site(s)" for ph in _phases(res)]
+    return f"existing cameras: coverage {res.coverage_before:.1%}; " + "; ".join(parts)
+
+
+def _marker(marker: str, x: float, y: float, col: str) -> str:
+    """An SVG marker of the map.png shape (circle, diamond, square, triangle)."""
+    if marker == "s":
+        return f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{col}" stroke="#fff"/>'
+    if marker == "D":
+        return (f'<polygon points="{x},{y - 7} {x + 7},{y} {x},{y + 7} {x - 7},{y}" fill="{col}" stroke="#fff" '
+                'stroke-width="1.2"/>')
+    if marker == "^":
+        return f'<polygon points="{x},{y - 7} {x - 6},{y + 5} {x + 6},{y + 5}" fill="{col}" stroke="#fff"/>'
+    return f'<circle cx="{x}" cy="{y}" r="6" fill="{col}" stroke="#fff" stroke-width="1.2"/>'
 
 
 def write_map(res: Result, out_dir: str | Path) -> list[Path]:

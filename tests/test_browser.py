@@ -171,7 +171,10 @@ def test_report_in_chromium(default_run, browser, tmp_path):
     assert sorted(sheets) == sorted(prop)
     # every image decoded (inline PNGs)
     assert browser.eval("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)") is True
-    assert browser.eval("document.images.length") >= len(prop) + 4
+    assert browser.eval("document.images.length") >= 4
+    # one vector close-up per sheet, drawn
+    assert browser.eval("Array.from(document.querySelectorAll('section.sheet svg.closeup'))"
+                        ".filter(s => s.getBoundingClientRect().width > 100).length") == len(prop)
     shot = tmp_path / "report.png"
     browser.screenshot(shot, full_page=True)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000

@@ -33,3 +33,104 @@ def test_missing_scenario_file(tmp_path):
     r = runner.invoke(app, ["run", str(tmp_path / "absent.toml")])
     assert r.exit_code == 1
     assert "scenario file not found" in r.output
+
+
+# messages -------------------------------------------------------------------------------------
+
+BRACKETED = ["check [[incidents]] files and [hotspots.window]", "set patrol.start = [lon, lat]",
+             "[bold]not markup[/bold] and [red]"]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_error_messages_keep_square_brackets(monkeypatch):
+    import siteplanner.scenario as scenario_mod
+    from siteplanner._errors import InputError, ScenarioError
+
+    for exc_type in (ScenarioError, InputError, ValueError):
+        for msg in BRACKETED:
+            def boom(*_a, _m=msg, _t=exc_type, **_k):
+                raise _t(_m)
+
+            monkeypatch.setattr(scenario_mod, "load_scenario", boom)
+            for cmd in (["validate"], ["run"], ["observatory"], ["review", "init"]):
+                r = runner.invoke(app, [*cmd, str(SCENARIO)])
+                assert r.exit_code == 1
+                assert msg in _flat(r.output), (cmd, r.output)
+
+
+def test_help_texts_keep_square_brackets():
+    import typer.main
+
+    root = typer.main.get_command(app)
+    checked = 0
+
+    def walk(cmd, path: list[str]) -> None:
+        nonlocal checked
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+            return
+        r = runner.invoke(app, [*path, "--help"], terminal_width=200)
+        assert r.exit_code == 0, r.output
+        for p in cmd.params:
+            helptext = getattr(p, "help", None) or ""
+            if "[" in helptext:
+                checked += 1
+                assert _flat(helptext) in _flat(r.output), (path, helptext)
+
+    walk(root, [])
+    assert checked >= 1  # "(default: [observatory] period)"
+
+
+def test_success_lines_keep_square_brackets(tmp_path):
+    text = SCENARIO.read_text(encoding="utf-8").replace('name = "Beausoleil"', 'name = "Beausoleil [test]"')
+    p = SCENARIO.parent / "_brackets_test.toml"
+    try:
+        p.write_text(text, encoding="utf-8")
+        r = runner.invoke(app, ["validate", str(p)])
+    finally:
+        p.unlink()
+    assert r.exit_code == 0, r.output
+    assert "Beausoleil [test]" in r.output
+    assert "scenarios/_brackets_test.toml" in r.output
+
+
+def test_misspelt_key_did_you_mean(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('name = "x"\n[area]\nosm = "a.osm"\nboundary = 1\n[hotspots]\nmethd = "kde"\n'
+                 '[[patrol.shifts]]\nname = "a"\nbudget_min = 30\ndwel_min = 3\n', encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(p)])
+    assert r.exit_code == 1
+    out = _flat(r.output)
+    assert "hotspots.methd: unknown key; did you mean 'method'?" in out
+    assert "dwel_min: unknown key; did you mean 'dwell_min'?" in out
+    assert "accepted: method, cell_m" in out
+
+
+def test_paths_shown_resolved_and_relative(monkeypatch):
+    from siteplanner.cli import show_path
+    from siteplanner.scenario import load_scenario
+
+    monkeypatch.chdir(SCENARIO.parents[1])
+    sc = load_scenario("scenarios/beausoleil.toml", check_files=False)
+    assert str(sc.resolve(sc.output.dir)) == "outputs/beausoleil"  # not scenarios/../outputs
+    assert show_path(SCENARIO.parents[1] / "scenarios" / ".." / "outputs" / "x") == "outputs/x"
+    assert show_path("/") == "/"
+
+
+def test_highs_banner_silent():
+    import subprocess
+    import sys
+
+    code = ("from siteplanner.cli import _silence_highs_banner; _silence_highs_banner(); "
+            "import highspy; h = highspy.Highs(); h.setOptionValue('output_flag', False); print('end')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                       cwd=SCENARIO.parents[1], env={**__import__("os").environ, "PYTHONPATH": str(SCENARIO.parents[1])})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "end\n"
+    loud = subprocess.run([sys.executable, "-c", "import highspy; highspy.Highs()"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert "HiGHS" in loud.stdout  # the banner the CLI hides

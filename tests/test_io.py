@@ -128,3 +128,45 @@ def test_staged_folder_moves_nothing_when_the_run_fails(tmp_path):
             (stage / "a.txt").write_text("new")
             raise RuntimeError("a step failed")
     assert [p.name for p in out.iterdir()] == ["a.txt"] and (out / "a.txt").read_text() == "old"
+
+
+def test_every_format_gives_the_same_layers(tmp_path):
+    """The tiny extract as .osm, .osm.gz, .osm.bz2 and .osm.pbf (written by pyosmium)."""
+    import bz2
+    import gzip
+
+    import osmium
+
+    xml = tmp_path / "tiny.osm"
+    xml.write_text(TINY_OSM, encoding="utf-8")
+    (tmp_path / "tiny.osm.gz").write_bytes(gzip.compress(TINY_OSM.encode()))
+    (tmp_path / "tiny.osm.bz2").write_bytes(bz2.compress(TINY_OSM.encode()))
+    with osmium.SimpleWriter(str(tmp_path / "tiny.osm.pbf")) as w:
+        for obj in osmium.FileProcessor(str(xml)):
+            w.add(obj)
+    got = {}
+    for name in ("tiny.osm", "tiny.osm.gz", "tiny.osm.bz2", "tiny.osm.pbf"):
+        layers = io.read_osm(tmp_path / name, cache_dir=None)
+        g = layers["graph"]
+        got[name] = (sorted(g.nodes), sorted((u, v) for u, v in g.edges()),
+                     round(sum(d["length"] for _, _, d in g.edges(data=True)), 6),
+                     list(layers["features"].index))
+    assert len(set(map(repr, got.values()))) == 1
+    nodes, edges, length, feats = got["tiny.osm"]
+    # the street's two ends (its middle node is a vertex); the police station is a feature
+    assert nodes == [1, 3] and edges == [(1, 3), (3, 1)] and feats == [("node", 4)]
+    assert length == pytest.approx(2 * 231.698, abs=0.01)  # osmnx gave 231.698 m each way
+
+
+def test_unknown_boundary_fails_before_the_heavy_pass(tmp_path, monkeypatch):
+    from siteplanner import osm
+
+    xml = tmp_path / "tiny.osm"
+    xml.write_text(TINY_OSM, encoding="utf-8")
+
+    def heavy(*a, **k):
+        raise AssertionError("the nodes-and-ways pass ran")
+
+    monkeypatch.setattr(osm, "_collect", heavy)
+    with pytest.raises(InputError, match="no administrative boundary relation 5"):
+        io.load_town(xml, boundary=5, cache_dir=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 
@@ -309,3 +310,51 @@ def test_build_on_the_real_town_has_consistent_totals(town):
     assert com.loc["toutes heures", "count"] == n23
     assert com.loc["nuit", "count"] < com.loc["toutes heures", "count"]
     assert (seg["class"] != "froid").any()              # the synthetic file has hotspots
+
+
+# --------------------------------------------------------------------------- multiple tests
+def test_bh_adjust_known_values():
+    # Benjamini & Hochberg's rule by hand: m = 5, q_(i) = min_{j>=i} 5 p_(j) / j
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.5, 0.02])
+    q = observatory.bh_adjust(p)
+    assert np.isnan(q[3])
+    assert q[[0, 5, 2, 1, 4]] == pytest.approx([0.05, 0.05, 0.05, 0.05, 0.5])
+    assert observatory.bh_adjust(np.array([0.2, 0.9])) == pytest.approx([0.4, 0.9])
+    assert np.isnan(observatory.bh_adjust(np.array([np.nan]))).all()
+    assert observatory.bh_adjust(np.array([0.9, 0.95, 0.99])).max() <= 1.0
+
+
+def test_change_test_corrects_for_many_cells():
+    # 40 stable cells (3 vs 3) and one cell 7 vs 0: alone p = 2 * 0.5**7 = 0.0156 < 0.05 (hausse),
+    # among 41 cells its q-value is 41 * 0.0156 > 0.05 (stable); a cell 14 vs 0 stays a rise
+    a = np.array([3] * 40 + [7])
+    b = np.array([3] * 40 + [0])
+    _, p_raw, t_raw = observatory.change_test(a, b, 0.5, correction="none")
+    _, p, t = observatory.change_test(a, b, 0.5)
+    assert p[-1] == pytest.approx(2 * 0.5**7) and p_raw[-1] == p[-1]  # the raw p-value is kept
+    assert t_raw[-1] == "hausse" and t[-1] == "stable"
+    _, p2, t2 = observatory.change_test(np.r_[a, 14], np.r_[b, 0], 0.5)
+    assert t2[-1] == "hausse" and observatory.bh_adjust(p2)[-1] < 0.05
+    with pytest.raises(InputError, match="correction"):
+        observatory.change_test(a, b, 0.5, correction="bonferroni")
+
+
+def test_observatory_csv_holds_nothing_below_min_count():
+    from types import SimpleNamespace
+
+    ind = pd.DataFrame({"place_kind": ["commune", "school", "gare"], "place_id": ["c", "s", "g"],
+                        "name": ["C", "S", "G"], "window": "all", "street_km": [10.0, 1.0, 1.0],
+                        "count": [40, 2, 0], "count_previous": [30, 5, 1], "change": [10, -3, -1],
+                        "change_pct": [33.3, -60.0, -100.0], "rate_per_km": [4.0, 2.0, 0.0],
+                        "rate_previous_per_km": [3.0, 5.0, 1.0], "p_value": [0.3, 0.4, 1.0],
+                        "q_value": [0.6, 0.6, 1.0], "trend": ["stable"] * 3})
+    res = SimpleNamespace(indicators=ind, period="2023-S1", previous_period="2022-S2", min_count=3, synthetic=True)
+    csv = pd.read_csv(io.StringIO(observatory.indicators_csv(res)))
+    assert csv["count"].tolist()[0] == 40 and csv["count_previous"].tolist()[0] == 30
+    counts = pd.concat([csv["count"], csv["count_previous"]]).dropna()
+    assert not ((counts > 0) & (counts < 3)).any()  # 2 and 1 are blank
+    school, gare = csv.iloc[1], csv.iloc[2]
+    assert pd.isna(school["count"]) and school["count_previous"] == 5 and pd.isna(school["rate_per_km"])
+    assert pd.isna(school["change"]) and pd.isna(school["change_pct"]) and pd.isna(school["p_value"])
+    assert gare["count"] == 0 and pd.isna(gare["count_previous"]) and pd.isna(gare["change"])
+    assert csv["shareable"].tolist() == [True, False, False] and (csv["trend"] == "stable").all()

@@ -25,12 +25,16 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared real extra
 
 def _osm(tmp_path: Path, body: str, name: str = "t.osm") -> Path:
     path = tmp_path / name
-    path.write_text(f"<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n{body}\n</osm>\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n{body}\n</osm>\n",
+        encoding="utf-8",
+    )
     return path
 
 
-def _nodes(coords: dict[int, tuple[float, float]], tags: dict[int, dict[str, str]] | None = None) -> str:
+def _nodes(
+    coords: dict[int, tuple[float, float]], tags: dict[int, dict[str, str]] | None = None
+) -> str:
     out = []
     for i, (lon, lat) in coords.items():
         t = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in (tags or {}).get(i, {}).items())
@@ -48,7 +52,10 @@ def _way(wid: int, refs: list[int], **tags: str) -> str:
 # streets only
 # ---------------------------------------------------------------------------------------
 
-GRID = {i: (round(7.42 + 0.001 * (i % 10), 4), round(43.74 + 0.001 * (i // 10), 4)) for i in range(1, 40)}
+GRID = {
+    i: (round(7.42 + 0.001 * (i % 10), 4), round(43.74 + 0.001 * (i // 10), 4))
+    for i in range(1, 40)
+}
 
 
 def test_only_walkable_highways_become_streets(tmp_path):
@@ -78,11 +85,17 @@ def test_only_walkable_highways_become_streets(tmp_path):
 
 def test_simplified_graph_keeps_intersections_and_dead_ends(tmp_path):
     """A T: way 200 runs 1-2-3-4, way 201 joins it at 3 from 13, way 202 continues 201 to 23."""
-    body = _nodes(GRID) + "\n" + "\n".join([
-        _way(200, [1, 2, 3, 4], highway="residential", name="Rue A"),
-        _way(201, [13, 3], highway="footway"),
-        _way(202, [23, 13], highway="footway"),
-    ])
+    body = (
+        _nodes(GRID)
+        + "\n"
+        + "\n".join(
+            [
+                _way(200, [1, 2, 3, 4], highway="residential", name="Rue A"),
+                _way(201, [13, 3], highway="footway"),
+                _way(202, [23, 13], highway="footway"),
+            ]
+        )
+    )
     g = osm.parse(_osm(tmp_path, body))["graph"]
     # node 2 is inside way 200, node 13 joins two ways end to end: both become geometry
     assert sorted(g.nodes) == [1, 3, 4, 23]
@@ -101,11 +114,17 @@ def test_simplified_graph_keeps_intersections_and_dead_ends(tmp_path):
 
 def test_way_clipped_at_the_edge_is_cut_with_one_warning(tmp_path, caplog):
     """Way 300 references node 99, absent: it is cut in two; way 301 loses its last node."""
-    body = _nodes(GRID) + "\n" + "\n".join([
-        _way(300, [1, 2, 99, 3, 4], highway="residential"),
-        _way(301, [11, 12, 98], highway="residential"),
-        _way(302, [21, 22, 97, 21], building="yes"),  # a clipped outline has no footprint
-    ])
+    body = (
+        _nodes(GRID)
+        + "\n"
+        + "\n".join(
+            [
+                _way(300, [1, 2, 99, 3, 4], highway="residential"),
+                _way(301, [11, 12, 98], highway="residential"),
+                _way(302, [21, 22, 97, 21], building="yes"),  # a clipped outline has no footprint
+            ]
+        )
+    )
     caplog.set_level(logging.WARNING, logger="siteplanner")
     layers = osm.parse(_osm(tmp_path, body))
     g = layers["graph"]
@@ -123,9 +142,19 @@ def test_way_clipped_at_the_edge_is_cut_with_one_warning(tmp_path, caplog):
 
 def _commune(members: list[int], *, anchor: bool = True) -> str:
     """A 0.01° square commune 7.40-7.41 / 43.70-43.71 in four sides (ways 1-4), and a street."""
-    corners = {501: (7.40, 43.70), 502: (7.41, 43.70), 503: (7.41, 43.71), 504: (7.40, 43.71),
-               505: (7.405, 43.705), 506: (7.402, 43.702), 507: (7.408, 43.702),
-               508: (7.39, 43.69), 509: (7.42, 43.72), 510: (7.402, 43.708), 511: (7.408, 43.708)}  # 508/509 widen the extract's bounds
+    corners = {
+        501: (7.40, 43.70),
+        502: (7.41, 43.70),
+        503: (7.41, 43.71),
+        504: (7.40, 43.71),
+        505: (7.405, 43.705),
+        506: (7.402, 43.702),
+        507: (7.408, 43.702),
+        508: (7.39, 43.69),
+        509: (7.42, 43.72),
+        510: (7.402, 43.708),
+        511: (7.408, 43.708),
+    }  # 508/509 widen the extract's bounds
     sides = {1: [501, 502], 2: [502, 503], 3: [503, 504], 4: [504, 501]}
     ways = [_way(w, sides[w], boundary="administrative") for w in sides if w in members]
     ways.append(_way(600, [506, 507], highway="residential"))
@@ -134,9 +163,11 @@ def _commune(members: list[int], *, anchor: bool = True) -> str:
     mem = "".join(f'<member type="way" ref="{w}" role="outer"/>' for w in sides)
     if anchor:
         mem += '<member type="node" ref="505" role="admin_centre"/>'
-    rel = (f'<relation id="900" version="1">{mem}<tag k="type" v="boundary"/>'
-           '<tag k="boundary" v="administrative"/><tag k="admin_level" v="8"/>'
-           '<tag k="name" v="Carré"/></relation>')
+    rel = (
+        f'<relation id="900" version="1">{mem}<tag k="type" v="boundary"/>'
+        '<tag k="boundary" v="administrative"/><tag k="admin_level" v="8"/>'
+        '<tag k="name" v="Carré"/></relation>'
+    )
     return "\n".join([_nodes(corners, {505: {"place": "village", "name": "Carré"}}), *ways, rel])
 
 
@@ -153,7 +184,7 @@ def test_cut_boundary_is_closed_along_the_bounds_with_a_warning(tmp_path, caplog
     """Side 3 (the north one) is missing: the ring is closed along the extract's north edge."""
     path = _osm(tmp_path, _commune([1, 2, 4]))
     check = osm.check_boundary(path, 900)
-    assert (check.members, check.present, check.complete) == (4, 3, False)
+    assert (check.members, check.present, check.complete, check.anchor_present) == (4, 3, False, True)
     layers = osm.parse(path)
     caplog.set_level(logging.WARNING, logger="siteplanner")
     _, geom = io.study_area_from_osm(layers["features"], 900, source="t", layers=layers)
@@ -164,6 +195,7 @@ def test_cut_boundary_is_closed_along_the_bounds_with_a_warning(tmp_path, caplog
 
 def test_cut_boundary_without_a_known_inside_is_refused(tmp_path):
     path = _osm(tmp_path, _commune([1, 2, 4], anchor=False))
+    assert osm.check_boundary(path, 900).anchor_present is False
     layers = osm.parse(path)
     with pytest.raises(InputError, match="3 of 4 member ways present.*polygon ="):
         io.study_area_from_osm(layers["features"], 900, source="t", layers=layers)
@@ -180,17 +212,27 @@ def test_boundary_with_no_member_in_the_extract_fails_before_the_parse(tmp_path)
 def test_sea_is_clipped_off_the_study_area(tmp_path, caplog):
     """A coastline running west to east through the middle, land on its left (north)."""
     coast = {701: (7.39, 43.705), 702: (7.42, 43.705)}
-    body = _commune([1, 2, 3, 4]) + "\n" + _nodes(coast) + "\n" + _way(700, [701, 702], natural="coastline")
+    body = (
+        _commune([1, 2, 3, 4])
+        + "\n"
+        + _nodes(coast)
+        + "\n"
+        + _way(700, [701, 702], natural="coastline")
+    )
     path = _osm(tmp_path, body)
     caplog.set_level(logging.WARNING, logger="siteplanner")
     town = io.load_town(path, boundary=900, cache_dir=None, margin_m=0)
     assert "50.0 % of the study area" in caplog.text
-    north = gpd.GeoSeries([box(7.40, 43.705, 7.41, 43.71)], crs="EPSG:4326").to_crs(town.crs).iloc[0]
+    north = (
+        gpd.GeoSeries([box(7.40, 43.705, 7.41, 43.71)], crs="EPSG:4326").to_crs(town.crs).iloc[0]
+    )
     assert town.area.symmetric_difference(north).area < 1.0  # m²
     assert sorted(town.graph.nodes) == [510, 511]
     # reversed, the land is the south half, with the other street
     body_rev = body.replace('<nd ref="701"/><nd ref="702"/>', '<nd ref="702"/><nd ref="701"/>')
-    town = io.load_town(_osm(tmp_path, body_rev, "rev.osm"), boundary=900, cache_dir=None, margin_m=0)
+    town = io.load_town(
+        _osm(tmp_path, body_rev, "rev.osm"), boundary=900, cache_dir=None, margin_m=0
+    )
     assert sorted(town.graph.nodes) == [506, 507]
 
 
@@ -215,9 +257,13 @@ def test_not_an_osm_file_is_one_clear_error(tmp_path):
 
 
 def _walkable_way_ids(path: Path) -> set[int]:
-    fp = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+    fp = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+        osmium.filter.KeyFilter("highway")
+    )
     # (a way of one node, as two of the default extract's, is no street)
-    return {w.id for w in fp if osm.is_walkable(dict(w.tags)) and len({n.ref for n in w.nodes}) >= 2}
+    return {
+        w.id for w in fp if osm.is_walkable(dict(w.tags)) and len({n.ref for n in w.nodes}) >= 2
+    }
 
 
 def _edge_way_ids(g) -> set[int]:
@@ -255,6 +301,7 @@ def test_cut_beausoleil_in_the_2026_extract_is_closed_with_a_warning(caplog):
     path = SHARED / "monaco-2026.osm.pbf"
     check = osm.check_boundary(path, 174562)
     assert (check.name, check.members, check.present) == ("Beausoleil", 8, 7)
+    assert check.anchor_present is False
     layers = osm.parse(path)
     caplog.set_level(logging.WARNING, logger="siteplanner")
     _, area = io.study_area_from_osm(layers["features"], 174562, source=str(path), layers=layers)
@@ -282,6 +329,11 @@ def test_monaco_country_is_clipped_to_land(caplog):
     town = io.load_town(OSM, boundary=1124039, cache_dir=CACHE, margin_m=0)
     assert "of the study area" in caplog.text and "sea or water" in caplog.text
     assert 1.8e6 < town.area.area < 2.3e6
+    # read again (from the cache now): the warnings are told again
+    caplog.clear()
+    again = io.load_town(OSM, boundary=1124039, cache_dir=CACHE, margin_m=0)
+    assert again.area.equals(town.area)
+    assert "sea or water" in caplog.text and "1124039 (Monaco) is cut" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------
@@ -302,10 +354,16 @@ def test_camera_direction_is_parsed():
 
 def test_osm_cameras_filter_indoor_and_keep_direction(tmp_path):
     cams = {801: (7.401, 43.701), 802: (7.402, 43.701), 803: (7.403, 43.701)}
-    tags = {801: {"man_made": "surveillance", "surveillance": "public", "camera:direction": "E",
-                  "camera:angle": "30"},
-            802: {"man_made": "surveillance", "surveillance": "indoor"},
-            803: {"man_made": "surveillance", "surveillance:type": "camera"}}
+    tags = {
+        801: {
+            "man_made": "surveillance",
+            "surveillance": "public",
+            "camera:direction": "E",
+            "camera:angle": "30",
+        },
+        802: {"man_made": "surveillance", "surveillance": "indoor"},
+        803: {"man_made": "surveillance", "surveillance:type": "camera"},
+    }
     layers = osm.parse(_osm(tmp_path, _nodes(cams, tags)))
     out = cameras.osm_cameras(layers["features"])
     assert out["site_id"].tolist() == ["E801", "E803"]
@@ -336,8 +394,16 @@ def test_known_heading_is_kept_instead_of_the_best():
     obstacles = viewshed.build_obstacles(gpd.GeoSeries([], crs="EPSG:32632"))
     xy = np.array([[0.0, 0.0], [100.0, 0.0]])
     targets = np.array([[0.0, 20.0], [100.0, 20.0]])
-    fov = coverage.fields_of_view(obstacles, xy, range_m=30, fov_deg=60, n_headings=8, target_xy=targets,
-                                  fixed_heading_deg=np.array([90.0, np.nan]), site_fov_deg=np.array([40.0, np.nan]))
+    fov = coverage.fields_of_view(
+        obstacles,
+        xy,
+        range_m=30,
+        fov_deg=60,
+        n_headings=8,
+        target_xy=targets,
+        fixed_heading_deg=np.array([90.0, np.nan]),
+        site_fov_deg=np.array([40.0, np.nan]),
+    )
     assert fov.heading_deg.tolist() == [90.0, 0.0]
     east, north = fov.polygons
     assert east.centroid.x > 10 and abs(east.centroid.y) < 1
@@ -345,3 +411,50 @@ def test_known_heading_is_kept_instead_of_the_best():
     # the 40° wedge of the fixed camera: area of a 40° sector of radius 30
     assert east.area == pytest.approx(math.pi * 30**2 * 40 / 360, rel=0.02)
     assert shapely.contains_xy(north, 100.0, 20.0)
+
+
+def _scenario(tmp_path: Path, area: str) -> Path:
+    p = tmp_path / "s.toml"
+    p.write_text(f'name = "t"\n[area]\nboundary = 174562\n{area}\n', encoding="utf-8")
+    return p
+
+
+def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
+    from siteplanner.scenario import ScenarioError, load_scenario
+
+    pbf = tmp_path / "town.osm.pbf"
+    pbf.write_bytes(b"")
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{pbf}"'))
+    assert sc.area.existing_cameras == "osm" and sc.area.camera_exclude == {
+        "surveillance": ("indoor",)
+    }
+    sc = load_scenario(
+        _scenario(tmp_path, f'osm = "{pbf}"\nexisting_cameras = "none"\ncamera_exclude = {{}}')
+    )
+    assert sc.area.existing_cameras == "none" and sc.area.cameras_file is None
+    cams = tmp_path / "cams.csv"
+    cams.write_text("lon,lat\n7.4,43.7\n")
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{pbf}"\nexisting_cameras = "cams.csv"'))
+    assert sc.resolve(sc.area.cameras_file) == cams
+    with pytest.raises(ScenarioError, match="existing_cameras: file .*absent.csv not found"):
+        load_scenario(_scenario(tmp_path, f'osm = "{pbf}"\nexisting_cameras = "absent.csv"'))
+    geo = tmp_path / "town.geojson"
+    geo.write_text("{}")
+    with pytest.raises(ScenarioError, match="area.osm.*not named like an OpenStreetMap extract"):
+        load_scenario(_scenario(tmp_path, f'osm = "{geo}"'))
+
+
+def test_pipeline_existing_cameras_choice(tmp_path, town):
+    """"none" gives no camera; a file gives its own, in the town's CRS, with their headings."""
+    from siteplanner import pipeline
+    from siteplanner.scenario import load_scenario
+
+    cams = tmp_path / "cams.csv"
+    cams.write_text("name,lon,lat,heading_deg\nMairie,7.4232,43.7427,NE\nPlace,7.4240,43.7435,\n")
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "cams.csv"'))
+    out = pipeline._existing_cameras(sc, town)
+    assert out.crs == town.crs and out["site_id"].tolist() == ["X0001", "X0002"]
+    assert out["heading_deg"].iloc[0] == 45.0
+    assert out["heading_source"].tolist() == [cameras.FROM_FILE, cameras.ASSUMED]
+    sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "none"'))
+    assert len(pipeline._existing_cameras(sc, town)) == 0

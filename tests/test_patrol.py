@@ -340,14 +340,49 @@ def test_variants_are_distinct_seeded_and_within_share():
     assert out[0].prize == pytest.approx(best.prize)
     assert all(c.prize >= 0.85 * best.prize - 1e-9 for c in out)
     assert len({c.stop_nodes for c in out}) == 4
-    for c in out:
+    for i, c in enumerate(out):
         assert_walkable(G, c, 0)
+        for other in out[:i]:  # at least half of each variant's stops are new
+            assert 2 * len(set(c.stop_nodes) - set(other.stop_nodes)) >= len(c.stop_nodes)
     again = patrol.variants(G, 0, cands, prizes, n=4, within_share=0.85, budget_min=60, speed_kmh=SPEED, dwell_min=5, seed=2)
     assert [c.nodes for c in again] == [c.nodes for c in out]
 
 
+def _circuit(stops: tuple[int, ...]) -> patrol.Circuit:
+    return patrol.Circuit(name="c", nodes=(0, *stops, 0), stops=tuple(patrol.Stop(n, 0.0, 0.0, k, 0.0, 1.0, 1.0)
+                                                                       for k, n in enumerate(stops, start=1)),
+                          geometry=None, length_m=0.0, duration_min=0.0, prize=0.0, budget_min=1.0, speed_kmh=1.0,
+                          method="")
+
+
+def test_a_reversed_or_reshuffled_circuit_is_not_a_variant():
+    base = _circuit((1, 2, 3, 4, 5))
+    assert not patrol.differs(_circuit((5, 4, 3, 2, 1)), base)  # run backwards
+    assert not patrol.differs(_circuit((1, 2, 3, 6, 7)), base)  # 2 of 5 stops new
+    assert patrol.differs(_circuit((1, 2, 6, 7, 8)), base)  # 3 of 5 new
+    assert patrol.differs(_circuit((1, 9)), base)  # 1 of 2 new: half
+    assert not patrol.differs(_circuit(()), _circuit(()))
+
+
+def test_variant_takes_the_other_branch():
+    # two branches from the start 0: west 1, 2 (prize 2 in all) and east 3, 4 (1.9); 6 min allow one
+    # branch (400 m there and back, 2 stops of 1 min), or the first node of each. The base goes west;
+    # a variant must leave at least one of its two stops (not west again in another order).
+    G = make_graph({0: (0.0, 0.0), 1: (-100.0, 0.0), 2: (-200.0, 0.0), 3: (100.0, 0.0), 4: (200.0, 0.0)},
+                   [(0, 1, 100.0), (1, 2, 100.0), (0, 3, 100.0), (3, 4, 100.0)])
+    out = patrol.variants(G, 0, [1, 2, 3, 4], [1.0, 1.0, 0.95, 0.95], n=2, within_share=0.9, budget_min=6,
+                          speed_kmh=SPEED, dwell_min=1, seed=0)
+    assert len(out) == 2 and set(out[0].stop_nodes) == {1, 2}
+    assert set(out[1].stop_nodes) in ({3, 4}, {1, 3}, {2, 3}, {1, 4}) and out[1].prize >= 0.9 * out[0].prize
+    with pytest.warns(UserWarning, match="different circuit"):  # ask for more than exist
+        many = patrol.variants(G, 0, [1, 2, 3, 4], [1.0, 1.0, 0.95, 0.95], n=8, within_share=0.9, budget_min=6,
+                               speed_kmh=SPEED, dwell_min=1, seed=0, max_attempts=40)
+    assert 2 <= len(many) < 8
+    assert all(patrol.differs(c, o) for i, c in enumerate(many) for o in many[:i])
+
+
 def test_variants_warn_when_too_few_qualify(star):
-    with pytest.warns(UserWarning, match="found 1 distinct"):
+    with pytest.warns(UserWarning, match="found 1 different"):
         out = patrol.variants(star, 0, [1], [1.0], n=3, budget_min=60, speed_kmh=SPEED, dwell_min=10, max_attempts=5)
     assert len(out) == 1
 
@@ -397,3 +432,30 @@ def test_segment_prize_given_both_ways_counts_the_larger_once():
     G = make_graph({0: (0, 0), 1: (100, 0)}, [(0, 1, 100)])
     c = patrol.plan_circuit(G, 0, [], [], budget_min=10, speed_kmh=SPEED, segment_prize={(0, 1): 2.0, (1, 0): 3.0})
     assert c.prize == pytest.approx(3.0) and c.segments == ((0, 1),)
+
+
+# -- stop names -------------------------------------------------------------------------------------
+
+
+def test_stops_named_after_street_and_place(star):
+    import geopandas as gpd
+    import shapely
+
+    c = patrol.plan_circuit(star, 0, [1, 2, 3], [1.0, 1.0, 1.0], budget_min=30, speed_kmh=SPEED, dwell_min=1)
+    assert {s.node for s in c.stops} == {1, 2, 3}
+    places = gpd.GeoDataFrame({"kind": ["school", "station", "shop"], "name": ["École du Centre", "Gare", "Tabac"]},
+                              geometry=[shapely.Point(X0 + 110, Y0 + 20), shapely.Point(X0 - 900, Y0), shapely.Point(X0, Y0 + 205)],
+                              crs=CRS)
+    named = patrol.name_stops([c], star, places)[0]
+    by_node = {s.node: s.name for s in named.stops}
+    assert by_node[1] == "Rue A, near École du Centre (school)"  # 22 m away
+    assert by_node[2] == "Rue B"  # a shop is not a place to name a stop after
+    assert by_node[3] == patrol.UNNAMED_STREET  # its street has no name; Rue A and Rue B are 300 m off
+    assert [s.node for s in named.stops] == [s.node for s in c.stops] and named.nodes == c.nodes
+    gpx = gpxpy.parse(patrol.to_gpx(named, CRS))
+    assert [w.name for w in gpx.waypoints] == [f"{s.order}. {s.name}" for s in named.stops]
+    lines = patrol.itinerary_lines(star, named)
+    stops_said = [ln for ln in lines if ln.startswith("STOP")]
+    assert stops_said == [f"STOP {s.order}: {s.name} — arrive at {s.eta_min:.0f} min, stay {s.dwell_min:.0f} min"
+                          for s in named.stops]
+    assert lines[0].startswith(("Rue A", "Rue B", "unnamed street"))

@@ -78,7 +78,8 @@ def test_all_outputs_written_and_valid(default_run):
     best = {c["properties"]["circuit"]: c["properties"]["prize"] for c in circuits}
     for shift in res.scenario.patrol.shifts:
         alts = [name for name in best if name.startswith(f"{shift.name} variante")]
-        assert len(alts) == shift.variants
+        if shift.variants:  # as many as asked, or the run says how many different circuits qualified
+            assert len(alts) == res.counts["patrol_variants"][shift.name]["found"] <= shift.variants
         # seeded alternatives stay within the stated share of the best prize
         assert all(best[a] >= shift.variants_within * best[shift.name] - 1e-9 for a in alts)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as _html
+import json
 import re
 
 import matplotlib
@@ -9,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import pytest  # noqa: E402
 
-from siteplanner import report, webmap  # noqa: E402
+from siteplanner import pipeline, report, webmap  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,19 @@ def test_report_has_a_sheet_per_proposed_site(default_run, html):
     # in rank order
     ranks = res.sites.set_index("site_id").loc[sheets, "rank"].tolist()
     assert ranks == sorted(ranks)
+
+
+def test_sheets_have_vector_closeups(default_run, html):
+    res, _, _ = default_run
+    sheets = re.findall(r"<section class='sheet' id='site-([^']+)'.*?</section>", html, flags=re.S)
+    assert len(sheets) == int((res.sites["status"] == "proposed").sum())
+    for block in re.findall(r"<section class='sheet'.*?</section>", html, flags=re.S):
+        svg = re.search(r'<svg class="closeup".*?</svg>', block, flags=re.S)
+        assert svg is not None
+        svg = svg.group(0)
+        assert 'fill="#d62728"' in svg  # the field of view
+        assert "O 46 m" in svg and "SYNTHETIC" in svg and ">N<" in svg  # DORI ring, watermark, north
+    assert len(set(re.findall(r'pattern id="([^"]+)"', html))) == len(re.findall(r'pattern id="', html))
 
 
 def test_report_is_self_contained(html):
@@ -48,9 +63,15 @@ def test_report_content(default_run, html):
     assert res.scenario.hotspots.window.name in html
 
 
-def test_report_pdf(default_run):
+def test_report_pdf_only_when_asked(default_run):
+    from siteplanner import report
+
     res, out, _ = default_run
-    pdf = (out / "report.pdf").read_bytes()
+    assert res.scenario.output.pdf is False
+    assert not (out / "report.pdf").exists()  # [output] pdf = false by default
+    written = report.write_report(res, out / "with_pdf", pdf=True)
+    assert [p.name for p in written] == ["report.html", "report.pdf"]
+    pdf = (out / "with_pdf" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     n_pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     n_sites = int((res.sites["status"] == "proposed").sum())
@@ -95,3 +116,37 @@ def test_map_html_offline_with_every_site(default_run):
     for layer in ["l-buildings", "l-streets", "l-hotspots", "l-fov", "l-masks", "l-patrols", "l-cameras"]:
         assert f'id="{layer}"' in doc
     assert "© OpenStreetMap contributors" in doc and "SYNTHETIC" in doc
+    for pp in res.phase_plans:  # the panel says which phases are shown, each with its coverage
+        assert f"{pp.phase.name}: " in doc and f"coverage {pp.coverage_share:.1%}" in doc
+
+
+def test_patrol_stops_named_everywhere(default_run, html):
+    import gpxpy
+
+    res, out, _ = default_run
+    stops = [st for c in res.circuits for st in c.stops]
+    assert stops and all(st.name for st in stops)
+    assert sum(st.name != "unnamed street" for st in stops) >= 0.8 * len(stops)
+    for c in res.circuits:
+        slug = pipeline._slug(c.name)
+        gpx = gpxpy.parse((out / f"patrol_{slug}.gpx").read_text(encoding="utf-8"))
+        assert [w.name for w in gpx.waypoints] == [f"{st.order}. {st.name}" for st in c.stops]
+        itin = (out / f"patrol_{slug}_itinerary.txt").read_text(encoding="utf-8")
+        for st in c.stops:
+            assert f"STOP {st.order}: {st.name}" in itin
+            assert _html.escape(st.name) in html
+    geo = json.loads((out / "patrols.geojson").read_text(encoding="utf-8"))
+    names = [f["properties"]["name"] for f in geo["features"] if f["properties"]["feature"] == "stop"]
+    assert names == [st.name for st in stops]
+
+
+def test_report_says_when_variants_are_missing(default_run, html):
+    res, _, _ = default_run
+    for shift, v in res.counts["patrol_variants"].items():
+        found = [c for c in res.circuits if c.name.startswith(f"{shift} variante")]
+        assert len(found) == v["found"]
+        base = next(c for c in res.circuits if c.name == shift)
+        for c in found:  # a variant is a different circuit, never the base run backwards
+            assert 2 * len(set(c.stop_nodes) - set(base.stop_nodes)) >= len(c.stop_nodes)
+        if v["found"] < v["asked"]:
+            assert f"Shift {shift}: {v['asked']} variant(s) asked, {v['found']} found" in html

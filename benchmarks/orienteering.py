@@ -1,0 +1,233 @@
+"""Benchmark: the patrol solver's orienteering core on published orienteering instances.
+
+``siteplanner.patrol.solve_orienteering`` (the iterated local search every patrol circuit
+comes from, default settings, seed 0) on the sets in
+``/work/shared/data/benchmarks/orienteering`` (its README gives sources and checks):
+
+- Tsiligirides sets 1-3 and Chao et al. sets 64 / 66: single path from the first point to
+  the second, unrounded Euclidean distances. The solver plans tours that start and end at
+  one depot; a path is given to it as a tour whose depot row holds the distances from the
+  start and whose depot column the distances to the end (distances between stops are
+  symmetric, so its 2-opt stays exact). Reference: ``best_known.csv`` (optimal where HiGHS
+  proved it, else the best published value).
+- OPLib (Kobeaga et al. 2018), the 180 instances with n ≤ 400: cycles through depot 1 with
+  TSPLIB integer distances (EUC_2D, ATT, GEO, EXPLICIT). Reference: the EA4OP heuristic's
+  score (``best_known.csv``); a ratio above 1 beats it.
+
+Every route returned is re-checked here (length within the budget, recomputed from the
+coordinates, score recomputed). Per instance: score, reference, ratio and time; the last
+line is ``RESULT instances= mean_ratio= min_ratio= matched_or_better= median_s=`` and the
+table goes to ``benchmarks/results/orienteering.md``.
+
+Run: ``python benchmarks/orienteering.py`` (the 89 Tsiligirides and Chao instances and the 24
+OPLib ones with n ≤ 60, about 30 min on 2 shared cores: the ILS is pure Python),
+``--max-n 400`` for all 180 OPLib instances with n ≤ 400 (hours), ``--quick`` for
+Tsiligirides, Chao and the gen1 OPLib instances with n ≤ 60.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from siteplanner.patrol import solve_orienteering
+
+try:
+    from _results import write as write_results
+except ImportError:
+    from benchmarks._results import write as write_results
+
+DATA = Path("/work/shared/data/benchmarks/orienteering")
+
+
+def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """Tsiligirides / Chao format: ``Tmax P`` then ``x y score`` per point (first start, second end)."""
+    lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+    tmax = float(lines[0][0])
+    pts = np.array([[float(v) for v in ln[:3]] for ln in lines[1:]])
+    return pts[:, :2], pts[:, 2], tmax
+
+
+def path_as_tour(D: np.ndarray, score: np.ndarray, start: int, end: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A start → end path instance as the solver's depot tour: (matrix, prizes, point of each task)."""
+    tasks = [i for i in range(len(score)) if i not in (start, end)]
+    idx = np.array(tasks)
+    T = np.empty((len(tasks) + 1, len(tasks) + 1))
+    T[1:, 1:] = D[np.ix_(idx, idx)]
+    T[0, 1:] = D[start, idx]  # leaving the depot = leaving the start
+    T[1:, 0] = D[idx, end]  # returning to the depot = arriving at the end
+    T[0, 0] = D[start, end]
+    return T, score[idx], tasks
+
+
+def _nint(x: np.ndarray) -> np.ndarray:
+    return np.floor(x + 0.5)
+
+
+def tsplib_matrix(spec: dict, coords: np.ndarray | None, weights: list[float]) -> np.ndarray:
+    """TSPLIB distances (Reinelt 1991): EUC_2D, ATT, GEO, EXPLICIT (LOWER_DIAG_ROW, UPPER_ROW, FULL_MATRIX)."""
+    n = int(spec["DIMENSION"])
+    kind = spec["EDGE_WEIGHT_TYPE"]
+    if kind == "EUC_2D":
+        return _nint(np.hypot(*(coords[:, None, :] - coords[None, :, :]).transpose(2, 0, 1)))
+    if kind == "ATT":
+        d = coords[:, None, :] - coords[None, :, :]
+        r = np.sqrt((d ** 2).sum(axis=2) / 10.0)
+        t = _nint(r)
+        return np.where(t < r, t + 1, t)
+    if kind == "GEO":
+        deg = np.trunc(coords)
+        rad = math.pi * (deg + 5.0 * (coords - deg) / 3.0) / 180.0
+        lat, lon = rad[:, 0], rad[:, 1]
+        q1 = np.cos(lon[:, None] - lon[None, :])
+        q2 = np.cos(lat[:, None] - lat[None, :])
+        q3 = np.cos(lat[:, None] + lat[None, :])
+        D = np.trunc(6378.388 * np.arccos(0.5 * ((1.0 + q1) * q2 - (1.0 - q1) * q3)) + 1.0)
+        np.fill_diagonal(D, 0.0)
+        return D
+    if kind == "EXPLICIT":
+        fmt = spec["EDGE_WEIGHT_FORMAT"]
+        w = np.array(weights)
+        D = np.zeros((n, n))
+        if fmt == "FULL_MATRIX":
+            return w.reshape(n, n)
+        if fmt == "LOWER_DIAG_ROW":
+            D[np.tril_indices(n)] = w
+        elif fmt == "UPPER_ROW":
+            D[np.triu_indices(n, 1)] = w
+        elif fmt == "UPPER_DIAG_ROW":
+            D[np.triu_indices(n)] = w
+        elif fmt == "LOWER_ROW":
+            D[np.tril_indices(n, -1)] = w
+        else:
+            raise ValueError(f"EDGE_WEIGHT_FORMAT {fmt} not handled")
+        return np.maximum(D, D.T)
+    raise ValueError(f"EDGE_WEIGHT_TYPE {kind} not handled")
+
+
+def read_oplib(path: Path) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """OPLib instance: (distance matrix, scores, COST_LIMIT, depot index)."""
+    spec: dict[str, str] = {}
+    section = None
+    coords, weights, scores, depot = [], [], {}, []
+    for line in path.read_text().splitlines():
+        s = line.strip()
+        if not s or s == "EOF":
+            continue
+        if s.endswith("SECTION"):
+            section = s
+            continue
+        if section is None:
+            key, _, value = s.partition(":")
+            spec[key.strip()] = value.strip()
+            continue
+        parts = s.split()
+        if section == "NODE_COORD_SECTION":
+            coords.append((float(parts[1]), float(parts[2])))
+        elif section == "EDGE_WEIGHT_SECTION":
+            weights += [float(v) for v in parts]
+        elif section == "NODE_SCORE_SECTION":
+            scores[int(parts[0]) - 1] = float(parts[1])
+        elif section == "DEPOT_SECTION" and int(parts[0]) > 0:
+            depot.append(int(parts[0]) - 1)
+    n = int(spec["DIMENSION"])
+    D = tsplib_matrix(spec, np.array(coords) if coords else None, weights)
+    score = np.array([scores.get(i, 0.0) for i in range(n)])
+    return D, score, float(spec["COST_LIMIT"]), depot[0] if depot else 0
+
+
+def solve_path(D: np.ndarray, score: np.ndarray, budget: float, start: int, end: int) -> tuple[float, float]:
+    """Solve, re-check the route on ``D``; returns (score, seconds)."""
+    T, prizes, tasks = path_as_tour(D, score, start, end)
+    t = time.perf_counter()
+    tour = solve_orienteering(T, np.zeros(len(tasks)), prizes, budget_min=budget)
+    elapsed = time.perf_counter() - t
+    points = [start, *[tasks[k - 1] for k in tour.order], end]
+    length = float(sum(D[a, b] for a, b in zip(points[:-1], points[1:])))
+    if len(set(points[1:-1])) != len(points) - 2 or length > budget * (1 + 1e-9) + 1e-9:
+        raise AssertionError(f"route infeasible: length {length} for budget {budget}, points {points}")
+    got = float(score[points[1:-1]].sum())
+    if abs(got - tour.prize) > 1e-6:
+        raise AssertionError(f"score {got} recomputed, solver says {tour.prize}")
+    return got, elapsed
+
+
+def jobs(quick: bool, max_n: int) -> list[tuple[str, dict]]:
+    with open(DATA / "best_known.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        name = r["instance"]
+        if name.startswith("oplib"):
+            n = int(r["notes"].split("n=")[1].split(";")[0]) if "n=" in r["notes"] else 0
+            if n > max_n or (quick and "gen1" not in name):
+                continue
+        out.append((name, r))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--max-n", type=int, default=60,
+                        help="largest OPLib instance (points); 400 for the whole n <= 400 subset (hours)")
+    args = parser.parse_args()
+    results = []
+    print(f"{'instance':<48}{'budget':>8}{'score':>8}{'reference':>10}{'status':>22}{'ratio':>8}{'s':>8}")
+    for name, ref in jobs(args.quick, args.max_n):
+        path = DATA / name
+        if name.startswith("oplib"):
+            D, score, budget, depot = read_oplib(path)
+            got, secs = solve_path(D, score, budget, depot, depot)
+            family = "OPLib " + name.split("/")[2]
+        else:
+            xy, score, budget = read_chao(path)
+            D = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+            got, secs = solve_path(D, score, budget, 0, 1)
+            family = name.split("/")[0].replace("_", " ")
+        best = float(ref["best_score"])
+        ratio = got / best if best > 0 else 1.0
+        results.append({"family": family, "instance": Path(name).stem, "budget": budget, "score": got,
+                        "best": best, "status": ref["status"], "ratio": ratio, "s": secs, "n": len(score)})
+        print(f"{Path(name).stem:<48}{budget:>8g}{got:>8g}{best:>10g}{ref['status']:>22}{ratio:>8.4f}{secs:>8.2f}",
+              flush=True)
+    report(results, args)
+
+
+def report(results: list[dict], args: argparse.Namespace) -> None:
+    lines = ["| family | instances | mean ratio | min ratio | = or above reference | proven optima matched | "
+             "median s | max s |", "|---|---|---|---|---|---|---|---|"]
+    families = sorted({r["family"] for r in results})
+    for fam in families:
+        rs = [r for r in results if r["family"] == fam]
+        opt = [r for r in rs if r["status"] == "optimal"]
+        lines.append(f"| {fam} | {len(rs)} | {statistics.mean(r['ratio'] for r in rs):.4f} | "
+                     f"{min(r['ratio'] for r in rs):.4f} | {sum(r['ratio'] >= 1 - 1e-9 for r in rs)} | "
+                     f"{sum(r['ratio'] >= 1 - 1e-9 for r in opt)}/{len(opt)} | "
+                     f"{statistics.median(r['s'] for r in rs):.2f} | {max(r['s'] for r in rs):.2f} |")
+    detail = ["| instance | n | budget | score | reference | status | ratio | s |", "|---|---|---|---|---|---|---|---|"]
+    detail += [f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | {r['status']} | "
+               f"{r['ratio']:.4f} | {r['s']:.2f} |" for r in results]
+    ratios = [r["ratio"] for r in results]
+    result = (f"RESULT instances={len(results)} mean_ratio={statistics.mean(ratios):.4f} "
+              f"min_ratio={min(ratios):.4f} matched_or_better={sum(x >= 1 - 1e-9 for x in ratios)} "
+              f"median_s={statistics.median(r['s'] for r in results):.2f}")
+    print("\n".join(lines))
+    print(result)
+    note = ("Ratio = the solver's score / the reference score (Tsiligirides: proven optima; Chao: proven optimum "
+            "or best published; OPLib: the EA4OP heuristic's score). Solver: `patrol.solve_orienteering`, "
+            "default settings, seed 0; every route re-checked against the budget.")
+    write_results("orienteering" + ("_quick" if args.quick else ""), "Patrol solver on orienteering benchmarks",
+                  "\n".join([note, "", *lines, "", "```", result, "```", "", "Per instance:", "", *detail]),
+                  command="python benchmarks/orienteering.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""map.png: hotspot classes, one marker per phase, labels without overlap, legend outside the map."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from affine import Affine
+from matplotlib.colors import to_hex
+
+from siteplanner import plot
+from siteplanner.hotspots import DensityGrid
+
+
+@pytest.fixture(scope="module")
+def drawn(default_run):
+    res, _, _ = default_run
+    fig = plot.plan_map(res)
+    fig.canvas.draw()
+    axes = {ax.get_label(): ax for ax in fig.axes}
+    return res, fig, axes
+
+
+def test_map_png_written(default_run):
+    from PIL import Image
+
+    _, out, _ = default_run
+    with Image.open(out / "map.png") as im:
+        assert im.width >= 1800 and im.height >= 1200
+
+
+@pytest.mark.parametrize("dpi", [150, 100])  # map.png, and the default screen resolution
+def test_no_two_site_labels_overlap(drawn, dpi):
+    res, fig, axes = drawn
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for name in ("map", "zoom"):
+        labels = [t for t in axes[name].texts if t.get_gid() == "site-label"]
+        boxes = [t.get_bbox_patch().get_window_extent(r) for t in labels]
+        if name == "map":  # every proposed site has its rank label on the town map
+            assert sorted(int(t.get_text()) for t in labels) == sorted(
+                int(k) for k in res.sites.loc[res.sites["status"] == "proposed", "rank"]
+            )
+        for (ta, a), (tb, b) in itertools.combinations(zip(labels, boxes), 2):
+            assert not a.overlaps(b), (name, ta.get_text(), tb.get_text())
+        frame = axes[name].get_window_extent(r)
+        for t, b in zip(labels, boxes):  # inside the frame
+            assert (
+                frame.x0 - 1 <= b.x0
+                and b.x1 <= frame.x1 + 1
+                and frame.y0 - 1 <= b.y0
+                and b.y1 <= frame.y1 + 1
+            )
+
+
+def test_legend_and_zoom_outside_the_map_frame(drawn):
+    _, fig, axes = drawn
+    r = fig.canvas.get_renderer()
+    frame = axes["map"].get_window_extent(r)
+    legend = axes["legend"].get_legend().get_window_extent(r)
+    assert not frame.overlaps(legend)
+    assert not frame.overlaps(axes["zoom"].get_window_extent(r))
+    assert axes["map"].get_legend() is None
+
+
+def test_hotspot_classes_each_hold_a_share_of_cells(drawn):
+    res, _, axes = drawn
+    im = next(i for i in axes["map"].images if i.get_gid() == "hotspot-classes")
+    cls = np.ma.compressed(im.get_array())
+    k = int(cls.max()) + 1
+    assert k == 5
+    shares = np.bincount(cls.astype(int), minlength=k) / len(cls)
+    assert (shares >= 0.1).all(), shares  # quantiles: about a fifth each, not 99 % in one colour
+    hc = plot.hotspot_classes(res.grid, res.town.area)
+    legend_text = [t.get_text() for t in axes["legend"].get_legend().get_texts()]
+    for label in hc.labels():  # class limits are in the legend
+        assert label in legend_text
+
+
+def test_phases_patrols_and_watermark_are_told_apart(drawn):
+    res, fig, axes = drawn
+    phases = list(dict.fromkeys(res.sites.loc[res.sites["status"] == "proposed", "phase"]))
+    assert len(phases) == 2  # phase 3 and phase 4 of the default scenario
+    title = " ".join(t.get_text() for t in fig.texts)
+    legend = axes["legend"].get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    for ph in phases:
+        assert ph in title
+        assert any(t.startswith(f"proposed, {ph} ") for t in texts)
+    handles = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    markers = [handles[t].get_marker() for t in texts if t.startswith("proposed, ")]
+    assert len(set(markers)) == len(markers)
+    patrol_cols = [to_hex(handles[t].get_color()) for t in texts if t.startswith("patrol ")]
+    assert len(patrol_cols) == len(res.circuits) and len(set(patrol_cols)) == len(patrol_cols)
+    mark = [p for p in axes["map"].patches if p.get_gid() == "synthetic-mark"]
+    assert len(mark) == 1 and res.synthetic
+    data_colours = (
+        {to_hex(c) for _, c in plot.PHASE_STYLES}
+        | set(plot.PATROL_COLOURS)
+        | {to_hex(plot._ylorrd(t)) for t in np.linspace(0, 1, 50)}
+    )
+    assert to_hex(mark[0].get_edgecolor()) not in data_colours
+    assert mark[0].get_facecolor()[3] == 0  # hollow
+
+
+def _grid(values: np.ndarray) -> DensityGrid:
+    return DensityGrid(
+        values=values,
+        transform=Affine(10, 0, 0, 0, -10, 10 * values.shape[0]),
+        cell_m=10,
+        bandwidth_m=0,
+        method="kde",
+        window="all",
+    )
+
+
+def test_quantile_bins_are_mapclassify_quantiles():
+    import mapclassify
+
+    rng = np.random.default_rng(0)
+    v = rng.lognormal(2, 2, 2000)
+    for k in (3, 5, 7):
+        assert np.allclose(plot.quantile_bins(v, k), mapclassify.Quantiles(v, k=k).bins)
+
+
+def test_hotspot_classes_on_a_known_grid():
+    import shapely
+
+    vals = np.zeros((10, 10))
+    vals[:, :5] = np.arange(1, 51).reshape(10, 5)  # 50 cells with density 1..50, 50 empty
+    area = shapely.box(0, 0, 100, 100)
+    hc = plot.hotspot_classes(_grid(vals), area, k=5)
+    assert list(hc.bins) == pytest.approx([10.8, 20.6, 30.4, 40.2, 50])
+    assert (hc.classes[:, 5:] == -1).all()  # no density: no class
+    assert np.bincount(hc.classes[hc.classes >= 0]).tolist() == [10, 10, 10, 10, 10]
+    assert hc.labels()[0] == "≤ 11" and hc.labels()[-1] == "40 – 50"
+    jenks = plot.hotspot_classes(_grid(vals), area, k=5, scheme="fisher_jenks")
+    assert len(jenks.bins) == 5 and jenks.bins[-1] == 50
+    with pytest.raises(ValueError, match="accepted"):
+        plot.hotspot_classes(_grid(vals), area, scheme="linear")
+
+
+def test_densest_window():
+    xy = np.array([[0, 0], [1000, 1000], [1010, 1000], [1000, 1020], [5000, 0]])
+    x0, y0, x1, y1 = plot.densest_window(xy, 100)
+    assert x1 - x0 == pytest.approx(100) and x0 < 1000 and x1 > 1010 and y0 < 1000 and y1 > 1020
+    assert plot.densest_window(np.zeros((0, 2)), 100) is None
