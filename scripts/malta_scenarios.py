@@ -1,7 +1,8 @@
 """Write the Malta batch: one scenario per local council in ``scenarios/malta/``.
 
     python scripts/malta_scenarios.py              # the scenario files
-    python scripts/malta_scenarios.py --incidents  # and the shared SYNTHETIC incident file
+    python scripts/malta_scenarios.py --incidents  # and the SYNTHETIC incident files (Malta, Gozo)
+    python scripts/malta_scenarios.py --gozo-incidents  # only Gozo's
 
 Reads ``data/osm/malta-2018.osm.pbf`` (© OpenStreetMap contributors, ODbL 1.0) with pyosmium:
 the local councils (boundary relations of admin_level 8; the 2018 extract maps 67 of Malta's
@@ -11,15 +12,20 @@ the local councils (boundary relations of admin_level 8; the 2018 extract maps 6
 * ``k`` = one camera per 5 km of walkable street in the council, between 2 and 12;
 * where no police station or town hall is mapped inside the council, ``patrol.start`` and
   ``candidates.csu`` are the street node nearest the council's representative point;
-* every council reads the same incident file, ``data/incidents/malta_synthetic_2021-2023.csv``,
-  simulated once over the whole of Malta (``data/areas/malta_whole.geojson``) at 50 incidents
-  per km of street and year, capped at 110 per 1,000 inhabitants (475,700 in 2018); each run
-  keeps the incidents inside its council. SYNTHETIC: see data/incidents/README.md.
+* the councils of the island of Malta read one incident file,
+  ``data/incidents/malta_synthetic_2021-2023.csv``, simulated once over the whole study area
+  ``data/areas/malta_whole.geojson`` at 50 incidents per km of street and year, capped at 110
+  per 1,000 inhabitants (475,700 in 2018); the 14 councils of Gozo (and Comino) read
+  ``gozo_synthetic_2021-2023.csv``, simulated over the union of their boundaries (capped for
+  32,000 inhabitants): a study area keeps its largest connected street network, which for the
+  whole of Malta is the main island's, so Gozo needs its own. Each run keeps the incidents
+  inside its council. SYNTHETIC: see data/incidents/README.md.
 
 ``siteplanner batch scenarios/malta`` then runs all of them.
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -36,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OSM = ROOT / "data" / "osm" / "malta-2018.osm.pbf"
 OUT = ROOT / "scenarios" / "malta"
 INCIDENTS = ROOT / "data" / "incidents" / "malta_synthetic_2021-2023.csv"
+GOZO_INCIDENTS = ROOT / "data" / "incidents" / "gozo_synthetic_2021-2023.csv"
+GOZO_LAT, GOZO_POPULATION = 35.99, 32_000  # councils north of this latitude are on Gozo or Comino
 WHOLE = ROOT / "data" / "areas" / "malta_whole.geojson"
 KM_PER_CAMERA, K_MIN, K_MAX = 5.0, 2, 12
 PER_STREET_KM, PER_1000_INHABITANTS, POPULATION = 50.0, 110.0, 475_700
@@ -80,7 +88,8 @@ def slug(name: str, rel: int) -> str:
     return f"{re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')}_{rel}"
 
 
-def scenario_text(name: str, rel: int, k: int, start: tuple[float, float] | None, km: float) -> str:
+def scenario_text(name: str, rel: int, k: int, start: tuple[float, float] | None, km: float,
+                  incidents: str) -> str:
     """The TOML of one council."""
     fixed = ""
     if start is not None:
@@ -98,9 +107,9 @@ osm = "../../data/osm/malta-2018.osm.pbf"   # © OpenStreetMap contributors, ODb
 boundary = {rel}
 margin_m = 150
 
-# SYNTHETIC incidents over the whole of Malta (no open incident file): see data/incidents/README.md
+# SYNTHETIC incidents over the whole island (no open incident file): see data/incidents/README.md
 [[incidents]]
-path = "../../data/incidents/malta_synthetic_2021-2023.csv"
+path = "../../data/incidents/{incidents}"
 
 [hotspots.window]
 name = "2021-2023, toutes heures"
@@ -143,33 +152,54 @@ def main(argv: list[str]) -> None:
     nodes = np.array([c for s in reader.streets for c in s.coords])
     anchors = shapely.MultiPoint(reader.anchors)
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.toml"):
-        old.unlink()
-    total_km = 0.0
+    written: set[Path] = set()
+    total_km, gozo_km, gozo = 0.0, 0.0, []
     for rel, (name, poly) in sorted(reader.councils.items(), key=lambda kv: slug(kv[1][0], kv[0])):
         idx = streets.query(poly, predicate="intersects")
         km = sum(shapely.transform(reader.streets[i].intersection(poly),
                                  lambda xy: np.column_stack(utm(xy[:, 0], xy[:, 1]))).length for i in idx) / 1000
+        on_gozo = poly.representative_point().y > GOZO_LAT
         total_km += km
+        if on_gozo:
+            gozo_km += km
+            gozo.append(poly)
         k = int(np.clip(round(km / KM_PER_CAMERA), K_MIN, K_MAX))
         start = None
         if not poly.intersects(anchors):
             inside = nodes[shapely.contains_xy(poly, nodes[:, 0], nodes[:, 1])]
             c = poly.representative_point()
             start = tuple(inside[np.argmin(np.hypot(inside[:, 0] - c.x, inside[:, 1] - c.y))])
-        (OUT / f"{slug(name, rel)}.toml").write_text(scenario_text(name, rel, k, start, km), encoding="utf-8")
+        path = OUT / f"{slug(name, rel)}.toml"
+        text = scenario_text(name, rel, k, start, km, (GOZO_INCIDENTS if on_gozo else INCIDENTS).name)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.add(path)
+    for old in set(OUT.glob("*.toml")) - written:
+        old.unlink()
     print(f"wrote {len(reader.councils)} council scenarios to {OUT.relative_to(ROOT)} "
           f"({total_km:.0f} km of walkable street in all)")
     if "--incidents" in argv:
-        per_year = round(min(PER_STREET_KM * total_km, PER_1000_INHABITANTS * POPULATION / 1000))
+        simulate("Malta", WHOLE, INCIDENTS, total_km, POPULATION)
+    if "--gozo-incidents" in argv or "--incidents" in argv:
         with tempfile.TemporaryDirectory() as tmp:
-            sc = Path(tmp) / "malta.toml"
-            sc.write_text(f'name = "Malta"\ncache_dir = "{(ROOT / ".cache").as_posix()}"\n[area]\n'
-                          f'osm = "{OSM.as_posix()}"\npolygon = "{WHOLE.as_posix()}"\nmargin_m = 150\n'
-                          f'[patrol]\nstart = [14.5146, 35.8989]\n', encoding="utf-8")
-            subprocess.run([sys.executable, "-m", "siteplanner.cli", "simulate-incidents", str(sc),
-                            "--seed", "0", "--per-year", str(per_year), "--out", str(INCIDENTS)],
-                           check=True)
+            area = Path(tmp) / "gozo.geojson"
+            area.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+                "type": "Feature", "properties": {"name": "Gozo"},
+                "geometry": json.loads(shapely.to_geojson(shapely.union_all(gozo)))}]}), encoding="utf-8")
+            simulate("Gozo", area, GOZO_INCIDENTS, gozo_km, GOZO_POPULATION)
+
+
+def simulate(name: str, area: Path, out: Path, km: float, population: int) -> None:
+    """``siteplanner simulate-incidents`` over a polygon, scaled to its streets and people."""
+    per_year = round(min(PER_STREET_KM * km, PER_1000_INHABITANTS * population / 1000))
+    print(f"{name}: {km:.0f} km of street, {population:,} inhabitants -> --per-year {per_year}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sc = Path(tmp) / "area.toml"
+        sc.write_text(f'name = "{name}"\ncache_dir = "{(ROOT / ".cache").as_posix()}"\n[area]\n'
+                      f'osm = "{OSM.as_posix()}"\npolygon = "{area.as_posix()}"\nmargin_m = 150\n',
+                      encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "siteplanner.cli", "simulate-incidents", str(sc),
+                        "--seed", "0", "--per-year", str(per_year), "--out", str(out)], check=True)
 
 
 if __name__ == "__main__":
