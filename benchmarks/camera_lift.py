@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scale import SHARED, extract_polygon  # noqa: E402
+from benchmarks.scale import SHARED, extract_polygon
 
 HELSINKI = SHARED / "helsinki-2019.osm.bz2"
 NEAR_M = 30.0
@@ -43,10 +43,10 @@ def scenario_text(work: Path, incidents: Path, k: int, hide: bool) -> str:
     hide_line = 'existing_cameras = "none"' if hide else ""
     return f"""
 name = "helsinki-camera-lift"
-cache_dir = "{ROOT / '.cache'}"
+cache_dir = "{ROOT / ".cache"}"
 [area]
 osm = "{HELSINKI}"
-polygon = "{work / 'helsinki.geojson'}"
+polygon = "{work / "helsinki.geojson"}"
 margin_m = 150
 {hide_line}
 [[incidents]]
@@ -89,7 +89,9 @@ def load_scenario_hiding_cameras(work: Path, incidents: Path, k: int):
         return dataclasses.replace(town, pois=pois)
 
     io.load_town = without_cameras
-    logging.getLogger(__name__).warning("existing_cameras = \"none\" not available: cameras hidden by the script")
+    logging.getLogger(__name__).warning(
+        'existing_cameras = "none" not available: cameras hidden by the script'
+    )
     return load_scenario(p)
 
 
@@ -122,8 +124,12 @@ def load_town(work: Path, k: int):
     base = work / "base.toml"
     base.write_text(scenario_text(work, work / "none.csv", k, hide=False), encoding="utf-8")
     sc0 = load_scenario(base, check_files=False)
-    return io.load_town(sc0.resolve(sc0.area.osm), area_path=sc0.resolve(sc0.area.polygon), margin_m=sc0.area.margin_m,
-                        cache_dir=sc0.resolve(sc0.cache_dir))
+    return io.load_town(
+        sc0.resolve(sc0.area.osm),
+        area_path=sc0.resolve(sc0.area.polygon),
+        margin_m=sc0.area.margin_m,
+        cache_dir=sc0.resolve(sc0.cache_dir),
+    )
 
 
 def run_seed(work: Path, town, cam_xy: np.ndarray, seed: int, k: int) -> tuple[float, float, int]:
@@ -131,8 +137,12 @@ def run_seed(work: Path, town, cam_xy: np.ndarray, seed: int, k: int) -> tuple[f
 
     per_year = int(max(300, INCIDENTS_PER_KM2_YEAR * town.area.area / 1e6))
     inc = work / f"incidents-{seed}.csv"
-    df = simulate.simulate_incidents(town.graph, town.pois, area=town.area, seed=seed, per_year=per_year)
-    df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(inc, index=False, lineterminator="\n")
+    df = simulate.simulate_incidents(
+        town.graph, town.pois, area=town.area, seed=seed, per_year=per_year
+    )
+    df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(
+        inc, index=False, lineterminator="\n"
+    )
     sc = load_scenario_hiding_cameras(work, inc, k)
     res = pipeline.plan(sc)
     assert not res.sites["existing"].any(), "the mapped cameras must be hidden"
@@ -158,12 +168,16 @@ def main() -> None:
         m = len(cam_xy)
         rows = [run_seed(work, town, cam_xy, int(s), args.k) for s in args.seeds.split(",")]
     for s, (p, c, n) in zip(args.seeds.split(","), rows):
-        print(f"seed {s}: {n} proposed sites, {p:.1%} within {NEAR_M:.0f} m of one of {m} mapped cameras; "
-              f"all candidates {c:.1%}")
+        print(
+            f"seed {s}: {n} proposed sites, {p:.1%} within {NEAR_M:.0f} m of one of {m} mapped cameras; "
+            f"all candidates {c:.1%}"
+        )
     p = float(np.mean([r[0] for r in rows]))
     c = float(np.mean([r[1] for r in rows]))
-    print(f"RESULT lift={p / c if c else float('nan'):.2f} proposed_share={p:.3f} candidate_share={c:.3f} "
-          f"k={args.k} seeds={args.seeds}")
+    print(
+        f"RESULT lift={p / c if c else float('nan'):.2f} proposed_share={p:.3f} candidate_share={c:.3f} "
+        f"k={args.k} seeds={args.seeds}"
+    )
 
 
 if __name__ == "__main__":

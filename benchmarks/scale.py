@@ -51,8 +51,12 @@ DEFAULT = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
 MALTA = SHARED / "malta-2018.osm.pbf"
 DEM = ROOT / "data" / "dem" / "N43E007.hgt"
 AREAS: dict[str, dict] = {
-    "beausoleil": {"osm": DEFAULT, "boundary": 174562, "dem": DEM,
-                   "incidents": ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"},
+    "beausoleil": {
+        "osm": DEFAULT,
+        "boundary": 174562,
+        "dem": DEM,
+        "incidents": ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv",
+    },
     "default-whole": {"osm": DEFAULT, "polygon": "extract", "dem": DEM},
     "malta-sliema": {"osm": MALTA, "boundary": 6172199},
     "malta-harbour": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_harbour.geojson"},
@@ -85,7 +89,9 @@ def extract_polygon(osm: Path, dest: Path) -> Path:
 
     h = Box()
     h.apply_file(str(osm), locations=True)
-    box = shapely.box(h.lo[0], h.lo[1], h.hi[0], h.hi[1]).buffer(-0.0005)  # clear of ways cut at the edge
+    box = shapely.box(h.lo[0], h.lo[1], h.hi[0], h.hi[1]).buffer(
+        -0.0005
+    )  # clear of ways cut at the edge
     gpd.GeoSeries([box], crs="EPSG:4326").to_file(dest)
     return dest
 
@@ -99,9 +105,9 @@ def scenario_text(area: str, work: Path, incidents: Path) -> str:
     dem = f'dem = "{a["dem"]}"' if a.get("dem") else ""
     return f"""
 name = "scale-{area}"
-cache_dir = "{work / 'cache'}"
+cache_dir = "{work / "cache"}"
 [area]
-osm = "{a['osm']}"
+osm = "{a["osm"]}"
 {where}
 margin_m = 150
 {dem}
@@ -115,7 +121,7 @@ n_candidates = 60
 name = "soirée"
 budget_min = 90
 [output]
-dir = "{work / ('out-' + area)}"
+dir = "{work / ("out-" + area)}"
 """
 
 
@@ -143,17 +149,30 @@ def child_cold(area: str, work: Path) -> dict:
     sc, inc = _scenario(area, work)
     shutil.rmtree(work / "cache", ignore_errors=True)
     t0 = time.perf_counter()
-    town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
-                        margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+    town = io.load_town(
+        sc.resolve(sc.area.osm),
+        boundary=sc.area.boundary,
+        area_path=sc.resolve(sc.area.polygon),
+        margin_m=sc.area.margin_m,
+        cache_dir=sc.resolve(sc.cache_dir),
+    )
     cold = time.perf_counter() - t0
     km2 = town.area.area / 1e6
     _patrol_start(area, work, town)
     if not Path(inc).is_file():
         per_year = int(min(MAX_PER_YEAR, max(300, INCIDENTS_PER_KM2_YEAR * km2)))
-        df = simulate.simulate_incidents(town.graph, town.pois, area=town.area, seed=0, per_year=per_year)
-        df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(inc, index=False, lineterminator="\n")
-    return {"cold_parse_s": cold, "area_km2": km2, "graph_nodes": town.graph.number_of_nodes(),
-            "buildings": len(town.buildings)}
+        df = simulate.simulate_incidents(
+            town.graph, town.pois, area=town.area, seed=0, per_year=per_year
+        )
+        df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(
+            inc, index=False, lineterminator="\n"
+        )
+    return {
+        "cold_parse_s": cold,
+        "area_km2": km2,
+        "graph_nodes": town.graph.number_of_nodes(),
+        "buildings": len(town.buildings),
+    }
 
 
 def _patrol_start(area: str, work: Path, town) -> None:
@@ -166,7 +185,11 @@ def _patrol_start(area: str, work: Path, town) -> None:
     try:
         jurisdiction.patrol_start(town.pois, town.area, town.crs, start=None, source=area)
     except InputError:
-        p = gpd.GeoSeries([town.area.representative_point()], crs=town.crs).to_crs("EPSG:4326").iloc[0]
+        p = (
+            gpd.GeoSeries([town.area.representative_point()], crs=town.crs)
+            .to_crs("EPSG:4326")
+            .iloc[0]
+        )
         (work / f"{area}-start.json").write_text(json.dumps([round(p.x, 6), round(p.y, 6)]))
 
 
@@ -178,9 +201,17 @@ def child_warm(area: str, work: Path) -> dict:
     t0 = time.perf_counter()
     res, files = pipeline.run(sc, out_dir=work / f"out-{area}")
     total = time.perf_counter() - t0
-    return {"warm_s": total, "timings_s": res.timings_s, "candidates": int((~res.sites["existing"]).sum()),
-            "demand_points": len(res.demand), "incidents": len(res.incidents), "files": len(files),
-            "intersections": sum(1 for _, d in res.town.graph.nodes(data=True) if d.get("street_count", 0) >= 3)}
+    return {
+        "warm_s": total,
+        "timings_s": res.timings_s,
+        "candidates": int((~res.sites["existing"]).sum()),
+        "demand_points": len(res.demand),
+        "incidents": len(res.incidents),
+        "files": len(files),
+        "intersections": sum(
+            1 for _, d in res.town.graph.nodes(data=True) if d.get("street_count", 0) >= 3
+        ),
+    }
 
 
 def child_osmnx(area: str, work: Path) -> dict:
@@ -208,8 +239,23 @@ def measure(kind: str, area: str, work: Path) -> dict:
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         extra = ["--malta", str(AREAS["malta"]["osm"])] if AREAS["malta"]["osm"] != MALTA else []
-        proc = subprocess.Popen([sys.executable, __file__, "--child", kind, "--areas", area, "--work", str(work), *extra],
-                                stdout=out, stderr=err, text=True, cwd=ROOT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                kind,
+                "--areas",
+                area,
+                "--work",
+                str(work),
+                *extra,
+            ],
+            stdout=out,
+            stderr=err,
+            text=True,
+            cwd=ROOT,
+        )
         _, status, ru = os.wait4(proc.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
@@ -220,6 +266,9 @@ def measure(kind: str, area: str, work: Path) -> dict:
     data = json.loads(text.strip().splitlines()[-1])
     data["wall_s"] = wall
     data["peak_gib"] = ru.ru_maxrss * 1024 / 2**30  # ru_maxrss is in KiB on Linux
+    data["cpu_s"] = (
+        ru.ru_utime + ru.ru_stime
+    )  # the child's CPU time: wall time on a busy machine is larger
     return data
 
 
@@ -234,7 +283,7 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
     warm = measure("warm", area, work)
     if "error" in warm:
         return {**row, "error": f"warm run: {warm['error']}"}
-    row.update(warm)
+    row.update(warm, warm_cpu_s=warm["cpu_s"])
     osm = AREAS[area]["osm"]
     if osm.name.endswith((".osm", ".osm.bz2")):
         if osm not in osmnx_done:
@@ -247,27 +296,48 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
 def report(rows: list[dict]) -> None:
     ok_rows = [r for r in rows if "error" not in r]
     print(f"\n{'':22}" + "".join(f"{r['area']:>15}" for r in ok_rows))
-    for key, fmt in [("area_km2", "{:.2f}"), ("graph_nodes", "{:,}"), ("intersections", "{:,}"),
-                     ("demand_points", "{:,}"), ("candidates", "{:,}"), ("buildings", "{:,}"), ("incidents", "{:,}"),
-                     ("cold_parse_s", "{:.1f}"), ("osmnx_cold_s", "{:.1f}"), ("warm_s", "{:.1f}"),
-                     ("peak_gib", "{:.2f}")]:
-        print(f"{key:22}" + "".join(f"{(fmt.format(r[key]) if r.get(key) is not None else 'n/a'):>15}"
-                                    for r in ok_rows))
+    for key, fmt in [
+        ("area_km2", "{:.2f}"),
+        ("graph_nodes", "{:,}"),
+        ("intersections", "{:,}"),
+        ("demand_points", "{:,}"),
+        ("candidates", "{:,}"),
+        ("buildings", "{:,}"),
+        ("incidents", "{:,}"),
+        ("cold_parse_s", "{:.1f}"),
+        ("osmnx_cold_s", "{:.1f}"),
+        ("warm_s", "{:.1f}"),
+        ("warm_cpu_s", "{:.1f}"),
+        ("peak_gib", "{:.2f}"),
+    ]:
+        print(
+            f"{key:22}"
+            + "".join(
+                f"{(fmt.format(r[key]) if r.get(key) is not None else 'n/a'):>15}" for r in ok_rows
+            )
+        )
     steps = sorted({s for r in ok_rows for s in r.get("timings_s", {})} - {"total"})
     for s in steps:
-        print(f"{'  step ' + s + ' (s)':22}" + "".join(f"{r['timings_s'].get(s, float('nan')):>15.1f}" for r in ok_rows))
+        print(
+            f"{'  step ' + s + ' (s)':22}"
+            + "".join(f"{r['timings_s'].get(s, float('nan')):>15.1f}" for r in ok_rows)
+        )
     for r in rows:
         if "error" in r:
             print(f"RESULT area={r['area']} error={r['error']!r}")
             continue
         ox_s = f"{r['osmnx_cold_s']:.1f}" if r.get("osmnx_cold_s") is not None else "n/a"
-        print(f"RESULT area={r['area']} cold_parse_s={r['cold_parse_s']:.1f} warm_s={r['warm_s']:.1f} "
-              f"peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} area_km2={r['area_km2']:.2f} "
-              f"intersections={r['intersections']} demand_points={r['demand_points']}")
+        print(
+            f"RESULT area={r['area']} cold_parse_s={r['cold_parse_s']:.1f} warm_s={r['warm_s']:.1f} "
+            f"peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} warm_cpu_s={r['warm_cpu_s']:.1f} area_km2={r['area_km2']:.2f} "
+            f"intersections={r['intersections']} demand_points={r['demand_points']}"
+        )
         if r["area"] in TARGETS:
             t_s, t_gib = TARGETS[r["area"]]
             met = r["warm_s"] < t_s and r["peak_gib"] < t_gib
-            print(f"target {r['area']} < {t_s:.0f} s warm and < {t_gib:.0f} GiB: {'met' if met else 'NOT met'}")
+            print(
+                f"target {r['area']} < {t_s:.0f} s warm and < {t_gib:.0f} GiB: {'met' if met else 'NOT met'}"
+            )
 
 
 def main() -> None:
@@ -276,8 +346,10 @@ def main() -> None:
     ap.add_argument("--work")
     ap.add_argument("--areas", default=",".join(AREAS))
     ap.add_argument("--keep", help="work folder to keep (default: a temporary one)")
-    ap.add_argument("--malta", help="another Malta extract (e.g. a clipped .osm.bz2 for osmnx), instead of "
-                                    f"{MALTA.name}")
+    ap.add_argument(
+        "--malta",
+        help=f"another Malta extract (e.g. a clipped .osm.bz2 for osmnx), instead of {MALTA.name}",
+    )
     args = ap.parse_args()
     if args.malta:
         for a in AREAS.values():

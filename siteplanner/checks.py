@@ -61,8 +61,10 @@ def check_formats(sc: Scenario) -> None:
     if osm is not None and hasattr(osm, "check_suffix"):
         osm.check_suffix(osm_path)
     elif not osm_path.name.lower().endswith(OSM_SUFFIXES):
-        raise InputError(f"{osm_path}: area.osm is not an OpenStreetMap extract; accepted: "
-                         f"{', '.join(OSM_SUFFIXES)}")
+        raise InputError(
+            f"{osm_path}: area.osm is not an OpenStreetMap extract; accepted: "
+            f"{', '.join(OSM_SUFFIXES)}"
+        )
     if sc.area.polygon:
         io.read_polygon(sc.resolve(sc.area.polygon))
     if sc.area.dem:
@@ -93,24 +95,34 @@ def _check_raster(path: Path) -> None:
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise InputError(f"{path}: area.dem has no CRS; accepted: a georeferenced raster (SRTM .hgt, GeoTIFF)")
+                raise InputError(
+                    f"{path}: area.dem has no CRS; accepted: a georeferenced raster (SRTM .hgt, GeoTIFF)"
+                )
     except rasterio.errors.RasterioIOError as exc:
-        raise InputError(f"{path}: area.dem cannot be read as an elevation raster ({exc}); accepted: SRTM .hgt, "
-                         "GeoTIFF") from exc
+        raise InputError(
+            f"{path}: area.dem cannot be read as an elevation raster ({exc}); accepted: SRTM .hgt, "
+            "GeoTIFF"
+        ) from exc
 
 
 def _check_vector(path: Path, label: str, kinds: tuple[str, ...]) -> None:
     try:
         g = gpd.read_file(path)
     except Exception as exc:
-        raise InputError(f"{path}: {label} cannot be read as a vector file ({exc}); accepted: GeoJSON, "
-                         "GeoPackage, shapefile") from exc
+        raise InputError(
+            f"{path}: {label} cannot be read as a vector file ({exc}); accepted: GeoJSON, "
+            "GeoPackage, shapefile"
+        ) from exc
     if g.crs is None:
-        raise InputError(f"{path}: {label} has no CRS; accepted: a file with a declared CRS (GeoJSON is WGS84)")
+        raise InputError(
+            f"{path}: {label} has no CRS; accepted: a file with a declared CRS (GeoJSON is WGS84)"
+        )
     bad = [i for i, t in enumerate(g.geom_type) if t not in kinds]
     if bad:
-        raise InputError(f"{path}: {label} feature {bad[0]} is a {g.geom_type.iloc[bad[0]]}; accepted: "
-                         f"{' or '.join(kinds)}")
+        raise InputError(
+            f"{path}: {label} feature {bad[0]} is a {g.geom_type.iloc[bad[0]]}; accepted: "
+            f"{' or '.join(kinds)}"
+        )
 
 
 def check_boundary(sc: Scenario) -> None:
@@ -123,40 +135,70 @@ def check_boundary(sc: Scenario) -> None:
 
 
 def load(sc: Scenario) -> io.Town:
-    return io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
-                        margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+    return io.load_town(
+        sc.resolve(sc.area.osm),
+        boundary=sc.area.boundary,
+        area_path=sc.resolve(sc.area.polygon),
+        margin_m=sc.area.margin_m,
+        cache_dir=sc.resolve(sc.cache_dir),
+    )
 
 
 def check_incidents(sc: Scenario, town: io.Town) -> tuple[int, int]:
     """Every incident file read row by row; returns (rows in the area, rows in the window)."""
-    frames = [incidents.read_incidents(incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
-                                       area=town.area, crs=town.crs) for f in sc.incidents]
+    frames = [
+        incidents.read_incidents(
+            incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
+            area=town.area,
+            crs=town.crs,
+        )
+        for f in sc.incidents
+    ]
     n = sum(len(f) for f in frames)
     if not frames:
-        raise InputError(f"{sc.path}: no [[incidents]] file; accepted: at least one incident file (or "
-                         "`siteplanner simulate-incidents` for a SYNTHETIC one)")
+        raise InputError(
+            f"{sc.path}: no [[incidents]] file; accepted: at least one incident file (or "
+            "`siteplanner simulate-incidents` for a SYNTHETIC one)"
+        )
     w = sc.hotspots.window
-    tw = windows.TimeWindow(name=w.name, hours=w.hours, days=w.days, school_holidays=w.school_holidays,
-                            public_holidays=w.public_holidays, period=w.period)
+    tw = windows.TimeWindow(
+        name=w.name,
+        hours=w.hours,
+        days=w.days,
+        school_holidays=w.school_holidays,
+        public_holidays=w.public_holidays,
+        period=w.period,
+    )
     in_win = sum(int(windows.in_window(f["datetime"], tw).sum()) for f in frames if len(f))
     if in_win == 0:
-        raise InputError(f"{sc.path}: no incident in the study area and time window {tw.name!r} ({n} in the area); "
-                         "check [[incidents]] files and [hotspots.window]")
+        raise InputError(
+            f"{sc.path}: no incident in the study area and time window {tw.name!r} ({n} in the area); "
+            "check [[incidents]] files and [hotspots.window]"
+        )
     return n, in_win
 
 
 def check_k(sc: Scenario, town: io.Town) -> int:
     """The number of new candidate sites, at least the sites the phases ask for."""
-    sites = candidates.candidate_sites(town.graph, town.area, town.pois, town.buildings,
-                                       min_street_count=sc.candidates.min_street_count,
-                                       street_lamps=sc.candidates.street_lamps,
-                                       public_facades=sc.candidates.public_facades)
+    sites = candidates.candidate_sites(
+        town.graph,
+        town.area,
+        town.pois,
+        town.buildings,
+        min_street_count=sc.candidates.min_street_count,
+        street_lamps=sc.candidates.street_lamps,
+        public_facades=sc.candidates.public_facades,
+    )
     n = int((~sites["existing"]).sum())
-    ks = ([sc.plan.k] if sc.plan.budget_eur is None and sc.plan.k else []) + [p.k for p in sc.plan.phases if p.k]
+    ks = ([sc.plan.k] if sc.plan.budget_eur is None and sc.plan.k else []) + [
+        p.k for p in sc.plan.phases if p.k
+    ]
     if sum(ks) > n:
-        raise InputError(f"{sc.path}: plan.k = {sc.plan.k}"
-                         f"{' (+ ' + str(sum(ks) - (sc.plan.k or 0)) + ' in later phases)' if len(ks) > 1 else ''} "
-                         f"but the study area has only {n} candidate site(s); accepted: k <= {n}")
+        raise InputError(
+            f"{sc.path}: plan.k = {sc.plan.k}"
+            f"{' (+ ' + str(sum(ks) - (sc.plan.k or 0)) + ' in later phases)' if len(ks) > 1 else ''} "
+            f"but the study area has only {n} candidate site(s); accepted: k <= {n}"
+        )
     return n
 
 
@@ -167,18 +209,35 @@ def check_scenario(sc: Scenario) -> Checked:
     check_formats(sc)
     check_boundary(sc)
     town = load(sc)
-    out.facts.append(f"study area {town.name}: {town.area.area / 1e6:.2f} km², {town.graph.number_of_nodes():,} "
-                     f"street nodes, {len(town.buildings):,} buildings ({town.crs})")
+    out.facts.append(
+        f"study area {town.name}: {town.area.area / 1e6:.2f} km², {town.graph.number_of_nodes():,} "
+        f"street nodes, {len(town.buildings):,} buildings ({town.crs})"
+    )
     n, in_win = check_incidents(sc, town)
-    out.facts.append(f"incidents: {n:,} in the study area, {in_win:,} in the window {sc.hotspots.window.name!r}")
+    out.facts.append(
+        f"incidents: {n:,} in the study area, {in_win:,} in the window {sc.hotspots.window.name!r}"
+    )
     source = str(sc.path or sc.name)
-    start = jurisdiction.patrol_start(town.pois, town.area, town.crs, start=sc.patrol.start, source=source)
-    ends = jurisdiction.trench_ends(town.pois, town.area, town.crs, csu=sc.candidates.csu, source=source)
+    start = jurisdiction.patrol_start(
+        town.pois, town.area, town.crs, start=sc.patrol.start, source=source
+    )
+    ends = jurisdiction.trench_ends(
+        town.pois, town.area, town.crs, csu=sc.candidates.csu, source=source
+    )
     out.facts.append(f"patrol start: {start.label}")
-    out.facts.append("cable trenches end at: " + (", ".join(a.label for a in ends) or "the nearest existing camera"))
+    out.facts.append(
+        "cable trenches end at: "
+        + (", ".join(a.label for a in ends) or "the nearest existing camera")
+    )
     n_cand = check_k(sc, town)
-    out.facts.append(f"candidate sites: {n_cand:,} for k = {sc.plan.k if sc.plan.budget_eur is None else '(budget)'}")
-    out.counts = {"incidents": n, "incidents_in_window": in_win, "candidates": n_cand,
-                  "area_km2": float(np.round(town.area.area / 1e6, 3))}
+    out.facts.append(
+        f"candidate sites: {n_cand:,} for k = {sc.plan.k if sc.plan.budget_eur is None else '(budget)'}"
+    )
+    out.counts = {
+        "incidents": n,
+        "incidents_in_window": in_win,
+        "candidates": n_cand,
+        "area_km2": float(np.round(town.area.area / 1e6, 3)),
+    }
     out.seconds = time.perf_counter() - t0
     return out

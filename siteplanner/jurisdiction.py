@@ -47,8 +47,14 @@ def _inside(pois: gpd.GeoDataFrame, kind: str, area: BaseGeometry) -> gpd.GeoDat
     return p[shapely.covers(area, p.geometry.values)] if len(p) else p
 
 
-def patrol_start(pois: gpd.GeoDataFrame, area: BaseGeometry, crs: str, *, start: tuple[float, float] | None,
-                 source: str) -> Anchor:
+def patrol_start(
+    pois: gpd.GeoDataFrame,
+    area: BaseGeometry,
+    crs: str,
+    *,
+    start: tuple[float, float] | None,
+    source: str,
+) -> Anchor:
     """Where the patrols start and end.
 
     The scenario's ``patrol.start`` when given (it must lie in the study area); else the
@@ -63,9 +69,11 @@ def patrol_start(pois: gpd.GeoDataFrame, area: BaseGeometry, crs: str, *, start:
     if start is not None:
         p = _lonlat_point(start, crs)
         if not area.buffer(EDGE_TOLERANCE_M).covers(p):
-            raise InputError(f"{source}: patrol.start = [{start[0]}, {start[1]}] lies "
-                             f"{area.distance(p):.0f} m outside the study area; accepted: [lon, lat] of a "
-                             "point inside the commune (patrols stay in the commune)")
+            raise InputError(
+                f"{source}: patrol.start = [{start[0]}, {start[1]}] lies "
+                f"{area.distance(p):.0f} m outside the study area; accepted: [lon, lat] of a "
+                "point inside the commune (patrols stay in the commune)"
+            )
         return Anchor(p.x, p.y, "scenario patrol.start")
     police = _inside(pois, "police", area)
     townhall = _inside(pois, "townhall", area)
@@ -77,37 +85,58 @@ def patrol_start(pois: gpd.GeoDataFrame, area: BaseGeometry, crs: str, *, start:
     if len(townhall):
         t = townhall.sort_values("osm_id", kind="stable")
         p = t.geometry.iloc[0]
-        log.warning("no police station (amenity=police) inside the study area: the patrols start at the town hall %s",
-                    t["osm_id"].iloc[0])
-        return Anchor(p.x, p.y, f"town hall {t['osm_id'].iloc[0]} (no police station in the study area)")
+        log.warning(
+            "no police station (amenity=police) inside the study area: the patrols start at the town hall %s",
+            t["osm_id"].iloc[0],
+        )
+        return Anchor(
+            p.x, p.y, f"town hall {t['osm_id'].iloc[0]} (no police station in the study area)"
+        )
     outside = int((pois["kind"] == "police").sum())
-    raise InputError(f"{source}: no police station (amenity=police) and no town hall (amenity=townhall) inside the "
-                     f"study area{f' ({outside} police station(s) in the margin, outside the commune)' if outside else ''}; "
-                     "set [patrol] start = [lon, lat] to the point the patrols start from")
+    raise InputError(
+        f"{source}: no police station (amenity=police) and no town hall (amenity=townhall) inside the "
+        f"study area{f' ({outside} police station(s) in the margin, outside the commune)' if outside else ''}; "
+        "set [patrol] start = [lon, lat] to the point the patrols start from"
+    )
 
 
-def trench_ends(pois: gpd.GeoDataFrame, area: BaseGeometry, crs: str, *, csu: tuple[float, float] | None,
-                source: str) -> list[Anchor]:
+def trench_ends(
+    pois: gpd.GeoDataFrame,
+    area: BaseGeometry,
+    crs: str,
+    *,
+    csu: tuple[float, float] | None,
+    source: str,
+) -> list[Anchor]:
     """Where the camera fibre may end: the scenario's ``candidates.csu``, else the police
     stations and town halls inside the study area (empty when there is none: trenches then
     run to the nearest existing camera only)."""
     if csu is not None:
         p = _lonlat_point(csu, crs)
         if not area.buffer(EDGE_TOLERANCE_M).covers(p):
-            raise InputError(f"{source}: candidates.csu = [{csu[0]}, {csu[1]}] lies {area.distance(p):.0f} m outside "
-                             "the study area; accepted: [lon, lat] of the CSU inside the commune")
+            raise InputError(
+                f"{source}: candidates.csu = [{csu[0]}, {csu[1]}] lies {area.distance(p):.0f} m outside "
+                "the study area; accepted: [lon, lat] of the CSU inside the commune"
+            )
         return [Anchor(p.x, p.y, "scenario candidates.csu")]
     out = []
     for kind in ("police", "townhall"):
         inside = _inside(pois, kind, area).sort_values("osm_id", kind="stable")
-        out += [Anchor(g.x, g.y, f"{kind} {oid}") for g, oid in zip(inside.geometry, inside["osm_id"])]
+        out += [
+            Anchor(g.x, g.y, f"{kind} {oid}") for g, oid in zip(inside.geometry, inside["osm_id"])
+        ]
     if not out:
-        log.warning("%s: no police station or town hall inside the study area; cable trenches run to the nearest "
-                    "existing camera (set [candidates] csu = [lon, lat] to give the CSU)", source)
+        log.warning(
+            "%s: no police station or town hall inside the study area; cable trenches run to the nearest "
+            "existing camera (set [candidates] csu = [lon, lat] to give the CSU)",
+            source,
+        )
     return out
 
 
-def area_subgraph(graph: nx.MultiDiGraph, area: BaseGeometry, *, keep: int | None = None) -> nx.MultiDiGraph:
+def area_subgraph(
+    graph: nx.MultiDiGraph, area: BaseGeometry, *, keep: int | None = None
+) -> nx.MultiDiGraph:
     """The streets of ``graph`` inside ``area``: nodes inside, and edges that stay inside.
 
     An edge is kept when its geometry (or its straight line) lies within ``area`` buffered
@@ -126,8 +155,16 @@ def area_subgraph(graph: nx.MultiDiGraph, area: BaseGeometry, *, keep: int | Non
         if u in inside and v in inside:
             edges.append((u, v, k))
             g = d.get("geometry")
-            geoms.append(g if g is not None else shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
-                                                                     (graph.nodes[v]["x"], graph.nodes[v]["y"])]))
+            geoms.append(
+                g
+                if g is not None
+                else shapely.LineString(
+                    [
+                        (graph.nodes[u]["x"], graph.nodes[u]["y"]),
+                        (graph.nodes[v]["x"], graph.nodes[v]["y"]),
+                    ]
+                )
+            )
     ok = shapely.covers(zone_geom, np.array(geoms, dtype=object)) if geoms else np.zeros(0, bool)
     sub = graph.edge_subgraph([e for e, o in zip(edges, ok) if o]).copy()
     if keep is not None:
@@ -136,8 +173,13 @@ def area_subgraph(graph: nx.MultiDiGraph, area: BaseGeometry, *, keep: int | Non
         comp = nx.node_connected_component(sub.to_undirected(as_view=True), keep)
         sub = sub.subgraph(comp).copy()
     sub.graph.update(graph.graph)
-    log.info("streets inside the study area: %d of %d nodes, %d of %d edges", sub.number_of_nodes(),
-             graph.number_of_nodes(), sub.number_of_edges(), graph.number_of_edges())
+    log.info(
+        "streets inside the study area: %d of %d nodes, %d of %d edges",
+        sub.number_of_nodes(),
+        graph.number_of_nodes(),
+        sub.number_of_edges(),
+        graph.number_of_edges(),
+    )
     return sub
 
 

@@ -14,7 +14,7 @@ from siteplanner._errors import InputError
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 
-from .conftest import CACHE, INCIDENTS, OSM, ROOT
+from .conftest import CACHE, INCIDENTS, OSM
 from .test_candidates import CRS, grid_graph
 
 AREA = box(-10, -10, 110, 210)  # the grid's two left columns (x = 0 and 100)
@@ -22,14 +22,20 @@ AREA = box(-10, -10, 110, 210)  # the grid's two left columns (x = 0 and 100)
 
 def pois(*rows):
     kinds, names, ids, geoms = zip(*rows) if rows else ((), (), (), ())
-    return gpd.GeoDataFrame({"kind": list(kinds), "name": list(names), "osm_id": list(ids)}, geometry=list(geoms), crs=CRS)
+    return gpd.GeoDataFrame(
+        {"kind": list(kinds), "name": list(names), "osm_id": list(ids)},
+        geometry=list(geoms),
+        crs=CRS,
+    )
 
 
 def test_patrol_start_is_a_police_station_inside_else_the_town_hall_else_an_error():
     inside_police = ("police", "Police municipale", "node/1", Point(0, 100))
     outside_police = ("police", "Sûreté publique", "node/2", Point(200, 100))
     townhall = ("townhall", "Mairie", "way/3", Point(100, 0))
-    a = jurisdiction.patrol_start(pois(outside_police, inside_police, townhall), AREA, CRS, start=None, source="t")
+    a = jurisdiction.patrol_start(
+        pois(outside_police, inside_police, townhall), AREA, CRS, start=None, source="t"
+    )
     assert (a.x, a.y) == (0, 100) and "node/1" in a.label
     a = jurisdiction.patrol_start(pois(outside_police, townhall), AREA, CRS, start=None, source="t")
     assert (a.x, a.y) == (100, 0) and "town hall" in a.label
@@ -47,8 +53,11 @@ def test_patrol_start_given_outside_the_area_is_refused():
 
 
 def test_trench_ends_inside_the_area_or_the_scenario_point():
-    rows = [("police", None, "node/2", Point(200, 100)), ("townhall", "Mairie", "way/3", Point(100, 0)),
-            ("police", None, "node/1", Point(0, 100))]
+    rows = [
+        ("police", None, "node/2", Point(200, 100)),
+        ("townhall", "Mairie", "way/3", Point(100, 0)),
+        ("police", None, "node/1", Point(0, 100)),
+    ]
     ends = jurisdiction.trench_ends(pois(*rows), AREA, CRS, csu=None, source="t")
     assert sorted((e.x, e.y) for e in ends) == [(0, 100), (100, 0)]
     assert jurisdiction.trench_ends(pois(rows[0]), AREA, CRS, csu=None, source="t") == []
@@ -75,7 +84,9 @@ def test_default_run_patrols_and_sites_stay_in_the_commune(default_run):
     new = res.sites[~res.sites["existing"]]
     assert shapely.covers(res.town.area, new.geometry.values).all()
     # the trenches end inside: the police station and the town hall of Beausoleil, not Monaco's
-    assert res.counts["trench_ends"] and all(lbl.split()[0] in ("police", "townhall") for lbl in res.counts["trench_ends"])
+    assert res.counts["trench_ends"] and all(
+        lbl.split()[0] in ("police", "townhall") for lbl in res.counts["trench_ends"]
+    )
     inside = res.town.pois[res.town.pois["kind"].isin(["police", "townhall"])]
     inside = inside[shapely.covers(res.town.area, inside.geometry.values)]
     assert len(res.counts["trench_ends"]) == len(inside)
@@ -98,15 +109,20 @@ def _no_police_scenario(town, tmp_path):
         pytest.skip("no such square")
     gpd.GeoSeries([sq], crs=town.crs).to_crs("EPSG:4326").to_file(tmp_path / "square.geojson")
     p = tmp_path / "square.toml"
-    p.write_text(f'name = "square"\ncache_dir = "{CACHE}"\n[area]\nosm = "{OSM}"\npolygon = "square.geojson"\n'
-                 f'[[incidents]]\npath = "{INCIDENTS}"\n[plan]\nk = 2\n', encoding="utf-8")
+    p.write_text(
+        f'name = "square"\ncache_dir = "{CACHE}"\n[area]\nosm = "{OSM}"\npolygon = "square.geojson"\n'
+        f'[[incidents]]\npath = "{INCIDENTS}"\n[plan]\nk = 2\n',
+        encoding="utf-8",
+    )
     return p
 
 
 def test_no_police_town_fails_early_in_plan_and_in_validate(town, tmp_path):
     p = _no_police_scenario(town, tmp_path)
     steps = []
-    with pytest.raises(InputError, match=r"no police station .* and no town hall .*set \[patrol\] start"):
+    with pytest.raises(
+        InputError, match=r"no police station .* and no town hall .*set \[patrol\] start"
+    ):
         pipeline.plan(load_scenario(p), on_step=steps.append)
     assert steps == ["load"]  # before hotspots, candidates and coverage
     r = CliRunner().invoke(app, ["validate", str(p)])

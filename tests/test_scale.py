@@ -28,7 +28,11 @@ def dense_reach(graph, nodes, distance_m):
     for k, s in enumerate(src):
         d = dist[row_of[s]]
         da, db = d[a], d[b]
-        full = np.isfinite(da) & np.isfinite(db) & ((da + w <= distance_m + 1e-9) | (db + w <= distance_m + 1e-9))
+        full = (
+            np.isfinite(da)
+            & np.isfinite(db)
+            & ((da + w <= distance_m + 1e-9) | (db + w <= distance_m + 1e-9))
+        )
         part_a = np.where(np.isfinite(da), np.clip(distance_m - da, 0, w), 0)
         part_b = np.where(np.isfinite(db), np.clip(distance_m - db, 0, w), 0)
         out[k] = np.where(full, w, np.minimum(w, part_a + part_b)).sum()
@@ -99,7 +103,7 @@ def test_network_coverage_matrix_equals_dense():
     g = random_streets(300, seed=2)
     rng = np.random.default_rng(3)
     demand = rng.uniform(0, 2000, (2000, 2))
-    sites = list(g.nodes)[::4] + [list(g.nodes)[0]]  # a repeated site keeps its row
+    sites = list(g.nodes)[::4] + [next(iter(g.nodes))]  # a repeated site keeps its row
     new = network_coverage_matrix(g, sites, demand, range_m=120.0)
     old = dense_coverage(g, sites, demand, 120.0)
     assert new.shape == old.shape and new.nnz == old.nnz > 0
@@ -108,7 +112,9 @@ def test_network_coverage_matrix_equals_dense():
 
 def test_bounded_reach_on_the_default_town(town):
     nodes = [n for n, d in town.graph.nodes(data=True) if d.get("street_count", 0) >= 3][::5]
-    assert np.allclose(network_reach_m(town.graph, nodes, distance_m=150.0), dense_reach(town.graph, nodes, 150.0))
+    assert np.allclose(
+        network_reach_m(town.graph, nodes, distance_m=150.0), dense_reach(town.graph, nodes, 150.0)
+    )
 
 
 def test_orienteering_with_large_prizes_ends_and_matches_normalised_prizes():
@@ -121,7 +127,7 @@ def test_orienteering_with_large_prizes_ends_and_matches_normalised_prizes():
     z = np.load(Path(__file__).parent / "data" / "orienteering_default_extract.npz")
     T, s, p, budget = z["travel_min"], z["service_min"], z["prizes"], float(z["budget_min"])
     assert p.max() > 1e6
-    kw = dict(budget_min=budget, seed=0, max_iter=20, stall=10, restarts=1)
+    kw = {"budget_min": budget, "seed": 0, "max_iter": 20, "stall": 10, "restarts": 1}
     big = solve_orienteering(T, s, p, **kw)
     small = solve_orienteering(T, s, p / p.max(), **kw)
     assert len(big.order) >= 3 and list(big.order) == list(small.order)

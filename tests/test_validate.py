@@ -18,8 +18,11 @@ DEM = ROOT / "data" / "dem" / "N43E007.hgt"
 def scenario(tmp_path, *, area=None, incidents=None, extra="", osm=None):
     area = area or "boundary = 174562"
     p = tmp_path / "s.toml"
-    p.write_text(f'name = "t"\ncache_dir = "{CACHE}"\n[area]\nosm = "{osm or OSM}"\n{area}\n'
-                 f'[[incidents]]\npath = "{incidents or INCIDENTS}"\n{extra}', encoding="utf-8")
+    p.write_text(
+        f'name = "t"\ncache_dir = "{CACHE}"\n[area]\nosm = "{osm or OSM}"\n{area}\n'
+        f'[[incidents]]\npath = "{incidents or INCIDENTS}"\n{extra}',
+        encoding="utf-8",
+    )
     return load_scenario(p)
 
 
@@ -46,7 +49,9 @@ def test_a_missing_boundary_is_refused(tmp_path):
 
 
 def test_k_beyond_the_candidate_sites_is_refused(tmp_path):
-    with pytest.raises(InputError, match=r"plan.k = 5000 but the study area has only \d+ candidate site"):
+    with pytest.raises(
+        InputError, match=r"plan.k = 5000 but the study area has only \d+ candidate site"
+    ):
         check_scenario(scenario(tmp_path, extra="[plan]\nk = 5000\n"))
 
 
@@ -61,7 +66,12 @@ def test_file_formats(tmp_path):
         check_scenario(scenario(tmp_path, area=f'boundary = 174562\ndem = "{fake_dem}"'))
     with pytest.raises(InputError, match="area.qpv cannot be read as a vector file"):
         check_scenario(scenario(tmp_path, area=f'boundary = 174562\nqpv = "{txt}"'))
-    assert check_scenario(scenario(tmp_path, area=f'boundary = 174562\ndem = "{DEM}"')).counts["candidates"] > 0
+    assert (
+        check_scenario(scenario(tmp_path, area=f'boundary = 174562\ndem = "{DEM}"')).counts[
+            "candidates"
+        ]
+        > 0
+    )
 
 
 def test_a_csu_outside_the_commune_is_refused(tmp_path):
