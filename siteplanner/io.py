@@ -426,7 +426,14 @@ def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, so
     if g.number_of_nodes() == 0:
         raise InputError(f"{source}: the study area contains no walkable street of the OSM extract; "
                          "check the boundary or the polygon (and that the extract covers it)")
-    largest = max(nx.weakly_connected_components(g), key=len)
+    parts = sorted(nx.weakly_connected_components(g), key=lambda c: (-len(c), min(c)))
+    largest = parts[0]
+    dropped = [c for c in parts[1:] if len(c) >= 50]
+    if dropped:  # an island or a cut-off district is not planned: say so, never silently
+        n_drop = sum(len(c) for c in dropped)
+        log.warning("%s: %d street node(s) in %d network(s) not connected to the main one (%d nodes) are "
+                    "left out of the plan (an island or a district the extract cuts off); plan them as "
+                    "their own study area", source, n_drop, len(dropped), len(largest))
     g = g.subgraph(largest).copy()
     nx.set_node_attributes(g, ox.stats.count_streets_per_node(g), name="street_count")
     g = ox.project_graph(g, to_crs=crs)
