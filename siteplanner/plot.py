@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -284,7 +285,9 @@ def hotspot_classes(
     else:
         import mapclassify  # imported here: it loads scikit-learn and compiles numba code (seconds)
 
-        clf = mapclassify.FisherJenksSampled(v, k=kk, pct=min(1.0, 5000 / len(v)), truncate=False)
+        with warnings.catch_warnings():  # without numba mapclassify says it is slower: same breaks
+            warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
+            clf = mapclassify.FisherJenksSampled(v, k=kk, pct=min(1.0, 5000 / len(v)), truncate=False)
         bins = np.asarray(clf.bins, float)
     classes[keep] = np.minimum(np.searchsorted(bins, v, side="left"), len(bins) - 1)
     return HotspotClasses(classes=classes, bins=bins, scheme=scheme)

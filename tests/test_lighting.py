@@ -15,15 +15,8 @@ from siteplanner._errors import InputError
 from .conftest import ROOT
 
 OSM_2026 = ROOT / "data" / "osm" / "monaco-2026.osm.pbf"
-# Malta (1,404 ways tagged lit) from the shared real data, next to the checkout
-MALTA = next(
-    (
-        p / "shared" / "data" / "osm" / "malta-2018.osm.pbf"
-        for p in ROOT.parents
-        if (p / "shared" / "data" / "osm" / "malta-2018.osm.pbf").is_file()
-    ),
-    ROOT / "missing-malta.osm.pbf",
-)
+# Malta (1,404 ways tagged lit), shipped in data/osm
+MALTA = ROOT / "data" / "osm" / "malta-2018.osm.pbf"
 
 
 def _streets(names, lits, crs="EPSG:32632"):
@@ -140,7 +133,7 @@ def test_night_coverage_on_a_hand_built_town():
 @pytest.mark.parametrize("extract", [OSM_2026, MALTA], ids=["monaco-2026", "malta-2018"])
 def test_read_osm_lit_matches_an_independent_count(extract):
     if not extract.is_file():
-        pytest.skip(f"{extract.name} is not next to the checkout (../shared/data/osm)")
+        pytest.skip(f"{extract.name} is missing from data/osm")
 
     class Count(osmium.SimpleHandler):
         def __init__(self):
