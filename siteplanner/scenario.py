@@ -79,7 +79,7 @@ class Area(_Model):
 class IncidentFile(_Model):
     """One incident file and how to read it, as its publisher wrote it.
 
-    Every key but ``path`` is optional. See ``docs/notes_incidents.md`` for the mapping of
+    Every key but ``path`` is optional. See ``docs/incidents.md`` for the mapping of
     real exports (DansMaRue, BAAC, Vancouver, Chicago).
     """
 
