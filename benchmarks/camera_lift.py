@@ -124,12 +124,7 @@ def load_town(work: Path, k: int):
     base = work / "base.toml"
     base.write_text(scenario_text(work, work / "none.csv", k, hide=False), encoding="utf-8")
     sc0 = load_scenario(base, check_files=False)
-    return io.load_town(
-        sc0.resolve(sc0.area.osm),
-        area_path=sc0.resolve(sc0.area.polygon),
-        margin_m=sc0.area.margin_m,
-        cache_dir=sc0.resolve(sc0.cache_dir),
-    )
+    return io.scenario_town(sc0)
 
 
 def run_seed(work: Path, town, cam_xy: np.ndarray, seed: int, k: int) -> tuple[float, float, int]:

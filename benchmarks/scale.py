@@ -149,13 +149,7 @@ def child_cold(area: str, work: Path) -> dict:
     sc, inc = _scenario(area, work)
     shutil.rmtree(work / "cache", ignore_errors=True)
     t0 = time.perf_counter()
-    town = io.load_town(
-        sc.resolve(sc.area.osm),
-        boundary=sc.area.boundary,
-        area_path=sc.resolve(sc.area.polygon),
-        margin_m=sc.area.margin_m,
-        cache_dir=sc.resolve(sc.cache_dir),
-    )
+    town = io.scenario_town(sc)
     cold = time.perf_counter() - t0
     km2 = town.area.area / 1e6
     _patrol_start(area, work, town)

@@ -135,13 +135,7 @@ def check_boundary(sc: Scenario) -> None:
 
 
 def load(sc: Scenario) -> io.Town:
-    return io.load_town(
-        sc.resolve(sc.area.osm),
-        boundary=sc.area.boundary,
-        area_path=sc.resolve(sc.area.polygon),
-        margin_m=sc.area.margin_m,
-        cache_dir=sc.resolve(sc.cache_dir),
-    )
+    return io.scenario_town(sc)
 
 
 def check_incidents(sc: Scenario, town: io.Town) -> tuple[int, int]:

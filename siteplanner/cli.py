@@ -178,8 +178,7 @@ def simulate_incidents(
         from .scenario import load_scenario
 
         sc = load_scenario(scenario, check_files=False)
-        town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
-                            margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+        town = io.scenario_town(sc)
         df = simulate.simulate_incidents(town.graph, town.pois, area=town.area, start=start, end=end, seed=seed,
                                          per_year=per_year)
         cols = ["id", "datetime", "category", "source", "lon", "lat"]
@@ -260,8 +259,7 @@ def event(
         ev = ev_mod.load_event(event_file)
         with console.status("planning the event", spinner="dots"):
             ep = ev_mod.plan_event(sc, ev)
-            town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
-                                margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+            town = io.scenario_town(sc)
             files = ev_mod.write_event(ep, town.graph, town.buildings,
                                        out or sc.resolve(sc.output.dir) / f"event_{event_file.stem}")
         _say("[green]done[/]:", f"{ev.name}: {len(ep.cameras)} nomad camera(s) see {ep.coverage_share:.0%} of "

@@ -262,13 +262,7 @@ def plan_event(sc: Any, ev: EventFile) -> EventPlan:
         viewshed,
     )
 
-    town = io.load_town(
-        sc.resolve(sc.area.osm),
-        boundary=sc.area.boundary,
-        area_path=sc.resolve(sc.area.polygon),
-        margin_m=sc.area.margin_m,
-        cache_dir=sc.resolve(sc.cache_dir),
-    )
+    town = io.scenario_town(sc)
     perimeter, venue = _perimeter(ev, town)
     edges = io.edges_gdf(town.graph, town.crs)
     filtering = perimeter_entrances(edges, perimeter)

@@ -54,13 +54,7 @@ def _study_area(sc: Scenario) -> tuple[Any, str, list[incidents.IncidentRead]]:
     from .pipeline import read_scenario_incidents
 
     if sc.area is not None:
-        town = io.load_town(
-            sc.resolve(sc.area.osm),
-            boundary=sc.area.boundary,
-            area_path=sc.resolve(sc.area.polygon),
-            margin_m=sc.area.margin_m,
-            cache_dir=sc.resolve(sc.cache_dir),
-        )
+        town = io.scenario_town(sc)
         return town.area, town.crs, read_scenario_incidents(sc, area=town.area, crs=town.crs)
     return read_without_area(sc)
 

@@ -572,6 +572,17 @@ def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Pat
                 source=osm_path.name, margin_m=margin_m, extras={"camera_features": cams})
 
 
+def scenario_town(sc: Any) -> Town:
+    """The study area of a scenario (``[area]`` and ``cache_dir``, paths resolved), loaded once.
+
+    The one place where a scenario's ``[area]`` becomes :func:`load_town`'s arguments: ``run``,
+    ``validate``, ``incidents``, ``event``, the observatory and the benchmarks all call it.
+    """
+    return load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary,
+                     area_path=sc.resolve(sc.area.polygon), margin_m=sc.area.margin_m,
+                     cache_dir=sc.resolve(sc.cache_dir))
+
+
 def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
     """Street edges of a projected graph as a GeoDataFrame (one row per undirected edge)."""
     rows, geoms, seen = [], [], set()

@@ -1045,8 +1045,7 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
     if not period:
         raise InputError(f"{sc.path}: no period given; pass --period 2023-S1 or set [observatory] period")
     windows_mod.parse_period(period)
-    town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
-                        margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+    town = io.scenario_town(sc)
     if not sc.incidents:
         raise InputError(f"{sc.path}: no [[incidents]] file; the observatory needs at least one")
     # the scenario's reader, with each file's mapping: the same as `siteplanner run`

@@ -116,7 +116,7 @@ EDGE_TAGS = (
     "surface",
 )
 
-# osmnx's "walk" network filter (osmnx._overpass._get_network_filter, osmnx >= 2.0), whose
+# the rules of osmnx's "walk" network type (osmnx >= 2.0), copied here and applied to the local file;
 # `!~` are unanchored regular expressions: a value *containing* one of these is refused.
 _WALK_HIGHWAY_NO = re.compile(
     "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|raceway"

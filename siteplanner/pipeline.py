@@ -233,8 +233,7 @@ def plan(sc: Scenario, *, on_step: StepCallback | None = None) -> Result:
         raise InputError(f"{sc.path}: no [area] (OSM extract and boundary or polygon): a camera plan needs streets; "
                          f"run `siteplanner incidents {sc.path}` for the incident maps without streets")
     with _step("load", timings, on_step):
-        town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary, area_path=sc.resolve(sc.area.polygon),
-                            margin_m=sc.area.margin_m, cache_dir=sc.resolve(sc.cache_dir))
+        town = io.scenario_town(sc)
         # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
         start_anchor, trench_anchors = anchors(town, sc)
         reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
