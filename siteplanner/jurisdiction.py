@@ -139,8 +139,7 @@ def area_subgraph(
 ) -> nx.MultiDiGraph:
     """The streets of ``graph`` inside ``area``: nodes inside, and edges that stay inside.
 
-    An edge is kept when its geometry (or its straight line) lies within ``area`` buffered
-    by :data:`EDGE_TOLERANCE_M`. With ``keep``, only the connected part holding that node.
+    An edge is kept when its geometry (or its straight line) lies within ``area`` (to 1 cm). With ``keep``, only the connected part holding that node.
     """
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     xs = np.fromiter((d["x"] for _, d in graph.nodes(data=True)), float, len(ids))
@@ -148,7 +147,9 @@ def area_subgraph(
     inside = set(ids[shapely.contains_xy(area, xs, ys)].tolist())
     if keep is not None:
         inside.add(int(keep))
-    zone_geom = area.buffer(EDGE_TOLERANCE_M)
+    # edges: strictly inside (to rounding), so that no patrol leg runs along the outer side of a
+    # boundary street; the tolerance above is only for points (a start given on the boundary)
+    zone_geom = area.buffer(0.01)
     shapely.prepare(zone_geom)
     edges, geoms = [], []
     for u, v, k, d in graph.edges(keys=True, data=True):
