@@ -19,23 +19,38 @@ def provenance() -> str:
     """One Markdown line: UTC date, git commit (+ "dirty" when the tree has changes), machine."""
     root = Path(__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):  # e.g. a `git archive` snapshot
         commit = os.environ.get("SITEPLANNER_COMMIT", "unknown (not a git checkout)")
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Measured {now} on commit `{commit}`, machine `{platform.platform()}`, "
-            f"`{platform.processor() or platform.machine()}`, {os.cpu_count()} CPUs (shared), "
-            f"Python {platform.python_version()}.")
+    return (
+        f"Measured {now} on commit `{commit}`, machine `{platform.platform()}`, "
+        f"`{platform.processor() or platform.machine()}`, {os.cpu_count()} CPUs (shared), "
+        f"Python {platform.python_version()}."
+    )
 
 
 def write(name: str, title: str, body: str, *, command: str) -> Path:
     """Write ``benchmarks/results/<name>.md``; returns its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.md"
-    path.write_text(f"# {title}\n\n{provenance()}\n\nCommand: `{command}`\n\n{body.rstrip()}\n", encoding="utf-8")
+    path.write_text(
+        f"# {title}\n\n{provenance()}\n\nCommand: `{command}`\n\n{body.rstrip()}\n",
+        encoding="utf-8",
+    )
     print(f"table written to {path}")
     return path

@@ -53,8 +53,14 @@ from siteplanner import hotspots as H  # noqa: E402
 from siteplanner import incident_maps, pipeline  # noqa: E402
 from siteplanner.scenario import load_scenario  # noqa: E402
 
-SHARED = next((p for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data")) if (p / "incidents").is_dir()),
-              ROOT.parent / "shared" / "data")
+SHARED = next(
+    (
+        p
+        for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data"))
+        if (p / "incidents").is_dir()
+    ),
+    ROOT.parent / "shared" / "data",
+)
 CELL_M = 100.0
 SHARES = (0.01, 0.05, 0.10)
 SEED = 0
@@ -68,7 +74,9 @@ def scenario(path: Path):
     if '"../../../shared/data/' not in text:
         return load_scenario(path)
     tmp = Path(tempfile.mkdtemp()) / path.name
-    tmp.write_text(text.replace('"../../../shared/data/', f'"{SHARED.as_posix()}/'), encoding="utf-8")
+    tmp.write_text(
+        text.replace('"../../../shared/data/', f'"{SHARED.as_posix()}/'), encoding="utf-8"
+    )
     return load_scenario(tmp)
 
 
@@ -88,7 +96,9 @@ def _loaded(sc, inc, train):
 
 def load_vancouver():
     sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "vancouver_2020.toml")
-    return _loaded(sc, inc, inc["datetime"].dt.month <= 9) + ("train 2020-01..09, test 2020-10..12",)
+    return _loaded(sc, inc, inc["datetime"].dt.month <= 9) + (
+        "train 2020-01..09, test 2020-10..12",
+    )
 
 
 def load_chicago():
@@ -99,12 +109,16 @@ def load_chicago():
 def load_dansmarue():
     sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "dansmarue_paris.toml")
     cut = pd.Timestamp("2024-06-01", tz="Europe/Paris")
-    return _loaded(sc, inc, inc["datetime"] < cut) + ("train 2023-08..2024-05, test 2024-06..09 (dates only)",)
+    return _loaded(sc, inc, inc["datetime"] < cut) + (
+        "train 2023-08..2024-05, test 2024-06..09 (dates only)",
+    )
 
 
 def load_paris():
     sc, inc = read_through_scenario(ROOT / "scenarios" / "examples" / "paris_baac_2019.toml")
-    acc = inc.assign(_x=inc.geometry.x.round(3), _y=inc.geometry.y.round(3)).drop_duplicates(["_x", "_y"])
+    acc = inc.assign(_x=inc.geometry.x.round(3), _y=inc.geometry.y.round(3)).drop_duplicates(
+        ["_x", "_y"]
+    )
     acc = acc.drop(columns=["_x", "_y"]).reset_index(drop=True)  # one point per accident
     rng = np.random.default_rng(SEED)
     train = np.zeros(len(acc), bool)
@@ -126,8 +140,11 @@ def load_geodanet():
     train = np.zeros(len(crimes), bool)
     train[rng.permutation(len(crimes))[: len(crimes) // 2]] = True
     xy = shapely.get_coordinates(crimes.geometry.to_numpy())
-    inc = gpd.GeoDataFrame({"datetime": pd.Series(pd.NaT, index=crimes.index, dtype="datetime64[ns, UTC]")},
-                           geometry=crimes.geometry.to_numpy(), crs=crimes.crs)
+    inc = gpd.GeoDataFrame(
+        {"datetime": pd.Series(pd.NaT, index=crimes.index, dtype="datetime64[ns, UTC]")},
+        geometry=crimes.geometry.to_numpy(),
+        crs=crimes.crs,
+    )
     sc = load_scenario_text('name = "geodanet"\n')
     return xy, inc, train, sc, "seeded 50/50 split (libpysal file, not a scenario file)"
 
@@ -145,14 +162,21 @@ def load_beausoleil():
     sc, inc = read_through_scenario(ROOT / "scenarios" / "beausoleil.toml")
     y = inc["datetime"].dt.year
     inc = inc[(y >= 2021) & (y <= 2023)].reset_index(drop=True)
-    return _loaded(sc, inc, inc["datetime"].dt.year <= 2022) + ("train 2021-2022, test 2023 (synthetic)",)
+    return _loaded(sc, inc, inc["datetime"].dt.year <= 2022) + (
+        "train 2021-2022, test 2023 (synthetic)",
+    )
 
 
 # --------------------------------------------------------------------------- evaluation
 def study_grid(xy_all: np.ndarray, cell_m: float):
     hull = shapely.convex_hull(shapely.multipoints(xy_all))
     x0, y0, x1, y1 = hull.bounds
-    bounds = (np.floor(x0 / cell_m) * cell_m, np.floor(y0 / cell_m) * cell_m, np.ceil(x1 / cell_m) * cell_m, np.ceil(y1 / cell_m) * cell_m)
+    bounds = (
+        np.floor(x0 / cell_m) * cell_m,
+        np.floor(y0 / cell_m) * cell_m,
+        np.ceil(x1 / cell_m) * cell_m,
+        np.ceil(y1 / cell_m) * cell_m,
+    )
     mask = H.grid_mask(H.count_grid(xy_all[:1], bounds=bounds, cell_m=cell_m), hull)
     return hull, bounds, mask
 
@@ -179,15 +203,27 @@ def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
     }
     kr = H.predict("kde", tr_xy, bounds=bounds, cell_m=cell_m)
     surfaces[f"kde_rule ({kr.bandwidth_m:.0f} m)"] = kr.values[mask]
-    surfaces["kde_150m"] = H.predict("kde", tr_xy, bounds=bounds, cell_m=cell_m, bandwidth_m=150.0).values[mask]
+    surfaces["kde_150m"] = H.predict(
+        "kde", tr_xy, bounds=bounds, cell_m=cell_m, bandwidth_m=150.0
+    ).values[mask]
     if tr_t is not None:
-        surfaces["near_repeat (BJP 2004)"] = H.predict("near_repeat", tr_xy, train_time=tr_t, bounds=bounds, cell_m=cell_m).values[mask]
+        surfaces["near_repeat (BJP 2004)"] = H.predict(
+            "near_repeat", tr_xy, train_time=tr_t, bounds=bounds, cell_m=cell_m
+        ).values[mask]
     # the pipeline's own call: the scenario's method with the training times (and weights, all 1 here)
     sc_cell = sc.model_copy(update={"hotspots": sc.hotspots.model_copy(update={"cell_m": cell_m})})
-    d = pipeline.hotspot_grid(sc_cell, tr_inc, np.ones(len(tr_inc)), bounds=bounds, area=hull, window="train")
+    d = pipeline.hotspot_grid(
+        sc_cell, tr_inc, np.ones(len(tr_inc)), bounds=bounds, area=hull, window="train"
+    )
     surfaces["default"] = d.values[mask]
     rows = [score_row(s, area, test, name) for name, s in surfaces.items()]
-    info = {"cells": int(mask.sum()), "area_km2": mask.sum() * area / 1e6, "n_train": int(train.sum()), "n_test": int(test.sum()), "default": d.params}
+    info = {
+        "cells": int(mask.sum()),
+        "area_km2": mask.sum() * area / 1e6,
+        "n_train": int(train.sum()),
+        "n_test": int(test.sum()),
+        "default": d.params,
+    }
     return rows, info
 
 
@@ -200,17 +236,29 @@ def evaluate_network(lixel_m=25.0):
     snap = tree.nearest(shapely.points(xy[~train]))
     test = np.bincount(snap, minlength=len(lix)).astype(float)
     area = lix["length"].to_numpy()
-    centres = shapely.get_coordinates(shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True))
+    centres = shapely.get_coordinates(
+        shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True)
+    )
     tr = xy[train]
     hull, bounds, _ = study_grid(np.vstack([xy, centres]), 10.0)
     surfaces = {"uniform": np.zeros(len(lix))}
     nk = H.network_kde(streets, tr, lixel_m=lixel_m, bandwidth_m=100.0)
     surfaces["count per lixel"] = nk["count"].to_numpy() / area
-    surfaces["planar kde_150m at lixel"] = H.sample_grid(H.kde_grid(tr, bounds=bounds, cell_m=10.0, bandwidth_m=150.0), centres)
+    surfaces["planar kde_150m at lixel"] = H.sample_grid(
+        H.kde_grid(tr, bounds=bounds, cell_m=10.0, bandwidth_m=150.0), centres
+    )
     for bw in (100.0, 200.0, 400.0):
-        surfaces[f"network_kde {bw:.0f} m"] = H.network_kde(streets, tr, lixel_m=lixel_m, bandwidth_m=bw)["intensity"].to_numpy()
-    surfaces["gi_star z (count, 200 m band)"] = H.gi_star(nk, value_col="count", distance_m=200.0).fillna(0).to_numpy()
-    return [score_row(s, area, test, name) for name, s in surfaces.items()], {"lixels": len(lix), "km": area.sum() / 1000, "n_test": int(test.sum())}
+        surfaces[f"network_kde {bw:.0f} m"] = H.network_kde(
+            streets, tr, lixel_m=lixel_m, bandwidth_m=bw
+        )["intensity"].to_numpy()
+    surfaces["gi_star z (count, 200 m band)"] = (
+        H.gi_star(nk, value_col="count", distance_m=200.0).fillna(0).to_numpy()
+    )
+    return [score_row(s, area, test, name) for name, s in surfaces.items()], {
+        "lixels": len(lix),
+        "km": area.sum() / 1000,
+        "n_test": int(test.sum()),
+    }
 
 
 def print_table(title, rows):
@@ -224,36 +272,57 @@ def print_table(title, rows):
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore", FutureWarning)
-    datasets = [("vancouver_2020", load_vancouver), ("chicago_assaults", load_chicago),
-                ("dansmarue_paris", load_dansmarue), ("paris_baac_2019", load_paris),
-                ("geodanet_crimes", load_geodanet), ("beausoleil_synthetic", load_beausoleil)]
+    datasets = [
+        ("vancouver_2020", load_vancouver),
+        ("chicago_assaults", load_chicago),
+        ("dansmarue_paris", load_dansmarue),
+        ("paris_baac_2019", load_paris),
+        ("geodanet_crimes", load_geodanet),
+        ("beausoleil_synthetic", load_beausoleil),
+    ]
     results = []
     for name, loader in datasets:
         t0 = time.perf_counter()
         loaded = loader()
         if loaded is None:
-            print(f"\n## {name}: skipped (data/incidents/beausoleil_synthetic_2021-2023.csv is absent)")
+            print(
+                f"\n## {name}: skipped (data/incidents/beausoleil_synthetic_2021-2023.csv is absent)"
+            )
             continue
         xy, inc, train, sc, split = loaded
         rows, info = evaluate_planar(xy, inc, train, sc)
-        print_table(f"{name}: {split}; {info['n_train']} train / {info['n_test']} test incidents; study area "
-                    f"{info['cells']} cells of {CELL_M:.0f} m ({info['area_km2']:.1f} km², convex hull of all incidents)", rows)
+        print_table(
+            f"{name}: {split}; {info['n_train']} train / {info['n_test']} test incidents; study area "
+            f"{info['cells']} cells of {CELL_M:.0f} m ({info['area_km2']:.1f} km², convex hull of all incidents)",
+            rows,
+        )
         p = info["default"]
-        print(f"default chose alpha={p['alpha']}, bandwidth={p['bandwidth_m']:.0f} m, half-life="
-              f"{'none' if p['half_life_days'] is None else format(p['half_life_days'], '.0f') + ' d'} "
-              f"(inner PAI@5% {p['inner_pai5']}); {time.perf_counter() - t0:.1f} s")
+        print(
+            f"default chose alpha={p['alpha']}, bandwidth={p['bandwidth_m']:.0f} m, half-life="
+            f"{'none' if p['half_life_days'] is None else format(p['half_life_days'], '.0f') + ' d'} "
+            f"(inner PAI@5% {p['inner_pai5']}); {time.perf_counter() - t0:.1f} s"
+        )
         pai5 = {r["method"]: r["PAI@5%"] for r in rows}
         best_base = max(v for k, v in pai5.items() if k.split(" ")[0] in BASELINES)
-        results.append((name, pai5["default"], best_base, pai5["count_grid"], inc["datetime"].notna().any()))
+        results.append(
+            (name, pai5["default"], best_base, pai5["count_grid"], inc["datetime"].notna().any())
+        )
     rows, info = evaluate_network()
-    print_table(f"geodanet_crimes on its streets: {info['lixels']} lixels of <= 25 m, {info['km']:.1f} km, "
-                f"{info['n_test']} test crimes (area = street length)", rows)
+    print_table(
+        f"geodanet_crimes on its streets: {info['lixels']} lixels of <= 25 m, {info['km']:.1f} km, "
+        f"{info['n_test']} test crimes (area = street length)",
+        rows,
+    )
     print()
     for name, d, b, naive, timed in results:
-        print(f"RESULT pai5_default={d:.2f} pai5_best_baseline={b:.2f} dataset={name}"
-              + ("" if timed else " (no timestamps)"))
+        print(
+            f"RESULT pai5_default={d:.2f} pai5_best_baseline={b:.2f} dataset={name}"
+            + ("" if timed else " (no timestamps)")
+        )
         if d < naive - 1e-9:
-            print(f"WARNING {name}: the default ({d:.2f}) is below the naive count grid ({naive:.2f})")
+            print(
+                f"WARNING {name}: the default ({d:.2f}) is below the naive count grid ({naive:.2f})"
+            )
 
 
 if __name__ == "__main__":

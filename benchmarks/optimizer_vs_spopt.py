@@ -58,7 +58,9 @@ except ImportError:  # imported as benchmarks.optimizer_vs_spopt
 REAL = Path(__file__).resolve().parents[1] / "outputs" / "beausoleil" / "coverage.npz"
 
 
-def synthetic_instance(n_sites: int, n_demand: int, *, seed: int = 0, n_existing: int = 30) -> optimise.CoverageProblem:
+def synthetic_instance(
+    n_sites: int, n_demand: int, *, seed: int = 0, n_existing: int = 30
+) -> optimise.CoverageProblem:
     """Seeded synthetic town: half the demand around 60 hotspots, each site sees a disc."""
     rng = np.random.default_rng(seed)
     width, height = 2500.0, 1600.0
@@ -77,8 +79,14 @@ def synthetic_instance(n_sites: int, n_demand: int, *, seed: int = 0, n_existing
     existing = np.zeros(n_sites, dtype=bool)
     existing[rng.choice(n_sites, n_existing, replace=False)] = True
     return optimise.CoverageProblem(
-        A=A, demand_weight=weight, demand_xy=demand_xy, site_id=np.array([f"S{j:05d}" for j in range(n_sites)]),
-        site_cost_eur=rng.choice([8000.0, 12000.0, 15000.0, 25000.0], n_sites), existing=existing, crs="EPSG:32632")
+        A=A,
+        demand_weight=weight,
+        demand_xy=demand_xy,
+        site_id=np.array([f"S{j:05d}" for j in range(n_sites)]),
+        site_cost_eur=rng.choice([8000.0, 12000.0, 15000.0, 25000.0], n_sites),
+        existing=existing,
+        crs="EPSG:32632",
+    )
 
 
 def merged_columns(A: sp.csr_matrix, weight: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
@@ -90,7 +98,7 @@ def merged_columns(A: sp.csr_matrix, weight: np.ndarray) -> tuple[sp.csc_matrix,
     first: list[int] = []
     label = np.empty(keep.size, dtype=np.int64)
     for n, col in enumerate(keep.tolist()):
-        key = C.indices[C.indptr[col]:C.indptr[col + 1]].tobytes()
+        key = C.indices[C.indptr[col] : C.indptr[col + 1]].tobytes()
         g = groups.setdefault(key, len(groups))
         if g == len(first):
             first.append(col)
@@ -99,13 +107,20 @@ def merged_columns(A: sp.csr_matrix, weight: np.ndarray) -> tuple[sp.csc_matrix,
     return C[:, first], w
 
 
-def run_spopt(M: sp.csc_matrix, w: np.ndarray, existing: np.ndarray, k: int, time_limit_s: float) -> list[dict]:
+def run_spopt(
+    M: sp.csc_matrix, w: np.ndarray, existing: np.ndarray, k: int, time_limit_s: float
+) -> list[dict]:
     """Build spopt's MCLP once for this k, solve with CBC then HiGHS (through PuLP)."""
     t0 = time.perf_counter()
     cost_matrix = 1.0 - M.T.toarray()  # clients × facilities; 0 = seen, within service_radius 0.5
     t1 = time.perf_counter()
-    model = MCLP.from_cost_matrix(cost_matrix, w, service_radius=0.5, p_facilities=int(existing.sum()) + k,
-                                  predefined_facilities_arr=existing.astype(int))
+    model = MCLP.from_cost_matrix(
+        cost_matrix,
+        w,
+        service_radius=0.5,
+        p_facilities=int(existing.sum()) + k,
+        predefined_facilities_arr=existing.astype(int),
+    )
     build = time.perf_counter() - t1
     del cost_matrix
     out = []
@@ -116,9 +131,17 @@ def run_spopt(M: sp.csc_matrix, w: np.ndarray, existing: np.ndarray, k: int, tim
         t = time.perf_counter()
         model.solve(solver, results=False)
         solve_s = time.perf_counter() - t
-        out.append({"name": name, "objective": float(pulp.value(model.problem.objective)),
-                    "status": pulp.LpStatus[model.problem.status], "build_s": build, "solve_s": solve_s,
-                    "prep_s": t1 - t0, "wall_s": build + solve_s})
+        out.append(
+            {
+                "name": name,
+                "objective": float(pulp.value(model.problem.objective)),
+                "status": pulp.LpStatus[model.problem.status],
+                "build_s": build,
+                "solve_s": solve_s,
+                "prep_s": t1 - t0,
+                "wall_s": build + solve_s,
+            }
+        )
     del model
     gc.collect()
     return out
@@ -126,8 +149,12 @@ def run_spopt(M: sp.csc_matrix, w: np.ndarray, existing: np.ndarray, k: int, tim
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--coverage", type=Path, default=None, help="coverage.npz (default: the pipeline's, if any)")
-    parser.add_argument("--synthetic", action="store_true", help="use the seeded synthetic instance")
+    parser.add_argument(
+        "--coverage", type=Path, default=None, help="coverage.npz (default: the pipeline's, if any)"
+    )
+    parser.add_argument(
+        "--synthetic", action="store_true", help="use the seeded synthetic instance"
+    )
     parser.add_argument("--sites", type=int, default=2000)
     parser.add_argument("--demand", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
@@ -149,14 +176,19 @@ def main() -> None:
     fixed = np.flatnonzero(existing)
     M, w_merged = merged_columns(A, w)
     print(f"instance: {source}")
-    print(f"  {A.shape[0]:,} sites ({existing.sum()} existing, fixed), {A.shape[1]:,} demand points, "
-          f"{A.nnz:,} coverage pairs; spopt gets {M.shape[1]:,} merged demand columns "
-          f"({M.shape[1] * M.shape[0]:,} matrix cells)")
+    print(
+        f"  {A.shape[0]:,} sites ({existing.sum()} existing, fixed), {A.shape[1]:,} demand points, "
+        f"{A.nnz:,} coverage pairs; spopt gets {M.shape[1]:,} merged demand columns "
+        f"({M.shape[1] * M.shape[0]:,} matrix cells)"
+    )
 
-    md = [f"Instance: {source}; {A.shape[0]:,} sites ({existing.sum()} existing, fixed), "
-          f"{A.shape[1]:,} demand points. All solvers in ONE process (spopt's PuLP HiGHS runs first).", "",
-          "| k | solver | objective | wall s | obj / spopt+CBC | speed-up | status |",
-          "|---|---|---|---|---|---|---|"]
+    md = [
+        f"Instance: {source}; {A.shape[0]:,} sites ({existing.sum()} existing, fixed), "
+        f"{A.shape[1]:,} demand points. All solvers in ONE process (spopt's PuLP HiGHS runs first).",
+        "",
+        "| k | solver | objective | wall s | obj / spopt+CBC | speed-up | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
     summary = []
     for k in args.k:
         print(f"\n== k = {k} new sites ==")
@@ -167,35 +199,68 @@ def main() -> None:
         t = time.perf_counter()
         fast = optimise.solve(A, w, k=k, fixed=fixed, method="fast")
         fast_s = time.perf_counter() - t
-        rows.append({"name": "siteplanner exact", "objective": exact.objective, "wall_s": exact_s,
-                     "status": f"{exact.status} gap={exact.gap:.2e} ({exact.solver_message})"})
-        rows.append({"name": "siteplanner fast", "objective": fast.objective, "wall_s": fast_s,
-                     "status": f"proven gap={fast.gap:.2%}"})
+        rows.append(
+            {
+                "name": "siteplanner exact",
+                "objective": exact.objective,
+                "wall_s": exact_s,
+                "status": f"{exact.status} gap={exact.gap:.2e} ({exact.solver_message})",
+            }
+        )
+        rows.append(
+            {
+                "name": "siteplanner fast",
+                "objective": fast.objective,
+                "wall_s": fast_s,
+                "status": f"proven gap={fast.gap:.2%}",
+            }
+        )
         ref = rows[0]
-        print(f"{'solver':<20}{'objective':>16}{'wall s':>11}{'(build+solve)':>20}{'obj/spopt':>12}"
-              f"{'speed-up':>10}  status")
+        print(
+            f"{'solver':<20}{'objective':>16}{'wall s':>11}{'(build+solve)':>20}{'obj/spopt':>12}"
+            f"{'speed-up':>10}  status"
+        )
         for r in rows:
             parts = f"{r['build_s']:.1f}+{r['solve_s']:.1f}" if "build_s" in r else ""
-            print(f"{r['name']:<20}{r['objective']:>16.6f}{r['wall_s']:>11.3f}{parts:>20}"
-                  f"{r['objective'] / ref['objective']:>12.8f}{ref['wall_s'] / r['wall_s']:>10.1f}  {r['status']}")
+            print(
+                f"{r['name']:<20}{r['objective']:>16.6f}{r['wall_s']:>11.3f}{parts:>20}"
+                f"{r['objective'] / ref['objective']:>12.8f}{ref['wall_s'] / r['wall_s']:>10.1f}  {r['status']}"
+            )
         for r in rows:
-            md.append(f"| {k} | {r['name']} | {r['objective']:.6f} | {r['wall_s']:.3f} | "
-                      f"{r['objective'] / ref['objective']:.8f} | {ref['wall_s'] / r['wall_s']:.1f} | {r['status']} |")
+            md.append(
+                f"| {k} | {r['name']} | {r['objective']:.6f} | {r['wall_s']:.3f} | "
+                f"{r['objective'] / ref['objective']:.8f} | {ref['wall_s'] / r['wall_s']:.1f} | {r['status']} |"
+            )
         print(f"  (dense cost matrix for spopt: {ref['prep_s']:.1f} s, not counted)")
-        print(f"  solver-only view (spopt's CBC solve time, model building excluded): "
-              f"exact {ref['solve_s'] / exact_s:.1f}x, fast {ref['solve_s'] / fast_s:.1f}x")
-        print(f"RESULT k={k} exact_obj_ratio={exact.objective / ref['objective']:.8f} "
-              f"exact_speedup={ref['wall_s'] / exact_s:.1f} fast_obj_ratio={fast.objective / ref['objective']:.6f} "
-              f"fast_speedup={ref['wall_s'] / fast_s:.1f}")
-        summary.append(f"RESULT k={k} exact_obj_ratio={exact.objective / ref['objective']:.8f} "
-                       f"exact_speedup={ref['wall_s'] / exact_s:.1f} "
-                       f"fast_obj_ratio={fast.objective / ref['objective']:.6f} "
-                       f"fast_speedup={ref['wall_s'] / fast_s:.1f}")
-    md += ["", "Speed-up = spopt+CBC wall time (model building + solve) / siteplanner's wall time.", "",
-           "```", *summary, "```"]
-    write_results("optimizer_vs_spopt" + ("" if path is not None else "_synthetic"),
-                  "siteplanner.optimise vs spopt MCLP", "\n".join(md),
-                  command="python benchmarks/optimizer_vs_spopt.py " + " ".join(sys.argv[1:]))
+        print(
+            f"  solver-only view (spopt's CBC solve time, model building excluded): "
+            f"exact {ref['solve_s'] / exact_s:.1f}x, fast {ref['solve_s'] / fast_s:.1f}x"
+        )
+        print(
+            f"RESULT k={k} exact_obj_ratio={exact.objective / ref['objective']:.8f} "
+            f"exact_speedup={ref['wall_s'] / exact_s:.1f} fast_obj_ratio={fast.objective / ref['objective']:.6f} "
+            f"fast_speedup={ref['wall_s'] / fast_s:.1f}"
+        )
+        summary.append(
+            f"RESULT k={k} exact_obj_ratio={exact.objective / ref['objective']:.8f} "
+            f"exact_speedup={ref['wall_s'] / exact_s:.1f} "
+            f"fast_obj_ratio={fast.objective / ref['objective']:.6f} "
+            f"fast_speedup={ref['wall_s'] / fast_s:.1f}"
+        )
+    md += [
+        "",
+        "Speed-up = spopt+CBC wall time (model building + solve) / siteplanner's wall time.",
+        "",
+        "```",
+        *summary,
+        "```",
+    ]
+    write_results(
+        "optimizer_vs_spopt" + ("" if path is not None else "_synthetic"),
+        "siteplanner.optimise vs spopt MCLP",
+        "\n".join(md),
+        command="python benchmarks/optimizer_vs_spopt.py " + " ".join(sys.argv[1:]),
+    )
 
 
 if __name__ == "__main__":

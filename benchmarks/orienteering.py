@@ -55,7 +55,9 @@ def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     return pts[:, :2], pts[:, 2], tmax
 
 
-def path_as_tour(D: np.ndarray, score: np.ndarray, start: int, end: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def path_as_tour(
+    D: np.ndarray, score: np.ndarray, start: int, end: int
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """A start → end path instance as the solver's depot tour: (matrix, prizes, point of each task)."""
     tasks = [i for i in range(len(score)) if i not in (start, end)]
     idx = np.array(tasks)
@@ -79,7 +81,7 @@ def tsplib_matrix(spec: dict, coords: np.ndarray | None, weights: list[float]) -
         return _nint(np.hypot(*(coords[:, None, :] - coords[None, :, :]).transpose(2, 0, 1)))
     if kind == "ATT":
         d = coords[:, None, :] - coords[None, :, :]
-        r = np.sqrt((d ** 2).sum(axis=2) / 10.0)
+        r = np.sqrt((d**2).sum(axis=2) / 10.0)
         t = _nint(r)
         return np.where(t < r, t + 1, t)
     if kind == "GEO":
@@ -143,7 +145,9 @@ def read_oplib(path: Path) -> tuple[np.ndarray, np.ndarray, float, int]:
     return D, score, float(spec["COST_LIMIT"]), depot[0] if depot else 0
 
 
-def solve_path(D: np.ndarray, score: np.ndarray, budget: float, start: int, end: int) -> tuple[float, float]:
+def solve_path(
+    D: np.ndarray, score: np.ndarray, budget: float, start: int, end: int
+) -> tuple[float, float]:
     """Solve, re-check the route on ``D``; returns (score, seconds)."""
     T, prizes, tasks = path_as_tour(D, score, start, end)
     t = time.perf_counter()
@@ -152,7 +156,9 @@ def solve_path(D: np.ndarray, score: np.ndarray, budget: float, start: int, end:
     points = [start, *[tasks[k - 1] for k in tour.order], end]
     length = float(sum(D[a, b] for a, b in zip(points[:-1], points[1:])))
     if len(set(points[1:-1])) != len(points) - 2 or length > budget * (1 + 1e-9) + 1e-9:
-        raise AssertionError(f"route infeasible: length {length} for budget {budget}, points {points}")
+        raise AssertionError(
+            f"route infeasible: length {length} for budget {budget}, points {points}"
+        )
     got = float(score[points[1:-1]].sum())
     if abs(got - tour.prize) > 1e-6:
         raise AssertionError(f"score {got} recomputed, solver says {tour.prize}")
@@ -176,11 +182,17 @@ def jobs(quick: bool, max_n: int) -> list[tuple[str, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--max-n", type=int, default=60,
-                        help="largest OPLib instance (points); 400 for the whole n <= 400 subset (hours)")
+    parser.add_argument(
+        "--max-n",
+        type=int,
+        default=60,
+        help="largest OPLib instance (points); 400 for the whole n <= 400 subset (hours)",
+    )
     args = parser.parse_args()
     results = []
-    print(f"{'instance':<48}{'budget':>8}{'score':>8}{'reference':>10}{'status':>22}{'ratio':>8}{'s':>8}")
+    print(
+        f"{'instance':<48}{'budget':>8}{'score':>8}{'reference':>10}{'status':>22}{'ratio':>8}{'s':>8}"
+    )
     for name, ref in jobs(args.quick, args.max_n):
         path = DATA / name
         if name.startswith("oplib"):
@@ -194,39 +206,70 @@ def main() -> None:
             family = name.split("/")[0].replace("_", " ")
         best = float(ref["best_score"])
         ratio = got / best if best > 0 else 1.0
-        results.append({"family": family, "instance": Path(name).stem, "budget": budget, "score": got,
-                        "best": best, "status": ref["status"], "ratio": ratio, "s": secs, "n": len(score)})
-        print(f"{Path(name).stem:<48}{budget:>8g}{got:>8g}{best:>10g}{ref['status']:>22}{ratio:>8.4f}{secs:>8.2f}",
-              flush=True)
+        results.append(
+            {
+                "family": family,
+                "instance": Path(name).stem,
+                "budget": budget,
+                "score": got,
+                "best": best,
+                "status": ref["status"],
+                "ratio": ratio,
+                "s": secs,
+                "n": len(score),
+            }
+        )
+        print(
+            f"{Path(name).stem:<48}{budget:>8g}{got:>8g}{best:>10g}{ref['status']:>22}{ratio:>8.4f}{secs:>8.2f}",
+            flush=True,
+        )
     report(results, args)
 
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
-    lines = ["| family | instances | mean ratio | min ratio | = or above reference | proven optima matched | "
-             "median s | max s |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| family | instances | mean ratio | min ratio | = or above reference | proven optima matched | "
+        "median s | max s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     families = sorted({r["family"] for r in results})
     for fam in families:
         rs = [r for r in results if r["family"] == fam]
         opt = [r for r in rs if r["status"] == "optimal"]
-        lines.append(f"| {fam} | {len(rs)} | {statistics.mean(r['ratio'] for r in rs):.4f} | "
-                     f"{min(r['ratio'] for r in rs):.4f} | {sum(r['ratio'] >= 1 - 1e-9 for r in rs)} | "
-                     f"{sum(r['ratio'] >= 1 - 1e-9 for r in opt)}/{len(opt)} | "
-                     f"{statistics.median(r['s'] for r in rs):.2f} | {max(r['s'] for r in rs):.2f} |")
-    detail = ["| instance | n | budget | score | reference | status | ratio | s |", "|---|---|---|---|---|---|---|---|"]
-    detail += [f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | {r['status']} | "
-               f"{r['ratio']:.4f} | {r['s']:.2f} |" for r in results]
+        lines.append(
+            f"| {fam} | {len(rs)} | {statistics.mean(r['ratio'] for r in rs):.4f} | "
+            f"{min(r['ratio'] for r in rs):.4f} | {sum(r['ratio'] >= 1 - 1e-9 for r in rs)} | "
+            f"{sum(r['ratio'] >= 1 - 1e-9 for r in opt)}/{len(opt)} | "
+            f"{statistics.median(r['s'] for r in rs):.2f} | {max(r['s'] for r in rs):.2f} |"
+        )
+    detail = [
+        "| instance | n | budget | score | reference | status | ratio | s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    detail += [
+        f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | {r['status']} | "
+        f"{r['ratio']:.4f} | {r['s']:.2f} |"
+        for r in results
+    ]
     ratios = [r["ratio"] for r in results]
-    result = (f"RESULT instances={len(results)} mean_ratio={statistics.mean(ratios):.4f} "
-              f"min_ratio={min(ratios):.4f} matched_or_better={sum(x >= 1 - 1e-9 for x in ratios)} "
-              f"median_s={statistics.median(r['s'] for r in results):.2f}")
+    result = (
+        f"RESULT instances={len(results)} mean_ratio={statistics.mean(ratios):.4f} "
+        f"min_ratio={min(ratios):.4f} matched_or_better={sum(x >= 1 - 1e-9 for x in ratios)} "
+        f"median_s={statistics.median(r['s'] for r in results):.2f}"
+    )
     print("\n".join(lines))
     print(result)
-    note = ("Ratio = the solver's score / the reference score (Tsiligirides: proven optima; Chao: proven optimum "
-            "or best published; OPLib: the EA4OP heuristic's score). Solver: `patrol.solve_orienteering`, "
-            "default settings, seed 0; every route re-checked against the budget.")
-    write_results("orienteering" + ("_quick" if args.quick else ""), "Patrol solver on orienteering benchmarks",
-                  "\n".join([note, "", *lines, "", "```", result, "```", "", "Per instance:", "", *detail]),
-                  command="python benchmarks/orienteering.py " + " ".join(sys.argv[1:]))
+    note = (
+        "Ratio = the solver's score / the reference score (Tsiligirides: proven optima; Chao: proven optimum "
+        "or best published; OPLib: the EA4OP heuristic's score). Solver: `patrol.solve_orienteering`, "
+        "default settings, seed 0; every route re-checked against the budget."
+    )
+    write_results(
+        "orienteering" + ("_quick" if args.quick else ""),
+        "Patrol solver on orienteering benchmarks",
+        "\n".join([note, "", *lines, "", "```", result, "```", "", "Per instance:", "", *detail]),
+        command="python benchmarks/orienteering.py " + " ".join(sys.argv[1:]),
+    )
 
 
 if __name__ == "__main__":

@@ -70,11 +70,17 @@ def load_town():
         police = pois[pois["kind"] == "police"].to_crs(G.graph["crs"])
         source = "siteplanner.io.load_town"
     except Exception as exc:  # noqa: BLE001 - fall back to plain osmnx, say so
-        print(f"(siteplanner.io.load_town unavailable: {type(exc).__name__}; using osmnx.graph_from_xml)")
-        G = ox.project_graph(ox.graph_from_xml(OSM, simplify=True, retain_all=False), to_crs="EPSG:32632")
+        print(
+            f"(siteplanner.io.load_town unavailable: {type(exc).__name__}; using osmnx.graph_from_xml)"
+        )
+        G = ox.project_graph(
+            ox.graph_from_xml(OSM, simplify=True, retain_all=False), to_crs="EPSG:32632"
+        )
         police = ox.features_from_xml(OSM, tags={"amenity": "police"}).to_crs(G.graph["crs"])
         source = "osmnx.graph_from_xml"
-    x, y = pyproj.Transformer.from_crs("EPSG:4326", G.graph["crs"], always_xy=True).transform(*CENTRE_LONLAT)
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", G.graph["crs"], always_xy=True).transform(
+        *CENTRE_LONLAT
+    )
     cent = police.geometry.centroid
     best = cent.iloc[int(np.argmin(np.hypot(cent.x - x, cent.y - y)))]
     start = int(ox.distance.nearest_nodes(G, best.x, best.y))
@@ -92,14 +98,22 @@ def hotspot_candidates(n: int = 60):
     res = pipeline.plan(load_scenario(ROOT / "scenarios" / "beausoleil.toml"))
     weight = res.demand["weight"].to_numpy(float)
     chosen = list(res.plan.fixed) + list(res.plan.selected)
-    seen = np.asarray(res.A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(res.A.shape[1], bool)
+    seen = (
+        np.asarray(res.A[chosen].sum(axis=0)).ravel() > 0
+        if chosen
+        else np.zeros(res.A.shape[1], bool)
+    )
     prize_pt = patrol.uncovered_prizes(weight, seen.astype(float))
     node_ids, node_xy = cand_mod.node_xy(res.town.graph)
-    _, nearest = cKDTree(node_xy).query(np.column_stack([res.demand.geometry.x, res.demand.geometry.y]))
+    _, nearest = cKDTree(node_xy).query(
+        np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
+    )
     node_prize = {}
     for node, p in zip(node_ids[nearest].tolist(), prize_pt.tolist()):
         node_prize[node] = node_prize.get(node, 0.0) + p
-    ranked = sorted(((p, node) for node, p in node_prize.items() if p > 0), key=lambda t: (-t[0], t[1]))[:n]
+    ranked = sorted(
+        ((p, node) for node, p in node_prize.items() if p > 0), key=lambda t: (-t[0], t[1])
+    )[:n]
     start = res.circuits[0].nodes[0]
     return res.town.graph, start, [int(nd) for _, nd in ranked], np.array([p for p, _ in ranked])
 
@@ -117,9 +131,17 @@ def hotspot_candidates_subprocess():
 
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "candidates.pickle"
-        proc = subprocess.run([sys.executable, __file__, "--dump-candidates", str(dump)], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--dump-candidates", str(dump)],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
-            raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}")
+            raise RuntimeError(
+                proc.stderr.strip().splitlines()[-1]
+                if proc.stderr.strip()
+                else f"exit {proc.returncode}"
+            )
         with open(dump, "rb") as f:
             return pickle.load(f)
 
@@ -160,10 +182,14 @@ def solve_ortools(T, service, prizes, budget, limit_s=ORTOOLS_LIMIT_S):
     routing.SetArcCostEvaluatorOfAllVehicles(idx)
     routing.AddDimension(idx, 0, int(math.floor(budget * 600.0)), True, "Time")
     for k in range(1, n):
-        routing.AddDisjunction([manager.NodeToIndex(k)], int(round(prizes[k - 1] / max(prizes.max(), 1e-300) * 1e7)))
+        routing.AddDisjunction(
+            [manager.NodeToIndex(k)], int(round(prizes[k - 1] / max(prizes.max(), 1e-300) * 1e7))
+        )
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.FromMilliseconds(int(limit_s * 1000))
     trace = []  # (seconds since the solve started, prize of the solution found then)
     t0 = time.perf_counter()
@@ -211,7 +237,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--candidates", choices=["hotspots", "seeded"], default="hotspots")
     ap.add_argument("--dump-candidates", help=argparse.SUPPRESS)
-    ap.add_argument("--ortools-limit", type=float, default=ORTOOLS_LIMIT_S, help="OR-Tools time limit, s")
+    ap.add_argument(
+        "--ortools-limit", type=float, default=ORTOOLS_LIMIT_S, help="OR-Tools time limit, s"
+    )
     args = ap.parse_args()
     ORTOOLS_LIMIT_S = int(args.ortools_limit) if args.ortools_limit >= 1 else args.ortools_limit
     if args.dump_candidates:  # child mode, see hotspot_candidates_subprocess
@@ -227,12 +255,16 @@ def main() -> int:
             G, start, cands, prizes = hotspot_candidates_subprocess()
             label = "pipeline hotspot intensity not covered by cameras (synthetic incidents)"
         except Exception as exc:  # noqa: BLE001 - say so and fall back
-            print(f"(pipeline candidates unavailable: {type(exc).__name__}: {exc}; using seeded stand-ins)")
+            print(
+                f"(pipeline candidates unavailable: {type(exc).__name__}: {exc}; using seeded stand-ins)"
+            )
     if G is None:
         G, start, centre, source = load_town()
         cands, prizes = candidates(G, start, centre)
         label = "seeded stand-ins"
-    print(f"graph: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"graph: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} ({time.perf_counter() - t0:.1f} s)"
+    )
     print(f"{len(cands)} candidates ({label}), total prize {prizes.sum():.4g}")
 
     t = time.perf_counter()
@@ -241,7 +273,9 @@ def main() -> int:
     T = D / (SPEED_KMH * 1000.0 / 60.0)
     reach = np.isfinite(T[0])
     if not reach.all():
-        print(f"{int((~reach).sum())} candidate(s) unreachable, left to both solvers (they cannot fit)")
+        print(
+            f"{int((~reach).sum())} candidate(s) unreachable, left to both solvers (they cannot fit)"
+        )
     T = np.where(np.isfinite(T), T, 1e6)  # OR-Tools needs finite numbers; 1e6 min never fits
     service = np.full(len(cands), DWELL_MIN)
     print(f"travel-time matrix {T.shape} in {t_matrix:.2f} s")
@@ -254,8 +288,16 @@ def main() -> int:
         d_sp = tour_duration(T, service, tour.order)
 
         t = time.perf_counter()
-        circ = patrol.plan_circuit(G, start, cands, prizes, budget_min=budget, speed_kmh=SPEED_KMH,
-                                   dwell_min=DWELL_MIN, seed=SEED)
+        circ = patrol.plan_circuit(
+            G,
+            start,
+            cands,
+            prizes,
+            budget_min=budget,
+            speed_kmh=SPEED_KMH,
+            dwell_min=DWELL_MIN,
+            seed=SEED,
+        )
         w_full = time.perf_counter() - t
 
         order_ort, trace = solve_ortools(T, service, prizes, budget, ORTOOLS_LIMIT_S)
@@ -264,36 +306,65 @@ def main() -> int:
         reach = time_to_reach(trace, tour.prize)
         at = {s_: best_at(trace, s_) for s_ in (1, 10, ORTOOLS_LIMIT_S)}
 
-        ok = d_sp <= budget + 1e-6 and circ.duration_min <= budget + 1e-6 and circ.nodes[0] == circ.nodes[-1] == start
+        ok = (
+            d_sp <= budget + 1e-6
+            and circ.duration_min <= budget + 1e-6
+            and circ.nodes[0] == circ.nodes[-1] == start
+        )
         reach_txt = f"{reach:.2f}" if reach is not None else f"not within {ORTOOLS_LIMIT_S} s"
-        rows.append(f"{budget:>6} {len(tour.order):>5} {tour.prize:>10.4f} {w_sp:>8.2f} {w_full:>8.2f} "
-                    f"{at[1]:>10.4f} {at[10]:>10.4f} {at[ORTOOLS_LIMIT_S]:>10.4f} {d_ort <= budget + 1e-6!s:>6} "
-                    f"{reach_txt:>16}")
-        md.append(f"| {budget} | {len(tour.order)} | {tour.prize:.4f} | {w_sp:.2f} | {w_full:.2f} | {at[1]:.4f} | "
-                  f"{at[10]:.4f} | {at[ORTOOLS_LIMIT_S]:.4f} | {reach_txt} |")
+        rows.append(
+            f"{budget:>6} {len(tour.order):>5} {tour.prize:>10.4f} {w_sp:>8.2f} {w_full:>8.2f} "
+            f"{at[1]:>10.4f} {at[10]:>10.4f} {at[ORTOOLS_LIMIT_S]:>10.4f} {d_ort <= budget + 1e-6!s:>6} "
+            f"{reach_txt:>16}"
+        )
+        md.append(
+            f"| {budget} | {len(tour.order)} | {tour.prize:.4f} | {w_sp:.2f} | {w_full:.2f} | {at[1]:.4f} | "
+            f"{at[10]:.4f} | {at[ORTOOLS_LIMIT_S]:.4f} | {reach_txt} |"
+        )
         ratio = tour.prize / p_ort if p_ort > 0 else float("inf")
-        speed = (f"{reach / w_sp:.2f}" if reach is not None else f">{ORTOOLS_LIMIT_S / w_sp:.2f}")
-        results.append(f"RESULT budget_min={budget} prize_ratio_vs_ortools_{ORTOOLS_LIMIT_S}s={ratio:.4f} "
-                       f"ortools_time_to_equal_prize_s={reach_txt.replace(' ', '_')} siteplanner_s={w_sp:.2f} "
-                       f"time_to_equal_ratio={speed} within_budget={str(ok).lower()}")
+        speed = f"{reach / w_sp:.2f}" if reach is not None else f">{ORTOOLS_LIMIT_S / w_sp:.2f}"
+        results.append(
+            f"RESULT budget_min={budget} prize_ratio_vs_ortools_{ORTOOLS_LIMIT_S}s={ratio:.4f} "
+            f"ortools_time_to_equal_prize_s={reach_txt.replace(' ', '_')} siteplanner_s={w_sp:.2f} "
+            f"time_to_equal_ratio={speed} within_budget={str(ok).lower()}"
+        )
 
-    print(f"{'budget':>6} {'stops':>5} {'sp prize':>10} {'sp s':>8} {'circuit s':>8} {'ORT @1s':>10} "
-          f"{'ORT @10s':>10} {'ORT @' + str(ORTOOLS_LIMIT_S) + 's':>10} {'within':>6} {'ORT s to equal':>16}")
+    print(
+        f"{'budget':>6} {'stops':>5} {'sp prize':>10} {'sp s':>8} {'circuit s':>8} {'ORT @1s':>10} "
+        f"{'ORT @10s':>10} {'ORT @' + str(ORTOOLS_LIMIT_S) + 's':>10} {'within':>6} {'ORT s to equal':>16}"
+    )
     print("\n".join(rows))
-    print("(sp = siteplanner solve_orienteering on the matrix; circuit = the whole plan_circuit; ORT @t = the "
-          "best prize OR-Tools had after t seconds; 'ORT s to equal' = when OR-Tools first found a tour of at "
-          "least siteplanner's prize; time_to_equal_ratio = that time / siteplanner's time)")
+    print(
+        "(sp = siteplanner solve_orienteering on the matrix; circuit = the whole plan_circuit; ORT @t = the "
+        "best prize OR-Tools had after t seconds; 'ORT s to equal' = when OR-Tools first found a tour of at "
+        "least siteplanner's prize; time_to_equal_ratio = that time / siteplanner's time)"
+    )
     for r in results:
         print(r)
-    body = [(f"{len(cands)} candidates ({label}), foot patrol {SPEED_KMH} km/h, {DWELL_MIN:g}-minute stops; "
+    body = [
+        (
+            f"{len(cands)} candidates ({label}), foot patrol {SPEED_KMH} km/h, {DWELL_MIN:g}-minute stops; "
             "OR-Tools: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH, every improving solution timed by a "
-             f"solution callback, {ORTOOLS_LIMIT_S} s limit."), "",
-            ("| budget min | stops | siteplanner prize | siteplanner s | plan_circuit s | OR-Tools best @1 s | "
-             f"@10 s | @{ORTOOLS_LIMIT_S} s | OR-Tools s to reach siteplanner's prize |"),
-            "|---|---|---|---|---|---|---|---|---|",
-            *md, "", "```", *results, "```"]
-    write_results("patrol_vs_ortools", "Patrol solver vs OR-Tools routing (time to equal prize)", "\n".join(body),
-                  command="python benchmarks/patrol_vs_ortools.py " + " ".join(sys.argv[1:]))
+            f"solution callback, {ORTOOLS_LIMIT_S} s limit."
+        ),
+        "",
+        (
+            "| budget min | stops | siteplanner prize | siteplanner s | plan_circuit s | OR-Tools best @1 s | "
+            f"@10 s | @{ORTOOLS_LIMIT_S} s | OR-Tools s to reach siteplanner's prize |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+        *md,
+        "",
+        "```",
+        *results,
+        "```",
+    ]
+    write_results(
+        "patrol_vs_ortools",
+        "Patrol solver vs OR-Tools routing (time to equal prize)",
+        "\n".join(body),
+        command="python benchmarks/patrol_vs_ortools.py " + " ".join(sys.argv[1:]),
+    )
     return 0
 
 

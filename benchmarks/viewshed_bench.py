@@ -123,7 +123,9 @@ def load_town():
     town = _load_town(OSM, boundary=BOUNDARY, cache_dir=ROOT / ".cache")
     buildings, area, graph, crs = town.buildings, town.area, town.graph, town.crs
     counts = ox.stats.count_streets_per_node(graph)
-    nodes = sorted(n for n in graph.nodes if graph.nodes[n].get("street_count", counts.get(n, 0)) >= 3)
+    nodes = sorted(
+        n for n in graph.nodes if graph.nodes[n].get("street_count", counts.get(n, 0)) >= 3
+    )
     xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in nodes], dtype=float)
     xy = xy[shapely.contains_xy(area, xy[:, 0], xy[:, 1])]
     return buildings, area, xy, crs
@@ -144,7 +146,9 @@ def town_rasters(obstacles: vs.Obstacles, area, crs: str):
     transform = from_origin(x0, y1, 1.0, 1.0)
     near = shapely.intersects(obstacles.footprints, shapely.box(x0, y0, x1, y1))
     fp, fp_h = obstacles.footprints[near], obstacles.heights_m[near]
-    heights = rasterize(zip(fp, fp_h), out_shape=(height, width), transform=transform, dtype="float64")
+    heights = rasterize(
+        zip(fp, fp_h), out_shape=(height, width), transform=transform, dtype="float64"
+    )
     dem = np.zeros((height, width), dtype="float64")
     with rasterio.open(DEM) as src:
         reproject(
@@ -169,7 +173,9 @@ def _cell_sets(visible, xs, ys, bwin, origin, ours, flat):
     rasterised with the same cell-centre rule as the peer's buildings.
     """
     gx, gy = np.meshgrid(xs, ys)
-    in_range = np.hypot(gx - origin[0], gy - origin[1]) <= RADIUS_M * math.cos(math.radians(ARC_STEP_DEG / 2))
+    in_range = np.hypot(gx - origin[0], gy - origin[1]) <= RADIUS_M * math.cos(
+        math.radians(ARC_STEP_DEG / 2)
+    )
     ground = in_range & ~bwin
     raster_vis = visible & ground
     poly_vis = shapely.contains_xy(ours, gx, gy) & ground
@@ -196,7 +202,9 @@ def _cell_squares(bwin, xs, ys):
     return shapely.box(xs[c] - 0.5, ys[r] - 0.5, xs[c] + 0.5, ys[r] + 0.5)
 
 
-def _tally(tally, examples, i, raster_vis, poly_vis, flat_vis, gx, gy, origin, footprint_tree, bwin, xs, ys):
+def _tally(
+    tally, examples, i, raster_vis, poly_vis, flat_vis, gx, gy, origin, footprint_tree, bwin, xs, ys
+):
     """Classify one camera's differing cells by exact geometry (adds to ``tally``).
 
     Peer hidden, ours visible: does the exact segment camera -> cell centre cross a
@@ -237,8 +245,15 @@ def _tally(tally, examples, i, raster_vis, poly_vis, flat_vis, gx, gy, origin, f
 
 
 TALLY_KEYS = (
-    "agree", "peer_hidden", "a_blocked_fp", "a_clear_squares", "a_staircase",
-    "ours_hidden", "b_footprint", "b_skipped_cell", "b_terrain",
+    "agree",
+    "peer_hidden",
+    "a_blocked_fp",
+    "a_clear_squares",
+    "a_staircase",
+    "ours_hidden",
+    "b_footprint",
+    "b_skipped_cell",
+    "b_terrain",
 )
 
 
@@ -262,21 +277,32 @@ def _fine_peer(footprints, heights, tree, dem, transform, origin):
     near = tree.query(shapely.box(x0, y1 - (2 * half + 1), x0 + 2 * half + 1, y1))
     roofs = np.zeros((n, n))
     if len(near):
-        roofs = rasterize(((footprints[j], heights[j]) for j in near), out_shape=(n, n), transform=fine_t, dtype="float64")
+        roofs = rasterize(
+            ((footprints[j], heights[j]) for j in near),
+            out_shape=(n, n),
+            transform=fine_t,
+            dtype="float64",
+        )
     mask = roofs > 0
     centre = (np.arange(n) + 0.5) / FINE
     gx, gy = np.meshgrid(x0 + centre, y1 - centre)
     inv = ~transform
-    z = map_coordinates(dem, [inv.e * gy + inv.f - 0.5, inv.a * gx + inv.c - 0.5], order=1, mode="nearest")
+    z = map_coordinates(
+        dem, [inv.e * gy + inv.f - 0.5, inv.a * gx + inv.c - 0.5], order=1, mode="nearest"
+    )
     surface = (z + roofs)[::-1]
     xs, ys = x0 + centre, (y1 - centre)[::-1]
     da = xr.DataArray(surface, dims=["y", "x"], coords={"y": ys, "x": xs})
-    vis = viewshed(da, x=float(origin[0]), y=float(origin[1]), observer_elev=CAMERA_H, target_elev=TARGET_H).values
+    vis = viewshed(
+        da, x=float(origin[0]), y=float(origin[1]), observer_elev=CAMERA_H, target_elev=TARGET_H
+    ).values
     keep = slice(FINE // 2, None, FINE)
     return vis[keep, keep], mask[::-1][keep, keep]
 
 
-def _explain(key, title, origins, surface, rows, cols, pick, half, footprint_tree, obstacles, *example) -> str:
+def _explain(
+    key, title, origins, surface, rows, cols, pick, half, footprint_tree, obstacles, *example
+) -> str:
     """Text for one cell that the peer hides and the exact 2D line of sight sees."""
     i, tx, ty, sight, squares, bwin, xs, ys = example
     ox, oy = origins[i]
@@ -319,10 +345,15 @@ def _explain(key, title, origins, surface, rows, cols, pick, half, footprint_tre
                 for dc in (-1, 1):
                     kx, ky = xs[cc] + dc / 2, ys[rr] + dr / 2
                     da = (math.atan2(ky - oy, kx - ox) - ang_t + math.pi) % (2 * math.pi) - math.pi
-                    block = win[min(rr, rr + dr) : max(rr, rr + dr) + 1, min(cc, cc + dc) : max(cc, cc + dc) + 1]
+                    block = win[
+                        min(rr, rr + dr) : max(rr, rr + dr) + 1,
+                        min(cc, cc + dc) : max(cc, cc + dc) + 1,
+                    ]
                     corners.append((da, float(block.mean()), kx, ky))
             lo, hi = min(corners), max(corners)
-            dc_ang = (math.atan2(ys[rr] - oy, xs[cc] - ox) - ang_t + math.pi) % (2 * math.pi) - math.pi
+            dc_ang = (math.atan2(ys[rr] - oy, xs[cc] - ox) - ang_t + math.pi) % (
+                2 * math.pi
+            ) - math.pi
             if not lo[0] <= 0.0 <= hi[0]:
                 continue
             side = lo if dc_ang > 0 else hi  # the corner on the sight line's side of the centre
@@ -331,7 +362,9 @@ def _explain(key, title, origins, surface, rows, cols, pick, half, footprint_tre
             grad = g_c + (g_k - g_c) * (dc_ang / (dc_ang - side[0])) if dc_ang != side[0] else g_c
             if best is None or grad > best[0]:
                 best = (grad, rr, cc, side, dist)
-    lines.append("  it crosses no building cell either (a clear line of sight on the peer's own raster);")
+    lines.append(
+        "  it crosses no building cell either (a clear line of sight on the peer's own raster);"
+    )
     if best is not None and best[0] > grad_t:
         grad, rr, cc, side, dist = best
         lines.append(
@@ -355,7 +388,9 @@ def main() -> None:
 
     t = time.perf_counter()
     buildings, area, xy, crs = load_town()
-    print(f"town loaded in {time.perf_counter() - t:.1f} s: {len(buildings):,} buildings, {len(xy):,} candidates")
+    print(
+        f"town loaded in {time.perf_counter() - t:.1f} s: {len(buildings):,} buildings, {len(xy):,} candidates"
+    )
 
     t = time.perf_counter()
     obstacles = vs.build_obstacles(buildings.geometry, heights_m=buildings["height_m"].to_numpy())
@@ -364,7 +399,12 @@ def main() -> None:
     building = roofs > 0
     # The terrain of both sides: the DEM, camera and target heights (ours: roofs below the
     # eye are seen over, in the isovist; the ground is cut by terrain_clip).
-    terrain = {"dem": dem, "transform": transform, "camera_height_m": CAMERA_H, "target_height_m": TARGET_H}
+    terrain = {
+        "dem": dem,
+        "transform": transform,
+        "camera_height_m": CAMERA_H,
+        "target_height_m": TARGET_H,
+    }
     terrain0 = {**terrain, "target_height_m": 0.0}  # cityseer's model: no target height
     flat_terrain = {**terrain, "dem": np.zeros_like(dem)}  # buildings only
 
@@ -401,11 +441,19 @@ def main() -> None:
 
     def peer(i: int, surf: np.ndarray = surface) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r, c = rows[pick[i]], cols[pick[i]]
-        window = surf[r - half : r + half + 1, c - half : c + half + 1][::-1]  # south-up: y ascending
+        window = surf[r - half : r + half + 1, c - half : c + half + 1][
+            ::-1
+        ]  # south-up: y ascending
         xs = cx[pick[i]] + offs * 1.0
         ys = cy[pick[i]] + offs * 1.0
         da = xr.DataArray(window, dims=["y", "x"], coords={"y": ys, "x": xs})
-        out = viewshed(da, x=float(cx[pick[i]]), y=float(cy[pick[i]]), observer_elev=CAMERA_H, target_elev=TARGET_H)
+        out = viewshed(
+            da,
+            x=float(cx[pick[i]]),
+            y=float(cy[pick[i]]),
+            observer_elev=CAMERA_H,
+            target_elev=TARGET_H,
+        )
         return out.values, xs, ys
 
     # cityseer: the same surface as float32 (its documented input), built once for the town.
@@ -414,10 +462,14 @@ def main() -> None:
 
     def peer_cs(i: int, surf: np.ndarray = surface32) -> np.ndarray:
         r, c = rows[pick[i]], cols[pick[i]]
-        window = surf[r - half : r + half + 1, c - half : c + half + 1][::-1]  # same window as xrspatial
+        window = surf[r - half : r + half + 1, c - half : c + half + 1][
+            ::-1
+        ]  # same window as xrspatial
         out = np.asarray(cs_viewshed.viewshed(window, RADIUS_M, 1.0, CAMERA_H, half, half))
         visible = out == 1
-        visible[half, half] = True  # cityseer skips the origin cell; xrspatial and ours count it visible
+        visible[half, half] = (
+            True  # cityseer skips the origin cell; xrspatial and ours count it visible
+        )
         return visible
 
     peer(0)  # numba compilation: warm-up, not timed
@@ -464,33 +516,89 @@ def main() -> None:
     for i, (vis, xs, ys) in enumerate(peers):
         r, c = rows[pick[i]], cols[pick[i]]
         bwin = building[r - half : r + half + 1, c - half : c + half + 1][::-1]
-        raster_vis, poly_vis, flat_vis, gx, gy = _cell_sets(vis > -1, xs, ys, bwin, origins[i], ours[i], flat[i])
+        raster_vis, poly_vis, flat_vis, gx, gy = _cell_sets(
+            vis > -1, xs, ys, bwin, origins[i], ours[i], flat[i]
+        )
         ious[i] = iou(raster_vis, poly_vis)
-        _tally(tally, examples, i, raster_vis, poly_vis, flat_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
-        cs_vis, poly0_vis, _, _, _ = _cell_sets(peers_cs[i], xs, ys, bwin, origins[i], ours0[i], flat0[i])
+        _tally(
+            tally,
+            examples,
+            i,
+            raster_vis,
+            poly_vis,
+            flat_vis,
+            gx,
+            gy,
+            origins[i],
+            footprint_tree,
+            bwin,
+            xs,
+            ys,
+        )
+        cs_vis, poly0_vis, _, _, _ = _cell_sets(
+            peers_cs[i], xs, ys, bwin, origins[i], ours0[i], flat0[i]
+        )
         ious_cs[i] = iou(cs_vis, poly0_vis)
         ious_cs17[i] = iou(cs_vis, poly_vis)
         flat0_vis = _cell_sets(peers_cs[i], xs, ys, bwin, origins[i], ours0[i], flat0[i])[2]
-        _tally(tally_cs, None, i, cs_vis, poly0_vis, flat0_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
+        _tally(
+            tally_cs,
+            None,
+            i,
+            cs_vis,
+            poly0_vis,
+            flat0_vis,
+            gx,
+            gy,
+            origins[i],
+            footprint_tree,
+            bwin,
+            xs,
+            ys,
+        )
         # Buildings only (information): both peers on flat ground against our isovist
         # before terrain_clip, which isolates the building geometry from the terrain models.
-        bld_vis, _, flat_vis, *_ = _cell_sets(peer(i, flat_surface)[0] > -1, xs, ys, bwin, origins[i], flat_ground[i], flat_ground[i])
+        bld_vis, _, flat_vis, *_ = _cell_sets(
+            peer(i, flat_surface)[0] > -1, xs, ys, bwin, origins[i], flat_ground[i], flat_ground[i]
+        )
         ious_flat[i] = iou(bld_vis, flat_vis)
-        bld_vis, _, flat_vis, *_ = _cell_sets(peer_cs(i, flat_surface32), xs, ys, bwin, origins[i], flat_ground[i], flat_ground[i])
+        bld_vis, _, flat_vis, *_ = _cell_sets(
+            peer_cs(i, flat_surface32), xs, ys, bwin, origins[i], flat_ground[i], flat_ground[i]
+        )
         ious_flat_cs[i] = iou(bld_vis, flat_vis)
-        _tally(tally_cs_flat, None, i, bld_vis, flat_vis, flat_vis, gx, gy, origins[i], footprint_tree, bwin, xs, ys)
+        _tally(
+            tally_cs_flat,
+            None,
+            i,
+            bld_vis,
+            flat_vis,
+            flat_vis,
+            gx,
+            gy,
+            origins[i],
+            footprint_tree,
+            bwin,
+            xs,
+            ys,
+        )
 
     # --- same peer on a 1/3 m raster (a subsample): do the differences shrink? --------
     fine = np.arange(0, len(pick), FINE_EVERY)
     fine_peer_s, fine_ious = [], []
-    _fine_peer(obstacles.footprints, obstacles.heights_m, footprint_tree, dem, transform, origins[0])  # warm-up
+    _fine_peer(
+        obstacles.footprints, obstacles.heights_m, footprint_tree, dem, transform, origins[0]
+    )  # warm-up
     for i in fine:
         t = time.perf_counter()
-        vis, bwin = _fine_peer(obstacles.footprints, obstacles.heights_m, footprint_tree, dem, transform, origins[i])
+        vis, bwin = _fine_peer(
+            obstacles.footprints, obstacles.heights_m, footprint_tree, dem, transform, origins[i]
+        )
         fine_peer_s.append(time.perf_counter() - t)
         _, xs, ys = peers[i]
         r, c = rows[pick[i]], cols[pick[i]]
-        assert np.array_equal(bwin, building[r - half : r + half + 1, c - half : c + half + 1][::-1])
+        assert np.array_equal(
+            bwin, building[r - half : r + half + 1, c - half : c + half + 1][::-1]
+        )
         raster_vis, poly_vis, *_ = _cell_sets(vis > -1, xs, ys, bwin, origins[i], ours[i], flat[i])
         union = np.count_nonzero(raster_vis | poly_vis)
         fine_ious.append(np.count_nonzero(raster_vis & poly_vis) / union if union else 1.0)
@@ -502,7 +610,9 @@ def main() -> None:
     print(f"{'step':<52}{'value':>14}")
     print("-" * 66)
     print(f"{'build_obstacles (once, whole town)':<52}{t_build:>12.2f} s")
-    print(f"{'  footprints / edges':<52}{len(obstacles.footprints):>7,} / {len(obstacles.segments):,}")
+    print(
+        f"{'  footprints / edges':<52}{len(obstacles.footprints):>7,} / {len(obstacles.segments):,}"
+    )
     print(f"{'candidates (n), empty (inside a building)':<52}{len(xy):>8,} / {n_empty}")
     print(f"{'isovists, all candidates (best of 3)':<52}{t_all:>12.3f} s")
     print(f"{'  per camera':<52}{1e3 * t_all / len(xy):>11.3f} ms")
@@ -511,8 +621,12 @@ def main() -> None:
     print(f"{'ours: isovist + terrain_clip per camera':<52}{1e3 * t_ours:>11.3f} ms")
     speedup_cs = t_cs / t_ours
     print()
-    print(f"Peers on the same 1 m rasters, same observer cells, same {len(pick)} seeded cameras, same cell-centre IoU:")
-    print(f"  {'peer':<34}{'target':>8}{'ms/camera':>11}{'speedup':>9}{'IoU mean':>10}{'median':>8}{'min':>7}{'>=0.90':>8}")
+    print(
+        f"Peers on the same 1 m rasters, same observer cells, same {len(pick)} seeded cameras, same cell-centre IoU:"
+    )
+    print(
+        f"  {'peer':<34}{'target':>8}{'ms/camera':>11}{'speedup':>9}{'IoU mean':>10}{'median':>8}{'min':>7}{'>=0.90':>8}"
+    )
     rows_t = (
         ("xrspatial.viewshed (RESULT)", "1.7 m", t_peer, ious),
         ("cityseer Viewshed.viewshed", "0 m", t_cs, ious_cs),
@@ -522,8 +636,12 @@ def main() -> None:
             f"  {name:<34}{tgt:>8}{1e3 * t_p:>11.3f}{t_p / t_ours:>8.1f}x{iou_p.mean():>10.3f}"
             f"{np.median(iou_p):>8.3f}{iou_p.min():>7.3f}{np.mean(iou_p >= 0.9):>8.2f}"
         )
-    print("  (target: the peer's and ours; cityseer has no target height, so it is compared with our")
-    print(f"   terrain_clip at a 0 m target. Against ours at 1.7 m its mean IoU is {ious_cs17.mean():.3f}.)")
+    print(
+        "  (target: the peer's and ours; cityseer has no target height, so it is compared with our"
+    )
+    print(
+        f"   terrain_clip at a 0 m target. Against ours at 1.7 m its mean IoU is {ious_cs17.mean():.3f}.)"
+    )
     print(
         f"  buildings only (flat ground, vs our isovist before terrain_clip), mean IoU: "
         f"xrspatial {ious_flat.mean():.3f}, cityseer {ious_flat_cs.mean():.3f}"
@@ -532,11 +650,17 @@ def main() -> None:
     for title, tl in (("xrspatial", tally), ("cityseer", tally_cs)):
         n_cells = tl["agree"] + tl["peer_hidden"] + tl["ours_hidden"]
         pct = lambda k: f"{tl[k]:>9,}  {100 * tl[k] / n_cells:5.1f} %"  # noqa: E731
-        print(f"Where {title} and ours disagree ({n_cells:,} ground cells in range over {len(pick)} cameras):")
+        print(
+            f"Where {title} and ours disagree ({n_cells:,} ground cells in range over {len(pick)} cameras):"
+        )
         print(f"  {'visible to both':<62}{pct('agree')}")
         print(f"  {'peer hidden, ours visible':<62}{pct('peer_hidden')}")
-        print(f"    {'exact sight line crosses a footprint (ours: over its roof)':<60}{tl['a_blocked_fp']:>9,}")
-        print(f"    {'clear of footprints AND of the peer building cells':<60}{pct('a_clear_squares')}")
+        print(
+            f"    {'exact sight line crosses a footprint (ours: over its roof)':<60}{tl['a_blocked_fp']:>9,}"
+        )
+        print(
+            f"    {'clear of footprints AND of the peer building cells':<60}{pct('a_clear_squares')}"
+        )
         if title == "xrspatial":
             print("      -> r.viewshed corner interpolation next to walls")
         else:
@@ -548,28 +672,56 @@ def main() -> None:
         print("      -> staircase of the pixel-centre rasterisation")
         print(f"  {'peer visible, ours hidden':<62}{pct('ours_hidden')}")
         print(f"    {'exact sight line crosses a footprint':<60}{tl['b_footprint']:>9,}")
-        print(f"      {'and a 1 m building cell (the peer skipped it or saw over it)':<58}{tl['b_skipped_cell']:>9,}")
-        print(f"      {'and no building cell (no cell centre inside)':<58}{tl['b_footprint'] - tl['b_skipped_cell']:>9,}")
+        print(
+            f"      {'and a 1 m building cell (the peer skipped it or saw over it)':<58}{tl['b_skipped_cell']:>9,}"
+        )
+        print(
+            f"      {'and no building cell (no cell centre inside)':<58}{tl['b_footprint'] - tl['b_skipped_cell']:>9,}"
+        )
         print(f"    {'hidden by our terrain_clip (5 m x 1 deg DEM rays)':<60}{tl['b_terrain']:>9,}")
         print(f"    {'other':<60}{tl['ours_hidden'] - tl['b_footprint'] - tl['b_terrain']:>9,}")
         print()
     for key, title in (("interp", "corner interpolation"), ("stair", "staircase")):
         if key in examples:
             print()
-            print(_explain(key, title, origins, surface, rows, cols, pick, half, footprint_tree, obstacles, *examples[key]))
+            print(
+                _explain(
+                    key,
+                    title,
+                    origins,
+                    surface,
+                    rows,
+                    cols,
+                    pick,
+                    half,
+                    footprint_tree,
+                    obstacles,
+                    *examples[key],
+                )
+            )
     print()
     fine_speedup = float(np.mean(fine_peer_s)) / t_ours
-    print(f"Same peer on a 1/3 m raster ({len(fine)} cameras of the sample, observer and compared cell centres")
-    print("unchanged, the 1 m cell centres are 1/3 m cell centres): the raster artefacts shrink with the cell.")
-    print(f"  {'IoU, same cameras: 1 m peer -> 1/3 m peer':<62}{ious[fine].mean():.3f} -> {fine_ious_a.mean():.3f}")
-    print(f"  {'peer per camera at 1/3 m / speedup over it':<62}{1e3 * np.mean(fine_peer_s):.0f} ms / {fine_speedup:.0f}x")
+    print(
+        f"Same peer on a 1/3 m raster ({len(fine)} cameras of the sample, observer and compared cell centres"
+    )
+    print(
+        "unchanged, the 1 m cell centres are 1/3 m cell centres): the raster artefacts shrink with the cell."
+    )
+    print(
+        f"  {'IoU, same cameras: 1 m peer -> 1/3 m peer':<62}{ious[fine].mean():.3f} -> {fine_ious_a.mean():.3f}"
+    )
+    print(
+        f"  {'peer per camera at 1/3 m / speedup over it':<62}{1e3 * np.mean(fine_peer_s):.0f} ms / {fine_speedup:.0f}x"
+    )
     print("  (information only: the RESULT line keeps the 1 m peer of the issue)")
     all_s = t_all + t_terrain
     print(
         f"PEER name=xrspatial ms_per_camera={1e3 * t_peer:.3f} iou={ious.mean():.3f} other=cityseer"
         f" other_ms_per_camera={1e3 * t_cs:.3f} other_speedup={speedup_cs:.1f} other_iou={ious_cs.mean():.3f}"
     )
-    print(f"RESULT speedup={speedup:.1f} iou={ious.mean():.3f} all_candidates_s={all_s:.2f} n={len(xy)}")
+    print(
+        f"RESULT speedup={speedup:.1f} iou={ious.mean():.3f} all_candidates_s={all_s:.2f} n={len(xy)}"
+    )
 
 
 if __name__ == "__main__":

@@ -122,9 +122,7 @@ def main() -> None:
         action="store_true",
         help="one line for the modules that import only _errors",
     )
-    parser.add_argument(
-        "--root", default=str(Path(__file__).resolve().parents[1] / PKG)
-    )
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1] / PKG))
     args = parser.parse_args()
     files = sorted(p for p in Path(args.root).glob("*.py") if p.stem != "__main__")
     modules = {p.stem for p in files}
@@ -147,9 +145,7 @@ def main() -> None:
             marks = [d if k == "top" else f"{d} ({k})" for d, k in sorted(deps.items())]
             print(f"{mod}: {', '.join(marks) if marks else '-'}")
     top = {m: {d for d, k in deps.items() if k == "top"} for m, deps in graph.items()}
-    run = {
-        m: {d for d, k in deps.items() if k != "typing"} for m, deps in graph.items()
-    }
+    run = {m: {d for d, k in deps.items() if k != "typing"} for m, deps in graph.items()}
     prefix = ""
     for name, g in (("top-level imports", top), ("top-level and lazy imports", run)):
         found = cycles(g)

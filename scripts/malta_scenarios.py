@@ -23,6 +23,7 @@ the local councils (boundary relations of admin_level 8; the 2018 extract maps 6
 
 ``siteplanner batch scenarios/malta`` then runs all of them.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,9 @@ GOZO_LAT, GOZO_POPULATION = 35.99, 32_000  # councils north of this latitude are
 WHOLE = ROOT / "data" / "areas" / "malta_whole.geojson"
 KM_PER_CAMERA, K_MIN, K_MAX = 5.0, 2, 12
 PER_STREET_KM, PER_1000_INHABITANTS, POPULATION = 50.0, 110.0, 475_700
-_ASCII = str.maketrans({"ħ": "h", "Ħ": "h", "ġ": "g", "Ġ": "g", "ż": "z", "Ż": "z", "ċ": "c", "Ċ": "c"})
+_ASCII = str.maketrans(
+    {"ħ": "h", "Ħ": "h", "ġ": "g", "Ġ": "g", "ż": "z", "Ż": "z", "ċ": "c", "Ċ": "c"}
+)
 
 
 class _Reader(osmium.SimpleHandler):
@@ -75,11 +78,18 @@ class _Reader(osmium.SimpleHandler):
     def area(self, a) -> None:
         tags = a.tags
         if tags.get("amenity") in ("police", "townhall"):
-            self.anchors.append(shapely.from_wkb(self.wkb.create_multipolygon(a)).representative_point())
-        if (not a.from_way() and tags.get("boundary") == "administrative"
-                and tags.get("admin_level") == "8"):
-            self.councils[a.orig_id()] = (tags.get("name", str(a.orig_id())),
-                                          shapely.from_wkb(self.wkb.create_multipolygon(a)))
+            self.anchors.append(
+                shapely.from_wkb(self.wkb.create_multipolygon(a)).representative_point()
+            )
+        if (
+            not a.from_way()
+            and tags.get("boundary") == "administrative"
+            and tags.get("admin_level") == "8"
+        ):
+            self.councils[a.orig_id()] = (
+                tags.get("name", str(a.orig_id())),
+                shapely.from_wkb(self.wkb.create_multipolygon(a)),
+            )
 
 
 def slug(name: str, rel: int) -> str:
@@ -88,18 +98,25 @@ def slug(name: str, rel: int) -> str:
     return f"{re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')}_{rel}"
 
 
-def scenario_text(name: str, rel: int, k: int, start: tuple[float, float] | None, km: float,
-                  incidents: str) -> str:
+def scenario_text(
+    name: str, rel: int, k: int, start: tuple[float, float] | None, km: float, incidents: str
+) -> str:
     """The TOML of one council."""
     fixed = ""
     if start is not None:
         where = f"[{start[0]:.6f}, {start[1]:.6f}]"
-        fixed = (f"csu = {where}   # no police station or town hall mapped in the council: "
-                 "the street node nearest its centre\n")
-    head = (f'# siteplanner scenario: {name} (Malta), local council {rel}; written by '
-            f'scripts/malta_scenarios.py.\n# `siteplanner batch scenarios/malta` runs every council. '
-            f'{km:.1f} km of walkable street.\n')
-    return head + f'''name = "{name}"
+        fixed = (
+            f"csu = {where}   # no police station or town hall mapped in the council: "
+            "the street node nearest its centre\n"
+        )
+    head = (
+        f"# siteplanner scenario: {name} (Malta), local council {rel}; written by "
+        f"scripts/malta_scenarios.py.\n# `siteplanner batch scenarios/malta` runs every council. "
+        f"{km:.1f} km of walkable street.\n"
+    )
+    return (
+        head
+        + f'''name = "{name}"
 cache_dir = "../../.cache"
 
 [area]
@@ -142,6 +159,7 @@ hours = [18, 24]
 dir = "../../outputs/malta/{slug(name, rel)}"
 include_incident_points = false
 '''
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -156,8 +174,16 @@ def main(argv: list[str]) -> None:
     total_km, gozo_km, gozo = 0.0, 0.0, []
     for rel, (name, poly) in sorted(reader.councils.items(), key=lambda kv: slug(kv[1][0], kv[0])):
         idx = streets.query(poly, predicate="intersects")
-        km = sum(shapely.transform(reader.streets[i].intersection(poly),
-                                 lambda xy: np.column_stack(utm(xy[:, 0], xy[:, 1]))).length for i in idx) / 1000
+        km = (
+            sum(
+                shapely.transform(
+                    reader.streets[i].intersection(poly),
+                    lambda xy: np.column_stack(utm(xy[:, 0], xy[:, 1])),
+                ).length
+                for i in idx
+            )
+            / 1000
+        )
         on_gozo = poly.representative_point().y > GOZO_LAT
         total_km += km
         if on_gozo:
@@ -170,22 +196,38 @@ def main(argv: list[str]) -> None:
             c = poly.representative_point()
             start = tuple(inside[np.argmin(np.hypot(inside[:, 0] - c.x, inside[:, 1] - c.y))])
         path = OUT / f"{slug(name, rel)}.toml"
-        text = scenario_text(name, rel, k, start, km, (GOZO_INCIDENTS if on_gozo else INCIDENTS).name)
+        text = scenario_text(
+            name, rel, k, start, km, (GOZO_INCIDENTS if on_gozo else INCIDENTS).name
+        )
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
         written.add(path)
     for old in set(OUT.glob("*.toml")) - written:
         old.unlink()
-    print(f"wrote {len(reader.councils)} council scenarios to {OUT.relative_to(ROOT)} "
-          f"({total_km:.0f} km of walkable street in all)")
+    print(
+        f"wrote {len(reader.councils)} council scenarios to {OUT.relative_to(ROOT)} "
+        f"({total_km:.0f} km of walkable street in all)"
+    )
     if "--incidents" in argv:
         simulate("Malta", WHOLE, INCIDENTS, total_km, POPULATION)
     if "--gozo-incidents" in argv or "--incidents" in argv:
         with tempfile.TemporaryDirectory() as tmp:
             area = Path(tmp) / "gozo.geojson"
-            area.write_text(json.dumps({"type": "FeatureCollection", "features": [{
-                "type": "Feature", "properties": {"name": "Gozo"},
-                "geometry": json.loads(shapely.to_geojson(shapely.union_all(gozo)))}]}), encoding="utf-8")
+            area.write_text(
+                json.dumps(
+                    {
+                        "type": "FeatureCollection",
+                        "features": [
+                            {
+                                "type": "Feature",
+                                "properties": {"name": "Gozo"},
+                                "geometry": json.loads(shapely.to_geojson(shapely.union_all(gozo))),
+                            }
+                        ],
+                    }
+                ),
+                encoding="utf-8",
+            )
             simulate("Gozo", area, GOZO_INCIDENTS, gozo_km, GOZO_POPULATION)
 
 
@@ -195,11 +237,27 @@ def simulate(name: str, area: Path, out: Path, km: float, population: int) -> No
     print(f"{name}: {km:.0f} km of street, {population:,} inhabitants -> --per-year {per_year}")
     with tempfile.TemporaryDirectory() as tmp:
         sc = Path(tmp) / "area.toml"
-        sc.write_text(f'name = "{name}"\ncache_dir = "{(ROOT / ".cache").as_posix()}"\n[area]\n'
-                      f'osm = "{OSM.as_posix()}"\npolygon = "{area.as_posix()}"\nmargin_m = 150\n',
-                      encoding="utf-8")
-        subprocess.run([sys.executable, "-m", "siteplanner.cli", "simulate-incidents", str(sc),
-                        "--seed", "0", "--per-year", str(per_year), "--out", str(out)], check=True)
+        sc.write_text(
+            f'name = "{name}"\ncache_dir = "{(ROOT / ".cache").as_posix()}"\n[area]\n'
+            f'osm = "{OSM.as_posix()}"\npolygon = "{area.as_posix()}"\nmargin_m = 150\n',
+            encoding="utf-8",
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "siteplanner.cli",
+                "simulate-incidents",
+                str(sc),
+                "--seed",
+                "0",
+                "--per-year",
+                str(per_year),
+                "--out",
+                str(out),
+            ],
+            check=True,
+        )
 
 
 if __name__ == "__main__":

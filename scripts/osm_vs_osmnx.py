@@ -20,13 +20,21 @@ import osmium
 from siteplanner import osm
 
 SHARED = Path("/work/shared/data/osm")
-DEFAULT = ["monaco-beausoleil-2016.osm.bz2", "monaco-2021.osm.bz2", "helsinki-2019.osm.bz2",
-           "redon-centre-2019.osm.bz2", "monaco-2026.osm.pbf", "liechtenstein-2015.osm.pbf",
-           "malta-2018.osm.pbf"]
+DEFAULT = [
+    "monaco-beausoleil-2016.osm.bz2",
+    "monaco-2021.osm.bz2",
+    "helsinki-2019.osm.bz2",
+    "redon-centre-2019.osm.bz2",
+    "monaco-2026.osm.pbf",
+    "liechtenstein-2015.osm.pbf",
+    "malta-2018.osm.pbf",
+]
 
 
 def walkable_way_ids(path: Path) -> set[int]:
-    fp = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+    fp = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+        osmium.filter.KeyFilter("highway")
+    )
     return {w.id for w in fp if osm.is_walkable(dict(w.tags))}
 
 
@@ -38,8 +46,10 @@ def main(paths: list[Path]) -> None:
         layers = osm.parse(path)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         g = layers["graph"]
-        line = (f"RESULT extract={path.name} pyosmium_s={wall:.1f} pyosmium_cpu_s={cpu:.1f} "
-                f"nodes={g.number_of_nodes()} edges={g.number_of_edges()} features={len(layers['features'])}")
+        line = (
+            f"RESULT extract={path.name} pyosmium_s={wall:.1f} pyosmium_cpu_s={cpu:.1f} "
+            f"nodes={g.number_of_nodes()} edges={g.number_of_edges()} features={len(layers['features'])}"
+        )
         if path.suffix == ".bz2":
             try:
                 with warnings.catch_warnings():
@@ -48,17 +58,26 @@ def main(paths: list[Path]) -> None:
                     ox.graph_from_xml(path, simplify=True, retain_all=True)
                     owall, ocpu = time.perf_counter() - t0, time.process_time() - c0
                     # walking: both directions of every way, as osmnx's "walk" network type
-                    raw = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+                    raw = ox.graph_from_xml(
+                        path, bidirectional=True, simplify=False, retain_all=True
+                    )
             except ValueError as exc:
                 print(line + f" osmnx_failed={str(exc)[:60]!r}", flush=True)
                 continue
             ids = walkable_way_ids(path)
-            raw.remove_edges_from([(u, v, k) for u, v, k, d in raw.edges(keys=True, data=True)
-                                   if d["osmid"] not in ids])
+            raw.remove_edges_from(
+                [
+                    (u, v, k)
+                    for u, v, k, d in raw.edges(keys=True, data=True)
+                    if d["osmid"] not in ids
+                ]
+            )
             raw.remove_nodes_from([n for n in list(raw.nodes) if raw.degree(n) == 0])
             walk = ox.simplify_graph(raw)
-            line += (f" osmnx_graph_from_xml_s={owall:.1f} osmnx_cpu_s={ocpu:.1f}"
-                     f" osmnx_walk_nodes={walk.number_of_nodes()} osmnx_walk_edges={walk.number_of_edges()}")
+            line += (
+                f" osmnx_graph_from_xml_s={owall:.1f} osmnx_cpu_s={ocpu:.1f}"
+                f" osmnx_walk_nodes={walk.number_of_nodes()} osmnx_walk_edges={walk.number_of_edges()}"
+            )
         print(line, flush=True)
 
 

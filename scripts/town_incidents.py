@@ -12,6 +12,7 @@ at ``PER_1000_INHABITANTS`` per 1,000 inhabitants (Beausoleil: 1,500 for 13,500)
 whose streets include many rural tracks (Schaan). The file is written
 where the scenario's first ``[[incidents]] path`` points. See data/incidents/README.md.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -30,9 +31,13 @@ def street_km(scenario: Path) -> float:
     from siteplanner.scenario import load_scenario
 
     sc = load_scenario(scenario, check_files=False)
-    town = io.load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary,
-                        area_path=sc.resolve(sc.area.polygon), margin_m=sc.area.margin_m,
-                        cache_dir=sc.resolve(sc.cache_dir))
+    town = io.load_town(
+        sc.resolve(sc.area.osm),
+        boundary=sc.area.boundary,
+        area_path=sc.resolve(sc.area.polygon),
+        margin_m=sc.area.margin_m,
+        cache_dir=sc.resolve(sc.cache_dir),
+    )
     sub = area_subgraph(town.graph, town.area).to_undirected()
     return sum(d.get("length", 0.0) for _, _, d in sub.edges(data=True)) / 1000.0
 
@@ -43,7 +48,7 @@ def main(argv: list[str]) -> None:
     if "--population" in argv:
         i = argv.index("--population")
         population = int(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
+        argv = argv[:i] + argv[i + 2 :]
     for arg in (a for a in argv if a != "--dry-run"):
         scenario = Path(arg)
         from siteplanner.scenario import load_scenario
@@ -53,9 +58,22 @@ def main(argv: list[str]) -> None:
         km = street_km(scenario)
         per_year = max(MIN_PER_YEAR, round(PER_STREET_KM * km))
         if population is not None:
-            per_year = min(per_year, max(MIN_PER_YEAR, round(PER_1000_INHABITANTS * population / 1000)))
-        cmd = [sys.executable, "-m", "siteplanner.cli", "simulate-incidents", str(scenario),
-               "--seed", "0", "--per-year", str(per_year), "--out", str(out)]
+            per_year = min(
+                per_year, max(MIN_PER_YEAR, round(PER_1000_INHABITANTS * population / 1000))
+            )
+        cmd = [
+            sys.executable,
+            "-m",
+            "siteplanner.cli",
+            "simulate-incidents",
+            str(scenario),
+            "--seed",
+            "0",
+            "--per-year",
+            str(per_year),
+            "--out",
+            str(out),
+        ]
         print(f"{scenario}: {km:.1f} km of streets -> --per-year {per_year}", flush=True)
         if not dry:
             subprocess.run(cmd, check=True)

@@ -15,6 +15,7 @@ nodes) moved in by ``INSET_M`` so that lines of sight near the edge still see ma
 
 Derived from OpenStreetMap data (© OpenStreetMap contributors, ODbL 1.0).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,20 @@ REDON_POLICE = (-2.08529, 47.6502555)  # amenity=police "Police municipale", on 
 
 def node_bbox(path: Path) -> tuple[float, float, float, float]:
     """The bounding box (lon, lat) of all nodes of an extract."""
-    xy = np.array([(n.location.lon, n.location.lat) for n in osmium.FileProcessor(str(path))
-                   .with_filter(osmium.filter.EntityFilter(osmium.osm.NODE))])
-    return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
+    xy = np.array(
+        [
+            (n.location.lon, n.location.lat)
+            for n in osmium.FileProcessor(str(path)).with_filter(
+                osmium.filter.EntityFilter(osmium.osm.NODE)
+            )
+        ]
+    )
+    return (
+        float(xy[:, 0].min()),
+        float(xy[:, 1].min()),
+        float(xy[:, 0].max()),
+        float(xy[:, 1].max()),
+    )
 
 
 def inset_box(bbox: tuple[float, float, float, float], inset_m: float) -> shapely.Polygon:
@@ -61,11 +73,17 @@ def way_line(path: Path, way_id: int) -> shapely.LineString:
 
 def write(poly: shapely.Polygon, name: str, out: Path) -> None:
     """One-feature GeoJSON in WGS84, coordinates to 7 decimals."""
-    feat = {"type": "Feature", "properties": {"name": name},
-            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(poly, 1e-7)))}
-    fc = {"type": "FeatureCollection", "name": out.stem,
-          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-          "features": [feat]}
+    feat = {
+        "type": "Feature",
+        "properties": {"name": name},
+        "geometry": json.loads(shapely.to_geojson(shapely.set_precision(poly, 1e-7))),
+    }
+    fc = {
+        "type": "FeatureCollection",
+        "name": out.stem,
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+        "features": [feat],
+    }
     out.write_text(json.dumps(fc) + "\n", encoding="utf-8")
     print(f"{out.relative_to(ROOT)}: {name}, bounds {tuple(round(v, 5) for v in poly.bounds)}")
 
@@ -76,10 +94,17 @@ def main() -> None:
     box = inset_box(node_bbox(redon), INSET_M)
     parts = split(box, way_line(redon, REDON_RIVER_WAY)).geoms
     keep = next(p for p in parts if p.contains(shapely.Point(REDON_POLICE)))
-    write(keep, "Redon (centre extract, Redon side of the Vilaine)", ROOT / "data/areas/redon_centre.geojson")
+    write(
+        keep,
+        "Redon (centre extract, Redon side of the Vilaine)",
+        ROOT / "data/areas/redon_centre.geojson",
+    )
     helsinki = osm / "helsinki-2019.osm.bz2"
-    write(inset_box(node_bbox(helsinki), INSET_M), "Helsinki (centre extract)",
-          ROOT / "data/areas/helsinki_centre.geojson")
+    write(
+        inset_box(node_bbox(helsinki), INSET_M),
+        "Helsinki (centre extract)",
+        ROOT / "data/areas/helsinki_centre.geojson",
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ class InfeasibleError(SiteplannerError, ValueError):
     """The planning problem has no solution as stated (e.g. budget below the cheapest site)."""
 
 
-def report_problems(problems: Iterable[str], *, source: str, error: type[InputError] = InputError, limit: int = 20) -> None:
+def report_problems(
+    problems: Iterable[str], *, source: str, error: type[InputError] = InputError, limit: int = 20
+) -> None:
     """Raise one error that lists every problem found in ``source``.
 
     Parameters

@@ -76,7 +76,9 @@ def find_scenarios(scenario_dir: str | Path) -> list[Path]:
     """The scenario files (``*.toml``) of a folder, sorted by name."""
     folder = Path(scenario_dir)
     if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder of scenario files (expected a directory holding one .toml per commune)")
+        raise InputError(
+            f"{folder}: not a folder of scenario files (expected a directory holding one .toml per commune)"
+        )
     files = sorted(p for p in folder.glob("*.toml") if p.is_file())
     if not files:
         raise InputError(f"{folder}: no scenario file (*.toml) in this folder")
@@ -105,15 +107,36 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
         out = Path(out_root) / scenario.stem if out_root is not None else sc.resolve(sc.output.dir)
         res, files = pipeline.run(sc, out_dir=out)
     except SiteplannerError as exc:
-        return BatchResult(scenario=scenario, name=name, ok=False, out_dir=out, seconds=round(time.perf_counter() - t0, 3),
-                           error=str(exc))
+        return BatchResult(
+            scenario=scenario,
+            name=name,
+            ok=False,
+            out_dir=out,
+            seconds=round(time.perf_counter() - t0, 3),
+            error=str(exc),
+        )
     except Exception as exc:  # noqa: BLE001 - one commune's bug must not stop the others
         tb = traceback.format_exc(limit=-3)
-        return BatchResult(scenario=scenario, name=name, ok=False, out_dir=out, seconds=round(time.perf_counter() - t0, 3),
-                           error=f"unexpected {type(exc).__name__}: {exc}\n{tb}")
-    return BatchResult(scenario=scenario, name=name, ok=True, out_dir=out, seconds=round(time.perf_counter() - t0, 3),
-                       coverage_before=round(float(res.coverage_before), 6), coverage_after=round(float(res.coverage_after), 6),
-                       new_sites=len(res.plan.selected), cost_eur=round(float(res.plan.cost_eur), 0), files=len(files))
+        return BatchResult(
+            scenario=scenario,
+            name=name,
+            ok=False,
+            out_dir=out,
+            seconds=round(time.perf_counter() - t0, 3),
+            error=f"unexpected {type(exc).__name__}: {exc}\n{tb}",
+        )
+    return BatchResult(
+        scenario=scenario,
+        name=name,
+        ok=True,
+        out_dir=out,
+        seconds=round(time.perf_counter() - t0, 3),
+        coverage_before=round(float(res.coverage_before), 6),
+        coverage_after=round(float(res.coverage_after), 6),
+        new_sites=len(res.plan.selected),
+        cost_eur=round(float(res.plan.cost_eur), 0),
+        files=len(files),
+    )
 
 
 def run_batch(
@@ -158,15 +181,26 @@ def run_batch(
     if n_workers < 1:
         raise InputError(f"n_workers: {n_workers}; accepted: an integer ≥ 1")
     out_root = None if out_root is None else str(Path(out_root).resolve())
-    log.info("batch of %d scenario(s) from %s on %s", len(files), scenario_dir,
-             "this process" if scheduler == "local" else (address or f"a local Dask cluster of {n_workers} worker(s)"))
+    log.info(
+        "batch of %d scenario(s) from %s on %s",
+        len(files),
+        scenario_dir,
+        "this process"
+        if scheduler == "local"
+        else (address or f"a local Dask cluster of {n_workers} worker(s)"),
+    )
     results: dict[Path, BatchResult] = {}
 
     def done(r: BatchResult) -> None:
         results[r.scenario] = r
         if r.ok:
-            log.info("%s: done in %.1f s, coverage %.1f%% → %.1f%%", r.name, r.seconds, 100 * (r.coverage_before or 0),
-                     100 * (r.coverage_after or 0))
+            log.info(
+                "%s: done in %.1f s, coverage %.1f%% → %.1f%%",
+                r.name,
+                r.seconds,
+                100 * (r.coverage_before or 0),
+                100 * (r.coverage_after or 0),
+            )
         else:
             log.warning("%s: failed: %s", r.name, (r.error or "").splitlines()[0])
         if on_done:
@@ -178,37 +212,61 @@ def run_batch(
                 done(run_one(f.resolve(), out_root))
                 advance()
         else:
-            _run_dask(files, out_root, address=address, n_workers=n_workers, done=done, advance=advance)
+            _run_dask(
+                files, out_root, address=address, n_workers=n_workers, done=done, advance=advance
+            )
     return [results[f.resolve()] for f in files]
 
 
-def _run_dask(files: list[Path], out_root: str | None, *, address: str | None, n_workers: int,
-              done: Callable[[BatchResult], None], advance: Callable[[], None]) -> None:
+def _run_dask(
+    files: list[Path],
+    out_root: str | None,
+    *,
+    address: str | None,
+    n_workers: int,
+    done: Callable[[BatchResult], None],
+    advance: Callable[[], None],
+) -> None:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
-        raise InputError("scheduler 'dask' needs dask.distributed: pip install 'dask[distributed]' "
-                         "(or use --scheduler local)") from exc
+        raise InputError(
+            "scheduler 'dask' needs dask.distributed: pip install 'dask[distributed]' "
+            "(or use --scheduler local)"
+        ) from exc
     cluster = None
     try:
         if address is None:
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             client = Client(cluster)
         else:
             client = Client(address, timeout="30s")
     except OSError as exc:
         if cluster is not None:
             cluster.close()
-        raise InputError(f"cannot reach the Dask scheduler {address or '(local cluster)'}: {exc}") from exc
+        raise InputError(
+            f"cannot reach the Dask scheduler {address or '(local cluster)'}: {exc}"
+        ) from exc
     try:
-        futures = {client.submit(run_one, str(f.resolve()), out_root, key=f"siteplanner-{f.stem}-{i}", pure=False): f
-                   for i, f in enumerate(files)}
+        futures = {
+            client.submit(
+                run_one, str(f.resolve()), out_root, key=f"siteplanner-{f.stem}-{i}", pure=False
+            ): f
+            for i, f in enumerate(files)
+        }
         for fut in as_completed(futures):
             f = futures[fut]
             try:
                 r = fut.result()
             except Exception as exc:  # noqa: BLE001 - a worker died (memory, kill): that commune failed
-                r = BatchResult(scenario=f.resolve(), name=f.stem, ok=False, error=f"the Dask task failed: {type(exc).__name__}: {exc}")
+                r = BatchResult(
+                    scenario=f.resolve(),
+                    name=f.stem,
+                    ok=False,
+                    error=f"the Dask task failed: {type(exc).__name__}: {exc}",
+                )
             done(r)
             advance()
     finally:
@@ -226,10 +284,22 @@ class _progress:
     def __enter__(self) -> Callable[[], None]:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-            self.bar = Progress(TextColumn("communes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                console=Console(stderr=True), transient=False)
+            self.bar = Progress(
+                TextColumn("communes"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.bar.start()
             self.task = self.bar.add_task("batch", total=self.total)
         return self.advance

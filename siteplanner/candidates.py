@@ -90,11 +90,30 @@ def candidate_sites(
 
     sc = np.array([graph.nodes[n].get("street_count", 0) for n in ids])
     for n, (x, y) in zip(ids[sc >= min_street_count], xy[sc >= min_street_count]):
-        rows.append({"site_id": f"N{n}", "kind": "intersection", "mount": "mast", "existing": False, "name": None, "x": x, "y": y})
+        rows.append(
+            {
+                "site_id": f"N{n}",
+                "kind": "intersection",
+                "mount": "mast",
+                "existing": False,
+                "name": None,
+                "x": x,
+                "y": y,
+            }
+        )
     if street_lamps:
         for r in pois[pois["kind"] == "street_lamp"].itertuples():
-            rows.append({"site_id": f"L{r.osm_id.split('/')[-1]}", "kind": "street_lamp", "mount": "pole", "existing": False,
-                         "name": None, "x": r.geometry.x, "y": r.geometry.y})
+            rows.append(
+                {
+                    "site_id": f"L{r.osm_id.split('/')[-1]}",
+                    "kind": "street_lamp",
+                    "mount": "pole",
+                    "existing": False,
+                    "name": None,
+                    "x": r.geometry.x,
+                    "y": r.geometry.y,
+                }
+            )
     if public_facades:
         pub = pois[pois["kind"].isin(PUBLIC_KINDS)]
         if len(pub) and len(buildings):
@@ -105,7 +124,11 @@ def candidate_sites(
                     continue
                 seen.add(bi)
                 b = buildings.iloc[bi]
-                ring = b.geometry.exterior if b.geometry.geom_type == "Polygon" else max(b.geometry.geoms, key=lambda g: g.area).exterior
+                ring = (
+                    b.geometry.exterior
+                    if b.geometry.geom_type == "Polygon"
+                    else max(b.geometry.geoms, key=lambda g: g.area).exterior
+                )
                 c = b.geometry.representative_point()
                 _, j = tree.query((c.x, c.y))
                 street = shapely.Point(xy[j])
@@ -114,9 +137,17 @@ def candidate_sites(
                 norm = np.hypot(*v)
                 p = np.array([on.x, on.y]) + (v / norm * 0.5 if norm > 0 else 0)
                 p_name = pub.iloc[pi]["name"]
-                rows.append({"site_id": f"F{b['osm_id'].replace('/', '').replace('way', 'w').replace('relation', 'r')}",
-                             "kind": "facade", "mount": "facade", "existing": False,
-                             "name": p_name if isinstance(p_name, str) else pub.iloc[pi]["kind"], "x": p[0], "y": p[1]})
+                rows.append(
+                    {
+                        "site_id": f"F{b['osm_id'].replace('/', '').replace('way', 'w').replace('relation', 'r')}",
+                        "kind": "facade",
+                        "mount": "facade",
+                        "existing": False,
+                        "name": p_name if isinstance(p_name, str) else pub.iloc[pi]["kind"],
+                        "x": p[0],
+                        "y": p[1],
+                    }
+                )
     cand = pd.DataFrame(rows, columns=["site_id", "kind", "mount", "existing", "name", "x", "y"])
     cand = cand.drop_duplicates("site_id")
     pts = gpd.GeoSeries.from_xy(cand["x"], cand["y"], crs=crs)
@@ -126,7 +157,10 @@ def candidate_sites(
         hit = buildings.sindex.query(pts.values, predicate="within")
         inside_b[hit[0]] = True
         if inside_b.any():
-            log.info("dropped %d candidate sites inside building footprints", int((inside_b & keep).sum()))
+            log.info(
+                "dropped %d candidate sites inside building footprints",
+                int((inside_b & keep).sum()),
+            )
         keep &= ~inside_b
     if exclusion is not None and not exclusion.is_empty:
         excl = pts.within(exclusion).to_numpy()
@@ -137,26 +171,54 @@ def candidate_sites(
     ex_rows = []
     cams = pois[pois["kind"] == "camera"]
     for r in cams.itertuples():
-        ex_rows.append({"site_id": f"E{r.osm_id.split('/')[-1]}", "kind": "existing", "mount": "existing", "existing": True,
-                        "name": r.name if isinstance(r.name, str) else None, "x": r.geometry.x, "y": r.geometry.y})
+        ex_rows.append(
+            {
+                "site_id": f"E{r.osm_id.split('/')[-1]}",
+                "kind": "existing",
+                "mount": "existing",
+                "existing": True,
+                "name": r.name if isinstance(r.name, str) else None,
+                "x": r.geometry.x,
+                "y": r.geometry.y,
+            }
+        )
     if existing is not None:
         for i, r in enumerate(existing.to_crs(crs).itertuples()):
             nm = getattr(r, "name", None)
             sid = getattr(r, "site_id", None)
-            ex_rows.append({"site_id": sid if isinstance(sid, str) else f"X{i + 1:04d}",
-                            "kind": "existing", "mount": "existing", "existing": True,
-                            "name": nm if isinstance(nm, str) else None, "x": r.geometry.x, "y": r.geometry.y})
+            ex_rows.append(
+                {
+                    "site_id": sid if isinstance(sid, str) else f"X{i + 1:04d}",
+                    "kind": "existing",
+                    "mount": "existing",
+                    "existing": True,
+                    "name": nm if isinstance(nm, str) else None,
+                    "x": r.geometry.x,
+                    "y": r.geometry.y,
+                }
+            )
     ex = pd.DataFrame(ex_rows, columns=cand.columns)
     if len(ex):
         ex = ex[gpd.GeoSeries.from_xy(ex["x"], ex["y"], crs=crs).within(area.buffer(50)).to_numpy()]
     allsites = pd.concat([ex, cand], ignore_index=True)
-    _, nearest = tree.query(allsites[["x", "y"]].to_numpy()) if len(allsites) else (None, np.array([], int))
+    _, nearest = (
+        tree.query(allsites[["x", "y"]].to_numpy()) if len(allsites) else (None, np.array([], int))
+    )
     allsites["node"] = ids[nearest] if len(allsites) else np.array([], np.int64)
-    out = gpd.GeoDataFrame(allsites.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(allsites["x"], allsites["y"]), crs=crs)
+    out = gpd.GeoDataFrame(
+        allsites.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(allsites["x"], allsites["y"]),
+        crs=crs,
+    )
     out["existing"] = out["existing"].astype(bool)
-    log.info("candidate sites: %s; existing cameras: %d",
-             ", ".join(f"{k} {v}" for k, v in out.loc[~out.existing, "kind"].value_counts().sort_index().items()),
-             int(out.existing.sum()))
+    log.info(
+        "candidate sites: %s; existing cameras: %d",
+        ", ".join(
+            f"{k} {v}"
+            for k, v in out.loc[~out.existing, "kind"].value_counts().sort_index().items()
+        ),
+        int(out.existing.sum()),
+    )
     return out.reset_index(drop=True)
 
 
@@ -175,13 +237,18 @@ def graph_csr(graph: nx.MultiDiGraph) -> tuple[csr_matrix, dict[int, int]]:
     if best:
         ab = np.array(list(best.keys()))
         w = np.maximum(np.array(list(best.values())), 1e-6)
-        m = csr_matrix((np.r_[w, w], (np.r_[ab[:, 0], ab[:, 1]], np.r_[ab[:, 1], ab[:, 0]])), shape=(len(ids), len(ids)))
+        m = csr_matrix(
+            (np.r_[w, w], (np.r_[ab[:, 0], ab[:, 1]], np.r_[ab[:, 1], ab[:, 0]])),
+            shape=(len(ids), len(ids)),
+        )
     else:
         m = csr_matrix((len(ids), len(ids)))
     return m, index
 
 
-def network_distance_to(graph: nx.MultiDiGraph, sources: Sequence[int], targets: Sequence[int]) -> np.ndarray:
+def network_distance_to(
+    graph: nx.MultiDiGraph, sources: Sequence[int], targets: Sequence[int]
+) -> np.ndarray:
     """Walking-network distance (m) from each target node to the nearest source node."""
     m, index = graph_csr(graph)
     if not len(sources):
@@ -210,14 +277,22 @@ def site_costs(
     trench_m = network_distance_to(graph, anchors, sites["node"].tolist())
     unreachable = ~np.isfinite(trench_m)
     trench_m = np.where(unreachable, np.nan, trench_m)
-    mount = np.where(sites["mount"].eq("mast"), mast_eur, np.where(sites["mount"].isin(["facade", "pole"]), facade_mount_eur, 0.0))
+    mount = np.where(
+        sites["mount"].eq("mast"),
+        mast_eur,
+        np.where(sites["mount"].isin(["facade", "pole"]), facade_mount_eur, 0.0),
+    )
     existing = sites["existing"].to_numpy()
     trench_eur = np.nan_to_num(trench_m, nan=0.0) * trench_eur_per_m
     cost = np.where(existing, 0.0, camera_eur + mount + trench_eur)
     return pd.DataFrame(
-        {"camera_eur": np.where(existing, 0.0, camera_eur), "mount_eur": np.where(existing, 0.0, mount),
-         "trench_m": np.round(np.where(existing, 0.0, np.nan_to_num(trench_m, nan=0.0)), 1),
-         "trench_eur": np.round(np.where(existing, 0.0, trench_eur), 0), "cost_eur": np.round(cost, 0)},
+        {
+            "camera_eur": np.where(existing, 0.0, camera_eur),
+            "mount_eur": np.where(existing, 0.0, mount),
+            "trench_m": np.round(np.where(existing, 0.0, np.nan_to_num(trench_m, nan=0.0)), 1),
+            "trench_eur": np.round(np.where(existing, 0.0, trench_eur), 0),
+            "cost_eur": np.round(cost, 0),
+        },
         index=sites.index,
     )
 
@@ -234,7 +309,12 @@ def _chord_ratio(m: csr_matrix, xy: np.ndarray) -> float:
 
 
 def bounded_searches(
-    m: csr_matrix, xy: np.ndarray, sources: Sequence[int], limit_m: float, *, max_cells: int = 1 << 22,
+    m: csr_matrix,
+    xy: np.ndarray,
+    sources: Sequence[int],
+    limit_m: float,
+    *,
+    max_cells: int = 1 << 22,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Shortest distances up to ``limit_m`` from each source, a few sources at a time.
 
@@ -275,17 +355,19 @@ def bounded_searches(
     for group in np.split(order, cuts):
         lo = xy[src[group]].min(axis=0) - reach
         hi = xy[src[group]].max(axis=0) + reach
-        cand = by_x[np.searchsorted(xs, lo[0], "left"):np.searchsorted(xs, hi[0], "right")]
+        cand = by_x[np.searchsorted(xs, lo[0], "left") : np.searchsorted(xs, hi[0], "right")]
         local = np.sort(cand[(xy[cand, 1] >= lo[1]) & (xy[cand, 1] <= hi[1])])
         sub = m[local][:, local]
         pos = np.searchsorted(local, src[group])
         step = max(1, max_cells // max(len(local), 1))
         for k in range(0, len(group), step):
-            d = dijkstra(sub, directed=False, indices=pos[k:k + step], limit=limit_m)
-            yield group[k:k + step], local, np.atleast_2d(d)
+            d = dijkstra(sub, directed=False, indices=pos[k : k + step], limit=limit_m)
+            yield group[k : k + step], local, np.atleast_2d(d)
 
 
-def network_reach_m(graph: nx.MultiDiGraph, nodes: Sequence[int], *, distance_m: float = 150.0) -> np.ndarray:
+def network_reach_m(
+    graph: nx.MultiDiGraph, nodes: Sequence[int], *, distance_m: float = 150.0
+) -> np.ndarray:
     """Total street length (m) within ``distance_m`` along the walking network of each node.
 
     Counts each edge whose both ends are within reach in full, and the reachable part of an
@@ -306,7 +388,9 @@ def network_reach_m(graph: nx.MultiDiGraph, nodes: Sequence[int], *, distance_m:
         u_glob, v_glob, w = local[coo.row], coo.col, coo.data
         v_pos = np.searchsorted(local, v_glob).clip(max=len(local) - 1)
         v_in = local[v_pos] == v_glob
-        once = ~v_in | (u_glob < v_glob)  # each street once: from its lower end, or its only local end
+        once = ~v_in | (
+            u_glob < v_glob
+        )  # each street once: from its lower end, or its only local end
         u_l, v_l, v_in, w = coo.row[once], v_pos[once], v_in[once], w[once]
         da = dist[:, u_l]
         db = np.where(v_in, dist[:, v_l], np.inf)

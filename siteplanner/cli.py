@@ -21,8 +21,12 @@ from rich.markup import escape
 from ._errors import SiteplannerError
 
 # rich_markup_mode=None: help texts are plain text ("[observatory] period" keeps its brackets)
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="siteplanner: plan video-protection cameras and police patrols for a French town.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="siteplanner: plan video-protection cameras and police patrols for a French town.",
+)
 console = Console(stderr=True)
 _state = {"debug": False}
 
@@ -60,7 +64,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     """Our warnings are logged as warnings; other libraries' only with --debug."""
     ours = Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent)
     logging.getLogger("siteplanner" if ours else "siteplanner.libraries").log(
-        logging.WARNING if ours else logging.DEBUG, "%s: %s", category.__name__, message)
+        logging.WARNING if ours else logging.DEBUG, "%s: %s", category.__name__, message
+    )
 
 
 def _silence_highs_banner() -> None:
@@ -114,7 +119,9 @@ def _guard(fn):
         _fail(type(exc)(f"{type(exc).__name__}: {exc}") if not _state["debug"] else exc)
 
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/beausoleil.toml")]
+ScenarioArg = Annotated[
+    Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/beausoleil.toml")
+]
 
 
 @app.command()
@@ -130,10 +137,17 @@ def validate(scenario: ScenarioArg) -> None:
         checked = check_scenario(sc)
         for fact in checked.facts:
             console.print(f"  {fact}", highlight=False, markup=False)
-        _say("[green]ok[/]:", f"{show_path(scenario)} ({sc.name}, {len(sc.incidents)} incident file(s), camera "
-                              f"{sc.camera.model}, " + (f"k={sc.plan.k}" if sc.plan.budget_eur is None
-                                                        else f"budget {sc.plan.budget_eur:,.0f} €")
-                              + f"; checked in {checked.seconds:.1f} s)")
+        _say(
+            "[green]ok[/]:",
+            f"{show_path(scenario)} ({sc.name}, {len(sc.incidents)} incident file(s), camera "
+            f"{sc.camera.model}, "
+            + (
+                f"k={sc.plan.k}"
+                if sc.plan.budget_eur is None
+                else f"budget {sc.plan.budget_eur:,.0f} €"
+            )
+            + f"; checked in {checked.seconds:.1f} s)",
+        )
 
     _guard(go)
 
@@ -141,7 +155,10 @@ def validate(scenario: ScenarioArg) -> None:
 @app.command()
 def run(
     scenario: ScenarioArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)"),
+    ] = None,
 ) -> None:
     """Plan the next camera phase and the patrols, and write the outputs."""
 
@@ -152,10 +169,15 @@ def run(
         t0 = time.perf_counter()
         sc = load_scenario(scenario)
         with console.status("starting", spinner="dots") as status:
-            res, files = pipeline.run(sc, out_dir=out, on_step=lambda name: status.update(escape(f"step: {name}")))
-        _say("[green]done[/]", f"in {time.perf_counter() - t0:.1f} s: coverage {res.coverage_before:.1%} → "
-                               f"{res.coverage_after:.1%} of demand weight with {len(res.plan.selected)} new site(s) "
-                               f"({res.plan.solver}, gap {res.plan.gap:.2%})")
+            res, files = pipeline.run(
+                sc, out_dir=out, on_step=lambda name: status.update(escape(f"step: {name}"))
+            )
+        _say(
+            "[green]done[/]",
+            f"in {time.perf_counter() - t0:.1f} s: coverage {res.coverage_before:.1%} → "
+            f"{res.coverage_after:.1%} of demand weight with {len(res.plan.selected)} new site(s) "
+            f"({res.plan.solver}, gap {res.plan.gap:.2%})",
+        )
         for f in files:
             _say("", f"  {show_path(f)}")
 
@@ -165,7 +187,9 @@ def run(
 @app.command("simulate-incidents")
 def simulate_incidents(
     scenario: ScenarioArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write")] = Path("data/incidents/synthetic.csv"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write")] = Path(
+        "data/incidents/synthetic.csv"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     start: Annotated[str, typer.Option(help="First day (ISO)")] = "2021-01-01",
     end: Annotated[str, typer.Option(help="Last day (ISO)")] = "2023-12-31",
@@ -179,8 +203,15 @@ def simulate_incidents(
 
         sc = load_scenario(scenario, check_files=False)
         town = io.scenario_town(sc)
-        df = simulate.simulate_incidents(town.graph, town.pois, area=town.area, start=start, end=end, seed=seed,
-                                         per_year=per_year)
+        df = simulate.simulate_incidents(
+            town.graph,
+            town.pois,
+            area=town.area,
+            start=start,
+            end=end,
+            seed=seed,
+            per_year=per_year,
+        )
         cols = ["id", "datetime", "category", "source", "lon", "lat"]
         io.write_text(out, df[cols].to_csv(index=False, lineterminator="\n"))
         _say("[green]wrote[/]", f"{len(df)} SYNTHETIC incidents to {show_path(out)}")
@@ -191,10 +222,20 @@ def simulate_incidents(
 @app.command()
 def observatory(
     scenario: ScenarioArg,
-    period: Annotated[Optional[str], typer.Option("--period", "-p", help="Period, e.g. 2023-S1, 2023, 2023-Q2 "
-                                                  "(default: [observatory] period)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: "
-                                                "<output.dir>/observatoire_<period>)")] = None,
+    period: Annotated[
+        Optional[str],
+        typer.Option(
+            "--period",
+            "-p",
+            help="Period, e.g. 2023-S1, 2023, 2023-Q2 (default: [observatory] period)",
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", help="Output folder (default: <output.dir>/observatoire_<period>)"
+        ),
+    ] = None,
 ) -> None:
     """Observatoire local de la sécurité: indicators and shared hotspot maps for a period vs the previous one (no camera planning)."""
 
@@ -206,11 +247,14 @@ def observatory(
         sc = load_scenario(scenario)
         with console.status("observatory", spinner="dots"):
             res, files = obs.run(sc, period, out_dir=out)
-        _say("[green]done[/]", f"in {time.perf_counter() - t0:.1f} s: {res.period} vs {res.previous_period}, "
-                               f"{int(res.counts.loc['total', 'total'])} vs "
-                               f"{int(res.counts_previous.loc['total', 'total'])} incidents, "
-                               f"{res.ingest.get('duplicates_dropped', 0)} cross-source duplicate(s) dropped, "
-                               f"{len(res.windows)} window(s)")
+        _say(
+            "[green]done[/]",
+            f"in {time.perf_counter() - t0:.1f} s: {res.period} vs {res.previous_period}, "
+            f"{int(res.counts.loc['total', 'total'])} vs "
+            f"{int(res.counts_previous.loc['total', 'total'])} incidents, "
+            f"{res.ingest.get('duplicates_dropped', 0)} cross-source duplicate(s) dropped, "
+            f"{len(res.windows)} window(s)",
+        )
         for f in files:
             _say("", f"  {show_path(f)}")
 
@@ -220,7 +264,10 @@ def observatory(
 @app.command()
 def incidents(
     scenario: ScenarioArg,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)"),
+    ] = None,
 ) -> None:
     """Incident maps without streets: read and map the incident files, planar hotspot grid, indicators per zone."""
 
@@ -231,10 +278,13 @@ def incidents(
         sc = load_scenario(scenario)
         res, files = incident_maps.run(sc, out_dir=out)
         r = res.counts["incident_rows"]
-        _say("[green]done[/]:", f"{r['kept']:,} of {r['rows']:,} rows kept ({r['mapped']:,} mapped, "
-                                f"{r['defaulted']:,} defaulted, {r['quarantined']:,} quarantined, "
-                                f"{r['no_hour']:,} without hour); grid {res.grid.values.shape[0]} x "
-                                f"{res.grid.values.shape[1]} of {res.grid.cell_m:g} m")
+        _say(
+            "[green]done[/]:",
+            f"{r['kept']:,} of {r['rows']:,} rows kept ({r['mapped']:,} mapped, "
+            f"{r['defaulted']:,} defaulted, {r['quarantined']:,} quarantined, "
+            f"{r['no_hour']:,} without hour); grid {res.grid.values.shape[0]} x "
+            f"{res.grid.values.shape[1]} of {res.grid.cell_m:g} m",
+        )
         for f in files:
             _say("", f"  {show_path(f)}")
 
@@ -244,9 +294,18 @@ def incidents(
 @app.command()
 def event(
     scenario: ScenarioArg,
-    event_file: Annotated[Path, typer.Option("--event", "-e", help="Event file (TOML): name, date, hours, attendance, "
-                                                                  "perimeter or venue")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: <output.dir>/event_<file stem>)")] = None,
+    event_file: Annotated[
+        Path,
+        typer.Option(
+            "--event",
+            "-e",
+            help="Event file (TOML): name, date, hours, attendance, perimeter or venue",
+        ),
+    ],
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Output folder (default: <output.dir>/event_<file stem>)"),
+    ] = None,
 ) -> None:
     """Event mode: nomad cameras, filtering points, patrol circuits and a one-page event sheet."""
 
@@ -260,25 +319,39 @@ def event(
         with console.status("planning the event", spinner="dots"):
             ep = ev_mod.plan_event(sc, ev)
             town = io.scenario_town(sc)
-            files = ev_mod.write_event(ep, town.graph, town.buildings,
-                                       out or sc.resolve(sc.output.dir) / f"event_{event_file.stem}")
-        _say("[green]done[/]:", f"{ev.name}: {len(ep.cameras)} nomad camera(s) see {ep.coverage_share:.0%} of "
-                                f"the perimeter's demand, {len(ep.filtering)} filtering point(s), "
-                                f"{len(ep.circuits)} patrol circuit(s)")
+            files = ev_mod.write_event(
+                ep,
+                town.graph,
+                town.buildings,
+                out or sc.resolve(sc.output.dir) / f"event_{event_file.stem}",
+            )
+        _say(
+            "[green]done[/]:",
+            f"{ev.name}: {len(ep.cameras)} nomad camera(s) see {ep.coverage_share:.0%} of "
+            f"the perimeter's demand, {len(ep.filtering)} filtering point(s), "
+            f"{len(ep.circuits)} patrol circuit(s)",
+        )
         for f in files:
             _say("", f"  {show_path(f)}")
 
     _guard(go)
 
 
-review_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The référent sûreté's review of a plan (review.csv).")
+review_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="The référent sûreté's review of a plan (review.csv).",
+)
 app.add_typer(review_app, name="review")
 
 
 @review_app.command("init")
 def review_init(
     scenario: ScenarioArg,
-    force: Annotated[bool, typer.Option("--force", help="Rewrite an existing review file, keeping its decided rows.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rewrite an existing review file, keeping its decided rows."),
+    ] = False,
 ) -> None:
     """Write the review file (one pending row per proposed site), next to the scenario; never overwrites without --force."""
 
@@ -294,33 +367,56 @@ def review_init(
             res = pipeline.plan(sc, on_step=lambda name: status.update(escape(f"step: {name}")))
         review.init_review(res, path, force=force)
         n = int((res.sites["status"] == "proposed").sum())
-        _say("[green]wrote[/]", f"{show_path(path)}: {n} proposed site(s); fill in decision (accept, reject, move, "
-                                "pending), then run again")
+        _say(
+            "[green]wrote[/]",
+            f"{show_path(path)}: {n} proposed site(s); fill in decision (accept, reject, move, "
+            "pending), then run again",
+        )
 
     _guard(go)
 
 
 @app.command()
 def batch(
-    scenario_dir: Annotated[Path, typer.Argument(help="Folder of scenario files, one per commune (e.g. scenarios/riviera)")],
-    scheduler: Annotated[str, typer.Option(help="dask (dask.distributed) or local (one after the other, here)")] = "dask",
-    address: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 "
-                                                        "(default: a local cluster)")] = None,
+    scenario_dir: Annotated[
+        Path,
+        typer.Argument(help="Folder of scenario files, one per commune (e.g. scenarios/riviera)"),
+    ],
+    scheduler: Annotated[
+        str, typer.Option(help="dask (dask.distributed) or local (one after the other, here)")
+    ] = "dask",
+    address: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)"
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster")] = 2,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write each commune to OUT/<scenario stem> "
-                                                                    "(default: each scenario's output.dir)")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write each commune to OUT/<scenario stem> (default: each scenario's output.dir)",
+        ),
+    ] = None,
 ) -> None:
     """Run one scenario per commune on Dask; a failed commune does not stop the others (exit 1 if any failed)."""
 
     def go():
         from .batch import run_batch
 
-        results = run_batch(scenario_dir, scheduler=scheduler, address=address, n_workers=workers, out_root=out)  # type: ignore[arg-type]
+        results = run_batch(
+            scenario_dir, scheduler=scheduler, address=address, n_workers=workers, out_root=out
+        )  # type: ignore[arg-type]
         for r in results:
             if r.ok:
-                _say("[green]ok[/]", f"{r.name}: {r.seconds:.1f} s, coverage {r.coverage_before:.1%} → "
-                                     f"{r.coverage_after:.1%} with {r.new_sites} new site(s), {r.cost_eur:,.0f} €, "
-                                     f"{show_path(r.out_dir)}")
+                _say(
+                    "[green]ok[/]",
+                    f"{r.name}: {r.seconds:.1f} s, coverage {r.coverage_before:.1%} → "
+                    f"{r.coverage_after:.1%} with {r.new_sites} new site(s), {r.cost_eur:,.0f} €, "
+                    f"{show_path(r.out_dir)}",
+                )
             else:
                 _say("[bold red]failed[/]", f"{r.name} ({show_path(r.scenario)}): {r.error}")
         failed = [r for r in results if not r.ok]

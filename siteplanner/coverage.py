@@ -108,20 +108,41 @@ def fields_of_view(
     its own field of view where ``site_fov_deg`` gives one.
     """
     n = len(sites_xy)
-    heading = np.full(n, np.nan) if fixed_heading_deg is None else np.asarray(fixed_heading_deg, float)
+    heading = (
+        np.full(n, np.nan) if fixed_heading_deg is None else np.asarray(fixed_heading_deg, float)
+    )
     own_fov = np.full(n, np.nan) if site_fov_deg is None else np.asarray(site_fov_deg, float)
     if np.isfinite(heading).any() or np.isfinite(own_fov).any():
-        return _fields_with_known(obstacles, np.asarray(sites_xy, float), heading, own_fov,
-                                  range_m=range_m, fov_deg=fov_deg, n_headings=n_headings,
-                                  target_xy=target_xy, target_weight=target_weight,
-                                  terrain=terrain, progress=progress)
+        return _fields_with_known(
+            obstacles,
+            np.asarray(sites_xy, float),
+            heading,
+            own_fov,
+            range_m=range_m,
+            fov_deg=fov_deg,
+            n_headings=n_headings,
+            target_xy=target_xy,
+            target_weight=target_weight,
+            terrain=terrain,
+            progress=progress,
+        )
     if fov_deg >= 360:
-        polys = viewshed.isovists(obstacles, sites_xy, range_m, fov_deg=360.0, terrain=terrain, progress=progress)
+        polys = viewshed.isovists(
+            obstacles, sites_xy, range_m, fov_deg=360.0, terrain=terrain, progress=progress
+        )
         heading = np.full(n, np.nan)
     else:
-        heading, polys = viewshed.best_headings(obstacles, sites_xy, range_m, fov_deg, n_headings=n_headings,
-                                                target_xy=target_xy, target_weight=target_weight, terrain=terrain,
-                                                progress=progress)
+        heading, polys = viewshed.best_headings(
+            obstacles,
+            sites_xy,
+            range_m,
+            fov_deg,
+            n_headings=n_headings,
+            target_xy=target_xy,
+            target_weight=target_weight,
+            terrain=terrain,
+            progress=progress,
+        )
         heading = np.asarray(heading, float)
         polys = list(polys)
     if terrain is not None:
@@ -129,9 +150,16 @@ def fields_of_view(
     return FieldsOfView(tuple(polys), heading, float(fov_deg), float(range_m))
 
 
-def _fields_with_known(obstacles: viewshed.Obstacles, xy: np.ndarray, heading: np.ndarray,
-                       own_fov: np.ndarray, *, range_m: float, fov_deg: float,
-                       **kw: Any) -> FieldsOfView:
+def _fields_with_known(
+    obstacles: viewshed.Obstacles,
+    xy: np.ndarray,
+    heading: np.ndarray,
+    own_fov: np.ndarray,
+    *,
+    range_m: float,
+    fov_deg: float,
+    **kw: Any,
+) -> FieldsOfView:
     """:func:`fields_of_view` where some sites have a known heading or field of view."""
     n = len(xy)
     site_fov = np.where(np.isfinite(own_fov), own_fov, fov_deg)
@@ -147,11 +175,16 @@ def _fields_with_known(obstacles: viewshed.Obstacles, xy: np.ndarray, heading: n
     terrain = kw.get("terrain")
     for i in np.flatnonzero(known):
         full = site_fov[i] >= 360
-        poly = viewshed.isovist(obstacles, (xy[i, 0], xy[i, 1]), range_m,
-                                fov_deg=360.0 if full else site_fov[i],
-                                heading_deg=None if full else float(heading[i]), terrain=terrain)
+        poly = viewshed.isovist(
+            obstacles,
+            (xy[i, 0], xy[i, 1]),
+            range_m,
+            fov_deg=360.0 if full else site_fov[i],
+            heading_deg=None if full else float(heading[i]),
+            terrain=terrain,
+        )
         if terrain is not None:
-            poly = terrain_mod.terrain_clips([poly], xy[i:i + 1], **terrain)[0]
+            poly = terrain_mod.terrain_clips([poly], xy[i : i + 1], **terrain)[0]
         polys[i], out_heading[i] = poly, (np.nan if full else heading[i])
     return FieldsOfView(tuple(polys), out_heading, float(fov_deg), float(range_m))
 
@@ -187,15 +220,20 @@ def wedge_fov_deg(fov: float | None, kind: str) -> float:
     return 360.0 if kind in ("ptz", "multisensor") else float(fov if fov is not None else 360.0)
 
 
-def demand_table(demand_xy: np.ndarray, intensity: np.ndarray, multiplier: np.ndarray, crs: str) -> gpd.GeoDataFrame:
+def demand_table(
+    demand_xy: np.ndarray, intensity: np.ndarray, multiplier: np.ndarray, crs: str
+) -> gpd.GeoDataFrame:
     """Demand points as a GeoDataFrame (for exports and checks)."""
     return gpd.GeoDataFrame(
         {"intensity": intensity, "multiplier": multiplier, "weight": intensity * multiplier},
-        geometry=gpd.points_from_xy(demand_xy[:, 0], demand_xy[:, 1]), crs=crs,
+        geometry=gpd.points_from_xy(demand_xy[:, 0], demand_xy[:, 1]),
+        crs=crs,
     )
 
 
-def network_coverage_matrix(graph, site_nodes, demand_xy: np.ndarray, *, range_m: float) -> csr_matrix:
+def network_coverage_matrix(
+    graph, site_nodes, demand_xy: np.ndarray, *, range_m: float
+) -> csr_matrix:
     """Sites × demand points: 1 when the point is within ``range_m`` of the site along the walking network.
 
     A demand point is reached through its nearest graph node: the network distance from the
@@ -220,12 +258,16 @@ def network_coverage_matrix(graph, site_nodes, demand_xy: np.ndarray, *, range_m
     hits: list[np.ndarray] = [np.zeros(0, np.int64)] * len(uniq)
     for rows, local, dist in bounded_searches(m, xy, uniq, range_m):
         cnt = starts[local + 1] - starts[local]
-        dem = by_node[np.repeat(starts[local], cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        dem = by_node[
+            np.repeat(starts[local], cnt)
+            + np.arange(cnt.sum())
+            - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        ]
         col = np.repeat(np.arange(len(local)), cnt)
         step = max(1, (1 << 22) // max(len(dem), 1))
         for k in range(0, len(rows), step):
-            d = dist[k:k + step, col] + off[dem]
-            for r, row in zip(rows[k:k + step], d):
+            d = dist[k : k + step, col] + off[dem]
+            for r, row in zip(rows[k : k + step], d):
                 hits[r] = np.sort(dem[row <= range_m])
     per_site = [hits[j] for j in inverse]
     r = np.repeat(np.arange(len(src)), [len(h) for h in per_site])

@@ -39,17 +39,54 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LAYERS", "PREFECTURE_COLUMNS", "hotspot_segments", "layer_style_qml", "nearest_street_names", "plan_layers",
-           "write_exports", "hotspot_breaks",
-           "prefecture_table", "site_privacy", "write_gpkg"]
+__all__ = [
+    "LAYERS",
+    "PREFECTURE_COLUMNS",
+    "hotspot_segments",
+    "layer_style_qml",
+    "nearest_street_names",
+    "plan_layers",
+    "write_exports",
+    "hotspot_breaks",
+    "prefecture_table",
+    "site_privacy",
+    "write_gpkg",
+]
 
 #: The layers of ``plan.gpkg``, in order.
-LAYERS: tuple[str, ...] = ("study_area", "existing_cameras", "proposed_sites", "viewsheds", "privacy_masks",
-                           "hotspot_segments", "patrols", "patrol_stops", "sensitive_sites", "qpv")
+LAYERS: tuple[str, ...] = (
+    "study_area",
+    "existing_cameras",
+    "proposed_sites",
+    "viewsheds",
+    "privacy_masks",
+    "hotspot_segments",
+    "patrols",
+    "patrol_stops",
+    "sensitive_sites",
+    "qpv",
+)
 #: Columns of ``prefecture.csv``.
-PREFECTURE_COLUMNS: tuple[str, ...] = ("camera_id", "status", "phase", "address", "commune", "lon", "lat", "type",
-                                       "camera_model", "mount", "heading_deg", "heading", "fov_deg", "range_m",
-                                       "privacy_mask", "residential_facade_m", "entrances_seen", "note")
+PREFECTURE_COLUMNS: tuple[str, ...] = (
+    "camera_id",
+    "status",
+    "phase",
+    "address",
+    "commune",
+    "lon",
+    "lat",
+    "type",
+    "camera_model",
+    "mount",
+    "heading_deg",
+    "heading",
+    "fov_deg",
+    "range_m",
+    "privacy_mask",
+    "residential_facade_m",
+    "entrances_seen",
+    "note",
+)
 
 _SENSITIVE = ("school", "station", "bus_station")
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -78,7 +115,9 @@ def site_privacy(res: Result) -> gpd.GeoDataFrame:
 
     shown = _shown(res)
     b = res.town.buildings
-    residential = b.geometry[b["residential"].astype(bool)] if "residential" in b else b.geometry.iloc[:0]
+    residential = (
+        b.geometry[b["residential"].astype(bool)] if "residential" in b else b.geometry.iloc[:0]
+    )
     ent = res.town.pois[res.town.pois["kind"] == "entrance"]
     ent_xy = np.column_stack([ent.geometry.x, ent.geometry.y]) if len(ent) else np.zeros((0, 2))
     rec_m = camera_ranges(res.scenario.camera.chosen())["recognition"]
@@ -90,20 +129,33 @@ def site_privacy(res: Result) -> gpd.GeoDataFrame:
         pt = res.sites.geometry.loc[i]
         fov = res.fov.polygons[i]
         if have:
-            p = Privacy(float(res.sites.at[i, "privacy_facade_m"]), int(res.sites.at[i, "privacy_entrances"]),
-                                 masks.get(i, shapely.Polygon()))
+            p = Privacy(
+                float(res.sites.at[i, "privacy_facade_m"]),
+                int(res.sites.at[i, "privacy_entrances"]),
+                masks.get(i, shapely.Polygon()),
+            )
         elif fov.is_empty:
             p = Privacy(0.0, 0, shapely.Polygon())
         else:
             near = residential[residential.intersects(pt.buffer(rec_m + 1.0))]
-            p = privacy_figures(fov, (pt.x, pt.y), residential=near, entrances_xy=ent_xy, recognition_range_m=rec_m)
-        rows.append({"site_id": res.sites.at[i, "site_id"], "facade_m": round(p.facade_m, 1), "n_entrances": p.n_entrances,
-                     "action": privacy_action(p, policy=policy)})
+            p = privacy_figures(
+                fov, (pt.x, pt.y), residential=near, entrances_xy=ent_xy, recognition_range_m=rec_m
+            )
+        rows.append(
+            {
+                "site_id": res.sites.at[i, "site_id"],
+                "facade_m": round(p.facade_m, 1),
+                "n_entrances": p.n_entrances,
+                "action": privacy_action(p, policy=policy),
+            }
+        )
         geoms.append(p.mask)
     return gpd.GeoDataFrame(pd.DataFrame(rows, index=shown.index), geometry=geoms, crs=res.town.crs)
 
 
-def nearest_street_names(points: gpd.GeoSeries, edges: gpd.GeoDataFrame, *, max_distance_m: float = 150.0) -> list[str]:
+def nearest_street_names(
+    points: gpd.GeoSeries, edges: gpd.GeoDataFrame, *, max_distance_m: float = 150.0
+) -> list[str]:
     """The name of the nearest named street of each point ("" when none within ``max_distance_m``).
 
     Parameters
@@ -151,38 +203,54 @@ def prefecture_table(res: Result, privacy: gpd.GeoDataFrame | None = None) -> pd
     model = res.scenario.camera.chosen()
     kinds = np.where(shown["status"] == "existing", "existing", model.kind)
     mask = privacy.loc[shown.index]
-    df = pd.DataFrame({
-        "camera_id": shown["site_id"].astype(str).to_numpy(),
-        "status": shown["status"].to_numpy(),
-        "phase": shown["phase"].fillna("").to_numpy(),
-        "address": [s if s else "voie sans nom" for s in streets],
-        "commune": res.town.name,
-        "lon": np.round(ll.x.to_numpy(), 6),
-        "lat": np.round(ll.y.to_numpy(), 6),
-        "type": kinds,
-        "camera_model": np.where(shown["status"] == "existing", "", model.name),
-        "mount": shown["mount"].fillna("").to_numpy(),
-        "heading_deg": shown["heading_deg"].to_numpy(float),
-        "heading": [_compass(h) for h in shown["heading_deg"].to_numpy(float)],
-        "fov_deg": np.round(shown["fov_deg"].to_numpy(float), 1),
-        "range_m": shown["range_m"].to_numpy(float),
-        "privacy_mask": np.where(~mask.geometry.is_empty.to_numpy(), "oui", "non"),
-        "residential_facade_m": mask["facade_m"].to_numpy(float),
-        "entrances_seen": mask["n_entrances"].to_numpy(int),
-        "note": "",
-    })
+    df = pd.DataFrame(
+        {
+            "camera_id": shown["site_id"].astype(str).to_numpy(),
+            "status": shown["status"].to_numpy(),
+            "phase": shown["phase"].fillna("").to_numpy(),
+            "address": [s if s else "voie sans nom" for s in streets],
+            "commune": res.town.name,
+            "lon": np.round(ll.x.to_numpy(), 6),
+            "lat": np.round(ll.y.to_numpy(), 6),
+            "type": kinds,
+            "camera_model": np.where(shown["status"] == "existing", "", model.name),
+            "mount": shown["mount"].fillna("").to_numpy(),
+            "heading_deg": shown["heading_deg"].to_numpy(float),
+            "heading": [_compass(h) for h in shown["heading_deg"].to_numpy(float)],
+            "fov_deg": np.round(shown["fov_deg"].to_numpy(float), 1),
+            "range_m": shown["range_m"].to_numpy(float),
+            "privacy_mask": np.where(~mask.geometry.is_empty.to_numpy(), "oui", "non"),
+            "residential_facade_m": mask["facade_m"].to_numpy(float),
+            "entrances_seen": mask["n_entrances"].to_numpy(int),
+            "note": "",
+        }
+    )
     ent = getattr(res, "entrances", None)
     if ent is not None and len(ent):
         # town entrances: context cameras the commune proposes to the State (never LAPI of its own)
         ell = ent.geometry.to_crs("EPSG:4326")
-        rows = pd.DataFrame({
-            "camera_id": ent["entrance_id"].astype(str).to_numpy(), "status": ent["status"].to_numpy(),
-            "phase": "", "address": ent["road"].astype(str).to_numpy(), "commune": res.town.name,
-            "lon": np.round(ell.x.to_numpy(), 6), "lat": np.round(ell.y.to_numpy(), 6),
-            "type": "entrée de ville", "camera_model": "", "mount": "", "heading_deg": np.nan,
-            "heading": "", "fov_deg": np.nan, "range_m": np.nan, "privacy_mask": "",
-            "residential_facade_m": np.nan, "entrances_seen": 0, "note": ent["note"].to_numpy(),
-        })
+        rows = pd.DataFrame(
+            {
+                "camera_id": ent["entrance_id"].astype(str).to_numpy(),
+                "status": ent["status"].to_numpy(),
+                "phase": "",
+                "address": ent["road"].astype(str).to_numpy(),
+                "commune": res.town.name,
+                "lon": np.round(ell.x.to_numpy(), 6),
+                "lat": np.round(ell.y.to_numpy(), 6),
+                "type": "entrée de ville",
+                "camera_model": "",
+                "mount": "",
+                "heading_deg": np.nan,
+                "heading": "",
+                "fov_deg": np.nan,
+                "range_m": np.nan,
+                "privacy_mask": "",
+                "residential_facade_m": np.nan,
+                "entrances_seen": 0,
+                "note": ent["note"].to_numpy(),
+            }
+        )
         df = pd.concat([df, rows], ignore_index=True)
     return df[list(PREFECTURE_COLUMNS)].reset_index(drop=True)
 
@@ -202,17 +270,33 @@ def hotspot_segments(res: Result, *, max_distance_m: float = 30.0) -> gpd.GeoDat
     counts = np.zeros(len(edges))
     if len(win) and len(edges):
         tree = shapely.STRtree(edges.geometry.values)
-        idx = tree.query_nearest(win.geometry.values, max_distance=max_distance_m, all_matches=False)
+        idx = tree.query_nearest(
+            win.geometry.values, max_distance=max_distance_m, all_matches=False
+        )
         counts = np.bincount(idx[1], minlength=len(edges)).astype(float)
     shared = hotspots.suppress_small(counts, min_count=res.scenario.hotspots.min_count_shared)
     mid = shapely.line_interpolate_point(edges.geometry.values, 0.5, normalized=True)
-    intensity = hotspots.sample_grid(res.grid, np.column_stack([shapely.get_x(mid), shapely.get_y(mid)]))
-    out = gpd.GeoDataFrame({"name": edges["name"], "length_m": edges["length"].round(1),
-                            "incidents": pd.array(np.where(np.isnan(shared), np.nan, shared), dtype="Float64"),
-                            "intensity": np.round(intensity, 3), "window": res.grid.window,
-                            "synthetic_incidents": res.synthetic}, geometry=edges.geometry.values, crs=town.crs)
+    intensity = hotspots.sample_grid(
+        res.grid, np.column_stack([shapely.get_x(mid), shapely.get_y(mid)])
+    )
+    out = gpd.GeoDataFrame(
+        {
+            "name": edges["name"],
+            "length_m": edges["length"].round(1),
+            "incidents": pd.array(np.where(np.isnan(shared), np.nan, shared), dtype="Float64"),
+            "intensity": np.round(intensity, 3),
+            "window": res.grid.window,
+            "synthetic_incidents": res.synthetic,
+        },
+        geometry=edges.geometry.values,
+        crs=town.crs,
+    )
     out["incidents"] = out["incidents"].round(0).astype("Int64")
-    per = out["incidents"].astype("Float64") * 100.0 / np.maximum(out["length_m"].to_numpy(float), 1.0)
+    per = (
+        out["incidents"].astype("Float64")
+        * 100.0
+        / np.maximum(out["length_m"].to_numpy(float), 1.0)
+    )
     out["per_100m"] = per.round(2)
     return out
 
@@ -226,8 +310,11 @@ def hotspot_breaks(segments: gpd.GeoDataFrame) -> list[float]:
     return [float(x) for x in q] if len(q) >= 2 else [float(q[0]), float(q[0]) + 1.0]
 
 
-def plan_layers(res: Result, privacy: gpd.GeoDataFrame | None = None,
-                review_decisions: Mapping[str, str] | None = None) -> dict[str, gpd.GeoDataFrame]:
+def plan_layers(
+    res: Result,
+    privacy: gpd.GeoDataFrame | None = None,
+    review_decisions: Mapping[str, str] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
     """Every layer of ``plan.gpkg`` as a GeoDataFrame in the town's CRS (empty layers omitted).
 
     Parameters
@@ -244,9 +331,15 @@ def plan_layers(res: Result, privacy: gpd.GeoDataFrame | None = None,
     crs = res.town.crs
     privacy = site_privacy(res) if privacy is None else privacy
     layers: dict[str, gpd.GeoDataFrame] = {}
-    layers["study_area"] = gpd.GeoDataFrame({"name": [res.town.name], "source": [res.town.source],
-                                             "area_km2": [round(res.town.area.area / 1e6, 3)]},
-                                            geometry=[res.town.area], crs=crs)
+    layers["study_area"] = gpd.GeoDataFrame(
+        {
+            "name": [res.town.name],
+            "source": [res.town.source],
+            "area_km2": [round(res.town.area.area / 1e6, 3)],
+        },
+        geometry=[res.town.area],
+        crs=crs,
+    )
     sf = sites_frame(res)
     priv = privacy.set_index("site_id")
     sf["privacy_facade_m"] = sf["site_id"].map(priv["facade_m"]).astype(float)
@@ -256,23 +349,48 @@ def plan_layers(res: Result, privacy: gpd.GeoDataFrame | None = None,
         sf["funded_eur"] = (sf["cost_eur"] * res.scenario.plan.funded_share).round(0)
     decisions = dict(review_decisions or {})
     sf["review"] = [decisions.get(str(x), "pending") for x in sf["site_id"]]
-    layers["existing_cameras"] = sf[sf["status"] == "existing"].drop(columns=["rank", "marginal_gain", "review", "funded_eur"])
+    layers["existing_cameras"] = sf[sf["status"] == "existing"].drop(
+        columns=["rank", "marginal_gain", "review", "funded_eur"]
+    )
     layers["proposed_sites"] = sf[sf["status"] == "proposed"]
     layers["viewsheds"] = viewsheds_frame(res)
     pm = privacy[~privacy.geometry.is_empty]
-    layers["privacy_masks"] = gpd.GeoDataFrame({"site_id": pm["site_id"].to_numpy(), "facade_m": pm["facade_m"].to_numpy(),
-                                                "entrances": pm["n_entrances"].to_numpy(), "action": pm["action"].to_numpy()},
-                                               geometry=shapely.force_2d(pm.geometry.values), crs=crs)
+    layers["privacy_masks"] = gpd.GeoDataFrame(
+        {
+            "site_id": pm["site_id"].to_numpy(),
+            "facade_m": pm["facade_m"].to_numpy(),
+            "entrances": pm["n_entrances"].to_numpy(),
+            "action": pm["action"].to_numpy(),
+        },
+        geometry=shapely.force_2d(pm.geometry.values),
+        crs=crs,
+    )
     layers["hotspot_segments"] = hotspot_segments(res)
     pf = patrols_frame(res)
-    layers["patrols"] = pf[pf["feature"] == "circuit"].drop(columns=["feature", "order", "eta_min", "dwell_min"])
-    layers["patrol_stops"] = pf[pf["feature"] == "stop"].drop(columns=["feature", "length_m", "duration_min", "stops"])
+    layers["patrols"] = pf[pf["feature"] == "circuit"].drop(
+        columns=["feature", "order", "eta_min", "dwell_min"]
+    )
+    layers["patrol_stops"] = pf[pf["feature"] == "stop"].drop(
+        columns=["feature", "length_m", "duration_min", "stops"]
+    )
     pois = res.town.pois
-    sens = pois[pois["kind"].isin(_SENSITIVE) & pois.intersects(res.town.area.buffer(res.town.margin_m))]
-    layers["sensitive_sites"] = gpd.GeoDataFrame({"kind": sens["kind"].to_numpy(), "name": sens["name"].astype(object).to_numpy(),
-                                                  "osm_id": sens["osm_id"].astype(str).to_numpy(),
-                                                  "inside_area": shapely.covers(res.town.area, sens.geometry.values)},
-                                                 geometry=sens.geometry.values, crs=crs).sort_values(["kind", "osm_id"]).reset_index(drop=True)
+    sens = pois[
+        pois["kind"].isin(_SENSITIVE) & pois.intersects(res.town.area.buffer(res.town.margin_m))
+    ]
+    layers["sensitive_sites"] = (
+        gpd.GeoDataFrame(
+            {
+                "kind": sens["kind"].to_numpy(),
+                "name": sens["name"].astype(object).to_numpy(),
+                "osm_id": sens["osm_id"].astype(str).to_numpy(),
+                "inside_area": shapely.covers(res.town.area, sens.geometry.values),
+            },
+            geometry=sens.geometry.values,
+            crs=crs,
+        )
+        .sort_values(["kind", "osm_id"])
+        .reset_index(drop=True)
+    )
     if res.qpv is not None and len(res.qpv):
         layers["qpv"] = res.qpv[["name", "geometry"]].copy()
     out = {}
@@ -307,7 +425,10 @@ _RAMP = ["254,217,118,255", "254,178,76,255", "253,141,60,255", "240,59,32,255",
 
 
 def _opt(**kv: object) -> str:
-    opts = "".join(f'<Option name={quoteattr(k)} type="QString" value={quoteattr(str(v))}/>' for k, v in kv.items())
+    opts = "".join(
+        f'<Option name={quoteattr(k)} type="QString" value={quoteattr(str(v))}/>'
+        for k, v in kv.items()
+    )
     props = "".join(f"<prop k={quoteattr(k)} v={quoteattr(str(v))}/>" for k, v in kv.items())
     return f'<Option type="Map">{opts}</Option>{props}'
 
@@ -315,18 +436,41 @@ def _opt(**kv: object) -> str:
 def _symbol(kind: str, fill: str, outline: str, width: float, marker: str, name: str = "0") -> str:
     if kind == "fill":
         cls = "SimpleFill"
-        body = _opt(color=fill, style="solid" if not fill.endswith(",0") else "no", outline_color=outline,
-                    outline_style="solid", outline_width=width, outline_width_unit="MM")
+        body = _opt(
+            color=fill,
+            style="solid" if not fill.endswith(",0") else "no",
+            outline_color=outline,
+            outline_style="solid",
+            outline_width=width,
+            outline_width_unit="MM",
+        )
     elif kind == "line":
         cls = "SimpleLine"
-        body = _opt(line_color=fill, line_style="solid", line_width=width, line_width_unit="MM", capstyle="round",
-                    joinstyle="round")
+        body = _opt(
+            line_color=fill,
+            line_style="solid",
+            line_width=width,
+            line_width_unit="MM",
+            capstyle="round",
+            joinstyle="round",
+        )
     else:
         cls = "SimpleMarker"
-        body = _opt(name=marker, color=fill, outline_color=outline, outline_style="solid", outline_width=0.3,
-                    outline_width_unit="MM", size=width, size_unit="MM", angle=0)
-    return (f'<symbol type="{kind}" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
-            f'<layer class="{cls}" enabled="1" locked="0" pass="0">{body}</layer></symbol>')
+        body = _opt(
+            name=marker,
+            color=fill,
+            outline_color=outline,
+            outline_style="solid",
+            outline_width=0.3,
+            outline_width_unit="MM",
+            size=width,
+            size_unit="MM",
+            angle=0,
+        )
+    return (
+        f'<symbol type="{kind}" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="{cls}" enabled="1" locked="0" pass="0">{body}</layer></symbol>'
+    )
 
 
 def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
@@ -340,25 +484,39 @@ def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
     kind, fill, outline, width, marker, label = _STYLE[layer]
     if layer == "hotspot_segments":
         b = breaks or [0.0, 1.0, 2.0, 5.0, 10.0, 1e6]
-        cols = _RAMP[-(len(b) - 1):] if len(b) - 1 <= len(_RAMP) else _RAMP
-        classes = [(b[k], b[k + 1], cols[min(k, len(cols) - 1)], 0.5 + 0.4 * k) for k in range(len(b) - 1)]
-        ranges = "".join(f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per 100 m" render="true"/>'
-                         for i, (lo, hi, _, _) in enumerate(classes))
-        symbols = "".join(_symbol("line", c, "", w, "", str(i)) for i, (_, _, c, w) in enumerate(classes))
-        renderer = (f'<renderer-v2 type="graduatedSymbol" attr="per_100m" graduatedMethod="GraduatedColor" symbollevels="0" '
-                    f'enableorderby="0" forceraster="0"><ranges>{ranges}</ranges><symbols>{symbols}</symbols></renderer-v2>')
+        cols = _RAMP[-(len(b) - 1) :] if len(b) - 1 <= len(_RAMP) else _RAMP
+        classes = [
+            (b[k], b[k + 1], cols[min(k, len(cols) - 1)], 0.5 + 0.4 * k) for k in range(len(b) - 1)
+        ]
+        ranges = "".join(
+            f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per 100 m" render="true"/>'
+            for i, (lo, hi, _, _) in enumerate(classes)
+        )
+        symbols = "".join(
+            _symbol("line", c, "", w, "", str(i)) for i, (_, _, c, w) in enumerate(classes)
+        )
+        renderer = (
+            f'<renderer-v2 type="graduatedSymbol" attr="per_100m" graduatedMethod="GraduatedColor" symbollevels="0" '
+            f'enableorderby="0" forceraster="0"><ranges>{ranges}</ranges><symbols>{symbols}</symbols></renderer-v2>'
+        )
     else:
-        renderer = (f'<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
-                    f'<symbols>{_symbol(kind, fill, outline, width, marker)}</symbols></renderer-v2>')
+        renderer = (
+            f'<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+            f"<symbols>{_symbol(kind, fill, outline, width, marker)}</symbols></renderer-v2>"
+        )
     labeling = ""
     if label:
-        labeling = (f'<labeling type="simple"><settings calloutType="simple"><text-style fieldName={quoteattr(label)} '
-                    f'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
-                    f'<text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/></text-style>'
-                    f'<placement placement="0" dist="1"/><rendering obstacle="1"/></settings></labeling>')
-    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-            f'<qgis version="3.28.0-Firenze" styleCategories="Symbology|Labeling">{renderer}{labeling}'
-            f'<layerGeometryType>{ {"marker": 0, "line": 1, "fill": 2}[kind] }</layerGeometryType></qgis>\n')
+        labeling = (
+            f'<labeling type="simple"><settings calloutType="simple"><text-style fieldName={quoteattr(label)} '
+            f'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
+            f'<text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/></text-style>'
+            f'<placement placement="0" dist="1"/><rendering obstacle="1"/></settings></labeling>'
+        )
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        f'<qgis version="3.28.0-Firenze" styleCategories="Symbology|Labeling">{renderer}{labeling}'
+        f"<layerGeometryType>{ {'marker': 0, 'line': 1, 'fill': 2}[kind] }</layerGeometryType></qgis>\n"
+    )
 
 
 _LAYER_STYLES_SQL = """CREATE TABLE IF NOT EXISTS layer_styles (
@@ -367,7 +525,9 @@ _LAYER_STYLES_SQL = """CREATE TABLE IF NOT EXISTS layer_styles (
  description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"""
 
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, styles: bool = True) -> None:
+def write_gpkg(
+    layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, styles: bool = True
+) -> None:
     """Write layers into one GeoPackage, with their QGIS styles in its ``layer_styles`` table.
 
     Parameters
@@ -393,14 +553,26 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path, *, styl
         con.execute(_LAYER_STYLES_SQL)
         for name, gdf in layers.items():
             if name in _STYLE:
-                con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                            "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                            "VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner default style', '', '', "
-                            "'2000-01-01T00:00:00Z')",
-                            (name, name, layer_style_qml(name, breaks=hotspot_breaks(gdf) if name == "hotspot_segments" else None)))
-        if con.execute("SELECT count(*) FROM sqlite_master WHERE name='gpkg_contents'").fetchone()[0]:
-            con.execute("INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description) "
-                        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles')")
+                con.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                    "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+                    "VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner default style', '', '', "
+                    "'2000-01-01T00:00:00Z')",
+                    (
+                        name,
+                        name,
+                        layer_style_qml(
+                            name, breaks=hotspot_breaks(gdf) if name == "hotspot_segments" else None
+                        ),
+                    ),
+                )
+        if con.execute("SELECT count(*) FROM sqlite_master WHERE name='gpkg_contents'").fetchone()[
+            0
+        ]:
+            con.execute(
+                "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description) "
+                "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles')"
+            )
         con.commit()
     finally:
         con.close()

@@ -67,7 +67,12 @@ COLUMNS = ("note_id", "category", "comment", "date", "walk", "file")
 
 
 def _fold(s: str) -> str:
-    s = unicodedata.normalize("NFKD", str(s).replace("’", "'")).encode("ascii", "ignore").decode().lower()
+    s = (
+        unicodedata.normalize("NFKD", str(s).replace("’", "'"))
+        .encode("ascii", "ignore")
+        .decode()
+        .lower()
+    )
     return " ".join(s.split())
 
 

@@ -150,11 +150,15 @@ class DensityGrid:
 def _check_xy(xy: np.ndarray, name: str = "xy") -> np.ndarray:
     arr = np.asarray(xy, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise InputError(f"{name}: expected an (n, 2) array of projected x, y in metres, got shape {arr.shape}")
+        raise InputError(
+            f"{name}: expected an (n, 2) array of projected x, y in metres, got shape {arr.shape}"
+        )
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
-        raise InputError(f"{name}: {int(bad.sum())} row(s) with missing or infinite coordinates (first: {rows}); drop them first")
+        raise InputError(
+            f"{name}: {int(bad.sum())} row(s) with missing or infinite coordinates (first: {rows}); drop them first"
+        )
     return arr
 
 
@@ -171,7 +175,9 @@ def _check_weight(weight: np.ndarray | None, n: int) -> np.ndarray:
     return w
 
 
-def _grid_shape(bounds: tuple[float, float, float, float], cell_m: float) -> tuple[int, int, Affine]:
+def _grid_shape(
+    bounds: tuple[float, float, float, float], cell_m: float
+) -> tuple[int, int, Affine]:
     problems = []
     if not (isinstance(cell_m, (int, float, np.floating)) and cell_m > 0):
         problems.append(f"cell_m={cell_m!r}: a positive number of metres is required")
@@ -184,12 +190,16 @@ def _grid_shape(bounds: tuple[float, float, float, float], cell_m: float) -> tup
     cols = max(1, math.ceil((xmax - xmin) / cell_m - 1e-9))
     rows = max(1, math.ceil((ymax - ymin) / cell_m - 1e-9))
     if rows * cols > 50_000_000:
-        raise InputError(f"grid: {rows} x {cols} cells at cell_m={cell_m} is too large; use a larger cell_m or smaller "
-                         "bounds (grid_cell_m chooses a cell that fits)")
+        raise InputError(
+            f"grid: {rows} x {cols} cells at cell_m={cell_m} is too large; use a larger cell_m or smaller "
+            "bounds (grid_cell_m chooses a cell that fits)"
+        )
     return rows, cols, Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymax)
 
 
-def _cell_index(xy: np.ndarray, transform: Affine, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cell_index(
+    xy: np.ndarray, transform: Affine, rows: int, cols: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cell = transform.a
     col = np.floor((xy[:, 0] - transform.c) / cell).astype(np.int64)
     row = np.floor((transform.f - xy[:, 1]) / cell).astype(np.int64)
@@ -197,16 +207,22 @@ def _cell_index(xy: np.ndarray, transform: Affine, rows: int, cols: int) -> tupl
     return row, col, inside
 
 
-def _bin_simple(xy: np.ndarray, w: np.ndarray, transform: Affine, rows: int, cols: int) -> np.ndarray:
+def _bin_simple(
+    xy: np.ndarray, w: np.ndarray, transform: Affine, rows: int, cols: int
+) -> np.ndarray:
     row, col, inside = _cell_index(xy, transform, rows, cols)
     if (~inside).any():
-        logger.debug("%d of %d points fall outside the grid and are ignored", int((~inside).sum()), len(xy))
+        logger.debug(
+            "%d of %d points fall outside the grid and are ignored", int((~inside).sum()), len(xy)
+        )
     out = np.zeros(rows * cols)
     np.add.at(out, row[inside] * cols + col[inside], w[inside])
     return out.reshape(rows, cols)
 
 
-def _bin_linear(xy: np.ndarray, w: np.ndarray, transform: Affine, rows: int, cols: int) -> np.ndarray:
+def _bin_linear(
+    xy: np.ndarray, w: np.ndarray, transform: Affine, rows: int, cols: int
+) -> np.ndarray:
     """Linear binning: each weight is shared between the four nearest cell centres."""
     cell = transform.a
     fx = (xy[:, 0] - transform.c) / cell - 0.5
@@ -216,7 +232,12 @@ def _bin_linear(xy: np.ndarray, w: np.ndarray, transform: Affine, rows: int, col
     ax = fx - c0
     ay = fy - r0
     out = np.zeros((rows + 2) * (cols + 2))
-    for dr, dc, share in ((0, 0, (1 - ay) * (1 - ax)), (0, 1, (1 - ay) * ax), (1, 0, ay * (1 - ax)), (1, 1, ay * ax)):
+    for dr, dc, share in (
+        (0, 0, (1 - ay) * (1 - ax)),
+        (0, 1, (1 - ay) * ax),
+        (1, 0, ay * (1 - ax)),
+        (1, 1, ay * ax),
+    ):
         r = np.clip(r0 + dr, -1, rows) + 1
         c = np.clip(c0 + dc, -1, cols) + 1
         np.add.at(out, r * (cols + 2) + c, w * share)
@@ -269,7 +290,9 @@ def bandwidth_rule(xy: np.ndarray) -> float:
     """
     xy = _check_xy(xy)
     if len(xy) < 2:
-        raise InputError(f"xy: {len(xy)} point(s); the bandwidth rule needs at least 2, give bandwidth_m instead")
+        raise InputError(
+            f"xy: {len(xy)} point(s); the bandwidth rule needs at least 2, give bandwidth_m instead"
+        )
     sd = xy.std(axis=0, ddof=1)
     iqr = np.subtract(*np.percentile(xy, [75, 25], axis=0)) / 1.349
     spread = np.where(iqr > 0, np.minimum(sd, iqr), sd).mean()
@@ -309,7 +332,9 @@ def count_grid(
     w = _check_weight(weight, len(xy))
     rows, cols, transform = _grid_shape(bounds, cell_m)
     counts = _bin_simple(xy, w, transform, rows, cols)
-    return DensityGrid(counts / (cell_m * cell_m / 1e6), transform, float(cell_m), 0.0, "count_grid", window)
+    return DensityGrid(
+        counts / (cell_m * cell_m / 1e6), transform, float(cell_m), 0.0, "count_grid", window
+    )
 
 
 def kde_grid(
@@ -354,11 +379,24 @@ def kde_grid(
         bandwidth_m = bandwidth_rule(xy)
         logger.info("kde_grid: bandwidth %.0f m by Scott's rule on %d points", bandwidth_m, len(xy))
     elif not bandwidth_m > 0:
-        raise InputError(f"bandwidth_m={bandwidth_m!r}: a positive number of metres (or None for the rule) is required")
+        raise InputError(
+            f"bandwidth_m={bandwidth_m!r}: a positive number of metres (or None for the rule) is required"
+        )
     raster = _bin_linear(xy, w, transform, rows, cols)
-    dens = _convolve(raster, _kernel_stamp(float(bandwidth_m), float(cell_m), kernel)) / (cell_m * cell_m / 1e6)
-    logger.info("kde_grid returned a %d x %d grid (cell %.0f m, bandwidth %.0f m) from %d points", rows, cols, cell_m, bandwidth_m, len(xy))
-    return DensityGrid(dens, transform, float(cell_m), float(bandwidth_m), "kde", window, {"kernel": kernel})
+    dens = _convolve(raster, _kernel_stamp(float(bandwidth_m), float(cell_m), kernel)) / (
+        cell_m * cell_m / 1e6
+    )
+    logger.info(
+        "kde_grid returned a %d x %d grid (cell %.0f m, bandwidth %.0f m) from %d points",
+        rows,
+        cols,
+        cell_m,
+        bandwidth_m,
+        len(xy),
+    )
+    return DensityGrid(
+        dens, transform, float(cell_m), float(bandwidth_m), "kde", window, {"kernel": kernel}
+    )
 
 
 def near_repeat_grid(
@@ -417,13 +455,22 @@ def near_repeat_grid(
         sel = weeks == wk
         raster = _bin_simple(xy[keep][sel], np.ones(int(sel.sum())), transform, rows, cols)
         risk += _convolve(raster, spatial) / (1.0 + wk)
-    logger.info("near_repeat_grid: %d incidents in the %g days before %s", int(keep.sum()), time_window_days, ref)
+    logger.info(
+        "near_repeat_grid: %d incidents in the %g days before %s",
+        int(keep.sum()),
+        time_window_days,
+        ref,
+    )
     params = {"time_window_days": time_window_days, "reference_time": str(ref)}
-    return DensityGrid(risk, transform, float(cell_m), float(bandwidth_m), "near_repeat", window, params)
+    return DensityGrid(
+        risk, transform, float(cell_m), float(bandwidth_m), "near_repeat", window, params
+    )
 
 
 # --------------------------------------------------------------------------- sampling, areas
-def sample_grid(grid: DensityGrid, xy: np.ndarray, *, method: str = "bilinear", fill: float = 0.0) -> np.ndarray:
+def sample_grid(
+    grid: DensityGrid, xy: np.ndarray, *, method: str = "bilinear", fill: float = 0.0
+) -> np.ndarray:
     """Value of ``grid`` at points.
 
     Parameters
@@ -464,7 +511,12 @@ def sample_grid(grid: DensityGrid, xy: np.ndarray, *, method: str = "bilinear", 
     r1 = np.minimum(r0 + 1, rows - 1)
     ax, ay = fx - c0, fy - r0
     v = grid.values
-    out = (v[r0, c0] * (1 - ax) * (1 - ay) + v[r0, c1] * ax * (1 - ay) + v[r1, c0] * (1 - ax) * ay + v[r1, c1] * ax * ay)
+    out = (
+        v[r0, c0] * (1 - ax) * (1 - ay)
+        + v[r0, c1] * ax * (1 - ay)
+        + v[r1, c0] * (1 - ax) * ay
+        + v[r1, c1] * ax * ay
+    )
     return np.where(inside, out, float(fill))
 
 
@@ -484,9 +536,13 @@ def grid_mask(grid: DensityGrid, area) -> np.ndarray:
         ``(rows, cols)``.
     """
     if isinstance(area, (gpd.GeoSeries, gpd.GeoDataFrame)):
-        area = shapely.union_all(np.asarray(area.geometry if isinstance(area, gpd.GeoDataFrame) else area))
+        area = shapely.union_all(
+            np.asarray(area.geometry if isinstance(area, gpd.GeoDataFrame) else area)
+        )
     if not isinstance(area, shapely.Geometry) or area.is_empty:
-        raise InputError(f"area: expected a non-empty shapely polygon in the grid's CRS, got {type(area).__name__}")
+        raise InputError(
+            f"area: expected a non-empty shapely polygon in the grid's CRS, got {type(area).__name__}"
+        )
     c = grid.cell_centres()
     return shapely.contains_xy(area, c[:, 0], c[:, 1]).reshape(grid.values.shape)
 
@@ -525,7 +581,9 @@ def _flag_share(scores: np.ndarray, area: np.ndarray, target: np.ndarray, share:
     return float(got / total) if total else float("nan")
 
 
-def _flag_shares_equal(scores: np.ndarray, target: np.ndarray, shares: tuple[float, ...]) -> list[float]:
+def _flag_shares_equal(
+    scores: np.ndarray, target: np.ndarray, shares: tuple[float, ...]
+) -> list[float]:
     """PAI at each share for equal cells: :func:`_flag_share` on the few cells that can be flagged."""
     n = len(scores)
     k = min(n, math.ceil(max(shares) * n) + 1)
@@ -562,7 +620,9 @@ def _metric_inputs(scores, cell_area, test_counts, share):
     if s.shape != t.shape:
         problems.append(f"scores has {s.size} cells but test_counts has {t.size}")
     if not np.isfinite(s).all():
-        problems.append("scores contain NaN or infinite values: pass only the cells of the study area")
+        problems.append(
+            "scores contain NaN or infinite values: pass only the cells of the study area"
+        )
     if (a <= 0).any() or not np.isfinite(a).all():
         problems.append("cell_area must be finite and > 0")
     if not 0 < share <= 1:
@@ -573,7 +633,9 @@ def _metric_inputs(scores, cell_area, test_counts, share):
     return s, a, t
 
 
-def pai(scores: np.ndarray, cell_area: float | np.ndarray, test_counts: np.ndarray, share: float) -> float:
+def pai(
+    scores: np.ndarray, cell_area: float | np.ndarray, test_counts: np.ndarray, share: float
+) -> float:
     """Predictive Accuracy Index (Chainey, Tompson & Uhlig 2008).
 
     PAI = (share of test incidents in the flagged cells) / (share of the area flagged), the
@@ -599,7 +661,9 @@ def pai(scores: np.ndarray, cell_area: float | np.ndarray, test_counts: np.ndarr
     return _flag_share(s, a, t, share) / share
 
 
-def pei(scores: np.ndarray, cell_area: float | np.ndarray, test_counts: np.ndarray, share: float) -> float:
+def pei(
+    scores: np.ndarray, cell_area: float | np.ndarray, test_counts: np.ndarray, share: float
+) -> float:
     """Predictive Efficiency Index (Hunt 2016): PAI / the best PAI possible for that area.
 
     The best possible flags the cells with the most test incidents per unit area.
@@ -651,7 +715,12 @@ def suppress_small(counts, *, min_count: int = 3, values=None):
         raise InputError(f"values: shape {v.shape} differs from counts {c.shape}")
     small = ~(c >= min_count)
     v[small] = np.nan
-    logger.info("suppress_small masked %d of %d cells below %d incidents", int(small.sum()), small.size, min_count)
+    logger.info(
+        "suppress_small masked %d of %d cells below %d incidents",
+        int(small.sum()),
+        small.size,
+        min_count,
+    )
     if isinstance(src, pd.Series):
         return pd.Series(v, index=src.index, name=src.name)
     return v
@@ -687,15 +756,40 @@ def shareable_counts(
     """
     g = count_grid(xy, bounds=bounds, cell_m=cell_m, window=window)
     counts = np.rint(g.values * cell_m * cell_m / 1e6)
-    return DensityGrid(suppress_small(counts, min_count=min_count), g.transform, g.cell_m, 0.0, "counts", window, {"min_count": min_count})
+    return DensityGrid(
+        suppress_small(counts, min_count=min_count),
+        g.transform,
+        g.cell_m,
+        0.0,
+        "counts",
+        window,
+        {"min_count": min_count},
+    )
 
 
 # --------------------------------------------------------------------------- grid sizing, planar check
 #: Most cells a hotspot grid may have: 4 M cells is 32 MB per float64 layer, and the default
 #: method's inner validation holds a few layers at once.
 MAX_CELLS = 4_000_000
-_NICE_CELLS_M = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0,
-                 750.0, 1000.0)
+_NICE_CELLS_M = (
+    10.0,
+    15.0,
+    20.0,
+    25.0,
+    30.0,
+    40.0,
+    50.0,
+    75.0,
+    100.0,
+    150.0,
+    200.0,
+    250.0,
+    300.0,
+    400.0,
+    500.0,
+    750.0,
+    1000.0,
+)
 
 
 def check_planar(xy: np.ndarray, bounds: tuple[float, float, float, float] | None = None) -> None:
@@ -708,17 +802,31 @@ def check_planar(xy: np.ndarray, bounds: tuple[float, float, float, float] | Non
     arr = np.asarray(xy, dtype=float).reshape(-1, 2)
     fin = arr[np.isfinite(arr).all(axis=1)]
     in_deg = len(fin) >= 2 and (np.abs(fin[:, 0]) <= 180).all() and (np.abs(fin[:, 1]) <= 90).all()
-    if in_deg and np.ptp(fin[:, 0]) < 1.0 and np.ptp(fin[:, 1]) < 1.0 and np.ptp(fin, axis=0).max() > 0:
-        raise InputError(f"xy: the {len(fin)} points lie within 1 unit of each other inside the lon/lat range "
-                         f"(first: {fin[0, 0]:.5f}, {fin[0, 1]:.5f}): they look like WGS84 degrees, but the planar "
-                         "methods need projected metres; project them first (e.g. GeoSeries.to_crs to the "
-                         "town's UTM zone)")
+    if (
+        in_deg
+        and np.ptp(fin[:, 0]) < 1.0
+        and np.ptp(fin[:, 1]) < 1.0
+        and np.ptp(fin, axis=0).max() > 0
+    ):
+        raise InputError(
+            f"xy: the {len(fin)} points lie within 1 unit of each other inside the lon/lat range "
+            f"(first: {fin[0, 0]:.5f}, {fin[0, 1]:.5f}): they look like WGS84 degrees, but the planar "
+            "methods need projected metres; project them first (e.g. GeoSeries.to_crs to the "
+            "town's UTM zone)"
+        )
     if bounds is not None and len(bounds) == 4 and all(np.isfinite(b) for b in bounds):
         xmin, ymin, xmax, ymax = (float(b) for b in bounds)
-        if (max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90 and 0 < xmax - xmin <= 5
-                and 0 < ymax - ymin <= 5 and not (xmin == int(xmin) and ymin == int(ymin) and xmax == int(xmax))):
-            raise InputError(f"bounds={bounds!r}: they look like lon/lat degrees; the planar methods need projected "
-                             "metres (xmin, ymin, xmax, ymax)")
+        if (
+            max(abs(xmin), abs(xmax)) <= 180
+            and max(abs(ymin), abs(ymax)) <= 90
+            and 0 < xmax - xmin <= 5
+            and 0 < ymax - ymin <= 5
+            and not (xmin == int(xmin) and ymin == int(ymin) and xmax == int(xmax))
+        ):
+            raise InputError(
+                f"bounds={bounds!r}: they look like lon/lat degrees; the planar methods need projected "
+                "metres (xmin, ymin, xmax, ymax)"
+            )
 
 
 def grid_cell_m(
@@ -761,15 +869,27 @@ def grid_cell_m(
         a = area_m2 if area_m2 and area_m2 > 0 else w * h
         raw = math.sqrt(a / max(n_incidents, 1))
         cell = next((c for c in _NICE_CELLS_M if c >= raw * 0.85), _NICE_CELLS_M[-1])
-        logger.info("grid_cell_m: %.0f m cells for %d incidents over %.1f km² (one incident per cell on average)",
-                    cell, n_incidents, a / 1e6)
+        logger.info(
+            "grid_cell_m: %.0f m cells for %d incidents over %.1f km² (one incident per cell on average)",
+            cell,
+            n_incidents,
+            a / 1e6,
+        )
     else:
         cell = float(cell_m)
     need = math.sqrt(w * h / max_cells)
     if cell < need:
         fitted = next((c for c in _NICE_CELLS_M if c >= need), math.ceil(need))
-        logger.warning("grid_cell_m: %.0f m cells over %.1f x %.1f km would make %.1f M cells (more than %.1f M); "
-                       "using %.0f m cells", cell, w / 1000, h / 1000, w * h / cell**2 / 1e6, max_cells / 1e6, fitted)
+        logger.warning(
+            "grid_cell_m: %.0f m cells over %.1f x %.1f km would make %.1f M cells (more than %.1f M); "
+            "using %.0f m cells",
+            cell,
+            w / 1000,
+            h / 1000,
+            w * h / cell**2 / 1e6,
+            max_cells / 1e6,
+            fitted,
+        )
         cell = float(fitted)
     return cell
 
@@ -804,7 +924,13 @@ def _mixed(xy, w, *, bounds, cell_m, alpha, bandwidth_m, window) -> np.ndarray:
     cg = count_grid(xy, w, bounds=bounds, cell_m=cell_m, window=window).values
     if alpha == 0:
         return cg
-    return cg + alpha * kde_grid(xy, w, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, window=window).values
+    return (
+        cg
+        + alpha
+        * kde_grid(
+            xy, w, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, window=window
+        ).values
+    )
 
 
 def default_grid(
@@ -881,9 +1007,16 @@ def default_grid(
         rng = np.random.default_rng(seed)
         hold = rng.random(len(xy)) < 0.25
         half_lives = [None]
-    chosen = {"alpha": 0.3, "bandwidth_m": max(150.0, 1.5 * cell_m), "half_life_days": None, "inner_pai5": None}
+    chosen = {
+        "alpha": 0.3,
+        "bandwidth_m": max(150.0, 1.5 * cell_m),
+        "half_life_days": None,
+        "inner_pai5": None,
+    }
     if hold.sum() >= 20 and (~hold).sum() >= 20:
-        grid0 = DensityGrid(np.zeros((rows, cols)), transform, float(cell_m), 0.0, "count_grid", window)
+        grid0 = DensityGrid(
+            np.zeros((rows, cols)), transform, float(cell_m), 0.0, "count_grid", window
+        )
         if area is None:
             area = shapely.convex_hull(shapely.multipoints(xy))
         mask = grid_mask(grid0, area) if area.area > 0 else np.ones((rows, cols), bool)
@@ -896,7 +1029,9 @@ def default_grid(
                 w = _times(_decay(fit_age, hl), fit_w)
                 cg = count_grid(fit_xy, w, bounds=bounds, cell_m=cell_m).values[mask]
                 for bw in bws:
-                    kd = kde_grid(fit_xy, w, bounds=bounds, cell_m=cell_m, bandwidth_m=bw).values[mask]
+                    kd = kde_grid(fit_xy, w, bounds=bounds, cell_m=cell_m, bandwidth_m=bw).values[
+                        mask
+                    ]
                     for a in _DEFAULT_ALPHAS:
                         if a == 0 and bw != bws[0]:
                             continue
@@ -912,16 +1047,33 @@ def default_grid(
                 if top[0][0] > 1.01 * plain[0][0]:
                     best_key, best = top
             hl, bw, a = best
-            chosen = {"alpha": a, "bandwidth_m": bw, "half_life_days": hl, "inner_pai5": best_key[0]}
+            chosen = {
+                "alpha": a,
+                "bandwidth_m": bw,
+                "half_life_days": hl,
+                "inner_pai5": best_key[0],
+            }
     w = _times(_decay(age, chosen["half_life_days"]), cw)
-    values = _mixed(xy, w, bounds=bounds, cell_m=cell_m, alpha=chosen["alpha"], bandwidth_m=chosen["bandwidth_m"], window=window)
+    values = _mixed(
+        xy,
+        w,
+        bounds=bounds,
+        cell_m=cell_m,
+        alpha=chosen["alpha"],
+        bandwidth_m=chosen["bandwidth_m"],
+        window=window,
+    )
     logger.info(
         "default_grid: alpha=%s, bandwidth %.0f m, half-life %s days (inner PAI@5%% %s) on %d incidents",
-        chosen["alpha"], chosen["bandwidth_m"],
+        chosen["alpha"],
+        chosen["bandwidth_m"],
         "none" if chosen["half_life_days"] is None else f"{chosen['half_life_days']:.0f}",
-        chosen["inner_pai5"], len(xy),
+        chosen["inner_pai5"],
+        len(xy),
     )
-    return DensityGrid(values, transform, float(cell_m), float(chosen["bandwidth_m"]), "default", window, chosen)
+    return DensityGrid(
+        values, transform, float(cell_m), float(chosen["bandwidth_m"]), "default", window, chosen
+    )
 
 
 def predict(
@@ -976,36 +1128,62 @@ def predict(
     if method == "count_grid":
         return count_grid(train_xy, weight, bounds=bounds, cell_m=cell_m, window=window)
     if method == "kde":
-        return kde_grid(train_xy, weight, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, window=window)
+        return kde_grid(
+            train_xy, weight, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, window=window
+        )
     if method == "near_repeat":
         if train_time is None:
-            raise InputError("train_time: method 'near_repeat' needs incident times; give train_time or choose another method")
+            raise InputError(
+                "train_time: method 'near_repeat' needs incident times; give train_time or choose another method"
+            )
         return near_repeat_grid(
-            train_xy, train_time, bounds=bounds, cell_m=cell_m, bandwidth_m=400.0 if bandwidth_m is None else bandwidth_m,
-            reference_time=reference_time, window=window,
+            train_xy,
+            train_time,
+            bounds=bounds,
+            cell_m=cell_m,
+            bandwidth_m=400.0 if bandwidth_m is None else bandwidth_m,
+            reference_time=reference_time,
+            window=window,
         )
-    return default_grid(train_xy, train_time, bounds=bounds, cell_m=cell_m, area=area, reference_time=reference_time,
-                        window=window, seed=seed, weight=weight)
+    return default_grid(
+        train_xy,
+        train_time,
+        bounds=bounds,
+        cell_m=cell_m,
+        area=area,
+        reference_time=reference_time,
+        window=window,
+        seed=seed,
+        weight=weight,
+    )
 
 
 # --------------------------------------------------------------------------- streets
 def _check_lines(edges: gpd.GeoDataFrame, name: str = "edges") -> np.ndarray:
     if not isinstance(edges, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        raise InputError(f"{name}: expected a GeoDataFrame of projected LineStrings, got {type(edges).__name__}")
+        raise InputError(
+            f"{name}: expected a GeoDataFrame of projected LineStrings, got {type(edges).__name__}"
+        )
     geoms = np.asarray(edges.geometry if isinstance(edges, gpd.GeoDataFrame) else edges)
     problems = []
     kinds = shapely.get_type_id(geoms)
     bad = np.flatnonzero(kinds != 1)
     if len(bad):
-        problems.append(f"{len(bad)} geometries are not LineStrings (first rows: {bad[:5].tolist()}); explode MultiLineStrings first")
+        problems.append(
+            f"{len(bad)} geometries are not LineStrings (first rows: {bad[:5].tolist()}); explode MultiLineStrings first"
+        )
     crs = edges.crs
     if crs is not None and not crs.is_projected:
-        problems.append(f"CRS {crs.to_string()} is not projected; reproject to a metric CRS (e.g. UTM) with to_crs")
+        problems.append(
+            f"CRS {crs.to_string()} is not projected; reproject to a metric CRS (e.g. UTM) with to_crs"
+        )
     report_problems(problems, source=name)
     return geoms
 
 
-def street_points(edges: gpd.GeoDataFrame, *, spacing_m: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+def street_points(
+    edges: gpd.GeoDataFrame, *, spacing_m: float = 10.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Demand points along streets, at most ``spacing_m`` apart along each street.
 
     Each street is cut into ``ceil(length / spacing_m)`` equal pieces and their ends are
@@ -1040,7 +1218,12 @@ def street_points(edges: gpd.GeoDataFrame, *, spacing_m: float = 10.0) -> tuple[
     xy = shapely.get_coordinates(pts)
     _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
     first = np.sort(first)
-    logger.info("street_points returned %d points every <= %.0f m on %d streets", len(first), spacing_m, len(geoms))
+    logger.info(
+        "street_points returned %d points every <= %.0f m on %d streets",
+        len(first),
+        spacing_m,
+        len(geoms),
+    )
     return xy[first], edge_index[first]
 
 
@@ -1074,7 +1257,9 @@ def lixelize(edges: gpd.GeoDataFrame, *, lixel_m: float = 10.0) -> gpd.GeoDataFr
             continue
         n = max(1, math.ceil(total / lixel_m - 1e-9))
         cuts = np.linspace(0.0, total, n + 1)
-        cut_xy = np.column_stack([np.interp(cuts, cum, coords[:, 0]), np.interp(cuts, cum, coords[:, 1])])
+        cut_xy = np.column_stack(
+            [np.interp(cuts, cum, coords[:, 0]), np.interp(cuts, cum, coords[:, 1])]
+        )
         for k in range(n):
             inner = np.flatnonzero((cum > cuts[k]) & (cum < cuts[k + 1]))
             piece = np.vstack([cut_xy[k], coords[inner], cut_xy[k + 1]])
@@ -1083,10 +1268,16 @@ def lixelize(edges: gpd.GeoDataFrame, *, lixel_m: float = 10.0) -> gpd.GeoDataFr
             out_k.append(k)
     if out_geoms:
         sizes = np.array([len(g) for g in out_geoms])
-        lines = shapely.linestrings(np.vstack(out_geoms), indices=np.repeat(np.arange(len(out_geoms)), sizes))
+        lines = shapely.linestrings(
+            np.vstack(out_geoms), indices=np.repeat(np.arange(len(out_geoms)), sizes)
+        )
     else:
         lines = np.array([], dtype=object)
-    ends = np.vstack([np.array([g[0] for g in out_geoms]), np.array([g[-1] for g in out_geoms])]) if out_geoms else np.zeros((0, 2))
+    ends = (
+        np.vstack([np.array([g[0] for g in out_geoms]), np.array([g[-1] for g in out_geoms])])
+        if out_geoms
+        else np.zeros((0, 2))
+    )
     _, vid = np.unique(np.round(ends, 3), axis=0, return_inverse=True)
     vid = vid.ravel()
     m = len(out_geoms)
@@ -1161,7 +1352,9 @@ def network_kde(
     half = lix["length"].to_numpy() / 2.0
     fv, tv = lix["from_vertex"].to_numpy(), lix["to_vertex"].to_numpy()
     V = int(max(fv.max(), tv.max())) + 1
-    graph = sparse.coo_matrix((np.r_[2 * half, 2 * half], (np.r_[fv, tv], np.r_[tv, fv])), shape=(V, V)).tocsr()
+    graph = sparse.coo_matrix(
+        (np.r_[2 * half, 2 * half], (np.r_[fv, tv], np.r_[tv, fv])), shape=(V, V)
+    ).tocsr()
     src = np.flatnonzero(count > 0)
     intensity = np.zeros(L)
     h = float(bandwidth_m)
@@ -1208,14 +1401,20 @@ def gi_star(lixels: gpd.GeoDataFrame, *, value_col: str, distance_m: float) -> p
     """
     problems = []
     if value_col not in lixels.columns:
-        problems.append(f"value_col={value_col!r}: no such column; columns are {list(lixels.columns)[:10]}")
+        problems.append(
+            f"value_col={value_col!r}: no such column; columns are {list(lixels.columns)[:10]}"
+        )
     if not distance_m > 0:
         problems.append(f"distance_m={distance_m!r}: a positive number of metres is required")
     report_problems(problems, source="gi_star")
     x = lixels[value_col].to_numpy(dtype=float)
     geoms = np.asarray(lixels.geometry)
     is_line = shapely.get_type_id(geoms) == 1
-    pts = np.where(is_line, shapely.line_interpolate_point(geoms, 0.5, normalized=True), shapely.centroid(geoms))
+    pts = np.where(
+        is_line,
+        shapely.line_interpolate_point(geoms, 0.5, normalized=True),
+        shapely.centroid(geoms),
+    )
     c = shapely.get_coordinates(pts)
     n = len(x)
     W = cKDTree(c).sparse_distance_matrix(cKDTree(c), distance_m, output_type="coo_matrix").tocsr()
@@ -1228,5 +1427,10 @@ def gi_star(lixels: gpd.GeoDataFrame, *, value_col: str, distance_m: float) -> p
     denom = s * np.sqrt(np.maximum(n * s1 - wi**2, 0.0) / (n - 1)) if n > 1 else np.zeros(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(denom > 0, (W @ x - mean * wi) / denom, np.nan)
-    logger.info("gi_star: %d features, distance band %.0f m, %d with z > 1.96", n, distance_m, int(np.nansum(z > 1.96)))
+    logger.info(
+        "gi_star: %d features, distance band %.0f m, %d with z > 1.96",
+        n,
+        distance_m,
+        int(np.nansum(z > 1.96)),
+    )
     return pd.Series(z, index=lixels.index, name="gi_star_z")

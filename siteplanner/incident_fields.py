@@ -288,7 +288,9 @@ def guess_crs(x: np.ndarray, y: np.ndarray, *, near_wgs84=None) -> tuple[str, st
     import shapely
 
     big = (np.abs(x) > 180) | (np.abs(y) > 90)
-    ok = np.isfinite(x) & np.isfinite(y) & big & (np.abs(x) < 1e8) & (np.abs(y) < 1e8)  # metres on Earth
+    ok = (
+        np.isfinite(x) & np.isfinite(y) & big & (np.abs(x) < 1e8) & (np.abs(y) < 1e8)
+    )  # metres on Earth
     if not ok.any():
         return None
     mx, my = float(np.median(x[ok])), float(np.median(y[ok]))

@@ -406,7 +406,9 @@ def _check_positions(df, rows: _Rows, source_name, *, crs, area_wgs84, scale):
         bad = bad | out
         if area_wgs84 is not None and not area_wgs84.is_empty:
             ok = ~bad
-            near = area_wgs84.simplify(0.005).buffer(0.05, quad_segs=4)  # a coarse 5 km band: fast on coasts
+            near = area_wgs84.simplify(0.005).buffer(
+                0.05, quad_segs=4
+            )  # a coarse 5 km band: fast on coasts
             ax, by = a.where(ok, 0).to_numpy(), b.where(ok, 0).to_numpy()
             inside = shapely.contains_xy(near, ax, by)
             swapped = ok.to_numpy() & ~inside & shapely.contains_xy(near, by, ax)
@@ -659,8 +661,13 @@ def read_incident_file(
     )
     quarantine, how = gdf.attrs.pop("quarantine"), gdf.attrs.pop("how")
     gdf = gdf.to_crs(crs)
-    inside = (shapely.contains_xy(area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())  # prepared: fast
-              if area is not None else np.ones(len(gdf), bool))
+    inside = (
+        shapely.contains_xy(
+            area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+        )  # prepared: fast
+        if area is not None
+        else np.ones(len(gdf), bool)
+    )
     n_out = int((~inside).sum())
     if n_out:
         log.info(

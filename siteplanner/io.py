@@ -57,12 +57,24 @@ FEATURE_TAGS = osm.FEATURE_TAGS
 
 #: Building types that are dwellings (for the L251-3 privacy check).
 RESIDENTIAL_BUILDINGS = frozenset(
-    {"residential", "apartments", "house", "detached", "terrace", "semidetached_house",
-     "dormitory", "bungalow", "villa", "farm"}
+    {
+        "residential",
+        "apartments",
+        "house",
+        "detached",
+        "terrace",
+        "semidetached_house",
+        "dormitory",
+        "bungalow",
+        "villa",
+        "farm",
+    }
 )
 
 #: Highway types that pedestrians cannot use.
-NOT_WALKABLE = frozenset({"motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "raceway"})
+NOT_WALKABLE = frozenset(
+    {"motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "raceway"}
+)
 
 #: Default height of a building without ``height`` or ``building:levels`` (m), and of a level.
 DEFAULT_BUILDING_HEIGHT_M = 9.0
@@ -140,8 +152,17 @@ _FEATURE_COLUMNS = frozenset(osm.FEATURE_COLUMNS)
 
 
 #: Tags of the OSM cameras kept in ``Town.extras["camera_features"]`` (see :mod:`.cameras`).
-_CAMERA_COLUMNS = ("name", "man_made", "surveillance", "surveillance:type", "surveillance:zone",
-                   "camera:type", "camera:direction", "camera:angle", "camera:mount")
+_CAMERA_COLUMNS = (
+    "name",
+    "man_made",
+    "surveillance",
+    "surveillance:type",
+    "surveillance:zone",
+    "camera:type",
+    "camera:direction",
+    "camera:angle",
+    "camera:mount",
+)
 
 
 def _cache_path(cache_dir: str | Path, digest: str) -> Path:
@@ -151,8 +172,9 @@ def _cache_path(cache_dir: str | Path, digest: str) -> Path:
 _OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
 
 
-def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache",
-             boundary: int | str | None = None) -> dict[str, Any]:
+def read_osm(
+    path: str | Path, *, cache_dir: str | Path | None = ".cache", boundary: int | str | None = None
+) -> dict[str, Any]:
     """Parse an OSM XML extract, through a cache keyed on the file's hash.
 
     Parameters
@@ -213,13 +235,20 @@ def read_osm(path: str | Path, *, cache_dir: str | Path | None = ".cache",
 def _boundaries(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "boundary" not in features:
         return features.iloc[:0]
-    b = features[(features["boundary"] == "administrative")
-                 & features.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    b = features[
+        (features["boundary"] == "administrative")
+        & features.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    ]
     return b
 
 
-def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, source: str,
-                        layers: dict[str, Any] | None = None) -> tuple[str, BaseGeometry]:
+def study_area_from_osm(
+    features: gpd.GeoDataFrame,
+    boundary: int | str,
+    *,
+    source: str,
+    layers: dict[str, Any] | None = None,
+) -> tuple[str, BaseGeometry]:
     """The admin boundary named by relation id or by name, as a WGS84 polygon.
 
     A boundary relation the extract holds only in part (cut by its edge) is closed along the
@@ -229,8 +258,10 @@ def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, sour
     name, geom, row = _find_boundary(features, boundary, source=source)
     if str(row.get("osm_cut", "")) != "yes":
         if geom.is_empty:
-            raise InputError(f"{source}: boundary {boundary} ({name}) does not form a closed polygon "
-                             "in the extract; give `polygon =` (a polygon file) in the scenario's [area]")
+            raise InputError(
+                f"{source}: boundary {boundary} ({name}) does not form a closed polygon "
+                "in the extract; give `polygon =` (a polygon file) in the scenario's [area]"
+            )
         return name, geom
     rid = int(row["_rid"])
     present, members = row.get("osm_members_present"), row.get("osm_members")
@@ -242,21 +273,33 @@ def study_area_from_osm(features: gpd.GeoDataFrame, boundary: int | str, *, sour
             f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge ({present} of "
             f"{members} member ways present) and cannot be closed reliably ({_WHY.get(rule, rule)}); give "
             "`polygon =` (a polygon file of the commune) in the scenario's [area], or use an extract "
-            "that holds the whole commune")
-    log.warning("%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
-                "present; closed along the extract's bounds (inside told by its %s). Check the study "
-                "area, or give `polygon =` in the scenario", source, rid, name, present, members, rule)
+            "that holds the whole commune"
+        )
+    log.warning(
+        "%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
+        "present; closed along the extract's bounds (inside told by its %s). Check the study "
+        "area, or give `polygon =` in the scenario",
+        source,
+        rid,
+        name,
+        present,
+        members,
+        rule,
+    )
     return name, closed
 
 
-_WHY = {"smaller side": "its admin_centre node is outside the extract and no complete neighbouring "
-                         "boundary tells its inside from its outside",
-        "no member way": "none of its member ways is in the extract",
-        "no parts": "its parts were not kept by the parse"}
+_WHY = {
+    "smaller side": "its admin_centre node is outside the extract and no complete neighbouring "
+    "boundary tells its inside from its outside",
+    "no member way": "none of its member ways is in the extract",
+    "no parts": "its parts were not kept by the parse",
+}
 
 
-def _find_boundary(features: gpd.GeoDataFrame, boundary: int | str, *,
-                   source: str) -> tuple[str, BaseGeometry, pd.Series]:
+def _find_boundary(
+    features: gpd.GeoDataFrame, boundary: int | str, *, source: str
+) -> tuple[str, BaseGeometry, pd.Series]:
     b = _boundaries(features)
     if isinstance(boundary, int) or (isinstance(boundary, str) and boundary.isdigit()):
         key = ("relation", int(boundary))
@@ -277,7 +320,9 @@ def _find_boundary(features: gpd.GeoDataFrame, boundary: int | str, *,
                 f"names present: {', '.join(avail[:20])}"
             )
         if "admin_level" in match:
-            match = match.assign(_lvl=pd.to_numeric(match["admin_level"], errors="coerce")).sort_values("_lvl", ascending=False)
+            match = match.assign(
+                _lvl=pd.to_numeric(match["admin_level"], errors="coerce")
+            ).sort_values("_lvl", ascending=False)
         row = match.iloc[0]
     name = str(row.get("name", boundary)) if pd.notna(row.get("name", None)) else str(boundary)
     row = row.copy()
@@ -285,8 +330,9 @@ def _find_boundary(features: gpd.GeoDataFrame, boundary: int | str, *,
     return name, shapely.make_valid(row.geometry), row
 
 
-def clip_to_land(area_wgs84: BaseGeometry, features: gpd.GeoDataFrame, crs: str, *,
-                 source: str) -> BaseGeometry:
+def clip_to_land(
+    area_wgs84: BaseGeometry, features: gpd.GeoDataFrame, crs: str, *, source: str
+) -> BaseGeometry:
     """The study area less the sea and the water the extract maps, with a warning.
 
     Where the extract maps ``natural=coastline`` (land on its left) or ``natural=water``
@@ -302,13 +348,20 @@ def clip_to_land(area_wgs84: BaseGeometry, features: gpd.GeoDataFrame, crs: str,
         return area_wgs84
     before, after = gpd.GeoSeries([area_wgs84, land], crs="EPSG:4326").to_crs(crs).area
     if after <= 0.0:
-        raise InputError(f"{source}: the study area is all sea or water in the extract "
-                         "(natural=coastline / natural=water); check the boundary or the polygon")
+        raise InputError(
+            f"{source}: the study area is all sea or water in the extract "
+            "(natural=coastline / natural=water); check the boundary or the polygon"
+        )
     removed = 1.0 - after / before
     if removed > 0.001:
-        log.warning("%s: %.1f %% of the study area (%.2f of %.2f km²) is sea or water mapped in "
-                    "the extract (natural=coastline / natural=water); the area is clipped to land",
-                    source, 100 * removed, (before - after) / 1e6, before / 1e6)
+        log.warning(
+            "%s: %.1f %% of the study area (%.2f of %.2f km²) is sea or water mapped in "
+            "the extract (natural=coastline / natural=water); the area is clipped to land",
+            source,
+            100 * removed,
+            (before - after) / 1e6,
+            before / 1e6,
+        )
         return land
     return area_wgs84
 
@@ -317,16 +370,22 @@ def read_polygon(path: str | Path) -> tuple[str, gpd.GeoSeries]:
     """Read a study-area polygon file (GeoJSON, GeoPackage, shapefile) as one geometry."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: study area file not found (expected a polygon GeoJSON / GeoPackage)")
+        raise InputError(
+            f"{path}: study area file not found (expected a polygon GeoJSON / GeoPackage)"
+        )
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as a vector file ({exc})") from exc
     if gdf.empty or gdf.crs is None:
-        raise InputError(f"{path}: the study area file must hold at least one polygon with a declared CRS")
+        raise InputError(
+            f"{path}: the study area file must hold at least one polygon with a declared CRS"
+        )
     polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if polys.empty:
-        raise InputError(f"{path}: no Polygon or MultiPolygon feature (found {sorted(set(gdf.geom_type))})")
+        raise InputError(
+            f"{path}: no Polygon or MultiPolygon feature (found {sorted(set(gdf.geom_type))})"
+        )
     return path.stem, gpd.GeoSeries([shapely.make_valid(polys.union_all())], crs=gdf.crs)
 
 
@@ -345,10 +404,26 @@ def utm_crs(geom_wgs84: BaseGeometry) -> str:
 def _height_m(df: pd.DataFrame) -> np.ndarray:
     """Building height from ``height`` (m) or ``building:levels`` × 3 m, else the default."""
     n = len(df)
-    h = pd.to_numeric(df["height"].astype(str).str.replace("m", "").str.replace(",", ".").str.strip(),
-                      errors="coerce") if "height" in df else pd.Series(np.nan, index=df.index)
-    lv = pd.to_numeric(df["building:levels"], errors="coerce") if "building:levels" in df else pd.Series(np.nan, index=df.index)
-    out = np.where(h.notna() & (h > 0) & (h < 400), h, np.where(lv.notna() & (lv > 0) & (lv < 100), lv * LEVEL_HEIGHT_M, DEFAULT_BUILDING_HEIGHT_M))
+    h = (
+        pd.to_numeric(
+            df["height"].astype(str).str.replace("m", "").str.replace(",", ".").str.strip(),
+            errors="coerce",
+        )
+        if "height" in df
+        else pd.Series(np.nan, index=df.index)
+    )
+    lv = (
+        pd.to_numeric(df["building:levels"], errors="coerce")
+        if "building:levels" in df
+        else pd.Series(np.nan, index=df.index)
+    )
+    out = np.where(
+        h.notna() & (h > 0) & (h < 400),
+        h,
+        np.where(
+            lv.notna() & (lv > 0) & (lv < 100), lv * LEVEL_HEIGHT_M, DEFAULT_BUILDING_HEIGHT_M
+        ),
+    )
     return np.asarray(out, dtype=float).reshape(n)
 
 
@@ -368,10 +443,21 @@ def classify_pois(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     highway = _col(features, "highway")
     building = _col(features, "building")
     rules: list[tuple[str, pd.Series]] = [
-        ("school", amenity.isin(["school", "college", "kindergarten", "university"]) | building.isin(["school"])),
-        ("station", railway.isin(["station", "halt"]) | (pt.eq("station") & _col(features, "train").eq("yes"))),
+        (
+            "school",
+            amenity.isin(["school", "college", "kindergarten", "university"])
+            | building.isin(["school"]),
+        ),
+        (
+            "station",
+            railway.isin(["station", "halt"])
+            | (pt.eq("station") & _col(features, "train").eq("yes")),
+        ),
         ("bus_station", amenity.eq("bus_station")),
-        ("bus_stop", highway.eq("bus_stop") | (pt.eq("platform") & _col(features, "bus").eq("yes"))),
+        (
+            "bus_stop",
+            highway.eq("bus_stop") | (pt.eq("platform") & _col(features, "bus").eq("yes")),
+        ),
         ("police", amenity.eq("police")),
         ("townhall", amenity.eq("townhall")),
         ("camera", _col(features, "man_made").eq("surveillance")),
@@ -383,8 +469,20 @@ def classify_pois(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ("shop", _col(features, "shop").notna()),
         ("park", _col(features, "leisure").isin(["park", "playground", "pitch", "sports_centre"])),
         ("parking", amenity.eq("parking")),
-        ("public_building", amenity.isin(["townhall", "police", "library", "community_centre", "post_office", "social_facility"])
-         | building.isin(["public", "civic", "government"])),
+        (
+            "public_building",
+            amenity.isin(
+                [
+                    "townhall",
+                    "police",
+                    "library",
+                    "community_centre",
+                    "post_office",
+                    "social_facility",
+                ]
+            )
+            | building.isin(["public", "civic", "government"]),
+        ),
     ]
     parts = []
     reps = features.geometry.representative_point()
@@ -394,16 +492,29 @@ def classify_pois(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for kind, mask in rules:
         mask = mask.fillna(False).astype(bool)
         if mask.any():
-            parts.append(gpd.GeoDataFrame({"kind": kind, "name": names[mask].astype(object).values,
-                                           "osm_id": ids[mask].values}, geometry=reps[mask].values, crs=features.crs))
+            parts.append(
+                gpd.GeoDataFrame(
+                    {
+                        "kind": kind,
+                        "name": names[mask].astype(object).values,
+                        "osm_id": ids[mask].values,
+                    },
+                    geometry=reps[mask].values,
+                    crs=features.crs,
+                )
+            )
     if not parts:
-        return gpd.GeoDataFrame({"kind": [], "name": [], "osm_id": []}, geometry=[], crs=features.crs)
+        return gpd.GeoDataFrame(
+            {"kind": [], "name": [], "osm_id": []}, geometry=[], crs=features.crs
+        )
     out = pd.concat(parts, ignore_index=True)
     out["name"] = out["name"].where(out["name"].notna(), None)
     return out.sort_values(["kind", "osm_id"], kind="stable").reset_index(drop=True)
 
 
-def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, source: str = "the study area") -> nx.MultiDiGraph:
+def walk_graph(
+    graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, source: str = "the study area"
+) -> nx.MultiDiGraph:
     """The walkable part of ``graph`` within ``area_wgs84``, projected, largest component."""
     import osmnx as ox
 
@@ -424,16 +535,24 @@ def walk_graph(graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, so
     inside = shapely.contains_xy(area_wgs84, xs, ys)
     g = g.subgraph(nodes[inside].tolist()).copy()
     if g.number_of_nodes() == 0:
-        raise InputError(f"{source}: the study area contains no walkable street of the OSM extract; "
-                         "check the boundary or the polygon (and that the extract covers it)")
+        raise InputError(
+            f"{source}: the study area contains no walkable street of the OSM extract; "
+            "check the boundary or the polygon (and that the extract covers it)"
+        )
     parts = sorted(nx.weakly_connected_components(g), key=lambda c: (-len(c), min(c)))
     largest = parts[0]
     dropped = [c for c in parts[1:] if len(c) >= 50]
     if dropped:  # an island or a cut-off district is not planned: say so, never silently
         n_drop = sum(len(c) for c in dropped)
-        log.warning("%s: %d street node(s) in %d network(s) not connected to the main one (%d nodes) are "
-                    "left out of the plan (an island or a district the extract cuts off); plan them as "
-                    "their own study area", source, n_drop, len(dropped), len(largest))
+        log.warning(
+            "%s: %d street node(s) in %d network(s) not connected to the main one (%d nodes) are "
+            "left out of the plan (an island or a district the extract cuts off); plan them as "
+            "their own study area",
+            source,
+            n_drop,
+            len(dropped),
+            len(largest),
+        )
     g = g.subgraph(largest).copy()
     nx.set_node_attributes(g, ox.stats.count_streets_per_node(g), name="street_count")
     g = ox.project_graph(g, to_crs=crs)
@@ -471,23 +590,40 @@ def load_town(
     """
     osm_path = Path(osm_path)
     if (boundary is None) == (area_path is None):
-        raise InputError("give exactly one of a boundary (OSM relation id or name) or a polygon file for the study area")
+        raise InputError(
+            "give exactly one of a boundary (OSM relation id or name) or a polygon file for the study area"
+        )
     if not osm_path.is_file():
         raise InputError(f"{osm_path}: OSM extract not found (expected {_OSM_KINDS})")
     # the study area's layers are cached too, keyed on the extract, the area and the margin
     town_key = None
     if cache_dir is not None:
-        parts = [file_sha256(osm_path), str(boundary), file_sha256(area_path) if area_path else "", f"{margin_m:g}", LOADER_VERSION,
-                 file_sha256(__file__), file_sha256(osm.__file__)]  # a changed loader never reuses an old town
-        town_key = Path(cache_dir) / f"town-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.pickle"
+        parts = [
+            file_sha256(osm_path),
+            str(boundary),
+            file_sha256(area_path) if area_path else "",
+            f"{margin_m:g}",
+            LOADER_VERSION,
+            file_sha256(__file__),
+            file_sha256(osm.__file__),
+        ]  # a changed loader never reuses an old town
+        town_key = (
+            Path(cache_dir)
+            / f"town-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.pickle"
+        )
         if town_key.is_file():
             try:
                 with open(town_key, "rb") as f:
                     cached = pickle.load(f)
                 if isinstance(cached, dict) and cached.get("key") == parts:
                     town = cached["town"]
-                    log.info("read %s (%s) from cache %s: %s", town.name, town.crs, town_key.name,
-                             ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+                    log.info(
+                        "read %s (%s) from cache %s: %s",
+                        town.name,
+                        town.crs,
+                        town_key.name,
+                        ", ".join(f"{k} {v:,}" for k, v in town.summary().items()),
+                    )
                     for msg in town.extras.get("warnings", []):
                         log.warning("%s", msg)  # what the first load warned about, told again
                     return town
@@ -496,7 +632,12 @@ def load_town(
     with _captured_warnings() as told:
         town = _build_town(osm_path, boundary, area_path, margin_m, cache_dir)
     town.extras["warnings"] = [m for m in told if not m.startswith("cache ")]
-    log.info("loaded %s (%s): %s", town.name, town.crs, ", ".join(f"{k} {v:,}" for k, v in town.summary().items()))
+    log.info(
+        "loaded %s (%s): %s",
+        town.name,
+        town.crs,
+        ", ".join(f"{k} {v:,}" for k, v in town.summary().items()),
+    )
     if town_key is not None:
         with atomic_path(town_key) as tmp:
             with open(tmp, "wb") as f:
@@ -522,12 +663,21 @@ def _captured_warnings() -> Iterator[list[str]]:
         root.removeHandler(handler)
 
 
-def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Path | None,
-                margin_m: float, cache_dir: str | Path | None) -> Town:
-    layers = read_osm(osm_path, cache_dir=cache_dir, boundary=boundary)  # no such boundary: fails early
+def _build_town(
+    osm_path: Path,
+    boundary: int | str | None,
+    area_path: str | Path | None,
+    margin_m: float,
+    cache_dir: str | Path | None,
+) -> Town:
+    layers = read_osm(
+        osm_path, cache_dir=cache_dir, boundary=boundary
+    )  # no such boundary: fails early
     features: gpd.GeoDataFrame = layers["features"]
     if boundary is not None:
-        name, area_wgs = study_area_from_osm(features, boundary, source=str(osm_path), layers=layers)
+        name, area_wgs = study_area_from_osm(
+            features, boundary, source=str(osm_path), layers=layers
+        )
     else:
         name, series = read_polygon(area_path)  # type: ignore[arg-type]
         area_wgs = series.to_crs("EPSG:4326").iloc[0]
@@ -541,7 +691,9 @@ def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Pat
     graph = walk_graph(layers["graph"], buffered_wgs, crs, source=area_label)
 
     feats = features[features.intersects(buffered_wgs)]
-    bmask = _col(feats, "building").notna() & feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    bmask = _col(feats, "building").notna() & feats.geometry.geom_type.isin(
+        ["Polygon", "MultiPolygon"]
+    )
     b = feats[bmask]
     buildings = gpd.GeoDataFrame(
         {
@@ -554,7 +706,10 @@ def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Pat
         crs="EPSG:4326",
     ).to_crs(crs)
     buildings["geometry"] = shapely.make_valid(buildings.geometry.values)
-    buildings = buildings[buildings.geometry.geom_type.isin(["Polygon", "MultiPolygon"]) & ~buildings.geometry.is_empty]
+    buildings = buildings[
+        buildings.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        & ~buildings.geometry.is_empty
+    ]
     # Most French buildings are mapped as building=yes; for the L251-3 check they count as
     # dwellings unless their type says otherwise (the cautious reading of the law).
     buildings["residential"] = buildings["building"].isin(RESIDENTIAL_BUILDINGS) | (
@@ -568,8 +723,17 @@ def _build_town(osm_path: Path, boundary: int | str | None, area_path: str | Pat
     cams = feats[_col(feats, "man_made").eq("surveillance")]
     cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
     cams = cams[cams.intersects(buffered)]
-    return Town(name=name, crs=crs, area=area, graph=graph, buildings=buildings, pois=pois,
-                source=osm_path.name, margin_m=margin_m, extras={"camera_features": cams})
+    return Town(
+        name=name,
+        crs=crs,
+        area=area,
+        graph=graph,
+        buildings=buildings,
+        pois=pois,
+        source=osm_path.name,
+        margin_m=margin_m,
+        extras={"camera_features": cams},
+    )
 
 
 def scenario_town(sc: Any) -> Town:
@@ -578,9 +742,13 @@ def scenario_town(sc: Any) -> Town:
     The one place where a scenario's ``[area]`` becomes :func:`load_town`'s arguments: ``run``,
     ``validate``, ``incidents``, ``event``, the observatory and the benchmarks all call it.
     """
-    return load_town(sc.resolve(sc.area.osm), boundary=sc.area.boundary,
-                     area_path=sc.resolve(sc.area.polygon), margin_m=sc.area.margin_m,
-                     cache_dir=sc.resolve(sc.cache_dir))
+    return load_town(
+        sc.resolve(sc.area.osm),
+        boundary=sc.area.boundary,
+        area_path=sc.resolve(sc.area.polygon),
+        margin_m=sc.area.margin_m,
+        cache_dir=sc.resolve(sc.cache_dir),
+    )
 
 
 def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
@@ -594,7 +762,9 @@ def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
         seen.add(key)
         geom = d.get("geometry")
         if geom is None:
-            geom = shapely.LineString([(nodes[u]["x"], nodes[u]["y"]), (nodes[v]["x"], nodes[v]["y"])])
+            geom = shapely.LineString(
+                [(nodes[u]["x"], nodes[u]["y"]), (nodes[v]["x"], nodes[v]["y"])]
+            )
         name = d.get("name")
         if isinstance(name, list):
             name = " / ".join(map(str, name))
@@ -614,7 +784,9 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp" + "".join(dest.suffixes), dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.name}.", suffix=".tmp" + "".join(dest.suffixes), dir=dest.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -685,7 +857,10 @@ def write_text(dest: str | Path, text: str) -> None:
 
 def write_json(dest: str | Path, obj: Any) -> None:
     """Write JSON (sorted keys, 2-space indent) atomically."""
-    write_text(dest, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n")
+    write_text(
+        dest,
+        json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n",
+    )
 
 
 def _json_default(o: Any) -> Any:
@@ -707,7 +882,7 @@ def write_geojson(dest: str | Path, gdf: gpd.GeoDataFrame, *, precision: int = 7
     if gdf.crs is None:
         raise ValueError("cannot export a GeoDataFrame without CRS")
     g = gdf.to_crs("EPSG:4326")
-    g = g.set_geometry(shapely.set_precision(g.geometry.values, 10 ** -precision))
+    g = g.set_geometry(shapely.set_precision(g.geometry.values, 10**-precision))
     text = g.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=True, separators=(",", ":"))
     obj = json.loads(text)
     write_json(dest, obj)

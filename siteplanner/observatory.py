@@ -114,7 +114,11 @@ DEFAULT_WINDOWS: tuple[TimeWindow, ...] = (
 )
 
 #: Segment classes from the Gi* z-score: (class, smallest z), hottest first; below: ``froid``.
-SEGMENT_CLASSES: tuple[tuple[str, float], ...] = (("très chaud", 2.58), ("chaud", 1.96), ("tiède", 1.65))
+SEGMENT_CLASSES: tuple[tuple[str, float], ...] = (
+    ("très chaud", 2.58),
+    ("chaud", 1.96),
+    ("tiède", 1.65),
+)
 COLD = "froid"
 MASKED = "masqué"
 TRENDS = ("hausse", "baisse", "stable")
@@ -198,10 +202,14 @@ def count_table(incidents_gdf: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in ("source", "category") if c not in incidents_gdf.columns]
     if missing:
-        raise InputError(f"incidents_gdf: missing column(s) {missing}; expected the columns of incidents.read_incidents")
+        raise InputError(
+            f"incidents_gdf: missing column(s) {missing}; expected the columns of incidents.read_incidents"
+        )
     if len(incidents_gdf) == 0:
         return pd.DataFrame({"total": [0]}, index=pd.Index(["total"], name="source"))
-    t = pd.crosstab(incidents_gdf["source"], incidents_gdf["category"], margins=True, margins_name="total")
+    t = pd.crosstab(
+        incidents_gdf["source"], incidents_gdf["category"], margins=True, margins_name="total"
+    )
     t = t.astype(int)
     t.index.name, t.columns.name = "source", None
     return t
@@ -240,8 +248,11 @@ def merge_report(frames: Sequence[gpd.GeoDataFrame], merged: gpd.GeoDataFrame) -
         name = str(f["file"].iloc[0])
         dropped = sum((fi, i) not in kept for fi, i in zip(f["file"], f["id"]))
         total += dropped
-        files[name] = {"rows": int(len(f)), "duplicates_dropped": int(dropped),
-                       "sources": sorted(map(str, set(f["source"])))}
+        files[name] = {
+            "rows": int(len(f)),
+            "duplicates_dropped": int(dropped),
+            "sources": sorted(map(str, set(f["source"]))),
+        }
     return {"files": files, "duplicates_dropped": int(total)}
 
 
@@ -295,8 +306,15 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     return q
 
 
-def change_test(count: np.ndarray, count_previous: np.ndarray, share: float, *, alpha: float = 0.05,
-                min_count: int = 1, correction: str = "bh") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def change_test(
+    count: np.ndarray,
+    count_previous: np.ndarray,
+    share: float,
+    *,
+    alpha: float = 0.05,
+    min_count: int = 1,
+    correction: str = "bh",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact conditional test of two Poisson counts: up, down or stable.
 
     Parameters
@@ -324,9 +342,13 @@ def change_test(count: np.ndarray, count_previous: np.ndarray, share: float, *, 
     a = np.asarray(count, dtype=np.int64)
     b = np.asarray(count_previous, dtype=np.int64)
     if a.shape != b.shape or (a < 0).any() or (b < 0).any():
-        raise InputError("count, count_previous: two arrays of the same shape of counts >= 0 are required")
+        raise InputError(
+            "count, count_previous: two arrays of the same shape of counts >= 0 are required"
+        )
     if not 0 < share < 1:
-        raise InputError(f"share={share!r}: this period's share of the duration must lie strictly between 0 and 1")
+        raise InputError(
+            f"share={share!r}: this period's share of the duration must lie strictly between 0 and 1"
+        )
     n = a + b
     expected = n * share
     p = np.full(a.shape, np.nan)
@@ -367,8 +389,9 @@ def exposure_days(window: TimeWindow, period: str, *, school_zone: str = "B") ->
     int
     """
     start, end = windows_mod.parse_period(period)
-    days = pd.Series(pd.date_range(start, end, freq="D", inclusive="left") + pd.Timedelta(hours=12)).dt.tz_localize(
-        "Europe/Paris")
+    days = pd.Series(
+        pd.date_range(start, end, freq="D", inclusive="left") + pd.Timedelta(hours=12)
+    ).dt.tz_localize("Europe/Paris")
     day_window = dataclasses.replace(window, hours=None, period=None)
     return int(windows_mod.in_window(days, day_window, school_zone=school_zone).sum())
 
@@ -377,13 +400,20 @@ def _period_share(window: TimeWindow, period: str, previous: str, school_zone: s
     ta = exposure_days(window, period, school_zone=school_zone)
     tb = exposure_days(window, previous, school_zone=school_zone)
     if ta == 0 or tb == 0:
-        raise InputError(f"window {window.name!r}: admits no day in {period if ta == 0 else previous}; "
-                         "no comparison is possible, loosen its day conditions")
+        raise InputError(
+            f"window {window.name!r}: admits no day in {period if ta == 0 else previous}; "
+            "no comparison is possible, loosen its day conditions"
+        )
     return ta / (ta + tb)
 
 
-def place_zones(area: BaseGeometry, *, pois: gpd.GeoDataFrame | None = None, qpv: gpd.GeoDataFrame | None = None,
-                radius_m: float = 200.0) -> gpd.GeoDataFrame:
+def place_zones(
+    area: BaseGeometry,
+    *,
+    pois: gpd.GeoDataFrame | None = None,
+    qpv: gpd.GeoDataFrame | None = None,
+    radius_m: float = 200.0,
+) -> gpd.GeoDataFrame:
     """The places the indicators are computed for, each clipped to the commune.
 
     Parameters
@@ -407,27 +437,54 @@ def place_zones(area: BaseGeometry, *, pois: gpd.GeoDataFrame | None = None, qpv
     """
     if not radius_m > 0:
         raise InputError(f"radius_m={radius_m!r}: a positive number of metres is required")
-    rows: list[dict[str, Any]] = [{"place_id": "commune", "place_kind": "commune", "name": "commune", "geometry": area}]
+    rows: list[dict[str, Any]] = [
+        {"place_id": "commune", "place_kind": "commune", "name": "commune", "geometry": area}
+    ]
     if qpv is not None and len(qpv):
         for i, r in qpv.reset_index(drop=True).iterrows():
-            rows.append({"place_id": f"qpv/{i + 1}", "place_kind": "qpv", "name": str(r.get("name") or f"QPV {i + 1}"),
-                         "geometry": shapely.intersection(r.geometry, area)})
+            rows.append(
+                {
+                    "place_id": f"qpv/{i + 1}",
+                    "place_kind": "qpv",
+                    "name": str(r.get("name") or f"QPV {i + 1}"),
+                    "geometry": shapely.intersection(r.geometry, area),
+                }
+            )
     if pois is not None and len(pois):
         sel = pois[pois["kind"].isin(["school", "station", "bus_station"])]
         sel = sel.assign(place_kind=np.where(sel["kind"].eq("school"), "school", "gare"))
-        sel = sel.sort_values(["place_kind", "osm_id"], kind="stable").drop_duplicates(["place_kind", "osm_id"])
+        sel = sel.sort_values(["place_kind", "osm_id"], kind="stable").drop_duplicates(
+            ["place_kind", "osm_id"]
+        )
         for _, r in sel.iterrows():
-            rows.append({"place_id": str(r["osm_id"]), "place_kind": r["place_kind"],
-                         "name": str(r["name"]) if isinstance(r["name"], str) and r["name"] else str(r["osm_id"]),
-                         "geometry": shapely.intersection(r.geometry.buffer(radius_m), area)})
+            rows.append(
+                {
+                    "place_id": str(r["osm_id"]),
+                    "place_kind": r["place_kind"],
+                    "name": str(r["name"])
+                    if isinstance(r["name"], str) and r["name"]
+                    else str(r["osm_id"]),
+                    "geometry": shapely.intersection(r.geometry.buffer(radius_m), area),
+                }
+            )
     out = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=None)
     out = out[~out.geometry.is_empty & (out.geometry.area > 0)]
     out["_k"] = out["place_kind"].map({k: i for i, k in enumerate(PLACE_KINDS)})
-    return out.sort_values(["_k", "place_id"], kind="stable").drop(columns="_k").reset_index(drop=True)
+    return (
+        out.sort_values(["_k", "place_id"], kind="stable").drop(columns="_k").reset_index(drop=True)
+    )
 
 
-def indicators(zones: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, xy: np.ndarray, xy_previous: np.ndarray, *,
-               share: float, window: str = "all", alpha: float = 0.05) -> pd.DataFrame:
+def indicators(
+    zones: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    xy: np.ndarray,
+    xy_previous: np.ndarray,
+    *,
+    share: float,
+    window: str = "all",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Indicators of context for each place: counts, rate per km of street, change, trend.
 
     Parameters
@@ -457,26 +514,59 @@ def indicators(zones: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, xy: np.ndarray,
     xp = hotspots._check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
     geoms = np.asarray(zones.geometry)
     lines = np.asarray(edges.geometry)
-    street_km = np.array([float(shapely.length(shapely.intersection(lines, g)).sum()) / 1000.0 if len(lines) else 0.0
-                          for g in geoms])
-    a = np.array([int(shapely.contains_xy(g, xy[:, 0], xy[:, 1]).sum()) if len(xy) else 0 for g in geoms], dtype=np.int64)
-    b = np.array([int(shapely.contains_xy(g, xp[:, 0], xp[:, 1]).sum()) if len(xp) else 0 for g in geoms], dtype=np.int64)
+    street_km = np.array(
+        [
+            float(shapely.length(shapely.intersection(lines, g)).sum()) / 1000.0
+            if len(lines)
+            else 0.0
+            for g in geoms
+        ]
+    )
+    a = np.array(
+        [int(shapely.contains_xy(g, xy[:, 0], xy[:, 1]).sum()) if len(xy) else 0 for g in geoms],
+        dtype=np.int64,
+    )
+    b = np.array(
+        [int(shapely.contains_xy(g, xp[:, 0], xp[:, 1]).sum()) if len(xp) else 0 for g in geoms],
+        dtype=np.int64,
+    )
     _, p, trend = change_test(a, b, share, alpha=alpha, min_count=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         change_pct = np.where(b > 0, 100.0 * (a - b) / np.maximum(b, 1), np.nan)
         rate = np.where(street_km > 0, a / np.where(street_km > 0, street_km, 1.0), np.nan)
         rate_prev = np.where(street_km > 0, b / np.where(street_km > 0, street_km, 1.0), np.nan)
-    return pd.DataFrame({
-        "place_kind": zones["place_kind"].to_numpy(), "place_id": zones["place_id"].to_numpy(),
-        "name": zones["name"].to_numpy(), "window": window, "street_km": street_km, "count": a, "count_previous": b,
-        "change": a - b, "change_pct": change_pct, "rate_per_km": rate, "rate_previous_per_km": rate_prev,
-        "p_value": p, "q_value": bh_adjust(p), "trend": trend,
-    })
+    return pd.DataFrame(
+        {
+            "place_kind": zones["place_kind"].to_numpy(),
+            "place_id": zones["place_id"].to_numpy(),
+            "name": zones["name"].to_numpy(),
+            "window": window,
+            "street_km": street_km,
+            "count": a,
+            "count_previous": b,
+            "change": a - b,
+            "change_pct": change_pct,
+            "rate_per_km": rate,
+            "rate_previous_per_km": rate_prev,
+            "p_value": p,
+            "q_value": bh_adjust(p),
+            "trend": trend,
+        }
+    )
 
 
-def compare_periods(xy: np.ndarray, xy_previous: np.ndarray, *, area: BaseGeometry, share: float,
-                    cell_m: float = 100.0, min_count: int = 3, alpha: float = 0.05, window: str = "all",
-                    crs: str | None = None) -> gpd.GeoDataFrame:
+def compare_periods(
+    xy: np.ndarray,
+    xy_previous: np.ndarray,
+    *,
+    area: BaseGeometry,
+    share: float,
+    cell_m: float = 100.0,
+    min_count: int = 3,
+    alpha: float = 0.05,
+    window: str = "all",
+    crs: str | None = None,
+) -> gpd.GeoDataFrame:
     """Square cells over the commune with this period's and the previous period's counts and trend.
 
     Parameters
@@ -508,8 +598,12 @@ def compare_periods(xy: np.ndarray, xy_previous: np.ndarray, *, area: BaseGeomet
     xy = hotspots._check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
     xp = hotspots._check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
     xmin, ymin, xmax, ymax = area.bounds
-    bounds = (np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m,
-              np.ceil(xmax / cell_m) * cell_m, np.ceil(ymax / cell_m) * cell_m)
+    bounds = (
+        np.floor(xmin / cell_m) * cell_m,
+        np.floor(ymin / cell_m) * cell_m,
+        np.ceil(xmax / cell_m) * cell_m,
+        np.ceil(ymax / cell_m) * cell_m,
+    )
     ga = hotspots.count_grid(xy, bounds=bounds, cell_m=cell_m, window=window)
     gb = hotspots.count_grid(xp, bounds=bounds, cell_m=cell_m, window=window)
     k = cell_m * cell_m / 1e6
@@ -521,21 +615,39 @@ def compare_periods(xy: np.ndarray, xy_previous: np.ndarray, *, area: BaseGeomet
     y1 = ga.transform.f - rr.ravel() * cell_m
     boxes = shapely.box(x0, y1 - cell_m, x0 + cell_m, y1)
     keep = shapely.intersects(boxes, area)
-    expected, p, trend = change_test(a.ravel()[keep], b.ravel()[keep], share, alpha=alpha, min_count=min_count)
-    out = gpd.GeoDataFrame({
-        "cell_id": [f"r{r}c{c}" for r, c in zip(rr.ravel()[keep], cc.ravel()[keep])],
-        "window": window, "count": a.ravel()[keep], "count_previous": b.ravel()[keep],
-        "expected": expected, "p_value": p, "q_value": bh_adjust(p), "trend": trend,
-    }, geometry=boxes[keep], crs=crs)
-    logger.info("compare_periods (%s): %d cells of %.0f m, %s", window, len(out), cell_m,
-                ", ".join(f"{t} {int((out['trend'] == t).sum())}" for t in (*TRENDS, MASKED)))
+    expected, p, trend = change_test(
+        a.ravel()[keep], b.ravel()[keep], share, alpha=alpha, min_count=min_count
+    )
+    out = gpd.GeoDataFrame(
+        {
+            "cell_id": [f"r{r}c{c}" for r, c in zip(rr.ravel()[keep], cc.ravel()[keep])],
+            "window": window,
+            "count": a.ravel()[keep],
+            "count_previous": b.ravel()[keep],
+            "expected": expected,
+            "p_value": p,
+            "q_value": bh_adjust(p),
+            "trend": trend,
+        },
+        geometry=boxes[keep],
+        crs=crs,
+    )
+    logger.info(
+        "compare_periods (%s): %d cells of %.0f m, %s",
+        window,
+        len(out),
+        cell_m,
+        ", ".join(f"{t} {int((out['trend'] == t).sum())}" for t in (*TRENDS, MASKED)),
+    )
     return out
 
 
 def _support_counts(xy: np.ndarray, centres: np.ndarray, radius_m: float) -> np.ndarray:
     if len(xy) == 0:
         return np.zeros(len(centres), dtype=np.int64)
-    return np.asarray(cKDTree(xy).query_ball_point(centres, radius_m, return_length=True), dtype=np.int64)
+    return np.asarray(
+        cKDTree(xy).query_ball_point(centres, radius_m, return_length=True), dtype=np.int64
+    )
 
 
 # --------------------------------------------------------------------------- build
@@ -543,17 +655,23 @@ def _check_windows(wins: Sequence[TimeWindow]) -> tuple[TimeWindow, ...]:
     problems = []
     wins = tuple(wins)
     if not wins:
-        problems.append("windows: at least one time window is required (e.g. observatory.DEFAULT_WINDOWS)")
+        problems.append(
+            "windows: at least one time window is required (e.g. observatory.DEFAULT_WINDOWS)"
+        )
     names = [w.name for w in wins if isinstance(w, TimeWindow)]
     for w in wins:
         if not isinstance(w, TimeWindow):
             problems.append(f"windows: {w!r} is not a siteplanner.windows.TimeWindow")
         elif w.period is not None:
-            problems.append(f"window {w.name!r}: has its own period {w.period!r}; the observatory's period is given once "
-                            "(period=...), remove it from the window")
+            problems.append(
+                f"window {w.name!r}: has its own period {w.period!r}; the observatory's period is given once "
+                "(period=...), remove it from the window"
+            )
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        problems.append(f"windows: duplicate window name(s) {dup}; every product is named after its window")
+        problems.append(
+            f"windows: duplicate window name(s) {dup}; every product is named after its window"
+        )
     report_problems(problems, source="observatory.build")
     return wins
 
@@ -616,38 +734,72 @@ def build(
         windows_mod.parse_period(period)
     except InputError as exc:
         problems.append(str(exc))
-    if not (isinstance(min_count, (int, np.integer)) and not isinstance(min_count, bool) and min_count >= 1):
+    if not (
+        isinstance(min_count, (int, np.integer))
+        and not isinstance(min_count, bool)
+        and min_count >= 1
+    ):
         problems.append(f"min_count={min_count!r}: a whole number >= 1 is required (default 3)")
-    for name, v in (("lixel_m", lixel_m), ("bandwidth_m", bandwidth_m), ("cell_m", cell_m),
-                    ("compare_cell_m", compare_cell_m), ("sensitive_radius_m", sensitive_radius_m)):
+    for name, v in (
+        ("lixel_m", lixel_m),
+        ("bandwidth_m", bandwidth_m),
+        ("cell_m", cell_m),
+        ("compare_cell_m", compare_cell_m),
+        ("sensitive_radius_m", sensitive_radius_m),
+    ):
         if not (isinstance(v, (int, float, np.floating)) and np.isfinite(v) and v > 0):
             problems.append(f"{name}={v!r}: a positive number of metres is required")
     if not 0 < alpha < 1:
-        problems.append(f"alpha={alpha!r}: a significance level strictly between 0 and 1 is required (default 0.05)")
-    missing = [c for c in ("id", "datetime", "category", "source") if c not in incidents_gdf.columns]
+        problems.append(
+            f"alpha={alpha!r}: a significance level strictly between 0 and 1 is required (default 0.05)"
+        )
+    missing = [
+        c for c in ("id", "datetime", "category", "source") if c not in incidents_gdf.columns
+    ]
     if missing:
         problems.append(f"incidents_gdf: missing column(s) {missing}")
-    elif incidents_gdf.crs is not None and town.crs is not None and not incidents_gdf.crs.equals(town.crs):
-        problems.append(f"incidents_gdf: CRS {incidents_gdf.crs.to_string()} differs from the town's {town.crs}; "
-                        "project it with to_crs(town.crs)")
+    elif (
+        incidents_gdf.crs is not None
+        and town.crs is not None
+        and not incidents_gdf.crs.equals(town.crs)
+    ):
+        problems.append(
+            f"incidents_gdf: CRS {incidents_gdf.crs.to_string()} differs from the town's {town.crs}; "
+            "project it with to_crs(town.crs)"
+        )
     if qpv is not None and qpv.crs is not None and not qpv.crs.equals(town.crs):
-        problems.append(f"qpv: CRS {qpv.crs.to_string()} differs from the town's {town.crs}; project it with to_crs(town.crs)")
+        problems.append(
+            f"qpv: CRS {qpv.crs.to_string()} differs from the town's {town.crs}; project it with to_crs(town.crs)"
+        )
     report_problems(problems, source="observatory.build")
     wins = _check_windows(windows)
     previous = windows_mod.previous_period(period)
 
     inc = incidents_gdf
-    now_mask = windows_mod.in_window(inc["datetime"], TimeWindow("période", period=period)) if len(inc) else np.zeros(0, bool)
-    prev_mask = windows_mod.in_window(inc["datetime"], TimeWindow("période", period=previous)) if len(inc) else np.zeros(0, bool)
+    now_mask = (
+        windows_mod.in_window(inc["datetime"], TimeWindow("période", period=period))
+        if len(inc)
+        else np.zeros(0, bool)
+    )
+    prev_mask = (
+        windows_mod.in_window(inc["datetime"], TimeWindow("période", period=previous))
+        if len(inc)
+        else np.zeros(0, bool)
+    )
     counts = count_table(inc[now_mask])
     counts_prev = count_table(inc[prev_mask])
     _log_table(f"observatory: incidents {period} per source × category", counts)
-    _log_table(f"observatory: incidents {previous} (previous period) per source × category", counts_prev)
+    _log_table(
+        f"observatory: incidents {previous} (previous period) per source × category", counts_prev
+    )
     if now_mask.sum() == 0:
         logger.warning("observatory: no incident in period %s; the maps will be empty", period)
     if prev_mask.sum() == 0:
-        logger.warning("observatory: no incident in the previous period %s (do the files cover it?); every change "
-                       "will read as a rise", previous)
+        logger.warning(
+            "observatory: no incident in the previous period %s (do the files cover it?); every change "
+            "will read as a rise",
+            previous,
+        )
 
     from .io import edges_gdf
 
@@ -658,8 +810,12 @@ def build(
     zones = zones.set_crs(town.crs, allow_override=True)
 
     xmin, ymin, xmax, ymax = town.area.bounds
-    bounds = (np.floor(xmin / cell_m) * cell_m, np.floor(ymin / cell_m) * cell_m,
-              np.ceil(xmax / cell_m) * cell_m, np.ceil(ymax / cell_m) * cell_m)
+    bounds = (
+        np.floor(xmin / cell_m) * cell_m,
+        np.floor(ymin / cell_m) * cell_m,
+        np.ceil(xmax / cell_m) * cell_m,
+        np.ceil(ymax / cell_m) * cell_m,
+    )
 
     xy_all = np.column_stack([inc.geometry.x, inc.geometry.y]) if len(inc) else np.zeros((0, 2))
     grids, seg_parts, ind_parts = [], [], []
@@ -669,78 +825,171 @@ def build(
         label = f"{w.name} · {period}"
         share = _period_share(w, period, previous, school_zone)
         shares[w.name] = share
-        in_w = windows_mod.in_window(inc["datetime"], w, school_zone=school_zone) if len(inc) else np.zeros(0, bool)
+        in_w = (
+            windows_mod.in_window(inc["datetime"], w, school_zone=school_zone)
+            if len(inc)
+            else np.zeros(0, bool)
+        )
         xy_now = xy_all[in_w & now_mask]
         xy_prev = xy_all[in_w & prev_mask]
-        logger.info("observatory window %s: %d incidents in %s, %d in %s", w.describe(), len(xy_now), period,
-                    len(xy_prev), previous)
+        logger.info(
+            "observatory window %s: %d incidents in %s, %d in %s",
+            w.describe(),
+            len(xy_now),
+            period,
+            len(xy_prev),
+            previous,
+        )
         # planar KDE, masked for sharing
         if len(xy_now):
-            g = hotspots.kde_grid(xy_now, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, window=label)
+            g = hotspots.kde_grid(
+                xy_now, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, window=label
+            )
             values = g.values.copy()
         else:
             rows_, cols_, transform = hotspots._grid_shape(bounds, cell_m)
-            g = hotspots.DensityGrid(np.zeros((rows_, cols_)), transform, float(cell_m), float(bandwidth_m), "kde", label)
+            g = hotspots.DensityGrid(
+                np.zeros((rows_, cols_)), transform, float(cell_m), float(bandwidth_m), "kde", label
+            )
             values = g.values.copy()
         support = _support_counts(xy_now, g.cell_centres(), bandwidth_m).reshape(values.shape)
         values[(support < min_count) | ~hotspots.grid_mask(g, town.area)] = np.nan
-        grids.append(dataclasses.replace(g, values=values, params={**g.params, "min_count": min_count,
-                                                                   "description": w.describe(), "period": period}))
-        seg_parts.append(_window_segments(streets, xy_now, lixel_m=lixel_m, bandwidth_m=bandwidth_m, label=w.name,
-                                          period=period))
-        ind_parts.append(indicators(zones, streets, xy_now, xy_prev, share=share, window=w.name, alpha=alpha))
+        grids.append(
+            dataclasses.replace(
+                g,
+                values=values,
+                params={
+                    **g.params,
+                    "min_count": min_count,
+                    "description": w.describe(),
+                    "period": period,
+                },
+            )
+        )
+        seg_parts.append(
+            _window_segments(
+                streets,
+                xy_now,
+                lixel_m=lixel_m,
+                bandwidth_m=bandwidth_m,
+                label=w.name,
+                period=period,
+            )
+        )
+        ind_parts.append(
+            indicators(zones, streets, xy_now, xy_prev, share=share, window=w.name, alpha=alpha)
+        )
         if i == 0:
-            comparison = compare_periods(xy_now, xy_prev, area=town.area, share=share, cell_m=compare_cell_m,
-                                         min_count=min_count, alpha=alpha, window=w.name, crs=town.crs)
-    segments = gpd.GeoDataFrame(pd.concat(seg_parts, ignore_index=True), geometry="geometry", crs=town.crs)
+            comparison = compare_periods(
+                xy_now,
+                xy_prev,
+                area=town.area,
+                share=share,
+                cell_m=compare_cell_m,
+                min_count=min_count,
+                alpha=alpha,
+                window=w.name,
+                crs=town.crs,
+            )
+    segments = gpd.GeoDataFrame(
+        pd.concat(seg_parts, ignore_index=True), geometry="geometry", crs=town.crs
+    )
     ind = pd.concat(ind_parts, ignore_index=True)
     synthetic = bool(inc["synthetic"].any()) if "synthetic" in inc.columns and len(inc) else False
-    logger.info("observatory %s vs %s: %d windows, %d segments, %d places, %d comparison cells", period, previous,
-                len(wins), len(segments) // max(len(wins), 1), len(zones), len(comparison))
+    logger.info(
+        "observatory %s vs %s: %d windows, %d segments, %d places, %d comparison cells",
+        period,
+        previous,
+        len(wins),
+        len(segments) // max(len(wins), 1),
+        len(zones),
+        len(comparison),
+    )
     return ObservatoryResult(
-        period=period, previous_period=previous, windows=wins, crs=town.crs, area=town.area, min_count=int(min_count),
-        counts=counts, counts_previous=counts_prev, grids=tuple(grids), segments=segments, comparison=comparison,
-        indicators=ind, synthetic=synthetic,
-        params={"lixel_m": float(lixel_m), "bandwidth_m": float(bandwidth_m), "cell_m": float(cell_m),
-                "compare_cell_m": float(compare_cell_m), "sensitive_radius_m": float(sensitive_radius_m),
-                "alpha": float(alpha), "school_zone": school_zone, "period_share": shares,
-                "incidents_period": int(now_mask.sum()), "incidents_previous": int(prev_mask.sum())},
+        period=period,
+        previous_period=previous,
+        windows=wins,
+        crs=town.crs,
+        area=town.area,
+        min_count=int(min_count),
+        counts=counts,
+        counts_previous=counts_prev,
+        grids=tuple(grids),
+        segments=segments,
+        comparison=comparison,
+        indicators=ind,
+        synthetic=synthetic,
+        params={
+            "lixel_m": float(lixel_m),
+            "bandwidth_m": float(bandwidth_m),
+            "cell_m": float(cell_m),
+            "compare_cell_m": float(compare_cell_m),
+            "sensitive_radius_m": float(sensitive_radius_m),
+            "alpha": float(alpha),
+            "school_zone": school_zone,
+            "period_share": shares,
+            "incidents_period": int(now_mask.sum()),
+            "incidents_previous": int(prev_mask.sum()),
+        },
     )
 
 
-
-def _window_segments(streets: gpd.GeoDataFrame, xy: np.ndarray, *, lixel_m: float, bandwidth_m: float, label: str,
-                     period: str) -> gpd.GeoDataFrame:
+def _window_segments(
+    streets: gpd.GeoDataFrame,
+    xy: np.ndarray,
+    *,
+    lixel_m: float,
+    bandwidth_m: float,
+    label: str,
+    period: str,
+) -> gpd.GeoDataFrame:
     """Network KDE, Gi* z-score and class of one window's incidents, one row per lixel."""
     if len(xy):
-        lix = hotspots.network_kde(streets, xy, lixel_m=lixel_m, bandwidth_m=bandwidth_m, window=label)
+        lix = hotspots.network_kde(
+            streets, xy, lixel_m=lixel_m, bandwidth_m=bandwidth_m, window=label
+        )
     else:
         lix = hotspots.lixelize(streets, lixel_m=lixel_m)
         lix["count"] = 0.0
         lix["intensity"] = 0.0
         lix["window"] = label
     lix = lix.reset_index(drop=True)
-    z = hotspots.gi_star(lix, value_col="count", distance_m=bandwidth_m) if len(lix) > 1 else pd.Series(np.nan, index=lix.index)
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True))
+    z = (
+        hotspots.gi_star(lix, value_col="count", distance_m=bandwidth_m)
+        if len(lix) > 1
+        else pd.Series(np.nan, index=lix.index)
+    )
+    mid = shapely.get_coordinates(
+        shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True)
+    )
     n = len(lix)
     if n:
-        W = cKDTree(mid).sparse_distance_matrix(cKDTree(mid), bandwidth_m, output_type="coo_matrix").tocsr()
+        W = (
+            cKDTree(mid)
+            .sparse_distance_matrix(cKDTree(mid), bandwidth_m, output_type="coo_matrix")
+            .tocsr()
+        )
         W.data[:] = 1.0
         W = (W + sparse.identity(n, format="csr")).minimum(1.0).tocsr()
         neigh = np.rint(W @ lix["count"].to_numpy(float)).astype(np.int64)
     else:
         neigh = np.zeros(0, dtype=np.int64)
-    out = gpd.GeoDataFrame({
-        "segment_id": [f"e{e}-{k}" for e, k in zip(lix["edge_index"], lix["lixel"])],
-        "street": streets["name"].to_numpy(object)[lix["edge_index"].to_numpy()] if n else [],
-        "window": label, "period": period,
-        "length_m": lix["length"].to_numpy(float),
-        "count": np.rint(lix["count"].to_numpy(float)).astype(np.int64),
-        "intensity": lix["intensity"].to_numpy(float),
-        "neighbourhood_count": neigh,
-        "gi_star_z": z.to_numpy(float),
-        "class": segment_class(z.to_numpy(float)),
-    }, geometry=np.asarray(lix.geometry), crs=streets.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "segment_id": [f"e{e}-{k}" for e, k in zip(lix["edge_index"], lix["lixel"])],
+            "street": streets["name"].to_numpy(object)[lix["edge_index"].to_numpy()] if n else [],
+            "window": label,
+            "period": period,
+            "length_m": lix["length"].to_numpy(float),
+            "count": np.rint(lix["count"].to_numpy(float)).astype(np.int64),
+            "intensity": lix["intensity"].to_numpy(float),
+            "neighbourhood_count": neigh,
+            "gi_star_z": z.to_numpy(float),
+            "class": segment_class(z.to_numpy(float)),
+        },
+        geometry=np.asarray(lix.geometry),
+        crs=streets.crs,
+    )
     return out
 
 
@@ -796,12 +1045,20 @@ def shared_comparison(result: ObservatoryResult) -> gpd.GeoDataFrame:
     """
     c = result.comparison
     c = c[c["trend"] != MASKED]
-    out = gpd.GeoDataFrame({"cell_id": c["cell_id"].to_numpy(), "window": c["window"].to_numpy(),
-                            "period": result.period, "previous_period": result.previous_period,
-                            "trend": c["trend"].to_numpy(), "p_value": c["p_value"].round(5).to_numpy(),
-                            "q_value": c["q_value"].round(5).to_numpy(),
-                            "synthetic": result.synthetic},
-                           geometry=c.geometry.values, crs=c.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "cell_id": c["cell_id"].to_numpy(),
+            "window": c["window"].to_numpy(),
+            "period": result.period,
+            "previous_period": result.previous_period,
+            "trend": c["trend"].to_numpy(),
+            "p_value": c["p_value"].round(5).to_numpy(),
+            "q_value": c["q_value"].round(5).to_numpy(),
+            "synthetic": result.synthetic,
+        },
+        geometry=c.geometry.values,
+        crs=c.crs,
+    )
     return out.reset_index(drop=True)
 
 
@@ -829,28 +1086,50 @@ def summary(result: ObservatoryResult) -> dict[str, Any]:
         "crs": result.crs,
         "synthetic_incidents": result.synthetic,
         "min_count": result.min_count,
-        "windows": [{"name": w.name, "description": w.describe(), "hours": list(w.hours) if w.hours else None,
-                     "days": w.days, "school_holidays": w.school_holidays, "public_holidays": w.public_holidays}
-                    for w in result.windows],
+        "windows": [
+            {
+                "name": w.name,
+                "description": w.describe(),
+                "hours": list(w.hours) if w.hours else None,
+                "days": w.days,
+                "school_holidays": w.school_holidays,
+                "public_holidays": w.public_holidays,
+            }
+            for w in result.windows
+        ],
         "counts_by_source_category": _table_dict(result.counts),
         "counts_by_source_category_previous": _table_dict(result.counts_previous),
-        "incidents": {"period": int(result.counts.loc["total", "total"]),
-                      "previous_period": int(result.counts_previous.loc["total", "total"])},
+        "incidents": {
+            "period": int(result.counts.loc["total", "total"]),
+            "previous_period": int(result.counts_previous.loc["total", "total"]),
+        },
         "ingest": result.ingest,
         "duplicates_dropped": result.ingest.get("duplicates_dropped", 0),
-        "segments": {w.name: {c: int(((seg["window"] == w.name) & (seg["class"] == c)).sum())
-                              for c in [n for n, _ in SEGMENT_CLASSES] + [COLD]} for w in result.windows},
-        "comparison": {"window": first, "test": "exact binomial test of this period's count given both periods' total, "
-                       "p0 = this period's share of the days the window admits; trend where the Benjamini-Hochberg "
-                       f"q-value over the cells tested is below alpha {result.params.get('alpha')} (raw p-values "
-                       "kept)", "p0": result.params.get("period_share", {}).get(first),
-                       "cells": {t: int((result.comparison["trend"] == t).sum()) for t in (*TRENDS, MASKED)},
-                       "cells_tested": int(result.comparison["p_value"].notna().sum()),
-                       "cells_raw_p_below_alpha": int((result.comparison["p_value"]
-                                                       < result.params.get("alpha", 0.05)).sum())},
-        "segment_classes": {"rule": "Gi* z >= 2.58 très chaud, >= 1.96 chaud, >= 1.65 tiède, else froid",
-                            "suppression": f"count and intensity null below {result.min_count} incidents; z and class "
-                                           f"null when the Gi* neighbourhood holds fewer than {result.min_count}"},
+        "segments": {
+            w.name: {
+                c: int(((seg["window"] == w.name) & (seg["class"] == c)).sum())
+                for c in [n for n, _ in SEGMENT_CLASSES] + [COLD]
+            }
+            for w in result.windows
+        },
+        "comparison": {
+            "window": first,
+            "test": "exact binomial test of this period's count given both periods' total, "
+            "p0 = this period's share of the days the window admits; trend where the Benjamini-Hochberg "
+            f"q-value over the cells tested is below alpha {result.params.get('alpha')} (raw p-values "
+            "kept)",
+            "p0": result.params.get("period_share", {}).get(first),
+            "cells": {t: int((result.comparison["trend"] == t).sum()) for t in (*TRENDS, MASKED)},
+            "cells_tested": int(result.comparison["p_value"].notna().sum()),
+            "cells_raw_p_below_alpha": int(
+                (result.comparison["p_value"] < result.params.get("alpha", 0.05)).sum()
+            ),
+        },
+        "segment_classes": {
+            "rule": "Gi* z >= 2.58 très chaud, >= 1.96 chaud, >= 1.65 tiède, else froid",
+            "suppression": f"count and intensity null below {result.min_count} incidents; z and class "
+            f"null when the Gi* neighbourhood holds fewer than {result.min_count}",
+        },
         "params": result.params,
     }
 
@@ -872,21 +1151,46 @@ def hotspots_tif(result: ObservatoryResult, path: Path | str) -> None:
 
     g0 = result.grids[0]
     rows, cols = g0.values.shape
-    with rasterio.open(path, "w", driver="GTiff", height=rows, width=cols, count=len(result.grids), dtype="float32",
-                       crs=result.crs, transform=g0.transform, compress="deflate", nodata=float("nan")) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=rows,
+        width=cols,
+        count=len(result.grids),
+        dtype="float32",
+        crs=result.crs,
+        transform=g0.transform,
+        compress="deflate",
+        nodata=float("nan"),
+    ) as dst:
         for b, (w, g) in enumerate(zip(result.windows, result.grids), start=1):
             dst.write(g.values.astype("float32"), b)
             dst.set_band_description(b, g.window)
             dst.update_tags(b, window=w.name, description=w.describe(), period=result.period)
-        dst.update_tags(window=result.grids[0].window, windows=" | ".join(g.window for g in result.grids),
-                        period=result.period, method="kde quartic", bandwidth_m=str(g0.bandwidth_m), cell_m=str(g0.cell_m),
-                        units="incidents per km2", min_count=str(result.min_count),
-                        suppression=f"NaN where fewer than {result.min_count} incidents lie within {g0.bandwidth_m:g} m",
-                        synthetic=str(result.synthetic).lower(), source="siteplanner " + __version__)
+        dst.update_tags(
+            window=result.grids[0].window,
+            windows=" | ".join(g.window for g in result.grids),
+            period=result.period,
+            method="kde quartic",
+            bandwidth_m=str(g0.bandwidth_m),
+            cell_m=str(g0.cell_m),
+            units="incidents per km2",
+            min_count=str(result.min_count),
+            suppression=f"NaN where fewer than {result.min_count} incidents lie within {g0.bandwidth_m:g} m",
+            synthetic=str(result.synthetic).lower(),
+            source="siteplanner " + __version__,
+        )
 
 
-def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: str = "", streets=None,
-                   dpi: int = 150) -> None:
+def comparison_map(
+    result: ObservatoryResult,
+    path: Path | str,
+    *,
+    town_source: str = "",
+    streets=None,
+    dpi: int = 150,
+) -> None:
     """The period comparison map (PNG): hausse / baisse / stable per cell, masked cells blank.
 
     Parameters
@@ -919,7 +1223,9 @@ def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: 
             sub.plot(ax=ax, color=col, edgecolor="white", linewidth=0.4, alpha=0.85, zorder=2)
     if streets is not None and len(streets):
         streets.plot(ax=ax, color="#555555", linewidth=0.4, zorder=3)
-    gpd.GeoSeries([result.area], crs=result.crs).boundary.plot(ax=ax, color="black", linewidth=1.2, linestyle="--", zorder=4)
+    gpd.GeoSeries([result.area], crs=result.crs).boundary.plot(
+        ax=ax, color="black", linewidth=1.2, linestyle="--", zorder=4
+    )
     xmin, ymin, xmax, ymax = result.area.buffer(80).bounds
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -929,19 +1235,33 @@ def comparison_map(result: ObservatoryResult, path: Path | str, *, town_source: 
     ax.set_ylabel("")
     n = {t: int((c["trend"] == t).sum()) for t in colours}
     cell = result.params.get("compare_cell_m", 100.0)
-    handles = [Patch(color=colours["hausse"], label=f"hausse ({n['hausse']} cells)"),
-               Patch(color=colours["baisse"], label=f"baisse ({n['baisse']} cells)"),
-               Patch(color=colours["stable"], label=f"stable ({n['stable']} cells)"),
-               Patch(facecolor="white", edgecolor="#999999", label=f"blank: fewer than {result.min_count} incidents"),
-               Line2D([], [], color="black", linestyle="--", label="commune")]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9, bbox_to_anchor=(1.0, 0.04))
-    ax.set_title(f"{result.windows[0].name}: {result.period} vs {result.previous_period}, {cell:g} m cells\n"
-                 f"exact binomial test, Benjamini–Hochberg q < {result.params.get('alpha', 0.05):g} "
-                 f"over {int((c['trend'] != MASKED).sum())} cells", fontsize=11)
+    handles = [
+        Patch(color=colours["hausse"], label=f"hausse ({n['hausse']} cells)"),
+        Patch(color=colours["baisse"], label=f"baisse ({n['baisse']} cells)"),
+        Patch(color=colours["stable"], label=f"stable ({n['stable']} cells)"),
+        Patch(
+            facecolor="white",
+            edgecolor="#999999",
+            label=f"blank: fewer than {result.min_count} incidents",
+        ),
+        Line2D([], [], color="black", linestyle="--", label="commune"),
+    ]
+    ax.legend(
+        handles=handles, loc="lower right", fontsize=8, framealpha=0.9, bbox_to_anchor=(1.0, 0.04)
+    )
+    ax.set_title(
+        f"{result.windows[0].name}: {result.period} vs {result.previous_period}, {cell:g} m cells\n"
+        f"exact binomial test, Benjamini–Hochberg q < {result.params.get('alpha', 0.05):g} "
+        f"over {int((c['trend'] != MASKED).sum())} cells",
+        fontsize=11,
+    )
     plot.add_scale_bar(ax)
     plot.add_north_arrow(ax)
-    plot.add_attribution(ax, f"Streets: © OpenStreetMap contributors (ODbL){', ' + town_source if town_source else ''}. "
-                             f"Incidents: {'SYNTHETIC' if result.synthetic else 'scenario files'}, aggregated. siteplanner")
+    plot.add_attribution(
+        ax,
+        f"Streets: © OpenStreetMap contributors (ODbL){', ' + town_source if town_source else ''}. "
+        f"Incidents: {'SYNTHETIC' if result.synthetic else 'scenario files'}, aggregated. siteplanner",
+    )
     if result.synthetic:
         plot.add_synthetic_mark(ax)
     fig.tight_layout()
@@ -986,7 +1306,9 @@ def indicators_csv(result: ObservatoryResult) -> str:
     return d.to_csv(index=False, lineterminator="\n")
 
 
-def write(result: ObservatoryResult, out_dir: Path | str, *, town_source: str = "", streets=None) -> list[Path]:
+def write(
+    result: ObservatoryResult, out_dir: Path | str, *, town_source: str = "", streets=None
+) -> list[Path]:
     """Write the observatory's files into ``out_dir`` (staged, then moved into place).
 
     Files: ``hotspots.tif``, ``hotspot_segments.geojson``, ``comparison.geojson``,
@@ -1014,13 +1336,18 @@ def write(result: ObservatoryResult, out_dir: Path | str, *, town_source: str = 
         io.write_with(stage / "hotspots.tif", lambda p: hotspots_tif(result, p))
         io.write_geojson(stage / "hotspot_segments.geojson", shared_segments(result))
         io.write_geojson(stage / "comparison.geojson", shared_comparison(result))
-        io.write_with(stage / "comparison.png", lambda p: comparison_map(result, p, town_source=town_source, streets=streets))
+        io.write_with(
+            stage / "comparison.png",
+            lambda p: comparison_map(result, p, town_source=town_source, streets=streets),
+        )
         io.write_text(stage / "observatory.csv", indicators_csv(result))
         io.write_json(stage / "summary.json", summary(result))
     return written
 
 
-def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = None) -> tuple[ObservatoryResult, list[Path]]:
+def run(
+    sc: Scenario, period: str | None = None, out_dir: Path | str | None = None
+) -> tuple[ObservatoryResult, list[Path]]:
     """Read a scenario's town and incident files, build the observatory for ``period`` and write it.
 
     Parameters
@@ -1043,7 +1370,9 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
     obs = getattr(sc, "observatory", None)
     period = period or (obs.period if obs is not None else None)
     if not period:
-        raise InputError(f"{sc.path}: no period given; pass --period 2023-S1 or set [observatory] period")
+        raise InputError(
+            f"{sc.path}: no period given; pass --period 2023-S1 or set [observatory] period"
+        )
     windows_mod.parse_period(period)
     town = io.scenario_town(sc)
     if not sc.incidents:
@@ -1055,23 +1384,49 @@ def run(sc: Scenario, period: str | None = None, out_dir: Path | str | None = No
         kw = {"distance_m": obs.duplicate_distance_m, "minutes": obs.duplicate_minutes}
     merged, n_dup = incidents.merge_sources(frames, **kw)
     report = merge_report(frames, merged)
-    report["duplicate_rule"] = {"distance_m": kw.get("distance_m", 10.0), "minutes": kw.get("minutes", 30.0),
-                                "same_category": True, "kept": "the row of the file listed first"}
-    logger.info("observatory: %d incidents from %d file(s), %d cross-source duplicate(s) dropped (%s)", len(merged),
-                len(frames), n_dup, ", ".join(f"{k} {v['duplicates_dropped']}" for k, v in report["files"].items()))
+    report["duplicate_rule"] = {
+        "distance_m": kw.get("distance_m", 10.0),
+        "minutes": kw.get("minutes", 30.0),
+        "same_category": True,
+        "kept": "the row of the file listed first",
+    }
+    logger.info(
+        "observatory: %d incidents from %d file(s), %d cross-source duplicate(s) dropped (%s)",
+        len(merged),
+        len(frames),
+        n_dup,
+        ", ".join(f"{k} {v['duplicates_dropped']}" for k, v in report["files"].items()),
+    )
     _log_table("observatory: all incidents read per source × category", count_table(merged))
     qpv = read_qpv(sc.resolve(sc.area.qpv), town.crs, town.area) if sc.area.qpv else None
     if obs is not None:
         wins = tuple(time_window(w) for w in obs.windows) or DEFAULT_WINDOWS
-        params = {"min_count": obs.min_count, "lixel_m": obs.lixel_m, "bandwidth_m": obs.bandwidth_m, "cell_m": obs.cell_m,
-                  "compare_cell_m": obs.compare_cell_m, "sensitive_radius_m": obs.sensitive_radius_m, "alpha": obs.alpha,
-                  "school_zone": obs.school_zone}
+        params = {
+            "min_count": obs.min_count,
+            "lixel_m": obs.lixel_m,
+            "bandwidth_m": obs.bandwidth_m,
+            "cell_m": obs.cell_m,
+            "compare_cell_m": obs.compare_cell_m,
+            "sensitive_radius_m": obs.sensitive_radius_m,
+            "alpha": obs.alpha,
+            "school_zone": obs.school_zone,
+        }
     else:
         wins, params = DEFAULT_WINDOWS, {"min_count": sc.hotspots.min_count_shared}
     res = build(town, merged, period=period, windows=wins, qpv=qpv, **params)
-    res = dataclasses.replace(res, ingest={**report, "incidents_read": int(len(merged)),
-                                           "counts_by_source_category_all": _table_dict(count_table(merged))})
-    out = Path(out_dir) if out_dir is not None else sc.resolve(sc.output.dir) / f"observatoire_{period}"
+    res = dataclasses.replace(
+        res,
+        ingest={
+            **report,
+            "incidents_read": int(len(merged)),
+            "counts_by_source_category_all": _table_dict(count_table(merged)),
+        },
+    )
+    out = (
+        Path(out_dir)
+        if out_dir is not None
+        else sc.resolve(sc.output.dir) / f"observatoire_{period}"
+    )
     from .io import edges_gdf
 
     files = write(res, out, town_source=town.source, streets=edges_gdf(town.graph, town.crs))

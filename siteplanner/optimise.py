@@ -183,12 +183,24 @@ def load_coverage(path: str | PathLike[str]) -> CoverageProblem:
     CoverageProblem
         With ``A`` rebuilt as a CSR matrix.
     """
-    keys = ("A_data", "A_indices", "A_indptr", "A_shape", "demand_weight", "demand_xy",
-            "site_id", "site_cost_eur", "existing", "crs")
+    keys = (
+        "A_data",
+        "A_indices",
+        "A_indptr",
+        "A_shape",
+        "demand_weight",
+        "demand_xy",
+        "site_id",
+        "site_cost_eur",
+        "existing",
+        "crs",
+    )
     with np.load(path, allow_pickle=False) as z:
         missing = [key for key in keys if key not in z.files]
-        report_problems([f"array {key!r} is missing (expected keys: {', '.join(keys)})" for key in missing],
-                        source=str(path))
+        report_problems(
+            [f"array {key!r} is missing (expected keys: {', '.join(keys)})" for key in missing],
+            source=str(path),
+        )
         shape = tuple(int(s) for s in z["A_shape"])
         A = sp.csr_matrix((z["A_data"], z["A_indices"], z["A_indptr"]), shape=shape)
         problem = CoverageProblem(
@@ -202,15 +214,24 @@ def load_coverage(path: str | PathLike[str]) -> CoverageProblem:
         )
     n_s, n_d = shape
     problems = []
-    for name, arr, n in (("demand_weight", problem.demand_weight, n_d), ("site_id", problem.site_id, n_s),
-                         ("site_cost_eur", problem.site_cost_eur, n_s), ("existing", problem.existing, n_s)):
+    for name, arr, n in (
+        ("demand_weight", problem.demand_weight, n_d),
+        ("site_id", problem.site_id, n_s),
+        ("site_cost_eur", problem.site_cost_eur, n_s),
+        ("existing", problem.existing, n_s),
+    ):
         if len(arr) != n:
             problems.append(f"{name} has {len(arr)} values, expected {n} (from A_shape {shape})")
     if problem.demand_xy.shape != (n_d, 2):
         problems.append(f"demand_xy has shape {problem.demand_xy.shape}, expected ({n_d}, 2)")
     report_problems(problems, source=str(path))
-    logger.info("load_coverage read %s: %s sites, %s demand points, %s coverage pairs",
-                path, f"{n_s:,}", f"{n_d:,}", f"{A.nnz:,}")
+    logger.info(
+        "load_coverage read %s: %s sites, %s demand points, %s coverage pairs",
+        path,
+        f"{n_s:,}",
+        f"{n_d:,}",
+        f"{A.nnz:,}",
+    )
     return problem
 
 
@@ -353,7 +374,9 @@ class _Instance:
     A: sp.csr_matrix  # binary float64, sorted indices
     w: np.ndarray
     fixed: np.ndarray  # sorted unique int
-    candidate: np.ndarray  # bool per site: may be chosen (not fixed/excluded/too close to fixed/too dear)
+    candidate: (
+        np.ndarray
+    )  # bool per site: may be chosen (not fixed/excluded/too close to fixed/too dear)
     k: int | None
     budget: float | None
     cost: np.ndarray  # zeros when no cost given
@@ -375,7 +398,9 @@ class _Instance:
         return table
 
 
-def _as_index_array(values: Iterable[int] | np.ndarray, name: str, n: int, problems: list[str]) -> np.ndarray:
+def _as_index_array(
+    values: Iterable[int] | np.ndarray, name: str, n: int, problems: list[str]
+) -> np.ndarray:
     arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
     if arr.dtype == bool:
         if arr.shape != (n,):
@@ -385,12 +410,16 @@ def _as_index_array(values: Iterable[int] | np.ndarray, name: str, n: int, probl
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
     if not np.issubdtype(arr.dtype, np.integer):
-        problems.append(f"{name}: site indices must be integers or a boolean mask, got dtype {arr.dtype}")
+        problems.append(
+            f"{name}: site indices must be integers or a boolean mask, got dtype {arr.dtype}"
+        )
         return np.zeros(0, dtype=np.int64)
     arr = arr.astype(np.int64).ravel()
     bad = arr[(arr < 0) | (arr >= n)]
     if bad.size:
-        problems.append(f"{name}: site indices {sorted(set(bad.tolist()))[:10]} out of range; accepted 0..{n - 1}")
+        problems.append(
+            f"{name}: site indices {sorted(set(bad.tolist()))[:10]} out of range; accepted 0..{n - 1}"
+        )
         arr = arr[(arr >= 0) & (arr < n)]
     return np.unique(arr)
 
@@ -413,12 +442,16 @@ def _prepare(
     problems: list[str] = []
     A = sp.csr_matrix(A, copy=True)
     if A.ndim != 2:
-        report_problems([f"A must be a 2-D sites × demand matrix, got shape {A.shape}"], source=source)
+        report_problems(
+            [f"A must be a 2-D sites × demand matrix, got shape {A.shape}"], source=source
+        )
     A.sum_duplicates()
     A.eliminate_zeros()
     if A.nnz and not np.all(A.data == 1):
-        problems.append("A: entries must be 0 or 1 (1 = the site sees the demand point); "
-                        f"found values {np.unique(A.data[A.data != 1])[:5].tolist()}")
+        problems.append(
+            "A: entries must be 0 or 1 (1 = the site sees the demand point); "
+            f"found values {np.unique(A.data[A.data != 1])[:5].tolist()}"
+        )
     A = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)
     A.sort_indices()
     n_s, n_d = A.shape
@@ -428,10 +461,14 @@ def _prepare(
         w = np.zeros(n_d)
     elif not np.all(np.isfinite(w)) or np.any(w < 0):
         bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
-        problems.append(f"weight: demand points {bad[:10].tolist()} have weights {w[bad[:10]].tolist()}; "
-                        "accepted finite values ≥ 0")
+        problems.append(
+            f"weight: demand points {bad[:10].tolist()} have weights {w[bad[:10]].tolist()}; "
+            "accepted finite values ≥ 0"
+        )
     if need_limit and (k is None) == (budget_eur is None):
-        problems.append(f"give exactly one of k (number of new sites) or budget_eur; got k={k}, budget_eur={budget_eur}")
+        problems.append(
+            f"give exactly one of k (number of new sites) or budget_eur; got k={k}, budget_eur={budget_eur}"
+        )
     if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
         problems.append(f"k: {k!r} is not a whole number ≥ 0")
     if budget_eur is not None and not (math.isfinite(budget_eur) and budget_eur >= 0):
@@ -446,7 +483,9 @@ def _prepare(
             cost = np.zeros(n_s)
         elif not np.all(np.isfinite(cost)) or np.any(cost < 0):
             bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
-            problems.append(f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; accepted finite ≥ 0")
+            problems.append(
+                f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; accepted finite ≥ 0"
+            )
             cost = np.zeros(n_s)
     if not (0.0 <= backup_share <= 1.0):
         problems.append(f"backup_share: {backup_share!r}; accepted a share between 0 and 1")
@@ -454,17 +493,23 @@ def _prepare(
     excl_idx = _as_index_array(excluded, "excluded", n_s, problems)
     both = np.intersect1d(fixed_idx, excl_idx)
     if both.size:
-        problems.append(f"sites {both[:10].tolist()} are both fixed and excluded; a site is either kept or rejected")
+        problems.append(
+            f"sites {both[:10].tolist()} are both fixed and excluded; a site is either kept or rejected"
+        )
     xy = None
     if min_spacing_m is not None:
         if not (math.isfinite(min_spacing_m) and min_spacing_m >= 0):
             problems.append(f"min_spacing_m: {min_spacing_m!r}; accepted a distance ≥ 0 in metres")
         if site_xy is None:
-            problems.append("site_xy: min_spacing_m needs the site coordinates (n_sites × 2, projected metres)")
+            problems.append(
+                "site_xy: min_spacing_m needs the site coordinates (n_sites × 2, projected metres)"
+            )
         else:
             xy = np.asarray(site_xy, dtype=np.float64)
             if xy.shape != (n_s, 2) or not np.all(np.isfinite(xy)):
-                problems.append(f"site_xy: shape {xy.shape}, expected ({n_s}, 2) finite projected coordinates")
+                problems.append(
+                    f"site_xy: shape {xy.shape}, expected ({n_s}, 2) finite projected coordinates"
+                )
                 xy = None
     report_problems(problems, source=source)
 
@@ -477,8 +522,16 @@ def _prepare(
         if len(pairs):
             d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
             pairs = pairs[d < min_spacing_m]
-        rows = np.concatenate([pairs[:, 0], pairs[:, 1]]) if len(pairs) else np.zeros(0, dtype=np.int64)
-        cols = np.concatenate([pairs[:, 1], pairs[:, 0]]) if len(pairs) else np.zeros(0, dtype=np.int64)
+        rows = (
+            np.concatenate([pairs[:, 0], pairs[:, 1]])
+            if len(pairs)
+            else np.zeros(0, dtype=np.int64)
+        )
+        cols = (
+            np.concatenate([pairs[:, 1], pairs[:, 0]])
+            if len(pairs)
+            else np.zeros(0, dtype=np.int64)
+        )
         conflicts = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n_s, n_s))
         conflicts.sort_indices()
         if fixed_idx.size:
@@ -489,22 +542,37 @@ def _prepare(
         raise InfeasibleError(
             f"k={k} new sites asked but only {n_open} candidate sites remain "
             f"({n_s} sites, {fixed_idx.size} fixed, {excl_idx.size} excluded"
-            + (f", others closer than {min_spacing_m} m to a fixed site" if conflicts is not None else "")
-            + f"); accepted k ≤ {n_open}")
+            + (
+                f", others closer than {min_spacing_m} m to a fixed site"
+                if conflicts is not None
+                else ""
+            )
+            + f"); accepted k ≤ {n_open}"
+        )
     if budget_eur is not None and need_limit:
         affordable = candidate & (cost <= budget_eur)
         if n_open and not affordable.any():
             raise InfeasibleError(
                 f"budget_eur={budget_eur:,.0f} is below the cheapest candidate site "
-                f"({cost[candidate].min():,.0f} €); accepted a budget ≥ that amount")
+                f"({cost[candidate].min():,.0f} €); accepted a budget ≥ that amount"
+            )
         candidate = affordable
     counts0 = np.zeros(n_d, dtype=np.int64)
     if fixed_idx.size:
         counts0 = np.asarray(A[fixed_idx].sum(axis=0)).ravel().astype(np.int64)
     counts0 = np.minimum(counts0, 2)
-    return _Instance(A=A, w=w, fixed=fixed_idx, candidate=candidate, k=None if k is None else int(k),
-                     budget=None if budget_eur is None else float(budget_eur), cost=cost,
-                     beta=float(backup_share), conflicts=conflicts, counts0=counts0)
+    return _Instance(
+        A=A,
+        w=w,
+        fixed=fixed_idx,
+        candidate=candidate,
+        k=None if k is None else int(k),
+        budget=None if budget_eur is None else float(budget_eur),
+        cost=cost,
+        beta=float(backup_share),
+        conflicts=conflicts,
+        counts0=counts0,
+    )
 
 
 def _value_left(inst: _Instance, counts: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -530,7 +598,7 @@ def _counts_of(inst: _Instance, sites: Sequence[int] | np.ndarray) -> np.ndarray
 def _rows_of(inst: _Instance, sites: np.ndarray) -> np.ndarray:
     """Demand points seen by each site of ``sites``, concatenated (repeats kept)."""
     indptr, indices = inst.A.indptr, inst.A.indices
-    return np.concatenate([indices[indptr[j]:indptr[j + 1]] for j in sites.tolist()])
+    return np.concatenate([indices[indptr[j] : indptr[j + 1]] for j in sites.tolist()])
 
 
 def _bound(inst: _Instance, f_s: float, gains: np.ndarray) -> float:
@@ -549,7 +617,7 @@ def _bound(inst: _Instance, f_s: float, gains: np.ndarray) -> float:
             return f_s
         if g.size <= inst.k:
             return f_s + float(g.sum())
-        return f_s + float(np.partition(g, g.size - inst.k)[g.size - inst.k:].sum())
+        return f_s + float(np.partition(g, g.size - inst.k)[g.size - inst.k :].sum())
     assert inst.budget is not None
     c = inst.cost[gains > 0]
     free = c <= 0
@@ -570,7 +638,9 @@ def _bound(inst: _Instance, f_s: float, gains: np.ndarray) -> float:
 # --------------------------------------------------------------------------- #
 
 
-def _celf(inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None) -> tuple[list[int], list[float], float]:
+def _celf(
+    inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None
+) -> tuple[list[int], list[float], float]:
     """One lazy-greedy run; returns (selected, gains, best online bound)."""
     A, indptr, indices = inst.A, inst.A.indptr, inst.A.indices
     counts = inst.counts0.copy()
@@ -588,7 +658,9 @@ def _celf(inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None) ->
             return g
         return g / cost[j] if cost[j] > 0 else (math.inf if g > 0 else 0.0)
 
-    heap = [(-key(j, gains_ub[j]), j) for j in np.flatnonzero(inst.candidate & (gains_ub > 0)).tolist()]
+    heap = [
+        (-key(j, gains_ub[j]), j) for j in np.flatnonzero(inst.candidate & (gains_ub > 0)).tolist()
+    ]
     heapq.heapify(heap)
     fresh = np.full(inst.n_sites, -1, dtype=np.int64)
     fresh[inst.candidate] = 0
@@ -604,7 +676,7 @@ def _celf(inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None) ->
             usable[j] = False  # the budget only shrinks
             continue
         if fresh[j] != it:
-            row = indices[indptr[j]:indptr[j + 1]]
+            row = indices[indptr[j] : indptr[j + 1]]
             g = float(value[row].sum())
             gains_ub[j] = g
             fresh[j] = it
@@ -618,7 +690,7 @@ def _celf(inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None) ->
         gains.append(g)
         f_s += g
         it += 1
-        row = indices[indptr[j]:indptr[j + 1]]
+        row = indices[indptr[j] : indptr[j + 1]]
         c_row = np.minimum(counts[row] + 1, 2)
         counts[row] = c_row
         value[row] = w[row] * table[c_row]  # _value_left on the row
@@ -627,7 +699,9 @@ def _celf(inst: _Instance, *, cost_benefit: bool, limit_k: int | None = None) ->
         if budget_left is not None:
             budget_left -= cost[j]
         if inst.conflicts is not None:
-            usable[inst.conflicts.indices[inst.conflicts.indptr[j]:inst.conflicts.indptr[j + 1]]] = False
+            usable[
+                inst.conflicts.indices[inst.conflicts.indptr[j] : inst.conflicts.indptr[j + 1]]
+            ] = False
         if limit_k is None:
             best_bound = min(best_bound, _bound(inst, f_s, gains_ub))
     if limit_k is None:
@@ -649,14 +723,14 @@ def _order_by_gain(inst: _Instance, sites: Iterable[int]) -> tuple[list[int], li
     w, table = inst.w, inst.table
     counts = inst.counts0.copy()
     value = _value_left(inst, counts)
-    heap = [(-float(value[indices[indptr[j]:indptr[j + 1]]].sum()), j) for j in left]
+    heap = [(-float(value[indices[indptr[j] : indptr[j + 1]]].sum()), j) for j in left]
     heapq.heapify(heap)
     fresh = dict.fromkeys(left, 0)
     order: list[int] = []
     gains: list[float] = []
     while heap:
         neg, j = heapq.heappop(heap)
-        row = indices[indptr[j]:indptr[j + 1]]
+        row = indices[indptr[j] : indptr[j + 1]]
         if fresh[j] != len(order):
             fresh[j] = len(order)
             heapq.heappush(heap, (-float(value[row].sum()), j))
@@ -683,9 +757,12 @@ def _swap_improve(inst: _Instance, selected: Sequence[int], *, max_passes: int =
         return chosen
     A, indptr, indices = inst.A, inst.A.indptr, inst.A.indices
     w, table = inst.w, inst.table
-    counts = inst.counts0.astype(np.int64) + np.bincount(_rows_of(inst, np.asarray(chosen, dtype=np.int64)),
-                                                         minlength=inst.counts0.size)
-    value = w * table[np.minimum(counts, 2)]  # _value_left(inst, counts), kept up to date row by row
+    counts = inst.counts0.astype(np.int64) + np.bincount(
+        _rows_of(inst, np.asarray(chosen, dtype=np.int64)), minlength=inst.counts0.size
+    )
+    value = (
+        w * table[np.minimum(counts, 2)]
+    )  # _value_left(inst, counts), kept up to date row by row
     open_ = inst.candidate.copy()  # candidate and not in the plan
     open_[chosen] = False
     conflicts = inst.conflicts
@@ -710,15 +787,24 @@ def _swap_improve(inst: _Instance, selected: Sequence[int], *, max_passes: int =
         improved = False
         for s in sorted(chosen):
             if stale:
-                screened = _screen_swaps(inst, chosen, counts, A @ value, open_, conflict_count, spent, At,
-                                         slack=margin + threshold)
+                screened = _screen_swaps(
+                    inst,
+                    chosen,
+                    counts,
+                    A @ value,
+                    open_,
+                    conflict_count,
+                    spent,
+                    At,
+                    slack=margin + threshold,
+                )
                 stale = False
             if s in screened:
                 tried.add(s)
                 if len(tried) == len(chosen):
                     return chosen
                 continue
-            row_s = indices[indptr[s]:indptr[s + 1]]
+            row_s = indices[indptr[s] : indptr[s + 1]]
             w_s = w[row_s]
             before = (w_s * table[np.minimum(counts[row_s] - 1, 2)]).sum()  # what s adds now
             counts[row_s] -= 1
@@ -726,18 +812,22 @@ def _swap_improve(inst: _Instance, selected: Sequence[int], *, max_passes: int =
             gains = A @ value
             allowed = open_
             if conflicts is not None:
-                conflict_count[conflicts.indices[conflicts.indptr[s]:conflicts.indptr[s + 1]]] -= 1
+                conflict_count[
+                    conflicts.indices[conflicts.indptr[s] : conflicts.indptr[s + 1]]
+                ] -= 1
                 allowed = allowed & (conflict_count == 0)
             if budget is not None:
                 allowed = allowed & (cost <= budget - (spent - cost[s]) + 1e-9)
             gains[~allowed] = -np.inf
             t = int(np.argmax(gains))
             swap_in = t if gains[t] > before + threshold else s
-            row_t = indices[indptr[swap_in]:indptr[swap_in + 1]]
+            row_t = indices[indptr[swap_in] : indptr[swap_in + 1]]
             counts[row_t] += 1
             value[row_t] = w[row_t] * table[np.minimum(counts[row_t], 2)]
             if conflicts is not None:
-                conflict_count[conflicts.indices[conflicts.indptr[swap_in]:conflicts.indptr[swap_in + 1]]] += 1
+                conflict_count[
+                    conflicts.indices[conflicts.indptr[swap_in] : conflicts.indptr[swap_in + 1]]
+                ] += 1
             if swap_in != s:
                 improved = True
                 open_[s], open_[swap_in] = True, False
@@ -754,9 +844,18 @@ def _swap_improve(inst: _Instance, selected: Sequence[int], *, max_passes: int =
     return chosen
 
 
-def _screen_swaps(inst: _Instance, chosen: list[int], counts: np.ndarray, gains_now: np.ndarray,
-                  open_: np.ndarray, conflict_count: np.ndarray, spent: float, At: sp.csr_matrix, *,
-                  slack: float) -> set[int]:
+def _screen_swaps(
+    inst: _Instance,
+    chosen: list[int],
+    counts: np.ndarray,
+    gains_now: np.ndarray,
+    open_: np.ndarray,
+    conflict_count: np.ndarray,
+    spent: float,
+    At: sp.csr_matrix,
+    *,
+    slack: float,
+) -> set[int]:
     """Chosen sites whose best 1-swap is below what they add by more than ``slack``."""
     w, table, cost, budget, conflicts = inst.w, inst.table, inst.cost, inst.budget, inst.conflicts
     ch = np.asarray(chosen, dtype=np.int64)
@@ -788,8 +887,17 @@ def _match_tol(*values: float) -> float:
     return 1e-6 * max([abs(v) for v in values if math.isfinite(v)] + [1e-12])
 
 
-def _make_plan(inst: _Instance, selected: Sequence[int], gains: Sequence[float], upper_bound: float,
-               solver: str, *, certified: bool = True, failed: bool = False, message: str = "") -> Plan:
+def _make_plan(
+    inst: _Instance,
+    selected: Sequence[int],
+    gains: Sequence[float],
+    upper_bound: float,
+    solver: str,
+    *,
+    certified: bool = True,
+    failed: bool = False,
+    message: str = "",
+) -> Plan:
     """The plan of ``selected``, its objective recomputed from ``A`` and the weights.
 
     ``upper_bound`` must be a proven bound; ``certified`` says whether the solver that
@@ -802,9 +910,15 @@ def _make_plan(inst: _Instance, selected: Sequence[int], gains: Sequence[float],
     before = _objective(inst, inst.counts0)[0]
     upper_bound = float(upper_bound)
     if upper_bound < objective - _match_tol(objective, upper_bound):
-        logger.warning("%s: upper bound %.9g is below the plan's objective %.9g; bound discarded",
-                       solver, upper_bound, objective)
-        message = (message + "; " if message else "") + f"bound {upper_bound:.9g} below the objective, discarded"
+        logger.warning(
+            "%s: upper bound %.9g is below the plan's objective %.9g; bound discarded",
+            solver,
+            upper_bound,
+            objective,
+        )
+        message = (
+            message + "; " if message else ""
+        ) + f"bound {upper_bound:.9g} below the objective, discarded"
         upper_bound, certified = math.inf, False
     upper_bound = max(upper_bound, objective)  # within rounding of the objective
     if math.isinf(upper_bound):
@@ -897,17 +1011,36 @@ def greedy(
         ``gap`` is a proven bound on the distance to the optimum. The greedy stops
         early when no site adds anything.
     """
-    inst = _prepare(A, weight, k=k, budget_eur=budget_eur, cost_eur=cost_eur, fixed=fixed, excluded=excluded,
-                    min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share, source="greedy()")
+    inst = _prepare(
+        A,
+        weight,
+        k=k,
+        budget_eur=budget_eur,
+        cost_eur=cost_eur,
+        fixed=fixed,
+        excluded=excluded,
+        min_spacing_m=min_spacing_m,
+        site_xy=site_xy,
+        backup_share=backup_share,
+        source="greedy()",
+    )
     plan = _greedy(inst, polish=polish)
     _log_plan("greedy", plan)
     return plan
 
 
 def _log_plan(name: str, plan: Plan) -> None:
-    logger.info("%s chose %d new sites (%d fixed): objective %.6g of %.6g, bound %.6g, gap %.3g%%%s",
-                name, len(plan.selected), len(plan.fixed), plan.objective, plan.total_weight,
-                plan.upper_bound, 100 * plan.gap, " (optimal)" if plan.optimal else "")
+    logger.info(
+        "%s chose %d new sites (%d fixed): objective %.6g of %.6g, bound %.6g, gap %.3g%%%s",
+        name,
+        len(plan.selected),
+        len(plan.fixed),
+        plan.objective,
+        plan.total_weight,
+        plan.upper_bound,
+        100 * plan.gap,
+        " (optimal)" if plan.optimal else "",
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -946,21 +1079,26 @@ def _reduce(inst: _Instance) -> _Model:
     multi = np.flatnonzero(deg >= 2)
     if inst.beta == 0 and inst.conflicts is None and sites.size > 1:
         # a site whose demand is all seen by another site (no dearer) is never needed
-        keep = _undominated(B[:, multi].tocsr(), site_coef,
-                            inst.cost[sites] if inst.budget is not None else np.zeros(sites.size))
+        keep = _undominated(
+            B[:, multi].tocsr(),
+            site_coef,
+            inst.cost[sites] if inst.budget is not None else np.zeros(sites.size),
+        )
         if not keep.all():
             sites, site_coef = sites[keep], site_coef[keep]
             B = B[keep].tocsc()
             B.sort_indices()
             deg = np.diff(B.indptr)
             single = deg == 1
-            np.add.at(site_coef, B.indices[B.indptr[:-1][single & ~was_single]], v1[single & ~was_single])
+            np.add.at(
+                site_coef, B.indices[B.indptr[:-1][single & ~was_single]], v1[single & ~was_single]
+            )
             multi = np.flatnonzero(deg >= 2)
     # merge demand points seen by exactly the same candidates
     key_of: dict[bytes, int] = {}
     group = np.empty(multi.size, dtype=np.int64)
     for n, col in enumerate(multi.tolist()):
-        key = B.indices[B.indptr[col]:B.indptr[col + 1]].tobytes()
+        key = B.indices[B.indptr[col] : B.indptr[col + 1]].tobytes()
         group[n] = key_of.setdefault(key, len(key_of))
     n_groups = len(key_of)
     first = np.full(n_groups, -1, dtype=np.int64)
@@ -969,9 +1107,16 @@ def _reduce(inst: _Instance) -> _Model:
     gv2 = np.bincount(group, weights=v2[multi], minlength=n_groups)
     G = B[:, first] if n_groups else sp.csc_matrix((sites.size, 0))
     constant = _objective(inst, counts0)[0]
-    logger.debug("MILP reduction: %d candidate sites, %d demand points → %d single-site + %d merged groups",
-                 sites.size, demand.size, int(single.sum()), n_groups)
-    return _Model(sites=sites, site_coef=site_coef, groups=sp.csc_matrix(G), v1=gv1, v2=gv2, constant=constant)
+    logger.debug(
+        "MILP reduction: %d candidate sites, %d demand points → %d single-site + %d merged groups",
+        sites.size,
+        demand.size,
+        int(single.sum()),
+        n_groups,
+    )
+    return _Model(
+        sites=sites, site_coef=site_coef, groups=sp.csc_matrix(G), v1=gv1, v2=gv2, constant=constant
+    )
 
 
 def _undominated(B: sp.csr_matrix, own: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -1000,8 +1145,15 @@ def _undominated(B: sp.csr_matrix, own: np.ndarray, cost: np.ndarray) -> np.ndar
     return keep
 
 
-def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Sequence[int] | None,
-               rel_gap: float, options: dict | None = None) -> _HighsAnswer:
+def _run_highs(
+    inst: _Instance,
+    model: _Model,
+    *,
+    time_limit_s: float,
+    warm: Sequence[int] | None,
+    rel_gap: float,
+    options: dict | None = None,
+) -> _HighsAnswer:
     """Solve the reduced MILP with HiGHS; its answer, mapped back to the full instance."""
     import highspy
 
@@ -1095,7 +1247,9 @@ def _run_highs(inst: _Instance, model: _Model, *, time_limit_s: float, warm: Seq
     lp.a_matrix_.num_col_ = n_col
     lp.a_matrix_.num_row_ = lo.size
     lp.sense_ = highspy.ObjSense.kMaximize
-    integrality = [highspy.HighsVarType.kInteger] * n_x + [highspy.HighsVarType.kContinuous] * (n_g + n_z)
+    integrality = [highspy.HighsVarType.kInteger] * n_x + [highspy.HighsVarType.kContinuous] * (
+        n_g + n_z
+    )
     lp.integrality_ = integrality
     h.passModel(lp)
     if warm is not None and n_x:
@@ -1134,13 +1288,24 @@ def _highs_answer(h, n_x: int, sites: np.ndarray, constant: float) -> _HighsAnsw
     status = h.getModelStatus()
     info = h.getInfo()
     message = f"HiGHS: {h.modelStatusToString(status)}"
-    failed = run_status == highspy.HighsStatus.kError or not info.valid or status in (
-        highspy.HighsModelStatus.kNotset, highspy.HighsModelStatus.kLoadError,
-        highspy.HighsModelStatus.kModelError, highspy.HighsModelStatus.kSolveError,
-        highspy.HighsModelStatus.kPresolveError, highspy.HighsModelStatus.kPostsolveError,
-        highspy.HighsModelStatus.kUnknown)
+    failed = (
+        run_status == highspy.HighsStatus.kError
+        or not info.valid
+        or status
+        in (
+            highspy.HighsModelStatus.kNotset,
+            highspy.HighsModelStatus.kLoadError,
+            highspy.HighsModelStatus.kModelError,
+            highspy.HighsModelStatus.kSolveError,
+            highspy.HighsModelStatus.kPresolveError,
+            highspy.HighsModelStatus.kPostsolveError,
+            highspy.HighsModelStatus.kUnknown,
+        )
+    )
     if failed:
-        message = f"HiGHS run failed ({run_status.name}, model status {h.modelStatusToString(status)})"
+        message = (
+            f"HiGHS run failed ({run_status.name}, model status {h.modelStatusToString(status)})"
+        )
         logger.warning("%s: the plan falls back to the greedy one", message)
         return _HighsAnswer(None, math.nan, math.inf, False, True, message)
     values = np.asarray(h.getSolution().col_value)
@@ -1149,9 +1314,16 @@ def _highs_answer(h, n_x: int, sites: np.ndarray, constant: float) -> _HighsAnsw
     primal = constant + float(info.objective_function_value) if has_primal else math.nan
     dual = float(info.mip_dual_bound)
     bound = constant + dual if math.isfinite(dual) else math.inf
-    logger.debug("HiGHS: status %s, objective %.9g, dual bound %.9g, %d nodes", message, primal, bound,
-                 info.mip_node_count)
-    return _HighsAnswer(chosen, primal, bound, status == highspy.HighsModelStatus.kOptimal, False, message)
+    logger.debug(
+        "HiGHS: status %s, objective %.9g, dual bound %.9g, %d nodes",
+        message,
+        primal,
+        bound,
+        info.mip_node_count,
+    )
+    return _HighsAnswer(
+        chosen, primal, bound, status == highspy.HighsModelStatus.kOptimal, False, message
+    )
 
 
 def _check_warm(inst: _Instance, warm: Plan) -> None:
@@ -1160,18 +1332,24 @@ def _check_warm(inst: _Instance, warm: Plan) -> None:
     if sites.size and (sites.min() < 0 or sites.max() >= inst.n_sites):
         report_problems([f"selected sites out of range 0..{inst.n_sites - 1}"], source="warm_start")
     if sites.size and not inst.candidate[sites].all():
-        problems.append(f"sites {sites[~inst.candidate[sites]][:10].tolist()} are fixed, excluded, too close to a "
-                        "fixed site or above the budget; accepted a plan of candidate sites")
+        problems.append(
+            f"sites {sites[~inst.candidate[sites]][:10].tolist()} are fixed, excluded, too close to a "
+            "fixed site or above the budget; accepted a plan of candidate sites"
+        )
     if inst.k is not None and sites.size > inst.k:
         problems.append(f"{sites.size} sites for k={inst.k}")
     if inst.budget is not None and inst.cost[sites].sum() > inst.budget + 1e-9:
-        problems.append(f"costs {inst.cost[sites].sum():,.0f} € above budget_eur={inst.budget:,.0f}")
+        problems.append(
+            f"costs {inst.cost[sites].sum():,.0f} € above budget_eur={inst.budget:,.0f}"
+        )
     if inst.conflicts is not None and sites.size and inst.conflicts[sites][:, sites].nnz:
         problems.append("two of its sites are closer than min_spacing_m")
     report_problems(problems, source="warm_start")
 
 
-def _milp(inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trust_bound: bool = False) -> Plan:
+def _milp(
+    inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trust_bound: bool = False
+) -> Plan:
     """MILP warm-started by ``warm_start``; its upper bound is used only when ``trust_bound``.
 
     The plan is certified optimal only when HiGHS says Optimal, its primal value equals
@@ -1187,25 +1365,42 @@ def _milp(inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trus
     model = _reduce(inst)
     if trust_bound and warm_start.optimal:  # the greedy bound already proves optimality
         sel, gains = _order_by_gain(inst, warm_sites)
-        return _make_plan(inst, sel, gains, warm_bound, warm_start.solver, message=warm_start.solver_message)
+        return _make_plan(
+            inst, sel, gains, warm_bound, warm_start.solver, message=warm_start.solver_message
+        )
     if model.sites.size == 0 or inst.k == 0:
         # nothing left to decide: no candidate adds anything, or no site may be added
         sel, gains = _order_by_gain(inst, [s for s in warm_sites if model.sites.size])
         bound = _objective(inst, _counts_of(inst, sel))[0]
-        return _make_plan(inst, sel, gains, bound, "milp", message="no candidate site can add anything")
+        return _make_plan(
+            inst, sel, gains, bound, "milp", message="no candidate site can add anything"
+        )
     run = _run_highs(inst, model, time_limit_s=time_limit_s, warm=warm_sites, rel_gap=1e-9)
     if run.failed or run.chosen is None:
         sel, gains = _order_by_gain(inst, warm_sites)
-        return _make_plan(inst, sel, gains, warm_bound, "milp" if not run.failed else warm_start.solver,
-                          certified=False, failed=run.failed, message=run.message)
+        return _make_plan(
+            inst,
+            sel,
+            gains,
+            warm_bound,
+            "milp" if not run.failed else warm_start.solver,
+            certified=False,
+            failed=run.failed,
+            message=run.message,
+        )
     chosen, message = run.chosen, run.message
     objective = _objective(inst, _counts_of(inst, chosen))[0]
     certified = run.optimal
     if abs(objective - run.primal) > _match_tol(objective, run.primal):
         certified = False
-        message += f"; its primal value {run.primal:.9g} is not the plan's objective {objective:.9g}"
-        logger.warning("HiGHS primal value %.9g differs from the plan's recomputed objective %.9g",
-                       run.primal, objective)
+        message += (
+            f"; its primal value {run.primal:.9g} is not the plan's objective {objective:.9g}"
+        )
+        logger.warning(
+            "HiGHS primal value %.9g differs from the plan's recomputed objective %.9g",
+            run.primal,
+            objective,
+        )
     if objective < _objective(inst, _counts_of(inst, warm_sites))[0]:
         chosen, certified = warm_sites, False  # never worse than the warm start
         message += "; the warm start is better than HiGHS's plan"
@@ -1216,10 +1411,16 @@ def _milp(inst: _Instance, *, time_limit_s: float, warm_start: Plan | None, trus
     sel, gains = [sel[n] for n in keep], [gains[n] for n in keep]
     bound = run.bound
     if bound < objective - _match_tol(objective, bound):
-        logger.warning("HiGHS dual bound %.9g is below the plan's objective %.9g; bound discarded", bound, objective)
+        logger.warning(
+            "HiGHS dual bound %.9g is below the plan's objective %.9g; bound discarded",
+            bound,
+            objective,
+        )
         message += f"; its dual bound {bound:.9g} is below the plan's objective, discarded"
         bound, certified = math.inf, False
-    return _make_plan(inst, sel, gains, min(bound, warm_bound), "milp", certified=certified, message=message)
+    return _make_plan(
+        inst, sel, gains, min(bound, warm_bound), "milp", certified=certified, message=message
+    )
 
 
 def solve_milp(
@@ -1257,8 +1458,19 @@ def solve_milp(
         warm start's. A given ``warm_start`` must be feasible for these arguments; its
         bound is not trusted (it may come from another instance).
     """
-    inst = _prepare(A, weight, k=k, budget_eur=budget_eur, cost_eur=cost_eur, fixed=fixed, excluded=excluded,
-                    min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share, source="solve_milp()")
+    inst = _prepare(
+        A,
+        weight,
+        k=k,
+        budget_eur=budget_eur,
+        cost_eur=cost_eur,
+        fixed=fixed,
+        excluded=excluded,
+        min_spacing_m=min_spacing_m,
+        site_xy=site_xy,
+        backup_share=backup_share,
+        source="solve_milp()",
+    )
     plan = _milp(inst, time_limit_s=time_limit_s, warm_start=warm_start)
     _log_plan("solve_milp", plan)
     return plan
@@ -1306,11 +1518,24 @@ def solve(
         ``k`` above the number of candidate sites, or a budget below the cheapest site.
     """
     if method not in METHODS:
-        raise InputError(f"method: {method!r} is not a solver choice; accepted {', '.join(METHODS)}")
+        raise InputError(
+            f"method: {method!r} is not a solver choice; accepted {', '.join(METHODS)}"
+        )
     if not (time_limit_s > 0):
         raise InputError(f"time_limit_s: {time_limit_s!r}; accepted a duration > 0 in seconds")
-    inst = _prepare(A, weight, k=k, budget_eur=budget_eur, cost_eur=cost_eur, fixed=fixed, excluded=excluded,
-                    min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share, source="solve()")
+    inst = _prepare(
+        A,
+        weight,
+        k=k,
+        budget_eur=budget_eur,
+        cost_eur=cost_eur,
+        fixed=fixed,
+        excluded=excluded,
+        min_spacing_m=min_spacing_m,
+        site_xy=site_xy,
+        backup_share=backup_share,
+        source="solve()",
+    )
     plan = _greedy(inst, polish=True)
     if method == "exact" or (method == "auto" and not plan.optimal):
         plan = _milp(inst, time_limit_s=time_limit_s, warm_start=plan, trust_bound=True)
@@ -1349,9 +1574,20 @@ def coverage_curve(
     """
     if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 0:
         raise InputError(f"k_max: {k_max!r} is not a whole number ≥ 0")
-    inst = _prepare(A, weight, k=int(k_max), budget_eur=None, cost_eur=None, fixed=fixed, excluded=excluded,
-                    min_spacing_m=None, site_xy=None, backup_share=0.0, source="coverage_curve()",
-                    need_limit=False)
+    inst = _prepare(
+        A,
+        weight,
+        k=int(k_max),
+        budget_eur=None,
+        cost_eur=None,
+        fixed=fixed,
+        excluded=excluded,
+        min_spacing_m=None,
+        site_xy=None,
+        backup_share=0.0,
+        source="coverage_curve()",
+        need_limit=False,
+    )
     _, gains, _ = _celf(inst, cost_benefit=False, limit_k=int(k_max))
     total = float(inst.w.sum())
     before = _objective(inst, inst.counts0)[0]
@@ -1378,16 +1614,22 @@ def curve_table(curve: np.ndarray, *, min_added_share: float = 0.005) -> pd.Data
     """
     curve = np.asarray(curve, dtype=np.float64)
     added = np.diff(curve, prepend=curve[:1])
-    return pd.DataFrame({
-        "new_sites": np.arange(curve.size),
-        "covered_share": curve,
-        "added_share": added,
-        "pays": np.concatenate([[False], added[1:] >= min_added_share]),
-    })
+    return pd.DataFrame(
+        {
+            "new_sites": np.arange(curve.size),
+            "covered_share": curve,
+            "added_share": added,
+            "pays": np.concatenate([[False], added[1:] >= min_added_share]),
+        }
+    )
 
 
-def plan_table(plan: Plan, *, site_id: Sequence[str] | np.ndarray | None = None,
-               cost_eur: np.ndarray | None = None) -> pd.DataFrame:
+def plan_table(
+    plan: Plan,
+    *,
+    site_id: Sequence[str] | np.ndarray | None = None,
+    cost_eur: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Explain a plan: one row per proposed site, in rank order, with its marginal gain.
 
     Parameters
@@ -1459,7 +1701,9 @@ def plan_phases(
     if not (0.0 <= funded_share <= 1.0):
         problems.append(f"funded_share: {funded_share!r}; accepted a share between 0 and 1")
     if not phases:
-        problems.append("phases: no phase given; accepted a list of Phase(name, year, k= or budget_eur=)")
+        problems.append(
+            "phases: no phase given; accepted a list of Phase(name, year, k= or budget_eur=)"
+        )
     for n, ph in enumerate(phases):
         if not isinstance(ph, Phase):
             problems.append(f"phases[{n}]: {ph!r} is not a Phase")
@@ -1467,8 +1711,10 @@ def plan_phases(
         if (ph.k is None) == (ph.budget_eur is None):
             problems.append(f"phases[{n}] ({ph.name!r}): give exactly one of k or budget_eur")
         if n and isinstance(phases[n - 1], Phase) and ph.year < phases[n - 1].year:
-            problems.append(f"phases[{n}] ({ph.name!r}): year {ph.year} before the previous phase's "
-                            f"{phases[n - 1].year}; accepted phases in installation order")
+            problems.append(
+                f"phases[{n}] ({ph.name!r}): year {ph.year} before the previous phase's "
+                f"{phases[n - 1].year}; accepted phases in installation order"
+            )
     report_problems(problems, source="plan_phases()")
     n_sites = sp.csr_matrix(A).shape[0]
     already: list[int] = sorted(set(_as_index_array(fixed, "fixed", n_sites, problems).tolist()))
@@ -1476,17 +1722,43 @@ def plan_phases(
     out: list[PhasePlan] = []
     for ph in phases:
         try:
-            plan = solve(A, weight, k=ph.k, budget_eur=ph.budget_eur, cost_eur=cost_eur, fixed=already,
-                         excluded=excluded, method=method, time_limit_s=time_limit_s,
-                         min_spacing_m=min_spacing_m, site_xy=site_xy, backup_share=backup_share)
+            plan = solve(
+                A,
+                weight,
+                k=ph.k,
+                budget_eur=ph.budget_eur,
+                cost_eur=cost_eur,
+                fixed=already,
+                excluded=excluded,
+                method=method,
+                time_limit_s=time_limit_s,
+                min_spacing_m=min_spacing_m,
+                site_xy=site_xy,
+                backup_share=backup_share,
+            )
         except InfeasibleError as err:
             raise InfeasibleError(f"phase {ph.name!r} ({ph.year}): {err}") from err
         cost = plan.cost_eur
         funded = funded_share * cost
-        out.append(PhasePlan(phase=ph, plan=plan, cost_eur=cost, funded_eur=funded, town_eur=cost - funded,
-                             coverage_share=plan.coverage_share))
-        logger.info("phase %r (%d): %d new sites, %.0f € (%.0f € funded), coverage %.1f%%",
-                    ph.name, ph.year, len(plan.selected), cost, funded, 100 * plan.coverage_share)
+        out.append(
+            PhasePlan(
+                phase=ph,
+                plan=plan,
+                cost_eur=cost,
+                funded_eur=funded,
+                town_eur=cost - funded,
+                coverage_share=plan.coverage_share,
+            )
+        )
+        logger.info(
+            "phase %r (%d): %d new sites, %.0f € (%.0f € funded), coverage %.1f%%",
+            ph.name,
+            ph.year,
+            len(plan.selected),
+            cost,
+            funded,
+            100 * plan.coverage_share,
+        )
         already = sorted(set(already) | set(plan.selected))
     return out
 

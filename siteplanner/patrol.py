@@ -244,7 +244,12 @@ class Tour:
 # ---------------------------------------------------------------------------------------------
 
 
-def uncovered_prizes(intensity: Sequence[float] | np.ndarray, covered: Sequence[float] | np.ndarray, *, discount: float = 1.0) -> np.ndarray:
+def uncovered_prizes(
+    intensity: Sequence[float] | np.ndarray,
+    covered: Sequence[float] | np.ndarray,
+    *,
+    discount: float = 1.0,
+) -> np.ndarray:
     """Prize of a place: its hotspot intensity not already watched by cameras.
 
     Parameters
@@ -266,7 +271,9 @@ def uncovered_prizes(intensity: Sequence[float] | np.ndarray, covered: Sequence[
     cov = np.asarray(covered, dtype=float)
     problems = []
     if inten.shape != cov.shape:
-        problems.append(f"intensity has shape {inten.shape} but covered has {cov.shape}; give one value per candidate in both")
+        problems.append(
+            f"intensity has shape {inten.shape} but covered has {cov.shape}; give one value per candidate in both"
+        )
     else:
         for i in np.flatnonzero(~np.isfinite(inten) | (inten < 0)):
             problems.append(f"intensity[{i}] = {inten[i]!r}; accepted: a finite number >= 0")
@@ -288,7 +295,9 @@ class _Network:
 
     def __init__(self, G: nx.MultiDiGraph) -> None:
         if not isinstance(G, nx.MultiDiGraph) and not isinstance(G, nx.MultiGraph):
-            raise InputError(f"G is a {type(G).__name__}; accepted: an osmnx MultiDiGraph projected with ox.project_graph")
+            raise InputError(
+                f"G is a {type(G).__name__}; accepted: an osmnx MultiDiGraph projected with ox.project_graph"
+            )
         self.G = G
         self.nodes = sorted(G.nodes)
         self.index = {n: i for i, n in enumerate(self.nodes)}
@@ -303,7 +312,9 @@ class _Network:
             except (TypeError, ValueError):
                 length = float("nan")
             if not math.isfinite(length) or length < 0:
-                problems.append(f"edge ({u}, {v}, {k}) has length {data.get('length')!r}; accepted: a finite number of metres >= 0")
+                problems.append(
+                    f"edge ({u}, {v}, {k}) has length {data.get('length')!r}; accepted: a finite number of metres >= 0"
+                )
                 continue
             key = (u, v) if self.index[u] < self.index[v] else (v, u)
             old = self.edge.get(key)
@@ -311,7 +322,9 @@ class _Network:
                 self.edge[key] = (length, u, v, k)
         for n in self.nodes[:1]:
             if "x" not in G.nodes[n] or "y" not in G.nodes[n]:
-                problems.append(f"node {n} has no 'x'/'y'; accepted: a graph projected with ox.project_graph")
+                problems.append(
+                    f"node {n} has no 'x'/'y'; accepted: a graph projected with ox.project_graph"
+                )
         report_problems(problems, source="G")
         crs = G.graph.get("crs")
         if crs is not None:
@@ -319,13 +332,17 @@ class _Network:
                 import pyproj
 
                 if pyproj.CRS.from_user_input(crs).is_geographic:
-                    raise InputError(f"G has the geographic CRS {crs}; accepted: a projected metric CRS (ox.project_graph(G))")
+                    raise InputError(
+                        f"G has the geographic CRS {crs}; accepted: a projected metric CRS (ox.project_graph(G))"
+                    )
             except pyproj.exceptions.CRSError:
                 pass
         n = len(self.nodes)
         if self.edge:
             pairs = np.array([(self.index[a], self.index[b]) for a, b in self.edge], dtype=np.int64)
-            w = np.array([max(e[0], 1e-6) for e in self.edge.values()])  # csgraph drops explicit zeros
+            w = np.array(
+                [max(e[0], 1e-6) for e in self.edge.values()]
+            )  # csgraph drops explicit zeros
             rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
             cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
             self.csr = csr_matrix((np.concatenate([w, w]), (rows, cols)), shape=(n, n))
@@ -339,7 +356,12 @@ class _Network:
         todo = sorted({s for s in sources if s not in self._dist}, key=self.index.__getitem__)
         if not todo:
             return
-        dist, pred = dijkstra(self.csr, directed=False, indices=[self.index[s] for s in todo], return_predecessors=True)
+        dist, pred = dijkstra(
+            self.csr,
+            directed=False,
+            indices=[self.index[s] for s in todo],
+            return_predecessors=True,
+        )
         for s, d, p in zip(todo, dist, pred):
             self._dist[s] = d
             self._pred[s] = p
@@ -355,7 +377,9 @@ class _Network:
         while i != target:
             i = pred[i]
             if i < 0:
-                raise RuntimeError(f"no path from {src} to {dst}")  # pragma: no cover - callers check reachability
+                raise RuntimeError(
+                    f"no path from {src} to {dst}"
+                )  # pragma: no cover - callers check reachability
             out.append(i)
         return [self.nodes[j] for j in reversed(out)]
 
@@ -410,7 +434,11 @@ def distance_matrix(G: nx.MultiDiGraph, nodes: Sequence[int]) -> np.ndarray:
 
 def _check_nodes(net: _Network, nodes: Iterable[int], name: str) -> None:
     report_problems(
-        (f"{name}[{i}] = {n!r} is not a node of G; accepted: node ids of the projected graph" for i, n in enumerate(nodes) if n not in net.index),
+        (
+            f"{name}[{i}] = {n!r} is not a node of G; accepted: node ids of the projected graph"
+            for i, n in enumerate(nodes)
+            if n not in net.index
+        ),
         source=name,
     )
 
@@ -426,7 +454,9 @@ _POWERS = (2.0, 1.0, 3.0, 1.5)  # Tsiligirides-style ratio exponents, one per re
 class _ILS:
     """Iterated local search for the single-tour orienteering problem (see module docstring)."""
 
-    def __init__(self, T: np.ndarray, s: np.ndarray, p: np.ndarray, twin: np.ndarray, budget: float) -> None:
+    def __init__(
+        self, T: np.ndarray, s: np.ndarray, p: np.ndarray, twin: np.ndarray, budget: float
+    ) -> None:
         self.T = T
         self.Tl = T.tolist()
         self.s = s
@@ -439,11 +469,15 @@ class _ILS:
         n = len(p)
         # tasks worth visiting and able to fit alone in the budget
         alone = T[0, :] + s + T[:, 0]
-        self.active = np.array([k for k in range(1, n) if p[k] > 0 and alone[k] <= self.budget], dtype=np.int64)
+        self.active = np.array(
+            [k for k in range(1, n) if p[k] > 0 and alone[k] <= self.budget], dtype=np.int64
+        )
         self.groupl = self.group.tolist()
         self.active_group = self.group[self.active]
         self.power = 2.0  # insertion ratio prize**power / added time; varied between restarts
-        self.tabu: set[int] = set()  # groups kept out of the tour for one refill after a perturbation
+        self.tabu: set[int] = (
+            set()
+        )  # groups kept out of the tour for one refill after a perturbation
 
     # -- evaluation ------------------------------------------------------------------------------
     def duration(self, route: list[int]) -> float:
@@ -483,7 +517,9 @@ class _ILS:
         pos = delta.argmin(axis=1)
         return pos, delta[np.arange(len(cand)), pos]
 
-    def insert(self, route: list[int], rng: np.random.Generator | None = None, rcl: int = 1) -> list[int]:
+    def insert(
+        self, route: list[int], rng: np.random.Generator | None = None, rcl: int = 1
+    ) -> list[int]:
         """Greedy insertion by prize² / added time until nothing more fits."""
         route = list(route)
         t = self.duration(route)
@@ -581,7 +617,9 @@ class _ILS:
                 return new
         return None
 
-    def local_search(self, route: list[int], rng: np.random.Generator | None = None, rcl: int = 1) -> list[int]:
+    def local_search(
+        self, route: list[int], rng: np.random.Generator | None = None, rcl: int = 1
+    ) -> list[int]:
         route = self.insert(self.two_opt(route), rng, rcl)
         while True:
             route = self.insert(self.relocate(self.two_opt(route)))
@@ -613,7 +651,9 @@ class _ILS:
                 removed = {(start_r + q) % m for q in range(size_s)}
                 shaken = [k for i, k in enumerate(current) if i not in removed]
                 self.tabu = {int(self.group[current[i]]) for i in removed}
-                shaken = self.insert(self.two_opt(shaken))  # refill without the removed visits first
+                shaken = self.insert(
+                    self.two_opt(shaken)
+                )  # refill without the removed visits first
                 self.tabu = set()
                 current = self.local_search(shaken)
                 key = self.key(current)
@@ -682,7 +722,9 @@ def solve_orienteering(
     p = np.asarray(prizes, dtype=float)
     problems = []
     if T.ndim != 2 or T.shape[0] != T.shape[1]:
-        problems.append(f"travel_min has shape {T.shape}; accepted: a square (n + 1, n + 1) matrix, row 0 the depot")
+        problems.append(
+            f"travel_min has shape {T.shape}; accepted: a square (n + 1, n + 1) matrix, row 0 the depot"
+        )
     else:
         n = T.shape[0] - 1
         if s.shape != (n,):
@@ -696,7 +738,9 @@ def solve_orienteering(
         if p.shape == (n,) and (~np.isfinite(p) | (p < 0)).any():
             problems.append("prizes has entries that are not finite numbers >= 0")
         if twins is not None and len(twins) != n + 1:
-            problems.append(f"twins has {len(twins)} entries; accepted: {n + 1}, one per matrix row")
+            problems.append(
+                f"twins has {len(twins)} entries; accepted: {n + 1}, one per matrix row"
+            )
     if not (math.isfinite(budget_min) and budget_min >= 0):
         problems.append(f"budget_min = {budget_min!r}; accepted: a finite number of minutes >= 0")
     report_problems(problems, source="solve_orienteering")
@@ -704,7 +748,11 @@ def solve_orienteering(
     tw = np.arange(n + 1) if twins is None else np.asarray(twins, dtype=np.int64)
     solver = _ILS(T, np.concatenate([[0.0], s]), np.concatenate([[0.0], p]), tw, float(budget_min))
     route = solver.run(seed=seed, max_iter=max_iter, stall=stall, restarts=restarts)
-    return Tour(order=tuple(int(k) for k in route), prize=solver.prize(route), duration_min=solver.duration(route))
+    return Tour(
+        order=tuple(int(k) for k in route),
+        prize=solver.prize(route),
+        duration_min=solver.duration(route),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,20 +767,30 @@ def _method(seed: int) -> str:
     )
 
 
-def _validate(net, start_node, candidates, prizes, budget_min, speed_kmh, dwell_min, segment_prize) -> tuple[list[int], list[float], dict]:
+def _validate(
+    net, start_node, candidates, prizes, budget_min, speed_kmh, dwell_min, segment_prize
+) -> tuple[list[int], list[float], dict]:
     problems = []
     cands = list(candidates)
     prz = list(prizes)
     if start_node not in net.index:
-        problems.append(f"start_node = {start_node!r} is not a node of G; accepted: a node id of the projected graph")
+        problems.append(
+            f"start_node = {start_node!r} is not a node of G; accepted: a node id of the projected graph"
+        )
     if len(cands) != len(prz):
-        problems.append(f"candidates has {len(cands)} entries but prizes has {len(prz)}; accepted: one prize per candidate")
+        problems.append(
+            f"candidates has {len(cands)} entries but prizes has {len(prz)}; accepted: one prize per candidate"
+        )
     seen: dict[int, int] = {}
     for i, c in enumerate(cands):
         if c not in net.index:
-            problems.append(f"candidates[{i}] = {c!r} is not a node of G; accepted: node ids of the projected graph")
+            problems.append(
+                f"candidates[{i}] = {c!r} is not a node of G; accepted: node ids of the projected graph"
+            )
         elif c in seen:
-            problems.append(f"candidates[{i}] = {c!r} repeats candidates[{seen[c]}]; accepted: each node once (sum their prizes)")
+            problems.append(
+                f"candidates[{i}] = {c!r} repeats candidates[{seen[c]}]; accepted: each node once (sum their prizes)"
+            )
         else:
             seen[c] = i
     for i, v in enumerate(prz):
@@ -755,8 +813,15 @@ def _validate(net, start_node, candidates, prizes, budget_min, speed_kmh, dwell_
         except (TypeError, ValueError):
             problems.append(f"segment_prize key {key!r}; accepted: a (u, v) pair of adjacent nodes")
             continue
-        if u not in net.index or w not in net.index or (u, w) not in net.edge and (w, u) not in net.edge:
-            problems.append(f"segment_prize key ({u!r}, {w!r}) is not an edge of G; accepted: (u, v) of an edge")
+        if (
+            u not in net.index
+            or w not in net.index
+            or (u, w) not in net.edge
+            and (w, u) not in net.edge
+        ):
+            problems.append(
+                f"segment_prize key ({u!r}, {w!r}) is not an edge of G; accepted: (u, v) of an edge"
+            )
             continue
         try:
             fv = float(v)
@@ -789,7 +854,9 @@ def _plan(
     effort: float = 1.0,
     log_level: int = logging.INFO,
 ) -> Circuit:
-    cands, prz, seg = _validate(net, start_node, candidates, prizes, budget_min, speed_kmh, dwell_min, segment_prize)
+    cands, prz, seg = _validate(
+        net, start_node, candidates, prizes, budget_min, speed_kmh, dwell_min, segment_prize
+    )
     excluded = set(exclude)
     m_per_min = speed_kmh * 1000.0 / 60.0
 
@@ -826,7 +893,10 @@ def _plan(
         tasks.append((v, u, length / m_per_min, p, -1))
         twins += [j + 1, j]
     if prize_noise is not None:
-        tasks = [(a, b, s, p * float(prize_noise[i % len(prize_noise)]), si) for i, (a, b, s, p, si) in enumerate(tasks)]
+        tasks = [
+            (a, b, s, p * float(prize_noise[i % len(prize_noise)]), si)
+            for i, (a, b, s, p, si) in enumerate(tasks)
+        ]
 
     # matrix: travel from the exit node of row task to the entry node of column task
     entries = [start_node] + [t[0] for t in tasks]
@@ -1073,12 +1143,16 @@ def plan_circuits(
             problems.append(f"shifts[{i}] is a {type(sh).__name__}; accepted: a patrol.Shift")
             continue
         if sh.name in names:
-            problems.append(f"shifts[{i}].name = {sh.name!r} repeats an earlier shift; accepted: unique names")
+            problems.append(
+                f"shifts[{i}].name = {sh.name!r} repeats an earlier shift; accepted: unique names"
+            )
         names.add(sh.name)
         if not (isinstance(sh.teams, int) and sh.teams >= 1):
             problems.append(f"shifts[{i}].teams = {sh.teams!r}; accepted: an integer >= 1")
         if sh.prizes is not None and len(sh.prizes) != len(candidates):
-            problems.append(f"shifts[{i}].prizes has {len(sh.prizes)} entries; accepted: {len(candidates)}, one per candidate")
+            problems.append(
+                f"shifts[{i}].prizes has {len(sh.prizes)} entries; accepted: {len(candidates)}, one per candidate"
+            )
     report_problems(problems, source="shifts")
     net = _Network(G)
     out: list[Circuit] = []
@@ -1108,7 +1182,12 @@ def plan_circuits(
                 for u, v in c.segments:  # a street already walked this shift earns nothing more
                     seg.pop((u, v), None)
                     seg.pop((v, u), None)
-    log.info("plan_circuits: %d circuit(s) for %d shift(s), total prize %.3g", len(out), len(shifts), sum(c.prize for c in out))
+    log.info(
+        "plan_circuits: %d circuit(s) for %d shift(s), total prize %.3g",
+        len(out),
+        len(shifts),
+        sum(c.prize for c in out),
+    )
     return out
 
 
@@ -1223,7 +1302,12 @@ def variants(
             UserWarning,
             stacklevel=2,
         )
-    log.info("variants: %d circuit(s), prizes %s (best %.3g)", len(out), [round(c.prize, 3) for c in out], best.prize)
+    log.info(
+        "variants: %d circuit(s), prizes %s (best %.3g)",
+        len(out),
+        [round(c.prize, 3) for c in out],
+        best.prize,
+    )
     return out
 
 
@@ -1232,13 +1316,35 @@ def variants(
 # ---------------------------------------------------------------------------------------------
 
 #: kinds of points of interest a stop may be named after (``io.classify_pois`` kinds)
-PLACE_KINDS = ("school", "station", "bus_station", "townhall", "police", "park", "public_building", "square")
-PLACE_WORDS = {"school": "school", "station": "gare", "bus_station": "gare routière", "townhall": "mairie",
-               "police": "police", "park": "park", "public_building": "public building", "square": "square"}
+PLACE_KINDS = (
+    "school",
+    "station",
+    "bus_station",
+    "townhall",
+    "police",
+    "park",
+    "public_building",
+    "square",
+)
+PLACE_WORDS = {
+    "school": "school",
+    "station": "gare",
+    "bus_station": "gare routière",
+    "townhall": "mairie",
+    "police": "police",
+    "park": "park",
+    "public_building": "public building",
+    "square": "square",
+}
 
 
-def name_stops(circuits: Sequence[Circuit], G: nx.MultiDiGraph, places: Any = None, *,
-               place_radius_m: float = 150.0) -> list[Circuit]:
+def name_stops(
+    circuits: Sequence[Circuit],
+    G: nx.MultiDiGraph,
+    places: Any = None,
+    *,
+    place_radius_m: float = 150.0,
+) -> list[Circuit]:
     """The circuits with each stop named after the nearest named street and place.
 
     Parameters
@@ -1273,13 +1379,18 @@ def name_stops(circuits: Sequence[Circuit], G: nx.MultiDiGraph, places: Any = No
             continue
         geom = d.get("geometry")
         if geom is None:
-            geom = shapely.LineString([(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
+            geom = shapely.LineString(
+                [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
+            )
         names.append(name)
         geoms.append(geom)
     streets = shapely.STRtree(geoms) if geoms else None
     pl_names, pl_geoms = [], []
     if places is not None and len(places):
-        named = places[places["kind"].isin(PLACE_KINDS) & places["name"].map(lambda n: isinstance(n, str) and bool(n))]
+        named = places[
+            places["kind"].isin(PLACE_KINDS)
+            & places["name"].map(lambda n: isinstance(n, str) and bool(n))
+        ]
         pl_names = [f"{n} ({PLACE_WORDS.get(k, k)})" for n, k in zip(named["name"], named["kind"])]
         pl_geoms = list(named.geometry)
     place_tree = shapely.STRtree(pl_geoms) if pl_geoms else None
@@ -1328,7 +1439,9 @@ def itinerary(G: nx.MultiDiGraph, circuit: Circuit) -> list[tuple[str, float]]:
         try:
             length = net.best_edge(u, v)[0]
         except KeyError:
-            raise InputError(f"circuit.nodes: {u} → {v} is not an edge of G; accepted: a circuit planned on this graph") from None
+            raise InputError(
+                f"circuit.nodes: {u} → {v} is not an edge of G; accepted: a circuit planned on this graph"
+            ) from None
         street = net.edge_name(u, v)
         if out and out[-1][0] == street:
             out[-1] = (street, out[-1][1] + length)
@@ -1369,8 +1482,10 @@ def itinerary_lines(G: nx.MultiDiGraph, circuit: Circuit) -> list[str]:
         if k < len(stops) and v == stops[k].node:
             flush()
             st = stops[k]
-            lines.append(f"STOP {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, "
-                         f"stay {st.dwell_min:.0f} min")
+            lines.append(
+                f"STOP {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, "
+                f"stay {st.dwell_min:.0f} min"
+            )
             k += 1
     flush()
     return lines
@@ -1398,7 +1513,9 @@ def to_gpx(circuit: Circuit, crs: object) -> str:
     try:
         src = pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as exc:
-        raise InputError(f"crs = {crs!r} is not a CRS; accepted: the graph's projected CRS, e.g. 'EPSG:32632'") from exc
+        raise InputError(
+            f"crs = {crs!r} is not a CRS; accepted: the graph's projected CRS, e.g. 'EPSG:32632'"
+        ) from exc
     to_wgs84 = pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True)
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "siteplanner"
@@ -1422,7 +1539,9 @@ def to_gpx(circuit: Circuit, crs: object) -> str:
     xs, ys = np.asarray(circuit.geometry.coords).T
     lons, lats = to_wgs84.transform(xs, ys)
     for lon, lat in zip(np.atleast_1d(lons), np.atleast_1d(lats)):
-        segment.points.append(gpxpy.gpx.GPXTrackPoint(latitude=round(float(lat), 7), longitude=round(float(lon), 7)))
+        segment.points.append(
+            gpxpy.gpx.GPXTrackPoint(latitude=round(float(lat), 7), longitude=round(float(lon), 7))
+        )
     track.segments.append(segment)
     gpx.tracks.append(track)
     return gpx.to_xml()

@@ -287,7 +287,9 @@ def hotspot_classes(
 
         with warnings.catch_warnings():  # without numba mapclassify says it is slower: same breaks
             warnings.filterwarnings("ignore", message="Numba not installed", category=UserWarning)
-            clf = mapclassify.FisherJenksSampled(v, k=kk, pct=min(1.0, 5000 / len(v)), truncate=False)
+            clf = mapclassify.FisherJenksSampled(
+                v, k=kk, pct=min(1.0, 5000 / len(v)), truncate=False
+            )
         bins = np.asarray(clf.bins, float)
     classes[keep] = np.minimum(np.searchsorted(bins, v, side="left"), len(bins) - 1)
     return HotspotClasses(classes=classes, bins=bins, scheme=scheme)

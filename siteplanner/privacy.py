@@ -21,7 +21,13 @@ from shapely.geometry import MultiPolygon, Polygon
 from siteplanner._errors import InputError, check_positive
 from siteplanner.viewshed import _oriented_segments, _polygonal_parts
 
-__all__ = ["RESIDENTIAL_BUILDING_TYPES", "Privacy", "privacy_action", "privacy_figures", "residential_mask"]
+__all__ = [
+    "RESIDENTIAL_BUILDING_TYPES",
+    "Privacy",
+    "privacy_action",
+    "privacy_figures",
+    "residential_mask",
+]
 
 _EMPTY = Polygon()
 
@@ -44,7 +50,6 @@ RESIDENTIAL_BUILDING_TYPES: frozenset[str] = frozenset(
 )
 
 
-
 def residential_mask(building: pd.Series, *, include_yes: bool = False) -> np.ndarray:
     """Which buildings are dwellings, from their OSM ``building=*`` value.
 
@@ -63,7 +68,14 @@ def residential_mask(building: pd.Series, *, include_yes: bool = False) -> np.nd
     types = set(RESIDENTIAL_BUILDING_TYPES)
     if include_yes:
         types.add("yes")
-    return building.astype("string").str.strip().str.lower().isin(types).fillna(False).to_numpy(dtype=bool)
+    return (
+        building.astype("string")
+        .str.strip()
+        .str.lower()
+        .isin(types)
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,11 @@ class Privacy:
 
 def _geometries(value: object) -> np.ndarray:
     geometry = getattr(value, "geometry", value)
-    return np.asarray(list(geometry), dtype=object) if not isinstance(geometry, np.ndarray) else geometry
+    return (
+        np.asarray(list(geometry), dtype=object)
+        if not isinstance(geometry, np.ndarray)
+        else geometry
+    )
 
 
 def privacy_figures(
@@ -129,7 +145,12 @@ def privacy_figures(
     -------
     Privacy
     """
-    check_positive(source="privacy_figures", recognition_range_m=recognition_range_m, mask_m=mask_m, tolerance_m=tolerance_m)
+    check_positive(
+        source="privacy_figures",
+        recognition_range_m=recognition_range_m,
+        mask_m=mask_m,
+        tolerance_m=tolerance_m,
+    )
     entrances = np.asarray(entrances_xy, dtype=float).reshape(-1, 2)
     ox, oy = float(origin[0]), float(origin[1])
     if fov.is_empty:
@@ -194,7 +215,9 @@ def privacy_action(
         ``"ok"``, or ``policy`` when the site sees more than the tolerated façade or entrances.
     """
     if policy not in ("exclude", "mask"):
-        raise InputError(f"privacy_action: policy={policy!r} is not accepted: give 'exclude' or 'mask'")
+        raise InputError(
+            f"privacy_action: policy={policy!r} is not accepted: give 'exclude' or 'mask'"
+        )
     if privacy.facade_m <= max_facade_m and privacy.n_entrances <= max_entrances:
         return "ok"
     return policy

@@ -89,24 +89,48 @@ def night_figure(res: Result, *, dpi: int = 90) -> bytes:
     day, dark = n.seen_by_phase["day"], n.seen_by_phase[n.darkest]
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
     io.edges_gdf(res.town.graph, res.town.crs).plot(ax=ax, color="#cccccc", linewidth=0.5)
-    gpd.GeoSeries([res.town.area.boundary], crs=res.town.crs).plot(ax=ax, color="#1f4e9c", linewidth=1.0)
+    gpd.GeoSeries([res.town.area.boundary], crs=res.town.crs).plot(
+        ax=ax, color="#1f4e9c", linewidth=1.0
+    )
     ax.scatter(*xy[~day].T, s=1, color="#bbbbbb")
     ax.scatter(*xy[day & dark].T, s=4, color="#2ca02c")
     ax.scatter(*xy[day & ~dark].T, s=6, color="#d62728")
     cams = res.sites[res.sites["status"].isin(["existing", "proposed"])]
-    ax.scatter(cams.geometry.x, cams.geometry.y, s=14, marker="s", facecolors="none", edgecolors="black")
+    ax.scatter(
+        cams.geometry.x, cams.geometry.y, s=14, marker="s", facecolors="none", edgecolors="black"
+    )
     (xmin, ymin), (xmax, ymax) = xy.min(axis=0), xy.max(axis=0)  # the streets with demand
     ax.set_xlim(xmin - 80, xmax + 80)
     ax.set_ylim(ymin - 80, ymax + 80)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(handles=[Line2D([], [], marker="o", ls="", color="#bbbbbb", label="demand not seen"),
-                       Line2D([], [], marker="o", ls="", color="#2ca02c", label="seen by day and at night"),
-                       Line2D([], [], marker="o", ls="", color="#d62728",
-                              label=f"seen by day only ({PHASE_TEXT[n.darkest]})"),
-                       Line2D([], [], marker="s", ls="", markerfacecolor="none", color="black", label="camera (existing, proposed)")],
-              loc="center left", fontsize=7, framealpha=0.9)
+    ax.legend(
+        handles=[
+            Line2D([], [], marker="o", ls="", color="#bbbbbb", label="demand not seen"),
+            Line2D([], [], marker="o", ls="", color="#2ca02c", label="seen by day and at night"),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                color="#d62728",
+                label=f"seen by day only ({PHASE_TEXT[n.darkest]})",
+            ),
+            Line2D(
+                [],
+                [],
+                marker="s",
+                ls="",
+                markerfacecolor="none",
+                color="black",
+                label="camera (existing, proposed)",
+            ),
+        ],
+        loc="center left",
+        fontsize=7,
+        framealpha=0.9,
+    )
     ax.set_title(f"Coverage lost to darkness: {n.lost_share:.1%} of the demand weight", fontsize=10)
     plot.add_scale_bar(ax)
     plot.add_north_arrow(ax)

@@ -37,11 +37,28 @@ from ._errors import InputError, report_problems
 
 log = logging.getLogger(__name__)
 
-__all__ = ["COLUMNS", "DECISIONS", "Review", "ReviewRow", "init_review", "parse_review", "proposed_site_ids", "read_review",
-           "review_text"]
+__all__ = [
+    "COLUMNS",
+    "DECISIONS",
+    "Review",
+    "ReviewRow",
+    "init_review",
+    "parse_review",
+    "proposed_site_ids",
+    "read_review",
+    "review_text",
+]
 
 #: The columns of ``review.csv``, in order.
-COLUMNS: tuple[str, ...] = ("site_id", "decision", "moved_lon", "moved_lat", "comment", "reviewer", "date")
+COLUMNS: tuple[str, ...] = (
+    "site_id",
+    "decision",
+    "moved_lon",
+    "moved_lat",
+    "comment",
+    "reviewer",
+    "date",
+)
 #: Accepted decisions.
 DECISIONS: tuple[str, ...] = ("accept", "reject", "move", "pending")
 
@@ -75,10 +92,15 @@ class ReviewRow:
 
     def as_record(self) -> dict[str, str]:
         """The row as written in the CSV file."""
-        return {"site_id": self.site_id, "decision": self.decision,
-                "moved_lon": "" if self.moved_lon is None else f"{self.moved_lon:.7f}",
-                "moved_lat": "" if self.moved_lat is None else f"{self.moved_lat:.7f}",
-                "comment": self.comment, "reviewer": self.reviewer, "date": self.date}
+        return {
+            "site_id": self.site_id,
+            "decision": self.decision,
+            "moved_lon": "" if self.moved_lon is None else f"{self.moved_lon:.7f}",
+            "moved_lat": "" if self.moved_lat is None else f"{self.moved_lat:.7f}",
+            "comment": self.comment,
+            "reviewer": self.reviewer,
+            "date": self.date,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,16 +147,26 @@ class Review:
         return sum(r.decision != "pending" for r in self.rows)
 
 
-def _number(text: str, name: str, lo: float, hi: float, where: str, problems: list[str]) -> float | None:
+def _number(
+    text: str, name: str, lo: float, hi: float, where: str, problems: list[str]
+) -> float | None:
     if text == "":
         return None
     try:
-        v = float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
+        v = (
+            float(text.replace(",", "."))
+            if text.count(",") == 1 and "." not in text
+            else float(text)
+        )
     except ValueError:
-        problems.append(f"{where}: {name}={text!r} is not a number; give decimal degrees (WGS84), e.g. 7.4234")
+        problems.append(
+            f"{where}: {name}={text!r} is not a number; give decimal degrees (WGS84), e.g. 7.4234"
+        )
         return None
     if not (math.isfinite(v) and lo <= v <= hi):
-        problems.append(f"{where}: {name}={text!r} is out of range; accepted: {lo:g} to {hi:g} degrees (WGS84)")
+        problems.append(
+            f"{where}: {name}={text!r} is out of range; accepted: {lo:g} to {hi:g} degrees (WGS84)"
+        )
         return None
     return v
 
@@ -151,7 +183,9 @@ def _date(text: str, where: str, problems: list[str]) -> str:
     return text
 
 
-def parse_review(text: str, site_ids: Iterable[str] | None = None, *, source: str = "review.csv") -> Review:
+def parse_review(
+    text: str, site_ids: Iterable[str] | None = None, *, source: str = "review.csv"
+) -> Review:
     """Parse the text of a review file.
 
     Parameters
@@ -181,15 +215,20 @@ def parse_review(text: str, site_ids: Iterable[str] | None = None, *, source: st
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise InputError(f"{source}: missing column(s) {missing}; a review file has the columns {', '.join(COLUMNS)} "
-                         "(write one with `siteplanner review init SCENARIO`)")
+        raise InputError(
+            f"{source}: missing column(s) {missing}; a review file has the columns {', '.join(COLUMNS)} "
+            "(write one with `siteplanner review init SCENARIO`)"
+        )
     known = None if site_ids is None else {str(s) for s in site_ids}
     problems: list[str] = []
     rows: list[ReviewRow] = []
     seen: dict[str, int] = {}
     unknown: list[str] = []
     for n, raw in enumerate(reader, start=2):
-        rec = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
+        rec = {
+            (k or "").strip(): (v or "").strip() if isinstance(v, str) else ""
+            for k, v in raw.items()
+        }
         sid = rec.get("site_id", "")
         where = f"line {n}" + (f" (site {sid})" if sid else "")
         if not sid:
@@ -197,36 +236,75 @@ def parse_review(text: str, site_ids: Iterable[str] | None = None, *, source: st
                 problems.append(f"{where}: site_id is empty; give the id of a proposed site")
             continue
         if sid in seen:
-            problems.append(f"{where}: site {sid} is already reviewed on line {seen[sid]}; keep one row per site")
+            problems.append(
+                f"{where}: site {sid} is already reviewed on line {seen[sid]}; keep one row per site"
+            )
             continue
         seen[sid] = n
         decision = rec.get("decision", "").lower() or "pending"
         if decision not in DECISIONS:
-            problems.append(f"{where}: decision={rec.get('decision')!r} is not accepted; give one of {', '.join(DECISIONS)}")
+            problems.append(
+                f"{where}: decision={rec.get('decision')!r} is not accepted; give one of {', '.join(DECISIONS)}"
+            )
             continue
         lon = _number(rec.get("moved_lon", ""), "moved_lon", -180.0, 180.0, where, problems)
         lat = _number(rec.get("moved_lat", ""), "moved_lat", -90.0, 90.0, where, problems)
-        if decision == "move" and (rec.get("moved_lon", "") == "" or rec.get("moved_lat", "") == ""):
-            problems.append(f"{where}: decision 'move' needs both moved_lon and moved_lat (WGS84 degrees)")
+        if decision == "move" and (
+            rec.get("moved_lon", "") == "" or rec.get("moved_lat", "") == ""
+        ):
+            problems.append(
+                f"{where}: decision 'move' needs both moved_lon and moved_lat (WGS84 degrees)"
+            )
         elif decision != "move" and (rec.get("moved_lon") or rec.get("moved_lat")):
-            problems.append(f"{where}: moved_lon/moved_lat are given but decision is {decision!r}; "
-                            "set decision to 'move' or clear the coordinates")
+            problems.append(
+                f"{where}: moved_lon/moved_lat are given but decision is {decision!r}; "
+                "set decision to 'move' or clear the coordinates"
+            )
         date = _date(rec.get("date", ""), where, problems)
         if known is not None and sid not in known:
             unknown.append(sid)
             continue
-        rows.append(ReviewRow(sid, decision, lon if decision == "move" else None, lat if decision == "move" else None,
-                              rec.get("comment", ""), rec.get("reviewer", ""), date, n))
+        rows.append(
+            ReviewRow(
+                sid,
+                decision,
+                lon if decision == "move" else None,
+                lat if decision == "move" else None,
+                rec.get("comment", ""),
+                rec.get("reviewer", ""),
+                date,
+                n,
+            )
+        )
     report_problems(problems, source=source)
     if unknown:
-        log.warning("%s: %d row(s) name site(s) not in the plan, ignored: %s", source, len(unknown), ", ".join(unknown))
-    moved = {r.site_id: (float(r.moved_lon), float(r.moved_lat)) for r in rows  # type: ignore[arg-type]
-             if r.decision == "move" and r.moved_lon is not None and r.moved_lat is not None}
-    review = Review(accepted=frozenset(r.site_id for r in rows if r.decision == "accept"),
-                    rejected=frozenset(r.site_id for r in rows if r.decision == "reject"),
-                    moved=MappingProxyType(moved), rows=tuple(rows), unknown=tuple(unknown), source=source)
-    log.info("read_review %s: %d accepted, %d rejected, %d moved, %d pending", source, len(review.accepted),
-             len(review.rejected), len(review.moved), sum(r.decision == "pending" for r in rows))
+        log.warning(
+            "%s: %d row(s) name site(s) not in the plan, ignored: %s",
+            source,
+            len(unknown),
+            ", ".join(unknown),
+        )
+    moved = {
+        r.site_id: (float(r.moved_lon), float(r.moved_lat))
+        for r in rows  # type: ignore[arg-type]
+        if r.decision == "move" and r.moved_lon is not None and r.moved_lat is not None
+    }
+    review = Review(
+        accepted=frozenset(r.site_id for r in rows if r.decision == "accept"),
+        rejected=frozenset(r.site_id for r in rows if r.decision == "reject"),
+        moved=MappingProxyType(moved),
+        rows=tuple(rows),
+        unknown=tuple(unknown),
+        source=source,
+    )
+    log.info(
+        "read_review %s: %d accepted, %d rejected, %d moved, %d pending",
+        source,
+        len(review.accepted),
+        len(review.rejected),
+        len(review.moved),
+        sum(r.decision == "pending" for r in rows),
+    )
     return review
 
 
@@ -253,7 +331,9 @@ def read_review(path: str | Path, site_ids: Iterable[str] | None = None) -> Revi
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"{path}: review file not found; write one with `siteplanner review init SCENARIO`") from None
+        raise InputError(
+            f"{path}: review file not found; write one with `siteplanner review init SCENARIO`"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from exc
     return parse_review(text, site_ids, source=str(path))
@@ -264,7 +344,9 @@ def proposed_site_ids(res_or_site_ids: Any) -> list[str]:
     sites = getattr(res_or_site_ids, "sites", None)
     if sites is None:
         if isinstance(res_or_site_ids, (str, bytes)):
-            raise InputError("site_ids: give a sequence of site ids or a pipeline Result, not a single string")
+            raise InputError(
+                "site_ids: give a sequence of site ids or a pipeline Result, not a single string"
+            )
         return [str(s) for s in res_or_site_ids]
     s = sites[sites["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
     return [str(x) for x in s["site_id"]]
@@ -311,8 +393,10 @@ def init_review(res_or_site_ids: Any, path: str | Path, *, force: bool = False) 
     old: dict[str, ReviewRow] = {}
     if path.exists():
         if not force:
-            raise InputError(f"{path}: a review file already exists; it is never overwritten: edit it, or pass --force "
-                             "to rewrite it keeping its decided rows")
+            raise InputError(
+                f"{path}: a review file already exists; it is never overwritten: edit it, or pass --force "
+                "to rewrite it keeping its decided rows"
+            )
         old = {r.site_id: r for r in read_review(path).rows if r.decision != "pending"}
     rows = [old.get(s, ReviewRow(s, "pending")) for s in ids]
     rows += [r for s, r in old.items() if s not in set(ids)]

@@ -47,17 +47,24 @@ class Area(_Model):
     dem: Path | None = Field(None, description="elevation raster (e.g. SRTM .hgt), for terrain")
     qpv: Path | None = Field(None, description="QPV polygons (GeoJSON/GeoPackage)")
     existing_cameras: Literal["osm", "none"] | Path = Field(
-        "osm", description='"osm" (OSM man_made=surveillance, filtered by camera_exclude), "none", or a '
-        "file of the town's cameras (CSV with lon/lat or x/y, or GeoJSON points; optional heading_deg, fov_deg)")
-    existing_cameras_crs: str | None = Field(None, description="CRS of the cameras CSV's x/y columns")
+        "osm",
+        description='"osm" (OSM man_made=surveillance, filtered by camera_exclude), "none", or a '
+        "file of the town's cameras (CSV with lon/lat or x/y, or GeoJSON points; optional heading_deg, fov_deg)",
+    )
+    existing_cameras_crs: str | None = Field(
+        None, description="CRS of the cameras CSV's x/y columns"
+    )
     camera_exclude: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {"surveillance": ("indoor",)},
-        description="OSM tag -> values that leave an OSM camera out; {} keeps them all")
+        description="OSM tag -> values that leave an OSM camera out; {} keeps them all",
+    )
 
     @model_validator(mode="after")
     def _one_area(self) -> Area:
         if (self.boundary is None) == (self.polygon is None):
-            raise ValueError("give exactly one of `boundary` (OSM relation id or name) or `polygon` (a file)")
+            raise ValueError(
+                "give exactly one of `boundary` (OSM relation id or name) or `polygon` (a file)"
+            )
         return self
 
     @field_validator("osm")
@@ -66,8 +73,10 @@ class Area(_Model):
         from .osm import SUFFIXES
 
         if not v.name.lower().endswith(SUFFIXES):
-            raise ValueError(f"{v.name!r} is not named like an OpenStreetMap extract; accepted: "
-                             ".osm, .osm.gz, .osm.bz2, .osm.pbf")
+            raise ValueError(
+                f"{v.name!r} is not named like an OpenStreetMap extract; accepted: "
+                ".osm, .osm.gz, .osm.bz2, .osm.pbf"
+            )
         return v
 
     @property
@@ -84,22 +93,45 @@ class IncidentFile(_Model):
     """
 
     path: Path
-    source: str | None = Field(None, description="source of every row, if the file has no `source` column "
-                               f"(e.g. {', '.join(SOURCES)})")
+    source: str | None = Field(
+        None,
+        description="source of every row, if the file has no `source` column "
+        f"(e.g. {', '.join(SOURCES)})",
+    )
     crs: str | None = Field(None, description="CRS of x, y columns (e.g. EPSG:2154)")
-    columns: dict[str, str] | None = Field(None, description="standard name → the file's column name")
+    columns: dict[str, str] | None = Field(
+        None, description="standard name → the file's column name"
+    )
     datetime: str | tuple[str, ...] | None = Field(
-        None, description="the time column, or columns joined by a space (date + time, or year, month, day, hour, "
-                          "minute); default: the `datetime` column")
-    datetime_format: str | None = Field(None, description='strptime format of that text, e.g. "%d/%m/%Y %Hh%M"')
-    timezone: str | None = Field(None, description="zone of times written without an offset (default: the town's)")
-    undated: bool = Field(False, description="the file has no date: rows count for whole-period windows only")
-    categories: dict[str, str] = Field(default_factory=dict, description="publisher's label, glob or re: pattern "
-                                       "→ the town's category")
-    default_category: str | None = Field(None, description="category of every label nobody mapped (counted)")
-    coordinate_scale: Positive = Field(1.0, description="multiplies the coordinates (1e-5 for BAAC integers)")
-    on_bad_rows: Literal["fail", "skip"] = Field("fail", description="skip: bad rows go to quarantine.csv")
-    max_bad_share: Annotated[float, Field(ge=0, le=1)] = Field(0.01, description="above this share of bad rows, stop")
+        None,
+        description="the time column, or columns joined by a space (date + time, or year, month, day, hour, "
+        "minute); default: the `datetime` column",
+    )
+    datetime_format: str | None = Field(
+        None, description='strptime format of that text, e.g. "%d/%m/%Y %Hh%M"'
+    )
+    timezone: str | None = Field(
+        None, description="zone of times written without an offset (default: the town's)"
+    )
+    undated: bool = Field(
+        False, description="the file has no date: rows count for whole-period windows only"
+    )
+    categories: dict[str, str] = Field(
+        default_factory=dict,
+        description="publisher's label, glob or re: pattern → the town's category",
+    )
+    default_category: str | None = Field(
+        None, description="category of every label nobody mapped (counted)"
+    )
+    coordinate_scale: Positive = Field(
+        1.0, description="multiplies the coordinates (1e-5 for BAAC integers)"
+    )
+    on_bad_rows: Literal["fail", "skip"] = Field(
+        "fail", description="skip: bad rows go to quarantine.csv"
+    )
+    max_bad_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.01, description="above this share of bad rows, stop"
+    )
 
     @field_validator("crs")
     @classmethod
@@ -110,7 +142,9 @@ class IncidentFile(_Model):
             try:
                 pyproj.CRS.from_user_input(v)
             except pyproj.exceptions.CRSError:
-                raise ValueError(f"unknown CRS {v!r}; accepted: an EPSG code like \"EPSG:2154\" or a WKT/PROJ string") from None
+                raise ValueError(
+                    f'unknown CRS {v!r}; accepted: an EPSG code like "EPSG:2154" or a WKT/PROJ string'
+                ) from None
         return v
 
     @field_validator("timezone")
@@ -136,29 +170,47 @@ class IncidentFile(_Model):
                 try:
                     re.compile(k[3:])
                 except re.error as exc:
-                    raise ValueError(f"pattern {k!r} is not a valid regular expression ({exc})") from None
+                    raise ValueError(
+                        f"pattern {k!r} is not a valid regular expression ({exc})"
+                    ) from None
         return v
 
     @model_validator(mode="after")
     def _one_time_source(self) -> IncidentFile:
         if self.datetime is not None and self.columns and "datetime" in self.columns:
-            raise ValueError("give the time column(s) once: `datetime = ...` or `columns = { datetime = ... }`")
+            raise ValueError(
+                "give the time column(s) once: `datetime = ...` or `columns = { datetime = ... }`"
+            )
         if self.undated and (self.datetime is not None or self.datetime_format is not None):
-            raise ValueError("`undated = true` means the file has no date; drop `datetime` / `datetime_format`")
+            raise ValueError(
+                "`undated = true` means the file has no date; drop `datetime` / `datetime_format`"
+            )
         return self
 
     def targets(self) -> set[str]:
         """The town categories this file maps labels to."""
-        return set(self.categories.values()) | ({self.default_category} if self.default_category else set())
+        return set(self.categories.values()) | (
+            {self.default_category} if self.default_category else set()
+        )
 
     def spec(self, path: Path) -> IncidentSpec:
         """The reading options for :mod:`siteplanner.incidents` (``path`` resolved by the scenario)."""
         dt = self.datetime if isinstance(self.datetime, (str, type(None))) else tuple(self.datetime)
-        return IncidentSpec(path, self.source, self.crs, self.columns, datetime=dt,
-                            datetime_format=self.datetime_format, timezone=self.timezone, undated=self.undated,
-                            categories=self.categories or None, default_category=self.default_category,
-                            coordinate_scale=self.coordinate_scale, on_bad_rows=self.on_bad_rows,
-                            max_bad_share=self.max_bad_share)
+        return IncidentSpec(
+            path,
+            self.source,
+            self.crs,
+            self.columns,
+            datetime=dt,
+            datetime_format=self.datetime_format,
+            timezone=self.timezone,
+            undated=self.undated,
+            categories=self.categories or None,
+            default_category=self.default_category,
+            coordinate_scale=self.coordinate_scale,
+            on_bad_rows=self.on_bad_rows,
+            max_bad_share=self.max_bad_share,
+        )
 
 
 def _check_zone(v: str | None) -> str | None:
@@ -168,8 +220,10 @@ def _check_zone(v: str | None) -> str | None:
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; accepted: an IANA name like \"Europe/Paris\" or "
-                             "\"America/Vancouver\"") from None
+            raise ValueError(
+                f'unknown time zone {v!r}; accepted: an IANA name like "Europe/Paris" or '
+                '"America/Vancouver"'
+            ) from None
     return v
 
 
@@ -187,14 +241,20 @@ class Window(_Model):
     @classmethod
     def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
         if v is not None and not (0 <= v[0] <= 24 and 0 <= v[1] <= 24 and v[0] != v[1]):
-            raise ValueError("hours must be two different integers in 0..24, e.g. [18, 24] or [22, 6]")
+            raise ValueError(
+                "hours must be two different integers in 0..24, e.g. [18, 24] or [22, 6]"
+            )
         return v
 
 
 class Hotspots(_Model):
     method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
-    cell_m: Positive | None = Field(None, description="grid cell (m); default: from the area and the incident count")
-    bandwidth_m: Positive | None = Field(None, description="kernel bandwidth; default: the method's rule")
+    cell_m: Positive | None = Field(
+        None, description="grid cell (m); default: from the area and the incident count"
+    )
+    bandwidth_m: Positive | None = Field(
+        None, description="kernel bandwidth; default: the method's rule"
+    )
     street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 5.0
     window: Window = Window()
     min_count_shared: Annotated[int, Field(ge=1)] = 3
@@ -210,7 +270,6 @@ class Weights(_Model):
     sensitive_radius_m: Positive = 100.0
 
 
-
 class CameraModel(_Model):
     """A camera type of the catalogue (EN 62676-4 DORI ranges from its optics)."""
 
@@ -220,12 +279,16 @@ class CameraModel(_Model):
     sensor_width_mm: Positive = 5.4
     focal_mm: Positive | None = 4.0
     range_m: Positive | None = Field(None, description="override the range instead of computing it")
-    fov_deg: Annotated[float, Field(gt=0, le=360)] | None = Field(None, description="override the field of view")
+    fov_deg: Annotated[float, Field(gt=0, le=360)] | None = Field(
+        None, description="override the field of view"
+    )
     mount_height_m: Positive = 6.0
     price_eur: NonNeg = 6000.0
     maintenance_share: Annotated[float, Field(ge=0, le=1)] = 0.08
     ir_range_m: NonNeg = Field(0.0, description="infrared range at night (m); 0 = no infrared")
-    min_lux: NonNeg = Field(0.5, description="minimum illumination (lux) the camera needs without infrared")
+    min_lux: NonNeg = Field(
+        0.5, description="minimum illumination (lux) the camera needs without infrared"
+    )
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -233,9 +296,11 @@ class CameraModel(_Model):
         from .entrances import LAPI_KINDS, LAPI_NOTE
 
         if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
-            raise ValueError(f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. {LAPI_NOTE} "
-                             "Accepted kinds: fixed, ptz, multisensor; town entrances are listed as "
-                             "'proposition au partenaire État' by the scenario's `entrances` section")
+            raise ValueError(
+                f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. {LAPI_NOTE} "
+                "Accepted kinds: fixed, ptz, multisensor; town entrances are listed as "
+                "'proposition au partenaire État' by the scenario's `entrances` section"
+            )
         return v
 
 
@@ -246,22 +311,58 @@ class Camera(_Model):
     covered_at: Literal["detection", "observation", "recognition", "identification"] = "observation"
     n_headings: Annotated[int, Field(ge=1, le=72)] = 8
     coverage: Literal["sight", "network"] = Field(
-        "sight", description="sight: the field of view; network: streets within the range along the walking network")
+        "sight",
+        description="sight: the field of view; network: streets within the range along the walking network",
+    )
     target_height_m: NonNeg = 1.6
     catalogue: tuple[CameraModel, ...] = (
-        CameraModel(name="bullet_4mm", kind="fixed", focal_mm=4.0, price_eur=4500, ir_range_m=30, min_lux=0.1),
-        CameraModel(name="bullet_4mp_6mm", kind="fixed", width_px=2688, sensor_width_mm=5.6, focal_mm=6.0, price_eur=6000,
-                    ir_range_m=30, min_lux=0.05),
-        CameraModel(name="dome_ptz", kind="ptz", focal_mm=10.0, fov_deg=360, price_eur=9000, ir_range_m=100, min_lux=0.05),
-        CameraModel(name="multisensor_360", kind="multisensor", width_px=2688, sensor_width_mm=5.6, focal_mm=2.8,
-                    fov_deg=360, price_eur=11000, ir_range_m=15, min_lux=0.1),
+        CameraModel(
+            name="bullet_4mm",
+            kind="fixed",
+            focal_mm=4.0,
+            price_eur=4500,
+            ir_range_m=30,
+            min_lux=0.1,
+        ),
+        CameraModel(
+            name="bullet_4mp_6mm",
+            kind="fixed",
+            width_px=2688,
+            sensor_width_mm=5.6,
+            focal_mm=6.0,
+            price_eur=6000,
+            ir_range_m=30,
+            min_lux=0.05,
+        ),
+        CameraModel(
+            name="dome_ptz",
+            kind="ptz",
+            focal_mm=10.0,
+            fov_deg=360,
+            price_eur=9000,
+            ir_range_m=100,
+            min_lux=0.05,
+        ),
+        CameraModel(
+            name="multisensor_360",
+            kind="multisensor",
+            width_px=2688,
+            sensor_width_mm=5.6,
+            focal_mm=2.8,
+            fov_deg=360,
+            price_eur=11000,
+            ir_range_m=15,
+            min_lux=0.1,
+        ),
     )
 
     @model_validator(mode="after")
     def _model_known(self) -> Camera:
         names = [m.name for m in self.catalogue]
         if self.model not in names:
-            raise ValueError(f"camera model {self.model!r} not in the catalogue ({', '.join(names)})")
+            raise ValueError(
+                f"camera model {self.model!r} not in the catalogue ({', '.join(names)})"
+            )
         return self
 
     def chosen(self) -> CameraModel:
@@ -278,8 +379,10 @@ class Candidates(_Model):
     trench_eur_per_m: NonNeg = 60.0
     privacy_policy: Literal["mask", "exclude"] = "mask"
     csu: tuple[float, float] | None = Field(
-        None, description="[lon, lat] where the camera fibre ends (the CSU); default: the police stations and town "
-                          "halls inside the study area")
+        None,
+        description="[lon, lat] where the camera fibre ends (the CSU); default: the police stations and town "
+        "halls inside the study area",
+    )
 
 
 class PhaseSpec(_Model):
@@ -302,7 +405,9 @@ class Plan(_Model):
     time_limit_s: Positive = 60.0
     min_spacing_m: Positive | None = None
     funded_share: Annotated[float, Field(ge=0, le=1)] = 0.5
-    backup_share: Annotated[float, Field(ge=0, le=1)] = Field(0.0, description="extra share of weight counted when two cameras see a point")
+    backup_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, description="extra share of weight counted when two cameras see a point"
+    )
     phase_name: str = "phase suivante"
     phase_year: int | None = Field(None, description="year of the next phase")
     phases: tuple[PhaseSpec, ...] = ()
@@ -322,8 +427,12 @@ class Shift(_Model):
     dwell_min: Annotated[float, Field(ge=0, le=60)] = 12.0
     teams: Annotated[int, Field(ge=1, le=10)] = 1
     window: Window | None = None
-    variants: Annotated[int, Field(ge=0, le=10)] = Field(0, description="seeded alternative circuits, so that patrols are not predictable")
-    variants_within: Annotated[float, Field(gt=0, le=1)] = Field(0.9, description="each variant keeps at least this share of the best prize")
+    variants: Annotated[int, Field(ge=0, le=10)] = Field(
+        0, description="seeded alternative circuits, so that patrols are not predictable"
+    )
+    variants_within: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9, description="each variant keeps at least this share of the best prize"
+    )
 
     def speed(self) -> float:
         return self.speed_kmh or (4.5 if self.mode == "foot" else 12.0)
@@ -331,8 +440,10 @@ class Shift(_Model):
 
 class Patrol(_Model):
     start: tuple[float, float] | None = Field(
-        None, description="[lon, lat] the patrols start from, inside the study area; default: the OSM amenity=police "
-                          "inside it, else its amenity=townhall")
+        None,
+        description="[lon, lat] the patrols start from, inside the study area; default: the OSM amenity=police "
+        "inside it, else its amenity=townhall",
+    )
     n_candidates: Annotated[int, Field(ge=1, le=500)] = 60
     shifts: tuple[Shift, ...] = (Shift(),)
 
@@ -340,29 +451,47 @@ class Patrol(_Model):
 class Observatory(_Model):
     """The observatoire local de la sécurité (OLS, `siteplanner observatory`): semester indicators and shared maps."""
 
-    period: str | None = Field(None, description='default period, e.g. "2023-S1" (the command\'s --period overrides it)')
+    period: str | None = Field(
+        None, description='default period, e.g. "2023-S1" (the command\'s --period overrides it)'
+    )
     windows: tuple[Window, ...] = (
-        Window(name="toutes heures"), Window(name="soirée", hours=(18, 24)), Window(name="nuit", hours=(0, 6)),
+        Window(name="toutes heures"),
+        Window(name="soirée", hours=(18, 24)),
+        Window(name="nuit", hours=(0, 6)),
         Window(name="week-end", days="weekend"),
     )
-    min_count: Annotated[int, Field(ge=1)] = Field(3, description="shared maps hide cells/segments with fewer incidents")
-    lixel_m: Positive = Field(100.0, description="longest street segment of the hotspot segments (m)")
+    min_count: Annotated[int, Field(ge=1)] = Field(
+        3, description="shared maps hide cells/segments with fewer incidents"
+    )
+    lixel_m: Positive = Field(
+        100.0, description="longest street segment of the hotspot segments (m)"
+    )
     bandwidth_m: Positive = Field(200.0, description="kernel bandwidth and Gi* distance band (m)")
     cell_m: Positive = Field(25.0, description="cell of hotspots.tif (m)")
-    compare_cell_m: Positive = Field(100.0, description="cell of the comparison with the previous period (m)")
+    compare_cell_m: Positive = Field(
+        100.0, description="cell of the comparison with the previous period (m)"
+    )
     sensitive_radius_m: Positive = Field(200.0, description="surroundings of schools and gares (m)")
-    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(0.05, description="significance level of the change tests")
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.05, description="significance level of the change tests"
+    )
     school_zone: Literal["A", "B", "C"] = "B"
-    duplicate_distance_m: NonNeg = Field(10.0, description="cross-source duplicates: same category within this distance")
+    duplicate_distance_m: NonNeg = Field(
+        10.0, description="cross-source duplicates: same category within this distance"
+    )
     duplicate_minutes: NonNeg = Field(30.0, description="... and within this many minutes")
 
     @model_validator(mode="after")
     def _windows(self) -> Observatory:
         names = [w.name for w in self.windows]
         if dup := sorted({n for n in names if names.count(n) > 1}):
-            raise ValueError(f"duplicate window name(s) {dup}: every product is named after its window")
+            raise ValueError(
+                f"duplicate window name(s) {dup}: every product is named after its window"
+            )
         if bad := [w.name for w in self.windows if w.period is not None]:
-            raise ValueError(f"window(s) {bad} have their own period; give the period once ([observatory] period or --period)")
+            raise ValueError(
+                f"window(s) {bad} have their own period; give the period once ([observatory] period or --period)"
+            )
         return self
 
 
@@ -379,14 +508,26 @@ class Lighting(_Model):
     lights off (often 1 h–5 h); only streets lit ``24/7`` or on presence detection stay lit.
     """
 
-    off: tuple[int, int] | None = Field(None, description="hours when the street lights are off, e.g. [1, 5]")
-    night: tuple[int, int] = Field((19, 7), description="hours of darkness (yearly mean at 43° N: sunset 17–21 h, "
-                                                        "sunrise 6–8 h)")
-    file: Path | None = Field(None, description="lighting file: CSV osm_way_id,lit or lines with a `lit` column")
-    unknown: Literal["lit", "unlit"] = Field("lit", description="streets without a `lit` tag, when the lights are on")
-    lit_lux: Positive = Field(10.0, description="illuminance of a lit street (EN 13201 P classes: 2–15 lx)")
+    off: tuple[int, int] | None = Field(
+        None, description="hours when the street lights are off, e.g. [1, 5]"
+    )
+    night: tuple[int, int] = Field(
+        (19, 7),
+        description="hours of darkness (yearly mean at 43° N: sunset 17–21 h, sunrise 6–8 h)",
+    )
+    file: Path | None = Field(
+        None, description="lighting file: CSV osm_way_id,lit or lines with a `lit` column"
+    )
+    unknown: Literal["lit", "unlit"] = Field(
+        "lit", description="streets without a `lit` tag, when the lights are on"
+    )
+    lit_lux: Positive = Field(
+        10.0, description="illuminance of a lit street (EN 13201 P classes: 2–15 lx)"
+    )
     dark_lux: NonNeg = Field(0.0, description="illuminance of an unlit street")
-    match_m: Positive = Field(10.0, description="lines of the lighting file match streets within this distance (m)")
+    match_m: Positive = Field(
+        10.0, description="lines of the lighting file match streets within this distance (m)"
+    )
 
     _hours = field_validator("off", "night")(classmethod(lambda cls, v: _check_hours(v)))
 
@@ -397,11 +538,21 @@ class FieldNotes(_Model):
     path: Path = Field(description="CSV (lon, lat or wkt) or GeoJSON/GeoPackage of points or lines")
     walk: str | None = Field(None, description="walk name, if the file has no `walk` column")
     crs: str | None = Field(None, description="CRS of a CSV's wkt column (default WGS84)")
-    radius_m: Positive = Field(50.0, description="demand points within this distance of a note are raised")
-    weights: dict[Literal["dark_spot", "feeling_unsafe", "broken_lamp", "hidden_corner", "other"], NonNeg] = Field(
-        default_factory=lambda: {"dark_spot": 1.0, "feeling_unsafe": 1.5, "broken_lamp": 0.5, "hidden_corner": 1.0,
-                                 "other": 0.5},
-        description="weight added per category, in units of the mean demand weight")
+    radius_m: Positive = Field(
+        50.0, description="demand points within this distance of a note are raised"
+    )
+    weights: dict[
+        Literal["dark_spot", "feeling_unsafe", "broken_lamp", "hidden_corner", "other"], NonNeg
+    ] = Field(
+        default_factory=lambda: {
+            "dark_spot": 1.0,
+            "feeling_unsafe": 1.5,
+            "broken_lamp": 0.5,
+            "hidden_corner": 1.0,
+            "other": 0.5,
+        },
+        description="weight added per category, in units of the mean demand weight",
+    )
     patrol_m: Positive = Field(25.0, description="a note this close to a patrol circuit is on it")
 
     _crs = field_validator("crs")(classmethod(lambda cls, v: IncidentFile._known_crs(v)))
@@ -411,7 +562,9 @@ class Entrances(_Model):
     """Town entrances (entrées de ville), listed as a proposal to the State partner (no LAPI)."""
 
     residential: bool = Field(True, description="also residential roads with through traffic")
-    merge_m: Positive = Field(100.0, description="crossings of one road closer than this are one entrance")
+    merge_m: Positive = Field(
+        100.0, description="crossings of one road closer than this are one entrance"
+    )
 
 
 class Output(_Model):
@@ -421,26 +574,37 @@ class Output(_Model):
     include_incident_points: bool = False
     pdf: bool = Field(False, description="also write report.pdf (slower: one page per site sheet)")
     map_classes: Literal["quantiles", "fisher_jenks"] = Field(
-        "quantiles", description="hotspot classes of map.png: quantiles or Fisher-Jenks natural breaks")
-    review: Path | None = Field(None, description="review.csv of the référent sûreté (default: next to the scenario)")
+        "quantiles",
+        description="hotspot classes of map.png: quantiles or Fisher-Jenks natural breaks",
+    )
+    review: Path | None = Field(
+        None, description="review.csv of the référent sûreté (default: next to the scenario)"
+    )
 
 
 class ReviewRules(_Model):
     """How the référent sûreté's decisions constrain the next run (``[review]``)."""
 
     reject_radius_m: float | None = Field(
-        None, gt=0, le=500,
+        None,
+        gt=0,
+        le=500,
         description="no new site within this distance of a rejected site or of a moved site's "
-                    "original place, unless accepted there (default: the camera's identification "
-                    "range, else 25 m)")
+        "original place, unless accepted there (default: the camera's identification "
+        "range, else 25 m)",
+    )
 
 
 class Scenario(_Model):
     """A whole scenario: what town, which data, what to plan."""
 
     name: str
-    area: Area | None = Field(None, description="the study area; without it only `siteplanner incidents` runs")
-    timezone: str = Field(TIMEZONE, description="the town's time zone: every incident time is converted to it")
+    area: Area | None = Field(
+        None, description="the study area; without it only `siteplanner incidents` runs"
+    )
+    timezone: str = Field(
+        TIMEZONE, description="the town's time zone: every incident time is converted to it"
+    )
     incidents: tuple[IncidentFile, ...] = ()
     hotspots: Hotspots = Hotspots()
     weights: Weights = Weights()
@@ -466,14 +630,20 @@ class Scenario(_Model):
     def _known_categories(self) -> Scenario:
         allowed = self.categories
         if bad := sorted(set(self.weights.categories) - set(allowed)):
-            raise ValueError(f"weights.categories: unknown categor(y/ies) {bad}; accepted: {', '.join(allowed)} "
-                             "(a new category exists once an [incidents.categories] mapping names it)")
+            raise ValueError(
+                f"weights.categories: unknown categor(y/ies) {bad}; accepted: {', '.join(allowed)} "
+                "(a new category exists once an [incidents.categories] mapping names it)"
+            )
         return self
 
     @property
     def categories(self) -> tuple[str, ...]:
         """The town's categories: the built-in ones and those the incident mappings name."""
-        extra = sorted(set().union(*(f.targets() for f in self.incidents)) - set(CATEGORIES)) if self.incidents else []
+        extra = (
+            sorted(set().union(*(f.targets() for f in self.incidents)) - set(CATEGORIES))
+            if self.incidents
+            else []
+        )
         return CATEGORIES + tuple(extra)
 
     def resolve(self, p: Path | None) -> Path | None:
@@ -486,7 +656,9 @@ class Scenario(_Model):
             p = Path(p)
         if p.is_absolute() or self.path is None:
             return p
-        return Path(os.path.normpath(self.path.parent / p))  # "outputs/x", not "scenarios/../outputs/x"
+        return Path(
+            os.path.normpath(self.path.parent / p)
+        )  # "outputs/x", not "scenarios/../outputs/x"
 
     @property
     def review_path(self) -> Path:
@@ -531,7 +703,15 @@ def _format(exc: ValidationError, path: Path) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = _unknown_key(tuple(err["loc"]))
-        lines.append(f"  - {loc}: {msg}" + (f" (got {err['input']!r})" if err["type"] not in ("extra_forbidden", "missing") and not isinstance(err.get("input"), dict) else ""))
+        lines.append(
+            f"  - {loc}: {msg}"
+            + (
+                f" (got {err['input']!r})"
+                if err["type"] not in ("extra_forbidden", "missing")
+                and not isinstance(err.get("input"), dict)
+                else ""
+            )
+        )
     return f"{path}: invalid scenario\n" + "\n".join(lines)
 
 
@@ -560,17 +740,37 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
     if check_files:
         missing = []
         a = sc.area
-        area_files = [] if a is None else [("area.osm", a.osm), ("area.polygon", a.polygon), ("area.dem", a.dem),
-                                           ("area.qpv", a.qpv), ("area.existing_cameras", a.cameras_file)]
-        for label, p in area_files + [("candidates.exclusion", sc.candidates.exclusion),
-                                      ("lighting.file", sc.lighting.file if sc.lighting else None)] + [
-                            (f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)] + [
-                            (f"field_notes[{i}].path", f.path) for i, f in enumerate(sc.field_notes)]:
+        area_files = (
+            []
+            if a is None
+            else [
+                ("area.osm", a.osm),
+                ("area.polygon", a.polygon),
+                ("area.dem", a.dem),
+                ("area.qpv", a.qpv),
+                ("area.existing_cameras", a.cameras_file),
+            ]
+        )
+        for label, p in (
+            area_files
+            + [
+                ("candidates.exclusion", sc.candidates.exclusion),
+                ("lighting.file", sc.lighting.file if sc.lighting else None),
+            ]
+            + [(f"incidents[{i}].path", f.path) for i, f in enumerate(sc.incidents)]
+            + [(f"field_notes[{i}].path", f.path) for i, f in enumerate(sc.field_notes)]
+        ):
             try:
                 rp = sc.resolve(p)
                 found = rp is None or rp.is_file()
-            except (OSError, ValueError, RuntimeError) as exc:  # name too long, NUL byte, ~unknown-user
-                missing.append(f"  - {label}: {str(p)[:200]!r} is not a usable path ({exc.__class__.__name__}: {str(exc)[:200]})")
+            except (
+                OSError,
+                ValueError,
+                RuntimeError,
+            ) as exc:  # name too long, NUL byte, ~unknown-user
+                missing.append(
+                    f"  - {label}: {str(p)[:200]!r} is not a usable path ({exc.__class__.__name__}: {str(exc)[:200]})"
+                )
                 continue
             if not found:
                 missing.append(f"  - {label}: file {rp} not found")

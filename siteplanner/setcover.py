@@ -114,14 +114,18 @@ def _prepare_cover(A, required, cost_eur, fixed, excluded) -> _Cover:
             cost = np.ones(n_s)
         elif not np.all(np.isfinite(cost)) or np.any(cost < 0):
             bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
-            problems.append(f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; "
-                            "accepted finite ≥ 0")
+            problems.append(
+                f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; "
+                "accepted finite ≥ 0"
+            )
             cost = np.ones(n_s)
     fixed_idx = _as_index_array(fixed, "fixed", n_s, problems)
     excl_idx = _as_index_array(excluded, "excluded", n_s, problems)
     both = np.intersect1d(fixed_idx, excl_idx)
     if both.size:
-        problems.append(f"sites {both[:10].tolist()} are both fixed and excluded; a site is either kept or rejected")
+        problems.append(
+            f"sites {both[:10].tolist()} are both fixed and excluded; a site is either kept or rejected"
+        )
     report_problems(problems, source="set_cover()")
     left = np.zeros(n_d, dtype=bool)
     left[req] = True
@@ -135,13 +139,20 @@ def _prepare_cover(A, required, cost_eur, fixed, excluded) -> _Cover:
     if unseen.size:
         raise InfeasibleError(
             f"demand points {unseen[:10].tolist()}{' …' if unseen.size > 10 else ''} ({unseen.size} in all) must be "
-            "seen but no allowed site sees them; accepted: required points that some site not excluded sees")
+            "seen but no allowed site sees them; accepted: required points that some site not excluded sees"
+        )
     B = A[:, np.flatnonzero(left)].tocsr()
     useful = allowed & (np.diff(B.indptr) > 0)
     sites = np.flatnonzero(useful)
     integral = bool(np.all(cost[sites] == np.round(cost[sites])))
-    return _Cover(B=B[sites], sites=sites, cost=cost[sites], fixed=fixed_idx, n_required=int(req.size),
-                  integral=integral)
+    return _Cover(
+        B=B[sites],
+        sites=sites,
+        cost=cost[sites],
+        fixed=fixed_idx,
+        n_required=int(req.size),
+        integral=integral,
+    )
 
 
 def _greedy_cover(cv: _Cover) -> tuple[list[int], float]:
@@ -163,21 +174,23 @@ def _greedy_cover(cv: _Cover) -> tuple[list[int], float]:
     left = m
     while left and heap:
         k, r = heapq.heappop(heap)
-        n_new = int((~covered[indices[indptr[r]:indptr[r + 1]]]).sum())
+        n_new = int((~covered[indices[indptr[r] : indptr[r + 1]]]).sum())
         if n_new == 0:
             continue
         if key(r, n_new) != k:  # stale: gains only shrink, push back with the fresh one
             heapq.heappush(heap, (key(r, n_new), r))
             continue
         chosen.append(r)
-        row = indices[indptr[r]:indptr[r + 1]]
+        row = indices[indptr[r] : indptr[r + 1]]
         left -= int((~covered[row]).sum())
         covered[row] = True
     greedy_cost = float(cv.cost[chosen].sum())
     # drop redundant rows, dearest first
-    count = np.bincount(np.concatenate([indices[indptr[r]:indptr[r + 1]] for r in chosen]), minlength=m)
+    count = np.bincount(
+        np.concatenate([indices[indptr[r] : indptr[r + 1]] for r in chosen]), minlength=m
+    )
     for r in sorted(chosen, key=lambda r: (-cv.cost[r], -r)):
-        row = indices[indptr[r]:indptr[r + 1]]
+        row = indices[indptr[r] : indptr[r + 1]]
         if np.all(count[row] >= 2):
             count[row] -= 1
             chosen.remove(r)
@@ -223,22 +236,40 @@ def _highs_cover(cv: _Cover, warm: list[int], time_limit_s: float):
     return _highs_answer(h, n_x, np.arange(n_x), 0.0)
 
 
-def _cover_plan(cv: _Cover, rows: list[int], lower: float, solver: str, *, certified: bool, failed: bool = False,
-                message: str = "") -> CoverPlan:
+def _cover_plan(
+    cv: _Cover,
+    rows: list[int],
+    lower: float,
+    solver: str,
+    *,
+    certified: bool,
+    failed: bool = False,
+    message: str = "",
+) -> CoverPlan:
     cost = float(cv.cost[rows].sum())
     if cv.integral and math.isfinite(lower):
         lower = math.ceil(lower - 1e-6)  # a cover of whole-number costs costs a whole number
     if lower > cost + _match_tol(cost, lower):
-        logger.warning("%s: lower bound %.9g above the cover's cost %.9g; bound discarded", solver, lower, cost)
+        logger.warning(
+            "%s: lower bound %.9g above the cover's cost %.9g; bound discarded", solver, lower, cost
+        )
         message += f"; bound {lower:.9g} above the cost, discarded"
         lower, certified = 0.0, False
     lower = min(lower, cost)
     gap = (cost - lower) / cost if cost > 0 else 0.0
     optimal = bool(certified and not failed and gap <= _EPS)
-    return CoverPlan(selected=tuple(sorted(int(cv.sites[r]) for r in rows)), fixed=tuple(int(s) for s in cv.fixed),
-                     cost=cost, lower_bound=float(lower), gap=gap, optimal=optimal,
-                     status="solver_failed" if failed else ("optimal" if optimal else "feasible"),
-                     solver=solver, solver_message=message, n_required=cv.n_required)
+    return CoverPlan(
+        selected=tuple(sorted(int(cv.sites[r]) for r in rows)),
+        fixed=tuple(int(s) for s in cv.fixed),
+        cost=cost,
+        lower_bound=float(lower),
+        gap=gap,
+        optimal=optimal,
+        status="solver_failed" if failed else ("optimal" if optimal else "feasible"),
+        solver=solver,
+        solver_message=message,
+        n_required=cv.n_required,
+    )
 
 
 def set_cover(
@@ -284,25 +315,43 @@ def set_cover(
         A required point that no allowed site sees.
     """
     if method not in COVER_METHODS:
-        raise InputError(f"method: {method!r} is not a set-cover solver; accepted {', '.join(COVER_METHODS)}")
+        raise InputError(
+            f"method: {method!r} is not a set-cover solver; accepted {', '.join(COVER_METHODS)}"
+        )
     if not (time_limit_s > 0):
         raise InputError(f"time_limit_s: {time_limit_s!r}; accepted a duration > 0 in seconds")
     cv = _prepare_cover(A, required, cost_eur, fixed, excluded)
     rows, lower = _greedy_cover(cv)
-    plan = _cover_plan(cv, rows, lower, "greedy", certified=True, message="Chvátal greedy, H(d) bound")
+    plan = _cover_plan(
+        cv, rows, lower, "greedy", certified=True, message="Chvátal greedy, H(d) bound"
+    )
     if method == "exact" and not plan.optimal:
         plan = _exact_cover(cv, rows, lower, time_limit_s)
-    logger.info("set_cover(%s) chose %d new sites (%d fixed) for %d required points: cost %.6g, bound %.6g, %s",
-                method, len(plan.selected), len(plan.fixed), plan.n_required, plan.cost, plan.lower_bound,
-                plan.status)
+    logger.info(
+        "set_cover(%s) chose %d new sites (%d fixed) for %d required points: cost %.6g, bound %.6g, %s",
+        method,
+        len(plan.selected),
+        len(plan.fixed),
+        plan.n_required,
+        plan.cost,
+        plan.lower_bound,
+        plan.status,
+    )
     return plan
 
 
 def _exact_cover(cv: _Cover, warm: list[int], warm_lower: float, time_limit_s: float) -> CoverPlan:
     run = _highs_cover(cv, warm, time_limit_s)
     if run.failed or run.chosen is None:
-        return _cover_plan(cv, warm, warm_lower, "greedy" if run.failed else "milp", certified=False,
-                           failed=run.failed, message=run.message)
+        return _cover_plan(
+            cv,
+            warm,
+            warm_lower,
+            "greedy" if run.failed else "milp",
+            certified=False,
+            failed=run.failed,
+            message=run.message,
+        )
     rows, message, certified = list(run.chosen), run.message, run.optimal
     seen = np.zeros(cv.B.shape[1], dtype=bool)
     if rows:
@@ -406,7 +455,7 @@ def _median_model(D: np.ndarray, w: np.ndarray, p: int):
         constant += float(w[i] * levels[0])
         bounds = np.append(first, n_s)
         for k in range(1, levels.size):
-            sites = order[bounds[k - 1]:bounds[k]]
+            sites = order[bounds[k - 1] : bounds[k]]
             cols = [col] + ([col - 1] if k > 1 else []) + sites.tolist()
             index += cols
             value += [1.0] + ([-1.0] if k > 1 else []) + [1.0] * sites.size
@@ -414,7 +463,15 @@ def _median_model(D: np.ndarray, w: np.ndarray, p: int):
             lower.append(1.0 if k == 1 else 0.0)
             cost.append(float(w[i] * (levels[k] - levels[k - 1])))
             col += 1
-    return (np.array(starts), np.array(index), np.array(value), np.array(lower), np.array(cost), constant, col)
+    return (
+        np.array(starts),
+        np.array(index),
+        np.array(value),
+        np.array(lower),
+        np.array(cost),
+        constant,
+        col,
+    )
 
 
 def _median_highs(D, w, p, warm, time_limit_s):
@@ -441,7 +498,9 @@ def _median_highs(D, w, p, warm, time_limit_s):
     lp.a_matrix_.value_ = np.concatenate([value, np.ones(n_s)])
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_col, n_row
     lp.sense_ = highspy.ObjSense.kMinimize
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_s + [highspy.HighsVarType.kContinuous] * (n_col - n_s)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_s + [highspy.HighsVarType.kContinuous] * (
+        n_col - n_s
+    )
     lp.offset_ = constant
     h.passModel(lp)
     x = np.zeros(n_col)
@@ -488,7 +547,9 @@ def p_median(
     if D.ndim != 2 or D.size == 0 or not np.all(np.isfinite(D)) or np.any(D < 0):
         problems.append("D: accepted a non-empty demand × sites matrix of finite distances ≥ 0")
     elif isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 1 <= p <= D.shape[1]:
-        problems.append(f"p: {p!r}; accepted a whole number from 1 to {D.shape[1]} (the number of sites)")
+        problems.append(
+            f"p: {p!r}; accepted a whole number from 1 to {D.shape[1]} (the number of sites)"
+        )
     w = np.ones(D.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64).ravel()
     if D.ndim == 2 and (w.shape != (D.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0)):
         problems.append(f"weight: accepted {D.shape[0]} finite values ≥ 0, one per demand point")
@@ -499,7 +560,12 @@ def p_median(
     chosen = _median_greedy(D, w, p)
     cost = _median_cost(D, w, chosen)
     lower = float(w @ D.min(axis=1))
-    certified, solver, message, failed = True, "greedy", "greedy add + 1-swaps, all-open bound", False
+    certified, solver, message, failed = (
+        True,
+        "greedy",
+        "greedy add + 1-swaps, all-open bound",
+        False,
+    )
     if method == "exact" and cost > lower + _match_tol(cost, lower):
         run = _median_highs(D, w, p, chosen, time_limit_s)
         solver, message, certified, failed = "milp", run.message, run.optimal, run.failed
@@ -525,6 +591,13 @@ def p_median(
     lower = min(lower, cost)
     gap = (cost - lower) / cost if cost > 0 else 0.0
     optimal = bool(certified and not failed and gap <= _EPS)
-    return MedianPlan(selected=tuple(int(s) for s in chosen), cost=cost, lower_bound=float(lower), gap=gap,
-                      optimal=optimal, status="solver_failed" if failed else ("optimal" if optimal else "feasible"),
-                      solver=solver, solver_message=message)
+    return MedianPlan(
+        selected=tuple(int(s) for s in chosen),
+        cost=cost,
+        lower_bound=float(lower),
+        gap=gap,
+        optimal=optimal,
+        status="solver_failed" if failed else ("optimal" if optimal else "feasible"),
+        solver=solver,
+        solver_message=message,
+    )

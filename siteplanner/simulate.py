@@ -174,8 +174,18 @@ from .incidents import CATEGORIES, SOURCES
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CATEGORY_MODELS", "INSIDE_MARGIN_M", "JITTER_M", "PIECE_M", "PLACE_SIGMA", "SOURCE_BOOST_SCALE_M",
-           "CategoryModel", "StreetPieces", "simulate_incidents", "street_pieces"]
+__all__ = [
+    "CATEGORY_MODELS",
+    "INSIDE_MARGIN_M",
+    "JITTER_M",
+    "PIECE_M",
+    "PLACE_SIGMA",
+    "SOURCE_BOOST_SCALE_M",
+    "CategoryModel",
+    "StreetPieces",
+    "simulate_incidents",
+    "street_pieces",
+]
 
 #: Streets are cut into pieces of at most this length (m) to carry the risk terrain.
 PIECE_M = 10.0
@@ -260,113 +270,225 @@ _TRANSIT = ("bus_stop", "bus_station", "station")
 _HOUSING = ("social_housing",)
 
 #: The parameters of each category, keyed by category slug (read-only).
-CATEGORY_MODELS: Mapping[str, CategoryModel] = MappingProxyType({
-    # incendies de véhicules: night, car parks and large estates, festive nights, serial near repeats
-    "incendie_vehicule": CategoryModel(
-        share=0.05, decay_m=150.0,
-        attractor_rrv=(("parking", 3.0), ("social_housing", 2.5), ("park", 1.3)),
-        hour=(9, 8, 7, 5, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 6, 8, 9),
-        weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2),
-        month=(1.1, 1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2, 1.0, 1.0, 1.0, 1.1),
-        school_holiday=1.1, public_holiday=1.3, festive=6.0,
-        sources=(("police_nationale", 0.6), ("police_municipale", 0.3), ("bailleur_social", 0.1)),
-        source_boosts=(("bailleur_social", _HOUSING, 0.3),),
-        branching_ratio=0.35, repeat_radius_m=200.0, repeat_scale_m=75.0, repeat_lag_days=3.0, repeat_max_days=14,
-    ),
-    # incendies de poubelles: evening and night, near housing and shops
-    "incendie_poubelle": CategoryModel(
-        share=0.08, decay_m=100.0,
-        attractor_rrv=(("social_housing", 3.0), ("shop", 1.5), ("restaurant", 1.3), ("school", 1.3)),
-        hour=(7, 6, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 8),
-        weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2),
-        month=(1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.3, 1.2, 1.0, 1.0, 1.0, 1.0),
-        school_holiday=1.2, public_holiday=1.2, festive=3.0,
-        sources=(("police_municipale", 0.35), ("services_techniques", 0.35), ("bailleur_social", 0.2),
-                 ("police_nationale", 0.1)),
-        source_boosts=(("bailleur_social", _HOUSING, 1.0),),
-    ),
-    # dégradations et tags: night, schools, stations and stops, parks, housing
-    "degradation_tag": CategoryModel(
-        share=0.20, decay_m=120.0,
-        attractor_rrv=(("station", 2.5), ("bus_station", 2.0), ("school", 2.0), ("social_housing", 2.0),
-                       ("park", 1.8), ("bus_stop", 1.5), ("shop", 1.3)),
-        hour=(5, 5, 4, 3, 3, 2, 2, 2, 3, 3, 3, 3, 4, 3, 4, 4, 4, 5, 6, 5, 5, 5, 6, 6),
-        weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.1),
-        month=(0.9, 0.9, 1.0, 1.0, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9),
-        school_holiday=1.25, public_holiday=1.0, festive=1.5,
-        sources=(("services_techniques", 0.4), ("police_municipale", 0.25), ("bailleur_social", 0.2),
-                 ("transporteur", 0.1), ("police_nationale", 0.05)),
-        source_boosts=(("bailleur_social", _HOUSING, 1.0), ("transporteur", _TRANSIT, 0.6)),
-    ),
-    # cambriolages: daytime (empty homes) and winter evenings; near repeats
-    "cambriolage": CategoryModel(
-        share=0.10, decay_m=150.0,
-        attractor_rrv=(("shop", 1.6), ("social_housing", 1.5), ("parking", 1.2), ("park", 1.2)),
-        hour=(2, 2, 2, 2, 1, 1, 1, 2, 3, 4, 5, 5, 4, 4, 5, 5, 5, 5, 4, 4, 3, 3, 2, 2),
-        weekday=(1.1, 1.1, 1.0, 1.1, 1.1, 0.9, 0.7),
-        month=(1.2, 1.0, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0, 0.9, 1.0, 1.2, 1.3),
-        school_holiday=1.3, public_holiday=0.9, festive=1.0,
-        sources=(("police_nationale", 0.85), ("police_municipale", 0.1), ("bailleur_social", 0.05)),
-        source_boosts=(("bailleur_social", _HOUSING, 0.3),),
-        branching_ratio=0.30, repeat_radius_m=200.0, repeat_scale_m=75.0, repeat_lag_days=5.0, repeat_max_days=14,
-    ),
-    # vols à la roulotte (thefts from vehicles): night, car parks, stations
-    "vol_roulotte": CategoryModel(
-        share=0.14, decay_m=120.0,
-        attractor_rrv=(("parking", 3.5), ("station", 2.0), ("park", 1.5), ("nightclub", 1.5), ("restaurant", 1.3)),
-        hour=(3, 4, 3, 3, 2, 2, 2, 2, 3, 3, 3, 3, 4, 3, 4, 4, 5, 6, 7, 6, 6, 6, 7, 6),
-        weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.1),
-        month=(1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 1.0, 1.0, 1.1),
-        school_holiday=1.1, public_holiday=1.1, festive=1.0,
-        sources=(("police_nationale", 0.7), ("police_municipale", 0.3)),
-    ),
-    # rodéos urbains: late afternoon and evening, weekends, summer, school holidays
-    "rodeo_urbain": CategoryModel(
-        share=0.06, decay_m=250.0,
-        attractor_rrv=(("social_housing", 3.0), ("park", 2.5), ("parking", 2.0), ("school", 1.3)),
-        hour=(2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, 4, 3),
-        weekday=(0.8, 0.8, 1.1, 0.8, 1.0, 1.5, 1.6),
-        month=(0.5, 0.5, 0.8, 1.0, 1.3, 1.5, 1.7, 1.6, 1.2, 0.9, 0.6, 0.5),
-        school_holiday=1.6, public_holiday=1.3, festive=2.0,
-        sources=(("police_municipale", 0.55), ("police_nationale", 0.4), ("bailleur_social", 0.05)),
-        source_boosts=(("bailleur_social", _HOUSING, 0.2),),
-    ),
-    # regroupements et trafic de stupéfiants: afternoon and evening, housing, parks, stations
-    "trafic_stupefiants": CategoryModel(
-        share=0.09, decay_m=120.0,
-        attractor_rrv=(("social_housing", 3.5), ("park", 2.0), ("station", 2.0), ("bus_station", 1.8),
-                       ("bar", 1.5), ("school", 1.3)),
-        hour=(3, 2, 1, 1, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 8, 7, 6, 5, 4),
-        weekday=(1.0, 1.0, 1.0, 1.0, 1.2, 1.3, 1.0),
-        month=(0.9, 0.9, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 1.0, 0.9, 0.9),
-        school_holiday=1.1, public_holiday=1.0, festive=1.0,
-        sources=(("police_nationale", 0.6), ("police_municipale", 0.25), ("bailleur_social", 0.15)),
-        source_boosts=(("bailleur_social", _HOUSING, 0.6),),
-    ),
-    # violences sur la voie publique: Friday and Saturday nights, bars, night venues, stations
-    "violence_voie_publique": CategoryModel(
-        share=0.10, decay_m=100.0,
-        attractor_rrv=(("nightclub", 3.5), ("bar", 3.0), ("station", 2.5), ("bus_station", 2.0),
-                       ("restaurant", 1.5), ("bus_stop", 1.3), ("shop", 1.3)),
-        hour=(7, 6, 5, 4, 2, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 8),
-        weekday=(0.8, 0.8, 0.9, 0.9, 1.2, 1.7, 1.4),
-        month=(0.9, 0.9, 0.9, 1.0, 1.1, 1.2, 1.3, 1.2, 1.0, 1.0, 0.9, 1.0),
-        school_holiday=1.1, public_holiday=1.3, festive=2.0,
-        sources=(("police_nationale", 0.65), ("police_municipale", 0.25), ("transporteur", 0.1)),
-        source_boosts=(("transporteur", _TRANSIT, 0.4),),
-    ),
-    # dépôts sauvages (fly-tipping): found on working days by the services techniques
-    "depot_sauvage": CategoryModel(
-        share=0.18, decay_m=150.0,
-        attractor_rrv=(("park", 2.0), ("parking", 2.0), ("social_housing", 2.0), ("shop", 1.5), ("restaurant", 1.3)),
-        hour=(0, 0, 0, 0, 0, 1, 3, 6, 8, 8, 8, 7, 6, 6, 7, 7, 7, 6, 5, 3, 2, 1, 0, 0),
-        weekday=(1.3, 1.1, 1.0, 1.0, 1.0, 0.9, 0.5),
-        month=(0.9, 0.9, 1.0, 1.1, 1.1, 1.1, 1.0, 0.9, 1.1, 1.0, 1.0, 1.1),
-        school_holiday=0.9, public_holiday=0.5, festive=1.0,
-        sources=(("services_techniques", 0.7), ("police_municipale", 0.2), ("bailleur_social", 0.1)),
-        source_boosts=(("bailleur_social", _HOUSING, 0.6),),
-    ),
-})
+CATEGORY_MODELS: Mapping[str, CategoryModel] = MappingProxyType(
+    {
+        # incendies de véhicules: night, car parks and large estates, festive nights, serial near repeats
+        "incendie_vehicule": CategoryModel(
+            share=0.05,
+            decay_m=150.0,
+            attractor_rrv=(("parking", 3.0), ("social_housing", 2.5), ("park", 1.3)),
+            hour=(9, 8, 7, 5, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 6, 8, 9),
+            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2),
+            month=(1.1, 1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2, 1.0, 1.0, 1.0, 1.1),
+            school_holiday=1.1,
+            public_holiday=1.3,
+            festive=6.0,
+            sources=(
+                ("police_nationale", 0.6),
+                ("police_municipale", 0.3),
+                ("bailleur_social", 0.1),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 0.3),),
+            branching_ratio=0.35,
+            repeat_radius_m=200.0,
+            repeat_scale_m=75.0,
+            repeat_lag_days=3.0,
+            repeat_max_days=14,
+        ),
+        # incendies de poubelles: evening and night, near housing and shops
+        "incendie_poubelle": CategoryModel(
+            share=0.08,
+            decay_m=100.0,
+            attractor_rrv=(
+                ("social_housing", 3.0),
+                ("shop", 1.5),
+                ("restaurant", 1.3),
+                ("school", 1.3),
+            ),
+            hour=(7, 6, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 8),
+            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2),
+            month=(1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.3, 1.2, 1.0, 1.0, 1.0, 1.0),
+            school_holiday=1.2,
+            public_holiday=1.2,
+            festive=3.0,
+            sources=(
+                ("police_municipale", 0.35),
+                ("services_techniques", 0.35),
+                ("bailleur_social", 0.2),
+                ("police_nationale", 0.1),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 1.0),),
+        ),
+        # dégradations et tags: night, schools, stations and stops, parks, housing
+        "degradation_tag": CategoryModel(
+            share=0.20,
+            decay_m=120.0,
+            attractor_rrv=(
+                ("station", 2.5),
+                ("bus_station", 2.0),
+                ("school", 2.0),
+                ("social_housing", 2.0),
+                ("park", 1.8),
+                ("bus_stop", 1.5),
+                ("shop", 1.3),
+            ),
+            hour=(5, 5, 4, 3, 3, 2, 2, 2, 3, 3, 3, 3, 4, 3, 4, 4, 4, 5, 6, 5, 5, 5, 6, 6),
+            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.1),
+            month=(0.9, 0.9, 1.0, 1.0, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9),
+            school_holiday=1.25,
+            public_holiday=1.0,
+            festive=1.5,
+            sources=(
+                ("services_techniques", 0.4),
+                ("police_municipale", 0.25),
+                ("bailleur_social", 0.2),
+                ("transporteur", 0.1),
+                ("police_nationale", 0.05),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 1.0), ("transporteur", _TRANSIT, 0.6)),
+        ),
+        # cambriolages: daytime (empty homes) and winter evenings; near repeats
+        "cambriolage": CategoryModel(
+            share=0.10,
+            decay_m=150.0,
+            attractor_rrv=(("shop", 1.6), ("social_housing", 1.5), ("parking", 1.2), ("park", 1.2)),
+            hour=(2, 2, 2, 2, 1, 1, 1, 2, 3, 4, 5, 5, 4, 4, 5, 5, 5, 5, 4, 4, 3, 3, 2, 2),
+            weekday=(1.1, 1.1, 1.0, 1.1, 1.1, 0.9, 0.7),
+            month=(1.2, 1.0, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0, 0.9, 1.0, 1.2, 1.3),
+            school_holiday=1.3,
+            public_holiday=0.9,
+            festive=1.0,
+            sources=(
+                ("police_nationale", 0.85),
+                ("police_municipale", 0.1),
+                ("bailleur_social", 0.05),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 0.3),),
+            branching_ratio=0.30,
+            repeat_radius_m=200.0,
+            repeat_scale_m=75.0,
+            repeat_lag_days=5.0,
+            repeat_max_days=14,
+        ),
+        # vols à la roulotte (thefts from vehicles): night, car parks, stations
+        "vol_roulotte": CategoryModel(
+            share=0.14,
+            decay_m=120.0,
+            attractor_rrv=(
+                ("parking", 3.5),
+                ("station", 2.0),
+                ("park", 1.5),
+                ("nightclub", 1.5),
+                ("restaurant", 1.3),
+            ),
+            hour=(3, 4, 3, 3, 2, 2, 2, 2, 3, 3, 3, 3, 4, 3, 4, 4, 5, 6, 7, 6, 6, 6, 7, 6),
+            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.1),
+            month=(1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 1.0, 1.0, 1.1),
+            school_holiday=1.1,
+            public_holiday=1.1,
+            festive=1.0,
+            sources=(("police_nationale", 0.7), ("police_municipale", 0.3)),
+        ),
+        # rodéos urbains: late afternoon and evening, weekends, summer, school holidays
+        "rodeo_urbain": CategoryModel(
+            share=0.06,
+            decay_m=250.0,
+            attractor_rrv=(
+                ("social_housing", 3.0),
+                ("park", 2.5),
+                ("parking", 2.0),
+                ("school", 1.3),
+            ),
+            hour=(2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, 4, 3),
+            weekday=(0.8, 0.8, 1.1, 0.8, 1.0, 1.5, 1.6),
+            month=(0.5, 0.5, 0.8, 1.0, 1.3, 1.5, 1.7, 1.6, 1.2, 0.9, 0.6, 0.5),
+            school_holiday=1.6,
+            public_holiday=1.3,
+            festive=2.0,
+            sources=(
+                ("police_municipale", 0.55),
+                ("police_nationale", 0.4),
+                ("bailleur_social", 0.05),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 0.2),),
+        ),
+        # regroupements et trafic de stupéfiants: afternoon and evening, housing, parks, stations
+        "trafic_stupefiants": CategoryModel(
+            share=0.09,
+            decay_m=120.0,
+            attractor_rrv=(
+                ("social_housing", 3.5),
+                ("park", 2.0),
+                ("station", 2.0),
+                ("bus_station", 1.8),
+                ("bar", 1.5),
+                ("school", 1.3),
+            ),
+            hour=(3, 2, 1, 1, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 8, 7, 6, 5, 4),
+            weekday=(1.0, 1.0, 1.0, 1.0, 1.2, 1.3, 1.0),
+            month=(0.9, 0.9, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 1.0, 0.9, 0.9),
+            school_holiday=1.1,
+            public_holiday=1.0,
+            festive=1.0,
+            sources=(
+                ("police_nationale", 0.6),
+                ("police_municipale", 0.25),
+                ("bailleur_social", 0.15),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 0.6),),
+        ),
+        # violences sur la voie publique: Friday and Saturday nights, bars, night venues, stations
+        "violence_voie_publique": CategoryModel(
+            share=0.10,
+            decay_m=100.0,
+            attractor_rrv=(
+                ("nightclub", 3.5),
+                ("bar", 3.0),
+                ("station", 2.5),
+                ("bus_station", 2.0),
+                ("restaurant", 1.5),
+                ("bus_stop", 1.3),
+                ("shop", 1.3),
+            ),
+            hour=(7, 6, 5, 4, 2, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 8),
+            weekday=(0.8, 0.8, 0.9, 0.9, 1.2, 1.7, 1.4),
+            month=(0.9, 0.9, 0.9, 1.0, 1.1, 1.2, 1.3, 1.2, 1.0, 1.0, 0.9, 1.0),
+            school_holiday=1.1,
+            public_holiday=1.3,
+            festive=2.0,
+            sources=(
+                ("police_nationale", 0.65),
+                ("police_municipale", 0.25),
+                ("transporteur", 0.1),
+            ),
+            source_boosts=(("transporteur", _TRANSIT, 0.4),),
+        ),
+        # dépôts sauvages (fly-tipping): found on working days by the services techniques
+        "depot_sauvage": CategoryModel(
+            share=0.18,
+            decay_m=150.0,
+            attractor_rrv=(
+                ("park", 2.0),
+                ("parking", 2.0),
+                ("social_housing", 2.0),
+                ("shop", 1.5),
+                ("restaurant", 1.3),
+            ),
+            hour=(0, 0, 0, 0, 0, 1, 3, 6, 8, 8, 8, 7, 6, 6, 7, 7, 7, 6, 5, 3, 2, 1, 0, 0),
+            weekday=(1.3, 1.1, 1.0, 1.0, 1.0, 0.9, 0.5),
+            month=(0.9, 0.9, 1.0, 1.1, 1.1, 1.1, 1.0, 0.9, 1.1, 1.0, 1.0, 1.1),
+            school_holiday=0.9,
+            public_holiday=0.5,
+            festive=1.0,
+            sources=(
+                ("services_techniques", 0.7),
+                ("police_municipale", 0.2),
+                ("bailleur_social", 0.1),
+            ),
+            source_boosts=(("bailleur_social", _HOUSING, 0.6),),
+        ),
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -410,7 +532,9 @@ def _edge_sort_key(item: tuple) -> tuple:
     return (str(type(u)), u, str(type(v)), v, str(k))
 
 
-def street_pieces(graph: nx.MultiDiGraph, area: Polygon | MultiPolygon, *, piece_m: float = PIECE_M) -> StreetPieces:
+def street_pieces(
+    graph: nx.MultiDiGraph, area: Polygon | MultiPolygon, *, piece_m: float = PIECE_M
+) -> StreetPieces:
     """Cut the graph's streets inside ``area`` into pieces of at most ``piece_m`` metres.
 
     A street walked both ways (two directed edges ``u→v`` and ``v→u``) counts once. A
@@ -447,7 +571,14 @@ def street_pieces(graph: nx.MultiDiGraph, area: Polygon | MultiPolygon, *, piece
         edges[key] = geom
     items = sorted(edges.items(), key=_edge_sort_key)
     lines = np.array([g for _, g in items], dtype=object)
-    empty = StreetPieces(np.array([], dtype=object), np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    empty = StreetPieces(
+        np.array([], dtype=object),
+        np.zeros(0, int),
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros(0),
+    )
     if len(lines) == 0:
         return empty
     shapely.prepare(area)
@@ -463,7 +594,10 @@ def street_pieces(graph: nx.MultiDiGraph, area: Polygon | MultiPolygon, *, piece
     plen = (lengths / n)[edge]
     start = j * plen
     mid = shapely.line_interpolate_point(lines[edge], start + plen / 2)
-    x, y = np.round(shapely.get_x(mid), 2), np.round(shapely.get_y(mid), 2)  # to the cm, as the output
+    x, y = (
+        np.round(shapely.get_x(mid), 2),
+        np.round(shapely.get_y(mid), 2),
+    )  # to the cm, as the output
     inside = shapely.contains_xy(area, x, y)
     return StreetPieces(lines, edge[inside], start[inside], plen[inside], x[inside], y[inside])
 
@@ -500,7 +634,9 @@ def _exposure(px: np.ndarray, py: np.ndarray, points: np.ndarray, decay_m: float
     return 1.0 - np.exp(-s)
 
 
-def _risk(pieces: StreetPieces, model: CategoryModel, attractor_xy: Mapping[str, np.ndarray]) -> np.ndarray:
+def _risk(
+    pieces: StreetPieces, model: CategoryModel, attractor_xy: Mapping[str, np.ndarray]
+) -> np.ndarray:
     """Background intensity of each street piece for one category (length × Π RRV^s)."""
     log_r = np.zeros(len(pieces.x))
     for kind, rrv in model.attractor_rrv:
@@ -537,7 +673,9 @@ def _calendar(start: pd.Timestamp, end: pd.Timestamp, school_zone: str) -> _Cale
     fr = holidays.France(years=range(start.year, end.year + 1))
     public_h = np.array([d in fr for d in dates], dtype=bool)
     festive = np.array([(d.month, d.day) in FESTIVE_DAYS for d in dates], dtype=bool)
-    return _Calendar(days, days.day_of_week.to_numpy(), days.month.to_numpy() - 1, school_h, public_h, festive)
+    return _Calendar(
+        days, days.day_of_week.to_numpy(), days.month.to_numpy() - 1, school_h, public_h, festive
+    )
 
 
 def _day_weights(cal: _Calendar, model: CategoryModel) -> np.ndarray:
@@ -559,20 +697,28 @@ def _check_models(models: Mapping[str, CategoryModel]) -> list[str]:
         if name not in CATEGORIES:
             problems.append(f"category {name!r} is unknown; accepted: {', '.join(CATEGORIES)}")
         if len(m.hour) != 24 or len(m.weekday) != 7 or len(m.month) != 12:
-            problems.append(f"category {name!r}: hour, weekday and month profiles need 24, 7 and 12 weights")
+            problems.append(
+                f"category {name!r}: hour, weekday and month profiles need 24, 7 and 12 weights"
+            )
         if min(m.hour) < 0 or sum(m.hour) <= 0 or min(m.weekday) < 0 or min(m.month) < 0:
             problems.append(f"category {name!r}: profile weights must be >= 0 and not all zero")
         for s in [s for s, _ in m.sources] + [s for s, _, _ in m.source_boosts]:
             if s not in SOURCES:
-                problems.append(f"category {name!r}: source {s!r} is unknown; accepted: {', '.join(SOURCES)}")
+                problems.append(
+                    f"category {name!r}: source {s!r} is unknown; accepted: {', '.join(SOURCES)}"
+                )
         if not 0 <= m.branching_ratio < 1:
-            problems.append(f"category {name!r}: branching_ratio {m.branching_ratio} must be in [0, 1)")
+            problems.append(
+                f"category {name!r}: branching_ratio {m.branching_ratio} must be in [0, 1)"
+            )
         if m.share < 0 or m.decay_m <= 0:
             problems.append(f"category {name!r}: share must be >= 0 and decay_m > 0")
     return problems
 
 
-def _resolve_crs(graph: nx.MultiDiGraph, attractors: gpd.GeoDataFrame, crs: str | pyproj.CRS | None) -> tuple[pyproj.CRS | None, list[str]]:
+def _resolve_crs(
+    graph: nx.MultiDiGraph, attractors: gpd.GeoDataFrame, crs: str | pyproj.CRS | None
+) -> tuple[pyproj.CRS | None, list[str]]:
     problems: list[str] = []
     graph_crs = graph.graph.get("crs") if isinstance(graph, nx.Graph) else None
     out = None
@@ -581,19 +727,31 @@ def _resolve_crs(graph: nx.MultiDiGraph, attractors: gpd.GeoDataFrame, crs: str 
     except pyproj.exceptions.CRSError as exc:
         return None, [f"crs: cannot be understood ({exc}); accepted: an EPSG code or a pyproj CRS"]
     if not cands:
-        problems.append("graph has no 'crs' attribute and no crs= was given; accepted: a projected graph "
-                        "(osmnx.project_graph) or crs='EPSG:32632'")
+        problems.append(
+            "graph has no 'crs' attribute and no crs= was given; accepted: a projected graph "
+            "(osmnx.project_graph) or crs='EPSG:32632'"
+        )
     else:
         out = cands[0]
         if len(cands) == 2 and not cands[0].equals(cands[1]):
-            problems.append(f"crs={crs!r} differs from the graph's CRS {graph_crs!r}; give the graph's CRS or none")
+            problems.append(
+                f"crs={crs!r} differs from the graph's CRS {graph_crs!r}; give the graph's CRS or none"
+            )
         if not out.is_projected:
-            problems.append(f"graph CRS {out.to_string()} is not projected; project it with osmnx.project_graph "
-                            "to a metric CRS (e.g. EPSG:32632)")
-    if out is not None and isinstance(attractors, gpd.GeoDataFrame) and attractors.crs is not None \
-            and not pyproj.CRS.from_user_input(attractors.crs).equals(out):
-        problems.append(f"attractors: CRS {attractors.crs.to_string()} differs from the graph's {out.to_string()}; "
-                        "reproject them with attractors.to_crs(graph.graph['crs'])")
+            problems.append(
+                f"graph CRS {out.to_string()} is not projected; project it with osmnx.project_graph "
+                "to a metric CRS (e.g. EPSG:32632)"
+            )
+    if (
+        out is not None
+        and isinstance(attractors, gpd.GeoDataFrame)
+        and attractors.crs is not None
+        and not pyproj.CRS.from_user_input(attractors.crs).equals(out)
+    ):
+        problems.append(
+            f"attractors: CRS {attractors.crs.to_string()} differs from the graph's {out.to_string()}; "
+            "reproject them with attractors.to_crs(graph.graph['crs'])"
+        )
     return out, problems
 
 
@@ -612,11 +770,21 @@ def _truncated_exp_days(rng: np.random.Generator, n: int, mean: float, max_days:
 
 def _choose(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
     cum = np.cumsum(weights)
-    return np.minimum(np.searchsorted(cum, rng.random(size) * cum[-1], side="right"), len(weights) - 1)
+    return np.minimum(
+        np.searchsorted(cum, rng.random(size) * cum[-1], side="right"), len(weights) - 1
+    )
 
 
-def _offspring(rng: np.random.Generator, model: CategoryModel, parents_day: np.ndarray, parents_xy: np.ndarray,
-               risk: np.ndarray, tree: cKDTree, pieces_xy: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray]:
+def _offspring(
+    rng: np.random.Generator,
+    model: CategoryModel,
+    parents_day: np.ndarray,
+    parents_xy: np.ndarray,
+    risk: np.ndarray,
+    tree: cKDTree,
+    pieces_xy: np.ndarray,
+    n_days: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """All generations of near-repeat offspring: their day index and street piece."""
     days_out, pieces_out = [], []
     day, xy = parents_day, parents_xy
@@ -625,7 +793,9 @@ def _offspring(rng: np.random.Generator, model: CategoryModel, parents_day: np.n
         par = np.repeat(np.arange(len(day)), k)
         if len(par) == 0:
             break
-        child_day = day[par] + _truncated_exp_days(rng, len(par), model.repeat_lag_days, model.repeat_max_days)
+        child_day = day[par] + _truncated_exp_days(
+            rng, len(par), model.repeat_lag_days, model.repeat_max_days
+        )
         neighbours = tree.query_ball_point(xy[par], model.repeat_radius_m)
         child_piece = np.empty(len(par), dtype=int)
         u = rng.random(len(par))
@@ -634,7 +804,9 @@ def _offspring(rng: np.random.Generator, model: CategoryModel, parents_day: np.n
             d = np.hypot(*(pieces_xy[hits] - xy[par[i]]).T)
             w = risk[hits] * np.exp(-d / model.repeat_scale_m)
             cum = np.cumsum(w)
-            child_piece[i] = hits[min(int(np.searchsorted(cum, u[i] * cum[-1], side="right")), len(hits) - 1)]
+            child_piece[i] = hits[
+                min(int(np.searchsorted(cum, u[i] * cum[-1], side="right")), len(hits) - 1)
+            ]
         ok = child_day < n_days
         day, xy = child_day[ok], pieces_xy[child_piece[ok]]
         days_out.append(day)
@@ -644,8 +816,9 @@ def _offspring(rng: np.random.Generator, model: CategoryModel, parents_day: np.n
     return np.concatenate(days_out), np.concatenate(pieces_out)
 
 
-def _place(rng: np.random.Generator, pieces: StreetPieces, piece: np.ndarray,
-           area: Polygon | MultiPolygon) -> tuple[np.ndarray, np.ndarray]:
+def _place(
+    rng: np.random.Generator, pieces: StreetPieces, piece: np.ndarray, area: Polygon | MultiPolygon
+) -> tuple[np.ndarray, np.ndarray]:
     """Point on each chosen piece (uniform along it), offset sideways by at most JITTER_M."""
     n = len(piece)
     if n == 0:
@@ -674,8 +847,13 @@ def _place(rng: np.random.Generator, pieces: StreetPieces, piece: np.ndarray,
     return x, y
 
 
-def _sources(rng: np.random.Generator, model: CategoryModel, x: np.ndarray, y: np.ndarray,
-             attractor_xy: Mapping[str, np.ndarray]) -> np.ndarray:
+def _sources(
+    rng: np.random.Generator,
+    model: CategoryModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    attractor_xy: Mapping[str, np.ndarray],
+) -> np.ndarray:
     """Draw each incident's source from the category's mix, boosted near some attractors."""
     n = len(x)
     idx = {s: i for i, s in enumerate(SOURCES)}
@@ -755,18 +933,28 @@ def simulate_incidents(
     models = CATEGORY_MODELS if models is None else models
     problems: list[str] = []
     if not isinstance(graph, nx.MultiDiGraph):
-        problems.append(f"graph: expected a networkx MultiDiGraph (osmnx), got {type(graph).__name__}")
+        problems.append(
+            f"graph: expected a networkx MultiDiGraph (osmnx), got {type(graph).__name__}"
+        )
     if not isinstance(attractors, gpd.GeoDataFrame):
         problems.append(f"attractors: expected a GeoDataFrame, got {type(attractors).__name__}")
     elif "kind" not in attractors.columns:
-        problems.append(f"attractors: no 'kind' column (columns: {', '.join(map(str, attractors.columns))}); "
-                        "accepted kinds: bar, nightclub, shop, bus_stop, station, school, park, parking, social_housing")
+        problems.append(
+            f"attractors: no 'kind' column (columns: {', '.join(map(str, attractors.columns))}); "
+            "accepted kinds: bar, nightclub, shop, bus_stop, station, school, park, parking, social_housing"
+        )
     if not isinstance(area, (Polygon, MultiPolygon)) or area.is_empty:
-        problems.append(f"area: expected a non-empty shapely Polygon or MultiPolygon, got {type(area).__name__}")
+        problems.append(
+            f"area: expected a non-empty shapely Polygon or MultiPolygon, got {type(area).__name__}"
+        )
     try:
         t_start, t_end = pd.Timestamp(start), pd.Timestamp(end)
-        if t_start.tzinfo is not None or t_end.tzinfo is not None or t_start != t_start.normalize() \
-                or t_end != t_end.normalize():
+        if (
+            t_start.tzinfo is not None
+            or t_end.tzinfo is not None
+            or t_start != t_start.normalize()
+            or t_end != t_end.normalize()
+        ):
             problems.append(f"start={start!r}, end={end!r}: give plain dates YYYY-MM-DD")
         elif t_end < t_start:
             problems.append(f"end={end!r} is before start={start!r}; accepted: start <= end")
@@ -778,17 +966,28 @@ def simulate_incidents(
 
         sh = SchoolHolidayDates()
         if t_start.year < sh.min_year or t_end.year > sh.max_year:
-            problems.append(f"start={start!r} / end={end!r}: school holidays are known for {sh.min_year}–"
-                            f"{sh.max_year} only (vacances-scolaires-france)")
+            problems.append(
+                f"start={start!r} / end={end!r}: school holidays are known for {sh.min_year}–"
+                f"{sh.max_year} only (vacances-scolaires-france)"
+            )
     if school_zone not in ("A", "B", "C"):
-        problems.append(f"school_zone={school_zone!r}; accepted: 'A', 'B' or 'C' (Nice académie: 'B')")
+        problems.append(
+            f"school_zone={school_zone!r}; accepted: 'A', 'B' or 'C' (Nice académie: 'B')"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         problems.append(f"seed={seed!r}; accepted: an integer >= 0")
-    if isinstance(per_year, bool) or not isinstance(per_year, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(per_year) or per_year <= 0:
+    if (
+        isinstance(per_year, bool)
+        or not isinstance(per_year, (int, float, np.integer, np.floating))
+        or not np.isfinite(per_year)
+        or per_year <= 0
+    ):
         problems.append(f"per_year={per_year!r}; accepted: a number > 0")
-    if isinstance(place_sigma, bool) or not isinstance(place_sigma, (int, float, np.integer, np.floating)) \
-            or not 0 <= place_sigma <= 3:
+    if (
+        isinstance(place_sigma, bool)
+        or not isinstance(place_sigma, (int, float, np.integer, np.floating))
+        or not 0 <= place_sigma <= 3
+    ):
         problems.append(f"place_sigma={place_sigma!r}; accepted: a number in [0, 3]")
     problems += _check_models(models)
     if isinstance(graph, nx.MultiDiGraph):
@@ -801,17 +1000,21 @@ def simulate_incidents(
         inner = area
     pieces = street_pieces(graph, inner)
     if len(pieces.x) == 0:
-        raise InputError("simulate_incidents: no street of the graph lies inside area; check that the graph and "
-                         "the area are in the same projected CRS")
+        raise InputError(
+            "simulate_incidents: no street of the graph lies inside area; check that the graph and "
+            "the area are in the same projected CRS"
+        )
     attractor_xy = _attractor_xy(attractors)
     known = {k for m in models.values() for k, _ in m.attractor_rrv}
     ignored = sorted(set(attractor_xy) - known)
     if ignored:
         log.debug("attractor kinds without a weight, ignored: %s", ", ".join(ignored))
     if not set(attractor_xy) & known:
-        log.warning("no attractor of a weighted kind (%s): the risk terrain is flat, incidents follow "
-                    "street length and the place effect only",
-                    ", ".join(sorted(known)))
+        log.warning(
+            "no attractor of a weighted kind (%s): the risk terrain is flat, incidents follow "
+            "street length and the place effect only",
+            ", ".join(sorted(known)),
+        )
 
     cal = _calendar(t_start, t_end, school_zone)
     n_days = len(cal.days)
@@ -819,7 +1022,8 @@ def simulate_incidents(
     pieces_xy = np.column_stack([pieces.x, pieces.y])
     tree = cKDTree(pieces_xy)
     place = np.random.default_rng([int(seed), len(CATEGORIES) + 1]).lognormal(
-        -0.5 * place_sigma**2, place_sigma, len(pieces.lines))[pieces.edge]
+        -0.5 * place_sigma**2, place_sigma, len(pieces.lines)
+    )[pieces.edge]
 
     frames = []
     n_offspring = 0
@@ -833,7 +1037,9 @@ def simulate_incidents(
         day = _choose(rng, _day_weights(cal, model), n_bg)
         piece = _choose(rng, risk, n_bg)
         if model.branching_ratio > 0 and n_bg:
-            o_day, o_piece = _offspring(rng, model, day, pieces_xy[piece], risk, tree, pieces_xy, n_days)
+            o_day, o_piece = _offspring(
+                rng, model, day, pieces_xy[piece], risk, tree, pieces_xy, n_days
+            )
             n_offspring += len(o_day)
             day, piece = np.concatenate([day, o_day]), np.concatenate([piece, o_piece])
         n = len(day)
@@ -841,37 +1047,72 @@ def simulate_incidents(
         minute = rng.integers(0, 60, n)
         x, y = _place(rng, pieces, piece, inner)
         src = _sources(rng, model, x, y, attractor_xy)
-        frames.append(pd.DataFrame({
-            "_naive": cal.days.values[day] + (hour * 60 + minute).astype("timedelta64[m]"),
-            "category": cat, "source": src, "x": x, "y": y,
-        }))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {"_naive": pd.Series([], dtype="datetime64[ns]"), "category": [], "source": [], "x": [], "y": []})
+        frames.append(
+            pd.DataFrame(
+                {
+                    "_naive": cal.days.values[day] + (hour * 60 + minute).astype("timedelta64[m]"),
+                    "category": cat,
+                    "source": src,
+                    "x": x,
+                    "y": y,
+                }
+            )
+        )
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                "_naive": pd.Series([], dtype="datetime64[ns]"),
+                "category": [],
+                "source": [],
+                "x": [],
+                "y": [],
+            }
+        )
+    )
     local = pd.DatetimeIndex(df["_naive"]).tz_localize(
-        TIMEZONE, ambiguous=np.ones(len(df), dtype=bool), nonexistent="shift_forward")
+        TIMEZONE, ambiguous=np.ones(len(df), dtype=bool), nonexistent="shift_forward"
+    )
     utc_ns = local.asi8
     cat_rank = df["category"].map({c: i for i, c in enumerate(CATEGORIES)}).to_numpy()
     order = np.lexsort((df["y"].to_numpy(), df["x"].to_numpy(), cat_rank, utc_ns))
     df, local = df.iloc[order].reset_index(drop=True), local[order]
     tr = pyproj.Transformer.from_crs(the_crs, "EPSG:4326", always_xy=True)
     lon, lat = tr.transform(df["x"].to_numpy(), df["y"].to_numpy())
-    out = pd.DataFrame({
-        "id": [f"SYN-{i:06d}" for i in range(1, len(df) + 1)],
-        "datetime": [t.isoformat() for t in local],
-        "category": df["category"].astype(str).to_numpy(),
-        "source": df["source"].astype(str).to_numpy(),
-        "x": df["x"].to_numpy(float),
-        "y": df["y"].to_numpy(float),
-        "lon": np.round(np.asarray(lon, float), 6),
-        "lat": np.round(np.asarray(lat, float), 6),
-    })
-    out.attrs.update({
-        "synthetic": True,
-        "generator": "siteplanner.simulate.simulate_incidents",
-        "seed": int(seed), "start": str(t_start.date()), "end": str(t_end.date()),
-        "per_year": float(per_year), "school_zone": school_zone, "place_sigma": float(place_sigma), "crs": the_crs.to_string(),
-    })
-    log.info("simulate_incidents returned %s SYNTHETIC incidents (%s to %s, %s near-repeat offspring) on %.1f km "
-             "of streets in %.1f s", f"{len(out):,}", t_start.date(), t_end.date(), f"{n_offspring:,}",
-             pieces.total_length_m / 1000, time.perf_counter() - t0)
+    out = pd.DataFrame(
+        {
+            "id": [f"SYN-{i:06d}" for i in range(1, len(df) + 1)],
+            "datetime": [t.isoformat() for t in local],
+            "category": df["category"].astype(str).to_numpy(),
+            "source": df["source"].astype(str).to_numpy(),
+            "x": df["x"].to_numpy(float),
+            "y": df["y"].to_numpy(float),
+            "lon": np.round(np.asarray(lon, float), 6),
+            "lat": np.round(np.asarray(lat, float), 6),
+        }
+    )
+    out.attrs.update(
+        {
+            "synthetic": True,
+            "generator": "siteplanner.simulate.simulate_incidents",
+            "seed": int(seed),
+            "start": str(t_start.date()),
+            "end": str(t_end.date()),
+            "per_year": float(per_year),
+            "school_zone": school_zone,
+            "place_sigma": float(place_sigma),
+            "crs": the_crs.to_string(),
+        }
+    )
+    log.info(
+        "simulate_incidents returned %s SYNTHETIC incidents (%s to %s, %s near-repeat offspring) on %.1f km "
+        "of streets in %.1f s",
+        f"{len(out):,}",
+        t_start.date(),
+        t_end.date(),
+        f"{n_offspring:,}",
+        pieces.total_length_m / 1000,
+        time.perf_counter() - t0,
+    )
     return out

@@ -81,11 +81,15 @@ def _roofs_below_eye(
     touched = np.unique(fp_of)
     ground = np.zeros(len(obstacles.footprints))
     if len(touched):
-        xy, which = shapely.get_coordinates(shapely.get_exterior_ring(obstacles.footprints[touched]), return_index=True)
+        xy, which = shapely.get_coordinates(
+            shapely.get_exterior_ring(obstacles.footprints[touched]), return_index=True
+        )
         opening = np.append(which[1:] == which[:-1], False)  # drop each ring's closing vertex
         xy, which = xy[opening], which[opening]
         z = _bilinear(terrain["dem"], terrain["transform"], xy[:, 0], xy[:, 1])  # type: ignore[arg-type]
-        ground[touched] = np.bincount(which, weights=z, minlength=len(touched)) / np.maximum(np.bincount(which, minlength=len(touched)), 1)
+        ground[touched] = np.bincount(which, weights=z, minlength=len(touched)) / np.maximum(
+            np.bincount(which, minlength=len(touched)), 1
+        )
     roof = ground + obstacles.heights_m
     n_fp = len(obstacles.footprints)
     pairs, edge_pair = np.unique(q_cam.astype(np.int64) * n_fp + fp_of, return_inverse=True)
@@ -99,7 +103,9 @@ def _roofs_below_eye(
     # within range it hides exactly what a wall hides, so it stays a wall (the sweep is much
     # cheaper than a shadow).
     if low.any():
-        near = shapely.distance(shapely.points(origins[pair_cam[low]]), obstacles.footprints[pair_fp[low]])
+        near = shapely.distance(
+            shapely.points(origins[pair_cam[low]]), obstacles.footprints[pair_fp[low]]
+        )
         low[np.flatnonzero(low)[k[low] * near >= radii[pair_cam[low]]]] = False
     wall = ~low[np.asarray(edge_pair).ravel()]
     return wall, pair_cam[low], pair_fp[low], k[low]
@@ -133,7 +139,9 @@ def _roof_shadows(
         return rel * np.minimum(kk, reach[cam] / np.maximum(d, 1e-9))[:, None] + origins[cam]
 
     fps = obstacles.footprints[pair_fp]
-    convex = (shapely.get_num_interior_rings(fps) == 0) & (shapely.area(shapely.convex_hull(fps)) <= shapely.area(fps) * (1 + 1e-9))
+    convex = (shapely.get_num_interior_rings(fps) == 0) & (
+        shapely.area(shapely.convex_hull(fps)) <= shapely.area(fps) * (1 + 1e-9)
+    )
     pieces = np.empty(len(pair_cam), dtype=object)
     if convex.any():
         c = np.flatnonzero(convex)
@@ -150,9 +158,14 @@ def _roof_shadows(
         first = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="left")
         count = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="right") - first
         owner = np.repeat(np.arange(len(nc)), count)
-        seg = obstacles.segments[np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
+        seg = obstacles.segments[
+            np.repeat(first, count)
+            + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        ]
         o = origins[pair_cam[nc][owner]]
-        back = (seg[:, 0] - o[:, 0]) * (seg[:, 3] - o[:, 1]) - (seg[:, 1] - o[:, 1]) * (seg[:, 2] - o[:, 0]) > 0
+        back = (seg[:, 0] - o[:, 0]) * (seg[:, 3] - o[:, 1]) - (seg[:, 1] - o[:, 1]) * (
+            seg[:, 2] - o[:, 0]
+        ) > 0
         # Consecutive back-facing edges form chains; along a chain the polar angle only grows
         # (each back face turns counter-clockwise as seen from the camera), so a chain and its
         # scaled image bound one simple polygon: the union of the chain's quadrilaterals.
@@ -167,13 +180,17 @@ def _roof_shadows(
         if n_chain:
             head = e[starts]
             # direction of each chain in storage order (rings may be stored reversed)
-            fw = np.where(link[np.minimum(head, len(link) - 1)], fwd[np.minimum(head, len(fwd) - 1)], True)[chain]
+            fw = np.where(
+                link[np.minimum(head, len(link) - 1)], fwd[np.minimum(head, len(fwd) - 1)], True
+            )[chain]
             size = np.bincount(chain, minlength=n_chain) + 1  # vertices per chain: its edges + 1
             offset = np.cumsum(size) - size
             verts = np.empty((int(size.sum()), 2))
             verts[np.arange(len(e)) + chain] = np.where(fw[:, None], seg[e, :2], seg[e, 2:])
             last = np.append(chain[1:] != chain[:-1], True)
-            verts[offset + size - 1] = np.where(fw[last][:, None], seg[e[last], 2:], seg[e[last], :2])
+            verts[offset + size - 1] = np.where(
+                fw[last][:, None], seg[e[last], 2:], seg[e[last], :2]
+            )
             v_pair = nc[owner[head]][np.repeat(np.arange(n_chain), size)]
             far = scaled(verts - origins[pair_cam[v_pair]], pair_cam[v_pair], k[v_pair])
             # ring of a chain: its vertices, then their scaled images backwards
@@ -206,7 +223,9 @@ def _grouped_union(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     order = np.argsort(group, kind="stable")
     counts = np.bincount(group, minlength=n)
     table = np.full((n, int(counts.max())), None, dtype=object)
-    table[group[order], np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)] = geoms[order]
+    table[group[order], np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)] = (
+        geoms[order]
+    )
     has = counts > 0
     out[has] = shapely.union_all(table[has], axis=1)
     return out
@@ -291,7 +310,9 @@ def terrain_clips(
     check_positive(source="terrain_clip", step_m=step_m, angle_step_deg=angle_step_deg)
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
     if len(origins) != len(fovs):
-        raise InputError(f"terrain_clips: {len(fovs)} fields of view for {len(origins)} origins; accepted: one origin each")
+        raise InputError(
+            f"terrain_clips: {len(fovs)} fields of view for {len(origins)} origins; accepted: one origin each"
+        )
     out = list(fovs)
     todo = np.flatnonzero([not f.is_empty for f in fovs])
     if not len(todo):
@@ -302,7 +323,11 @@ def terrain_clips(
     cos_a, sin_a = np.cos(ang), np.sin(ang)
     xy, which = shapely.get_coordinates(np.asarray(fovs, dtype=object)[todo], return_index=True)
     reach = np.zeros(len(todo))
-    np.maximum.at(reach, which, np.hypot(xy[:, 0] - origins[todo][which, 0], xy[:, 1] - origins[todo][which, 1]))
+    np.maximum.at(
+        reach,
+        which,
+        np.hypot(xy[:, 0] - origins[todo][which, 0], xy[:, 1] - origins[todo][which, 1]),
+    )
     n_samples = np.maximum(1, np.ceil(reach / step_m).astype(np.int64))
     z_cam = _bilinear(dem, transform, origins[todo, 0], origins[todo, 1]) + camera_height_m
     outer = _outer_radius(xy, which, origins[todo], edges)
@@ -316,19 +341,36 @@ def terrain_clips(
         need = dist[None, None, :] - 0.5 * step_m <= outer[sl, :, None]
         c, r, k = np.nonzero(need)
         z = np.full(need.shape, np.nan)
-        z[c, r, k] = _bilinear(dem, transform, o[c, 0] + cos_a[r] * dist[k], o[c, 1] + sin_a[r] * dist[k]) - z_cam[sl][c]
+        z[c, r, k] = (
+            _bilinear(dem, transform, o[c, 0] + cos_a[r] * dist[k], o[c, 1] + sin_a[r] * dist[k])
+            - z_cam[sl][c]
+        )
         horizon = np.fmax.accumulate(z / dist, axis=2)
-        horizon = np.concatenate([np.full(horizon.shape[:2] + (1,), -np.inf), horizon[:, :, :-1]], axis=2)
+        horizon = np.concatenate(
+            [np.full(horizon.shape[:2] + (1,), -np.inf), horizon[:, :, :-1]], axis=2
+        )
         hidden = (z + target_height_m) / dist < horizon
-        hidden &= np.arange(n_max)[None, None, :] < n_samples[sl, None, None]  # within each field of view's reach
+        hidden &= (
+            np.arange(n_max)[None, None, :] < n_samples[sl, None, None]
+        )  # within each field of view's reach
         for j in np.flatnonzero(hidden.any(axis=(1, 2))):
             i = todo[b0 + j]
             n = int(n_samples[b0 + j])
-            out[i] = _cut_hidden(out[i], origins[i], hidden[j, :, :n], float(reach[b0 + j]), edges, step_m, angle_step_deg)
+            out[i] = _cut_hidden(
+                out[i],
+                origins[i],
+                hidden[j, :, :n],
+                float(reach[b0 + j]),
+                edges,
+                step_m,
+                angle_step_deg,
+            )
     return out
 
 
-def _outer_radius(xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _outer_radius(
+    xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
     """``(n, n_rays)`` an upper bound of each field of view's distance from its camera per angular bin.
 
     ``xy`` and ``which`` are the fields of view's vertices and their index in ``range(n)``.
@@ -338,7 +380,10 @@ def _outer_radius(xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges:
     n_rays = len(edges) - 1
     rel = xy - origins[which]
     r = np.hypot(rel[:, 0], rel[:, 1])
-    b = np.minimum((np.mod(np.arctan2(rel[:, 1], rel[:, 0]), _TWO_PI) / (_TWO_PI / n_rays)).astype(np.int64), n_rays - 1)
+    b = np.minimum(
+        (np.mod(np.arctan2(rel[:, 1], rel[:, 0]), _TWO_PI) / (_TWO_PI / n_rays)).astype(np.int64),
+        n_rays - 1,
+    )
     same = which[1:] == which[:-1]
     b0, b1 = b[:-1][same], b[1:][same]
     value = np.maximum(r[:-1], r[1:])[same]
@@ -350,7 +395,11 @@ def _outer_radius(xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges:
     reps = span + 1
     k = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
     out = np.zeros((len(origins), n_rays))
-    np.maximum.at(out, (np.repeat(cam, reps), np.mod(np.repeat(start, reps) + k, n_rays)), np.repeat(value, reps))
+    np.maximum.at(
+        out,
+        (np.repeat(cam, reps), np.mod(np.repeat(start, reps) + k, n_rays)),
+        np.repeat(value, reps),
+    )
     return out
 
 
@@ -390,7 +439,11 @@ def _cut_hidden(
     star_ang = np.column_stack([edges[:-1], edges[1:]])
     star_ang[-1, 1] = edges[0]
     star_r = np.repeat(r_star, 2)
-    star = Polygon(np.column_stack([ox + star_r * np.cos(star_ang.ravel()), oy + star_r * np.sin(star_ang.ravel())]))
+    star = Polygon(
+        np.column_stack(
+            [ox + star_r * np.cos(star_ang.ravel()), oy + star_r * np.sin(star_ang.ravel())]
+        )
+    )
     out = shapely.intersection(fov, star) if tail.any() else fov
     # Hidden runs followed by visible ground (beyond a crest, a dip): polar cells.
     inner = ~tail
@@ -406,5 +459,7 @@ def _cut_hidden(
             axis=1,
         )
         out = shapely.difference(out, shapely.union_all(shapely.polygons(quads)))
-    logger.debug("terrain_clip: %d hidden samples removed %.0f m²", int(hidden.sum()), fov.area - out.area)
+    logger.debug(
+        "terrain_clip: %d hidden samples removed %.0f m²", int(hidden.sum()), fov.area - out.area
+    )
     return out

@@ -107,13 +107,22 @@ def dori_range_m(focal_mm: float, sensor_width_mm: float, width_px: float, ppm: 
     float
         The range in metres.
     """
-    check_positive(source="camera optics", focal_mm=focal_mm, sensor_width_mm=sensor_width_mm, width_px=width_px, ppm=ppm)
+    check_positive(
+        source="camera optics",
+        focal_mm=focal_mm,
+        sensor_width_mm=sensor_width_mm,
+        width_px=width_px,
+        ppm=ppm,
+    )
     return float(focal_mm) * float(width_px) / (float(sensor_width_mm) * float(ppm))
 
 
 def dori_ranges_m(focal_mm: float, sensor_width_mm: float, width_px: float) -> dict[str, float]:
     """Range in metres of each DORI level (keys of :data:`DORI_PPM`) for one camera."""
-    return {level: dori_range_m(focal_mm, sensor_width_mm, width_px, ppm) for level, ppm in DORI_PPM.items()}
+    return {
+        level: dori_range_m(focal_mm, sensor_width_mm, width_px, ppm)
+        for level, ppm in DORI_PPM.items()
+    }
 
 
 def horizontal_fov_deg(focal_mm: float, sensor_width_mm: float) -> float:
@@ -285,7 +294,9 @@ def _merge_overlaps(polys: np.ndarray) -> np.ndarray:
     return out[np.lexsort((cy, cx))]
 
 
-def _oriented_segments(polys: np.ndarray, *, with_owner: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def _oriented_segments(
+    polys: np.ndarray, *, with_owner: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """All ring edges of ``polys`` with the solid on their left, as ``(n, 4)``.
 
     With ``with_owner``, also the index in ``polys`` of each edge.
@@ -335,7 +346,9 @@ def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
     Obstacles
     """
     geometry = getattr(buildings, "geometry", buildings)
-    geoms = np.asarray(list(geometry) if not isinstance(geometry, np.ndarray) else geometry, dtype=object)
+    geoms = np.asarray(
+        list(geometry) if not isinstance(geometry, np.ndarray) else geometry, dtype=object
+    )
     if len(geoms) and not all(g is None or isinstance(g, shapely.Geometry) for g in geoms):
         bad = [i for i, g in enumerate(geoms) if not (g is None or isinstance(g, shapely.Geometry))]
         report_problems(
@@ -346,10 +359,17 @@ def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
     if heights_m is not None:
         heights = np.asarray(heights_m, dtype=float).ravel()
         if heights.shape != (len(geoms),):
-            raise InputError(f"buildings: heights_m has {heights.size} values for {len(geoms)} buildings; accepted: one per building")
+            raise InputError(
+                f"buildings: heights_m has {heights.size} values for {len(geoms)} buildings; accepted: one per building"
+            )
         bad = np.flatnonzero(~(heights > 0))
-        report_problems([f"row {i}: height {float(heights[i])} m is not accepted: give a height in metres > 0" for i in bad],
-                        source="buildings")
+        report_problems(
+            [
+                f"row {i}: height {float(heights[i])} m is not accepted: give a height in metres > 0"
+                for i in bad
+            ],
+            source="buildings",
+        )
     if len(geoms):
         present = ~shapely.is_missing(geoms)
         geoms = geoms[present]
@@ -360,7 +380,11 @@ def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
     polys = _polygonal_parts(shapely.make_valid(geoms)) if len(geoms) else np.zeros(0, dtype=object)
     polys = _merge_overlaps(polys)
     segments, owner = _oriented_segments(polys, with_owner=True)  # ring by ring: owner is sorted
-    lines = shapely.linestrings(segments.reshape(-1, 2, 2)) if len(segments) else np.zeros(0, dtype=object)
+    lines = (
+        shapely.linestrings(segments.reshape(-1, 2, 2))
+        if len(segments)
+        else np.zeros(0, dtype=object)
+    )
     footprint_tree = shapely.STRtree(polys)
     footprint_heights = np.full(len(polys), np.inf)
     if heights is not None and len(polys):
@@ -400,9 +424,13 @@ def _check_view(radius_m: float, fov_deg: float, heading_deg: float | None) -> N
     if not (math.isfinite(radius_m) and radius_m > 0):
         problems.append(f"radius_m={radius_m!r} is not accepted: give a finite range in metres > 0")
     if not (math.isfinite(fov_deg) and 0 < fov_deg):
-        problems.append(f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]")
+        problems.append(
+            f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]"
+        )
     if heading_deg is not None and not math.isfinite(heading_deg):
-        problems.append(f"heading_deg={heading_deg!r} is not accepted: give a compass bearing in degrees")
+        problems.append(
+            f"heading_deg={heading_deg!r} is not accepted: give a compass bearing in degrees"
+        )
     report_problems(problems, source="isovist")
 
 
@@ -507,7 +535,9 @@ def _sweep(
     # 6. Vertices: the winning edge between the interval's two rays, or the range circle.
     ints = np.flatnonzero(real)
     w_int = winner[ints]
-    n_steps = np.where(w_int >= 0, 1, np.maximum(1, np.ceil(widths[ints] / arc_step - 1e-9).astype(np.int64)))
+    n_steps = np.where(
+        w_int >= 0, 1, np.maximum(1, np.ceil(widths[ints] / arc_step - 1e-9).astype(np.int64))
+    )
     counts = n_steps + 1
     total = int(counts.sum())
     first = np.repeat(np.cumsum(counts) - counts, counts)
@@ -546,7 +576,11 @@ def _sweep(
     if len(v_cam):
         last = np.flatnonzero(np.append(v_cam[1:] != v_cam[:-1], True))
         firsts = np.searchsorted(v_cam, v_cam[last])
-        closing = (last != firsts) & (np.abs(x[last] - x[firsts]) <= 1e-9) & (np.abs(y[last] - y[firsts]) <= 1e-9)
+        closing = (
+            (last != firsts)
+            & (np.abs(x[last] - x[firsts]) <= 1e-9)
+            & (np.abs(y[last] - y[firsts]) <= 1e-9)
+        )
         keep = np.ones(len(x), dtype=bool)
         keep[last[closing]] = False
         x, y, v_cam = x[keep], y[keep], v_cam[keep]
@@ -578,7 +612,9 @@ def _isovist_batch(
     hit_origin, _ = obstacles.footprint_tree.query(points, predicate="intersects")
     inside[hit_origin] = True
     # Bounding-box query (cheap); edges outside the range disc are dropped by the sweep.
-    boxes = shapely.box(origins[:, 0] - radii, origins[:, 1] - radii, origins[:, 0] + radii, origins[:, 1] + radii)
+    boxes = shapely.box(
+        origins[:, 0] - radii, origins[:, 1] - radii, origins[:, 0] + radii, origins[:, 1] + radii
+    )
     q_cam, q_seg = obstacles.segment_tree.query(boxes)
     order = np.lexsort((q_seg, q_cam))
     q_cam, q_seg = q_cam[order], q_seg[order]
@@ -670,7 +706,9 @@ def isovist(
     """
     _check_view(radius_m, fov_deg, heading_deg)
     if heading_deg is None and fov_deg < 360.0:
-        raise InputError(f"isovist: fov_deg={fov_deg} < 360 needs heading_deg (a compass bearing in degrees)")
+        raise InputError(
+            f"isovist: fov_deg={fov_deg} < 360 needs heading_deg (a compass bearing in degrees)"
+        )
     start, width = _view_frame(heading_deg, fov_deg)
     return _isovist_batch(
         obstacles,
@@ -725,26 +763,39 @@ def isovists(
     """
     origins = np.asarray(origins, dtype=float)
     if origins.ndim != 2 or origins.shape[1] != 2:
-        raise InputError(f"isovists: origins has shape {origins.shape}; accepted: an (n, 2) array of x, y")
+        raise InputError(
+            f"isovists: origins has shape {origins.shape}; accepted: an (n, 2) array of x, y"
+        )
     n = len(origins)
     radii = np.array(np.broadcast_to(np.asarray(radius_m, dtype=float), (n,)))
     problems = []
     bad = np.flatnonzero(~np.isfinite(origins).all(axis=1))
     problems += [f"origins row {i}: {origins[i].tolist()} is not a finite x, y" for i in bad]
     bad = np.flatnonzero(~(np.isfinite(radii) & (radii > 0)))
-    problems += [f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad]
+    problems += [
+        f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad
+    ]
     if not (math.isfinite(fov_deg) and fov_deg > 0):
-        problems.append(f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]")
+        problems.append(
+            f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]"
+        )
     if fov_deg < 360.0:
         if headings_deg is None:
-            problems.append(f"headings_deg is missing: fov_deg={fov_deg} < 360 needs one compass bearing per origin")
+            problems.append(
+                f"headings_deg is missing: fov_deg={fov_deg} < 360 needs one compass bearing per origin"
+            )
         else:
             headings_deg = np.asarray(headings_deg, dtype=float)
             if headings_deg.shape != (n,):
-                problems.append(f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin")
+                problems.append(
+                    f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin"
+                )
             else:
                 bad = np.flatnonzero(~np.isfinite(headings_deg))
-                problems += [f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing" for i in bad]
+                problems += [
+                    f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing"
+                    for i in bad
+                ]
     report_problems(problems, source="isovists")
     if n == 0:
         return []
@@ -762,7 +813,9 @@ def isovists(
         batches = track(batches, description="fields of view", transient=True)
     for b0 in batches:
         b1 = min(n, b0 + _BATCH)
-        out += _isovist_batch(obstacles, origins[b0:b1], radii[b0:b1], starts[b0:b1], widths[b0:b1], arc_step, terrain)
+        out += _isovist_batch(
+            obstacles, origins[b0:b1], radii[b0:b1], starts[b0:b1], widths[b0:b1], arc_step, terrain
+        )
     n_empty = sum(p.is_empty for p in out)
     logger.info(
         "isovists: %s fields of view (%d empty: camera inside a building), mean area %.0f m²",
@@ -773,7 +826,9 @@ def isovists(
     return out
 
 
-def _wedge(origin: tuple[float, float], radius_m: float, heading_deg: float, fov_deg: float) -> Polygon:
+def _wedge(
+    origin: tuple[float, float], radius_m: float, heading_deg: float, fov_deg: float
+) -> Polygon:
     """Wedge polygon reaching beyond the range circle (for clipping a 360° isovist)."""
     start, width = _view_frame(heading_deg, fov_deg)
     n = max(2, math.ceil(math.degrees(width) / 30.0) + 1)
@@ -799,7 +854,9 @@ def _heading_scores(
     txy = np.asarray(target_xy, dtype=float).reshape(-1, 2)
     weight = np.ones(len(txy)) if target_weight is None else np.asarray(target_weight, dtype=float)
     shapely.prepare(full)
-    inside = shapely.contains_xy(full, txy[:, 0], txy[:, 1]) if len(txy) else np.zeros(0, dtype=bool)
+    inside = (
+        shapely.contains_xy(full, txy[:, 0], txy[:, 1]) if len(txy) else np.zeros(0, dtype=bool)
+    )
     bearing = np.degrees(np.arctan2(txy[:, 0] - origin[0], txy[:, 1] - origin[1]))  # compass
     diff = np.abs((bearing[None, :] - headings[:, None] + 180.0) % 360.0 - 180.0)
     in_wedge = diff <= fov_deg / 2.0
@@ -851,9 +908,13 @@ def best_heading(
         The chosen heading and its field of view.
     """
     if not (isinstance(n_headings, (int, np.integer)) and n_headings >= 1):
-        raise InputError(f"best_heading: n_headings={n_headings!r} is not accepted: give an integer >= 1")
+        raise InputError(
+            f"best_heading: n_headings={n_headings!r} is not accepted: give an integer >= 1"
+        )
     if target_weight is not None and target_xy is None:
-        raise InputError("best_heading: target_weight is given without target_xy; give both or neither")
+        raise InputError(
+            "best_heading: target_weight is given without target_xy; give both or neither"
+        )
     if target_xy is not None and target_weight is not None and len(target_weight) != len(target_xy):
         raise InputError(
             f"best_heading: target_weight has {len(target_weight)} values for {len(target_xy)} target points; "
@@ -863,7 +924,9 @@ def best_heading(
     if fov_deg >= 360.0 or full.is_empty:
         return 0.0, full
     headings = np.arange(n_headings) * (360.0 / n_headings)
-    scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, headings, target_xy, target_weight)
+    scores, clipped = _heading_scores(
+        full, origin, radius_m, fov_deg, headings, target_xy, target_weight
+    )
     best = _first_best(scores)
     return float(headings[best]), clipped[best]
 
@@ -891,7 +954,13 @@ def best_headings(
     candidates = np.arange(n_headings) * (360.0 / n_headings)
     # only the targets within range of a camera can be in its view: query them once, with a tree
     txy = None if target_xy is None else np.asarray(target_xy, dtype=float).reshape(-1, 2)
-    tw = None if txy is None else (np.ones(len(txy)) if target_weight is None else np.asarray(target_weight, dtype=float))
+    tw = (
+        None
+        if txy is None
+        else (
+            np.ones(len(txy)) if target_weight is None else np.asarray(target_weight, dtype=float)
+        )
+    )
     near: list[list[int]] | None = None
     if txy is not None and fov_deg < 360.0 and len(txy):
         from scipy.spatial import cKDTree
@@ -904,7 +973,9 @@ def best_headings(
         origin = (float(origins[i, 0]), float(origins[i, 1]))
         if near is not None:
             idx = np.sort(np.asarray(near[i], dtype=int))
-            scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, txy[idx], tw[idx])
+            scores, clipped = _heading_scores(
+                full, origin, radius_m, fov_deg, candidates, txy[idx], tw[idx]
+            )
         else:
             scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, txy, tw)
         best = _first_best(scores)

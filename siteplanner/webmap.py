@@ -76,19 +76,31 @@ def site_popups(res: Result, privacy: Any = None) -> dict[str, dict[str, Any]]:
                 d["marginal gain"] = f"{r['marginal_gain']:.2%}"
             d["cost"] = f"{r['cost_eur']:,.0f} €".replace(",", " ")
             funded = r.get("funded_eur", r["cost_eur"] * res.scenario.plan.funded_share)
-            d["funded"] = f"{funded:,.0f} € ({res.scenario.plan.funded_share:.0%})".replace(",", " ")
+            d["funded"] = f"{funded:,.0f} € ({res.scenario.plan.funded_share:.0%})".replace(
+                ",", " "
+            )
             d["review"] = rv.decision(sid) if rv is not None else "pending"
         d["covers alone"] = f"{r['covered_weight']:.2%} of demand weight"
         n = int(r["covered_incidents"])
         mc = res.scenario.hotspots.min_count_shared
         d["incidents in view"] = f"< {mc}" if 0 < n < mc else str(n)
-        d["heading / FOV"] = (f"{r['heading_deg']:.0f}°" if np.isfinite(r["heading_deg"]) else "360°") + f" / {r['fov_deg']:.0f}°"
-        d["DORI (D/O/R/I)"] = " / ".join(f"{r[f'{lvl}_m']:.0f}" for lvl in ("detection", "observation", "recognition",
-                                                                           "identification") if f"{lvl}_m" in r) + " m"
+        d["heading / FOV"] = (
+            f"{r['heading_deg']:.0f}°" if np.isfinite(r["heading_deg"]) else "360°"
+        ) + f" / {r['fov_deg']:.0f}°"
+        d["DORI (D/O/R/I)"] = (
+            " / ".join(
+                f"{r[f'{lvl}_m']:.0f}"
+                for lvl in ("detection", "observation", "recognition", "identification")
+                if f"{lvl}_m" in r
+            )
+            + " m"
+        )
         if i in privacy.index:
             p = privacy.loc[i]
-            d["privacy (L251-3)"] = (f"{p['facade_m']:.1f} m façade, {int(p['n_entrances'])} entrance(s), mask "
-                                     f"{'yes' if not p.geometry.is_empty else 'no'}")
+            d["privacy (L251-3)"] = (
+                f"{p['facade_m']:.1f} m façade, {int(p['n_entrances'])} entrance(s), mask "
+                f"{'yes' if not p.geometry.is_empty else 'no'}"
+            )
         if isinstance(r.get("sensitive_sites"), str) and r["sensitive_sites"]:
             d["sensitive sites"] = r["sensitive_sites"]
         out[sid] = {k: str(v) for k, v in d.items()}
@@ -148,11 +160,23 @@ def build_map(res: Result) -> str:
     edges = io.edges_gdf(town.graph, town.crs)
     segs = export.hotspot_segments(res)
     layers: list[tuple[str, str, str, bool]] = []  # (id, label, svg, visible)
-    layers.append(("l-buildings", "buildings (OSM)",
-                   f'<path d="{fr.path(town.buildings.geometry.values)}" fill="#d6d0c4" stroke="#a9a191" stroke-width="0.3" '
-                   'fill-rule="evenodd"/>', True))
-    layers.append(("l-streets", "streets (OSM)",
-                   f'<path d="{fr.path(edges.geometry.values)}" fill="none" stroke="#888" stroke-width="1.2"/>', True))
+    layers.append(
+        (
+            "l-buildings",
+            "buildings (OSM)",
+            f'<path d="{fr.path(town.buildings.geometry.values)}" fill="#d6d0c4" stroke="#a9a191" stroke-width="0.3" '
+            'fill-rule="evenodd"/>',
+            True,
+        )
+    )
+    layers.append(
+        (
+            "l-streets",
+            "streets (OSM)",
+            f'<path d="{fr.path(edges.geometry.values)}" fill="none" stroke="#888" stroke-width="1.2"/>',
+            True,
+        )
+    )
     hot = []
     breaks = export.hotspot_breaks(segs)
     ramp = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
@@ -161,16 +185,34 @@ def build_map(res: Result) -> str:
     for k in range(ncls):
         lo, hi = breaks[k], breaks[k + 1]
         sel = (per >= lo) & ((per < hi) if k < ncls - 1 else (per <= hi))
-        col = ramp[max(len(ramp) - ncls, 0) + k] if ncls <= len(ramp) else ramp[min(k, len(ramp) - 1)]
+        col = (
+            ramp[max(len(ramp) - ncls, 0) + k] if ncls <= len(ramp) else ramp[min(k, len(ramp) - 1)]
+        )
         if sel.any():
-            hot.append(f'<path d="{fr.path(segs.geometry.values[sel])}" fill="none" stroke="{col}" stroke-width="{2 + 1.2 * k:g}" '
-                       f'stroke-linecap="round" opacity="0.85"><title>{lo:g}–{hi:g} incidents per 100 m</title></path>')
-    layers.append(("l-hotspots", f"hotspot segments (incidents per 100 m, {html.escape(res.grid.window)})", "".join(hot), True))
-    layers.append(("l-area", f"study area: {html.escape(town.name)}",
-                   f'<path d="{fr.path([town.area])}" fill="none" stroke="#000" stroke-width="2" stroke-dasharray="8 5"/>',
-                   True))
+            hot.append(
+                f'<path d="{fr.path(segs.geometry.values[sel])}" fill="none" stroke="{col}" stroke-width="{2 + 1.2 * k:g}" '
+                f'stroke-linecap="round" opacity="0.85"><title>{lo:g}–{hi:g} incidents per 100 m</title></path>'
+            )
+    layers.append(
+        (
+            "l-hotspots",
+            f"hotspot segments (incidents per 100 m, {html.escape(res.grid.window)})",
+            "".join(hot),
+            True,
+        )
+    )
+    layers.append(
+        (
+            "l-area",
+            f"study area: {html.escape(town.name)}",
+            f'<path d="{fr.path([town.area])}" fill="none" stroke="#000" stroke-width="2" stroke-dasharray="8 5"/>',
+            True,
+        )
+    )
     s = res.sites
-    shown = s[s["status"].isin(["existing", "proposed"])].sort_values(["status", "rank", "site_id"], kind="stable")
+    shown = s[s["status"].isin(["existing", "proposed"])].sort_values(
+        ["status", "rank", "site_id"], kind="stable"
+    )
     phases = _phases(res)
     style = {ph: PHASE_STYLES[k % len(PHASE_STYLES)] for k, ph in enumerate(phases)}
     fovs, masks, cams = [], [], []
@@ -180,61 +222,90 @@ def build_map(res: Result) -> str:
         marker, col = ("s", EXISTING_COLOUR) if ex else style.get(s.at[i, "phase"], PHASE_STYLES[0])
         p = res.fov.polygons[i]
         if not p.is_empty:
-            fovs.append(f'<path class="fov" data-site="{sid}" d="{fr.path([p])}" fill="{col}" fill-opacity="0.35" '
-                        f'stroke="{col}" stroke-width="0.8" fill-rule="evenodd"/>')
+            fovs.append(
+                f'<path class="fov" data-site="{sid}" d="{fr.path([p])}" fill="{col}" fill-opacity="0.35" '
+                f'stroke="{col}" stroke-width="0.8" fill-rule="evenodd"/>'
+            )
         if i in privacy.index and not privacy.geometry.loc[i].is_empty:
-            masks.append(f'<path d="{fr.path([privacy.geometry.loc[i]])}" fill="#000" fill-opacity="0.6"/>')
+            masks.append(
+                f'<path d="{fr.path([privacy.geometry.loc[i]])}" fill="#000" fill-opacity="0.6"/>'
+            )
         x, y = fr.xy(s.geometry.loc[i].x, s.geometry.loc[i].y)
-        label = "" if ex else f'<text x="{x + 6}" y="{y - 6}" font-size="11" font-weight="bold">{int(s.at[i, "rank"])}</text>'
+        label = (
+            ""
+            if ex
+            else f'<text x="{x + 6}" y="{y - 6}" font-size="11" font-weight="bold">{int(s.at[i, "rank"])}</text>'
+        )
         shape = _marker(marker, x, y, col)
-        cams.append(f'<g class="site" data-site="{sid}" id="site-{sid}"><title>site {sid}</title>{shape}{label}</g>')
+        cams.append(
+            f'<g class="site" data-site="{sid}" id="site-{sid}"><title>site {sid}</title>{shape}{label}</g>'
+        )
     layers.append(("l-fov", "fields of view", "".join(fovs), True))
     layers.append(("l-masks", "privacy masks (L251-3)", "".join(masks), True))
     pat = []
     for k, c in enumerate(res.circuits):
         col = PATROL_COLOURS[k % len(PATROL_COLOURS)]
         if c.geometry is not None and not c.geometry.is_empty:
-            pat.append(f'<path d="{fr.path([c.geometry])}" fill="none" stroke="{col}" stroke-width="3.5" opacity="0.9">'
-                       f'<title>{html.escape(c.name)}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops</title></path>')
+            pat.append(
+                f'<path d="{fr.path([c.geometry])}" fill="none" stroke="{col}" stroke-width="3.5" opacity="0.9">'
+                f"<title>{html.escape(c.name)}: {c.length_m / 1000:.2f} km, {len(c.stops)} stops</title></path>"
+            )
         for st in c.stops:
             x, y = fr.xy(st.x, st.y)
-            pat.append(f'<g><circle cx="{x}" cy="{y}" r="7" fill="#fff" stroke="{col}" stroke-width="2"/>'
-                       f'<text x="{x}" y="{y + 3.5}" font-size="9" text-anchor="middle" font-weight="bold">{st.order}</text>'
-                       f'<title>{html.escape(c.name)} stop {st.order}: {html.escape(st.name or "stop")}, '
-                       f'{st.eta_min:.0f} min</title></g>')
+            pat.append(
+                f'<g><circle cx="{x}" cy="{y}" r="7" fill="#fff" stroke="{col}" stroke-width="2"/>'
+                f'<text x="{x}" y="{y + 3.5}" font-size="9" text-anchor="middle" font-weight="bold">{st.order}</text>'
+                f"<title>{html.escape(c.name)} stop {st.order}: {html.escape(st.name or 'stop')}, "
+                f"{st.eta_min:.0f} min</title></g>"
+            )
     layers.append(("l-patrols", "patrol circuits and stops", "".join(pat), True))
     sens = res.town.pois[res.town.pois["kind"].isin(["school", "station", "bus_station"])]
     tri = []
     for _, p in sens.iterrows():
         x, y = fr.xy(p.geometry.x, p.geometry.y)
         nm = html.escape(p["name"] if isinstance(p["name"], str) else p["kind"])
-        tri.append(f'<polygon points="{x},{y - 8} {x - 7},{y + 5} {x + 7},{y + 5}" fill="#9467bd" stroke="#000">'
-                   f'<title>{nm} ({p["kind"]})</title></polygon>')
+        tri.append(
+            f'<polygon points="{x},{y - 8} {x - 7},{y + 5} {x + 7},{y + 5}" fill="#9467bd" stroke="#000">'
+            f"<title>{nm} ({p['kind']})</title></polygon>"
+        )
     layers.append(("l-sensitive", "schools, gares, bus stations", "".join(tri), True))
     shapes = {"o": "●", "D": "◆", "s": "■", "^": "▲"}
-    legend = ", ".join(f'<span style="color:{style[ph][1]}">{shapes.get(style[ph][0], "●")}</span> {html.escape(ph)}'
-                       for ph in phases)
-    layers.append(("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", "".join(cams), True))
+    legend = ", ".join(
+        f'<span style="color:{style[ph][1]}">{shapes.get(style[ph][0], "●")}</span> {html.escape(ph)}'
+        for ph in phases
+    )
+    layers.append(
+        ("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", "".join(cams), True)
+    )
     body = "".join(f'<g id="{lid}">{svg}</g>' for lid, _, svg, _ in layers)
-    toggles = "".join(f'<label><input type="checkbox" data-layer="{lid}" checked> {label}</label>' for lid, label, _, _ in layers)
-    synth = ('<div class="synthetic">SYNTHETIC incidents — not real data</div>' if res.synthetic else "")
+    toggles = "".join(
+        f'<label><input type="checkbox" data-layer="{lid}" checked> {label}</label>'
+        for lid, label, _, _ in layers
+    )
+    synth = (
+        '<div class="synthetic">SYNTHETIC incidents — not real data</div>' if res.synthetic else ""
+    )
     title = f"siteplanner — {res.scenario.name}: interactive map"
     popup_json = json.dumps(popups, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
-    doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-           f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
-           f'<svg id="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:g} {h:g}" preserveAspectRatio="xMidYMid meet">'
-           f"{body}</svg>"
-           f'<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" title="zoom out">−</button>'
-           f'<button id="zfit" title="whole town">⌂</button></div>'
-           f'<div id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(_panel_text(res))}</div>'
-           f"<div style='margin-top:4px'>{toggles}</div><div style='font-size:11px;margin-top:4px'>Click a site or its field "
-           f"of view for its figures. Drag to pan, wheel to zoom.</div></div>"
-           f'<div id="popup"></div>'
-           f'<div id="attr">© OpenStreetMap contributors (ODbL), {html.escape(town.source)} — {html.escape(town.crs)} — '
-           f'siteplanner {html.escape(__version__)}</div>'
-           f'<script type="application/json" id="sites-data">{popup_json}'
-           f"</script><script>{_JS}</script></body></html>")
-    log.info("build_map: %d layer(s), %d site(s), %.1f MB", len(layers), len(popups), len(doc) / 1e6)
+    doc = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
+        f'<svg id="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:g} {h:g}" preserveAspectRatio="xMidYMid meet">'
+        f"{body}</svg>"
+        f'<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" title="zoom out">−</button>'
+        f'<button id="zfit" title="whole town">⌂</button></div>'
+        f'<div id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(_panel_text(res))}</div>'
+        f"<div style='margin-top:4px'>{toggles}</div><div style='font-size:11px;margin-top:4px'>Click a site or its field "
+        f"of view for its figures. Drag to pan, wheel to zoom.</div></div>"
+        f'<div id="popup"></div>'
+        f'<div id="attr">© OpenStreetMap contributors (ODbL), {html.escape(town.source)} — {html.escape(town.crs)} — '
+        f"siteplanner {html.escape(__version__)}</div>"
+        f'<script type="application/json" id="sites-data">{popup_json}'
+        f"</script><script>{_JS}</script></body></html>"
+    )
+    log.info(
+        "build_map: %d layer(s), %d site(s), %.1f MB", len(layers), len(popups), len(doc) / 1e6
+    )
     return doc
 
 
@@ -250,8 +321,12 @@ def _panel_text(res: Result) -> str:
     n = res.sites.loc[res.sites["status"] == "proposed", "phase"].value_counts()
     cov = {pp.phase.name: pp.coverage_share for pp in (res.phase_plans or [])}
     cov.setdefault(res.scenario.plan.phase_name, res.coverage_after)
-    parts = [f"{ph}: {int(n.get(ph, 0))} proposed site(s), coverage {cov[ph]:.1%}" if ph in cov
-             else f"{ph}: {int(n.get(ph, 0))} proposed site(s)" for ph in _phases(res)]
+    parts = [
+        f"{ph}: {int(n.get(ph, 0))} proposed site(s), coverage {cov[ph]:.1%}"
+        if ph in cov
+        else f"{ph}: {int(n.get(ph, 0))} proposed site(s)"
+        for ph in _phases(res)
+    ]
     return f"existing cameras: coverage {res.coverage_before:.1%}; " + "; ".join(parts)
 
 
@@ -260,8 +335,10 @@ def _marker(marker: str, x: float, y: float, col: str) -> str:
     if marker == "s":
         return f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{col}" stroke="#fff"/>'
     if marker == "D":
-        return (f'<polygon points="{x},{y - 7} {x + 7},{y} {x},{y + 7} {x - 7},{y}" fill="{col}" stroke="#fff" '
-                'stroke-width="1.2"/>')
+        return (
+            f'<polygon points="{x},{y - 7} {x + 7},{y} {x},{y + 7} {x - 7},{y}" fill="{col}" stroke="#fff" '
+            'stroke-width="1.2"/>'
+        )
     if marker == "^":
         return f'<polygon points="{x},{y - 7} {x - 6},{y + 5} {x + 6},{y + 5}" fill="{col}" stroke="#fff"/>'
     return f'<circle cx="{x}" cy="{y}" r="6" fill="{col}" stroke="#fff" stroke-width="1.2"/>'

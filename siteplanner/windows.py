@@ -40,7 +40,9 @@ __all__ = [
     "public_holiday_dates",
 ]
 
-_PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<s>S[12])|(?P<q>Q[1-4])|(?P<m>0[1-9]|1[0-2])))?$")
+_PERIOD_RE = re.compile(
+    r"^(?P<year>\d{4})(?:-(?:(?P<s>S[12])|(?P<q>Q[1-4])|(?P<m>0[1-9]|1[0-2])))?$"
+)
 _DAYS = ("all", "weekday", "weekend")
 _ZONES = ("A", "B", "C")
 
@@ -82,16 +84,22 @@ class TimeWindow:
             ok = (
                 isinstance(self.hours, tuple)
                 and len(self.hours) == 2
-                and all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) for h in self.hours)
+                and all(
+                    isinstance(h, (int, np.integer)) and not isinstance(h, bool) for h in self.hours
+                )
             )
             if not ok:
-                problems.append(f"hours={self.hours!r}: expected a tuple of two whole hours (start, end)")
+                problems.append(
+                    f"hours={self.hours!r}: expected a tuple of two whole hours (start, end)"
+                )
             else:
                 start, end = self.hours
                 if not (0 <= start <= 24 and 0 <= end <= 24):
                     problems.append(f"hours={self.hours!r}: hours must lie in 0..24")
                 elif start % 24 == end % 24:
-                    problems.append(f"hours={self.hours!r}: start and end are the same hour; use hours=None for all day")
+                    problems.append(
+                        f"hours={self.hours!r}: start and end are the same hour; use hours=None for all day"
+                    )
         if self.days not in _DAYS:
             problems.append(f"days={self.days!r}: accepted values are {', '.join(_DAYS)}")
         for field in ("school_holidays", "public_holidays"):
@@ -113,7 +121,9 @@ class TimeWindow:
         if self.days != "all":
             parts.append({"weekday": "lundi–vendredi", "weekend": "week-end"}[self.days])
         if self.school_holidays is not None:
-            parts.append("vacances scolaires" if self.school_holidays else "hors vacances scolaires")
+            parts.append(
+                "vacances scolaires" if self.school_holidays else "hors vacances scolaires"
+            )
         if self.public_holidays is not None:
             parts.append("jours fériés" if self.public_holidays else "hors jours fériés")
         if self.period is not None:
@@ -226,7 +236,9 @@ def school_holiday_dates(zone: str = "B") -> frozenset[dt.date]:
     frozenset of datetime.date
     """
     if zone not in _ZONES:
-        raise InputError(f"school_zone={zone!r}: accepted values are 'A', 'B', 'C' (Nice, Beausoleil: 'B')")
+        raise InputError(
+            f"school_zone={zone!r}: accepted values are 'A', 'B', 'C' (Nice, Beausoleil: 'B')"
+        )
     return _school_holiday_table(zone)[0]
 
 
@@ -244,7 +256,9 @@ def public_holiday_dates(years: list[int] | tuple[int, ...] | range) -> frozense
     """
     import holidays
 
-    return frozenset(holidays.country_holidays("FR", years=sorted(set(int(y) for y in years))).keys())
+    return frozenset(
+        holidays.country_holidays("FR", years=sorted(set(int(y) for y in years))).keys()
+    )
 
 
 def in_window(times: pd.Series, window: TimeWindow, *, school_zone: str = "B") -> np.ndarray:

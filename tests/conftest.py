@@ -35,7 +35,9 @@ def copy_scenario(src: Path, dest_dir: Path, *, name: str | None = None) -> Path
     """Copy a shipped scenario into ``dest_dir``: its relative paths made absolute, its cache
     folder the tests' temporary cache (so that no test writes into the repository)."""
     text = src.read_text(encoding="utf-8")
-    text = re.sub(r'"((?:\.\./)+)', lambda m: '"' + (src.parent / m.group(1)).resolve().as_posix() + "/", text)
+    text = re.sub(
+        r'"((?:\.\./)+)', lambda m: '"' + (src.parent / m.group(1)).resolve().as_posix() + "/", text
+    )
     text = re.sub(r'(?m)^cache_dir = "[^"]*"', f'cache_dir = "{CACHE.as_posix()}"', text)
     dest_dir.mkdir(parents=True, exist_ok=True)
     p = dest_dir / (name or src.name)

@@ -21,7 +21,10 @@ def _copy(src: Path, dest_dir: Path, *, k: int = 2) -> Path:
     """A riviera scenario moved to ``dest_dir`` (paths made absolute) with a small k."""
     p = copy_scenario(src, dest_dir)
     text = p.read_text(encoding="utf-8")
-    text = "\n".join(f"k = {k}" if line.startswith("k = ") else line for line in text.splitlines()) + "\n"
+    text = (
+        "\n".join(f"k = {k}" if line.startswith("k = ") else line for line in text.splitlines())
+        + "\n"
+    )
     p.write_text(text, encoding="utf-8")
     return p
 
@@ -41,12 +44,26 @@ def test_dask_batch_runs_each_commune_and_survives_a_bad_one(tmp_path):
     bad = _copy(RIVIERA / "la-turbie.toml", scen).rename(scen / "atlantis.toml")
     for name in ("cap-d-ail.toml", "la-turbie.toml"):
         _copy(RIVIERA / name, scen)
-    bad.write_text(bad.read_text(encoding="utf-8").replace("boundary = 174958", 'boundary = "Atlantis"')
-                   .replace('name = "La Turbie"', 'name = "Atlantis"'), encoding="utf-8")
+    bad.write_text(
+        bad.read_text(encoding="utf-8")
+        .replace("boundary = 174958", 'boundary = "Atlantis"')
+        .replace('name = "La Turbie"', 'name = "Atlantis"'),
+        encoding="utf-8",
+    )
     seen: list[str] = []
-    results = run_batch(scen, scheduler="dask", n_workers=2, out_root=tmp_path / "out", progress=False,
-                        on_done=lambda r: seen.append(r.name))
-    assert [r.scenario.name for r in results] == ["atlantis.toml", "cap-d-ail.toml", "la-turbie.toml"]  # file order
+    results = run_batch(
+        scen,
+        scheduler="dask",
+        n_workers=2,
+        out_root=tmp_path / "out",
+        progress=False,
+        on_done=lambda r: seen.append(r.name),
+    )
+    assert [r.scenario.name for r in results] == [
+        "atlantis.toml",
+        "cap-d-ail.toml",
+        "la-turbie.toml",
+    ]  # file order
     assert sorted(seen) == ["Atlantis", "Cap-d'Ail", "La Turbie"]
     atlantis, cap, turbie = results
     assert not atlantis.ok and "Atlantis" in atlantis.error and "names present" in atlantis.error
@@ -56,7 +73,9 @@ def test_dask_batch_runs_each_commune_and_survives_a_bad_one(tmp_path):
         s = json.loads((r.out_dir / "summary.json").read_text(encoding="utf-8"))
         assert s["study_area"] == r.name and len(s["selected_site_ids"]) == 2
         assert r.out_dir == tmp_path / "out" / r.scenario.stem
-    assert not (tmp_path / "out" / "atlantis").exists() or not any((tmp_path / "out" / "atlantis").iterdir())
+    assert not (tmp_path / "out" / "atlantis").exists() or not any(
+        (tmp_path / "out" / "atlantis").iterdir()
+    )
 
 
 def test_run_one_captures_errors_instead_of_raising(tmp_path):

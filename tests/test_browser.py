@@ -18,8 +18,13 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium); .ci/run installs it")
+CHROMIUM = next(
+    (p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p),
+    None,
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary (apt-get install chromium); .ci/run installs it"
+)
 
 
 class Browser:
@@ -36,11 +41,26 @@ class Browser:
             os.dup2(w_from_chrome, 4)
 
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=fds, close_fds=False)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=fds,
+            close_fds=False,
+        )
         os.close(r_to_chrome)
         os.close(w_from_chrome)
         self.w, self.r = w_to_chrome, r_from_chrome
@@ -48,11 +68,19 @@ class Browser:
         self.next_id = 0
         self.events: list[dict] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height, deviceScaleFactor=1,
-                  mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def _read(self, timeout: float) -> dict | None:
         end = time.monotonic() + timeout
@@ -108,7 +136,9 @@ class Browser:
         self.eval("new Promise(r => setTimeout(r, 300))")  # let late errors and requests arrive
 
     def eval(self, expr: str):
-        r = self.call("Runtime.evaluate", session=True, expression=expr, returnByValue=True, awaitPromise=True)
+        r = self.call(
+            "Runtime.evaluate", session=True, expression=expr, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in r:
             raise RuntimeError(f"{expr}: {r['exceptionDetails']}")
         return r["result"].get("value")
@@ -117,7 +147,13 @@ class Browser:
         params = {"format": "png"}
         if full_page:
             h = self.eval("document.documentElement.scrollHeight")
-            params["clip"] = {"x": 0, "y": 0, "width": 1280, "height": min(int(h), 1800), "scale": 1}
+            params["clip"] = {
+                "x": 0,
+                "y": 0,
+                "width": 1280,
+                "height": min(int(h), 1800),
+                "scale": 1,
+            }
             params["captureBeyondViewport"] = True
         data = self.call("Page.captureScreenshot", session=True, **params)["data"]
         path.write_bytes(base64.b64decode(data))
@@ -166,15 +202,22 @@ def test_report_in_chromium(default_run, browser, tmp_path):
     errors, requests = browser.problems()
     assert errors == []
     assert requests == []
-    sheets = browser.eval("Array.from(document.querySelectorAll('section.sheet')).map(s => s.dataset.siteId)")
+    sheets = browser.eval(
+        "Array.from(document.querySelectorAll('section.sheet')).map(s => s.dataset.siteId)"
+    )
     prop = res.sites.loc[res.sites["status"] == "proposed", "site_id"].tolist()
     assert sorted(sheets) == sorted(prop)
     # every image decoded (inline PNGs)
-    assert browser.eval("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)") is True
+    assert (
+        browser.eval("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        is True
+    )
     assert browser.eval("document.images.length") >= 4
     # one vector close-up per sheet, drawn
-    assert browser.eval("Array.from(document.querySelectorAll('section.sheet svg.closeup'))"
-                        ".filter(s => s.getBoundingClientRect().width > 100).length") == len(prop)
+    assert browser.eval(
+        "Array.from(document.querySelectorAll('section.sheet svg.closeup'))"
+        ".filter(s => s.getBoundingClientRect().width > 100).length"
+    ) == len(prop)
     shot = tmp_path / "report.png"
     browser.screenshot(shot, full_page=True)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
@@ -188,12 +231,16 @@ def test_map_in_chromium(default_run, browser, tmp_path):
     assert requests == []
     top = res.sites.loc[res.sites["status"] == "proposed"].sort_values("rank")["site_id"].iloc[0]
     # a click on the site shows its sheet's figures
-    browser.eval(f"document.getElementById('site-{top}').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))")
+    browser.eval(
+        f"document.getElementById('site-{top}').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))"
+    )
     text = browser.eval("document.getElementById('popup').innerText")
     assert f"Site {top}" in text and "marginal gain" in text and "privacy (L251-3)" in text
     assert browser.eval("getComputedStyle(document.getElementById('popup')).display") == "block"
     # layer switches work
-    browser.eval("const cb=document.querySelector('input[data-layer=\"l-buildings\"]'); cb.click();")
+    browser.eval(
+        "const cb=document.querySelector('input[data-layer=\"l-buildings\"]'); cb.click();"
+    )
     assert browser.eval("document.getElementById('l-buildings').style.display") == "none"
     errors, requests = browser.problems()
     assert errors == [] and requests == []

@@ -37,21 +37,34 @@ def empty_pois():
 
 def test_intersections_are_nodes_with_three_streets_or_more():
     g = grid_graph()
-    buildings = gpd.GeoDataFrame({"osm_id": ["way/1"], "building": ["yes"]}, geometry=[box(20, 20, 80, 80)], crs=CRS)
+    buildings = gpd.GeoDataFrame(
+        {"osm_id": ["way/1"], "building": ["yes"]}, geometry=[box(20, 20, 80, 80)], crs=CRS
+    )
     sites = candidate_sites(g, box(-10, -10, 210, 210), empty_pois(), buildings)
     # corners have 2 streets, edge midpoints 3, the centre 4
     assert sorted(sites["site_id"]) == sorted(["N1", "N10", "N11", "N12", "N21"])
     assert (sites["kind"] == "intersection").all() and not sites["existing"].any()
-    excl = candidate_sites(g, box(-10, -10, 210, 210), empty_pois(), buildings, exclusion=Point(100, 100).buffer(5))
+    excl = candidate_sites(
+        g, box(-10, -10, 210, 210), empty_pois(), buildings, exclusion=Point(100, 100).buffer(5)
+    )
     assert "N11" not in set(excl["site_id"])
 
 
 def test_existing_cameras_and_facades():
     g = grid_graph()
-    pois = gpd.GeoDataFrame({"kind": ["camera", "school"], "name": [None, "École Centrale"], "osm_id": ["node/7", "node/8"]},
-                            geometry=[Point(100, 1), Point(150, 150)], crs=CRS)
+    pois = gpd.GeoDataFrame(
+        {
+            "kind": ["camera", "school"],
+            "name": [None, "École Centrale"],
+            "osm_id": ["node/7", "node/8"],
+        },
+        geometry=[Point(100, 1), Point(150, 150)],
+        crs=CRS,
+    )
     school = box(120, 120, 180, 180)
-    buildings = gpd.GeoDataFrame({"osm_id": ["way/5"], "building": ["school"]}, geometry=[school], crs=CRS)
+    buildings = gpd.GeoDataFrame(
+        {"osm_id": ["way/5"], "building": ["school"]}, geometry=[school], crs=CRS
+    )
     sites = candidate_sites(g, box(-10, -10, 210, 210), pois, buildings)
     assert sites.iloc[0]["site_id"] == "E7" and sites.iloc[0]["existing"]
     fac = sites[sites["kind"] == "facade"]
@@ -63,11 +76,27 @@ def test_existing_cameras_and_facades():
 
 def test_costs_use_network_distance_to_csu_or_existing():
     g = grid_graph()
-    sites = candidate_sites(g, box(-10, -10, 210, 210), empty_pois(), gpd.GeoDataFrame(geometry=[], crs=CRS))
-    costs = site_costs(sites, g, csu_nodes=[0], camera_eur=5000, mast_eur=3000, facade_mount_eur=800, trench_eur_per_m=50)
+    sites = candidate_sites(
+        g, box(-10, -10, 210, 210), empty_pois(), gpd.GeoDataFrame(geometry=[], crs=CRS)
+    )
+    costs = site_costs(
+        sites,
+        g,
+        csu_nodes=[0],
+        camera_eur=5000,
+        mast_eur=3000,
+        facade_mount_eur=800,
+        trench_eur_per_m=50,
+    )
     by_id = dict(zip(sites["site_id"], costs["trench_m"]))
-    assert by_id["N1"] == pytest.approx(100) and by_id["N11"] == pytest.approx(200) and by_id["N21"] == pytest.approx(300)
-    assert dict(zip(sites["site_id"], costs["cost_eur"]))["N11"] == pytest.approx(5000 + 3000 + 200 * 50)
+    assert (
+        by_id["N1"] == pytest.approx(100)
+        and by_id["N11"] == pytest.approx(200)
+        and by_id["N21"] == pytest.approx(300)
+    )
+    assert dict(zip(sites["site_id"], costs["cost_eur"]))["N11"] == pytest.approx(
+        5000 + 3000 + 200 * 50
+    )
     assert np.allclose(network_distance_to(g, [0, 22], [11, 2]), [200, 200])
 
 

@@ -37,8 +37,11 @@ def test_missing_scenario_file(tmp_path):
 
 # messages -------------------------------------------------------------------------------------
 
-BRACKETED = ["check [[incidents]] files and [hotspots.window]", "set patrol.start = [lon, lat]",
-             "[bold]not markup[/bold] and [red]"]
+BRACKETED = [
+    "check [[incidents]] files and [hotspots.window]",
+    "set patrol.start = [lon, lat]",
+    "[bold]not markup[/bold] and [red]",
+]
 
 
 def _flat(text: str) -> str:
@@ -51,6 +54,7 @@ def test_error_messages_keep_square_brackets(monkeypatch):
 
     for exc_type in (ScenarioError, InputError, ValueError):
         for msg in BRACKETED:
+
             def boom(*_a, _m=msg, _t=exc_type, **_k):
                 raise _t(_m)
 
@@ -86,7 +90,9 @@ def test_help_texts_keep_square_brackets():
 
 
 def test_success_lines_keep_square_brackets(tmp_path):
-    text = SCENARIO.read_text(encoding="utf-8").replace('name = "Beausoleil"', 'name = "Beausoleil [test]"')
+    text = SCENARIO.read_text(encoding="utf-8").replace(
+        'name = "Beausoleil"', 'name = "Beausoleil [test]"'
+    )
     p = SCENARIO.parent / "_brackets_test.toml"
     try:
         p.write_text(text, encoding="utf-8")
@@ -100,8 +106,11 @@ def test_success_lines_keep_square_brackets(tmp_path):
 
 def test_misspelt_key_did_you_mean(tmp_path):
     p = tmp_path / "bad.toml"
-    p.write_text('name = "x"\n[area]\nosm = "a.osm"\nboundary = 1\n[hotspots]\nmethd = "kde"\n'
-                 '[[patrol.shifts]]\nname = "a"\nbudget_min = 30\ndwel_min = 3\n', encoding="utf-8")
+    p.write_text(
+        'name = "x"\n[area]\nosm = "a.osm"\nboundary = 1\n[hotspots]\nmethd = "kde"\n'
+        '[[patrol.shifts]]\nname = "a"\nbudget_min = 30\ndwel_min = 3\n',
+        encoding="utf-8",
+    )
     r = runner.invoke(app, ["validate", str(p)])
     assert r.exit_code == 1
     out = _flat(r.output)
@@ -125,12 +134,26 @@ def test_highs_banner_silent():
     import subprocess
     import sys
 
-    code = ("from siteplanner.cli import _silence_highs_banner; _silence_highs_banner(); "
-            "import highspy; h = highspy.Highs(); h.setOptionValue('output_flag', False); print('end')")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
-                       cwd=SCENARIO.parents[1], env={**__import__("os").environ, "PYTHONPATH": str(SCENARIO.parents[1])})
+    code = (
+        "from siteplanner.cli import _silence_highs_banner; _silence_highs_banner(); "
+        "import highspy; h = highspy.Highs(); h.setOptionValue('output_flag', False); print('end')"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=SCENARIO.parents[1],
+        env={**__import__("os").environ, "PYTHONPATH": str(SCENARIO.parents[1])},
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "end\n"
-    loud = subprocess.run([sys.executable, "-c", "import highspy; highspy.Highs()"], capture_output=True, text=True,
-                          timeout=120, check=False)
+    loud = subprocess.run(
+        [sys.executable, "-c", "import highspy; highspy.Highs()"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert "HiGHS" in loud.stdout  # the banner the CLI hides

@@ -33,22 +33,33 @@ def _figures(out: Path) -> dict[str, dict[str, tuple]]:
     figs: dict[str, dict[str, tuple]] = {}
     summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     plan = pd.read_csv(out / "plan.csv", keep_default_na=False)
-    figs["summary.json"] = {p["phase"]: (p["sites"], round(p["cost_eur"]), round(p["funded_eur"]))
-                            for p in summ["phases"]}
-    figs["plan.csv"] = {r["phase"]: (r["sites"], round(r["cost_eur"]), round(r["funded_eur"]))
-                        for r in plan.to_dict("records")}
+    figs["summary.json"] = {
+        p["phase"]: (p["sites"], round(p["cost_eur"]), round(p["funded_eur"]))
+        for p in summ["phases"]
+    }
+    figs["plan.csv"] = {
+        r["phase"]: (r["sites"], round(r["cost_eur"]), round(r["funded_eur"]))
+        for r in plan.to_dict("records")
+    }
     ids_plan = {r["phase"]: sorted(str(r["site_ids"]).split()) for r in plan.to_dict("records")}
-    for name, gdf in [("sites.geojson", gpd.read_file(out / "sites.geojson")),
-                      ("plan.gpkg", gpd.read_file(out / "plan.gpkg", layer="proposed_sites"))]:
+    for name, gdf in [
+        ("sites.geojson", gpd.read_file(out / "sites.geojson")),
+        ("plan.gpkg", gpd.read_file(out / "plan.gpkg", layer="proposed_sites")),
+    ]:
         prop = gdf[gdf["status"] == "proposed"]
-        figs[name] = {ph: (len(g), round(g["cost_eur"].sum()), round(g["funded_eur"].sum()))
-                      for ph, g in prop.groupby("phase")}
+        figs[name] = {
+            ph: (len(g), round(g["cost_eur"].sum()), round(g["funded_eur"].sum()))
+            for ph, g in prop.groupby("phase")
+        }
         for ph, g in prop.groupby("phase"):
             assert sorted(g["site_id"]) == ids_plan[ph], (name, ph)
     with open(out / "prefecture.csv", encoding="utf-8") as f:
         pref = [r for r in csv.DictReader(f) if r["status"] == "proposed"]
     for ph in ids_plan:
-        assert sorted(r["camera_id"] for r in pref if r["phase"] == ph) == ids_plan[ph], ("prefecture", ph)
+        assert sorted(r["camera_id"] for r in pref if r["phase"] == ph) == ids_plan[ph], (
+            "prefecture",
+            ph,
+        )
     # the HTML outputs: every proposed site has its sheet and its marker, and nothing else does
     proposed = sorted(i for ids in ids_plan.values() for i in ids)
     report = (out / "report.html").read_text(encoding="utf-8")
@@ -78,7 +89,9 @@ def _check_consistent(out: Path) -> None:
     assert summ["coverage"]["after"] == pytest.approx(summ["phases"][0]["coverage"], abs=1e-6)
     sites = gpd.read_file(out / "sites.geojson")
     masks = gpd.read_file(out / "plan.gpkg", layer="privacy_masks")
-    flagged = set(sites.loc[sites["privacy_mask"].astype(bool) & (sites["status"] == "proposed"), "site_id"])
+    flagged = set(
+        sites.loc[sites["privacy_mask"].astype(bool) & (sites["status"] == "proposed"), "site_id"]
+    )
     assert summ["privacy"]["sites_with_mask"] == len(flagged)
     if "site_id" in masks:
         assert set(masks["site_id"]) <= set(sites["site_id"])
@@ -97,10 +110,16 @@ def test_outputs_agree_before_and_after_review(default_run, tmp_path):
     p_mov = res0.sites.set_index("site_id").to_crs("EPSG:4326").geometry[mov]
     review.init_review(res0, sc.review_path)
     text = sc.review_path.read_text(encoding="utf-8")
-    text = text.replace(f"{acc},pending,,,,,", f"{acc},accept,,,bon emplacement,Lt Dupont,2026-11-30")
-    text = text.replace(f"{rej},pending,,,,,", f"{rej},reject,,,vue sur des entrées,Lt Dupont,2026-11-30")
-    text = text.replace(f"{mov},pending,,,,,",
-                        f"{mov},move,{p_mov.x + 0.0001:.7f},{p_mov.y:.7f},de l'autre côté,Lt Dupont,2026-11-30")
+    text = text.replace(
+        f"{acc},pending,,,,,", f"{acc},accept,,,bon emplacement,Lt Dupont,2026-11-30"
+    )
+    text = text.replace(
+        f"{rej},pending,,,,,", f"{rej},reject,,,vue sur des entrées,Lt Dupont,2026-11-30"
+    )
+    text = text.replace(
+        f"{mov},pending,,,,,",
+        f"{mov},move,{p_mov.x + 0.0001:.7f},{p_mov.y:.7f},de l'autre côté,Lt Dupont,2026-11-30",
+    )
     sc.review_path.write_text(text, encoding="utf-8")
     before = sc.review_path.read_bytes()
 
@@ -110,7 +129,12 @@ def test_outputs_agree_before_and_after_review(default_run, tmp_path):
 
     summ = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     n_rows = len(review.read_review(sc.review_path).rows)
-    assert summ["review"]["decisions"] == {"accept": 1, "reject": 1, "move": 1, "pending": n_rows - 3}
+    assert summ["review"]["decisions"] == {
+        "accept": 1,
+        "reject": 1,
+        "move": 1,
+        "pending": n_rows - 3,
+    }
     # the decisions hold: no new site where a site was refused or moved away from
     radius = summ["review"]["reject_radius_m"]
     s1 = res1.sites.set_index("site_id")

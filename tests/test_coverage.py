@@ -21,8 +21,14 @@ def test_coverage_matrix_points_in_polygons():
 
 def test_sensitive_multiplier_takes_the_largest_nearby_weight():
     demand = np.array([[0.0, 0.0], [50.0, 0.0], [500.0, 0.0], [1000.0, 0.0]])
-    sens = {"school": np.array([[0.0, 10.0]]), "station": np.array([[40.0, 0.0]]), "qpv": box(900, -50, 1100, 50)}
-    mult = sensitive_multiplier(demand, sens, {"school": 2.0, "station": 1.5, "qpv": 1.2}, radius_m=100)
+    sens = {
+        "school": np.array([[0.0, 10.0]]),
+        "station": np.array([[40.0, 0.0]]),
+        "qpv": box(900, -50, 1100, 50),
+    }
+    mult = sensitive_multiplier(
+        demand, sens, {"school": 2.0, "station": 1.5, "qpv": 1.2}, radius_m=100
+    )
     assert mult.tolist() == [2.0, 2.0, 1.0, 1.2]
 
 

@@ -20,8 +20,16 @@ def test_gpkg_layers_read_back(default_run):
     path = out / "plan.gpkg"
     assert path in files
     names = [n for n, _ in pyogrio.list_layers(path)]
-    for layer in ["study_area", "existing_cameras", "proposed_sites", "viewsheds", "privacy_masks", "hotspot_segments",
-                  "patrols", "sensitive_sites"]:
+    for layer in [
+        "study_area",
+        "existing_cameras",
+        "proposed_sites",
+        "viewsheds",
+        "privacy_masks",
+        "hotspot_segments",
+        "patrols",
+        "sensitive_sites",
+    ]:
         assert layer in names
         g = pyogrio.read_dataframe(path, layer=layer)
         assert g.crs is not None and g.crs.to_epsg() == 32632, layer
@@ -31,12 +39,26 @@ def test_gpkg_layers_read_back(default_run):
     assert counts["proposed_sites"] == n_prop > 0
     assert counts["existing_cameras"] == n_ex  # Beausoleil's OSM extract maps none
     assert counts["viewsheds"] == n_prop + n_ex
-    assert counts["privacy_masks"] == int(res.sites.loc[res.sites["status"] != "candidate", "privacy_mask"].sum()) > 0
+    assert (
+        counts["privacy_masks"]
+        == int(res.sites.loc[res.sites["status"] != "candidate", "privacy_mask"].sum())
+        > 0
+    )
     assert counts["patrols"] == len(res.circuits)
-    for layer in ["study_area", "proposed_sites", "viewsheds", "privacy_masks", "hotspot_segments", "patrols", "sensitive_sites"]:
+    for layer in [
+        "study_area",
+        "proposed_sites",
+        "viewsheds",
+        "privacy_masks",
+        "hotspot_segments",
+        "patrols",
+        "sensitive_sites",
+    ]:
         assert counts[layer] > 0, layer
     ps = pyogrio.read_dataframe(path, layer="proposed_sites")
-    assert sorted(ps["site_id"]) == sorted(res.sites.loc[res.sites["status"] == "proposed", "site_id"])
+    assert sorted(ps["site_id"]) == sorted(
+        res.sites.loc[res.sites["status"] == "proposed", "site_id"]
+    )
     assert set(ps["review"]) <= {"accept", "reject", "move", "pending"}
     # proposed sites lie inside the study area (positions were not garbled by the export)
     area = pyogrio.read_dataframe(path, layer="study_area").geometry.iloc[0]
@@ -47,12 +69,23 @@ def test_gpkg_styles_embedded_like_qgis(default_run):
     _, out, _ = default_run
     con = sqlite3.connect(out / "plan.gpkg")
     try:
-        rows = con.execute("SELECT f_table_name, styleQML, useAsDefault FROM layer_styles").fetchall()
-        contents = con.execute("SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'").fetchone()
+        rows = con.execute(
+            "SELECT f_table_name, styleQML, useAsDefault FROM layer_styles"
+        ).fetchall()
+        contents = con.execute(
+            "SELECT data_type FROM gpkg_contents WHERE table_name='layer_styles'"
+        ).fetchone()
     finally:
         con.close()
     styled = {r[0] for r in rows}
-    assert {"study_area", "proposed_sites", "viewsheds", "privacy_masks", "hotspot_segments", "patrols"} <= styled
+    assert {
+        "study_area",
+        "proposed_sites",
+        "viewsheds",
+        "privacy_masks",
+        "hotspot_segments",
+        "patrols",
+    } <= styled
     assert contents == ("attributes",)
     for name, qml, default in rows:
         root = ET.fromstring(qml.split("\n", 1)[1])  # drop the DOCTYPE line
@@ -82,7 +115,11 @@ def test_prefecture_table(default_run):
     assert len(ent) == len(res.entrances) > 0
     assert set(ent["status"]) == {"proposition au partenaire État"}
     assert ent["note"].str.contains("L233-1").all() and ent["note"].str.contains("385091").all()
-    assert not full.loc[full["type"] != "entrée de ville", "type"].str.contains("lapi", case=False).any()
+    assert (
+        not full.loc[full["type"] != "entrée de ville", "type"]
+        .str.contains("lapi", case=False)
+        .any()
+    )
     df = pd.read_csv(out / "prefecture.csv")
     df = df[df["type"] != "entrée de ville"].reset_index(drop=True)
     shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
@@ -100,9 +137,15 @@ def test_prefecture_table(default_run):
 
 
 def test_nearest_street_names_known_answer():
-    edges = gpd.GeoDataFrame({"name": ["Rue A", None, "Avenue B"]},
-                             geometry=[shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(0, 5), (100, 5)]),
-                                       shapely.LineString([(0, 50), (100, 50)])], crs="EPSG:32632")
+    edges = gpd.GeoDataFrame(
+        {"name": ["Rue A", None, "Avenue B"]},
+        geometry=[
+            shapely.LineString([(0, 0), (100, 0)]),
+            shapely.LineString([(0, 5), (100, 5)]),
+            shapely.LineString([(0, 50), (100, 50)]),
+        ],
+        crs="EPSG:32632",
+    )
     pts = gpd.GeoSeries(shapely.points([(50, 4), (50, 40), (50, 500)]), crs="EPSG:32632")
     # the unnamed way is nearest to the first point: the nearest *named* street is used
     assert export.nearest_street_names(pts, edges, max_distance_m=150) == ["Rue A", "Avenue B", ""]

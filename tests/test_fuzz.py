@@ -36,7 +36,13 @@ from typer.testing import CliRunner
 
 from siteplanner._errors import ScenarioError, SiteplannerError
 from siteplanner.cli import app
-from siteplanner.incidents import CATEGORIES, IncidentSpec, read_incidents, read_table, validate_incidents
+from siteplanner.incidents import (
+    CATEGORIES,
+    IncidentSpec,
+    read_incidents,
+    read_table,
+    validate_incidents,
+)
 from siteplanner.scenario import Scenario, load_scenario
 
 from .conftest import INCIDENTS, OSM, ROOT
@@ -53,11 +59,15 @@ WORKDIR = Path(tempfile.mkdtemp(prefix="siteplanner-fuzz-"))
 FUZZ = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 #: ``SITEPLANNER_FUZZ_SCALE=0.1`` for a quick local run (the 5,000-file check then does not apply).
 SCALE = float(os.environ.get("SITEPLANNER_FUZZ_SCALE", "1"))
-N_INCIDENT_FULL = max(1, int(1500 * SCALE))    # files through read_incidents (read, validate, project, clip)
-N_INCIDENT_TABLE = max(1, int(3400 * SCALE))   # files through read_table + validate_incidents (no projection)
-N_GEOJSON = max(1, int(120 * SCALE))           # vector files through read_incidents
-N_SCENARIO = max(1, int(1000 * SCALE))         # scenario files through load_scenario
-N_CLI = max(1, int(60 * SCALE))                # scenario files through the CLI (`siteplanner validate`)
+N_INCIDENT_FULL = max(
+    1, int(1500 * SCALE)
+)  # files through read_incidents (read, validate, project, clip)
+N_INCIDENT_TABLE = max(
+    1, int(3400 * SCALE)
+)  # files through read_table + validate_incidents (no projection)
+N_GEOJSON = max(1, int(120 * SCALE))  # vector files through read_incidents
+N_SCENARIO = max(1, int(1000 * SCALE))  # scenario files through load_scenario
+N_CLI = max(1, int(60 * SCALE))  # scenario files through the CLI (`siteplanner validate`)
 
 # ------------------------------------------------------------------------------------------
 # incident files
@@ -65,19 +75,99 @@ N_CLI = max(1, int(60 * SCALE))                # scenario files through the CLI 
 
 COLUMNS = ["id", "datetime", "category", "source", "lon", "lat"]
 
-IDS = ["A1", "A2", "A3", "A1", "", " ", "nan", "NULL", "é-12", "1e309", "x" * 300, "0", "-1", "a,b", 'q"t', "\\"]
-DATES = [
-    "2023-05-14T22:30:00+02:00", "2023-05-14T22:30:00Z", "2023-05-14T22:30:00", "2023-05-14 22:30", "2023-05-14",
-    "14/05/2023", "14/05/2023 22:30", "14/05/2023 22:30:15", "1/2/2023", "05/14/2023", "31/02/2023", "2023-02-30",
-    "2023-03-26T02:30:00", "2023-10-29T02:30:00", "99999-01-01", "0001-01-01T00:00:00", "2023-05-14T25:00:00",
-    "14 mai 2023", "", "nan", "1e10", "1684096200", "2023-13-01", "2023/05/14", "14.05.2023", "+2023-05-14",
-    "2023-05-14T22:30:00+99:00", "2262-04-12", "1677-09-21", "14/05/99999", "2023-05-14T22:30:00.123456789123",
+IDS = [
+    "A1",
+    "A2",
+    "A3",
+    "A1",
+    "",
+    " ",
+    "nan",
+    "NULL",
+    "é-12",
+    "1e309",
+    "x" * 300,
+    "0",
+    "-1",
+    "a,b",
+    'q"t',
+    "\\",
 ]
-CATS = list(CATEGORIES) + ["CAMBRIOLAGE", " vol_roulotte ", "graffiti", "", "nan", "dégradation", "cambriolage;x",
-                           "Incendie de véhicule"]
-SRCS = ["police_nationale", "police_municipale", "bailleur_social", "Police_Nationale", "", "gendarmerie", "nan", "é"]
-WEIRD_NUM = ["", "nan", "NaN", "inf", "-inf", "1e308", "-1e308", "1e400", "abc", "7.4.2", "7,42,3", "200", "-95", "0",
-             " 7.42 ", "7.42e0", "0x1F", "1_000", "∞", "7·42"]
+DATES = [
+    "2023-05-14T22:30:00+02:00",
+    "2023-05-14T22:30:00Z",
+    "2023-05-14T22:30:00",
+    "2023-05-14 22:30",
+    "2023-05-14",
+    "14/05/2023",
+    "14/05/2023 22:30",
+    "14/05/2023 22:30:15",
+    "1/2/2023",
+    "05/14/2023",
+    "31/02/2023",
+    "2023-02-30",
+    "2023-03-26T02:30:00",
+    "2023-10-29T02:30:00",
+    "99999-01-01",
+    "0001-01-01T00:00:00",
+    "2023-05-14T25:00:00",
+    "14 mai 2023",
+    "",
+    "nan",
+    "1e10",
+    "1684096200",
+    "2023-13-01",
+    "2023/05/14",
+    "14.05.2023",
+    "+2023-05-14",
+    "2023-05-14T22:30:00+99:00",
+    "2262-04-12",
+    "1677-09-21",
+    "14/05/99999",
+    "2023-05-14T22:30:00.123456789123",
+]
+CATS = list(CATEGORIES) + [
+    "CAMBRIOLAGE",
+    " vol_roulotte ",
+    "graffiti",
+    "",
+    "nan",
+    "dégradation",
+    "cambriolage;x",
+    "Incendie de véhicule",
+]
+SRCS = [
+    "police_nationale",
+    "police_municipale",
+    "bailleur_social",
+    "Police_Nationale",
+    "",
+    "gendarmerie",
+    "nan",
+    "é",
+]
+WEIRD_NUM = [
+    "",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e308",
+    "-1e308",
+    "1e400",
+    "abc",
+    "7.4.2",
+    "7,42,3",
+    "200",
+    "-95",
+    "0",
+    " 7.42 ",
+    "7.42e0",
+    "0x1F",
+    "1_000",
+    "∞",
+    "7·42",
+]
 GOOD_LON = st.floats(7.405, 7.445, allow_nan=False)
 GOOD_LAT = st.floats(43.725, 43.755, allow_nan=False)
 NOISE = ["", "x", "é", ";", ",", '"', "\t", "0", "\x00"]
@@ -93,8 +183,23 @@ def incident_tables(draw) -> tuple[bytes, str, dict]:
     """Bytes of a (usually malformed) incident CSV, the file suffix and the reading spec."""
     n = draw(st.integers(0, 6))
     cols = list(COLUMNS)
-    mutation = draw(st.sampled_from(["none", "none", "drop", "rename", "xy", "upper", "extra", "shuffle", "dup_col",
-                                     "no_source", "mapped"]))
+    mutation = draw(
+        st.sampled_from(
+            [
+                "none",
+                "none",
+                "drop",
+                "rename",
+                "xy",
+                "upper",
+                "extra",
+                "shuffle",
+                "dup_col",
+                "no_source",
+                "mapped",
+            ]
+        )
+    )
     spec: dict = {}
     if mutation == "drop":
         cols.remove(draw(st.sampled_from(cols)))
@@ -104,7 +209,11 @@ def incident_tables(draw) -> tuple[bytes, str, dict]:
     elif mutation == "xy":
         cols[4:6] = ["x", "y"]
         if draw(st.booleans()):
-            spec["crs"] = draw(st.sampled_from(["EPSG:32632", "EPSG:2154", "EPSG:4326", "EPSG:999999", "not a crs"]))
+            spec["crs"] = draw(
+                st.sampled_from(
+                    ["EPSG:32632", "EPSG:2154", "EPSG:4326", "EPSG:999999", "not a crs"]
+                )
+            )
     elif mutation == "upper":
         cols = [c.upper() for c in cols]
     elif mutation == "extra":
@@ -119,11 +228,15 @@ def incident_tables(draw) -> tuple[bytes, str, dict]:
             spec["source"] = "police_municipale"
     elif mutation == "mapped":
         cols[1] = "date_faits"
-        spec["columns"] = {"datetime": draw(st.sampled_from(["date_faits", "DATE_FAITS", "absent"]))}
+        spec["columns"] = {
+            "datetime": draw(st.sampled_from(["date_faits", "DATE_FAITS", "absent"]))
+        }
     comma = draw(st.booleans())
     swap = draw(st.integers(0, 4)) == 0
     rnd = random.Random(draw(st.integers(0, 2**32 - 1)))  # cheap cell values, seeded by hypothesis
-    good_rate = draw(st.sampled_from([1.0, 0.9, 0.5]))  # share of cells drawn from the well-formed values
+    good_rate = draw(
+        st.sampled_from([1.0, 0.9, 0.5])
+    )  # share of cells drawn from the well-formed values
 
     def pick(good: list[str], bad: list[str]) -> str:
         return rnd.choice(good) if rnd.random() < good_rate else rnd.choice(bad)
@@ -137,7 +250,9 @@ def incident_tables(draw) -> tuple[bytes, str, dict]:
         for c in cols:
             key = c.strip().lower()
             if key == "id":
-                row.append(f"R{rnd.randrange(10**6)}" if rnd.random() < good_rate else rnd.choice(IDS))
+                row.append(
+                    f"R{rnd.randrange(10**6)}" if rnd.random() < good_rate else rnd.choice(IDS)
+                )
             elif key in ("datetime", "date", "date_faits"):
                 row.append(pick(DATES[:10], DATES))
             elif key in ("category", "catégorie"):
@@ -151,13 +266,22 @@ def incident_tables(draw) -> tuple[bytes, str, dict]:
             else:
                 row.append(rnd.choice(NOISE))
         if rnd.random() < 0.1:  # ragged row
-            row = row[: rnd.randrange(len(row) + 1)] + [rnd.choice(NOISE) for _ in range(rnd.randrange(3))]
+            row = row[: rnd.randrange(len(row) + 1)] + [
+                rnd.choice(NOISE) for _ in range(rnd.randrange(3))
+            ]
         rows.append(row)
     sep = draw(st.sampled_from([",", ";", "\t", "|"]))
     buf = io.StringIO()
-    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONE]))
-    writer = csv.writer(buf, delimiter=sep, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"])), quoting=quoting,
-                        escapechar="\\")
+    quoting = draw(
+        st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONE])
+    )
+    writer = csv.writer(
+        buf,
+        delimiter=sep,
+        lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"])),
+        quoting=quoting,
+        escapechar="\\",
+    )
     writer.writerow(cols)
     for row in rows:
         try:
@@ -165,9 +289,15 @@ def incident_tables(draw) -> tuple[bytes, str, dict]:
         except csv.Error:  # one empty field cannot be written unquoted: it is a blank line
             buf.write("\n")
     text = buf.getvalue()
-    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "ascii"]))
+    encoding = draw(
+        st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16", "ascii"])
+    )
     data = text.encode(encoding, errors="replace")
-    damage = draw(st.sampled_from(["none"] * 6 + ["empty", "blank", "truncate", "garbage", "nul", "header_only"]))
+    damage = draw(
+        st.sampled_from(
+            ["none"] * 6 + ["empty", "blank", "truncate", "garbage", "nul", "header_only"]
+        )
+    )
     if damage == "empty":
         data = b""
     elif damage == "blank":
@@ -237,8 +367,13 @@ def test_incident_tables_validate_or_one_clear_error(table):
         df = read_table(path)
         if spec.get("columns"):
             df = df.rename(columns={str(v).lower(): k for k, v in spec["columns"].items()})
-        gdf = validate_incidents(df, source_name=str(path), crs=spec.get("crs"), default_source=spec.get("source"),
-                                 area_wgs84=AREA_WGS)
+        gdf = validate_incidents(
+            df,
+            source_name=str(path),
+            crs=spec.get("crs"),
+            default_source=spec.get("source"),
+            area_wgs84=AREA_WGS,
+        )
     except Exception as exc:  # noqa: BLE001
         _expect_clean(exc, path)
         COUNTS["incident files rejected with one error"] += 1
@@ -250,10 +385,25 @@ def test_incident_tables_validate_or_one_clear_error(table):
 @st.composite
 def geojson_files(draw) -> bytes:
     """A GeoJSON incident file: well-formed or not, points or other geometries, odd properties."""
-    kind = draw(st.sampled_from(["ok", "ok", "no_features", "not_json", "linestring", "null_geom", "bad_coords",
-                                 "missing_props", "crs84_swapped"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "ok",
+                "ok",
+                "no_features",
+                "not_json",
+                "linestring",
+                "null_geom",
+                "bad_coords",
+                "missing_props",
+                "crs84_swapped",
+            ]
+        )
+    )
     if kind == "not_json":
-        return draw(st.sampled_from([b"", b"{", b"[]", b"null", b'{"type": "Feature"}', b"\xff\xfe{}"]))
+        return draw(
+            st.sampled_from([b"", b"{", b"[]", b"null", b'{"type": "Feature"}', b"\xff\xfe{}"])
+        )
     feats = []
     for i in range(draw(st.integers(0, 4))):
         lon, lat = draw(GOOD_LON), draw(GOOD_LAT)
@@ -265,8 +415,16 @@ def geojson_files(draw) -> bytes:
         elif kind == "null_geom":
             geom = None
         elif kind == "bad_coords":
-            geom = {"type": "Point", "coordinates": draw(st.sampled_from([[], [1e308, 1e308], [lon], ["a", "b"]]))}
-        props = {"id": draw(st.sampled_from(IDS)), "datetime": draw(st.sampled_from(DATES)), "category": draw(st.sampled_from(CATS)), "source": draw(st.sampled_from(SRCS))}
+            geom = {
+                "type": "Point",
+                "coordinates": draw(st.sampled_from([[], [1e308, 1e308], [lon], ["a", "b"]])),
+            }
+        props = {
+            "id": draw(st.sampled_from(IDS)),
+            "datetime": draw(st.sampled_from(DATES)),
+            "category": draw(st.sampled_from(CATS)),
+            "source": draw(st.sampled_from(SRCS)),
+        }
         if kind == "missing_props":
             props.pop(draw(st.sampled_from(sorted(props))))
         feats.append({"type": "Feature", "properties": props, "geometry": geom})
@@ -308,12 +466,19 @@ def _base_scenario() -> dict:
         "name": "fuzz",
         "area": {"osm": str(OSM), "boundary": 174562, "margin_m": 150, "dem": str(DEM)},
         "incidents": [{"path": str(INCIDENTS)}],
-        "hotspots": {"method": "default", "cell_m": 10, "window": {"name": "all", "hours": [18, 24]}},
+        "hotspots": {
+            "method": "default",
+            "cell_m": 10,
+            "window": {"name": "all", "hours": [18, 24]},
+        },
         "weights": {"categories": {"cambriolage": 1.0}, "sensitive": {"school": 1.5}},
         "camera": {"model": "bullet_4mp_6mm", "covered_at": "observation", "n_headings": 8},
         "candidates": {"min_street_count": 3, "privacy_policy": "mask"},
         "plan": {"k": 10, "method": "auto", "phase_name": "phase 3"},
-        "patrol": {"n_candidates": 60, "shifts": [{"name": "soirée", "budget_min": 90, "mode": "foot"}]},
+        "patrol": {
+            "n_candidates": 60,
+            "shifts": [{"name": "soirée", "budget_min": 90, "mode": "foot"}],
+        },
         "output": {"dir": "out", "include_incident_points": False},
     }
 
@@ -324,13 +489,19 @@ def _toml_value(v) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        return "nan" if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else repr(v))
+        return (
+            "nan"
+            if math.isnan(v)
+            else ("inf" if v == math.inf else "-inf" if v == -math.inf else repr(v))
+        )
     if isinstance(v, str):
         return json.dumps(v)  # JSON string escapes are valid TOML basic-string escapes
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+        return (
+            "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+        )
     raise TypeError(type(v))
 
 
@@ -357,10 +528,35 @@ def _parent(doc, path):
     return doc
 
 
-WRONG_VALUES = st.sampled_from([
-    "text", "", "\x00", "~nobody-xyz/file", "a" * 5000, -1, 0, 10**30, -(10**30), 1.5, math.nan, math.inf, -math.inf,
-    True, [], [1, 2, 3], ["a"], {}, {"a": 1}, "174562", "Beausoleil", "EPSG:4326", [[1, 2]], [24, 24], [-1, 30],
-])
+WRONG_VALUES = st.sampled_from(
+    [
+        "text",
+        "",
+        "\x00",
+        "~nobody-xyz/file",
+        "a" * 5000,
+        -1,
+        0,
+        10**30,
+        -(10**30),
+        1.5,
+        math.nan,
+        math.inf,
+        -math.inf,
+        True,
+        [],
+        [1, 2, 3],
+        ["a"],
+        {},
+        {"a": 1},
+        "174562",
+        "Beausoleil",
+        "EPSG:4326",
+        [[1, 2]],
+        [24, 24],
+        [-1, 30],
+    ]
+)
 
 
 @st.composite
@@ -369,14 +565,32 @@ def scenario_docs(draw) -> tuple[bytes, str]:
     kinds = []
     for _ in range(draw(st.integers(1, 3))):
         paths = [p for p, _ in _paths(doc)]
-        kind = draw(st.sampled_from(["unknown_key", "wrong_type", "wrong_type", "delete", "missing_file", "area_both",
-                                     "area_none", "k_and_budget", "bad_model", "bad_column", "bad_category", "path_key"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "unknown_key",
+                    "wrong_type",
+                    "wrong_type",
+                    "delete",
+                    "missing_file",
+                    "area_both",
+                    "area_none",
+                    "k_and_budget",
+                    "bad_model",
+                    "bad_column",
+                    "bad_category",
+                    "path_key",
+                ]
+            )
+        )
         kinds.append(kind)
         if kind == "unknown_key":
             tables = [()] + [p for p, v in _paths(doc) if isinstance(v, dict)]
             t = draw(st.sampled_from(tables))
             target = _parent(doc, t + ("_",)) if t else doc
-            target[draw(st.sampled_from(["nmae", "bondary", "K", "budget", "extra", "path ", "ârea"]))] = draw(WRONG_VALUES)
+            target[
+                draw(st.sampled_from(["nmae", "bondary", "K", "budget", "extra", "path ", "ârea"]))
+            ] = draw(WRONG_VALUES)
         elif kind == "wrong_type" and paths:
             p = draw(st.sampled_from(paths))
             _parent(doc, p)[p[-1]] = draw(WRONG_VALUES)
@@ -385,11 +599,24 @@ def scenario_docs(draw) -> tuple[bytes, str]:
             del _parent(doc, p)[p[-1]]
         elif kind == "missing_file":
             key = draw(st.sampled_from(["osm", "dem", "qpv", "polygon", "existing_cameras"]))
-            if not isinstance(doc.get("area"), dict):  # absent, or made a wrong type by an earlier step
+            if not isinstance(
+                doc.get("area"), dict
+            ):  # absent, or made a wrong type by an earlier step
                 doc["area"] = {}
             area = doc["area"]
-            area[key] = draw(st.sampled_from(["absent.osm", "/nonexistent/dir/x.geojson", str(WORKDIR), "../" * 40 + "x",
-                                              "x" * 300 + ".geojson", "~nobody-xyz/a.gpkg", "a\x00b"]))
+            area[key] = draw(
+                st.sampled_from(
+                    [
+                        "absent.osm",
+                        "/nonexistent/dir/x.geojson",
+                        str(WORKDIR),
+                        "../" * 40 + "x",
+                        "x" * 300 + ".geojson",
+                        "~nobody-xyz/a.gpkg",
+                        "a\x00b",
+                    ]
+                )
+            )
         elif kind == "area_both" and isinstance(doc.get("area"), dict):
             doc["area"]["polygon"] = str(INCIDENTS)
         elif kind == "area_none" and isinstance(doc.get("area"), dict):
@@ -400,17 +627,31 @@ def scenario_docs(draw) -> tuple[bytes, str]:
         elif kind == "bad_model" and isinstance(doc.get("camera"), dict):
             doc["camera"]["model"] = draw(st.sampled_from(["none", "", "dome_ptz"]))
             if draw(st.booleans()):
-                doc["camera"]["catalogue"] = draw(st.sampled_from([[], [{"name": "c"}], [{"name": "c", "focal_mm": -1}],
-                                                                   [{"name": "dome_ptz", "fov_deg": 720}]]))
+                doc["camera"]["catalogue"] = draw(
+                    st.sampled_from(
+                        [
+                            [],
+                            [{"name": "c"}],
+                            [{"name": "c", "focal_mm": -1}],
+                            [{"name": "dome_ptz", "fov_deg": 720}],
+                        ]
+                    )
+                )
         elif kind == "bad_column" and isinstance(doc.get("incidents"), list) and doc["incidents"]:
             if isinstance(doc["incidents"][0], dict):
-                doc["incidents"][0]["columns"] = draw(st.sampled_from([{"date": "x"}, {"datetime": 3}, {"lon": "lng"}]))
+                doc["incidents"][0]["columns"] = draw(
+                    st.sampled_from([{"date": "x"}, {"datetime": 3}, {"lon": "lng"}])
+                )
         elif kind == "bad_category" and isinstance(doc.get("weights"), dict):
-            doc["weights"]["categories"] = {draw(st.sampled_from(["vol", "CAMBRIOLAGE", "cambriolage"])): draw(WRONG_VALUES)}
+            doc["weights"]["categories"] = {
+                draw(st.sampled_from(["vol", "CAMBRIOLAGE", "cambriolage"])): draw(WRONG_VALUES)
+            }
         elif kind == "path_key":
             doc["path"] = draw(st.sampled_from(["elsewhere.toml", 3]))
     text = to_toml(doc)
-    render = draw(st.sampled_from(["ok"] * 8 + ["truncate", "latin1", "empty", "dup_key", "garbage"]))
+    render = draw(
+        st.sampled_from(["ok"] * 8 + ["truncate", "latin1", "empty", "dup_key", "garbage"])
+    )
     data = text.encode()
     if render == "truncate":
         data = data[: draw(st.integers(0, len(data)))]
@@ -439,13 +680,17 @@ def test_scenarios_load_or_one_clear_error(sd):
         sc = load_scenario(path)
     except Exception as exc:  # noqa: BLE001
         if not isinstance(exc, ScenarioError):
-            raise AssertionError(f"{type(exc).__name__} escaped for a scenario ({kinds}): {exc}") from exc
+            raise AssertionError(
+                f"{type(exc).__name__} escaped for a scenario ({kinds}): {exc}"
+            ) from exc
         assert str(path) in str(exc)
         COUNTS["scenario files rejected with one error"] += 1
         return
     assert isinstance(sc, Scenario)
     assert sc.path == path  # a `path` key in the file never overrides where the scenario is
-    assert sc.area is None or sc.resolve(sc.area.osm).is_file()  # no [area]: `siteplanner incidents` only
+    assert (
+        sc.area is None or sc.resolve(sc.area.osm).is_file()
+    )  # no [area]: `siteplanner incidents` only
     COUNTS["scenario files accepted"] += 1
 
 
@@ -466,9 +711,11 @@ def test_cli_validate_never_shows_a_traceback(sd):
 
 def test_unambiguous_repairs_are_logged(tmp_path, caplog):
     """A Latin-1, ';'-separated file with decimal commas and dd/mm/yyyy dates is read, each repair logged."""
-    text = ("\ufeffid;datetime;category;source;lon;lat\n"
-            "B1;14/05/2023 22:30;cambriolage;police_municipale;7,4235;43,7425\n"
-            "B2;15/05/2023;depot_sauvage;police_municipale;7,4240;43,7430\n")
+    text = (
+        "\ufeffid;datetime;category;source;lon;lat\n"
+        "B1;14/05/2023 22:30;cambriolage;police_municipale;7,4235;43,7425\n"
+        "B2;15/05/2023;depot_sauvage;police_municipale;7,4240;43,7430\n"
+    )
     p = tmp_path / "export.csv"
     p.write_bytes(text.encode("utf-8"))
     caplog.set_level("INFO", logger="siteplanner")
@@ -486,15 +733,20 @@ def _fuzz_counts():
     yield
     if not COUNTS:
         return
-    inc = (COUNTS["incident files (read_incidents)"] + COUNTS["incident files (read_table + validate_incidents)"]
-           + COUNTS["incident files (GeoJSON)"])
+    inc = (
+        COUNTS["incident files (read_incidents)"]
+        + COUNTS["incident files (read_table + validate_incidents)"]
+        + COUNTS["incident files (GeoJSON)"]
+    )
     print("\nfuzz counts:")
     for k, v in sorted(COUNTS.items()):
         if not k.startswith(("incident:", "scenario:")):
             print(f"  {k}: {v}")
     print(f"  TOTAL incident files: {inc}")
-    full = (COUNTS["incident files (read_incidents)"] >= N_INCIDENT_FULL
-            and COUNTS["incident files (read_table + validate_incidents)"] >= N_INCIDENT_TABLE
-            and COUNTS["incident files (GeoJSON)"] >= N_GEOJSON)
+    full = (
+        COUNTS["incident files (read_incidents)"] >= N_INCIDENT_FULL
+        and COUNTS["incident files (read_table + validate_incidents)"] >= N_INCIDENT_TABLE
+        and COUNTS["incident files (GeoJSON)"] >= N_GEOJSON
+    )
     if SCALE >= 1 and full:
         assert inc >= 5000

@@ -51,11 +51,22 @@ def test_count_grid_counts_per_cell():
     xy = np.array([[5.0, 995.0], [15.0, 995.0], [15.0, 985.0], [999.0, 1.0], [2000.0, 2000.0]])
     g = H.count_grid(xy, bounds=BOUNDS, cell_m=100.0)
     counts = g.values * 0.01
-    assert counts[0, 0] == pytest.approx(3) and counts[9, 9] == pytest.approx(1) and counts.sum() == pytest.approx(4)
+    assert (
+        counts[0, 0] == pytest.approx(3)
+        and counts[9, 9] == pytest.approx(1)
+        and counts.sum() == pytest.approx(4)
+    )
 
 
 def test_sample_grid_bilinear_and_nearest():
-    g = H.DensityGrid(np.array([[0.0, 10.0], [20.0, 30.0]]), H.Affine(10, 0, 0, 0, -10, 20), 10.0, 0.0, "test", "all")
+    g = H.DensityGrid(
+        np.array([[0.0, 10.0], [20.0, 30.0]]),
+        H.Affine(10, 0, 0, 0, -10, 20),
+        10.0,
+        0.0,
+        "test",
+        "all",
+    )
     pts = np.array([[5.0, 15.0], [15.0, 5.0], [10.0, 10.0], [100.0, 100.0]])
     assert H.sample_grid(g, pts).tolist() == [0.0, 30.0, 15.0, 0.0]
     assert H.sample_grid(g, pts, method="nearest", fill=-1).tolist() == [0.0, 30.0, 30.0, -1.0]
@@ -70,8 +81,12 @@ def test_grid_mask_and_bounds():
 
 def test_near_repeat_weights_recent_and_near():
     xy = np.array([[525.0, 525.0], [525.0, 525.0]])
-    t = pd.Series(pd.to_datetime(["2023-01-29", "2022-06-01"]))  # second is out of the 60-day window
-    g = H.near_repeat_grid(xy, t, bounds=BOUNDS, cell_m=50.0, reference_time=pd.Timestamp("2023-02-12"))
+    t = pd.Series(
+        pd.to_datetime(["2023-01-29", "2022-06-01"])
+    )  # second is out of the 60-day window
+    g = H.near_repeat_grid(
+        xy, t, bounds=BOUNDS, cell_m=50.0, reference_time=pd.Timestamp("2023-02-12")
+    )
     # one incident 2 weeks old: weight 1/(1+2) at its cell; at 50 m, 1/(1+1) * 1/3
     assert g.values.max() == pytest.approx(1 / 3)
     row, col = np.unravel_index(np.argmax(g.values), g.values.shape)
@@ -84,7 +99,11 @@ def test_predict_methods_and_default_beats_nothing_silly():
     hot = rng.normal([250, 250], 20, size=(300, 2))
     cold = rng.uniform(0, 1000, size=(100, 2))
     xy = np.vstack([hot, cold])
-    times = pd.Series(pd.date_range("2022-01-01", periods=len(xy), freq="h")).sample(frac=1, random_state=0).reset_index(drop=True)
+    times = (
+        pd.Series(pd.date_range("2022-01-01", periods=len(xy), freq="h"))
+        .sample(frac=1, random_state=0)
+        .reset_index(drop=True)
+    )
     for m in H.METHODS:
         g = H.predict(m, xy, train_time=times, bounds=BOUNDS, cell_m=50.0)
         assert g.method == m and g.values.shape == (20, 20)
@@ -143,7 +162,11 @@ def test_suppress_small():
     counts = np.array([0, 1, 2, 3, 10])
     out = H.suppress_small(counts)
     assert np.isnan(out[:3]).all() and out[3:].tolist() == [3.0, 10.0]
-    s = H.suppress_small(pd.Series(counts, index=list("abcde")), min_count=2, values=pd.Series([0.0, 0.1, 0.2, 0.3, 1.0], index=list("abcde")))
+    s = H.suppress_small(
+        pd.Series(counts, index=list("abcde")),
+        min_count=2,
+        values=pd.Series([0.0, 0.1, 0.2, 0.3, 1.0], index=list("abcde")),
+    )
     assert list(s.index) == list("abcde") and np.isnan(s["b"]) and s["c"] == 0.2
     with pytest.raises(InputError, match="min_count"):
         H.suppress_small(counts, min_count=0)
@@ -159,8 +182,13 @@ def test_shareable_counts_never_show_fewer_than_three():
 # ----------------------------------------------------------------- streets
 def _cross_streets():
     # a plus-shaped network: four 100 m arms meeting at (0, 0), plus a 25 m spur
-    lines = [LineString([(0, 0), (100, 0)]), LineString([(0, 0), (-100, 0)]), LineString([(0, 0), (0, 100)]),
-             LineString([(0, 0), (0, -50), (0, -100)]), LineString([(100, 0), (125, 0)])]
+    lines = [
+        LineString([(0, 0), (100, 0)]),
+        LineString([(0, 0), (-100, 0)]),
+        LineString([(0, 0), (0, 100)]),
+        LineString([(0, 0), (0, -50), (0, -100)]),
+        LineString([(100, 0), (125, 0)]),
+    ]
     return gpd.GeoDataFrame({"name": list("abcde")}, geometry=lines, crs="EPSG:32632")
 
 
@@ -173,7 +201,11 @@ def test_street_points_spacing_and_dedup():
     assert idx.dtype.kind == "i" and set(idx.tolist()) <= set(range(5))
     # consecutive points along each street are at most 30 m apart
     for i, line in enumerate(edges.geometry):
-        d = np.sort(shapely.line_locate_point(line, shapely.points(xy[shapely.distance(line, shapely.points(xy)) < 1e-6])))
+        d = np.sort(
+            shapely.line_locate_point(
+                line, shapely.points(xy[shapely.distance(line, shapely.points(xy)) < 1e-6])
+            )
+        )
         assert d[0] == 0 and d[-1] == pytest.approx(line.length) and np.diff(d).max() <= 30.0 + 1e-9
 
 
@@ -187,8 +219,13 @@ def test_lixelize_lengths_and_shared_vertices():
 
 
 def test_network_kde_straight_street_integrates_to_one():
-    edges = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (500, 0)]), LineString([(500, 0), (1000, 0)])], crs="EPSG:32632")
-    lix = H.network_kde(edges, np.array([[505.0, 3.0]]), lixel_m=10.0, bandwidth_m=100.0, window="nuit")
+    edges = gpd.GeoDataFrame(
+        geometry=[LineString([(0, 0), (500, 0)]), LineString([(500, 0), (1000, 0)])],
+        crs="EPSG:32632",
+    )
+    lix = H.network_kde(
+        edges, np.array([[505.0, 3.0]]), lixel_m=10.0, bandwidth_m=100.0, window="nuit"
+    )
     assert lix["count"].sum() == 1 and lix["window"].eq("nuit").all()
     # 1D quartic kernel discretised on 10 m lixels: mass ~ 1 (events per km * km)
     assert (lix.intensity * lix["length"] / 1000).sum() == pytest.approx(1.0, rel=0.02)
@@ -201,8 +238,14 @@ def test_network_kde_straight_street_integrates_to_one():
 
 def test_network_kde_follows_the_network_not_the_crow():
     # two parallel streets 20 m apart joined only 500 m away: density must not jump across
-    edges = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (500, 0)]), LineString([(500, 0), (500, 20)]),
-                                       LineString([(500, 20), (0, 20)])], crs="EPSG:32632")
+    edges = gpd.GeoDataFrame(
+        geometry=[
+            LineString([(0, 0), (500, 0)]),
+            LineString([(500, 0), (500, 20)]),
+            LineString([(500, 20), (0, 20)]),
+        ],
+        crs="EPSG:32632",
+    )
     lix = H.network_kde(edges, np.array([[5.0, -1.0]]), lixel_m=10.0, bandwidth_m=100.0)
     other = lix.edge_index == 2
     assert (lix.loc[other, "intensity"] == 0).all() and lix.loc[~other, "intensity"].max() > 0
@@ -224,7 +267,9 @@ def test_gi_star_matches_formula_and_esda():
     s = math.sqrt((x**2).mean() - x.mean() ** 2)
     expected = (x[13:18].sum() - x.mean() * wi) / (s * math.sqrt((n * wi - wi**2) / (n - 1)))
     assert z[15] == pytest.approx(expected)
-    centres = shapely.get_coordinates(shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True))
+    centres = shapely.get_coordinates(
+        shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True)
+    )
     w = libpysal.weights.DistanceBand(centres, threshold=25.0, binary=True, silence_warnings=True)
     g = esda.G_Local(x, w, star=True, transform="B", permutations=0)
     assert np.allclose(z.to_numpy(), g.Zs)
@@ -232,6 +277,8 @@ def test_gi_star_matches_formula_and_esda():
 
 def test_street_inputs_validated():
     with pytest.raises(InputError, match="not projected"):
-        H.street_points(gpd.GeoDataFrame(geometry=[LineString([(7.4, 43.7), (7.5, 43.7)])], crs="EPSG:4326"))
+        H.street_points(
+            gpd.GeoDataFrame(geometry=[LineString([(7.4, 43.7), (7.5, 43.7)])], crs="EPSG:4326")
+        )
     with pytest.raises(InputError, match="LineStrings"):
         H.lixelize(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:32632"))

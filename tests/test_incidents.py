@@ -24,7 +24,10 @@ def _write(tmp_path, text, name="inc.csv", encoding="utf-8"):
 
 
 def test_good_file_is_read_and_projected(tmp_path):
-    p = _write(tmp_path, HEADER + GOOD + "A2,2023-05-15T08:00:00,depot_sauvage,services_techniques,7.4240,43.7430\n")
+    p = _write(
+        tmp_path,
+        HEADER + GOOD + "A2,2023-05-15T08:00:00,depot_sauvage,services_techniques,7.4240,43.7430\n",
+    )
     gdf = read_incidents(IncidentSpec(p), area=AREA, crs=CRS)
     assert list(gdf["id"]) == ["A1", "A2"]
     assert gdf.crs == CRS
@@ -34,12 +37,16 @@ def test_good_file_is_read_and_projected(tmp_path):
 
 
 def test_every_problem_reported_once_with_line_numbers(tmp_path):
-    text = HEADER + GOOD + (
-        "A2,14 mai 2023,cambriolage,police_nationale,7.4235,43.7425\n"   # line 3: bad date
-        "A3,2023-05-14T10:00:00,graffiti,police_nationale,7.4235,43.7425\n"  # line 4: unknown category
-        "A1,2023-05-14T10:00:00,cambriolage,police_nationale,7.4235,43.7425\n"  # line 5: duplicate of line 2
-        "A5,2023-05-14T10:00:00,cambriolage,police_nationale,43.7425,7.4235\n"  # line 6: swapped
-        "A6,2023-05-14T10:00:00,cambriolage,police_nationale,,43.74\n"  # line 7: missing lon
+    text = (
+        HEADER
+        + GOOD
+        + (
+            "A2,14 mai 2023,cambriolage,police_nationale,7.4235,43.7425\n"  # line 3: bad date
+            "A3,2023-05-14T10:00:00,graffiti,police_nationale,7.4235,43.7425\n"  # line 4: unknown category
+            "A1,2023-05-14T10:00:00,cambriolage,police_nationale,7.4235,43.7425\n"  # line 5: duplicate of line 2
+            "A5,2023-05-14T10:00:00,cambriolage,police_nationale,43.7425,7.4235\n"  # line 6: swapped
+            "A6,2023-05-14T10:00:00,cambriolage,police_nationale,,43.74\n"  # line 7: missing lon
+        )
     )
     p = _write(tmp_path, text)
     with pytest.raises(InputError) as err:
@@ -72,7 +79,9 @@ def test_empty_and_headerless_files(tmp_path):
     with pytest.raises(InputError, match="no incident rows"):
         read_incidents(IncidentSpec(_write(tmp_path, HEADER, name="h.csv")), area=AREA, crs=CRS)
     with pytest.raises(InputError, match="missing column"):
-        read_incidents(IncidentSpec(_write(tmp_path, "id,date\n1,2\n", name="m.csv")), area=AREA, crs=CRS)
+        read_incidents(
+            IncidentSpec(_write(tmp_path, "id,date\n1,2\n", name="m.csv")), area=AREA, crs=CRS
+        )
 
 
 def test_points_outside_area_are_dropped_and_counted(tmp_path, caplog):
@@ -92,23 +101,43 @@ def test_xy_with_declared_crs_and_column_mapping(tmp_path):
     l93 = gpd.GeoSeries([pt], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
     text = f"num,date_faits,cat,X,Y\nP1,2022-01-03T21:00:00,incendie_vehicule,{l93.x:.2f},{l93.y:.2f}\n"
     p = _write(tmp_path, text)
-    spec = IncidentSpec(p, source="police_municipale", crs="EPSG:2154",
-                        columns={"id": "num", "datetime": "date_faits", "category": "cat", "x": "X", "y": "Y"})
+    spec = IncidentSpec(
+        p,
+        source="police_municipale",
+        crs="EPSG:2154",
+        columns={"id": "num", "datetime": "date_faits", "category": "cat", "x": "X", "y": "Y"},
+    )
     gdf = read_incidents(spec, area=AREA, crs=CRS)
     assert gdf["source"].iloc[0] == "police_municipale"
     back = gdf.to_crs("EPSG:4326").geometry.iloc[0]
     assert back.distance(pt) < 1e-6
     with pytest.raises(InputError, match="declared crs"):
-        read_incidents(IncidentSpec(p, source="police_municipale",
-                                    columns={"id": "num", "datetime": "date_faits", "category": "cat", "x": "X", "y": "Y"}),
-                       area=AREA, crs=CRS)
+        read_incidents(
+            IncidentSpec(
+                p,
+                source="police_municipale",
+                columns={
+                    "id": "num",
+                    "datetime": "date_faits",
+                    "category": "cat",
+                    "x": "X",
+                    "y": "Y",
+                },
+            ),
+            area=AREA,
+            crs=CRS,
+        )
 
 
 def test_merge_drops_cross_source_duplicates(tmp_path):
     a = _write(tmp_path, HEADER + GOOD, name="pn.csv")
     # same burglary reported by the police municipale 10 minutes later, 3 m away; and another one 1 km away
-    b = _write(tmp_path, HEADER + "M1,2023-05-14T22:40:00+02:00,cambriolage,police_municipale,7.42353,43.74252\n"
-               "M2,2023-05-14T22:40:00+02:00,cambriolage,police_municipale,7.4335,43.7425\n", name="pm.csv")
+    b = _write(
+        tmp_path,
+        HEADER + "M1,2023-05-14T22:40:00+02:00,cambriolage,police_municipale,7.42353,43.74252\n"
+        "M2,2023-05-14T22:40:00+02:00,cambriolage,police_municipale,7.4335,43.7425\n",
+        name="pm.csv",
+    )
     fa = read_incidents(IncidentSpec(a), area=AREA, crs=CRS)
     fb = read_incidents(IncidentSpec(b), area=AREA, crs=CRS)
     merged, dropped = merge_sources([fa, fb])

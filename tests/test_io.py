@@ -95,7 +95,9 @@ def _stale_stage(out: Path, name: str, files: dict[str, str], *, complete: bool)
     return stage
 
 
-def test_staged_folder_finishes_a_run_killed_while_moving_and_drops_one_killed_while_writing(tmp_path):
+def test_staged_folder_finishes_a_run_killed_while_moving_and_drops_one_killed_while_writing(
+    tmp_path,
+):
     from siteplanner.io import staged_folder
 
     out = tmp_path / "out"
@@ -148,9 +150,12 @@ def test_every_format_gives_the_same_layers(tmp_path):
     for name in ("tiny.osm", "tiny.osm.gz", "tiny.osm.bz2", "tiny.osm.pbf"):
         layers = io.read_osm(tmp_path / name, cache_dir=None)
         g = layers["graph"]
-        got[name] = (sorted(g.nodes), sorted((u, v) for u, v in g.edges()),
-                     round(sum(d["length"] for _, _, d in g.edges(data=True)), 6),
-                     list(layers["features"].index))
+        got[name] = (
+            sorted(g.nodes),
+            sorted((u, v) for u, v in g.edges()),
+            round(sum(d["length"] for _, _, d in g.edges(data=True)), 6),
+            list(layers["features"].index),
+        )
     assert len(set(map(repr, got.values()))) == 1
     nodes, edges, length, feats = got["tiny.osm"]
     # the street's two ends (its middle node is a vertex); the police station is a feature

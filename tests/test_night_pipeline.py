@@ -157,4 +157,6 @@ def test_a_plan_for_a_night_window_counts_what_cameras_see_at_night():
     M = res.A.tocoo()
     site_xy = np.column_stack([res.sites.geometry.x, res.sites.geometry.y])
     dem_xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
-    assert np.hypot(*(site_xy[M.row] - dem_xy[M.col]).T).max() <= sc.camera.chosen().ir_range_m + 1e-9
+    assert (
+        np.hypot(*(site_xy[M.row] - dem_xy[M.col]).T).max() <= sc.camera.chosen().ir_range_m + 1e-9
+    )

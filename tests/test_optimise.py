@@ -43,7 +43,9 @@ def _objective(A: sp.csr_matrix, w: np.ndarray, sites, beta: float = 0.0) -> flo
     return float(w[counts >= 1].sum() + beta * w[counts >= 2].sum())
 
 
-def _brute(A, w, *, k=None, budget=None, cost=None, fixed=(), excluded=(), beta=0.0, xy=None, spacing=None):
+def _brute(
+    A, w, *, k=None, budget=None, cost=None, fixed=(), excluded=(), beta=0.0, xy=None, spacing=None
+):
     n = A.shape[0]
     free = [j for j in range(n) if j not in set(fixed) and j not in set(excluded)]
     best = -1.0
@@ -54,7 +56,9 @@ def _brute(A, w, *, k=None, budget=None, cost=None, fixed=(), excluded=(), beta=
                 continue
             if spacing is not None:
                 sites = list(combo) + list(fixed)
-                if any(np.hypot(*(xy[a] - xy[b])) < spacing for a in combo for b in sites if a != b):
+                if any(
+                    np.hypot(*(xy[a] - xy[b])) < spacing for a in combo for b in sites if a != b
+                ):
                     continue
             best = max(best, _objective(A, w, list(combo) + list(fixed), beta))
     return best
@@ -240,7 +244,12 @@ def test_bad_arguments_are_all_reported(trap):
     with pytest.raises(InputError) as err:
         optimise.solve(A, -w, k=1, budget_eur=10.0, fixed=[7])
     text = str(err.value)
-    assert "weight" in text and "exactly one of k" in text and "out of range" in text and "cost_eur" in text
+    assert (
+        "weight" in text
+        and "exactly one of k" in text
+        and "out of range" in text
+        and "cost_eur" in text
+    )
     with pytest.raises(InputError, match="method"):
         optimise.solve(A, w, k=1, method="best")
     with pytest.raises(InputError, match="site_xy"):
@@ -262,8 +271,14 @@ def test_k_zero_and_useless_sites(trap):
 
 def test_phases_never_drop_a_site_and_split_the_cost():
     A, w, cost, _ = _random_instance(7, n_sites=12, n_demand=30)
-    phases = [Phase("phase 3", 2025, budget_eur=20000.0), Phase("phase 4", 2026, k=2), Phase("phase 5", 2027, k=1)]
-    plans = optimise.plan_phases(A, w, phases, cost_eur=cost, fixed=[0], funded_share=0.4, method="exact")
+    phases = [
+        Phase("phase 3", 2025, budget_eur=20000.0),
+        Phase("phase 4", 2026, k=2),
+        Phase("phase 5", 2027, k=1),
+    ]
+    plans = optimise.plan_phases(
+        A, w, phases, cost_eur=cost, fixed=[0], funded_share=0.4, method="exact"
+    )
     assert [p.phase.name for p in plans] == ["phase 3", "phase 4", "phase 5"]
     installed = {0}
     shares = []
@@ -295,8 +310,14 @@ def test_phases_are_checked():
 def test_coverage_npz_round_trip(tmp_path, trap):
     A, w = trap
     problem = optimise.CoverageProblem(
-        A=A, demand_weight=w, demand_xy=np.arange(12.0).reshape(6, 2), site_id=np.array(["s0", "s1", "s2"]),
-        site_cost_eur=np.array([1.0, 2.0, 3.0]), existing=np.array([False, True, False]), crs="EPSG:32632")
+        A=A,
+        demand_weight=w,
+        demand_xy=np.arange(12.0).reshape(6, 2),
+        site_id=np.array(["s0", "s1", "s2"]),
+        site_cost_eur=np.array([1.0, 2.0, 3.0]),
+        existing=np.array([False, True, False]),
+        crs="EPSG:32632",
+    )
     path = tmp_path / "coverage.npz"
     np.savez_compressed(path, **optimise.coverage_arrays(problem))
     back = optimise.load_coverage(path)
@@ -326,7 +347,9 @@ def test_explanation_tables(trap):
     np.testing.assert_allclose(table["added_share"], [0, 4 / 6, 1 / 6, 1 / 6])
     assert table["pays"].tolist() == [False, True, True, True]
     plan = optimise.solve(A, w, k=2, fixed=[0], method="exact")
-    rows = optimise.plan_table(plan, site_id=np.array(["a", "b", "c"]), cost_eur=np.array([1.0, 2.0, 3.0]))
+    rows = optimise.plan_table(
+        plan, site_id=np.array(["a", "b", "c"]), cost_eur=np.array([1.0, 2.0, 3.0])
+    )
     assert rows["site_id"].tolist() == ["b", "c"] and rows["rank"].tolist() == [1, 2]
     np.testing.assert_allclose(rows["marginal_gain"], [1.0, 1.0])
     np.testing.assert_allclose(rows["covered_share_after"], [5 / 6, 1.0])
@@ -351,7 +374,7 @@ def _plain_swaps(inst, selected, max_passes=3):
     for _ in range(max_passes):
         improved = False
         for s in sorted(chosen):
-            row_s = A.indices[A.indptr[s]:A.indptr[s + 1]]
+            row_s = A.indices[A.indptr[s] : A.indptr[s + 1]]
             before = (w[row_s] * table[np.minimum(counts[row_s] - 1, 2)]).sum()
             counts[row_s] -= 1
             gains = A @ (w * table[np.minimum(counts, 2)])
@@ -365,7 +388,7 @@ def _plain_swaps(inst, selected, max_passes=3):
             t = int(np.argmax(gains))
             new = t if gains[t] > before + 1e-12 * scale else s
             improved |= new != s
-            counts[A.indices[A.indptr[new]:A.indptr[new + 1]]] += 1
+            counts[A.indices[A.indptr[new] : A.indptr[new + 1]]] += 1
             if inst.conflicts is not None:
                 conflict_count[inst.conflicts[new].indices] += 1
             in_plan[s], in_plan[new] = False, True
@@ -383,17 +406,32 @@ def test_swap_screening_and_lazy_ranking_match_the_plain_search(seed):
     n_s, n_d = int(rng.integers(6, 40)), int(rng.integers(20, 200))
     A = sp.random(n_s, n_d, density=float(rng.uniform(0.05, 0.3)), random_state=seed, format="csr")
     A.data[:] = 1.0
-    w = rng.integers(0, 4, n_d).astype(float) if seed % 2 else rng.lognormal(0, 1, n_d)  # integers: many ties
+    w = (
+        rng.integers(0, 4, n_d).astype(float) if seed % 2 else rng.lognormal(0, 1, n_d)
+    )  # integers: many ties
     kw = {"k": int(rng.integers(2, max(3, n_s // 3)))}
     if seed % 4 == 1:
-        kw = {"budget_eur": float(rng.integers(20, 60)), "cost_eur": rng.integers(5, 20, n_s).astype(float)}
+        kw = {
+            "budget_eur": float(rng.integers(20, 60)),
+            "cost_eur": rng.integers(5, 20, n_s).astype(float),
+        }
     if seed % 4 == 2:
         kw["backup_share"] = 0.5
     if seed % 4 == 3:
         kw.update(min_spacing_m=15.0, site_xy=rng.uniform(0, 100, (n_s, 2)))
-    inst = optimise._prepare(A, w, k=kw.get("k"), budget_eur=kw.get("budget_eur"), cost_eur=kw.get("cost_eur"),
-                             fixed=[0], excluded=(), min_spacing_m=kw.get("min_spacing_m"),
-                             site_xy=kw.get("site_xy"), backup_share=kw.get("backup_share", 0.0), source="test")
+    inst = optimise._prepare(
+        A,
+        w,
+        k=kw.get("k"),
+        budget_eur=kw.get("budget_eur"),
+        cost_eur=kw.get("cost_eur"),
+        fixed=[0],
+        excluded=(),
+        min_spacing_m=kw.get("min_spacing_m"),
+        site_xy=kw.get("site_xy"),
+        backup_share=kw.get("backup_share", 0.0),
+        source="test",
+    )
     # start from a poor plan (the lowest-index candidates) so that swaps happen
     start = np.flatnonzero(inst.candidate)[: inst.k or 2].tolist()
     if inst.conflicts is not None or inst.budget is not None:
@@ -406,9 +444,9 @@ def test_swap_screening_and_lazy_ranking_match_the_plain_search(seed):
     table = np.array([1.0, inst.beta, 0.0])
     while left:
         value = w * table[np.minimum(counts, 2)]
-        g = [value[A.indices[A.indptr[j]:A.indptr[j + 1]]].sum() for j in left]
+        g = [value[A.indices[A.indptr[j] : A.indptr[j + 1]]].sum() for j in left]
         j = left.pop(int(np.argmax(g)))
         eager.append(j)
         eager_gains.append(float(max(g)))
-        counts[A.indices[A.indptr[j]:A.indptr[j + 1]]] += 1
+        counts[A.indices[A.indptr[j] : A.indptr[j + 1]]] += 1
     assert order == eager and gains == eager_gains

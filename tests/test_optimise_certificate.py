@@ -78,8 +78,15 @@ def _child(order: str) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     code = textwrap.dedent(CHILD).replace("ROWS", repr(SWAP_TRAP))
-    done = subprocess.run([sys.executable, "-c", code, order], capture_output=True, text=True, env=env,
-                          timeout=300, check=True, cwd=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", code, order],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+        cwd=str(ROOT),
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -108,9 +115,13 @@ def _exact_with(monkeypatch, answer: _HighsAnswer) -> optimise.Plan:
 
 
 def test_a_failed_run_is_a_solver_failure_with_the_greedy_bound(monkeypatch):
-    plan = _exact_with(monkeypatch, _HighsAnswer(None, math.nan, math.inf, False, True, "HiGHS run failed"))
+    plan = _exact_with(
+        monkeypatch, _HighsAnswer(None, math.nan, math.inf, False, True, "HiGHS run failed")
+    )
     assert plan.status == "solver_failed" and not plan.optimal
-    assert plan.objective == 5.0 and plan.upper_bound == pytest.approx(6.0)  # greedy plan, Minoux bound
+    assert plan.objective == 5.0 and plan.upper_bound == pytest.approx(
+        6.0
+    )  # greedy plan, Minoux bound
     assert plan.gap == pytest.approx(1 / 6) and "failed" in plan.solver_message
 
 
@@ -129,13 +140,17 @@ def test_a_primal_value_that_is_not_the_plans_objective_is_refused(monkeypatch):
 
 
 def test_only_an_optimal_status_certifies(monkeypatch):
-    plan = _exact_with(monkeypatch, _HighsAnswer([3, 4], 6.0, 6.0, False, False, "HiGHS: Time limit reached"))
+    plan = _exact_with(
+        monkeypatch, _HighsAnswer([3, 4], 6.0, 6.0, False, False, "HiGHS: Time limit reached")
+    )
     assert plan.objective == 6.0 and plan.gap == 0.0
     assert not plan.optimal and plan.status == "feasible"
 
 
 def test_a_consistent_optimal_answer_certifies(monkeypatch):
-    plan = _exact_with(monkeypatch, _HighsAnswer([3, 4], 6.0, 6.0 + 1e-12, True, False, "HiGHS: Optimal"))
+    plan = _exact_with(
+        monkeypatch, _HighsAnswer([3, 4], 6.0, 6.0 + 1e-12, True, False, "HiGHS: Optimal")
+    )
     assert plan.optimal and plan.status == "optimal" and plan.objective == 6.0
 
 

@@ -184,7 +184,12 @@ def test_cut_boundary_is_closed_along_the_bounds_with_a_warning(tmp_path, caplog
     """Side 3 (the north one) is missing: the ring is closed along the extract's north edge."""
     path = _osm(tmp_path, _commune([1, 2, 4]))
     check = osm.check_boundary(path, 900)
-    assert (check.members, check.present, check.complete, check.anchor_present) == (4, 3, False, True)
+    assert (check.members, check.present, check.complete, check.anchor_present) == (
+        4,
+        3,
+        False,
+        True,
+    )
     layers = osm.parse(path)
     caplog.set_level(logging.WARNING, logger="siteplanner")
     _, geom = io.study_area_from_osm(layers["features"], 900, source="t", layers=layers)
@@ -446,7 +451,7 @@ def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
 
 
 def test_pipeline_existing_cameras_choice(tmp_path, town):
-    """"none" gives no camera; a file gives its own, in the town's CRS, with their headings."""
+    """ "none" gives no camera; a file gives its own, in the town's CRS, with their headings."""
     from siteplanner import pipeline
     from siteplanner.scenario import load_scenario
 

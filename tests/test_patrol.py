@@ -22,7 +22,9 @@ X0, Y0 = 362_000.0, 4_845_000.0  # near Beausoleil in UTM 32N
 SPEED = 6.0  # km/h = 100 m/min: minutes are metres / 100
 
 
-def make_graph(coords: dict[int, tuple[float, float]], edges: list[tuple], *, both_ways: bool = True) -> nx.MultiDiGraph:
+def make_graph(
+    coords: dict[int, tuple[float, float]], edges: list[tuple], *, both_ways: bool = True
+) -> nx.MultiDiGraph:
     """Projected MultiDiGraph; edges are (u, v, length[, attrs]); both directions unless told."""
     G = nx.MultiDiGraph(crs=CRS)
     for n, (x, y) in coords.items():
@@ -42,7 +44,10 @@ def make_graph(coords: dict[int, tuple[float, float]], edges: list[tuple], *, bo
 @pytest.fixture
 def star() -> nx.MultiDiGraph:
     """Start 0; A 100 m east, B 200 m north, C 300 m west (dead ends)."""
-    return make_graph({0: (0, 0), 1: (100, 0), 2: (0, 200), 3: (-300, 0)}, [(0, 1, 100, {"name": "Rue A"}), (0, 2, 200, {"name": "Rue B"}), (0, 3, 300)])
+    return make_graph(
+        {0: (0, 0), 1: (100, 0), 2: (0, 200), 3: (-300, 0)},
+        [(0, 1, 100, {"name": "Rue A"}), (0, 2, 200, {"name": "Rue B"}), (0, 3, 300)],
+    )
 
 
 def grid(n: int = 5, step: float = 100.0) -> nx.MultiDiGraph:
@@ -89,7 +94,9 @@ def assert_walkable(G: nx.MultiDiGraph, c: patrol.Circuit, start: int) -> None:
 
 def test_star_best_circuit_at_the_exact_budget(star):
     # round trips: A 2 + 10 = 12 min, B 4 + 10 = 14, C 6 + 10 = 16; B and C take exactly 30
-    c = patrol.plan_circuit(star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=30, speed_kmh=SPEED, dwell_min=10)
+    c = patrol.plan_circuit(
+        star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=30, speed_kmh=SPEED, dwell_min=10
+    )
     assert sorted(c.stop_nodes) == [2, 3]
     assert c.prize == pytest.approx(8.0)
     assert c.duration_min == pytest.approx(30.0)
@@ -100,14 +107,18 @@ def test_star_best_circuit_at_the_exact_budget(star):
 
 def test_star_just_below_the_budget_takes_the_next_best(star):
     # 29.9 min: B + C no longer fits; A + B (26 min, prize 6) beats A + C (28 min, prize 4)
-    c = patrol.plan_circuit(star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=29.9, speed_kmh=SPEED, dwell_min=10)
+    c = patrol.plan_circuit(
+        star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=29.9, speed_kmh=SPEED, dwell_min=10
+    )
     assert sorted(c.stop_nodes) == [1, 2]
     assert c.prize == pytest.approx(6.0)
     assert c.duration_min == pytest.approx(26.0)
 
 
 def test_stops_carry_order_eta_dwell_prize(star):
-    c = patrol.plan_circuit(star, 0, [1, 2], [1.0, 5.0], budget_min=60, speed_kmh=SPEED, dwell_min=10)
+    c = patrol.plan_circuit(
+        star, 0, [1, 2], [1.0, 5.0], budget_min=60, speed_kmh=SPEED, dwell_min=10
+    )
     assert [s.order for s in c.stops] == [1, 2]
     first, second = c.stops
     # whichever comes first is reached by walking straight there; the second after the first's dwell and a return
@@ -134,14 +145,20 @@ def test_grid_matches_brute_force_optimum():
         tour = patrol.solve_orienteering(T, service, prizes, budget_min=budget, seed=trial)
         assert tour.prize == pytest.approx(expected), (trial, cands, prizes, budget)
         assert tour.duration_min <= budget + 1e-9
-        c = patrol.plan_circuit(G, 0, cands, prizes, budget_min=budget, speed_kmh=SPEED, dwell_min=5, seed=trial)
+        c = patrol.plan_circuit(
+            G, 0, cands, prizes, budget_min=budget, speed_kmh=SPEED, dwell_min=5, seed=trial
+        )
         assert c.prize == pytest.approx(expected)
         assert_walkable(G, c, 0)
 
 
 def test_distance_matrix_is_undirected_shortest_path():
     # a one-way street 0 -> 1 is walked both ways; 0-2 via 1 (100 + 100) beats the direct 250 m
-    G = make_graph({0: (0, 0), 1: (100, 0), 2: (100, 100), 9: (500, 500)}, [(0, 1, 100), (1, 2, 100), (0, 2, 250)], both_ways=False)
+    G = make_graph(
+        {0: (0, 0), 1: (100, 0), 2: (100, 100), 9: (500, 500)},
+        [(0, 1, 100), (1, 2, 100), (0, 2, 250)],
+        both_ways=False,
+    )
     D = patrol.distance_matrix(G, [0, 1, 2, 9])
     assert D[:3, :3] == pytest.approx(np.array([[0, 100, 200], [100, 0, 100], [200, 100, 0]]))
     assert np.isinf(D[0, 3]) and np.isinf(D[3, 0])
@@ -158,7 +175,9 @@ def test_budget_never_exceeded_and_start_is_end(budget):
     prizes = rng.gamma(2.0, 1.0, 20)
     start = 14
     with pytest.warns(UserWarning) if budget < 6 else _no_warning():
-        c = patrol.plan_circuit(G, start, cands, prizes, budget_min=budget, speed_kmh=SPEED, dwell_min=6)
+        c = patrol.plan_circuit(
+            G, start, cands, prizes, budget_min=budget, speed_kmh=SPEED, dwell_min=6
+        )
     assert_walkable(G, c, start)
     walk = c.length_m / 100.0
     assert c.duration_min == pytest.approx(walk + 6 * len(c.stops))
@@ -182,7 +201,9 @@ class _no_warning:
 
 def test_budget_too_small_gives_start_only_and_a_warning(star):
     with pytest.warns(UserWarning, match="no stop reachable"):
-        c = patrol.plan_circuit(star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=11.9, speed_kmh=SPEED, dwell_min=10)
+        c = patrol.plan_circuit(
+            star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=11.9, speed_kmh=SPEED, dwell_min=10
+        )
     assert c.nodes == (0,)
     assert c.stops == ()
     assert c.prize == 0 and c.length_m == 0 and c.duration_min == 0
@@ -192,7 +213,9 @@ def test_budget_too_small_gives_start_only_and_a_warning(star):
 def test_unreachable_candidate_is_dropped_with_a_log_line(star, caplog):
     star.add_node(99, x=X0 + 5000, y=Y0)
     with caplog.at_level(logging.INFO, logger="siteplanner.patrol"):
-        c = patrol.plan_circuit(star, 0, [1, 99], [1.0, 100.0], budget_min=60, speed_kmh=SPEED, dwell_min=10)
+        c = patrol.plan_circuit(
+            star, 0, [1, 99], [1.0, 100.0], budget_min=60, speed_kmh=SPEED, dwell_min=10
+        )
     assert c.stop_nodes == (1,)
     assert any("unreachable" in r.message and "99" in r.message for r in caplog.records)
 
@@ -202,8 +225,12 @@ def test_same_seed_same_circuit():
     rng = np.random.default_rng(11)
     cands = sorted(int(n) for n in rng.choice(np.arange(1, 36), 25, replace=False))
     prizes = rng.gamma(2.0, 1.0, 25)
-    a = patrol.plan_circuit(G, 0, cands, prizes, budget_min=70, speed_kmh=SPEED, dwell_min=5, seed=4)
-    b = patrol.plan_circuit(G, 0, cands, list(prizes), budget_min=70, speed_kmh=SPEED, dwell_min=5, seed=4)
+    a = patrol.plan_circuit(
+        G, 0, cands, prizes, budget_min=70, speed_kmh=SPEED, dwell_min=5, seed=4
+    )
+    b = patrol.plan_circuit(
+        G, 0, cands, list(prizes), budget_min=70, speed_kmh=SPEED, dwell_min=5, seed=4
+    )
     assert a == b
 
 
@@ -213,13 +240,17 @@ def test_same_seed_same_circuit():
 def test_hot_segment_is_walked_and_counted_once():
     # 0 -100- 1 -100- 2: the hot segment (1, 2) is 2 min away; out and back takes 4 min
     G = make_graph({0: (0, 0), 1: (100, 0), 2: (200, 0)}, [(0, 1, 100), (1, 2, 100)])
-    c = patrol.plan_circuit(G, 0, [], [], budget_min=5, speed_kmh=SPEED, segment_prize={(2, 1): 5.0})
+    c = patrol.plan_circuit(
+        G, 0, [], [], budget_min=5, speed_kmh=SPEED, segment_prize={(2, 1): 5.0}
+    )
     assert c.segments == ((1, 2),)
     assert c.prize == pytest.approx(5.0) and c.segment_prize == pytest.approx(5.0)
     assert c.nodes == (0, 1, 2, 1, 0)
     assert c.duration_min == pytest.approx(4.0)
     with pytest.warns(UserWarning):
-        short = patrol.plan_circuit(G, 0, [], [], budget_min=3.9, speed_kmh=SPEED, segment_prize={(1, 2): 5.0})
+        short = patrol.plan_circuit(
+            G, 0, [], [], budget_min=3.9, speed_kmh=SPEED, segment_prize={(1, 2): 5.0}
+        )
     assert short.prize == 0
 
 
@@ -231,12 +262,23 @@ def test_hot_segment_pulls_the_route_onto_a_longer_street():
     )
     plain = patrol.plan_circuit(G, 0, [3], [2.0], budget_min=20, speed_kmh=SPEED, dwell_min=10)
     assert plain.nodes == (0, 3, 0) and plain.duration_min == pytest.approx(14.0)
-    hot = patrol.plan_circuit(G, 0, [3], [2.0], budget_min=20, speed_kmh=SPEED, dwell_min=10, segment_prize={(1, 2): 1.5})
+    hot = patrol.plan_circuit(
+        G, 0, [3], [2.0], budget_min=20, speed_kmh=SPEED, dwell_min=10, segment_prize={(1, 2): 1.5}
+    )
     assert hot.prize == pytest.approx(3.5)
     assert hot.segments == ((1, 2),)
     assert hot.duration_min == pytest.approx(15.0)  # 0-1-2-3 out, 3-0 back, 10 min dwell
     assert_walkable(G, hot, 0)
-    too_short = patrol.plan_circuit(G, 0, [3], [2.0], budget_min=14.5, speed_kmh=SPEED, dwell_min=10, segment_prize={(1, 2): 1.5})
+    too_short = patrol.plan_circuit(
+        G,
+        0,
+        [3],
+        [2.0],
+        budget_min=14.5,
+        speed_kmh=SPEED,
+        dwell_min=10,
+        segment_prize={(1, 2): 1.5},
+    )
     assert too_short.prize == pytest.approx(2.0)
 
 
@@ -244,7 +286,9 @@ def test_hot_segment_pulls_the_route_onto_a_longer_street():
 
 
 def test_geometry_follows_edge_geometry_in_walking_order():
-    bend = LineString([(X0 + 100, Y0), (X0 + 50, Y0 + 80), (X0, Y0)])  # stored from node 1 to node 0
+    bend = LineString(
+        [(X0 + 100, Y0), (X0 + 50, Y0 + 80), (X0, Y0)]
+    )  # stored from node 1 to node 0
     G = nx.MultiDiGraph(crs=CRS)
     G.add_node(0, x=X0, y=Y0)
     G.add_node(1, x=X0 + 100, y=Y0)
@@ -258,7 +302,9 @@ def test_geometry_follows_edge_geometry_in_walking_order():
 
 
 def test_itinerary_merges_streets_and_names_unnamed(star):
-    c = patrol.plan_circuit(star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=60, speed_kmh=SPEED, dwell_min=10)
+    c = patrol.plan_circuit(
+        star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=60, speed_kmh=SPEED, dwell_min=10
+    )
     it = patrol.itinerary(star, c)
     assert sum(m for _, m in it) == pytest.approx(c.length_m)
     names = {1: "Rue A", 2: "Rue B", 3: patrol.UNNAMED_STREET}
@@ -276,7 +322,9 @@ def test_itinerary_joins_merged_osm_names():
 
 
 def test_gpx_has_waypoints_and_a_closed_track_in_wgs84(star):
-    c = patrol.plan_circuit(star, 0, [1, 2], [1.0, 5.0], budget_min=60, speed_kmh=SPEED, dwell_min=10, name="soir")
+    c = patrol.plan_circuit(
+        star, 0, [1, 2], [1.0, 5.0], budget_min=60, speed_kmh=SPEED, dwell_min=10, name="soir"
+    )
     doc = gpxpy.parse(patrol.to_gpx(c, CRS))
     assert [w.name for w in doc.waypoints] == ["1. stop", "2. stop"]
     pts = doc.tracks[0].segments[0].points
@@ -298,7 +346,10 @@ def test_teams_of_a_shift_never_repeat_a_stop_but_shifts_may():
     G = grid(5)
     cands = list(range(1, 25))
     prizes = [float(1 + (k * 7) % 5) for k in cands]
-    shifts = [patrol.Shift("soir", 40, speed_kmh=SPEED, dwell_min=5, teams=2), patrol.Shift("nuit", 40, speed_kmh=SPEED, dwell_min=5)]
+    shifts = [
+        patrol.Shift("soir", 40, speed_kmh=SPEED, dwell_min=5, teams=2),
+        patrol.Shift("nuit", 40, speed_kmh=SPEED, dwell_min=5),
+    ]
     out = patrol.plan_circuits(G, 12, cands, prizes, shifts=shifts)
     assert [c.name for c in out] == ["soir-team1", "soir-team2", "nuit"]
     assert not set(out[0].stop_nodes) & set(out[1].stop_nodes)
@@ -311,13 +362,31 @@ def test_teams_of_a_shift_never_repeat_a_stop_but_shifts_may():
 def test_allow_repeat_and_shift_prizes():
     G = grid(4)
     cands = [5, 10, 15]
-    rep = patrol.plan_circuits(G, 0, cands, [1.0, 1.0, 1.0], shifts=[patrol.Shift("j", 100, speed_kmh=SPEED, dwell_min=1, teams=2, allow_repeat=True)])
+    rep = patrol.plan_circuits(
+        G,
+        0,
+        cands,
+        [1.0, 1.0, 1.0],
+        shifts=[patrol.Shift("j", 100, speed_kmh=SPEED, dwell_min=1, teams=2, allow_repeat=True)],
+    )
     assert rep[0].stop_nodes and set(rep[0].stop_nodes) == set(rep[1].stop_nodes)
     with pytest.warns(UserWarning, match="no stop reachable"):
-        own = patrol.plan_circuits(G, 0, cands, [1.0, 1.0, 1.0], shifts=[patrol.Shift("n", 8, speed_kmh=SPEED, dwell_min=1, prizes=[0.0, 0.0, 9.0])])
+        own = patrol.plan_circuits(
+            G,
+            0,
+            cands,
+            [1.0, 1.0, 1.0],
+            shifts=[patrol.Shift("n", 8, speed_kmh=SPEED, dwell_min=1, prizes=[0.0, 0.0, 9.0])],
+        )
     # only node 15 (corner, 600 m away: 12 min) has a prize but cannot fit in 8 min
     assert own[0].stops == ()
-    own = patrol.plan_circuits(G, 0, cands, [1.0, 1.0, 1.0], shifts=[patrol.Shift("n", 13, speed_kmh=SPEED, dwell_min=1, prizes=[0.0, 0.0, 9.0])])
+    own = patrol.plan_circuits(
+        G,
+        0,
+        cands,
+        [1.0, 1.0, 1.0],
+        shifts=[patrol.Shift("n", 13, speed_kmh=SPEED, dwell_min=1, prizes=[0.0, 0.0, 9.0])],
+    )
     assert own[0].stop_nodes == (15,) and own[0].prize == 9.0
 
 
@@ -334,8 +403,21 @@ def test_variants_are_distinct_seeded_and_within_share():
     rng = np.random.default_rng(5)
     cands = sorted(int(n) for n in rng.choice(np.arange(1, 36), 20, replace=False))
     prizes = rng.uniform(1, 2, 20)
-    out = patrol.variants(G, 0, cands, prizes, n=4, within_share=0.85, budget_min=60, speed_kmh=SPEED, dwell_min=5, seed=2)
-    best = patrol.plan_circuit(G, 0, cands, prizes, budget_min=60, speed_kmh=SPEED, dwell_min=5, seed=2)
+    out = patrol.variants(
+        G,
+        0,
+        cands,
+        prizes,
+        n=4,
+        within_share=0.85,
+        budget_min=60,
+        speed_kmh=SPEED,
+        dwell_min=5,
+        seed=2,
+    )
+    best = patrol.plan_circuit(
+        G, 0, cands, prizes, budget_min=60, speed_kmh=SPEED, dwell_min=5, seed=2
+    )
     assert len(out) == 4
     assert out[0].prize == pytest.approx(best.prize)
     assert all(c.prize >= 0.85 * best.prize - 1e-9 for c in out)
@@ -344,15 +426,36 @@ def test_variants_are_distinct_seeded_and_within_share():
         assert_walkable(G, c, 0)
         for other in out[:i]:  # at least half of each variant's stops are new
             assert 2 * len(set(c.stop_nodes) - set(other.stop_nodes)) >= len(c.stop_nodes)
-    again = patrol.variants(G, 0, cands, prizes, n=4, within_share=0.85, budget_min=60, speed_kmh=SPEED, dwell_min=5, seed=2)
+    again = patrol.variants(
+        G,
+        0,
+        cands,
+        prizes,
+        n=4,
+        within_share=0.85,
+        budget_min=60,
+        speed_kmh=SPEED,
+        dwell_min=5,
+        seed=2,
+    )
     assert [c.nodes for c in again] == [c.nodes for c in out]
 
 
 def _circuit(stops: tuple[int, ...]) -> patrol.Circuit:
-    return patrol.Circuit(name="c", nodes=(0, *stops, 0), stops=tuple(patrol.Stop(n, 0.0, 0.0, k, 0.0, 1.0, 1.0)
-                                                                       for k, n in enumerate(stops, start=1)),
-                          geometry=None, length_m=0.0, duration_min=0.0, prize=0.0, budget_min=1.0, speed_kmh=1.0,
-                          method="")
+    return patrol.Circuit(
+        name="c",
+        nodes=(0, *stops, 0),
+        stops=tuple(
+            patrol.Stop(n, 0.0, 0.0, k, 0.0, 1.0, 1.0) for k, n in enumerate(stops, start=1)
+        ),
+        geometry=None,
+        length_m=0.0,
+        duration_min=0.0,
+        prize=0.0,
+        budget_min=1.0,
+        speed_kmh=1.0,
+        method="",
+    )
 
 
 def test_a_reversed_or_reshuffled_circuit_is_not_a_variant():
@@ -368,22 +471,50 @@ def test_variant_takes_the_other_branch():
     # two branches from the start 0: west 1, 2 (prize 2 in all) and east 3, 4 (1.9); 6 min allow one
     # branch (400 m there and back, 2 stops of 1 min), or the first node of each. The base goes west;
     # a variant must leave at least one of its two stops (not west again in another order).
-    G = make_graph({0: (0.0, 0.0), 1: (-100.0, 0.0), 2: (-200.0, 0.0), 3: (100.0, 0.0), 4: (200.0, 0.0)},
-                   [(0, 1, 100.0), (1, 2, 100.0), (0, 3, 100.0), (3, 4, 100.0)])
-    out = patrol.variants(G, 0, [1, 2, 3, 4], [1.0, 1.0, 0.95, 0.95], n=2, within_share=0.9, budget_min=6,
-                          speed_kmh=SPEED, dwell_min=1, seed=0)
+    G = make_graph(
+        {0: (0.0, 0.0), 1: (-100.0, 0.0), 2: (-200.0, 0.0), 3: (100.0, 0.0), 4: (200.0, 0.0)},
+        [(0, 1, 100.0), (1, 2, 100.0), (0, 3, 100.0), (3, 4, 100.0)],
+    )
+    out = patrol.variants(
+        G,
+        0,
+        [1, 2, 3, 4],
+        [1.0, 1.0, 0.95, 0.95],
+        n=2,
+        within_share=0.9,
+        budget_min=6,
+        speed_kmh=SPEED,
+        dwell_min=1,
+        seed=0,
+    )
     assert len(out) == 2 and set(out[0].stop_nodes) == {1, 2}
-    assert set(out[1].stop_nodes) in ({3, 4}, {1, 3}, {2, 3}, {1, 4}) and out[1].prize >= 0.9 * out[0].prize
+    assert (
+        set(out[1].stop_nodes) in ({3, 4}, {1, 3}, {2, 3}, {1, 4})
+        and out[1].prize >= 0.9 * out[0].prize
+    )
     with pytest.warns(UserWarning, match="different circuit"):  # ask for more than exist
-        many = patrol.variants(G, 0, [1, 2, 3, 4], [1.0, 1.0, 0.95, 0.95], n=8, within_share=0.9, budget_min=6,
-                               speed_kmh=SPEED, dwell_min=1, seed=0, max_attempts=40)
+        many = patrol.variants(
+            G,
+            0,
+            [1, 2, 3, 4],
+            [1.0, 1.0, 0.95, 0.95],
+            n=8,
+            within_share=0.9,
+            budget_min=6,
+            speed_kmh=SPEED,
+            dwell_min=1,
+            seed=0,
+            max_attempts=40,
+        )
     assert 2 <= len(many) < 8
     assert all(patrol.differs(c, o) for i, c in enumerate(many) for o in many[:i])
 
 
 def test_variants_warn_when_too_few_qualify(star):
     with pytest.warns(UserWarning, match="found 1 different"):
-        out = patrol.variants(star, 0, [1], [1.0], n=3, budget_min=60, speed_kmh=SPEED, dwell_min=10, max_attempts=5)
+        out = patrol.variants(
+            star, 0, [1], [1.0], n=3, budget_min=60, speed_kmh=SPEED, dwell_min=10, max_attempts=5
+        )
     assert len(out) == 1
 
 
@@ -394,12 +525,21 @@ def test_bad_inputs_are_reported_together(star):
     with pytest.raises(InputError) as err:
         patrol.plan_circuit(star, 0, [1, 42, 1], [1.0, -2.0], budget_min=-5, speed_kmh=0)
     msg = str(err.value)
-    for part in ("candidates has 3 entries but prizes has 2", "candidates[1] = 42", "candidates[2] = 1 repeats", "prizes[1] = -2.0", "budget_min = -5", "speed_kmh = 0"):
+    for part in (
+        "candidates has 3 entries but prizes has 2",
+        "candidates[1] = 42",
+        "candidates[2] = 1 repeats",
+        "prizes[1] = -2.0",
+        "budget_min = -5",
+        "speed_kmh = 0",
+    ):
         assert part in msg
 
 
 def test_bad_segment_and_start(star):
-    with pytest.raises(InputError, match=r"(?s)start_node = 77.*segment_prize key \(1, 2\) is not an edge"):
+    with pytest.raises(
+        InputError, match=r"(?s)start_node = 77.*segment_prize key \(1, 2\) is not an edge"
+    ):
         patrol.plan_circuit(star, 77, [1], [1.0], budget_min=30, segment_prize={(1, 2): 1.0})
 
 
@@ -423,14 +563,25 @@ def test_uncovered_prizes():
 
 
 def test_exclude_and_numpy_numbers(star):
-    c = patrol.plan_circuit(star, 0, [1, 2, 3], np.array([1.0, 5.0, 3.0]), budget_min=np.int64(30), speed_kmh=np.float64(SPEED), dwell_min=10, exclude=[2])
+    c = patrol.plan_circuit(
+        star,
+        0,
+        [1, 2, 3],
+        np.array([1.0, 5.0, 3.0]),
+        budget_min=np.int64(30),
+        speed_kmh=np.float64(SPEED),
+        dwell_min=10,
+        exclude=[2],
+    )
     # without B, A + C (28 min, prize 4) is best
     assert sorted(c.stop_nodes) == [1, 3] and c.prize == pytest.approx(4.0)
 
 
 def test_segment_prize_given_both_ways_counts_the_larger_once():
     G = make_graph({0: (0, 0), 1: (100, 0)}, [(0, 1, 100)])
-    c = patrol.plan_circuit(G, 0, [], [], budget_min=10, speed_kmh=SPEED, segment_prize={(0, 1): 2.0, (1, 0): 3.0})
+    c = patrol.plan_circuit(
+        G, 0, [], [], budget_min=10, speed_kmh=SPEED, segment_prize={(0, 1): 2.0, (1, 0): 3.0}
+    )
     assert c.prize == pytest.approx(3.0) and c.segments == ((0, 1),)
 
 
@@ -441,21 +592,33 @@ def test_stops_named_after_street_and_place(star):
     import geopandas as gpd
     import shapely
 
-    c = patrol.plan_circuit(star, 0, [1, 2, 3], [1.0, 1.0, 1.0], budget_min=30, speed_kmh=SPEED, dwell_min=1)
+    c = patrol.plan_circuit(
+        star, 0, [1, 2, 3], [1.0, 1.0, 1.0], budget_min=30, speed_kmh=SPEED, dwell_min=1
+    )
     assert {s.node for s in c.stops} == {1, 2, 3}
-    places = gpd.GeoDataFrame({"kind": ["school", "station", "shop"], "name": ["École du Centre", "Gare", "Tabac"]},
-                              geometry=[shapely.Point(X0 + 110, Y0 + 20), shapely.Point(X0 - 900, Y0), shapely.Point(X0, Y0 + 205)],
-                              crs=CRS)
+    places = gpd.GeoDataFrame(
+        {"kind": ["school", "station", "shop"], "name": ["École du Centre", "Gare", "Tabac"]},
+        geometry=[
+            shapely.Point(X0 + 110, Y0 + 20),
+            shapely.Point(X0 - 900, Y0),
+            shapely.Point(X0, Y0 + 205),
+        ],
+        crs=CRS,
+    )
     named = patrol.name_stops([c], star, places)[0]
     by_node = {s.node: s.name for s in named.stops}
     assert by_node[1] == "Rue A, near École du Centre (school)"  # 22 m away
     assert by_node[2] == "Rue B"  # a shop is not a place to name a stop after
-    assert by_node[3] == patrol.UNNAMED_STREET  # its street has no name; Rue A and Rue B are 300 m off
+    assert (
+        by_node[3] == patrol.UNNAMED_STREET
+    )  # its street has no name; Rue A and Rue B are 300 m off
     assert [s.node for s in named.stops] == [s.node for s in c.stops] and named.nodes == c.nodes
     gpx = gpxpy.parse(patrol.to_gpx(named, CRS))
     assert [w.name for w in gpx.waypoints] == [f"{s.order}. {s.name}" for s in named.stops]
     lines = patrol.itinerary_lines(star, named)
     stops_said = [ln for ln in lines if ln.startswith("STOP")]
-    assert stops_said == [f"STOP {s.order}: {s.name} — arrive at {s.eta_min:.0f} min, stay {s.dwell_min:.0f} min"
-                          for s in named.stops]
+    assert stops_said == [
+        f"STOP {s.order}: {s.name} — arrive at {s.eta_min:.0f} min, stay {s.dwell_min:.0f} min"
+        for s in named.stops
+    ]
     assert lines[0].startswith(("Rue A", "Rue B", "unnamed street"))

@@ -9,7 +9,14 @@ import numpy as np
 import rasterio
 from PIL import Image
 
-OUTPUTS = ("sites.geojson", "viewsheds.geojson", "patrols.geojson", "hotspots.tif", "map.png", "summary.json")
+OUTPUTS = (
+    "sites.geojson",
+    "viewsheds.geojson",
+    "patrols.geojson",
+    "hotspots.tif",
+    "map.png",
+    "summary.json",
+)
 
 
 def _lonlat_ok(path):
@@ -41,25 +48,40 @@ def test_all_outputs_written_and_valid(default_run):
 
     sites = _lonlat_ok(out / "sites.geojson")
     props = [f["properties"] for f in sites["features"]]
-    proposed = [p for p in props if p["status"] == "proposed" and p["phase"] == res.scenario.plan.phase_name]
+    proposed = [
+        p for p in props if p["status"] == "proposed" and p["phase"] == res.scenario.plan.phase_name
+    ]
     assert len(proposed) == res.scenario.plan.k
-    later = [p for p in props if p["status"] == "proposed" and p["phase"] != res.scenario.plan.phase_name]
+    later = [
+        p for p in props if p["status"] == "proposed" and p["phase"] != res.scenario.plan.phase_name
+    ]
     # the later phase keeps the next phase's sites and stays within its budget
     for ph in res.scenario.plan.phases:
         cost = sum(p["cost_eur"] for p in later if p["phase"] == ph.name)
         assert ph.budget_eur is None or cost <= ph.budget_eur + 1e-6
     assert sorted(p["rank"] for p in proposed) == list(range(1, res.scenario.plan.k + 1))
     for p in proposed:
-        for key in ("site_id", "phase", "covered_weight", "marginal_gain", "covered_incidents", "sensitive_sites"):
+        for key in (
+            "site_id",
+            "phase",
+            "covered_weight",
+            "marginal_gain",
+            "covered_incidents",
+            "sensitive_sites",
+        ):
             assert key in p
         assert p["marginal_gain"] > 0
     gains = [p["marginal_gain"] for p in sorted(proposed, key=lambda p: p["rank"])]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["selected_site_ids"] == [p["site_id"] for p in sorted(proposed, key=lambda p: p["rank"])]
+    assert summary["selected_site_ids"] == [
+        p["site_id"] for p in sorted(proposed, key=lambda p: p["rank"])
+    ]
     assert summary["coverage"]["after"] > summary["coverage"]["before"]
     assert abs(summary["coverage"]["after"] - summary["coverage"]["before"] - sum(gains)) < 1e-4
     assert summary["synthetic_incidents"] is True
-    assert {"load", "hotspots", "candidates", "coverage", "optimise", "patrol"} <= set(summary["timings_s"])
+    assert {"load", "hotspots", "candidates", "coverage", "optimise", "patrol"} <= set(
+        summary["timings_s"]
+    )
 
     views = _lonlat_ok(out / "viewsheds.geojson")
     assert {f["properties"]["site_id"] for f in views["features"]} == {p["site_id"] for p in props}
@@ -78,7 +100,9 @@ def test_all_outputs_written_and_valid(default_run):
     best = {c["properties"]["circuit"]: c["properties"]["prize"] for c in circuits}
     for shift in res.scenario.patrol.shifts:
         alts = [name for name in best if name.startswith(f"{shift.name} variante")]
-        if shift.variants:  # as many as asked, or the run says how many different circuits qualified
+        if (
+            shift.variants
+        ):  # as many as asked, or the run says how many different circuits qualified
             assert len(alts) == res.counts["patrol_variants"][shift.name]["found"] <= shift.variants
         # seeded alternatives stay within the stated share of the best prize
         assert all(best[a] >= shift.variants_within * best[shift.name] - 1e-9 for a in alts)

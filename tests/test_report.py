@@ -39,8 +39,12 @@ def test_sheets_have_vector_closeups(default_run, html):
         assert svg is not None
         svg = svg.group(0)
         assert 'fill="#d62728"' in svg  # the field of view
-        assert "O 46 m" in svg and "SYNTHETIC" in svg and ">N<" in svg  # DORI ring, watermark, north
-    assert len(set(re.findall(r'pattern id="([^"]+)"', html))) == len(re.findall(r'pattern id="', html))
+        assert (
+            "O 46 m" in svg and "SYNTHETIC" in svg and ">N<" in svg
+        )  # DORI ring, watermark, north
+    assert len(set(re.findall(r'pattern id="([^"]+)"', html))) == len(
+        re.findall(r'pattern id="', html)
+    )
 
 
 def test_report_is_self_contained(html):
@@ -57,8 +61,17 @@ def test_report_content(default_run, html):
     assert "© OpenStreetMap contributors" in html
     for section in ["summary", "maps", "review", "sites", "patrols", "dashboard", "sources"]:
         assert f"id='{section}'" in html
-    for words in ["Indicateurs de contexte", "Indicateurs d'activité", "Indicateurs de résultats", "DORI ranges",
-                  "privacy (L251-3)", "funded share", "marginal gain", "review decision", "Itinerary"]:
+    for words in [
+        "Indicateurs de contexte",
+        "Indicateurs d'activité",
+        "Indicateurs de résultats",
+        "DORI ranges",
+        "privacy (L251-3)",
+        "funded share",
+        "marginal gain",
+        "review decision",
+        "Itinerary",
+    ]:
         assert words in html
     assert res.scenario.hotspots.window.name in html
 
@@ -113,7 +126,15 @@ def test_map_html_offline_with_every_site(default_run):
     pop = webmap.site_popups(res)
     assert set(pop) == set(shown)
     assert all("privacy (L251-3)" in v for v in pop.values())
-    for layer in ["l-buildings", "l-streets", "l-hotspots", "l-fov", "l-masks", "l-patrols", "l-cameras"]:
+    for layer in [
+        "l-buildings",
+        "l-streets",
+        "l-hotspots",
+        "l-fov",
+        "l-masks",
+        "l-patrols",
+        "l-cameras",
+    ]:
         assert f'id="{layer}"' in doc
     assert "© OpenStreetMap contributors" in doc and "SYNTHETIC" in doc
     for pp in res.phase_plans:  # the panel says which phases are shown, each with its coverage
@@ -136,7 +157,9 @@ def test_patrol_stops_named_everywhere(default_run, html):
             assert f"STOP {st.order}: {st.name}" in itin
             assert _html.escape(st.name) in html
     geo = json.loads((out / "patrols.geojson").read_text(encoding="utf-8"))
-    names = [f["properties"]["name"] for f in geo["features"] if f["properties"]["feature"] == "stop"]
+    names = [
+        f["properties"]["name"] for f in geo["features"] if f["properties"]["feature"] == "stop"
+    ]
     assert names == [st.name for st in stops]
 
 

@@ -54,8 +54,14 @@ def small(tmp_path_factory, town):
     return d, (round(start.x, 6), round(start.y, 6))
 
 
-def write_scenario(folder: Path, start: tuple[float, float], *, plan: str = "k = 3", name: str = "centre",
-                   extra: str = "") -> Path:
+def write_scenario(
+    folder: Path,
+    start: tuple[float, float],
+    *,
+    plan: str = "k = 3",
+    name: str = "centre",
+    extra: str = "",
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     polygon = folder / "centre.geojson"
     if not polygon.exists():
@@ -96,9 +102,14 @@ def _cli(*args: str) -> list[str]:
 
 def _run_and_kill(cmd: list[str], *, when, timeout_s: float = 240.0) -> str:
     """Start ``cmd``, SIGKILL it as soon as ``when(stderr_so_far)`` is true; return its stderr."""
-    err_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"siteplanner-kill-{os.getpid()}-{time.monotonic_ns()}.log"
+    err_path = (
+        Path(os.environ.get("TMPDIR", "/tmp"))
+        / f"siteplanner-kill-{os.getpid()}-{time.monotonic_ns()}.log"
+    )
     with open(err_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "COLUMNS": "200"})
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "COLUMNS": "200"}
+        )
         t0 = time.monotonic()
         try:
             while proc.poll() is None and time.monotonic() - t0 < timeout_s:
@@ -112,7 +123,9 @@ def _run_and_kill(cmd: list[str], *, when, timeout_s: float = 240.0) -> str:
             proc.wait()
     text = err_path.read_text(errors="replace")
     err_path.unlink()
-    assert proc.returncode == -signal.SIGKILL, f"the run was not killed (exit {proc.returncode}):\n{text}"
+    assert proc.returncode == -signal.SIGKILL, (
+        f"the run was not killed (exit {proc.returncode}):\n{text}"
+    )
     return text
 
 
@@ -122,8 +135,11 @@ def previous(small):
     d, start = small
     sc_path = write_scenario(d / "prev", start)
     review = sc_path.with_name(sc_path.stem + ".review.csv")
-    review.write_text("site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
-                      "S-none,pending,,,site inconnu: ignoré,référent,2024-01-15\n", encoding="utf-8")
+    review.write_text(
+        "site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
+        "S-none,pending,,,site inconnu: ignoré,référent,2024-01-15\n",
+        encoding="utf-8",
+    )
     r = subprocess.run(_cli("run", str(sc_path)), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     return sc_path, review, d / "prev" / "out"
@@ -147,7 +163,9 @@ def test_killed_runs_leave_previous_outputs_and_review_intact(previous):
         log = _run_and_kill(_cli("run", str(sc_path)), when=when)
         assert _snapshot(out) == before, f"killed {label}: the previous outputs changed"
         assert review.read_bytes() == review_before, f"killed {label}: review.csv changed"
-        assert not [p for p in out.iterdir() if p.is_file() and p.name not in before], f"killed {label}: junk left"
+        assert not [p for p in out.iterdir() if p.is_file() and p.name not in before], (
+            f"killed {label}: junk left"
+        )
         if label == "after coverage":
             assert "step coverage done" in log and "step outputs" not in log
     # the kill while writing left a staging folder; the next complete run removes it
@@ -164,7 +182,9 @@ def test_two_runs_give_byte_identical_outputs(previous, small):
     sc_path, _, out = previous
     d, start = small
     other = write_scenario(d / "again", start)
-    (other.with_name(other.stem + ".review.csv")).write_bytes(sc_path.with_name(sc_path.stem + ".review.csv").read_bytes())
+    (other.with_name(other.stem + ".review.csv")).write_bytes(
+        sc_path.with_name(sc_path.stem + ".review.csv").read_bytes()
+    )
     r = subprocess.run(_cli("run", str(other)), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     a, b = _snapshot(out), _snapshot(d / "again" / "out")
@@ -176,7 +196,9 @@ def test_two_runs_give_byte_identical_outputs(previous, small):
     sa, sb = json.loads(a["summary.json"]), json.loads(b["summary.json"])
     sa.pop("timings_s"), sb.pop("timings_s")
     assert sa == sb
-    for name in sorted(n for n in a if n.endswith(".gpkg")):  # GeoPackage: same features (the file holds timestamps)
+    for name in sorted(
+        n for n in a if n.endswith(".gpkg")
+    ):  # GeoPackage: same features (the file holds timestamps)
         import pyogrio
 
         layers = [str(lyr) for lyr in pyogrio.list_layers(out / name)[:, 0]]
@@ -206,14 +228,18 @@ def test_no_output_coordinate_is_an_incident(previous):
         if f.suffix in (".geojson", ".gpx"):
             g = gpd.read_file(f, layer="track_points") if f.suffix == ".gpx" else gpd.read_file(f)
             pts = g.get_coordinates()
-            assert not ({(round(x, 6), round(y, 6)) for x, y in zip(pts.x, pts.y)} & inc_wgs), f.name
+            assert not ({(round(x, 6), round(y, 6)) for x, y in zip(pts.x, pts.y)} & inc_wgs), (
+                f.name
+            )
             checked += len(pts)
         elif f.suffix == ".csv":
             t = pd.read_csv(f)
             cols = [c for c in t.columns if c.lower() in ("lon", "lat", "longitude", "latitude")]
             if len(cols) == 2:
                 lon, lat = sorted(cols, key=lambda c: c.lower().startswith("la"))
-                assert not ({(round(x, 6), round(y, 6)) for x, y in zip(t[lon], t[lat])} & inc_wgs), f.name
+                assert not (
+                    {(round(x, 6), round(y, 6)) for x, y in zip(t[lon], t[lat])} & inc_wgs
+                ), f.name
     assert checked > 10
     # the demand points in coverage.npz are street samples, not incident positions
     z = np.load(out / "coverage.npz")
@@ -236,7 +262,9 @@ def small_town(small):
 
 def _plan(small, small_town, monkeypatch, name: str, plan: str):
     d, start = small
-    monkeypatch.setattr(pipeline.io, "load_town", lambda *a, **k: small_town)  # the town is loaded once for these tests
+    monkeypatch.setattr(
+        pipeline.io, "load_town", lambda *a, **k: small_town
+    )  # the town is loaded once for these tests
     sc = load_scenario(write_scenario(d / name, start, plan=plan, name=name))
     return pipeline.plan(sc)
 
@@ -280,8 +308,6 @@ def test_study_area_without_streets_is_one_clear_error(tmp_path):
     assert "no walkable street" in str(err.value) and str(sea) in str(err.value)
 
 
-
-
 def test_stale_or_truncated_cache_entries_are_rebuilt(tmp_path, caplog):
     """A cache entry whose recorded hash is not the extract's, or a truncated one, is never trusted."""
     import pickle
@@ -308,5 +334,7 @@ def test_stale_or_truncated_cache_entries_are_rebuilt(tmp_path, caplog):
     caplog.clear()
     again = io.read_osm(osm, cache_dir=cache)
     assert "unreadable" in caplog.text and again["graph"].number_of_nodes() == 2
-    assert entry.read_bytes() == good or pickle.loads(entry.read_bytes())["sha256"] == io.file_sha256(osm)
+    assert entry.read_bytes() == good or pickle.loads(entry.read_bytes())[
+        "sha256"
+    ] == io.file_sha256(osm)
     assert not list(cache.glob(".*tmp*"))  # the cache is written atomically

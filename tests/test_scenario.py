@@ -28,7 +28,7 @@ def _write(tmp_path, text):
 BASE = f"""
 name = "t"
 [area]
-osm = "{SCENARIO.parent.parent / 'data/osm/monaco-beausoleil-2016.osm.bz2'}"
+osm = "{SCENARIO.parent.parent / "data/osm/monaco-beausoleil-2016.osm.bz2"}"
 boundary = 174562
 """
 

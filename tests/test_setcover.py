@@ -64,8 +64,12 @@ def test_against_brute_force(seed):
     A = (rng.random((n_s, n_d)) < 0.3).astype(float)
     A[rng.integers(0, n_s, n_d), np.arange(n_d)] = 1  # every point seen by someone
     cost = rng.integers(1, 6, n_s).astype(float)
-    best = min(cost[list(c)].sum() for size in range(1, n_s + 1) for c in itertools.combinations(range(n_s), size)
-               if A[list(c)].max(axis=0).min() == 1)
+    best = min(
+        cost[list(c)].sum()
+        for size in range(1, n_s + 1)
+        for c in itertools.combinations(range(n_s), size)
+        if A[list(c)].max(axis=0).min() == 1
+    )
     exact = optimise.set_cover(A, cost_eur=cost, method="exact")
     fast = optimise.set_cover(A, cost_eur=cost, method="fast")
     assert exact.cost == best and exact.optimal
@@ -95,14 +99,20 @@ def test_bad_arguments(greedy_trap):
 def test_p_median_against_brute_force(seed):
     rng = np.random.default_rng(seed)
     xy = rng.integers(0, 20, (9, 2))
-    D = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(float)  # Manhattan, whole numbers
+    D = (
+        np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(float)
+    )  # Manhattan, whole numbers
     w = rng.integers(1, 4, 9).astype(float)
     for p in (1, 2, 3):
-        best = min(float(w @ D[:, list(c)].min(axis=1)) for c in itertools.combinations(range(9), p))
+        best = min(
+            float(w @ D[:, list(c)].min(axis=1)) for c in itertools.combinations(range(9), p)
+        )
         exact = optimise.p_median(D, p, weight=w, method="exact")
         fast = optimise.p_median(D, p, weight=w, method="fast")
         assert exact.cost == best and exact.optimal and exact.lower_bound == best
-        assert len(exact.selected) == p and float(w @ D[:, list(exact.selected)].min(axis=1)) == best
+        assert (
+            len(exact.selected) == p and float(w @ D[:, list(exact.selected)].min(axis=1)) == best
+        )
         assert fast.lower_bound <= best <= fast.cost
 
 

@@ -63,7 +63,8 @@ def _grid_graph() -> nx.MultiDiGraph:
 def _attractors() -> gpd.GeoDataFrame:
     rows = [
         # night venues in the north-east corner
-        ("bar", Point(X0 + 550, Y0 + 550)), ("bar", Point(X0 + 560, Y0 + 500)),
+        ("bar", Point(X0 + 550, Y0 + 550)),
+        ("bar", Point(X0 + 560, Y0 + 500)),
         ("nightclub", Point(X0 + 500, Y0 + 560)),
         # social housing (a polygon: its centroid is used) and a park in the south-west corner
         ("social_housing", box(X0 + 90, Y0 + 30, X0 + 110, Y0 + 70)),
@@ -80,9 +81,20 @@ def _attractors() -> gpd.GeoDataFrame:
 GRAPH = _grid_graph()
 ATTRACTORS = _attractors()
 AREA = box(X0 - 30, Y0 - 30, X0 + 630, Y0 + 630)
-STREETS = shapely.union_all([d.get("geometry", LineString([(GRAPH.nodes[u]["x"], GRAPH.nodes[u]["y"]),
-                                                           (GRAPH.nodes[v]["x"], GRAPH.nodes[v]["y"])]))
-                             for u, v, d in GRAPH.edges(data=True)])
+STREETS = shapely.union_all(
+    [
+        d.get(
+            "geometry",
+            LineString(
+                [
+                    (GRAPH.nodes[u]["x"], GRAPH.nodes[u]["y"]),
+                    (GRAPH.nodes[v]["x"], GRAPH.nodes[v]["y"]),
+                ]
+            ),
+        )
+        for u, v, d in GRAPH.edges(data=True)
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +104,16 @@ def incidents() -> pd.DataFrame:
 
 def _local(df: pd.DataFrame) -> pd.Series:
     """Local wall-clock times (naive) of the ISO 8601 strings."""
-    return pd.Series([dt.datetime.fromisoformat(s).replace(tzinfo=None) for s in df["datetime"]], index=df.index)
+    return pd.Series(
+        [dt.datetime.fromisoformat(s).replace(tzinfo=None) for s in df["datetime"]], index=df.index
+    )
 
 
 def _flat(model: CategoryModel, **changes) -> CategoryModel:
     """The model with flat weekday and month profiles and no holiday factors, then ``changes``."""
-    base = dict(weekday=(1.0,) * 7, month=(1.0,) * 12, school_holiday=1.0, public_holiday=1.0, festive=1.0)
+    base = dict(
+        weekday=(1.0,) * 7, month=(1.0,) * 12, school_holiday=1.0, public_holiday=1.0, festive=1.0
+    )
     base.update(changes)
     return dataclasses.replace(model, **base)
 
@@ -151,7 +167,11 @@ def test_one_category_unchanged_when_another_changes(incidents):
     models = dict(CATEGORY_MODELS)
     models["rodeo_urbain"] = dataclasses.replace(models["rodeo_urbain"], decay_m=400.0)
     other = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=1500, models=models)
-    a = incidents[incidents["category"] == "depot_sauvage"].drop(columns="id").reset_index(drop=True)
+    a = (
+        incidents[incidents["category"] == "depot_sauvage"]
+        .drop(columns="id")
+        .reset_index(drop=True)
+    )
     b = other[other["category"] == "depot_sauvage"].drop(columns="id").reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
 
@@ -168,7 +188,8 @@ def test_street_pieces_cover_each_street_once():
     assert pieces.length_m.max() <= 10.0 + 1e-9
     half = box(X0 - 30, Y0 - 30, X0 + 250, Y0 + 630)  # keeps x <= 250: streets up to 250 m east
     assert street_pieces(GRAPH, half).total_length_m == pytest.approx(
-        7 * 250 + 3 * 600 - 100 + 100 * np.sqrt(2))
+        7 * 250 + 3 * 600 - 100 + 100 * np.sqrt(2)
+    )
 
 
 def test_points_inside_area_and_within_jitter_of_a_street():
@@ -188,7 +209,9 @@ def test_points_inside_area_and_within_jitter_of_a_street():
 def test_violence_concentrates_near_bars_and_fly_tipping_does_not(incidents):
     bars = ATTRACTORS[ATTRACTORS["kind"].isin(["bar", "nightclub"])].union_all().buffer(150)
     pieces = street_pieces(GRAPH, AREA)
-    near_length = pieces.length_m[shapely.contains_xy(bars, pieces.x, pieces.y)].sum() / pieces.total_length_m
+    near_length = (
+        pieces.length_m[shapely.contains_xy(bars, pieces.x, pieces.y)].sum() / pieces.total_length_m
+    )
 
     def share_near(cat):
         sub = incidents[incidents["category"] == cat]
@@ -202,9 +225,13 @@ def test_violence_concentrates_near_bars_and_fly_tipping_does_not(incidents):
 def test_uniform_along_streets_without_attractors(caplog):
     empty = ATTRACTORS.iloc[:0]
     models = {"depot_sauvage": _flat(CATEGORY_MODELS["depot_sauvage"], share=1.0)}
-    df = simulate_incidents(GRAPH, empty, area=AREA, seed=0, per_year=3000, models=models, place_sigma=0.0)
+    df = simulate_incidents(
+        GRAPH, empty, area=AREA, seed=0, per_year=3000, models=models, place_sigma=0.0
+    )
     assert "the risk terrain is flat" in caplog.text
-    west = (df["x"] < X0 + 300).mean()  # the western half holds half the street length (bent street aside)
+    west = (
+        df["x"] < X0 + 300
+    ).mean()  # the western half holds half the street length (bent street aside)
     assert abs(west - 0.5) < 0.03
 
 
@@ -219,8 +246,12 @@ def _top_decile_share(df: pd.DataFrame) -> float:
 def test_place_effect_concentrates_incidents_on_few_streets():
     empty = ATTRACTORS.iloc[:0]
     models = {"depot_sauvage": _flat(CATEGORY_MODELS["depot_sauvage"], share=1.0)}
-    flat = simulate_incidents(GRAPH, empty, area=AREA, seed=0, per_year=3000, models=models, place_sigma=0.0)
-    hot = simulate_incidents(GRAPH, empty, area=AREA, seed=0, per_year=3000, models=models, place_sigma=1.2)
+    flat = simulate_incidents(
+        GRAPH, empty, area=AREA, seed=0, per_year=3000, models=models, place_sigma=0.0
+    )
+    hot = simulate_incidents(
+        GRAPH, empty, area=AREA, seed=0, per_year=3000, models=models, place_sigma=1.2
+    )
     # 84 streets, 107 incidents each on average: with no place effect the top 8 hold ≈ 10 %
     assert _top_decile_share(flat) < 0.13
     # lognormal(σ = 1.2): the top 10 % holds 1 − Φ(1.28 − 1.2) ≈ 47 % of the mass
@@ -243,7 +274,10 @@ def test_hour_profiles_night_share(incidents):
         hour = np.asarray(CATEGORY_MODELS[cat].hour, float)
         expected = hour[[22, 23, 0, 1, 2, 3, 4, 5]].sum() / hour.sum()
         n = (incidents["category"] == cat).sum()
-        assert abs(_night_share(incidents, cat) - expected) < 4 * np.sqrt(expected * (1 - expected) / n) + 0.01, cat
+        assert (
+            abs(_night_share(incidents, cat) - expected)
+            < 4 * np.sqrt(expected * (1 - expected) / n) + 0.01
+        ), cat
     assert _night_share(incidents, "depot_sauvage") < 0.03
     assert _night_share(incidents, "rodeo_urbain") > 3 * _night_share(incidents, "depot_sauvage")
     assert _night_share(incidents, "incendie_vehicule") > 0.6
@@ -259,8 +293,15 @@ def test_weekday_profile_fly_tipping_rare_on_sunday_violence_on_saturday(inciden
 
 def test_school_holiday_effect_zone_b():
     model = _flat(CATEGORY_MODELS["rodeo_urbain"], share=1.0, school_holiday=2.0)
-    df = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=5, per_year=3000,
-                            models={"rodeo_urbain": model}, school_zone="B")
+    df = simulate_incidents(
+        GRAPH,
+        ATTRACTORS,
+        area=AREA,
+        seed=5,
+        per_year=3000,
+        models={"rodeo_urbain": model},
+        school_zone="B",
+    )
     days = pd.date_range("2021-01-01", "2023-12-31", freq="D").date
     sh = SchoolHolidayDates()
     holiday = {d for d in days if sh.is_holiday_for_zone(d, "B")}
@@ -269,16 +310,26 @@ def test_school_holiday_effect_zone_b():
     rate_ratio = (on.sum() / len(holiday)) / ((~on).sum() / (len(days) - len(holiday)))
     assert 1.75 < rate_ratio < 2.25
     # zone A's winter and spring holidays differ from zone B's: the B-only days see more incidents
-    b_only = {d for d in days if sh.is_holiday_for_zone(d, "B") and not sh.is_holiday_for_zone(d, "A")}
-    df_a = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=5, per_year=3000,
-                              models={"rodeo_urbain": model}, school_zone="A")
+    b_only = {
+        d for d in days if sh.is_holiday_for_zone(d, "B") and not sh.is_holiday_for_zone(d, "A")
+    }
+    df_a = simulate_incidents(
+        GRAPH,
+        ATTRACTORS,
+        area=AREA,
+        seed=5,
+        per_year=3000,
+        models={"rodeo_urbain": model},
+        school_zone="A",
+    )
     assert day.isin(b_only).sum() > 1.4 * _local(df_a).dt.date.isin(b_only).sum()
 
 
 def test_festive_nights_burn_more_cars():
     model = _flat(CATEGORY_MODELS["incendie_vehicule"], share=1.0, festive=6.0, branching_ratio=0.0)
-    df = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=2, per_year=1000,
-                            models={"incendie_vehicule": model})
+    df = simulate_incidents(
+        GRAPH, ATTRACTORS, area=AREA, seed=2, per_year=1000, models={"incendie_vehicule": model}
+    )
     local = _local(df)
     festive = local.dt.strftime("%m-%d").isin(["12-31", "01-01", "07-13", "07-14"])
     n_festive_days = 12
@@ -291,7 +342,9 @@ def test_festive_nights_burn_more_cars():
 # ---------------------------------------------------------------------------------------
 
 
-def _close_pairs(x: np.ndarray, y: np.ndarray, t_days: np.ndarray, *, metres: float = 200, days: float = 14) -> int:
+def _close_pairs(
+    x: np.ndarray, y: np.ndarray, t_days: np.ndarray, *, metres: float = 200, days: float = 14
+) -> int:
     d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
     dt_ = np.abs(t_days[:, None] - t_days[None, :])
     close = (d <= metres) & (dt_ <= days)
@@ -313,11 +366,15 @@ def _knox_ratio(df: pd.DataFrame, cat: str) -> float:
 def test_near_repeat_burglaries_cluster_in_space_and_time():
     base = _flat(CATEGORY_MODELS["cambriolage"], share=1.0)
     # few enough burglaries (≈ 60 a year on 0.36 km²) that chance neighbours do not drown the repeats
-    df = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=60, models={"cambriolage": base})
+    df = simulate_incidents(
+        GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=60, models={"cambriolage": base}
+    )
     assert _knox_ratio(df, "cambriolage") > 1.3
     # the control: the same model without branching shows no space-time clustering
     control = dataclasses.replace(base, branching_ratio=0.0)
-    df0 = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=60, models={"cambriolage": control})
+    df0 = simulate_incidents(
+        GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=60, models={"cambriolage": control}
+    )
     assert 0.75 < _knox_ratio(df0, "cambriolage") < 1.2
 
 
@@ -342,8 +399,15 @@ def test_source_mix(incidents):
     assert "transporteur" not in src["cambriolage"]
     # the bailleur social reports more of the tags near its building than elsewhere
     model = dataclasses.replace(CATEGORY_MODELS["degradation_tag"], share=1.0)
-    tags = simulate_incidents(GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=2000, models={"degradation_tag": model},
-                              place_sigma=0.0)
+    tags = simulate_incidents(
+        GRAPH,
+        ATTRACTORS,
+        area=AREA,
+        seed=0,
+        per_year=2000,
+        models={"degradation_tag": model},
+        place_sigma=0.0,
+    )
     near = np.hypot(tags["x"] - (X0 + 100), tags["y"] - (Y0 + 50)) < 40
     assert near.sum() > 40
     bailleur = tags["source"] == "bailleur_social"
@@ -358,8 +422,9 @@ def test_source_mix(incidents):
 def test_every_problem_is_reported_at_once():
     bad = ATTRACTORS.rename(columns={"kind": "type"})
     with pytest.raises(InputError) as err:
-        simulate_incidents(GRAPH, bad, area=AREA, start="2023-12-31", end="2021-01-01", school_zone="Z",
-                           per_year=0)
+        simulate_incidents(
+            GRAPH, bad, area=AREA, start="2023-12-31", end="2021-01-01", school_zone="Z", per_year=0
+        )
     msg = str(err.value)
     for part in ("'kind' column", "end='2021-01-01' is before", "school_zone='Z'", "per_year=0"):
         assert part in msg

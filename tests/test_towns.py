@@ -22,8 +22,17 @@ from .conftest import ROOT, copy_scenario
 
 TOWNS = ["redon", "helsinki", "monaco-2026", "schaan", "tas-sliema"]
 MALTA = ROOT / "scenarios" / "malta"
-AUDIT = next((p for p in (ROOT.parent / "shared" / "tools" / "audit_outputs.py",
-                          Path("/work/shared/tools/audit_outputs.py")) if p.is_file()), None)
+AUDIT = next(
+    (
+        p
+        for p in (
+            ROOT.parent / "shared" / "tools" / "audit_outputs.py",
+            Path("/work/shared/tools/audit_outputs.py"),
+        )
+        if p.is_file()
+    ),
+    None,
+)
 
 
 def _audit(out: Path, extract: Path) -> subprocess.CompletedProcess:
@@ -31,8 +40,13 @@ def _audit(out: Path, extract: Path) -> subprocess.CompletedProcess:
     this suite's warnings-as-errors would turn into a failure of the test instead of the run)."""
     if AUDIT is None:
         pytest.skip("shared/tools/audit_outputs.py not found beside the repository")
-    return subprocess.run([sys.executable, str(AUDIT), str(out), str(extract)], check=False,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(AUDIT), str(out), str(extract)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.parametrize("name", TOWNS)
@@ -52,8 +66,11 @@ def test_malta_batch_has_one_scenario_per_council():
     assert 1 <= sc.plan.k <= 12
 
 
-@pytest.mark.parametrize("src", [ROOT / "scenarios" / "redon.toml", MALTA / "l-isla_7510578.toml"],
-                         ids=["redon", "malta-l-isla"])
+@pytest.mark.parametrize(
+    "src",
+    [ROOT / "scenarios" / "redon.toml", MALTA / "l-isla_7510578.toml"],
+    ids=["redon", "malta-l-isla"],
+)
 def test_small_town_passes_the_audit(src, tmp_path):
     if AUDIT is None:
         pytest.skip("shared/tools/audit_outputs.py not found beside the repository")

@@ -56,7 +56,9 @@ def _random_scene(seed: int, n: int = 40, extent: float = 100.0) -> list[Polygon
     return out
 
 
-def _oracle_isovist(buildings: list[Polygon], origin: tuple[float, float], radius: float) -> Polygon:
+def _oracle_isovist(
+    buildings: list[Polygon], origin: tuple[float, float], radius: float
+) -> Polygon:
     """Brute force: disc minus the union of every edge's shadow and of the buildings."""
     o = np.asarray(origin)
     disc = Point(origin).buffer(radius, quad_segs=2048)
@@ -77,7 +79,9 @@ def _oracle_isovist(buildings: list[Polygon], origin: tuple[float, float], radiu
 
 def test_dori_worked_example_1080p():
     # 1080p (1920 px wide), 5.4 mm-wide sensor, 4 mm lens.
-    assert dori_range_m(4.0, 5.4, 1920, DORI_PPM["identification"]) == pytest.approx(5.689, abs=1e-3)
+    assert dori_range_m(4.0, 5.4, 1920, DORI_PPM["identification"]) == pytest.approx(
+        5.689, abs=1e-3
+    )
     assert dori_range_m(4.0, 5.4, 1920, DORI_PPM["detection"]) == pytest.approx(56.89, abs=1e-2)
     ranges = dori_ranges_m(4.0, 5.4, 1920)
     assert list(ranges) == ["detection", "observation", "recognition", "identification"]
@@ -98,9 +102,16 @@ def test_dori_rejects_bad_optics():
 
 def test_build_obstacles_merges_overlaps_and_repairs():
     bowtie = Polygon([(20, 0), (22, 2), (22, 0), (20, 2)])  # invalid: self-intersecting
-    parts = [box(0, 0, 2, 2), box(1, 1, 3, 3), MultiPolygon([box(10, 0, 11, 1), box(12, 0, 13, 1)]), bowtie]
+    parts = [
+        box(0, 0, 2, 2),
+        box(1, 1, 3, 3),
+        MultiPolygon([box(10, 0, 11, 1), box(12, 0, 13, 1)]),
+        bowtie,
+    ]
     obs = build_obstacles(parts + [shapely.LineString([(0, 0), (1, 1)]), None])
-    assert len(obs.footprints) == 1 + 2 + 2  # the overlapping pair merged; the bowtie in two triangles
+    assert (
+        len(obs.footprints) == 1 + 2 + 2
+    )  # the overlapping pair merged; the bowtie in two triangles
     assert sum(p.area for p in obs.footprints) == pytest.approx(7 + 2 + 2)
     # every edge has its building on the left
     seg = obs.segments
@@ -235,7 +246,9 @@ def test_best_heading_by_area_and_by_targets():
     assert best_heading(obs, (0, 0), 10.0, 90.0, target_xy=targets, target_weight=weights)[0] == 0.0
     hidden = np.array([[8.0, 0.0]])
     assert best_heading(obs, (0, 0), 10.0, 90.0, n_headings=4, target_xy=hidden)[0] == 0.0
-    headings, views = best_headings(obs, np.array([[0.0, 0.0], [5.0, 0.0]]), 10.0, 90.0, target_xy=targets)
+    headings, views = best_headings(
+        obs, np.array([[0.0, 0.0], [5.0, 0.0]]), 10.0, 90.0, target_xy=targets
+    )
     assert headings.tolist() == [225.0, 0.0]
     assert views[1].is_empty
 
@@ -255,7 +268,15 @@ def _ridge_dem() -> tuple[np.ndarray, Affine]:
 def test_terrain_clip_hides_the_far_side_of_a_ridge():
     dem, transform = _ridge_dem()
     fov = isovist(build_obstacles([]), (0, 0), 50.0)
-    cut = terrain_clip(fov, (0, 0), dem=dem, transform=transform, camera_height_m=5.0, target_height_m=0.0, step_m=1.0)
+    cut = terrain_clip(
+        fov,
+        (0, 0),
+        dem=dem,
+        transform=transform,
+        camera_height_m=5.0,
+        target_height_m=0.0,
+        step_m=1.0,
+    )
     assert cut.contains(Point(-40, 0)) and cut.contains(Point(10, 0)) and cut.contains(Point(0, 45))
     assert not cut.intersects(Point(40, 0)) and not cut.intersects(Point(35, 20))
     # The camera (5 m) is below the crest (20 m): the ridge top beyond its near edge is
@@ -268,7 +289,9 @@ def test_terrain_clip_hides_the_far_side_of_a_ridge():
     assert fov.area - cut.area == pytest.approx(hidden, rel=0.03)
     # a camera on a 25 m mast sees the whole ridge top, not the ground behind it (the line
     # grazing the far edge (30 m, 20 m) reaches the ground at x = 150 m)
-    high = terrain_clip(fov, (0, 0), dem=dem, transform=transform, camera_height_m=25.0, target_height_m=0.0)
+    high = terrain_clip(
+        fov, (0, 0), dem=dem, transform=transform, camera_height_m=25.0, target_height_m=0.0
+    )
     assert high.contains(Point(25, 0)) and not high.intersects(Point(45, 0))
 
 
@@ -276,7 +299,9 @@ def test_terrain_clip_flat_ground_changes_nothing():
     dem = np.full((50, 50), 120.0)
     transform = Affine(5.0, 0.0, -125.0, 0.0, -5.0, 125.0)
     fov = isovist(build_obstacles([SQUARE]), (0, 0), 40.0)
-    cut = terrain_clip(fov, (0, 0), dem=dem, transform=transform, camera_height_m=6.0, target_height_m=1.7)
+    cut = terrain_clip(
+        fov, (0, 0), dem=dem, transform=transform, camera_height_m=6.0, target_height_m=1.7
+    )
     assert cut.equals(fov)
 
 
@@ -322,7 +347,13 @@ def _roof_shadow_area(k: float) -> float:
 )
 def test_isovist_sees_over_a_roof_below_the_eye_exactly(slope, height, k):
     disc = isovist(build_obstacles([]), (0, 0), 50.0, arc_step_deg=0.1).area
-    fov = isovist(build_obstacles([BLOCK], heights_m=[height]), (0, 0), 50.0, arc_step_deg=0.1, terrain=_plane(slope))
+    fov = isovist(
+        build_obstacles([BLOCK], heights_m=[height]),
+        (0, 0),
+        50.0,
+        arc_step_deg=0.1,
+        terrain=_plane(slope),
+    )
     assert fov.area == pytest.approx(disc - _roof_shadow_area(k), abs=1e-6)
     # seen over the roof: the ground just beyond the shadow; hidden: just before its end
     assert fov.contains(Point(14 * k + 0.05, 0)) and not fov.intersects(Point(14 * k - 0.05, 0))
@@ -333,8 +364,14 @@ def test_isovist_sees_over_a_roof_below_the_eye_exactly(slope, height, k):
     "footprint",
     [
         Polygon([(10, -8), (30, -8), (30, -4), (16, -4), (16, 10), (10, 10)]),  # L
-        Polygon([(10, -10), (25, -10), (25, 10), (10, 10), (10, 6), (20, 6), (20, -6), (10, -6)]),  # U facing the camera
-        shapely.reverse(Polygon([(10, -10), (25, -10), (25, 10), (10, 10), (10, 6), (20, 6), (20, -6), (10, -6)])),
+        Polygon(
+            [(10, -10), (25, -10), (25, 10), (10, 10), (10, 6), (20, 6), (20, -6), (10, -6)]
+        ),  # U facing the camera
+        shapely.reverse(
+            Polygon(
+                [(10, -10), (25, -10), (25, 10), (10, 10), (10, 6), (20, 6), (20, -6), (10, -6)]
+            )
+        ),
         box(12, -8, 28, 8).difference(box(16, -4, 24, 4)),  # a courtyard
     ],
 )
@@ -342,7 +379,9 @@ def test_roof_shadow_of_non_convex_footprints_matches_the_line_of_sight(footprin
     # On flat ground a target at p is hidden by a 4 m roof exactly when the segment from
     # p / k to p crosses the footprint (the line of sight is below the roof on that part).
     height, k = 4.0, (6.0 - 1.7) / (6.0 - 4.0)
-    fov = isovist(build_obstacles([footprint], heights_m=[height]), (0, 0), 50.0, terrain=_plane(0.0))
+    fov = isovist(
+        build_obstacles([footprint], heights_m=[height]), (0, 0), 50.0, terrain=_plane(0.0)
+    )
     pts = np.random.default_rng(0).uniform(-50, 50, (4000, 2))
     pts = pts[np.hypot(pts[:, 0], pts[:, 1]) < 49.0]
     hidden = shapely.intersects(shapely.linestrings(np.stack([pts / k, pts], axis=1)), footprint)
@@ -352,24 +391,34 @@ def test_roof_shadow_of_non_convex_footprints_matches_the_line_of_sight(footprin
 
 
 def test_batches_with_roofs_and_terrain_equal_single_cameras():
-    roofs = [BLOCK, box(-30, 5, -20, 15), Polygon([(0, -30), (20, -30), (20, -25), (5, -25), (5, -15), (0, -15)])]
+    roofs = [
+        BLOCK,
+        box(-30, 5, -20, 15),
+        Polygon([(0, -30), (20, -30), (20, -25), (5, -25), (5, -15), (0, -15)]),
+    ]
     obs = build_obstacles(roofs, heights_m=[3.0, 12.0, 4.0])
     terrain = _plane(0.0)
     centres = np.arange(200) + 0.5 - 100.0
-    terrain["dem"] = -0.02 * (centres[None, :] ** 2 + centres[::-1, None] ** 2)  # a dome: its flanks hide ground
+    terrain["dem"] = -0.02 * (
+        centres[None, :] ** 2 + centres[::-1, None] ** 2
+    )  # a dome: its flanks hide ground
     origins = np.array([[0.0, 0.0], [-5.0, 2.0], [3.0, -8.0], [-40.0, -40.0]])
     batch = isovists(obs, origins, 45.0, terrain=terrain)
     clipped = terrain_clips(batch, origins, **terrain)
     for o, fov, cut in zip(origins, batch, clipped):
         assert fov.equals_exact(isovist(obs, tuple(o), 45.0, terrain=terrain), tolerance=1e-9)
         assert cut.equals_exact(terrain_clip(fov, tuple(o), **terrain), tolerance=1e-9)
-    assert sum(not c.equals_exact(f, tolerance=1e-9) for f, c in zip(batch, clipped)) >= 1  # the slope hides some ground
+    assert (
+        sum(not c.equals_exact(f, tolerance=1e-9) for f, c in zip(batch, clipped)) >= 1
+    )  # the slope hides some ground
 
 
 def test_a_roof_at_or_above_the_eye_is_a_wall():
     two_d = isovist(build_obstacles([BLOCK]), (0, 0), 50.0)
     for height in (6.0, 9.0):
-        fov = isovist(build_obstacles([BLOCK], heights_m=[height]), (0, 0), 50.0, terrain=_plane(0.0))
+        fov = isovist(
+            build_obstacles([BLOCK], heights_m=[height]), (0, 0), 50.0, terrain=_plane(0.0)
+        )
         assert fov.equals(two_d)
     # no terrain given: heights are not used, every building is a wall
     assert isovist(build_obstacles([BLOCK], heights_m=[3.0]), (0, 0), 50.0).equals(two_d)
@@ -404,7 +453,13 @@ def test_privacy_figures_on_a_street_with_one_entrance():
     s = _street()
     fov = isovist(s["obs"], (10, 0), 30.0)
     dwelling_entrances = s["entrances"][:3]  # the caller passes the entrances of dwellings
-    p = privacy_figures(fov, (10, 0), residential=s["residential"], entrances_xy=dwelling_entrances, recognition_range_m=10.0)
+    p = privacy_figures(
+        fov,
+        (10, 0),
+        residential=s["residential"],
+        entrances_xy=dwelling_entrances,
+        recognition_range_m=10.0,
+    )
     assert isinstance(p, Privacy)
     # the façade y = 5 within 10 m of the camera: |x - 10| <= sqrt(100 - 25)
     assert p.facade_m == pytest.approx(2 * math.sqrt(75), rel=1e-3)
@@ -421,7 +476,9 @@ def test_privacy_counts_every_entrance_given():
     s = _street()
     fov = isovist(s["obs"], (10, 0), 30.0)
     # the shop entrance (10, -5) is an entrance in view: entrances_xy is the caller's choice
-    p = privacy_figures(fov, (10, 0), residential=[], entrances_xy=s["entrances"], recognition_range_m=10.0)
+    p = privacy_figures(
+        fov, (10, 0), residential=[], entrances_xy=s["entrances"], recognition_range_m=10.0
+    )
     assert p.facade_m == 0.0
     assert p.n_entrances == 2
 
@@ -429,7 +486,13 @@ def test_privacy_counts_every_entrance_given():
 def test_privacy_out_of_recognition_range_is_ok():
     s = _street()
     fov = isovist(s["obs"], (10, 0), 30.0)
-    p = privacy_figures(fov, (10, 0), residential=s["residential"], entrances_xy=s["entrances"], recognition_range_m=4.0)
+    p = privacy_figures(
+        fov,
+        (10, 0),
+        residential=s["residential"],
+        entrances_xy=s["entrances"],
+        recognition_range_m=4.0,
+    )
     assert p.facade_m == 0.0 and p.n_entrances == 0 and p.mask.is_empty
     assert privacy_action(p, policy="exclude") == "ok"
     with pytest.raises(InputError, match="policy"):

@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from siteplanner._errors import InputError
-from siteplanner.windows import STANDARD_WINDOWS, TimeWindow, in_window, parse_period, previous_period
+from siteplanner.windows import (
+    STANDARD_WINDOWS,
+    TimeWindow,
+    in_window,
+    parse_period,
+    previous_period,
+)
 
 
 def _times(*stamps, tz="Europe/Paris"):
@@ -13,8 +19,20 @@ def _times(*stamps, tz="Europe/Paris"):
 
 
 def test_hours_wrapping_midnight():
-    t = _times("2023-03-06 23:30", "2023-03-06 05:59", "2023-03-06 06:00", "2023-03-06 21:59", "2023-03-06 22:00")
-    assert in_window(t, TimeWindow("nuit tardive", hours=(22, 6))).tolist() == [True, True, False, False, True]
+    t = _times(
+        "2023-03-06 23:30",
+        "2023-03-06 05:59",
+        "2023-03-06 06:00",
+        "2023-03-06 21:59",
+        "2023-03-06 22:00",
+    )
+    assert in_window(t, TimeWindow("nuit tardive", hours=(22, 6))).tolist() == [
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_soiree_and_nuit_hours():
@@ -33,21 +51,46 @@ def test_weekday_weekend():
 def test_school_holidays_zone_b():
     # zone B winter holidays 2023: 11 Feb - 26 Feb; zone A was 4-19 Feb, zone C 18 Feb - 5 Mar
     t = _times("2023-02-20 10:00", "2023-03-01 10:00", "2023-02-06 10:00")
-    assert in_window(t, TimeWindow("vac", school_holidays=True), school_zone="B").tolist() == [True, False, False]
-    assert in_window(t, TimeWindow("hors vac", school_holidays=False), school_zone="B").tolist() == [False, True, True]
-    assert in_window(t, TimeWindow("vac", school_holidays=True), school_zone="C").tolist() == [True, True, False]
-    assert in_window(t, TimeWindow("vac", school_holidays=True), school_zone="A").tolist() == [False, False, True]
+    assert in_window(t, TimeWindow("vac", school_holidays=True), school_zone="B").tolist() == [
+        True,
+        False,
+        False,
+    ]
+    assert in_window(
+        t, TimeWindow("hors vac", school_holidays=False), school_zone="B"
+    ).tolist() == [False, True, True]
+    assert in_window(t, TimeWindow("vac", school_holidays=True), school_zone="C").tolist() == [
+        True,
+        True,
+        False,
+    ]
+    assert in_window(t, TimeWindow("vac", school_holidays=True), school_zone="A").tolist() == [
+        False,
+        False,
+        True,
+    ]
 
 
 def test_public_holidays():
     t = _times("2023-07-14 10:00", "2023-07-13 10:00", "2024-05-01 09:00", "2023-12-25 23:00")
-    assert in_window(t, TimeWindow("férié", public_holidays=True)).tolist() == [True, False, True, True]
+    assert in_window(t, TimeWindow("férié", public_holidays=True)).tolist() == [
+        True,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_local_time_of_the_series_is_used():
     # 22:30 UTC on 13 July is 00:30 on 14 July in Paris (summer time, UTC+2)
-    t = pd.Series(pd.to_datetime(["2023-07-13 22:30"])).dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
-    assert in_window(t, TimeWindow("férié nuit", hours=(0, 6), public_holidays=True)).tolist() == [True]
+    t = (
+        pd.Series(pd.to_datetime(["2023-07-13 22:30"]))
+        .dt.tz_localize("UTC")
+        .dt.tz_convert("Europe/Paris")
+    )
+    assert in_window(t, TimeWindow("férié nuit", hours=(0, 6), public_holidays=True)).tolist() == [
+        True
+    ]
 
 
 def test_period_and_combination():
@@ -95,8 +138,15 @@ def test_parse_period_rejects(bad):
 
 @pytest.mark.parametrize(
     ("label", "prev"),
-    [("2023-S1", "2022-S2"), ("2023-S2", "2023-S1"), ("2023-Q1", "2022-Q4"), ("2023-Q3", "2023-Q2"),
-     ("2023-01", "2022-12"), ("2023-10", "2023-09"), ("2023", "2022")],
+    [
+        ("2023-S1", "2022-S2"),
+        ("2023-S2", "2023-S1"),
+        ("2023-Q1", "2022-Q4"),
+        ("2023-Q3", "2023-Q2"),
+        ("2023-01", "2022-12"),
+        ("2023-10", "2023-09"),
+        ("2023", "2022"),
+    ],
 )
 def test_previous_period(label, prev):
     assert previous_period(label) == prev
@@ -112,5 +162,10 @@ def test_window_validation_lists_every_problem():
 
 
 def test_describe_names_the_window():
-    assert TimeWindow("soirée", hours=(18, 24), period="2023-S1").describe() == "soirée (18h–24h, 2023-S1)"
-    assert np.array_equal(in_window(_times("2023-02-20 10:00"), STANDARD_WINDOWS["vacances scolaires"]), [True])
+    assert (
+        TimeWindow("soirée", hours=(18, 24), period="2023-S1").describe()
+        == "soirée (18h–24h, 2023-S1)"
+    )
+    assert np.array_equal(
+        in_window(_times("2023-02-20 10:00"), STANDARD_WINDOWS["vacances scolaires"]), [True]
+    )
