@@ -33,6 +33,7 @@ import shapely
 
 from . import hotspots, io
 from .privacy import Privacy, privacy_action, privacy_figures
+from .vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -88,7 +89,6 @@ PREFECTURE_COLUMNS: tuple[str, ...] = (
     "note",
 )
 
-_SENSITIVE = ("school", "station", "bus_station")
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
@@ -375,7 +375,8 @@ def plan_layers(
     )
     pois = res.town.pois
     sens = pois[
-        pois["kind"].isin(_SENSITIVE) & pois.intersects(res.town.area.buffer(res.town.margin_m))
+        pois["kind"].isin(SENSITIVE_KINDS)
+        & pois.intersects(res.town.area.buffer(res.town.margin_m))
     ]
     layers["sensitive_sites"] = (
         gpd.GeoDataFrame(

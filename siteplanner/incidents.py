@@ -42,32 +42,10 @@ from shapely.geometry.base import BaseGeometry
 
 from . import incident_fields as fields
 from ._errors import InputError, report_problems
+from .vocab import CATEGORIES
 
 log = logging.getLogger(__name__)
 
-#: Incident categories of the towns' security contracts (slug → French label).
-CATEGORY_LABELS: dict[str, str] = {
-    "incendie_vehicule": "Incendie de véhicule",
-    "incendie_poubelle": "Incendie de poubelle",
-    "degradation_tag": "Dégradations et tags",
-    "cambriolage": "Cambriolage",
-    "vol_roulotte": "Vol à la roulotte",
-    "rodeo_urbain": "Rodéo urbain",
-    "trafic_stupefiants": "Regroupements et trafic de stupéfiants",
-    "violence_voie_publique": "Violences sur la voie publique",
-    "depot_sauvage": "Dépôt sauvage",
-}
-CATEGORIES: tuple[str, ...] = tuple(CATEGORY_LABELS)
-
-#: Who reports incidents (slug → French label).
-SOURCE_LABELS: dict[str, str] = {
-    "police_nationale": "Police nationale",
-    "police_municipale": "Police municipale",
-    "bailleur_social": "Bailleur social",
-    "services_techniques": "Services techniques",
-    "transporteur": "Transporteur",
-}
-SOURCES: tuple[str, ...] = tuple(SOURCE_LABELS)
 
 REQUIRED = ("datetime", "category")
 TIMEZONE = "Europe/Paris"

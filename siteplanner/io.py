@@ -44,7 +44,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from . import osm
+from . import osm, vocab
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -55,30 +55,10 @@ LOADER_VERSION = "4"  # cache format of read_osm (4: pyosmium reader, streets on
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.osm`).
 FEATURE_TAGS = osm.FEATURE_TAGS
 
-#: Building types that are dwellings (for the L251-3 privacy check).
-RESIDENTIAL_BUILDINGS = frozenset(
-    {
-        "residential",
-        "apartments",
-        "house",
-        "detached",
-        "terrace",
-        "semidetached_house",
-        "dormitory",
-        "bungalow",
-        "villa",
-        "farm",
-    }
-)
-
 #: Highway types that pedestrians cannot use.
 NOT_WALKABLE = frozenset(
     {"motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "raceway"}
 )
-
-#: Default height of a building without ``height`` or ``building:levels`` (m), and of a level.
-DEFAULT_BUILDING_HEIGHT_M = 9.0
-LEVEL_HEIGHT_M = 3.0
 
 
 @dataclass(frozen=True)
@@ -401,32 +381,6 @@ def utm_crs(geom_wgs84: BaseGeometry) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _height_m(df: pd.DataFrame) -> np.ndarray:
-    """Building height from ``height`` (m) or ``building:levels`` × 3 m, else the default."""
-    n = len(df)
-    h = (
-        pd.to_numeric(
-            df["height"].astype(str).str.replace("m", "").str.replace(",", ".").str.strip(),
-            errors="coerce",
-        )
-        if "height" in df
-        else pd.Series(np.nan, index=df.index)
-    )
-    lv = (
-        pd.to_numeric(df["building:levels"], errors="coerce")
-        if "building:levels" in df
-        else pd.Series(np.nan, index=df.index)
-    )
-    out = np.where(
-        h.notna() & (h > 0) & (h < 400),
-        h,
-        np.where(
-            lv.notna() & (lv > 0) & (lv < 100), lv * LEVEL_HEIGHT_M, DEFAULT_BUILDING_HEIGHT_M
-        ),
-    )
-    return np.asarray(out, dtype=float).reshape(n)
-
-
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df else pd.Series(pd.NA, index=df.index, dtype=object)
 
@@ -700,7 +654,9 @@ def _build_town(
             "osm_id": [f"{t[0]}/{t[1]}" for t in b.index],
             "building": _col(b, "building").astype(str).values,
             "name": _col(b, "name").astype(object).values,
-            "height_m": _height_m(b),
+            "height_m": vocab.building_height_m(
+                _col(b, "building:levels"), _col(b, "height")
+            ).to_numpy(float),
         },
         geometry=b.geometry.values,
         crs="EPSG:4326",
@@ -711,10 +667,8 @@ def _build_town(
         & ~buildings.geometry.is_empty
     ]
     # Most French buildings are mapped as building=yes; for the L251-3 check they count as
-    # dwellings unless their type says otherwise (the cautious reading of the law).
-    buildings["residential"] = buildings["building"].isin(RESIDENTIAL_BUILDINGS) | (
-        buildings["building"].eq("yes") & ~buildings["name"].notna()
-    )
+    # dwellings unless named (the cautious reading of the law): vocab.residential_mask
+    buildings["residential"] = vocab.residential_mask(buildings["building"], buildings["name"])
     buildings = buildings.sort_values("osm_id", kind="stable").reset_index(drop=True)
     buildings["name"] = buildings["name"].where(buildings["name"].notna(), None)
 

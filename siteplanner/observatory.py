@@ -77,6 +77,7 @@ from . import hotspots
 from . import windows as windows_mod
 from ._errors import InputError, report_problems
 from .windows import TimeWindow
+from .vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
     from .io import Town
@@ -451,7 +452,7 @@ def place_zones(
                 }
             )
     if pois is not None and len(pois):
-        sel = pois[pois["kind"].isin(["school", "station", "bus_station"])]
+        sel = pois[pois["kind"].isin(SENSITIVE_KINDS)]
         sel = sel.assign(place_kind=np.where(sel["kind"].eq("school"), "school", "gare"))
         sel = sel.sort_values(["place_kind", "osm_id"], kind="stable").drop_duplicates(
             ["place_kind", "osm_id"]

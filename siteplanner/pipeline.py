@@ -44,10 +44,10 @@ from . import (
 )
 from ._errors import InputError
 from .scenario import Scenario, Window
+from .vocab import SENSITIVE_KINDS
 
 log = logging.getLogger(__name__)
 
-SENSITIVE_KINDS = ("school", "station", "bus_station")
 StepCallback = Callable[[str], None]
 
 

@@ -26,6 +26,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
+from .vocab import SENSITIVE_KINDS
+
 if TYPE_CHECKING:
     import matplotlib.axes
 
@@ -427,8 +429,7 @@ def _draw_layers(
                 zorder=6,
             )
     sens = town.pois[
-        town.pois["kind"].isin(["school", "station", "bus_station"])
-        & town.pois.within(town.area.buffer(50))
+        town.pois["kind"].isin(SENSITIVE_KINDS) & town.pois.within(town.area.buffer(50))
     ]
     if len(sens):
         ax.scatter(

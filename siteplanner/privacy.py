@@ -5,7 +5,7 @@ inside of dwellings and, specifically, their entrances. :func:`privacy_figures` 
 for a site, the residential façade length and the number of entrances inside its field of
 view at recognition range, and the mask polygons to declare in the prefecture file;
 :func:`privacy_action` applies the scenario's policy (exclude the site, or keep it with a
-privacy mask). :func:`residential_mask` says which OSM buildings are dwellings.
+privacy mask). :func:`siteplanner.vocab.residential_mask` says which OSM buildings are dwellings.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
@@ -22,60 +21,12 @@ from siteplanner._errors import InputError, check_positive
 from siteplanner.viewshed import _oriented_segments, _polygonal_parts
 
 __all__ = [
-    "RESIDENTIAL_BUILDING_TYPES",
     "Privacy",
     "privacy_action",
     "privacy_figures",
-    "residential_mask",
 ]
 
 _EMPTY = Polygon()
-
-#: OSM ``building=*`` values taken as dwellings for the L251-3 privacy check.
-RESIDENTIAL_BUILDING_TYPES: frozenset[str] = frozenset(
-    {
-        "apartments",
-        "bungalow",
-        "cabin",
-        "detached",
-        "dormitory",
-        "farm",
-        "house",
-        "houseboat",
-        "residential",
-        "semidetached_house",
-        "static_caravan",
-        "terrace",
-    }
-)
-
-
-def residential_mask(building: pd.Series, *, include_yes: bool = False) -> np.ndarray:
-    """Which buildings are dwellings, from their OSM ``building=*`` value.
-
-    Parameters
-    ----------
-    building
-        The ``building`` tag of each building.
-    include_yes
-        Also count ``building=yes`` (untyped; mostly dwellings in French town centres).
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean array aligned with ``building``.
-    """
-    types = set(RESIDENTIAL_BUILDING_TYPES)
-    if include_yes:
-        types.add("yes")
-    return (
-        building.astype("string")
-        .str.strip()
-        .str.lower()
-        .isin(types)
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    )
 
 
 @dataclass(frozen=True)

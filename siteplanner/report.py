@@ -40,6 +40,7 @@ from matplotlib.patches import Circle, Patch
 from matplotlib.path import Path as MplPath
 
 from . import __version__, export, io, plot, report_sections
+from .vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -449,7 +450,7 @@ def _coverage_fig(res: Result, edges: gpd.GeoDataFrame) -> Figure:
 
 def _sensitive(res: Result) -> gpd.GeoDataFrame:
     p = res.town.pois
-    return p[p["kind"].isin(["school", "station", "bus_station"])]
+    return p[p["kind"].isin(SENSITIVE_KINDS)]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from pydantic import (
 )
 
 from ._errors import ScenarioError
-from .incidents import CATEGORIES, SOURCES, STANDARD_COLUMNS, TIMEZONE, IncidentSpec
+from .incidents import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
+from .vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -260,12 +261,16 @@ class Hotspots(_Model):
     min_count_shared: Annotated[int, Field(ge=1)] = 3
 
 
+#: A key of ``[weights.sensitive]``: a sensitive place kind, or ``qpv``.
+SensitiveKey = Literal[(*SENSITIVE_KINDS, "qpv")]  # type: ignore[valid-type]
+
+
 class Weights(_Model):
     """Demand weights: by incident category, and multipliers near sensitive sites."""
 
     categories: dict[str, NonNeg] = Field(default_factory=dict)
-    sensitive: dict[Literal["school", "station", "bus_station", "qpv"], NonNeg] = Field(
-        default_factory=lambda: {"school": 1.5, "station": 1.5, "bus_station": 1.5, "qpv": 1.5}
+    sensitive: dict[SensitiveKey, NonNeg] = Field(
+        default_factory=lambda: {k: 1.5 for k in (*SENSITIVE_KINDS, "qpv")}
     )
     sensitive_radius_m: Positive = 100.0
 

@@ -8,7 +8,7 @@ the hotspot, coverage and patrol steps, never a picture of the town's real crime
 
 The model
 ---------
-Each category ``c`` (the slugs of :data:`siteplanner.incidents.CATEGORIES`) is an
+Each category ``c`` (the slugs of :data:`siteplanner.vocab.CATEGORIES`) is an
 independent space–time point process on the street network, with its own parameters
 (:data:`CATEGORY_MODELS`, one :class:`CategoryModel` each).
 
@@ -96,7 +96,7 @@ stays on the street line. Coordinates are rounded to the centimetre and kept
 :data:`INSIDE_MARGIN_M` (25 cm) inside the boundary, so that the WGS84 positions,
 rounded to 6 decimals, fall inside the area too.
 
-**Source.** Each incident's source (a slug of :data:`siteplanner.incidents.SOURCES`)
+**Source.** Each incident's source (a slug of :data:`siteplanner.vocab.SOURCES`)
 is drawn from the category's mix (``sources``), with the weight of a source raised
 near some attractors (``source_boosts``: ``boost · exp(−d / 30 m)`` to the nearest
 one): the bailleur social reports incidents at its buildings (halls, parties
@@ -170,7 +170,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiPolygon, Polygon
 
 from ._errors import InputError, report_problems
-from .incidents import CATEGORIES, SOURCES
+from .vocab import CATEGORIES, SOURCES
 
 log = logging.getLogger(__name__)
 

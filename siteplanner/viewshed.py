@@ -37,12 +37,10 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -59,7 +57,6 @@ __all__ = [
     "best_heading",
     "best_headings",
     "build_obstacles",
-    "building_height_m",
     "dori_range_m",
     "dori_ranges_m",
     "horizontal_fov_deg",
@@ -142,82 +139,6 @@ def horizontal_fov_deg(focal_mm: float, sensor_width_mm: float) -> float:
     """
     check_positive(source="camera optics", focal_mm=focal_mm, sensor_width_mm=sensor_width_mm)
     return math.degrees(2.0 * math.atan(float(sensor_width_mm) / (2.0 * float(focal_mm))))
-
-
-# --------------------------------------------------------------------------------------
-# Building heights and types
-# --------------------------------------------------------------------------------------
-
-_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
-
-
-def _parse_number(value: object) -> float:
-    """First number in an OSM tag value ("12", "12.5 m", "3;4", "12,5") or NaN."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value) if math.isfinite(float(value)) else math.nan
-    match = _NUMBER.search(str(value))
-    if match is None:
-        return math.nan
-    return float(match.group(0).replace(",", "."))
-
-
-def building_height_m(
-    levels: object,
-    height: object,
-    *,
-    default_m: float = 9.0,
-    level_m: float = 3.0,
-) -> float | pd.Series:
-    """Height of buildings from their OSM tags.
-
-    ``height`` (metres; "12", "12 m", "12.5") when it parses to a positive number, else
-    ``building:levels × level_m``, else ``default_m`` (9 m: a three-storey building, the
-    common case of the French towns' centres).
-
-    Parameters
-    ----------
-    levels
-        OSM ``building:levels``: a scalar or a pandas Series.
-    height
-        OSM ``height``: a scalar or a Series on the same index as ``levels``.
-    default_m
-        Height given when neither tag is usable.
-    level_m
-        Height of one storey.
-
-    Returns
-    -------
-    float or pandas.Series
-        A float for scalar inputs, else a float Series on the index of the inputs.
-    """
-    if isinstance(levels, pd.Series) or isinstance(height, pd.Series):
-        index = levels.index if isinstance(levels, pd.Series) else height.index  # type: ignore[union-attr]
-        lv = levels if isinstance(levels, pd.Series) else pd.Series(levels, index=index)
-        ht = height if isinstance(height, pd.Series) else pd.Series(height, index=index)
-        lv_num = lv.map(_parse_number).astype(float)
-        ht_num = ht.map(_parse_number).astype(float)
-        out = pd.Series(float(default_m), index=index, dtype=float)
-        use_levels = lv_num > 0
-        out[use_levels] = lv_num[use_levels] * level_m
-        use_height = ht_num > 0
-        out[use_height] = ht_num[use_height]
-        logger.debug(
-            "building_height_m: %d from height, %d from levels, %d default (%.1f m)",
-            int(use_height.sum()),
-            int((use_levels & ~use_height).sum()),
-            int((~use_levels & ~use_height).sum()),
-            default_m,
-        )
-        return out
-    ht_value = _parse_number(height)
-    if ht_value > 0:
-        return ht_value
-    lv_value = _parse_number(levels)
-    if lv_value > 0:
-        return lv_value * level_m
-    return float(default_m)
 
 
 # --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import shapely
 
 from . import __version__, export, io
 from .plot import EXISTING_COLOUR, PATROL_COLOURS, PHASE_STYLES
+from .vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -259,7 +260,7 @@ def build_map(res: Result) -> str:
                 f"{st.eta_min:.0f} min</title></g>"
             )
     layers.append(("l-patrols", "patrol circuits and stops", "".join(pat), True))
-    sens = res.town.pois[res.town.pois["kind"].isin(["school", "station", "bus_station"])]
+    sens = res.town.pois[res.town.pois["kind"].isin(SENSITIVE_KINDS)]
     tri = []
     for _, p in sens.iterrows():
         x, y = fr.xy(p.geometry.x, p.geometry.y)

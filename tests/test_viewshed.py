@@ -9,21 +9,19 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from affine import Affine
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from siteplanner._errors import InputError
-from siteplanner.privacy import Privacy, privacy_action, privacy_figures, residential_mask
+from siteplanner.privacy import Privacy, privacy_action, privacy_figures
 from siteplanner.terrain import terrain_clip, terrain_clips
 from siteplanner.viewshed import (
     DORI_PPM,
     best_heading,
     best_headings,
     build_obstacles,
-    building_height_m,
     dori_range_m,
     dori_ranges_m,
     horizontal_fov_deg,
@@ -497,23 +495,3 @@ def test_privacy_out_of_recognition_range_is_ok():
     assert privacy_action(p, policy="exclude") == "ok"
     with pytest.raises(InputError, match="policy"):
         privacy_action(p, policy="blur")  # type: ignore[arg-type]
-
-
-# ----------------------------------------------------------------------------- tags
-
-
-def test_building_height_from_tags():
-    levels = pd.Series(["4", None, "3;4", "x", None], index=[10, 11, 12, 13, 14])
-    height = pd.Series(["12.5 m", "7", None, None, "0"], index=levels.index)
-    out = building_height_m(levels, height, default_m=9.0, level_m=3.0)
-    assert out.index.tolist() == levels.index.tolist()
-    assert out.tolist() == [12.5, 7.0, 9.0, 9.0, 9.0]
-    assert building_height_m("5", None) == 15.0
-    assert building_height_m(None, "21,5") == 21.5
-    assert building_height_m(None, None, default_m=6.0) == 6.0
-
-
-def test_residential_mask():
-    tags = pd.Series(["apartments", "yes", "retail", None, "House"])
-    assert residential_mask(tags).tolist() == [True, False, False, False, True]
-    assert residential_mask(tags, include_yes=True).tolist() == [True, True, False, False, True]

@@ -1,0 +1,39 @@
+"""Module and function sizes: no module over 900 lines, no function over 100 (issue #15).
+
+    python scripts/check_sizes.py          # lists what is over, exit 1 if anything is
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+MAX_MODULE = 900
+MAX_FUNCTION = 100
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def oversized(folder: Path = ROOT / "siteplanner") -> list[str]:
+    """One line per module or function over its limit."""
+    out = []
+    for path in sorted(folder.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        n = len(text.splitlines())
+        if n > MAX_MODULE:
+            out.append(f"{path.name}: {n} lines (module limit {MAX_MODULE})")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION:
+                    out.append(
+                        f"{path.name}:{node.lineno} {node.name}: {length} lines "
+                        f"(function limit {MAX_FUNCTION})"
+                    )
+    return out
+
+
+if __name__ == "__main__":
+    found = oversized()
+    print("\n".join(found) or "every module and function within its limit")
+    sys.exit(1 if found else 0)

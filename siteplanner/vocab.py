@@ -1,0 +1,176 @@
+"""The users' vocabulary, in one place: the domain rules every step shares.
+
+- :data:`SENSITIVE_KINDS`: the places the towns' contracts name as sensitive (schools, gares,
+  bus stations), which raise demand near them and are named on each site's sheet.
+- :data:`CATEGORY_LABELS` and :data:`SOURCE_LABELS`: the incident categories of the security
+  contracts and who reports incidents to the observatory (OLS), slug → French label.
+- :func:`residential_mask`: which OSM buildings are dwellings (L251-3 of the Code de la
+  sécurité intérieure: a camera must not view the inside of dwellings nor their entrances).
+- :func:`building_height_m`: a building's height from its OSM ``height`` and
+  ``building:levels`` tags.
+
+Every module reads these names from here; none keeps a copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: POI kinds that are sensitive places (schools, gares, bus stations), as read from OSM.
+SENSITIVE_KINDS: tuple[str, ...] = ("school", "station", "bus_station")
+
+#: Incident categories of the towns' security contracts (slug → French label).
+CATEGORY_LABELS: dict[str, str] = {
+    "incendie_vehicule": "Incendie de véhicule",
+    "incendie_poubelle": "Incendie de poubelle",
+    "degradation_tag": "Dégradations et tags",
+    "cambriolage": "Cambriolage",
+    "vol_roulotte": "Vol à la roulotte",
+    "rodeo_urbain": "Rodéo urbain",
+    "trafic_stupefiants": "Regroupements et trafic de stupéfiants",
+    "violence_voie_publique": "Violences sur la voie publique",
+    "depot_sauvage": "Dépôt sauvage",
+}
+CATEGORIES: tuple[str, ...] = tuple(CATEGORY_LABELS)
+
+#: Who reports incidents (slug → French label).
+SOURCE_LABELS: dict[str, str] = {
+    "police_nationale": "Police nationale",
+    "police_municipale": "Police municipale",
+    "bailleur_social": "Bailleur social",
+    "services_techniques": "Services techniques",
+    "transporteur": "Transporteur",
+}
+SOURCES: tuple[str, ...] = tuple(SOURCE_LABELS)
+
+#: OSM ``building=*`` values taken as dwellings for the L251-3 privacy check.
+RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
+    {
+        "apartments",
+        "bungalow",
+        "cabin",
+        "detached",
+        "dormitory",
+        "farm",
+        "house",
+        "houseboat",
+        "residential",
+        "semidetached_house",
+        "static_caravan",
+        "terrace",
+        "villa",
+    }
+)
+
+
+def residential_mask(building: pd.Series, name: pd.Series | None = None) -> np.ndarray:
+    """Which buildings are dwellings, from their OSM ``building=*`` value and name.
+
+    A building is a dwelling when its type is one of :data:`RESIDENTIAL_BUILDINGS`, or when it
+    is untyped (``building=yes``) and has no name: in French town centres most untyped
+    buildings are housing, while named ones are shops, schools, churches or offices.
+
+    Parameters
+    ----------
+    building
+        The ``building`` tag of each building.
+    name
+        The ``name`` tag of each building, on the same index (``None``: no names, so every
+        ``building=yes`` counts as a dwelling).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean array aligned with ``building``.
+    """
+    b = building.astype(str).str.strip().str.lower()
+    unnamed = np.ones(len(b), bool) if name is None else name.isna().to_numpy()
+    return (b.isin(RESIDENTIAL_BUILDINGS).to_numpy()) | (b.eq("yes").to_numpy() & unnamed)
+
+
+#: Height given to a building whose tags give none: a three-storey building, the common case
+#: of the French towns' centres.
+DEFAULT_BUILDING_HEIGHT_M = 9.0
+#: Height of one storey (``building:levels``).
+LEVEL_HEIGHT_M = 3.0
+#: Tags above these are mapping errors and ignored (tallest building in France: 231 m).
+MAX_HEIGHT_M = 400.0
+MAX_LEVELS = 100.0
+
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+
+
+def parse_number(value: object) -> float:
+    """The first number in an OSM tag value ("12", "12.5 m", "3;4", "12,5"), or NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value) if math.isfinite(float(value)) else math.nan
+    match = _NUMBER.search(str(value))
+    if match is None:
+        return math.nan
+    return float(match.group(0).replace(",", "."))
+
+
+def building_height_m(
+    levels: object,
+    height: object,
+    *,
+    default_m: float = DEFAULT_BUILDING_HEIGHT_M,
+    level_m: float = LEVEL_HEIGHT_M,
+) -> float | pd.Series:
+    """Height of buildings from their OSM tags.
+
+    ``height`` (metres; "12", "12 m", "12.5", "12,5") when it parses to a number in
+    (0, :data:`MAX_HEIGHT_M`), else ``building:levels`` × ``level_m`` when the levels are in
+    (0, :data:`MAX_LEVELS`), else ``default_m``.
+
+    Parameters
+    ----------
+    levels
+        OSM ``building:levels``: a scalar or a pandas Series.
+    height
+        OSM ``height``: a scalar or a Series on the same index as ``levels``.
+    default_m
+        Height given when neither tag is usable.
+    level_m
+        Height of one storey.
+
+    Returns
+    -------
+    float or pandas.Series
+        A float for scalar inputs, else a float Series on the index of the inputs.
+    """
+    if not isinstance(levels, pd.Series) and not isinstance(height, pd.Series):
+        out = building_height_m(
+            pd.Series([levels], dtype=object),
+            pd.Series([height], dtype=object),
+            default_m=default_m,
+            level_m=level_m,
+        )
+        return float(out.iloc[0])
+    index = levels.index if isinstance(levels, pd.Series) else height.index  # type: ignore[union-attr]
+    lv = levels if isinstance(levels, pd.Series) else pd.Series(levels, index=index, dtype=object)
+    ht = height if isinstance(height, pd.Series) else pd.Series(height, index=index, dtype=object)
+    lv_num = lv.map(parse_number).astype(float)
+    ht_num = ht.map(parse_number).astype(float)
+    use_height = (ht_num > 0) & (ht_num < MAX_HEIGHT_M)
+    use_levels = (lv_num > 0) & (lv_num < MAX_LEVELS) & ~use_height
+    out = pd.Series(float(default_m), index=index, dtype=float)
+    out[use_levels] = lv_num[use_levels] * level_m
+    out[use_height] = ht_num[use_height]
+    log.debug(
+        "building heights: %d from height, %d from levels, %d default (%.1f m)",
+        int(use_height.sum()),
+        int(use_levels.sum()),
+        int((~use_levels & ~use_height).sum()),
+        default_m,
+    )
+    return out
