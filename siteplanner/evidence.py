@@ -17,27 +17,16 @@ does not mean a share of violence prevented.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .pipeline import Result
+from .vocab import EVIDENCE_SOURCES
+
 
 log = logging.getLogger(__name__)
 
-SOURCES = (
-    (
-        "Welsh, B. C. & Farrington, D. P. (2009). Public area CCTV and crime prevention: an updated "
-        "systematic review and meta-analysis. Justice Quarterly 26(4), 716–745"
-    ),
-    (
-        "Piza, E. L., Welsh, B. C., Farrington, D. P. & Thomas, A. L. (2019). CCTV surveillance for crime "
-        "prevention: a 40-year systematic review with meta-analysis. Criminology & Public Policy 18(1), "
-        "135–159"
-    ),
-)
+SOURCES = EVIDENCE_SOURCES
 
 #: Evidence classes, strongest first.
 CLASSES = {
@@ -103,23 +92,3 @@ def covered_counts(
 
 def _small(n: int, min_count: int) -> int | str:
     return f"< {min_count}" if 0 < n < min_count else n
-
-
-def covered_by_category(res: Result) -> pd.DataFrame | None:
-    """The report's table: incidents of the window inside the fields of view of the existing
-    and proposed cameras, by category, with the evidence class."""
-    import shapely
-
-    win = res.window_incidents
-    if win is None or not len(win):
-        return None
-    shown = res.sites.index[res.sites["status"].isin(["existing", "proposed"])]
-    polys = [res.fov.polygons[i] for i in shown if not res.fov.polygons[i].is_empty]
-    if not polys:
-        covered = np.zeros(len(win), bool)
-    else:
-        union = shapely.union_all(polys)
-        covered = shapely.contains_xy(union, win.geometry.x.to_numpy(), win.geometry.y.to_numpy())
-    return covered_counts(
-        win["category"].to_numpy(), covered, min_count=res.scenario.hotspots.min_count_shared
-    )

@@ -31,26 +31,23 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import hotspots, io
-from .privacy import Privacy, privacy_action, privacy_figures
+from . import files
+from .tables import patrols_frame, sites_frame, viewsheds_frame
 from .vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
-    from .pipeline import Result
+    from .result import Result
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "LAYERS",
     "PREFECTURE_COLUMNS",
-    "hotspot_segments",
     "layer_style_qml",
-    "nearest_street_names",
     "plan_layers",
     "write_exports",
     "hotspot_breaks",
     "prefecture_table",
-    "site_privacy",
     "write_gpkg",
 ]
 
@@ -92,114 +89,24 @@ PREFECTURE_COLUMNS: tuple[str, ...] = (
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
-def _shown(res: Result) -> pd.DataFrame:
-    s = res.sites
-    s = s[s["status"].isin(["existing", "proposed"])]
-    return s.sort_values(["status", "rank", "site_id"], kind="stable")
-
-
-def site_privacy(res: Result) -> gpd.GeoDataFrame:
-    """The L251-3 privacy figures of every existing and proposed site.
-
-    Uses the sites' ``privacy_facade_m``/``privacy_entrances`` columns when the pipeline
-    computed them, else measures them with :func:`siteplanner.privacy.privacy_figures`
-    at the camera's recognition range.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Indexed like ``res.sites``: ``site_id``, ``facade_m``, ``n_entrances``, ``action``
-        (``ok``, ``mask`` or ``exclude``) and the mask polygon as geometry (empty if none).
-    """
-    from .pipeline import camera_ranges
-
-    shown = _shown(res)
-    b = res.town.buildings
-    residential = (
-        b.geometry[b["residential"].astype(bool)] if "residential" in b else b.geometry.iloc[:0]
-    )
-    ent = res.town.pois[res.town.pois["kind"] == "entrance"]
-    ent_xy = np.column_stack([ent.geometry.x, ent.geometry.y]) if len(ent) else np.zeros((0, 2))
-    rec_m = camera_ranges(res.scenario.camera.chosen())["recognition"]
-    policy = res.scenario.candidates.privacy_policy
-    rows, geoms = [], []
-    have = "privacy_facade_m" in res.sites.columns and "privacy_entrances" in res.sites.columns
-    masks = getattr(res, "privacy_masks", None) or {}
-    for i in shown.index:
-        pt = res.sites.geometry.loc[i]
-        fov = res.fov.polygons[i]
-        if have:
-            p = Privacy(
-                float(res.sites.at[i, "privacy_facade_m"]),
-                int(res.sites.at[i, "privacy_entrances"]),
-                masks.get(i, shapely.Polygon()),
-            )
-        elif fov.is_empty:
-            p = Privacy(0.0, 0, shapely.Polygon())
-        else:
-            near = residential[residential.intersects(pt.buffer(rec_m + 1.0))]
-            p = privacy_figures(
-                fov, (pt.x, pt.y), residential=near, entrances_xy=ent_xy, recognition_range_m=rec_m
-            )
-        rows.append(
-            {
-                "site_id": res.sites.at[i, "site_id"],
-                "facade_m": round(p.facade_m, 1),
-                "n_entrances": p.n_entrances,
-                "action": privacy_action(p, policy=policy),
-            }
-        )
-        geoms.append(p.mask)
-    return gpd.GeoDataFrame(pd.DataFrame(rows, index=shown.index), geometry=geoms, crs=res.town.crs)
-
-
-def nearest_street_names(
-    points: gpd.GeoSeries, edges: gpd.GeoDataFrame, *, max_distance_m: float = 150.0
-) -> list[str]:
-    """The name of the nearest named street of each point ("" when none within ``max_distance_m``).
-
-    Parameters
-    ----------
-    points
-        Points in the edges' CRS.
-    edges
-        Street edges with a ``name`` column (e.g. :func:`siteplanner.io.edges_gdf`).
-    max_distance_m
-        Farther streets are not used as an address.
-    """
-    named = edges[edges["name"].notna() & (edges["name"].astype(str) != "")]
-    if named.empty or len(points) == 0:
-        return [""] * len(points)
-    tree = shapely.STRtree(named.geometry.values)
-    idx = tree.query_nearest(points.values, max_distance=max_distance_m, all_matches=False)
-    out = [""] * len(points)
-    names = named["name"].astype(str).to_numpy()
-    for p, e in zip(idx[0], idx[1]):
-        out[int(p)] = names[int(e)]
-    return out
-
-
 def _compass(h: float) -> str:
     if h is None or not np.isfinite(h):
         return "360°"
     return _COMPASS[int(((h % 360) + 22.5) // 45) % 8]
 
 
-def prefecture_table(res: Result, privacy: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+def prefecture_table(res: Result) -> pd.DataFrame:
     """The prefecture table: one row per existing or proposed camera (see :data:`PREFECTURE_COLUMNS`).
 
     Parameters
     ----------
     res
         A pipeline result.
-    privacy
-        The result of :func:`site_privacy` (computed when not given).
     """
-    privacy = site_privacy(res) if privacy is None else privacy
-    shown = _shown(res)
-    pts = shown.geometry
-    ll = pts.to_crs("EPSG:4326")
-    streets = nearest_street_names(pts, io.edges_gdf(res.town.graph, res.town.crs))
+    privacy = res.figures.privacy
+    shown = res.sites.loc[privacy.index]
+    ll = shown.geometry.to_crs("EPSG:4326")
+    streets = res.figures.addresses.loc[shown.index]
     model = res.scenario.camera.chosen()
     kinds = np.where(shown["status"] == "existing", "existing", model.kind)
     mask = privacy.loc[shown.index]
@@ -225,7 +132,7 @@ def prefecture_table(res: Result, privacy: gpd.GeoDataFrame | None = None) -> pd
             "note": "",
         }
     )
-    ent = getattr(res, "entrances", None)
+    ent = res.entrances
     if ent is not None and len(ent):
         # town entrances: context cameras the commune proposes to the State (never LAPI of its own)
         ell = ent.geometry.to_crs("EPSG:4326")
@@ -255,52 +162,6 @@ def prefecture_table(res: Result, privacy: gpd.GeoDataFrame | None = None) -> pd
     return df[list(PREFECTURE_COLUMNS)].reset_index(drop=True)
 
 
-def hotspot_segments(res: Result, *, max_distance_m: float = 30.0) -> gpd.GeoDataFrame:
-    """Street segments with the window's incidents counted on them (aggregates, safe to share).
-
-    Each incident of the time window is attributed to its nearest street segment within
-    ``max_distance_m``; segments with fewer than the scenario's ``min_count_shared``
-    incidents get no count (null) so that no single incident can be located. ``intensity``
-    is the hotspot surface (same units as ``hotspots.tif``) at the segment's midpoint.
-    """
-    town = res.town
-    edges = io.edges_gdf(town.graph, town.crs)
-    edges = edges[edges.intersects(town.area)].reset_index(drop=True)
-    win = res.window_incidents
-    counts = np.zeros(len(edges))
-    if len(win) and len(edges):
-        tree = shapely.STRtree(edges.geometry.values)
-        idx = tree.query_nearest(
-            win.geometry.values, max_distance=max_distance_m, all_matches=False
-        )
-        counts = np.bincount(idx[1], minlength=len(edges)).astype(float)
-    shared = hotspots.suppress_small(counts, min_count=res.scenario.hotspots.min_count_shared)
-    mid = shapely.line_interpolate_point(edges.geometry.values, 0.5, normalized=True)
-    intensity = hotspots.sample_grid(
-        res.grid, np.column_stack([shapely.get_x(mid), shapely.get_y(mid)])
-    )
-    out = gpd.GeoDataFrame(
-        {
-            "name": edges["name"],
-            "length_m": edges["length"].round(1),
-            "incidents": pd.array(np.where(np.isnan(shared), np.nan, shared), dtype="Float64"),
-            "intensity": np.round(intensity, 3),
-            "window": res.grid.window,
-            "synthetic_incidents": res.synthetic,
-        },
-        geometry=edges.geometry.values,
-        crs=town.crs,
-    )
-    out["incidents"] = out["incidents"].round(0).astype("Int64")
-    per = (
-        out["incidents"].astype("Float64")
-        * 100.0
-        / np.maximum(out["length_m"].to_numpy(float), 1.0)
-    )
-    out["per_100m"] = per.round(2)
-    return out
-
-
 def hotspot_breaks(segments: gpd.GeoDataFrame) -> list[float]:
     """Class breaks of ``per_100m`` (quartiles and 9th decile of the shared segments), increasing."""
     v = segments["per_100m"].dropna().to_numpy(float)
@@ -311,9 +172,7 @@ def hotspot_breaks(segments: gpd.GeoDataFrame) -> list[float]:
 
 
 def plan_layers(
-    res: Result,
-    privacy: gpd.GeoDataFrame | None = None,
-    review_decisions: Mapping[str, str] | None = None,
+    res: Result, review_decisions: Mapping[str, str] | None = None
 ) -> dict[str, gpd.GeoDataFrame]:
     """Every layer of ``plan.gpkg`` as a GeoDataFrame in the town's CRS (empty layers omitted).
 
@@ -321,15 +180,11 @@ def plan_layers(
     ----------
     res
         A pipeline result.
-    privacy
-        The result of :func:`site_privacy` (computed when not given).
     review_decisions
         Site id → the référent sûreté's decision, shown on ``proposed_sites``.
     """
-    from .pipeline import patrols_frame, sites_frame, viewsheds_frame
-
     crs = res.town.crs
-    privacy = site_privacy(res) if privacy is None else privacy
+    privacy = res.figures.privacy
     layers: dict[str, gpd.GeoDataFrame] = {}
     layers["study_area"] = gpd.GeoDataFrame(
         {
@@ -345,8 +200,6 @@ def plan_layers(
     sf["privacy_facade_m"] = sf["site_id"].map(priv["facade_m"]).astype(float)
     sf["privacy_entrances"] = sf["site_id"].map(priv["n_entrances"]).astype("Int64")
     sf["privacy_mask"] = sf["site_id"].map(~priv.geometry.is_empty).astype(bool)
-    if "funded_eur" not in sf:
-        sf["funded_eur"] = (sf["cost_eur"] * res.scenario.plan.funded_share).round(0)
     decisions = dict(review_decisions or {})
     sf["review"] = [decisions.get(str(x), "pending") for x in sf["site_id"]]
     layers["existing_cameras"] = sf[sf["status"] == "existing"].drop(
@@ -365,7 +218,7 @@ def plan_layers(
         geometry=shapely.force_2d(pm.geometry.values),
         crs=crs,
     )
-    layers["hotspot_segments"] = hotspot_segments(res)
+    layers["hotspot_segments"] = res.figures.hotspot_segments
     pf = patrols_frame(res)
     layers["patrols"] = pf[pf["feature"] == "circuit"].drop(
         columns=["feature", "order", "eta_min", "dwell_min"]
@@ -583,11 +436,10 @@ def write_gpkg(
 def write_exports(res: Result, out_dir: str | Path) -> list[Path]:
     """Write ``plan.gpkg`` (styled) and ``prefecture.csv`` into ``out_dir``; returns the files written."""
     out_dir = Path(out_dir)
-    privacy = site_privacy(res)
-    rv = getattr(res, "review", None)
+    rv = res.review
     decisions = {r.site_id: r.decision for r in rv.rows} if rv is not None else {}
-    layers = plan_layers(res, privacy, decisions)
-    io.write_with(out_dir / "plan.gpkg", lambda p: write_gpkg(layers, p))
-    table = prefecture_table(res, privacy)
-    io.write_text(out_dir / "prefecture.csv", table.to_csv(index=False, lineterminator="\n"))
+    layers = plan_layers(res, decisions)
+    files.write_with(out_dir / "plan.gpkg", lambda p: write_gpkg(layers, p))
+    table = prefecture_table(res)
+    files.write_text(out_dir / "prefecture.csv", table.to_csv(index=False, lineterminator="\n"))
     return [out_dir / "plan.gpkg", out_dir / "prefecture.csv"]

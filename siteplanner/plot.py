@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import matplotlib.axes
 
     from .hotspots import DensityGrid
-    from .pipeline import Result
+    from .result import Result
 
 log = logging.getLogger(__name__)
 
@@ -249,16 +249,17 @@ def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def hotspot_classes(
-    grid: DensityGrid, area: Any, *, k: int = 5, scheme: str = "quantiles"
+    grid: DensityGrid, inside: np.ndarray, *, k: int = 5, scheme: str = "quantiles"
 ) -> HotspotClasses:
-    """Classify the grid cells inside ``area`` that hold some density into ``k`` classes.
+    """Classify the grid cells inside the area that hold some density into ``k`` classes.
 
     Parameters
     ----------
     grid
         The hotspot grid.
-    area
-        Study area polygon, in the grid's CRS.
+    inside
+        Boolean array of the grid's shape: the cells inside the study area
+        (:func:`siteplanner.hotspots.grid_mask`).
     k
         Number of classes (fewer when the cells hold fewer distinct values).
     scheme
@@ -270,13 +271,11 @@ def hotspot_classes(
     -------
     HotspotClasses
     """
-    from .hotspots import grid_mask
-
     if scheme not in ("quantiles", "fisher_jenks"):
         raise ValueError(f"scheme = {scheme!r}; accepted: 'quantiles' or 'fisher_jenks'")
     vals = np.asarray(grid.values, float)
     top = float(np.nanmax(vals)) if np.isfinite(vals).any() else 0.0
-    keep = grid_mask(grid, area) & np.isfinite(vals) & (vals > 1e-9 * max(top, 1e-300))
+    keep = np.asarray(inside, bool) & np.isfinite(vals) & (vals > 1e-9 * max(top, 1e-300))
     classes = np.full(vals.shape, -1, dtype=np.int16)
     v = vals[keep]
     if len(v) == 0:
@@ -689,7 +688,7 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     import shapely
 
     town = res.town
-    hc = hotspot_classes(res.grid, town.area, k=k, scheme=scheme)
+    hc = hotspot_classes(res.grid, res.demand_.grid_inside, k=k, scheme=scheme)
     cmap = ListedColormap([_ylorrd(t) for t in np.linspace(0.12, 0.95, max(len(hc.bins), 1))])
     fig = Figure(figsize=(15, 10.2))
     FigureCanvasAgg(fig)  # a renderer for the label placement (no pyplot, no global backend)
@@ -699,9 +698,7 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     ax = fig.add_axes((0.01, 0.045, 0.64, 0.89), label="map")
     ax.set_aspect("equal", adjustable="box", anchor="NW")
     ax.set_facecolor("#f4f1ea")
-    from .io import edges_gdf
-
-    edges = edges_gdf(town.graph, town.crs)  # once for both panels
+    edges = res.figures.streets
     _draw_layers(ax, res, hc, cmap, None, detail=False, edges=edges)
     xmin, ymin, xmax, ymax = town.area.buffer(60).bounds
     ax.set_xlim(xmin, xmax)

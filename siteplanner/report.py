@@ -39,15 +39,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch
 from matplotlib.path import Path as MplPath
 
-from . import __version__, export, io, plot, report_sections
-from .vocab import SENSITIVE_KINDS
+from . import __version__, export, files, plot, report_sections
+from .vocab import SENSITIVE_KINDS, small_count
 
 if TYPE_CHECKING:
-    from .pipeline import Result
+    from .result import Result
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Report", "build_report", "dashboard", "review_effects", "write_report"]
+__all__ = ["Report", "build_report", "write_report"]
 
 _ATTR = "© OpenStreetMap contributors (ODbL)"
 _DORI = ("detection", "observation", "recognition", "identification")
@@ -84,197 +84,7 @@ class Report:
 # ---------------------------------------------------------------------------------------------
 
 
-def _small(n: int, min_count: int) -> str:
-    return f"< {min_count}" if 0 < n < min_count else f"{n:,}".replace(",", " ")
-
-
-def dashboard(res: Result) -> dict[str, pd.DataFrame]:
-    """The evaluation dashboard's tables (aggregates only).
-
-    Returns
-    -------
-    dict
-        ``contexte_categories`` (incidents of the window per category and source),
-        ``contexte_sites`` (incidents near schools, gares, bus stations and in QPVs),
-        ``activite`` (cameras, patrols) and ``resultats`` (coverage, incidents in view).
-        Counts below ``min_count_shared`` are written "< n".
-    """
-    sc = res.scenario
-    mc = sc.hotspots.min_count_shared
-    win = res.window_incidents
-    out: dict[str, pd.DataFrame] = {}
-    if len(win):
-        tab = pd.crosstab(win["category"], win["source"], margins=True, margins_name="total")
-        out["contexte_categories"] = tab.map(lambda v: _small(int(v), mc))
-    else:
-        out["contexte_categories"] = pd.DataFrame()
-    rows = []
-    pois = res.town.pois
-    r = sc.weights.sensitive_radius_m
-    labels = {
-        "school": "établissements scolaires",
-        "station": "gares",
-        "bus_station": "gares routières",
-    }
-    for kind, label in labels.items():
-        p = pois[(pois["kind"] == kind) & pois.intersects(res.town.area)]
-        if p.empty:
-            continue
-        zone = p.buffer(r).union_all()
-        n = (
-            int(
-                shapely.contains_xy(
-                    zone, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()
-                ).sum()
-            )
-            if len(win)
-            else 0
-        )
-        rows.append(
-            {
-                "surroundings": f"{label} ({len(p)}), within {r:g} m",
-                "incidents": _small(n, mc),
-                "share": f"{n / len(win):.1%}" if len(win) else "–",
-            }
-        )
-    if res.qpv is not None and len(res.qpv):
-        for name, g in zip(res.qpv["name"], res.qpv.geometry):
-            n = (
-                int(
-                    shapely.contains_xy(
-                        g, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()
-                    ).sum()
-                )
-                if len(win)
-                else 0
-            )
-            rows.append(
-                {
-                    "surroundings": f"QPV {name}",
-                    "incidents": _small(n, mc),
-                    "share": f"{n / len(win):.1%}" if len(win) else "–",
-                }
-            )
-    out["contexte_sites"] = pd.DataFrame(rows, columns=["surroundings", "incidents", "share"])
-    s = res.sites
-    ex = s[s["status"] == "existing"]
-    src = ex["heading_source"].value_counts() if "heading_source" in ex else pd.Series(dtype=int)
-    known = int(len(ex) - src.get("assumed best", 0)) if "heading_source" in ex else 0
-    act = [
-        (
-            "existing cameras",
-            len(ex)
-            if not len(ex)
-            else f"{len(ex)} ({known} with a mapped heading, {len(ex) - known} with the best heading assumed)",
-        ),
-        ("proposed sites (all phases)", int((s["status"] == "proposed").sum())),
-        (f"proposed sites, {sc.plan.phase_name}", len(res.proposed)),
-        (
-            "candidate sites examined",
-            int((s["status"] == "candidate").sum() + (s["status"] == "proposed").sum()),
-        ),
-    ]
-    for c in res.circuits:
-        act.append(
-            (
-                f"patrol {c.name}",
-                f"{c.length_m / 1000:.2f} km, {len(c.stops)} stops, {c.duration_min:.0f} of "
-                f"{c.budget_min:.0f} min",
-            )
-        )
-    out["activite"] = pd.DataFrame(act, columns=["indicator", "value"])
-    inc_xy = np.column_stack([win.geometry.x, win.geometry.y]) if len(win) else np.zeros((0, 2))
-
-    def in_view(mask: np.ndarray) -> int:
-        polys = [
-            res.fov.polygons[i] for i in np.flatnonzero(mask) if not res.fov.polygons[i].is_empty
-        ]
-        if not polys or not len(inc_xy):
-            return 0
-        return int(shapely.contains_xy(shapely.union_all(polys), inc_xy[:, 0], inc_xy[:, 1]).sum())
-
-    existing = (s["status"] == "existing").to_numpy()
-    nxt = existing | s["site_id"].isin(res.proposed["site_id"]).to_numpy()
-    n_b, n_a = in_view(existing), in_view(nxt)
-    resu = [
-        ("demand weight covered, existing cameras", f"{res.coverage_before:.1%}"),
-        (f"demand weight covered after {sc.plan.phase_name}", f"{res.coverage_after:.1%}"),
-        ("incidents of the window in view, existing cameras", _small(n_b, mc)),
-        (f"incidents of the window in view after {sc.plan.phase_name}", _small(n_a, mc)),
-        (
-            "share of the window's incidents in view after",
-            f"{n_a / len(win):.1%}" if len(win) else "–",
-        ),
-    ]
-    for pp in getattr(res, "phase_plans", []) or []:
-        resu.append((f"coverage after {pp.phase.name}", f"{pp.coverage_share:.1%}"))
-    out["resultats"] = pd.DataFrame(resu, columns=["indicator", "value"])
-    return out
-
-
-def _instead(res: Result, site_id: str, *, moved: bool = False) -> str:
-    """The optimiser's answer to a reject or a move, from the run's review outcomes."""
-    out = res.review_outcomes
-    if out is None or out.empty or site_id not in set(out["site_id"]):
-        return ""
-    r = out[out["site_id"] == site_id].iloc[0]
-    radius = res.counts.get("review_radius_m")
-    text = ""
-    if pd.notna(r.get("excluded_nearby")) and radius:
-        text += f"; {int(r['excluded_nearby'])} other candidate(s) within {radius:g} m kept out"
-    if isinstance(r.get("instead"), str) and not moved:
-        text += f"; nearest proposed site now {r['instead']} at {r['instead_distance_m']:.0f} m"
-    return text
-
-
-def review_effects(res: Result) -> pd.DataFrame:
-    """Each review decision and its effect on this run's plan (empty when there is no review)."""
-    rv = getattr(res, "review", None)
-    cols = ["site_id", "decision", "comment", "reviewer", "date", "effect"]
-    if rv is None:
-        return pd.DataFrame(columns=cols)
-    s = res.sites.set_index("site_id")
-    rows = []
-    for r in rv.rows:
-        st = s["status"].get(r.site_id)
-        if r.decision == "accept":
-            eff = (
-                f"fixed in the plan, rank {int(s.at[r.site_id, 'rank'])}"
-                if st == "proposed"
-                else f"accepted; status now {st or 'unknown'}"
-            )
-        elif r.decision == "reject":
-            eff = (
-                "excluded from the plan; the optimiser chose another site in its place"
-                if st != "proposed"
-                else "still proposed (check the review file)"
-            )
-            eff += _instead(res, r.site_id)
-        elif r.decision == "move":
-            mid = f"{r.site_id}-M"
-            if mid in s.index:
-                cw0 = s["covered_weight"].get(r.site_id, np.nan)
-                cw1 = s.at[mid, "covered_weight"]
-                eff = (
-                    f"evaluated at the new position as {mid}: covers {cw1:.2%} of demand weight "
-                    f"(was {cw0:.2%}); status {s.at[mid, 'status']}"
-                )
-            else:
-                eff = "moved position not evaluated (outside the study area?)"
-            eff += _instead(res, r.site_id, moved=True)
-        else:
-            eff = "no decision yet: the site stays as the optimiser proposed it"
-        rows.append(
-            {
-                "site_id": r.site_id,
-                "decision": r.decision,
-                "comment": r.comment,
-                "reviewer": r.reviewer,
-                "date": r.date,
-                "effect": eff,
-            }
-        )
-    return pd.DataFrame(rows, columns=cols)
+_small = small_count
 
 
 # ---------------------------------------------------------------------------------------------
@@ -578,7 +388,7 @@ def _closeup_site(ax: Axes, res: Result, i: int, *, half_m: float) -> None:
         linewidths=1,
         zorder=3,
     )
-    mask = (getattr(res, "privacy_masks", None) or {}).get(i)
+    mask = res.privacy_masks.get(i)
     if mask is not None and not mask.is_empty:
         _add_polys(
             ax,
@@ -740,7 +550,7 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
         f'<path d="{_svg_path([res.fov.polygons[i]], x0, y1)}" fill="#d62728" fill-opacity="0.35" '
         f'stroke="#d62728" stroke-width="{1.4 * k:.3f}" fill-rule="evenodd"/>'
     )
-    mask = (getattr(res, "privacy_masks", None) or {}).get(i)
+    mask = res.privacy_masks.get(i)
     if mask is not None and not mask.is_empty:
         o.append(
             f'<path d="{_svg_path([mask], x0, y1)}" fill="url(#{hatch})" stroke="#000" '
@@ -1094,7 +904,7 @@ def _window_text(w: Any) -> str:
 
 def _summary_rows(res: Result) -> list[tuple[str, Any]]:
     sc, p = res.scenario, res.plan
-    files = (
+    incident_files = (
         sorted(set(res.incidents["file"])) if len(res.incidents) and "file" in res.incidents else []
     )
     model = sc.camera.chosen()
@@ -1106,7 +916,7 @@ def _summary_rows(res: Result) -> list[tuple[str, Any]]:
         ("scenario", sc.name),
         ("study area", f"{res.town.name} ({res.town.area.area / 1e6:.2f} km², {res.town.crs})"),
         ("street and building data", f"OpenStreetMap extract {res.town.source} — {_ATTR}"),
-        ("incident data", ", ".join(Path(f).name for f in files) or "none"),
+        ("incident data", ", ".join(Path(f).name for f in incident_files) or "none"),
         (
             "synthetic incidents",
             "YES — not real data, for demonstration only" if res.synthetic else "no",
@@ -1298,13 +1108,13 @@ def build_report(
         if pages is not None:
             pages.savefig(overview)
             pages.savefig(curve)
-        edges = io.edges_gdf(res.town.graph, res.town.crs)  # once for every figure
+        edges = res.figures.streets
         keep(_coverage_fig(res, edges), "coverage")
         # one sheet per proposed site
         s = res.sites
         prop = s[s["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
-        privacy = export.site_privacy(res)
-        rv = getattr(res, "review", None)
+        privacy = res.figures.privacy
+        rv = res.review
         sheets = []
         positions = [s.index.get_loc(i) for i in prop.index]
         halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
@@ -1341,18 +1151,9 @@ def build_report(
             sheets.append((sid, rows, row, ll))
         # patrols
         keep(_patrol_fig(res, edges), "patrols")
-        from .patrol import itinerary_lines
-
-        itins = []
-        for c in res.circuits:
-            try:
-                steps = itinerary_lines(res.town.graph, c)
-            except Exception as exc:  # an itinerary must not break the report
-                log.warning("itinerary of %r failed: %s", c.name, exc)
-                steps = []
-            itins.append((c, steps))
-        dash = dashboard(res)
-        effects = review_effects(res)
+        itins = [(c, res.patrols.itineraries[c.name]) for c in res.circuits]
+        dash = res.figures.dashboard
+        effects = res.figures.review_effects
         if pages is not None:
             for c, steps in itins:
                 lines = [
@@ -1560,9 +1361,9 @@ def write_report(
     """Write ``report.html`` (and ``report.pdf`` if ``pdf``) into ``out_dir``; returns the files written."""
     out_dir = Path(out_dir)
     rep = build_report(res, pdf=pdf, overview=overview, overview_png=overview_png)
-    io.write_text(out_dir / "report.html", rep.html)
-    files = [out_dir / "report.html"]
+    files.write_text(out_dir / "report.html", rep.html)
+    written = [out_dir / "report.html"]
     if pdf:
-        io.write_with(out_dir / "report.pdf", lambda p: Path(p).write_bytes(rep.pdf))
-        files.append(out_dir / "report.pdf")
-    return files
+        files.write_with(out_dir / "report.pdf", lambda p: Path(p).write_bytes(rep.pdf))
+        written.append(out_dir / "report.pdf")
+    return written

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from . import entrances as entrances_mod
-from . import evidence
 from . import field_notes as notes_mod
+from .vocab import EVIDENCE_SOURCES
 
 if TYPE_CHECKING:
-    from .pipeline import Result
+    from .result import Result
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +75,18 @@ def night_figure(res: Result, *, dpi: int = 90) -> bytes:
     """Map of the demand the plan covers by day, and what darkness removes (PNG bytes)."""
     import io as _io
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import geopandas as gpd
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from . import io, plot
+    from . import plot
 
     n = res.night
     xy = np.column_stack([res.demand.geometry.x, res.demand.geometry.y])
     day, dark = n.seen_by_phase["day"], n.seen_by_phase[n.darkest]
-    fig, ax = plt.subplots(figsize=(7.5, 7.5))
-    io.edges_gdf(res.town.graph, res.town.crs).plot(ax=ax, color="#cccccc", linewidth=0.5)
+    fig = Figure(figsize=(7.5, 7.5))
+    ax = fig.subplots()
+    res.figures.streets.plot(ax=ax, color="#cccccc", linewidth=0.5)
     gpd.GeoSeries([res.town.area.boundary], crs=res.town.crs).plot(
         ax=ax, color="#1f4e9c", linewidth=1.0
     )
@@ -139,7 +137,6 @@ def night_figure(res: Result, *, dpi: int = 90) -> bytes:
         plot.add_synthetic_mark(ax)
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -229,14 +226,14 @@ def entrances_html(res: Result) -> str:
         "sites.</p>"
         f"<p class='legal'><b>Legal note.</b> {_e(entrances_mod.LAPI_NOTE)} siteplanner never proposes "
         "number-plate readers as municipal cameras.</p>"
-        + _table(entrances_mod.entrances_table(e))
+        + _table(res.figures.entrances_table.drop(columns="legal_note"))
         + "</section>"
     )
 
 
 def evidence_html(res: Result) -> str:
     """Covered incidents by category beside the evidence class of camera effects."""
-    tab = evidence.covered_by_category(res)
+    tab = res.figures.evidence
     if tab is None:
         return ""
     return (
@@ -247,7 +244,7 @@ def evidence_html(res: Result) -> str:
         "and car parks, with little measurable effect on violence.</p>"
         + _table(tab)
         + "<p class='small'>Sources: "
-        + _e("; ".join(evidence.SOURCES))
+        + _e("; ".join(EVIDENCE_SOURCES))
         + "</p></section>"
     )
 

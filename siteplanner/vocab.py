@@ -50,6 +50,19 @@ SOURCE_LABELS: dict[str, str] = {
 }
 SOURCES: tuple[str, ...] = tuple(SOURCE_LABELS)
 
+#: The meta-analyses of camera effects the report cites beside each category's evidence class.
+EVIDENCE_SOURCES = (
+    (
+        "Welsh, B. C. & Farrington, D. P. (2009). Public area CCTV and crime prevention: an updated "
+        "systematic review and meta-analysis. Justice Quarterly 26(4), 716–745"
+    ),
+    (
+        "Piza, E. L., Welsh, B. C., Farrington, D. P. & Thomas, A. L. (2019). CCTV surveillance for crime "
+        "prevention: a 40-year systematic review with meta-analysis. Criminology & Public Policy 18(1), "
+        "135–159"
+    ),
+)
+
 #: OSM ``building=*`` values taken as dwellings for the L251-3 privacy check.
 RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
     {
@@ -93,6 +106,12 @@ def residential_mask(building: pd.Series, name: pd.Series | None = None) -> np.n
     b = building.astype(str).str.strip().str.lower()
     unnamed = np.ones(len(b), bool) if name is None else name.isna().to_numpy()
     return (b.isin(RESIDENTIAL_BUILDINGS).to_numpy()) | (b.eq("yes").to_numpy() & unnamed)
+
+
+def small_count(n: int, min_count: int) -> str:
+    """A count as shared outputs show it: below ``min_count`` (but not 0) it reads "< min_count",
+    so that no single incident can be located from an aggregate."""
+    return f"< {min_count}" if 0 < n < min_count else f"{n:,}".replace(",", " ")
 
 
 #: Height given to a building whose tags give none: a three-storey building, the common case

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from . import __version__, export, io
+from . import __version__, export, files
 from .plot import EXISTING_COLOUR, PATROL_COLOURS, PHASE_STYLES
 from .vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
-    from .pipeline import Result
+    from .result import Result
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,10 @@ class _Frame:
         return round(x - self.xmin, 1), round(self.ymax - y, 1)
 
 
-def site_popups(res: Result, privacy: Any = None) -> dict[str, dict[str, Any]]:
+def site_popups(res: Result) -> dict[str, dict[str, Any]]:
     """The figures shown when a site is clicked: site id → label → value (strings)."""
-    privacy = export.site_privacy(res) if privacy is None else privacy
-    rv = getattr(res, "review", None)
+    privacy = res.figures.privacy
+    rv = res.review
     s = res.sites
     out: dict[str, dict[str, Any]] = {}
     for i in s.index[s["status"].isin(["existing", "proposed"])]:
@@ -76,7 +76,7 @@ def site_popups(res: Result, privacy: Any = None) -> dict[str, dict[str, Any]]:
             if np.isfinite(r["marginal_gain"]):
                 d["marginal gain"] = f"{r['marginal_gain']:.2%}"
             d["cost"] = f"{r['cost_eur']:,.0f} €".replace(",", " ")
-            funded = r.get("funded_eur", r["cost_eur"] * res.scenario.plan.funded_share)
+            funded = r["funded_eur"]
             d["funded"] = f"{funded:,.0f} € ({res.scenario.plan.funded_share:.0%})".replace(
                 ",", " "
             )
@@ -156,10 +156,10 @@ def build_map(res: Result) -> str:
     xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
     fr = _Frame((xmin, ymin, xmax, ymax))
     w, h = round(xmax - xmin, 1), round(ymax - ymin, 1)
-    privacy = export.site_privacy(res)
-    popups = site_popups(res, privacy)
-    edges = io.edges_gdf(town.graph, town.crs)
-    segs = export.hotspot_segments(res)
+    privacy = res.figures.privacy
+    popups = site_popups(res)
+    edges = res.figures.streets
+    segs = res.figures.hotspot_segments
     layers: list[tuple[str, str, str, bool]] = []  # (id, label, svg, visible)
     layers.append(
         (
@@ -348,5 +348,5 @@ def _marker(marker: str, x: float, y: float, col: str) -> str:
 def write_map(res: Result, out_dir: str | Path) -> list[Path]:
     """Write ``map.html`` into ``out_dir``; returns the file written."""
     path = Path(out_dir) / "map.html"
-    io.write_text(path, build_map(res))
+    files.write_text(path, build_map(res))
     return [path]

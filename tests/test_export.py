@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from siteplanner import export
+from siteplanner.steps import figures
 
 
 def test_gpkg_layers_read_back(default_run):
@@ -97,7 +98,7 @@ def test_gpkg_styles_embedded_like_qgis(default_run):
 
 def test_hotspot_segments_hide_small_counts(default_run):
     res, _, _ = default_run
-    segs = export.hotspot_segments(res)
+    segs = res.figures.hotspot_segments
     mc = res.scenario.hotspots.min_count_shared
     shown = segs["incidents"].dropna()
     assert len(shown) > 0 and (shown >= mc).all()
@@ -148,7 +149,7 @@ def test_nearest_street_names_known_answer():
     )
     pts = gpd.GeoSeries(shapely.points([(50, 4), (50, 40), (50, 500)]), crs="EPSG:32632")
     # the unnamed way is nearest to the first point: the nearest *named* street is used
-    assert export.nearest_street_names(pts, edges, max_distance_m=150) == ["Rue A", "Avenue B", ""]
+    assert figures.nearest_street_names(pts, edges, max_distance_m=150) == ["Rue A", "Avenue B", ""]
 
 
 def test_unknown_style_layer():

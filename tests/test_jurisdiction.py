@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from siteplanner import jurisdiction, pipeline
 from siteplanner._errors import InputError
+from siteplanner.vocab import SENSITIVE_KINDS
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 
@@ -92,7 +93,7 @@ def test_default_run_patrols_and_sites_stay_in_the_commune(default_run):
     assert len(res.counts["trench_ends"]) == len(inside)
     # sensitive sites of Monaco in the margin are marked as outside the commune
     labels = "; ".join(res.sites["sensitive_sites"].dropna())
-    sens = res.town.pois[res.town.pois["kind"].isin(pipeline.SENSITIVE_KINDS)]
+    sens = res.town.pois[res.town.pois["kind"].isin(SENSITIVE_KINDS)]
     if not shapely.covers(res.town.area, sens.geometry.values).all():
         assert "(hors commune)" in labels
 

@@ -125,7 +125,7 @@ def test_notes_raise_the_demand_near_them(notes_run, default_run):
 
 def test_evidence_classes_beside_covered_incidents(default_run):
     res, out, _ = default_run
-    tab = evidence.covered_by_category(res)
+    tab = res.figures.evidence
     assert set(tab["category"]) == set(res.window_incidents["category"])
     assert tab["evidence class"].isin(list(evidence.CLASSES)).all()
     row = tab.set_index("category")

@@ -458,9 +458,9 @@ def test_pipeline_existing_cameras_choice(tmp_path, town):
     cams = tmp_path / "cams.csv"
     cams.write_text("name,lon,lat,heading_deg\nMairie,7.4232,43.7427,NE\nPlace,7.4240,43.7435,\n")
     sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "cams.csv"'))
-    out = pipeline._existing_cameras(sc, town)
+    out = pipeline.existing_cameras(sc, town)
     assert out.crs == town.crs and out["site_id"].tolist() == ["X0001", "X0002"]
     assert out["heading_deg"].iloc[0] == 45.0
     assert out["heading_source"].tolist() == [cameras.FROM_FILE, cameras.ASSUMED]
     sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "none"'))
-    assert len(pipeline._existing_cameras(sc, town)) == 0
+    assert len(pipeline.existing_cameras(sc, town)) == 0

@@ -6,12 +6,9 @@ import html as _html
 import json
 import re
 
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-import pytest  # noqa: E402
-
-from siteplanner import pipeline, report, webmap  # noqa: E402
+from siteplanner import report, tables, webmap
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +74,6 @@ def test_report_content(default_run, html):
 
 
 def test_report_pdf_only_when_asked(default_run):
-    from siteplanner import report
-
     res, out, _ = default_run
     assert res.scenario.output.pdf is False
     assert not (out / "report.pdf").exists()  # [output] pdf = false by default
@@ -94,7 +89,7 @@ def test_report_pdf_only_when_asked(default_run):
 
 def test_dashboard_aggregates(default_run):
     res, _, _ = default_run
-    d = report.dashboard(res)
+    d = res.figures.dashboard
     cat = d["contexte_categories"]
     total = int(str(cat.loc["total", "total"]).replace(" ", ""))
     assert total == len(res.window_incidents)
@@ -112,7 +107,7 @@ def test_dashboard_aggregates(default_run):
 def test_review_effects_without_review(default_run):
     res, _, _ = default_run
     if res.review is None:
-        assert report.review_effects(res).empty
+        assert res.figures.review_effects.empty
 
 
 def test_map_html_offline_with_every_site(default_run):
@@ -149,7 +144,7 @@ def test_patrol_stops_named_everywhere(default_run, html):
     assert stops and all(st.name for st in stops)
     assert sum(st.name != "unnamed street" for st in stops) >= 0.8 * len(stops)
     for c in res.circuits:
-        slug = pipeline._slug(c.name)
+        slug = tables.slug(c.name)
         gpx = gpxpy.parse((out / f"patrol_{slug}.gpx").read_text(encoding="utf-8"))
         assert [w.name for w in gpx.waypoints] == [f"{st.order}. {st.name}" for st in c.stops]
         itin = (out / f"patrol_{slug}_itinerary.txt").read_text(encoding="utf-8")

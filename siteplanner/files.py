@@ -1,0 +1,143 @@
+"""Writing files atomically: a run's outputs are staged, then moved into place.
+
+:func:`staged_folder` stages every output of a run in a hidden folder and moves each into the
+output folder only when all are written (a run killed half-way leaves the previous outputs as
+they were; other files there, such as the référent sûreté's review file, are never touched).
+:func:`write_text`, :func:`write_json`, :func:`write_geojson` (RFC 7946) and
+:func:`write_with` write one file atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def atomic_path(dest: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{dest.name}.", suffix=".tmp" + "".join(dest.suffixes), dir=dest.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        if tmp_path.exists():
+            tmp_path.unlink()  # some drivers refuse to write over an existing file
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextmanager
+def staged_folder(out_dir: str | Path) -> Iterator[tuple[Path, list[Path]]]:
+    """Stage a run's outputs in a hidden folder of ``out_dir``; move them into place on success.
+
+    Yields ``(stage, written)``: write every file into ``stage``; when the block ends without
+    error the stage is marked complete, then each file is moved onto ``out_dir`` with
+    :func:`os.replace` and listed in ``written``. Other files of ``out_dir`` (e.g. a review
+    file) are never touched.
+
+    A staging folder left by a killed run is dealt with first: without the mark (killed
+    while writing) it is removed and the previous outputs stay as they were; with it (killed
+    while moving, which could leave old and new files side by side) its remaining files are
+    moved into place, so the folder holds that run's outputs whole.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stale = [d for d in out_dir.glob(".staging-*") if d.is_dir()]
+    for d in sorted(stale, key=lambda d: ((d / _COMPLETE).is_file(), _read_mark(d), d.name)):
+        if (d / _COMPLETE).is_file():
+            log.warning("completing the outputs of an interrupted run from %s", d)
+            for f in sorted(d.iterdir()):
+                if f.name != _COMPLETE:
+                    os.replace(f, out_dir / f.name)
+        else:  # killed while writing (SIGKILL, power cut)
+            log.warning("removing %s, left by an interrupted run", d)
+        shutil.rmtree(d, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    written: list[Path] = []
+    try:
+        yield stage, written
+        write_text(stage / _COMPLETE, f"{time.time_ns()}\n")
+        for f in sorted(stage.iterdir()):
+            if f.name == _COMPLETE:
+                continue
+            os.replace(f, out_dir / f.name)
+            written.append(out_dir / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+_COMPLETE = ".complete"  # the mark of a staging folder whose run ended without error
+
+
+def _read_mark(stage: Path) -> int:
+    try:
+        return int((stage / _COMPLETE).read_text().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def write_text(dest: str | Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(dest: str | Path, obj: Any) -> None:
+    """Write JSON (sorted keys, 2-space indent) atomically."""
+    write_text(
+        dest,
+        json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default) + "\n",
+    )
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (pd.Timestamp,)):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_geojson(dest: str | Path, gdf: gpd.GeoDataFrame, *, precision: int = 7) -> None:
+    """Write RFC 7946 GeoJSON (WGS84, lon/lat order) atomically and deterministically."""
+    if gdf.crs is None:
+        raise ValueError("cannot export a GeoDataFrame without CRS")
+    g = gdf.to_crs("EPSG:4326")
+    g = g.set_geometry(shapely.set_precision(g.geometry.values, 10**-precision))
+    text = g.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=True, separators=(",", ":"))
+    obj = json.loads(text)
+    write_json(dest, obj)
+
+
+def write_with(dest: str | Path, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp_path)`` then move the file into place atomically."""
+    with atomic_path(dest) as tmp:
+        writer(tmp)

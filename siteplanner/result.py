@@ -1,0 +1,348 @@
+"""The values the pipeline's steps return, and the :class:`Result` that holds them all.
+
+Each step of :mod:`siteplanner.pipeline` returns one frozen value::
+
+    load(scenario)                      -> Inputs      steps/load.py
+    demand(inputs)                      -> Demand      steps/demand.py
+    candidates(inputs)                  -> Candidates  steps/sites.py
+    coverage(inputs, demand, cands)     -> Coverage    steps/coverage.py
+    review(inputs, cands, cov)          -> Decisions   steps/review.py
+    optimise(...)                       -> PhasePlans  steps/phases.py
+    patrol(...)                         -> Patrols     steps/patrols.py
+    figures(...)                        -> Figures     steps/figures.py
+
+A frozen :class:`Result` holds them, with every figure an output shows: the sites with their
+costs and funded shares, the phase table, the privacy figures, the addresses, the hotspot
+segments, the itineraries. The outputs (:mod:`~siteplanner.outputs`, ``report``, ``webmap``,
+``plot``, ``export``) only render it: they compute nothing of their own.
+
+This module holds data only: it imports no analysis module (their types are for annotations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+    from scipy.sparse import csr_matrix
+
+    from .coverage import FieldsOfView
+    from .hotspots import DensityGrid
+    from .io import Town
+    from .jurisdiction import Anchor
+    from .lighting import NightCoverage
+    from .optimise import PhasePlan, Plan
+    from .patrol import Circuit
+    from .review import Review
+    from .scenario import CameraModel, Scenario
+    from .windows import TimeWindow
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file a scenario names, resolved once (``None`` when the scenario names none)."""
+
+    osm: Path | None
+    qpv: Path | None
+    dem: Path | None
+    exclusion: Path | None
+    review: Path
+    lighting: Path | None
+    output: Path
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """What ``load`` read: the town, the incidents, the QPV, the existing cameras, the anchors."""
+
+    scenario: Scenario
+    paths: Paths
+    town: Town
+    incidents: gpd.GeoDataFrame
+    quarantine_csv: str
+    qpv: gpd.GeoDataFrame | None
+    existing_cameras: gpd.GeoDataFrame
+    patrol_start: Anchor
+    trench_ends: list[Anchor]
+    counts: dict[str, Any]
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the incidents are the simulator's (the outputs say so)."""
+        return bool(len(self.incidents)) and bool(self.incidents["synthetic"].any())
+
+
+@dataclass(frozen=True, eq=False)
+class Demand:
+    """The hotspot surface of the window and the demand points on the streets."""
+
+    window: TimeWindow
+    window_incidents: gpd.GeoDataFrame
+    category_weight: np.ndarray
+    bounds: tuple[float, float, float, float]
+    grid: DensityGrid
+    grid_inside: np.ndarray
+    points: gpd.GeoDataFrame
+    xy: np.ndarray
+    notes: gpd.GeoDataFrame | None
+    counts: dict[str, Any]
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.points["weight"].to_numpy(float)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Candidate and existing camera sites with their costs, and the review file read."""
+
+    sites: gpd.GeoDataFrame
+    model: CameraModel
+    review: Review | None
+    counts: dict[str, Any]
+
+    @property
+    def xy(self) -> np.ndarray:
+        return np.column_stack([self.sites.geometry.x, self.sites.geometry.y])
+
+
+@dataclass(frozen=True, eq=False)
+class Coverage:
+    """Fields of view, what each site sees, and the L251-3 figures of every site.
+
+    ``sites`` is the candidates' table with the view columns (heading, range, privacy);
+    ``A`` is the table the plan optimises (the night table when the window is at night) and
+    ``A_day`` the daytime one.
+    """
+
+    sites: gpd.GeoDataFrame
+    fov: FieldsOfView
+    A: csr_matrix
+    A_day: csr_matrix
+    ranges: dict[str, float]
+    privacy_masks: dict[int, Any]
+    lit_streets: Any
+    counts: dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Decisions:
+    """The référent sûreté's decisions as the optimiser applies them."""
+
+    review: Review | None
+    accepted: np.ndarray
+    rejected: np.ndarray
+    fixed: np.ndarray
+    excluded: np.ndarray
+    radius_m: float
+    counts: dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class PhasePlans:
+    """The phases planned, the sites annotated with them, and the figures per phase."""
+
+    plans: list[PhasePlan]
+    sites: gpd.GeoDataFrame
+    table: pd.DataFrame
+    curve: np.ndarray
+    review_outcomes: pd.DataFrame
+    night: NightCoverage | None
+
+    @property
+    def first(self) -> Plan:
+        return self.plans[0].plan
+
+
+@dataclass(frozen=True, eq=False)
+class Patrols:
+    """The patrol circuits of every shift, their prizes and itineraries."""
+
+    circuits: list[Circuit]
+    shift_prizes: dict[str, dict[int, float]]
+    itineraries: dict[str, list[str]]
+    gpx: dict[str, str]
+    counts: dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Figures:
+    """What the outputs show beyond the plan, computed once.
+
+    ``privacy`` (indexed like the sites, for the existing and proposed ones: ``facade_m``,
+    ``n_entrances``, ``action`` and the mask polygon), ``addresses`` (the nearest named street
+    of each shown site), ``hotspot_segments`` (aggregated counts on the streets), ``streets``
+    (the street edges drawn on every map), ``entrances`` and their table, ``field_notes`` (one
+    outcome per note), ``evidence`` (incidents in view by category, with their evidence class)
+    ``coverage_arrays`` (the coverage problem as ``coverage.npz`` stores it), and the report's
+    ``dashboard`` tables and ``review_effects`` (:mod:`siteplanner.steps.dashboard`).
+    """
+
+    privacy: gpd.GeoDataFrame
+    addresses: pd.Series
+    hotspot_segments: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    entrances: gpd.GeoDataFrame | None
+    entrances_table: pd.DataFrame | None
+    field_notes: gpd.GeoDataFrame | None
+    evidence: pd.DataFrame | None
+    coverage_arrays: dict[str, np.ndarray]
+    counts: dict[str, Any]
+    dashboard: dict[str, pd.DataFrame] = field(default_factory=dict)
+    review_effects: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """Everything a run computed: the value every output is written from."""
+
+    inputs: Inputs
+    demand_: Demand
+    candidates: Candidates
+    coverage: Coverage
+    decisions: Decisions
+    plans: PhasePlans
+    patrols: Patrols
+    figures: Figures
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    # the names the outputs read -------------------------------------------------------------
+    @property
+    def scenario(self) -> Scenario:
+        return self.inputs.scenario
+
+    @property
+    def town(self) -> Town:
+        return self.inputs.town
+
+    @property
+    def incidents(self) -> gpd.GeoDataFrame:
+        return self.inputs.incidents
+
+    @property
+    def qpv(self) -> gpd.GeoDataFrame | None:
+        return self.inputs.qpv
+
+    @property
+    def quarantine_csv(self) -> str:
+        return self.inputs.quarantine_csv
+
+    @property
+    def synthetic(self) -> bool:
+        return self.inputs.synthetic
+
+    @property
+    def window_incidents(self) -> gpd.GeoDataFrame:
+        return self.demand_.window_incidents
+
+    @property
+    def grid(self) -> DensityGrid:
+        return self.demand_.grid
+
+    @property
+    def demand(self) -> gpd.GeoDataFrame:
+        return self.demand_.points
+
+    @property
+    def sites(self) -> gpd.GeoDataFrame:
+        return self.plans.sites
+
+    @property
+    def fov(self) -> FieldsOfView:
+        return self.coverage.fov
+
+    @property
+    def A(self) -> csr_matrix:  # noqa: N802 - the coverage matrix's usual name
+        return self.coverage.A
+
+    @property
+    def privacy_masks(self) -> dict[int, Any]:
+        return self.coverage.privacy_masks
+
+    @property
+    def review(self) -> Review | None:
+        return self.decisions.review
+
+    @property
+    def plan(self) -> Plan:
+        return self.plans.first
+
+    @property
+    def phase_plans(self) -> list[PhasePlan]:
+        return self.plans.plans
+
+    @property
+    def phases(self) -> pd.DataFrame:
+        return self.plans.table
+
+    @property
+    def curve(self) -> np.ndarray:
+        return self.plans.curve
+
+    @property
+    def review_outcomes(self) -> pd.DataFrame:
+        return self.plans.review_outcomes
+
+    @property
+    def night(self) -> NightCoverage | None:
+        return self.plans.night
+
+    @property
+    def circuits(self) -> list[Circuit]:
+        return self.patrols.circuits
+
+    @property
+    def shift_prizes(self) -> dict[str, dict[int, float]]:
+        return self.patrols.shift_prizes
+
+    @property
+    def entrances(self) -> gpd.GeoDataFrame | None:
+        return self.figures.entrances
+
+    @property
+    def field_notes(self) -> gpd.GeoDataFrame | None:
+        return self.figures.field_notes
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """Every step's counts (``summary.json``'s ``inputs``)."""
+        out: dict[str, Any] = {}
+        for step in (
+            self.inputs,
+            self.demand_,
+            self.candidates,
+            self.coverage,
+            self.decisions,
+            self.patrols,
+            self.figures,
+        ):
+            out.update(step.counts)
+        return out
+
+    # the plan's headline figures --------------------------------------------------------------
+    @property
+    def coverage_before(self) -> float:
+        """Share of the demand weight the existing cameras see."""
+        total = self.plan.total_weight
+        if not total:
+            return 0.0
+        seen = self.A[np.flatnonzero(self.sites["existing"].to_numpy())]
+        covered = np.asarray(seen.sum(axis=0)).ravel() > 0
+        return float(self.demand_.weight[covered].sum()) / total
+
+    @property
+    def coverage_after(self) -> float:
+        return self.plan.coverage_share
+
+    @property
+    def proposed(self) -> gpd.GeoDataFrame:
+        """The proposed sites of the next phase, in rank order."""
+        s = self.sites
+        s = s[(s["status"] == "proposed") & (s["phase"] == self.scenario.plan.phase_name)]
+        return s.sort_values("rank", kind="stable")

@@ -1,0 +1,185 @@
+"""Step 4, ``coverage``: each site's field of view, what it sees, and its L251-3 figures.
+
+The field of view is the camera's wedge out to its range at the scenario's DORI level
+(EN 62676-4), occluded by the buildings (and the terrain, with a DEM). The coverage table
+says which demand points each site sees. The privacy figures measure the residential façade
+and the entrances each site would see at recognition range (Code de la sécurité intérieure,
+L251-3). With ``[lighting]``, a night window is planned on what the cameras see at night.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from .. import candidates as cand
+from .. import coverage as cov
+from .. import io, privacy, viewshed
+from .._errors import InputError
+from ..result import Candidates, Coverage, Demand, Inputs
+from . import night
+
+
+def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
+    """Fields of view and coverage of every site, with the view and privacy columns added."""
+    sc, town, model = inputs.scenario, inputs.town, cands.model
+    sites = cands.sites.copy()
+    ranges = camera_ranges(model)
+    range_m = ranges[sc.camera.covered_at]
+    fov_deg = cov.wedge_fov_deg(
+        model.fov_deg
+        if model.fov_deg
+        else viewshed.horizontal_fov_deg(model.focal_mm, model.sensor_width_mm),
+        model.kind,
+    )
+    obstacles = viewshed.build_obstacles(
+        town.buildings.geometry, heights_m=town.buildings["height_m"].to_numpy()
+    )
+    terrain = None
+    if inputs.paths.dem is not None:
+        bounds = town.area.buffer(town.margin_m + range_m).bounds
+        dem, transform = read_dem(inputs.paths.dem, town.crs, bounds)
+        terrain = {
+            "dem": dem,
+            "transform": transform,
+            "camera_height_m": model.mount_height_m,
+            "target_height_m": sc.camera.target_height_m,
+        }
+    sites_xy = cands.xy
+    fov = cov.fields_of_view(
+        obstacles,
+        sites_xy,
+        range_m=range_m,
+        fov_deg=fov_deg,
+        n_headings=sc.camera.n_headings,
+        target_xy=demand.xy,
+        target_weight=demand.points["weight"].to_numpy(),
+        terrain=terrain,
+        fixed_heading_deg=sites["fixed_heading_deg"].to_numpy(float),
+        site_fov_deg=sites["fixed_fov_deg"].to_numpy(float),
+    )
+    if sc.camera.coverage == "network":
+        A = cov.network_coverage_matrix(
+            town.graph, sites["node"].tolist(), demand.xy, range_m=range_m
+        )
+    else:
+        A = cov.coverage_matrix(fov.polygons, demand.xy)
+    sites = _view_columns(sites, fov, town, ranges, range_m)
+    masks = privacy_figures(sites, fov, town, ranges["recognition"])
+    counts: dict[str, Any] = {"coverage_nonzeros": int(A.nnz)}
+    A_day, lit_streets = A, None
+    if sc.lighting is not None:  # a plan for a night window counts what cameras see at night
+        lit_streets = night.street_lighting(sc, town, inputs.paths)
+        A, counts["plan_lighting_phase"] = night.window_matrix(
+            sc, A, sites_xy, demand.xy, model, lit_streets
+        )
+    return Coverage(
+        sites=sites,
+        fov=fov,
+        A=A,
+        A_day=A_day,
+        ranges=ranges,
+        privacy_masks=masks,
+        lit_streets=lit_streets,
+        counts=counts,
+    )
+
+
+def _view_columns(
+    sites: gpd.GeoDataFrame, fov: cov.FieldsOfView, town: io.Town, ranges, range_m: float
+) -> gpd.GeoDataFrame:
+    """Heading, field of view, ranges and network reach of each site."""
+    sites["heading_deg"] = np.round(fov.heading_deg, 1)
+    # a camera's own field of view counts with its known heading, or when it sees all round
+    own_fov = sites["fixed_fov_deg"].to_numpy(float)
+    used = np.isfinite(own_fov) & (
+        np.isfinite(sites["fixed_heading_deg"].to_numpy(float)) | (own_fov >= 360)
+    )
+    sites["fov_deg"] = np.where(used, own_fov, fov.fov_deg)
+    sites = sites.drop(columns=["fixed_heading_deg", "fixed_fov_deg"])
+    sites["range_m"] = round(range_m, 1)
+    sites["reach_m"] = np.round(
+        cand.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0
+    )
+    for lvl, r in ranges.items():
+        sites[f"{lvl}_m"] = round(r, 1)
+    return sites
+
+
+def camera_ranges(model) -> dict[str, float]:
+    """Range of a catalogue camera at each DORI level (EN 62676-4)."""
+    if model.range_m is not None:
+        return {
+            lvl: float(model.range_m) * viewshed.DORI_PPM["observation"] / ppm
+            for lvl, ppm in viewshed.DORI_PPM.items()
+        }
+    return {
+        lvl: viewshed.dori_range_m(model.focal_mm, model.sensor_width_mm, model.width_px, ppm)
+        for lvl, ppm in viewshed.DORI_PPM.items()
+    }
+
+
+def read_dem(
+    path, crs: str, bounds: tuple[float, float, float, float], cell_m: float = 30.0
+) -> tuple[np.ndarray, Any]:
+    """The DEM resampled (bilinear) to the study CRS on a ``cell_m`` grid over ``bounds``."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.warp import Resampling, reproject
+
+    xmin, ymin, xmax, ymax = bounds
+    cols = int(np.ceil((xmax - xmin) / cell_m))
+    rows = int(np.ceil((ymax - ymin) / cell_m))
+    transform = from_origin(xmin, ymax, cell_m, cell_m)
+    out = np.full((rows, cols), np.nan, dtype=np.float32)
+    try:
+        with rasterio.open(path) as src:
+            reproject(
+                rasterio.band(src, 1),
+                out,
+                dst_transform=transform,
+                dst_crs=crs,
+                resampling=Resampling.bilinear,
+                dst_nodata=np.nan,
+            )
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"{path}: cannot be read as an elevation raster ({exc})") from exc
+    if np.isnan(out).all():
+        raise InputError(f"{path}: the DEM does not cover the study area")
+    return np.where(np.isnan(out) | (out < -1000), np.nanmin(out), out), transform
+
+
+def privacy_figures(
+    sites: gpd.GeoDataFrame, fov: cov.FieldsOfView, town: io.Town, recognition_m: float
+) -> dict[int, Any]:
+    """L251-3 figures of each site: residential façade and entrances seen at recognition range.
+
+    Adds ``privacy_facade_m``, ``privacy_entrances`` and ``privacy_mask`` to ``sites`` and
+    returns the mask polygon of each site that has one.
+    """
+    res_b = town.buildings[town.buildings["residential"]]
+    ent = town.pois[town.pois["kind"] == "entrance"]
+    ent_xy = np.column_stack([ent.geometry.x, ent.geometry.y]) if len(ent) else np.zeros((0, 2))
+    facade, n_ent, masks = np.zeros(len(sites)), np.zeros(len(sites), int), {}
+    sindex = res_b.sindex
+    for i, p in enumerate(fov.polygons):
+        if p.is_empty:
+            continue
+        o = sites.geometry.iloc[i]
+        near = res_b.iloc[sindex.query(o.buffer(recognition_m + 1), predicate="intersects")]
+        pr = privacy.privacy_figures(
+            p,
+            (o.x, o.y),
+            residential=near.geometry,
+            entrances_xy=ent_xy,
+            recognition_range_m=recognition_m,
+        )
+        facade[i], n_ent[i] = pr.facade_m, pr.n_entrances
+        if not pr.mask.is_empty:
+            masks[i] = pr.mask
+    sites["privacy_facade_m"] = np.round(facade, 1)
+    sites["privacy_entrances"] = n_ent
+    sites["privacy_mask"] = (facade > 0) | (n_ent > 0)
+    return masks

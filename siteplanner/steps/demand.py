@@ -1,0 +1,161 @@
+"""Step 2, ``demand``: the hotspot surface of the window and the demand on the streets.
+
+The incidents of the scenario's time window give the hotspot surface (the scenario's method,
+:func:`hotspot_grid`); demand points every few metres along the streets inside the commune
+take its intensity, raised near sensitive places and in the QPV, and near the notes of the
+marches exploratoires (``[[field_notes]]``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import coverage, hotspots, incidents, io, jurisdiction, windows
+from .._errors import InputError
+from ..result import Demand, Inputs
+from ..scenario import Scenario, Window
+from ..vocab import SENSITIVE_KINDS
+
+log = logging.getLogger(__name__)
+
+
+def demand(inputs: Inputs) -> Demand:
+    """The hotspot surface of the scenario's window and the demand points it weighs."""
+    sc, town = inputs.scenario, inputs.town
+    tw = time_window(sc.hotspots.window)
+    win, cat_w, n_no_hour = window_incidents(sc, inputs.incidents, tw)
+    xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
+    bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
+    grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
+    edges = io.edges_gdf(town.graph, town.crs)
+    demand_xy, _ = hotspots.street_points(edges, spacing_m=sc.hotspots.street_spacing_m)
+    inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
+    demand_xy = demand_xy[inside]
+    intensity = hotspots.sample_grid(grid, demand_xy)
+    sens: dict[str, Any] = {
+        k: np.column_stack([g.geometry.x, g.geometry.y])
+        for k in SENSITIVE_KINDS
+        if len(g := town.pois[town.pois["kind"] == k])
+    }
+    if inputs.qpv is not None and len(inputs.qpv):
+        sens["qpv"] = inputs.qpv.union_all()
+    mult = coverage.sensitive_multiplier(
+        demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m
+    )
+    points = coverage.demand_table(demand_xy, intensity, mult, town.crs)
+    points, notes = field_notes_demand(sc, town, points, demand_xy)  # marches exploratoires
+    # sensitive sites in the margin raise demand inside the commune, and are counted apart
+    sens_pois = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
+    outside = int((~jurisdiction.inside_flags(sens_pois.geometry, town.area)).sum())
+    counts = {
+        "incidents_in_window": len(win),
+        "incidents_in_window_no_hour": n_no_hour,
+        "hotspot_cell_m": grid.cell_m,
+        "demand_points": len(points),
+        "sensitive_sites_outside_area": outside,
+    }
+    return Demand(
+        window=tw,
+        window_incidents=win,
+        category_weight=cat_w,
+        bounds=bounds,
+        grid=grid,
+        grid_inside=hotspots.grid_mask(grid, town.area),
+        points=points,
+        xy=demand_xy,
+        notes=notes,
+        counts=counts,
+    )
+
+
+def time_window(w: Window) -> windows.TimeWindow:
+    """The analysis time window of a scenario window."""
+    return windows.TimeWindow(
+        name=w.name,
+        hours=w.hours,
+        days=w.days,
+        school_holidays=w.school_holidays,
+        public_holidays=w.public_holidays,
+        period=w.period,
+    )
+
+
+def window_incidents(
+    sc: Scenario, inc: gpd.GeoDataFrame, tw: windows.TimeWindow
+) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
+    """The incidents of the hotspot window, their category weights, and how many have no hour."""
+    win = inc[incidents.window_mask(inc, tw)].reset_index(drop=True)
+    if len(win) == 0:
+        raise InputError(
+            f"{sc.path}: no incident in the study area and time window {tw.name!r}; "
+            "check [[incidents]] files and [hotspots.window]"
+        )
+    cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+    n_no_hour = (
+        int((win["time_precision"] == "date").sum()) if "time_precision" in win.columns else 0
+    )
+    return win, cat_w, n_no_hour
+
+
+def hotspot_grid(
+    sc: Scenario, win: gpd.GeoDataFrame, cat_w: np.ndarray, *, bounds, area, window: str
+) -> hotspots.DensityGrid:
+    """The scenario's hotspot surface: its method with the incident times and category weights.
+
+    The default method trains on the earlier incidents and validates on the later ones (its
+    inner temporal hold-out), with each incident weighted by its category, as the scenario
+    says; the cell side is the scenario's or one sized to the area (:func:`hotspots.grid_cell_m`).
+    """
+    xy = np.column_stack([win.geometry.x, win.geometry.y])
+    dated = win["datetime"].notna().to_numpy() if len(win) else np.zeros(0, bool)
+    times = win["datetime"].reset_index(drop=True) if dated.any() else None
+    cell_m = hotspots.grid_cell_m(bounds, len(win), area_m2=area.area, cell_m=sc.hotspots.cell_m)
+    weight = None if sc.hotspots.method == "near_repeat" else cat_w
+    if sc.hotspots.method == "near_repeat" and times is None:
+        raise InputError(
+            f'{sc.path}: [hotspots] method = "near_repeat" needs incident times; '
+            "the files are undated"
+        )
+    return hotspots.predict(
+        sc.hotspots.method,
+        xy,
+        weight=weight,
+        train_time=times,
+        bounds=bounds,
+        cell_m=cell_m,
+        bandwidth_m=sc.hotspots.bandwidth_m,
+        area=area,
+        window=window,
+    )
+
+
+def field_notes_demand(
+    sc: Scenario, town: io.Town, points: gpd.GeoDataFrame, demand_xy: np.ndarray
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the walks' notes and raise the demand near them (each file with its own weights)."""
+    if not sc.field_notes:
+        return points, None
+    from .. import field_notes
+
+    weight = points["weight"].to_numpy(float)
+    frames = []
+    for spec in sc.field_notes:
+        notes = field_notes.read_notes(sc.resolve(spec.path), walk=spec.walk, crs=spec.crs)
+        notes = notes.to_crs(town.crs)
+        weight, inside = field_notes.notes_demand(
+            demand_xy, weight, notes, town.area, weights=spec.weights, radius_m=spec.radius_m
+        )
+        frames.append(notes.assign(inside=inside, patrol_m=spec.patrol_m))
+    notes = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=town.crs)
+    if (~notes["inside"]).any():
+        log.warning(
+            "%d field note(s) outside the study area: listed in the report, no demand raised",
+            int((~notes["inside"]).sum()),
+        )
+    return points.assign(weight=weight), notes

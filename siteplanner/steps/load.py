@@ -1,0 +1,177 @@
+"""Step 1, ``load``: the scenario's files read once, into a frozen :class:`Inputs`.
+
+The town (streets, buildings, places) comes from the OSM extract (:mod:`siteplanner.io`),
+the incidents from every ``[[incidents]]`` file with its mapping
+(:mod:`siteplanner.incidents`), the QPV polygons, and the existing cameras
+(``[area] existing_cameras``). The patrol start and the cable trench ends are found first,
+before any heavy work: a town without a police station or town hall fails here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .. import cameras, incidents, io, jurisdiction
+from .._errors import InputError
+from ..result import Inputs, Paths
+from ..scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+
+def load(sc: Scenario, *, town: io.Town | None = None) -> Inputs:
+    """Read a scenario's inputs.
+
+    Parameters
+    ----------
+    sc
+        The scenario.
+    town
+        A town already loaded for this scenario's area (tests and batch runs reuse one);
+        ``None`` reads it from the OSM extract.
+
+    Raises
+    ------
+    InputError
+        The scenario has no ``[area]``, a file cannot be read, or the area has no patrol start.
+    """
+    if sc.area is None:
+        raise InputError(
+            f"{sc.path}: no [area] (OSM extract and boundary or polygon): a camera plan needs "
+            f"streets; run `siteplanner incidents {sc.path}` for the incident maps without streets"
+        )
+    town = io.scenario_town(sc) if town is None else town
+    # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
+    start, ends = anchors(town, sc)
+    reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
+    inc, n_dup = merge_reads(sc, reads, town.crs)
+    paths = scenario_paths(sc)
+    qpv = read_qpv(paths.qpv, town.crs, town.area) if paths.qpv else None
+    counts = dict(town.summary())
+    counts["incidents"] = len(inc)
+    counts["incident_rows"] = incidents.ingest_counts(reads)
+    counts["incident_duplicates_dropped"] = n_dup
+    counts["incidents_by_category"] = {
+        k: int(v) for k, v in inc["category"].value_counts().sort_index().items()
+    }
+    counts["incidents_by_source"] = {
+        k: int(v) for k, v in inc["source"].value_counts().sort_index().items()
+    }
+    counts["qpv"] = 0 if qpv is None else len(qpv)
+    return Inputs(
+        scenario=sc,
+        paths=paths,
+        town=town,
+        incidents=inc,
+        quarantine_csv=incidents.quarantine_csv(reads),
+        qpv=qpv,
+        existing_cameras=existing_cameras(sc, town),
+        patrol_start=start,
+        trench_ends=ends,
+        counts=counts,
+    )
+
+
+def scenario_paths(sc: Scenario) -> Paths:
+    """Every file the scenario names, resolved against its folder."""
+    area = sc.area
+    return Paths(
+        osm=sc.resolve(area.osm) if area is not None and area.osm else None,
+        qpv=sc.resolve(area.qpv) if area is not None and area.qpv else None,
+        dem=sc.resolve(area.dem) if area is not None and area.dem else None,
+        exclusion=sc.resolve(sc.candidates.exclusion) if sc.candidates.exclusion else None,
+        review=sc.review_path,
+        lighting=sc.resolve(sc.lighting.file)
+        if sc.lighting is not None and sc.lighting.file
+        else None,
+        output=sc.resolve(sc.output.dir),
+    )
+
+
+def anchors(town: io.Town, sc: Scenario) -> tuple[jurisdiction.Anchor, list[jurisdiction.Anchor]]:
+    """The patrol start and the cable trench ends, inside the study area (cheap; raises early)."""
+    source = str(sc.path or sc.name)
+    start = jurisdiction.patrol_start(
+        town.pois, town.area, town.crs, start=sc.patrol.start, source=source
+    )
+    ends = jurisdiction.trench_ends(
+        town.pois, town.area, town.crs, csu=sc.candidates.csu, source=source
+    )
+    return start, ends
+
+
+def read_scenario_incidents(sc: Scenario, *, area, crs: str) -> list[incidents.IncidentRead]:
+    """Every ``[[incidents]]`` file of the scenario, read with its mapping (one reader)."""
+    return [
+        incidents.read_incident_file(
+            f.spec(sc.resolve(f.path)),
+            area=area,
+            crs=crs,
+            categories=sc.categories,
+            timezone=sc.timezone,
+        )
+        for f in sc.incidents
+    ]
+
+
+def merge_reads(
+    sc: Scenario, reads: list[incidents.IncidentRead], crs: str
+) -> tuple[gpd.GeoDataFrame, int]:
+    """The files' incidents in one frame, cross-source duplicates dropped (the OLS's rule)."""
+    if reads:
+        return incidents.merge_sources(
+            [r.frame for r in reads],
+            distance_m=sc.observatory.duplicate_distance_m,
+            minutes=sc.observatory.duplicate_minutes,
+        )
+    cols = {c: [] for c in incidents.OUTPUT_COLUMNS + ("synthetic", "file")}
+    return gpd.GeoDataFrame(cols, geometry=[], crs=crs), 0
+
+
+def read_qpv(path: Path, crs: str, area) -> gpd.GeoDataFrame:
+    """QPV polygons clipped to the study area; invalid shapes repaired with make_valid (logged)."""
+    try:
+        q = gpd.read_file(path)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as QPV polygons ({exc})") from exc
+    if q.crs is None:
+        raise InputError(f"{path}: QPV file has no CRS")
+    invalid = ~q.geometry.is_valid
+    if invalid.any():
+        log.warning(
+            "%s: repaired %d invalid QPV polygon(s) with shapely.make_valid",
+            path.name,
+            int(invalid.sum()),
+        )
+        q["geometry"] = shapely.make_valid(q.geometry.values)
+    q = q.to_crs(crs)
+    q = q[q.intersects(area.buffer(500))]
+    name_col = next((c for c in ("nom_qp", "NOM_QP", "name", "nom") if c in q.columns), None)
+    q = q.assign(name=q[name_col] if name_col else [f"QPV {i + 1}" for i in range(len(q))])
+    return q[["name", "geometry"]].reset_index(drop=True)
+
+
+def existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
+    """The existing cameras the scenario asks for (``[area] existing_cameras``), town's CRS."""
+    feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
+    if sc.area.existing_cameras == "none":
+        out = cameras.osm_cameras(feats.iloc[:0])
+    elif sc.area.existing_cameras == "osm":
+        out = cameras.osm_cameras(feats, exclude=sc.area.camera_exclude)
+    else:
+        out = cameras.read_cameras(
+            sc.resolve(sc.area.cameras_file), crs=sc.area.existing_cameras_crs
+        )
+    out = out.to_crs(town.crs) if out.crs is not None else out.set_crs(town.crs)
+    log.info(
+        "existing cameras (%s): %d, of which %d with a known heading",
+        sc.area.existing_cameras,
+        len(out),
+        int(np.isfinite(out["heading_deg"].to_numpy(float)).sum()),
+    )
+    return out

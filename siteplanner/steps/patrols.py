@@ -1,0 +1,168 @@
+"""Step 7, ``patrol``: time-budgeted foot and bike circuits of each shift.
+
+Each shift's prize is the hotspot intensity of its own time window where the cameras (of the
+plan, in the dark at night) do not see; circuits start at the police station or the town hall
+and ride the commune's own streets (:func:`siteplanner.patrol.plan_circuits`). A shift may
+ask for variants: other circuits within a share of the best prize, with at least half of
+their stops new. Every circuit's itinerary is written out here, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from .. import candidates as cand
+from .. import hotspots, incidents, io, jurisdiction, patrol
+from ..result import Demand, Inputs, Patrols, PhasePlans
+from . import night as night_mod
+from .demand import time_window
+from .sites import area_node
+
+log = logging.getLogger(__name__)
+
+PATROL_SNAP_M = 50.0  # a demand point further than this from the patrol graph gives no stop prize
+
+
+def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
+    """The circuits of every shift (with their variants), named stops and itineraries."""
+    sc, town = inputs.scenario, inputs.town
+    plan_ = plans.first
+    chosen = list(plan_.fixed) + list(plan_.selected)
+    seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(A.shape[1], bool)
+    # the patrols ride the commune's own streets: the part of the graph inside the area
+    start, pgraph, demand_node = patrol_graph(town, inputs.patrol_start, demand.xy)
+    shift_prizes = {
+        s_.name: _shift_prize(s_, demand, seen, plans.night, demand_node, sc)
+        for s_ in sc.patrol.shifts
+    }
+    allp = pd.concat(shift_prizes.values(), axis=1).fillna(0.0)
+    score = allp.max(axis=1).sort_values(ascending=False, kind="stable")
+    cand_nodes = score.index[: sc.patrol.n_candidates].astype(int).tolist()
+    shifts = [
+        patrol.Shift(
+            name=s_.name,
+            budget_min=s_.budget_min,
+            speed_kmh=s_.speed(),
+            dwell_min=s_.dwell_min,
+            teams=s_.teams,
+            prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()),
+        )
+        for s_ in sc.patrol.shifts
+    ]
+    circuits = patrol.plan_circuits(
+        pgraph, start, cand_nodes, score.reindex(cand_nodes).tolist(), shifts=shifts, seed=0
+    )
+    variants_found: dict[str, Any] = {}
+    for s_, sh in zip(sc.patrol.shifts, shifts):
+        if s_.variants:
+            alt = _variants(s_, sh, pgraph, start, cand_nodes)
+            circuits += alt
+            variants_found[s_.name] = {
+                "asked": s_.variants,
+                "found": len(alt),
+                "within_share": s_.variants_within,
+            }
+    circuits = patrol.name_stops(circuits, town.graph, town.pois)
+    return Patrols(
+        circuits=circuits,
+        shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()},
+        itineraries={c.name: itinerary(town, c) for c in circuits},
+        gpx={c.name: patrol.to_gpx(c, town.crs) for c in circuits},
+        counts={"patrol_variants": variants_found, "patrol_start": inputs.patrol_start.label},
+    )
+
+
+def patrol_graph(
+    town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarray
+) -> tuple[int, Any, np.ndarray]:
+    """The patrol's start node, its graph (the streets inside the area, connected to the start)
+    and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`)."""
+    start_node = area_node(town, start.x, start.y)
+    g = jurisdiction.area_subgraph(town.graph, town.area, keep=start_node)
+    gids, gxy = cand.node_xy(g)
+    d, j = cKDTree(gxy).query(demand_xy) if len(demand_xy) else (np.zeros(0), np.zeros(0, int))
+    node = np.where(d <= PATROL_SNAP_M, gids[j] if len(gids) else -1, -1)
+    return start_node, g, node
+
+
+def _shift_prize(s_, demand: Demand, seen, night, demand_node, sc) -> pd.Series:
+    """A shift's prize per patrol-graph node: its window's hotspots the cameras do not see."""
+    weight = demand.weight
+    if s_.window is None:
+        w_int = weight
+    else:
+        stw = time_window(s_.window)
+        win = demand.window_incidents
+        m = incidents.window_mask(win, stw)
+        if m.sum() < 3:
+            log.warning(
+                "shift %r: only %d incident(s) in its window %r; using the whole window's hotspots",
+                s_.name,
+                int(m.sum()),
+                stw.name,
+            )
+            w_int = weight
+        else:
+            xy = np.column_stack([win.geometry.x, win.geometry.y])
+            g_s = hotspots.predict(
+                "kde",
+                xy[m],
+                weight=demand.category_weight[m],
+                bounds=demand.bounds,
+                cell_m=demand.grid.cell_m,
+                bandwidth_m=sc.hotspots.bandwidth_m or 100.0,
+                window=stw.name,
+            )
+            w_int = hotspots.sample_grid(g_s, demand.xy) * demand.points["multiplier"].to_numpy()
+    prize_pt = patrol.uncovered_prizes(w_int, night_mod.shift_seen(s_, seen, night).astype(float))
+    on = demand_node >= 0  # points with no street of the patrol graph near them earn nothing
+    np_ = pd.Series(prize_pt[on]).groupby(demand_node[on]).sum()
+    return np_[np_ > 0]
+
+
+def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -> list:
+    """Seeded alternatives within a share of the best prize (the best is already planned)."""
+    with warnings.catch_warnings():  # fewer than asked: logged here, said in the report
+        warnings.simplefilter("ignore", UserWarning)
+        alt = patrol.variants(
+            pgraph,
+            start,
+            cand_nodes,
+            list(sh.prizes),
+            n=s_.variants + 1,
+            within_share=s_.variants_within,
+            budget_min=sh.budget_min,
+            speed_kmh=sh.speed_kmh,
+            dwell_min=sh.dwell_min,
+            seed=0,
+            name=f"{s_.name} variante",
+        )
+    if len(alt) - 1 < s_.variants:
+        log.warning(
+            "shift %r: %d of %d variant(s) found: no other circuit within %.0f %% of the best "
+            "prize has at least half of its stops new",
+            s_.name,
+            len(alt) - 1,
+            s_.variants,
+            100 * s_.variants_within,
+        )
+    return [
+        dataclasses.replace(c, name=f"{s_.name} variante {j}")
+        for j, c in enumerate(alt[1:], start=1)
+    ]
+
+
+def itinerary(town: io.Town, c: patrol.Circuit) -> list[str]:
+    """The turn-by-turn lines of a circuit ([] when it cannot be written, logged)."""
+    try:
+        return list(patrol.itinerary_lines(town.graph, c))
+    except Exception as exc:  # an itinerary must not stop the plan
+        log.warning("itinerary of %r failed: %s", c.name, exc)
+        return []
