@@ -27,30 +27,43 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _targets(node: ast.AST, modules: set[str]) -> list[str]:
-    """Siteplanner modules named by one import statement."""
+def _resolve(node: ast.ImportFrom, here: str) -> str:
+    """The absolute dotted module of a ``from … import`` inside ``siteplanner``."""
+    if node.level == 0:
+        return node.module or ""
+    package = (PKG + "." + here).split(".")[:-1]  # the importing module's package
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _targets(node: ast.AST, modules: set[str], here: str) -> list[str]:
+    """Siteplanner modules (dotted, without the package) named by one import statement."""
     out: list[str] = []
     if isinstance(node, ast.Import):
-        for alias in node.names:
-            parts = alias.name.split(".")
-            if parts[0] == PKG and len(parts) > 1 and parts[1] in modules:
-                out.append(parts[1])
+        names = [alias.name for alias in node.names]
     elif isinstance(node, ast.ImportFrom):
-        mod = node.module or ""
-        if node.level == 1 or mod.startswith(PKG):
-            base = (
-                mod.split(".")[1]
-                if mod.startswith(PKG + ".")
-                else (mod.split(".")[0] if node.level == 1 and mod else "")
-            )
-            if base in modules:
-                out.append(base)
-            elif not base:  # from . import x / from siteplanner import x
-                out.extend(a.name for a in node.names if a.name in modules)
+        mod = _resolve(node, here)
+        names = [mod + "." + a.name for a in node.names] + [mod]
+    else:
+        return out
+    for name in names:
+        parts = name.split(".")
+        if parts[0] != PKG:
+            continue
+        rel = ".".join(parts[1:])
+        if rel in modules:
+            out.append(rel)
+            if isinstance(node, ast.ImportFrom) and name != names[-1]:
+                continue
+    # "from .x import name": the module x, unless the names are themselves modules
+    if isinstance(node, ast.ImportFrom):
+        mod_rel = ".".join(_resolve(node, here).split(".")[1:])
+        subs = [m for m in out if m != mod_rel]
+        return subs if subs else [m for m in out if m == mod_rel]
     return out
 
 
-def edges(path: Path, modules: set[str]) -> dict[str, str]:
+def edges(path: Path, modules: set[str], here: str) -> dict[str, str]:
     """Map imported module -> kind ('top', 'lazy' or 'typing') for one source file."""
     found: dict[str, str] = {}
     rank = {"top": 0, "lazy": 1, "typing": 2}
@@ -69,13 +82,15 @@ def edges(path: Path, modules: set[str]) -> dict[str, str]:
             visit_stmt(child, k)
 
     def visit_stmt(node: ast.AST, kind: str) -> None:
-        for target in _targets(node, modules):
+        for target in _targets(node, modules, here):
             if target not in found or rank[kind] < rank[found[target]]:
                 found[target] = kind
         visit(node, kind)
 
     visit(ast.parse(path.read_text(encoding="utf-8")), "top")
-    found.pop(path.stem, None)
+    found.pop(here, None)
+    for parent in [here.rsplit(".", i)[0] for i in range(1, here.count(".") + 1)]:
+        found.pop(parent, None)  # a subpackage's own __init__
     return found
 
 
@@ -114,6 +129,57 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def module_name(path: Path, root: Path) -> str:
+    """``steps/load.py`` -> ``steps.load``; ``steps/__init__.py`` -> ``steps``."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root: Path) -> dict[str, dict[str, str]]:
+    """Module -> {imported module: kind} for every module of the package under ``root``."""
+    files = sorted(p for p in root.rglob("*.py") if p.stem != "__main__")
+    files = [p for p in files if module_name(p, root)]  # the package's own __init__ is not a node
+    modules = {module_name(p, root) for p in files}
+    return {module_name(p, root): edges(p, modules, module_name(p, root)) for p in files}
+
+
+#: The output modules: they render a Result and import no analysis module.
+OUTPUTS = frozenset(
+    {"outputs", "tables", "export", "report", "report_sections", "webmap", "plot"}
+)
+#: The modes that run steps and write files (they may import everything).
+MODES = frozenset({"pipeline", "cli", "batch", "event", "observatory", "incident_maps"})
+#: Data and vocabulary, imported by all.
+SHARED = frozenset({"result", "vocab", "files", "_errors", "__init__"})
+
+
+def layer(mod: str) -> str:
+    """``output``, ``mode``, ``shared`` or ``analysis`` (split modules keep their stem's layer)."""
+    stem = mod.split(".")[0]
+    for name, group in (("output", OUTPUTS), ("mode", MODES), ("shared", SHARED)):
+        if mod in group or stem in group or any(mod.startswith(g + "_") for g in group):
+            return name
+    return "analysis"
+
+
+def layer_violations(graph: dict[str, dict[str, str]]) -> list[str]:
+    """Imports against the layers: an analysis module importing pipeline, a mode or an output;
+    an output importing an analysis module or a mode (typing-only imports of result are fine)."""
+    out = []
+    for mod, deps in graph.items():
+        for dep, kind in deps.items():
+            if kind == "typing":  # names for annotations only, nothing runs
+                continue
+            a, b = layer(mod), layer(dep)
+            if a == "analysis" and b in ("mode", "output"):
+                out.append(f"{mod} ({a}) imports {dep} ({b})")
+            if a == "output" and b in ("analysis", "mode"):
+                out.append(f"{mod} ({a}) imports {dep} ({b})")
+            if a == "shared" and b != "shared":
+                out.append(f"{mod} ({a}) imports {dep} ({b})")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mermaid", action="store_true", help="print a mermaid block")
@@ -124,9 +190,7 @@ def main() -> None:
     )
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[1] / PKG))
     args = parser.parse_args()
-    files = sorted(p for p in Path(args.root).glob("*.py") if p.stem != "__main__")
-    modules = {p.stem for p in files}
-    graph = {p.stem: edges(p, modules) for p in files}
+    graph = import_graph(Path(args.root))
     if args.mermaid:
         print("```mermaid\nflowchart LR")
         for mod, deps in graph.items():
@@ -153,6 +217,8 @@ def main() -> None:
             f"{prefix}cycles among {name}: "
             + ("; ".join(" <-> ".join(c) for c in found) if found else "none")
         )
+    bad = layer_violations(graph)
+    print("imports across layers: " + ("; ".join(bad) if bad else "none"))
 
 
 if __name__ == "__main__":
