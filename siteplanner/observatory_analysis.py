@@ -69,6 +69,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from . import hotspots
@@ -84,7 +85,6 @@ from .observatory_stats import (
     indicators,
     period_share,
     place_zones,
-    support_counts,
     table_dict,
     window_segments,
 )
@@ -424,7 +424,7 @@ def _window_grid(xy_now: np.ndarray, w: TimeWindow, s: _Setup) -> hotspots.Densi
             np.zeros((rows_, cols_)), transform, float(cell_m), float(bandwidth_m), "kde", label
         )
         values = g.values.copy()
-    support = support_counts(xy_now, g.cell_centres(), bandwidth_m).reshape(values.shape)
+    support = _support_counts(xy_now, g.cell_centres(), bandwidth_m).reshape(values.shape)
     values[(support < min_count) | ~hotspots.grid_mask(g, s.town.area)] = np.nan
     return dataclasses.replace(
         g,
@@ -435,6 +435,15 @@ def _window_grid(xy_now: np.ndarray, w: TimeWindow, s: _Setup) -> hotspots.Densi
             "description": w.describe(),
             "period": s.period,
         },
+    )
+
+
+def _support_counts(xy: np.ndarray, centres: np.ndarray, radius_m: float) -> np.ndarray:
+    """How many of ``xy`` lie within ``radius_m`` of each centre."""
+    if len(xy) == 0:
+        return np.zeros(len(centres), dtype=np.int64)
+    return np.asarray(
+        cKDTree(xy).query_ball_point(centres, radius_m, return_length=True), dtype=np.int64
     )
 
 

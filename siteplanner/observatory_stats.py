@@ -49,7 +49,6 @@ __all__ = [
     "place_zones",
     "indicators",
     "compare_periods",
-    "support_counts",
     "window_segments",
 ]
 
@@ -95,6 +94,7 @@ def count_table(incidents_gdf: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_dict(t: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """A :func:`count_table` as ``{source: {category: count}}``, zero counts left out."""
     return {str(r): {str(c): int(v) for c, v in row.items() if v} for r, row in t.iterrows()}
 
 
@@ -273,6 +273,26 @@ def exposure_days(window: TimeWindow, period: str, *, school_zone: str = "B") ->
 
 
 def period_share(window: TimeWindow, period: str, previous: str, school_zone: str) -> float:
+    """This period's share :math:`p_0 = T_a / (T_a + T_b)` of both periods' exposure days.
+
+    Parameters
+    ----------
+    window
+        The time window (its day conditions count, see :func:`exposure_days`).
+    period, previous
+        This period and the previous one.
+    school_zone
+        School-holiday zone.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        When the window admits no day in one of the periods.
+    """
     ta = exposure_days(window, period, school_zone=school_zone)
     tb = exposure_days(window, previous, school_zone=school_zone)
     if ta == 0 or tb == 0:
@@ -516,14 +536,6 @@ def compare_periods(
         ", ".join(f"{t} {int((out['trend'] == t).sum())}" for t in (*TRENDS, MASKED)),
     )
     return out
-
-
-def support_counts(xy: np.ndarray, centres: np.ndarray, radius_m: float) -> np.ndarray:
-    if len(xy) == 0:
-        return np.zeros(len(centres), dtype=np.int64)
-    return np.asarray(
-        cKDTree(xy).query_ball_point(centres, radius_m, return_length=True), dtype=np.int64
-    )
 
 
 def window_segments(
