@@ -90,7 +90,8 @@ def main() -> None:
     if args.cache:
         for name, r in runs:
             print(
-                f"{name}: outputs step {r['wall']['outputs']:.1f} s wall, {r['cpu']['outputs']:.1f} s CPU"
+                f"{name}: outputs step {r['wall']['outputs']:.1f} s wall, "
+                f"{r['cpu']['outputs']:.1f} s CPU"
             )
         return
     cold = runs[0][1]

@@ -1,4 +1,4 @@
-"""siteplanner: plan video-protection cameras and police patrols for a French town from real geodata.
+"""siteplanner: plan video-protection cameras and police patrols for a French town (real geodata).
 
 The steps, one module each: ``scenario`` (the TOML file) → ``io`` (read OSM, incidents,
 QPV, DEM) → ``hotspots`` → ``candidates`` → ``viewshed`` / ``coverage`` → ``optimise``

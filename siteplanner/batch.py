@@ -77,7 +77,8 @@ def find_scenarios(scenario_dir: str | Path) -> list[Path]:
     folder = Path(scenario_dir)
     if not folder.is_dir():
         raise InputError(
-            f"{folder}: not a folder of scenario files (expected a directory holding one .toml per commune)"
+            f"{folder}: not a folder of scenario files (expected a directory holding one .toml "
+            "per commune)"
         )
     files = sorted(p for p in folder.glob("*.toml") if p.is_file())
     if not files:

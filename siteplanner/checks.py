@@ -96,7 +96,8 @@ def _check_raster(path: Path) -> None:
         with rasterio.open(path) as src:
             if src.crs is None:
                 raise InputError(
-                    f"{path}: area.dem has no CRS; accepted: a georeferenced raster (SRTM .hgt, GeoTIFF)"
+                    f"{path}: area.dem has no CRS; accepted: a georeferenced raster "
+                    "(SRTM .hgt, GeoTIFF)"
                 )
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(
@@ -166,7 +167,8 @@ def check_incidents(sc: Scenario, town: io.Town) -> tuple[int, int]:
     in_win = sum(int(windows.in_window(f["datetime"], tw).sum()) for f in frames if len(f))
     if in_win == 0:
         raise InputError(
-            f"{sc.path}: no incident in the study area and time window {tw.name!r} ({n} in the area); "
+            f"{sc.path}: no incident in the study area and time window {tw.name!r} "
+            f"({n} in the area); "
             "check [[incidents]] files and [hotspots.window]"
         )
     return n, in_win
@@ -188,9 +190,10 @@ def check_k(sc: Scenario, town: io.Town) -> int:
         p.k for p in sc.plan.phases if p.k
     ]
     if sum(ks) > n:
+        later = f" (+ {sum(ks) - (sc.plan.k or 0)} in later phases)" if len(ks) > 1 else ""
         raise InputError(
             f"{sc.path}: plan.k = {sc.plan.k}"
-            f"{' (+ ' + str(sum(ks) - (sc.plan.k or 0)) + ' in later phases)' if len(ks) > 1 else ''} "
+            f"{later} "
             f"but the study area has only {n} candidate site(s); accepted: k <= {n}"
         )
     return n
@@ -225,7 +228,8 @@ def check_scenario(sc: Scenario) -> Checked:
     )
     n_cand = check_k(sc, town)
     out.facts.append(
-        f"candidate sites: {n_cand:,} for k = {sc.plan.k if sc.plan.budget_eur is None else '(budget)'}"
+        f"candidate sites: {n_cand:,} for k = "
+        f"{sc.plan.k if sc.plan.budget_eur is None else '(budget)'}"
     )
     out.counts = {
         "incidents": n,

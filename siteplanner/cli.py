@@ -195,7 +195,8 @@ def simulate_incidents(
     end: Annotated[str, typer.Option(help="Last day (ISO)")] = "2023-12-31",
     per_year: Annotated[int, typer.Option(help="Mean number of incidents per year")] = 1500,
 ) -> None:
-    """Write a SYNTHETIC, seeded incident file for the scenario's town (documented in data/incidents/README.md)."""
+    """Write a SYNTHETIC, seeded incident file for the scenario's town (documented in
+    data/incidents/README.md)."""
 
     def go():
         from . import io, simulate
@@ -237,7 +238,8 @@ def observatory(
         ),
     ] = None,
 ) -> None:
-    """Observatoire local de la sécurité: indicators and shared hotspot maps for a period vs the previous one (no camera planning)."""
+    """Observatoire local de la sécurité: indicators and shared hotspot maps for a period vs the
+    previous one (no camera planning)."""
 
     def go():
         from . import observatory as obs
@@ -269,7 +271,8 @@ def incidents(
         typer.Option("--out", "-o", help="Output folder (default: the scenario's output.dir)"),
     ] = None,
 ) -> None:
-    """Incident maps without streets: read and map the incident files, planar hotspot grid, indicators per zone."""
+    """Incident maps without streets: read and map the incident files, planar hotspot grid,
+    indicators per zone."""
 
     def go():
         from . import incident_maps
@@ -353,7 +356,8 @@ def review_init(
         typer.Option("--force", help="Rewrite an existing review file, keeping its decided rows."),
     ] = False,
 ) -> None:
-    """Write the review file (one pending row per proposed site), next to the scenario; never overwrites without --force."""
+    """Write the review file (one pending row per proposed site), next to the scenario; never
+    overwrites without --force."""
 
     def go():
         from . import pipeline, review
@@ -401,7 +405,8 @@ def batch(
         ),
     ] = None,
 ) -> None:
-    """Run one scenario per commune on Dask; a failed commune does not stop the others (exit 1 if any failed)."""
+    """Run one scenario per commune on Dask; a failed commune does not stop the others (exit 1
+    if any failed)."""
 
     def go():
         from .batch import run_batch

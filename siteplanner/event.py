@@ -251,16 +251,7 @@ class EventPlan:
 
 def plan_event(sc: Any, ev: EventFile) -> EventPlan:
     """Plan an event in a scenario's town (nothing is written)."""
-    from . import (
-        candidates,
-        coverage,
-        hotspots,
-        io,
-        optimise,
-        patrol,
-        pipeline,
-        viewshed,
-    )
+    from . import candidates, hotspots, io, patrol
 
     town = io.scenario_town(sc)
     perimeter, venue = _perimeter(ev, town)
@@ -283,6 +274,42 @@ def plan_event(sc: Any, ev: EventFile) -> EventPlan:
         else np.zeros((0, 2))
     )
     weight = event_demand(sxy, fxy, gxy)
+    cams, fov, seen = _nomad_cameras(sc, ev, town, perimeter, sxy, weight)
+    at_entrance = np.zeros(len(sxy), bool)
+    if len(fxy):
+        at_entrance = cKDTree(fxy).query(sxy)[0] <= 20.0
+    circuits = _patrols(town, perimeter, ev, node_ids, node_xy, fxy, gxy, patrol)
+    return EventPlan(
+        event=ev,
+        perimeter=perimeter,
+        filtering=filtering,
+        gathering=gathering,
+        cameras=cams,
+        fov=fov,
+        circuits=circuits,
+        coverage_share=float(weight[seen].sum() / weight.sum()),
+        entrance_coverage=float(seen[at_entrance].mean()) if at_entrance.any() else 0.0,
+        crs=town.crs,
+        town_name=town.name,
+        source=town.source,
+    )
+
+
+def _nomad_cameras(
+    sc: Any,
+    ev: EventFile,
+    town: Any,
+    perimeter: BaseGeometry,
+    sxy: np.ndarray,
+    weight: np.ndarray,
+) -> tuple[gpd.GeoDataFrame, tuple, np.ndarray]:
+    """The nomad cameras: the town's coverage model and optimiser on the perimeter's sites.
+
+    Returns the cameras (``camera_id``, the site's columns, ``heading_deg``, ``gain``), their
+    fields of view and which street points (``sxy``) they see.
+    """
+    from . import candidates, coverage, optimise, pipeline, viewshed
+
     sites = candidates.candidate_sites(
         town.graph,
         perimeter.buffer(10.0),
@@ -295,13 +322,14 @@ def plan_event(sc: Any, ev: EventFile) -> EventPlan:
     sites = sites[~sites["existing"]].reset_index(drop=True)
     if sites.empty:
         raise InputError(
-            f"event {ev.name!r}: no camera site inside the perimeter; widen it (radius_m or perimeter)"
+            f"event {ev.name!r}: no camera site inside the perimeter; widen it (radius_m or "
+            "perimeter)"
         )
     model = next((m for m in sc.camera.catalogue if m.name == ev.camera_model), None)
     if model is None:
         raise InputError(
-            f"event {ev.name!r}: camera_model {ev.camera_model!r} is not in the scenario's catalogue "
-            f"({', '.join(m.name for m in sc.camera.catalogue)})"
+            f"event {ev.name!r}: camera_model {ev.camera_model!r} is not in the scenario's "
+            f"catalogue ({', '.join(m.name for m in sc.camera.catalogue)})"
         )
     range_m = pipeline.camera_ranges(model)[sc.camera.covered_at]
     fov_deg = coverage.wedge_fov_deg(
@@ -333,24 +361,7 @@ def plan_event(sc: Any, ev: EventFile) -> EventPlan:
     cams["heading_deg"] = np.round(fov.heading_deg[chosen], 0)
     cams["gain"] = np.asarray(plan_.marginal_gain) / float(weight.sum())
     seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(len(sxy), bool)
-    at_entrance = np.zeros(len(sxy), bool)
-    if len(fxy):
-        at_entrance = cKDTree(fxy).query(sxy)[0] <= 20.0
-    circuits = _patrols(town, perimeter, ev, node_ids, node_xy, fxy, gxy, patrol)
-    return EventPlan(
-        event=ev,
-        perimeter=perimeter,
-        filtering=filtering,
-        gathering=gathering,
-        cameras=cams,
-        fov=tuple(fov.polygons[i] for i in chosen),
-        circuits=circuits,
-        coverage_share=float(weight[seen].sum() / weight.sum()),
-        entrance_coverage=float(seen[at_entrance].mean()) if at_entrance.any() else 0.0,
-        crs=town.crs,
-        town_name=town.name,
-        source=town.source,
-    )
+    return cams, tuple(fov.polygons[i] for i in chosen), seen
 
 
 def _perimeter(ev: EventFile, town: Any) -> tuple[BaseGeometry, shapely.Point | None]:
@@ -383,7 +394,7 @@ def _patrols(
     gxy: np.ndarray,
     patrol: Any,
 ) -> list:
-    """Circuits around the perimeter: prizes 3 at entrances, 2 at gathering points, 1 on the edge."""
+    """Rounds around the perimeter: prizes 3 at entrances, 2 at gathering points, 1 on the edge."""
     ring = perimeter.boundary
     d_edge = shapely.distance(shapely.points(node_xy), ring)
     inside = shapely.contains_xy(perimeter.buffer(40.0), node_xy[:, 0], node_xy[:, 1])
@@ -463,10 +474,37 @@ def event_sheet(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import io, plot
-
     ev = ep.event
     fig = plt.figure(figsize=(8.27, 11.69))
+    _sheet_map(fig, ep, town_graph, buildings)
+    fig.text(0.04, 0.965, f"Fiche événement — {ev.name}", fontsize=13, weight="bold")
+    fig.text(
+        0.04,
+        0.94,
+        f"{ep.town_name}, {ev.date.isoformat()}, {ev.hours[0]} h–{ev.hours[1]} h, "
+        f"{ev.attendance:,} personnes attendues".replace(",", " "),
+        fontsize=9,
+    )
+    fig.text(
+        0.04,
+        0.925,
+        f"{len(ep.cameras)} caméras nomades ({ev.camera_model}) voient {ep.coverage_share:.0%} "
+        f"de la demande du périmètre et {ep.entrance_coverage:.0%} des abords des entrées; "
+        f"{len(ep.filtering)} points de filtrage; {len(ep.circuits)} ronde(s).",
+        fontsize=8,
+    )
+    _sheet_tables(fig, ep)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
+def _sheet_map(fig: Any, ep: EventPlan, town_graph: Any, buildings: gpd.GeoDataFrame) -> None:
+    """The event sheet's map: buildings, streets, perimeter, fields of view, rounds, points."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from . import io, plot
+
     ax = fig.add_axes((0.04, 0.44, 0.92, 0.475))
     xmin, ymin, xmax, ymax = ep.perimeter.buffer(60).bounds
     bb = shapely.box(xmin, ymin, xmax, ymax)
@@ -503,9 +541,6 @@ def event_sheet(
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     ax.legend(
         handles=[
             Line2D([], [], color="#1f4e9c", linestyle="--", label="périmètre"),
@@ -537,22 +572,10 @@ def event_sheet(
     plot.add_scale_bar(ax)
     plot.add_north_arrow(ax)
     plot.add_attribution(ax, f"© OpenStreetMap contributors (ODbL), {ep.source}")
-    fig.text(0.04, 0.965, f"Fiche événement — {ev.name}", fontsize=13, weight="bold")
-    fig.text(
-        0.04,
-        0.94,
-        f"{ep.town_name}, {ev.date.isoformat()}, {ev.hours[0]} h–{ev.hours[1]} h, "
-        f"{ev.attendance:,} personnes attendues".replace(",", " "),
-        fontsize=9,
-    )
-    fig.text(
-        0.04,
-        0.925,
-        f"{len(ep.cameras)} caméras nomades ({ev.camera_model}) voient {ep.coverage_share:.0%} "
-        f"de la demande du périmètre et {ep.entrance_coverage:.0%} des abords des entrées; "
-        f"{len(ep.filtering)} points de filtrage; {len(ep.circuits)} ronde(s).",
-        fontsize=8,
-    )
+
+
+def _sheet_tables(fig: Any, ep: EventPlan) -> None:
+    """The event sheet's tables (cameras, filtering points, rounds), first rows only."""
     t = tables(ep)
     y = 0.415
     row_h = 0.0145
@@ -578,8 +601,6 @@ def event_sheet(
             tb.auto_set_font_size(False)
             tb.set_fontsize(6.5)
             y -= h + 0.03
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 def write_event(

@@ -183,6 +183,72 @@ def _date(text: str, where: str, problems: list[str]) -> str:
     return text
 
 
+def _reader(text: str, source: str) -> csv.DictReader:
+    """A CSV reader on ``text`` (``;`` or ``,``, byte-order mark dropped); checks the header."""
+    text = text.lstrip("\ufeff")
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(_io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"{source}: missing column(s) {missing}; a review file has the columns "
+            f"{', '.join(COLUMNS)} (write one with `siteplanner review init SCENARIO`)"
+        )
+    return reader
+
+
+def _parse_row(
+    rec: dict[str, str], n: int, seen: dict[str, int], problems: list[str]
+) -> ReviewRow | None:
+    """One row of the review file (line ``n``), or None when it is blank or wrong.
+
+    Problems are appended to ``problems``; ``seen`` maps each site id read to its line.
+    """
+    sid = rec.get("site_id", "")
+    where = f"line {n}" + (f" (site {sid})" if sid else "")
+    if not sid:
+        if any(rec.get(c) for c in COLUMNS):
+            problems.append(f"{where}: site_id is empty; give the id of a proposed site")
+        return None
+    if sid in seen:
+        problems.append(
+            f"{where}: site {sid} is already reviewed on line {seen[sid]}; keep one row per site"
+        )
+        return None
+    seen[sid] = n
+    decision = rec.get("decision", "").lower() or "pending"
+    if decision not in DECISIONS:
+        problems.append(
+            f"{where}: decision={rec.get('decision')!r} is not accepted; give one of "
+            f"{', '.join(DECISIONS)}"
+        )
+        return None
+    lon = _number(rec.get("moved_lon", ""), "moved_lon", -180.0, 180.0, where, problems)
+    lat = _number(rec.get("moved_lat", ""), "moved_lat", -90.0, 90.0, where, problems)
+    if decision == "move" and (rec.get("moved_lon", "") == "" or rec.get("moved_lat", "") == ""):
+        problems.append(
+            f"{where}: decision 'move' needs both moved_lon and moved_lat (WGS84 degrees)"
+        )
+    elif decision != "move" and (rec.get("moved_lon") or rec.get("moved_lat")):
+        problems.append(
+            f"{where}: moved_lon/moved_lat are given but decision is {decision!r}; "
+            "set decision to 'move' or clear the coordinates"
+        )
+    date = _date(rec.get("date", ""), where, problems)
+    return ReviewRow(
+        sid,
+        decision,
+        lon if decision == "move" else None,
+        lat if decision == "move" else None,
+        rec.get("comment", ""),
+        rec.get("reviewer", ""),
+        date,
+        n,
+    )
+
+
 def parse_review(
     text: str, site_ids: Iterable[str] | None = None, *, source: str = "review.csv"
 ) -> Review:
@@ -208,17 +274,7 @@ def parse_review(
         One error listing every bad row: missing columns, unknown decision, a move without
         both coordinates or with coordinates out of range, a duplicated site, a bad date.
     """
-    text = text.lstrip("\ufeff")
-    first = text.splitlines()[0] if text.strip() else ""
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(_io.StringIO(text), delimiter=delimiter)
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise InputError(
-            f"{source}: missing column(s) {missing}; a review file has the columns {', '.join(COLUMNS)} "
-            "(write one with `siteplanner review init SCENARIO`)"
-        )
+    reader = _reader(text, source)
     known = None if site_ids is None else {str(s) for s in site_ids}
     problems: list[str] = []
     rows: list[ReviewRow] = []
@@ -229,53 +285,13 @@ def parse_review(
             (k or "").strip(): (v or "").strip() if isinstance(v, str) else ""
             for k, v in raw.items()
         }
-        sid = rec.get("site_id", "")
-        where = f"line {n}" + (f" (site {sid})" if sid else "")
-        if not sid:
-            if any(rec.get(c) for c in COLUMNS):
-                problems.append(f"{where}: site_id is empty; give the id of a proposed site")
+        row = _parse_row(rec, n, seen, problems)
+        if row is None:
             continue
-        if sid in seen:
-            problems.append(
-                f"{where}: site {sid} is already reviewed on line {seen[sid]}; keep one row per site"
-            )
+        if known is not None and row.site_id not in known:
+            unknown.append(row.site_id)
             continue
-        seen[sid] = n
-        decision = rec.get("decision", "").lower() or "pending"
-        if decision not in DECISIONS:
-            problems.append(
-                f"{where}: decision={rec.get('decision')!r} is not accepted; give one of {', '.join(DECISIONS)}"
-            )
-            continue
-        lon = _number(rec.get("moved_lon", ""), "moved_lon", -180.0, 180.0, where, problems)
-        lat = _number(rec.get("moved_lat", ""), "moved_lat", -90.0, 90.0, where, problems)
-        if decision == "move" and (
-            rec.get("moved_lon", "") == "" or rec.get("moved_lat", "") == ""
-        ):
-            problems.append(
-                f"{where}: decision 'move' needs both moved_lon and moved_lat (WGS84 degrees)"
-            )
-        elif decision != "move" and (rec.get("moved_lon") or rec.get("moved_lat")):
-            problems.append(
-                f"{where}: moved_lon/moved_lat are given but decision is {decision!r}; "
-                "set decision to 'move' or clear the coordinates"
-            )
-        date = _date(rec.get("date", ""), where, problems)
-        if known is not None and sid not in known:
-            unknown.append(sid)
-            continue
-        rows.append(
-            ReviewRow(
-                sid,
-                decision,
-                lon if decision == "move" else None,
-                lat if decision == "move" else None,
-                rec.get("comment", ""),
-                rec.get("reviewer", ""),
-                date,
-                n,
-            )
-        )
+        rows.append(row)
     report_problems(problems, source=source)
     if unknown:
         log.warning(
@@ -394,8 +410,8 @@ def init_review(res_or_site_ids: Any, path: str | Path, *, force: bool = False) 
     if path.exists():
         if not force:
             raise InputError(
-                f"{path}: a review file already exists; it is never overwritten: edit it, or pass --force "
-                "to rewrite it keeping its decided rows"
+                f"{path}: a review file already exists; it is never overwritten: edit it, or "
+                "pass --force to rewrite it keeping its decided rows"
             )
         old = {r.site_id: r for r in read_review(path).rows if r.decision != "pending"}
     rows = [old.get(s, ReviewRow(s, "pending")) for s in ids]

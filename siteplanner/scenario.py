@@ -50,7 +50,8 @@ class Area(_Model):
     existing_cameras: Literal["osm", "none"] | Path = Field(
         "osm",
         description='"osm" (OSM man_made=surveillance, filtered by camera_exclude), "none", or a '
-        "file of the town's cameras (CSV with lon/lat or x/y, or GeoJSON points; optional heading_deg, fov_deg)",
+        "file of the town's cameras (CSV with lon/lat or x/y, or GeoJSON points; optional "
+        "heading_deg, fov_deg)",
     )
     existing_cameras_crs: str | None = Field(
         None, description="CRS of the cameras CSV's x/y columns"
@@ -105,7 +106,8 @@ class IncidentFile(_Model):
     )
     datetime: str | tuple[str, ...] | None = Field(
         None,
-        description="the time column, or columns joined by a space (date + time, or year, month, day, hour, "
+        description="the time column, or columns joined by a space (date + time, or year, month, "
+        "day, hour, "
         "minute); default: the `datetime` column",
     )
     datetime_format: str | None = Field(
@@ -144,7 +146,8 @@ class IncidentFile(_Model):
                 pyproj.CRS.from_user_input(v)
             except pyproj.exceptions.CRSError:
                 raise ValueError(
-                    f'unknown CRS {v!r}; accepted: an EPSG code like "EPSG:2154" or a WKT/PROJ string'
+                    f'unknown CRS {v!r}; accepted: an EPSG code like "EPSG:2154" or a WKT/PROJ '
+                    "string"
                 ) from None
         return v
 
@@ -195,7 +198,8 @@ class IncidentFile(_Model):
         )
 
     def spec(self, path: Path) -> IncidentSpec:
-        """The reading options for :mod:`siteplanner.incidents` (``path`` resolved by the scenario)."""
+        """The reading options for :mod:`siteplanner.incidents` (``path`` resolved by the
+        scenario)."""
         dt = self.datetime if isinstance(self.datetime, (str, type(None))) else tuple(self.datetime)
         return IncidentSpec(
             path,
@@ -302,7 +306,8 @@ class CameraModel(_Model):
 
         if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
             raise ValueError(
-                f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. {LAPI_NOTE} "
+                f"camera kind {v!r}: number-plate readers (LAPI) cannot be municipal cameras. "
+                f"{LAPI_NOTE} "
                 "Accepted kinds: fixed, ptz, multisensor; town entrances are listed as "
                 "'proposition au partenaire État' by the scenario's `entrances` section"
             )
@@ -317,7 +322,8 @@ class Camera(_Model):
     n_headings: Annotated[int, Field(ge=1, le=72)] = 8
     coverage: Literal["sight", "network"] = Field(
         "sight",
-        description="sight: the field of view; network: streets within the range along the walking network",
+        description="sight: the field of view; network: streets within the range along the "
+        "walking network",
     )
     target_height_m: NonNeg = 1.6
     catalogue: tuple[CameraModel, ...] = (
@@ -385,7 +391,8 @@ class Candidates(_Model):
     privacy_policy: Literal["mask", "exclude"] = "mask"
     csu: tuple[float, float] | None = Field(
         None,
-        description="[lon, lat] where the camera fibre ends (the CSU); default: the police stations and town "
+        description="[lon, lat] where the camera fibre ends (the CSU); default: the police "
+        "stations and town "
         "halls inside the study area",
     )
 
@@ -446,7 +453,8 @@ class Shift(_Model):
 class Patrol(_Model):
     start: tuple[float, float] | None = Field(
         None,
-        description="[lon, lat] the patrols start from, inside the study area; default: the OSM amenity=police "
+        description="[lon, lat] the patrols start from, inside the study area; default: the OSM "
+        "amenity=police "
         "inside it, else its amenity=townhall",
     )
     n_candidates: Annotated[int, Field(ge=1, le=500)] = 60
@@ -454,7 +462,8 @@ class Patrol(_Model):
 
 
 class Observatory(_Model):
-    """The observatoire local de la sécurité (OLS, `siteplanner observatory`): semester indicators and shared maps."""
+    """The observatoire local de la sécurité (OLS, `siteplanner observatory`): semester
+    indicators and shared maps."""
 
     period: str | None = Field(
         None, description='default period, e.g. "2023-S1" (the command\'s --period overrides it)'
@@ -495,7 +504,8 @@ class Observatory(_Model):
             )
         if bad := [w.name for w in self.windows if w.period is not None]:
             raise ValueError(
-                f"window(s) {bad} have their own period; give the period once ([observatory] period or --period)"
+                f"window(s) {bad} have their own period; give the period once "
+                "([observatory] period or --period)"
             )
         return self
 
@@ -774,7 +784,8 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
                 RuntimeError,
             ) as exc:  # name too long, NUL byte, ~unknown-user
                 missing.append(
-                    f"  - {label}: {str(p)[:200]!r} is not a usable path ({exc.__class__.__name__}: {str(exc)[:200]})"
+                    f"  - {label}: {str(p)[:200]!r} is not a usable path "
+                    f"({exc.__class__.__name__}: {str(exc)[:200]})"
                 )
                 continue
             if not found:

@@ -59,7 +59,8 @@ def test_bad_event_files_are_one_clear_error(tmp_path):
     with pytest.raises(InputError, match="atendance: unknown key"):
         event.load_event(p)
     p.write_text(
-        'name = "x"\ndate = 2026-06-21\nhours = [18, 24]\nattendance = 10\nperimeter = "nope.geojson"\n',
+        'name = "x"\ndate = 2026-06-21\nhours = [18, 24]\nattendance = 10\n'
+        'perimeter = "nope.geojson"\n',
         encoding="utf-8",
     )
     with pytest.raises(InputError, match="nope.geojson not found"):

@@ -710,7 +710,8 @@ def test_cli_validate_never_shows_a_traceback(sd):
 
 
 def test_unambiguous_repairs_are_logged(tmp_path, caplog):
-    """A Latin-1, ';'-separated file with decimal commas and dd/mm/yyyy dates is read, each repair logged."""
+    """A Latin-1, ';'-separated file with decimal commas and dd/mm/yyyy dates is read, each repair
+    logged."""
     text = (
         "\ufeffid;datetime;category;source;lon;lat\n"
         "B1;14/05/2023 22:30;cambriolage;police_municipale;7,4235;43,7425\n"

@@ -18,6 +18,8 @@ import shapely
 matplotlib.use("Agg")
 
 from siteplanner import incidents, observatory  # noqa: E402
+from siteplanner import observatory_analysis as analysis  # noqa: E402
+from siteplanner import observatory_stats as stats  # noqa: E402
 from siteplanner._errors import InputError  # noqa: E402
 from siteplanner.io import Town  # noqa: E402
 from siteplanner.windows import TimeWindow  # noqa: E402
@@ -92,7 +94,7 @@ def test_count_table_source_by_category():
         [(10, NOW, "cambriolage"), (20, NOW, "cambriolage"), (30, NOW, "rodeo_urbain")]
     )
     b = incident_frame([(40, NOW, "cambriolage")], source="police_nationale", prefix="B")
-    t = observatory.count_table(pd.concat([a, b], ignore_index=True))
+    t = stats.count_table(pd.concat([a, b], ignore_index=True))
     assert t.loc["police_municipale", "cambriolage"] == 2
     assert t.loc["police_municipale", "rodeo_urbain"] == 1
     assert t.loc["police_nationale", "cambriolage"] == 1
@@ -132,7 +134,7 @@ def test_duplicates_across_sources_are_dropped_and_reported():
     assert "PM0" not in set(merged["id"]) and "PN0" in set(
         merged["id"]
     )  # the first file's row is kept
-    report = observatory.merge_report([first, second], merged)
+    report = stats.merge_report([first, second], merged)
     assert report["duplicates_dropped"] == 1
     assert report["files"]["pm.csv"] == {
         "rows": 3,
@@ -148,7 +150,7 @@ def test_duplicates_across_sources_are_dropped_and_reported():
 
 def test_segment_classes_follow_gi_star_thresholds():
     z = np.array([3.0, 2.58, 2.0, 1.96, 1.7, 1.65, 1.6, -2.5, np.nan])
-    assert list(observatory.segment_class(z)) == [
+    assert list(stats.segment_class(z)) == [
         "très chaud",
         "très chaud",
         "chaud",
@@ -162,7 +164,7 @@ def test_segment_classes_follow_gi_star_thresholds():
 
 
 def test_change_test_exact_binomial():
-    expected, p, trend = observatory.change_test(
+    expected, p, trend = stats.change_test(
         np.array([10, 0, 5, 1, 0]), np.array([0, 10, 5, 1, 0]), 0.5, min_count=3
     )
     assert list(trend) == ["hausse", "baisse", "stable", "masqué", "masqué"]
@@ -171,28 +173,28 @@ def test_change_test_exact_binomial():
     assert np.isnan(p[3]) and np.isnan(p[4])
     assert expected[0] == pytest.approx(5.0)
     # unequal periods: 6 of 6 incidents in a period holding 3/4 of the time is no significant rise
-    _, p2, t2 = observatory.change_test(np.array([6]), np.array([0]), 0.75)
+    _, p2, t2 = stats.change_test(np.array([6]), np.array([0]), 0.75)
     pmf = [math.comb(6, k) * 0.75**k * 0.25 ** (6 - k) for k in range(7)]
     assert p2[0] == pytest.approx(
         sum(q for q in pmf if q <= pmf[6] * (1 + 1e-7))
     )  # 0.347: outcomes 0-3 and 6
     assert t2[0] == "stable"
     with pytest.raises(InputError, match="share"):
-        observatory.change_test(np.array([1]), np.array([1]), 1.0)
+        stats.change_test(np.array([1]), np.array([1]), 1.0)
 
 
 def test_exposure_days_count_admitted_days():
-    assert observatory.exposure_days(TimeWindow("all"), "2023-S1") == 181
-    assert observatory.exposure_days(TimeWindow("all"), "2022-S2") == 184
-    assert observatory.exposure_days(TimeWindow("soirée", hours=(18, 24)), "2023-S1") == 181
+    assert stats.exposure_days(TimeWindow("all"), "2023-S1") == 181
+    assert stats.exposure_days(TimeWindow("all"), "2022-S2") == 184
+    assert stats.exposure_days(TimeWindow("soirée", hours=(18, 24)), "2023-S1") == 181
     d, weekend = dt.date(2023, 1, 1), 0
     while d < dt.date(2023, 7, 1):
         weekend += d.weekday() >= 5
         d += dt.timedelta(days=1)
-    assert observatory.exposure_days(TimeWindow("we", days="weekend"), "2023-S1") == weekend == 51
+    assert stats.exposure_days(TimeWindow("we", days="weekend"), "2023-S1") == weekend == 51
 
 
-# --------------------------------------------------------------------------- build on hand-built streets
+# ----------------------------------------------------------------- build on hand-built streets
 def test_indicators_counts_rates_and_change_per_place():
     town = street_town(
         pois=[
@@ -219,7 +221,7 @@ def test_indicators_counts_rates_and_change_per_place():
         + [(50, NOW, None)]
         + [(40, "2021-03-01 10:00", None)]
     )  # elsewhere; 2021: ignored
-    res = observatory.build(
+    res = analysis.build(
         town,
         incident_frame(rows),
         period="2023-S1",
@@ -265,7 +267,7 @@ def test_windows_select_hours_and_name_every_product():
         (70, "2023-03-17 10:00", None),
     ]
     wins = (TimeWindow("toutes heures"), TimeWindow("soirée", hours=(18, 24)))
-    res = observatory.build(town, incident_frame(rows), period="2023-S1", windows=wins)
+    res = analysis.build(town, incident_frame(rows), period="2023-S1", windows=wins)
     ind = res.indicators[res.indicators["place_kind"] == "commune"].set_index("window")
     assert ind.loc["toutes heures", "count"] == 3 and ind.loc["soirée", "count"] == 2
     assert [g.window for g in res.grids] == ["toutes heures · 2023-S1", "soirée · 2023-S1"]
@@ -278,7 +280,7 @@ def test_windows_select_hours_and_name_every_product():
 def test_small_counts_are_suppressed_in_shared_products():
     town = street_town()
     rows = [(40, NOW, None), (50, NOW, None), (60, NOW, None), (540, NOW, None), (560, NOW, None)]
-    res = observatory.build(
+    res = analysis.build(
         town,
         incident_frame(rows),
         period="2023-S1",
@@ -289,7 +291,7 @@ def test_small_counts_are_suppressed_in_shared_products():
     )
     seg = res.segments.set_index("segment_id")
     assert seg["count"].sum() == 5
-    shared = observatory.shared_segments(res).set_index("segment_id")
+    shared = analysis.shared_segments(res).set_index("segment_id")
     hot = seg.index[seg["count"] == 3]
     two = seg.index[seg["count"] == 2]
     assert len(hot) == 1 and len(two) == 1
@@ -299,7 +301,8 @@ def test_small_counts_are_suppressed_in_shared_products():
         and shared.loc[hot[0], "shown"]
     )
     assert pd.isna(shared.loc[two[0], "count"]) and np.isnan(shared.loc[two[0], "intensity"])
-    # the 2 incidents near 550 m are the only ones within 150 m of that segment: no z, no class either
+    # the 2 incidents near 550 m are the only ones within 150 m of that segment: no z, no class
+    # either
     assert np.isnan(shared.loc[two[0], "gi_star_z"]) and shared.loc[two[0], "class"] == "masqué"
     assert not shared.loc[two[0], "shown"]
     assert shared["count"].dropna().min() >= 3
@@ -311,7 +314,7 @@ def test_small_counts_are_suppressed_in_shared_products():
     # comparison: 5 incidents in the 0-100 m cell group, none before: cells with < 3 are masked
     cells = res.comparison
     assert set(cells.loc[cells["count"] + cells["count_previous"] < 3, "trend"]) <= {"masqué"}
-    assert "count" not in observatory.shared_comparison(res).columns
+    assert "count" not in analysis.shared_comparison(res).columns
 
 
 def test_comparison_up_down_stable_per_cell():
@@ -323,7 +326,7 @@ def test_comparison_up_down_stable_per_cell():
         + [(750, PREV, None)] * 5  # 5 vs 5 -> stable
         + [(950, NOW, None), (950, PREV, None)]
     )  # 1 vs 1 -> masqué
-    res = observatory.build(
+    res = analysis.build(
         town, incident_frame(rows), period="2023-S1", windows=ALL, compare_cell_m=100.0
     )
     c = res.comparison
@@ -346,7 +349,7 @@ def test_comparison_up_down_stable_per_cell():
         share**10
     )  # P(X=0) = 0.504^10 > P(X=10): only one outcome as extreme
     assert row["p_value"] == pytest.approx(sum(q for q in pmf if q <= pmf[10] * (1 + 1e-7)))
-    shared = observatory.shared_comparison(res)
+    shared = analysis.shared_comparison(res)
     assert "masqué" not in set(shared["trend"]) and set(shared["trend"]) == {
         "hausse",
         "baisse",
@@ -358,17 +361,17 @@ def test_build_rejects_bad_arguments_listing_every_problem():
     town = street_town()
     inc = incident_frame([(50, NOW, None)])
     with pytest.raises(InputError) as e:
-        observatory.build(town, inc, period="2023-S3", windows=ALL, min_count=0, lixel_m=-1)
+        analysis.build(town, inc, period="2023-S3", windows=ALL, min_count=0, lixel_m=-1)
     msg = str(e.value)
     assert "period='2023-S3'" in msg and "min_count=0" in msg and "lixel_m=-1" in msg
     with pytest.raises(InputError, match="own period"):
-        observatory.build(town, inc, period="2023-S1", windows=(TimeWindow("x", period="2023"),))
+        analysis.build(town, inc, period="2023-S1", windows=(TimeWindow("x", period="2023"),))
     with pytest.raises(InputError, match="duplicate window name"):
-        observatory.build(
+        analysis.build(
             town, inc, period="2023-S1", windows=(TimeWindow("x"), TimeWindow("x", hours=(0, 6)))
         )
     with pytest.raises(InputError, match="CRS"):
-        observatory.build(town, inc.to_crs("EPSG:2154"), period="2023-S1", windows=ALL)
+        analysis.build(town, inc.to_crs("EPSG:2154"), period="2023-S1", windows=ALL)
 
 
 def test_write_produces_the_named_files(tmp_path):
@@ -378,7 +381,7 @@ def test_write_produces_the_named_files(tmp_path):
     rows = [(x, NOW, None) for x in (40, 50, 60, 210, 220, 230)] + [
         (x, PREV, None) for x in (45, 55)
     ]
-    res = observatory.build(
+    res = analysis.build(
         town,
         incident_frame(rows),
         period="2023-S1",
@@ -510,7 +513,7 @@ def test_build_on_the_real_town_has_consistent_totals(town):
         ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
     )
     inc = incidents.read_incidents(spec, area=town.area, crs=town.crs)
-    res = observatory.build(
+    res = analysis.build(
         town,
         inc,
         period="2023",
@@ -531,12 +534,12 @@ def test_build_on_the_real_town_has_consistent_totals(town):
 def test_bh_adjust_known_values():
     # Benjamini & Hochberg's rule by hand: m = 5, q_(i) = min_{j>=i} 5 p_(j) / j
     p = np.array([0.01, 0.04, 0.03, np.nan, 0.5, 0.02])
-    q = observatory.bh_adjust(p)
+    q = stats.bh_adjust(p)
     assert np.isnan(q[3])
     assert q[[0, 5, 2, 1, 4]] == pytest.approx([0.05, 0.05, 0.05, 0.05, 0.5])
-    assert observatory.bh_adjust(np.array([0.2, 0.9])) == pytest.approx([0.4, 0.9])
-    assert np.isnan(observatory.bh_adjust(np.array([np.nan]))).all()
-    assert observatory.bh_adjust(np.array([0.9, 0.95, 0.99])).max() <= 1.0
+    assert stats.bh_adjust(np.array([0.2, 0.9])) == pytest.approx([0.4, 0.9])
+    assert np.isnan(stats.bh_adjust(np.array([np.nan]))).all()
+    assert stats.bh_adjust(np.array([0.9, 0.95, 0.99])).max() <= 1.0
 
 
 def test_change_test_corrects_for_many_cells():
@@ -544,14 +547,14 @@ def test_change_test_corrects_for_many_cells():
     # among 41 cells its q-value is 41 * 0.0156 > 0.05 (stable); a cell 14 vs 0 stays a rise
     a = np.array([3] * 40 + [7])
     b = np.array([3] * 40 + [0])
-    _, p_raw, t_raw = observatory.change_test(a, b, 0.5, correction="none")
-    _, p, t = observatory.change_test(a, b, 0.5)
+    _, p_raw, t_raw = stats.change_test(a, b, 0.5, correction="none")
+    _, p, t = stats.change_test(a, b, 0.5)
     assert p[-1] == pytest.approx(2 * 0.5**7) and p_raw[-1] == p[-1]  # the raw p-value is kept
     assert t_raw[-1] == "hausse" and t[-1] == "stable"
-    _, p2, t2 = observatory.change_test(np.r_[a, 14], np.r_[b, 0], 0.5)
-    assert t2[-1] == "hausse" and observatory.bh_adjust(p2)[-1] < 0.05
+    _, p2, t2 = stats.change_test(np.r_[a, 14], np.r_[b, 0], 0.5)
+    assert t2[-1] == "hausse" and stats.bh_adjust(p2)[-1] < 0.05
     with pytest.raises(InputError, match="correction"):
-        observatory.change_test(a, b, 0.5, correction="bonferroni")
+        stats.change_test(a, b, 0.5, correction="bonferroni")
 
 
 def test_observatory_csv_holds_nothing_below_min_count():
@@ -578,7 +581,7 @@ def test_observatory_csv_holds_nothing_below_min_count():
     res = SimpleNamespace(
         indicators=ind, period="2023-S1", previous_period="2022-S2", min_count=3, synthetic=True
     )
-    csv = pd.read_csv(io.StringIO(observatory.indicators_csv(res)))
+    csv = pd.read_csv(io.StringIO(analysis.indicators_csv(res)))
     assert csv["count"].tolist()[0] == 40 and csv["count_previous"].tolist()[0] == 30
     counts = pd.concat([csv["count"], csv["count_previous"]]).dropna()
     assert not ((counts > 0) & (counts < 3)).any()  # 2 and 1 are blank

@@ -38,8 +38,8 @@ def test_semicolon_and_bom_accepted():
 
 def test_every_bad_row_in_one_error():
     text = (
-        HEADER
-        + "A,maybe,,,,,\nB,move,,,,,\nC,reject,7,43,,,\nD,accept,,,,,yesterday\nA,accept,,,,,\nE,move,200,43,,,\n"
+        HEADER + "A,maybe,,,,,\nB,move,,,,,\nC,reject,7,43,,,\nD,accept,,,,,yesterday\n"
+        "A,accept,,,,,\nE,move,200,43,,,\n"
     )
     with pytest.raises(InputError) as exc:
         review.parse_review(text, list("ABCDE"), source="x.csv")
@@ -88,7 +88,8 @@ def test_init_refuses_to_overwrite_and_force_keeps_decisions(tmp_path):
     assert p.read_bytes() == before
     review.init_review(["S2", "S3", "S4"], p, force=True)
     rows = review.read_review(p).rows
-    # current sites in order (S3 keeps its move), then the decided rows of sites no longer proposed (S1)
+    # current sites in order (S3 keeps its move), then the decided rows of sites no longer
+    # proposed (S1)
     assert [(r.site_id, r.decision) for r in rows] == [
         ("S2", "pending"),
         ("S3", "move"),

@@ -309,7 +309,8 @@ def test_study_area_without_streets_is_one_clear_error(tmp_path):
 
 
 def test_stale_or_truncated_cache_entries_are_rebuilt(tmp_path, caplog):
-    """A cache entry whose recorded hash is not the extract's, or a truncated one, is never trusted."""
+    """A cache entry whose recorded hash is not the extract's, or a truncated one, is never
+    trusted."""
     import pickle
 
     osm = tmp_path / "tiny.osm"

@@ -1,4 +1,4 @@
-"""The scenario schema: the default loads; misspelt keys, wrong values and missing files are errors."""
+"""The scenario schema: the default loads; misspelt keys, wrong values and missing files fail."""
 
 from __future__ import annotations
 
