@@ -195,12 +195,14 @@ def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
         heights = np.asarray(heights_m, dtype=float).ravel()
         if heights.shape != (len(geoms),):
             raise InputError(
-                f"buildings: heights_m has {heights.size} values for {len(geoms)} buildings; accepted: one per building"
+                f"buildings: heights_m has {heights.size} values for {len(geoms)} buildings; "
+                "accepted: one per building"
             )
         bad = np.flatnonzero(~(heights > 0))
         report_problems(
             [
-                f"row {i}: height {float(heights[i])} m is not accepted: give a height in metres > 0"
+                f"row {i}: height {float(heights[i])} m is not accepted: "
+                "give a height in metres > 0"
                 for i in bad
             ],
             source="buildings",
@@ -352,17 +354,27 @@ def roof_shadows(
     edges facing away from the camera, the polygon between the chain and its scaled image
     (the union of the quadrilaterals swept by its edges). Scaled points are kept within 3
     ranges of the camera (only the shadow inside the range matters).
+
+    Parameters
+    ----------
+    obstacles
+        The town's buildings.
+    origins, radii
+        ``(n, 2)`` cameras and ``(n,)`` their ranges.
+    pair_cam, pair_fp, k
+        The (camera, footprint) pairs whose roof is below the eye and their scale ``k``, as
+        returned by :func:`roofs_below_eye`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` object array: the shadow of each camera's roofs, or None.
     """
     n = len(origins)
     shadows = np.full(n, None, dtype=object)
     if not len(pair_cam):
         return shadows
     reach = 3.0 * radii
-
-    def scaled(rel: np.ndarray, cam: np.ndarray, kk: np.ndarray) -> np.ndarray:
-        d = np.hypot(rel[:, 0], rel[:, 1])
-        return rel * np.minimum(kk, reach[cam] / np.maximum(d, 1e-9))[:, None] + origins[cam]
-
     fps = obstacles.footprints[pair_fp]
     convex = (shapely.get_num_interior_rings(fps) == 0) & (
         shapely.area(shapely.convex_hull(fps)) <= shapely.area(fps) * (1 + 1e-9)
@@ -372,76 +384,101 @@ def roof_shadows(
         c = np.flatnonzero(convex)
         xy, which = shapely.get_coordinates(fps[c], return_index=True)
         cam = pair_cam[c][which]
-        far = scaled(xy - origins[cam], cam, k[c][which])
+        far = _scaled(xy - origins[cam], cam, k[c][which], origins, reach)
         index = np.concatenate([which, which])
         order = np.argsort(index, kind="stable")
         points = shapely.multipoints(np.vstack([xy, far])[order], indices=index[order])
         pieces[c] = shapely.convex_hull(points)
     if (~convex).any():
         nc = np.flatnonzero(~convex)
-        # The edges of each footprint (segment_footprint is sorted: edges come ring by ring).
-        first = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="left")
-        count = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="right") - first
-        owner = np.repeat(np.arange(len(nc)), count)
-        seg = obstacles.segments[
-            np.repeat(first, count)
-            + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
-        ]
-        o = origins[pair_cam[nc][owner]]
-        back = (seg[:, 0] - o[:, 0]) * (seg[:, 3] - o[:, 1]) - (seg[:, 1] - o[:, 1]) * (
-            seg[:, 2] - o[:, 0]
-        ) > 0
-        # Consecutive back-facing edges form chains; along a chain the polar angle only grows
-        # (each back face turns counter-clockwise as seen from the camera), so a chain and its
-        # scaled image bound one simple polygon: the union of the chain's quadrilaterals.
-        fwd = np.all(seg[:-1, 2:] == seg[1:, :2], axis=1)  # edge i ends where i + 1 starts
-        bwd = np.all(seg[:-1, :2] == seg[1:, 2:], axis=1)  # (rings stored reversed)
-        link = (owner[:-1] == owner[1:]) & back[:-1] & back[1:] & (fwd | bwd)
-        e = np.flatnonzero(back)
-        starts = np.ones(len(e), dtype=bool)
-        starts[1:] = ~link[e[:-1]] | (e[1:] != e[:-1] + 1)
-        chain = np.cumsum(starts) - 1
-        n_chain = int(chain[-1]) + 1 if len(e) else 0
-        if n_chain:
-            head = e[starts]
-            # direction of each chain in storage order (rings may be stored reversed)
-            fw = np.where(
-                link[np.minimum(head, len(link) - 1)], fwd[np.minimum(head, len(fwd) - 1)], True
-            )[chain]
-            size = np.bincount(chain, minlength=n_chain) + 1  # vertices per chain: its edges + 1
-            offset = np.cumsum(size) - size
-            verts = np.empty((int(size.sum()), 2))
-            verts[np.arange(len(e)) + chain] = np.where(fw[:, None], seg[e, :2], seg[e, 2:])
-            last = np.append(chain[1:] != chain[:-1], True)
-            verts[offset + size - 1] = np.where(
-                fw[last][:, None], seg[e[last], 2:], seg[e[last], :2]
-            )
-            v_pair = nc[owner[head]][np.repeat(np.arange(n_chain), size)]
-            far = scaled(verts - origins[pair_cam[v_pair]], pair_cam[v_pair], k[v_pair])
-            # ring of a chain: its vertices, then their scaled images backwards
-            ring_id = np.repeat(np.arange(n_chain), 2 * size)
-            within = np.arange(2 * len(verts)) - np.repeat(2 * offset, 2 * size)
-            sz, base = np.repeat(size, 2 * size), np.repeat(offset, 2 * size)
-            ring = np.where(
-                (within < sz)[:, None],
-                verts[np.minimum(base + within, len(verts) - 1)],
-                far[np.clip(base + 2 * sz - 1 - within, 0, len(verts) - 1)],
-            )
-            polys = shapely.polygons(shapely.linearrings(ring, indices=ring_id))
-            keep = shapely.area(polys) > 0
-            polys = polys[keep]
-            polys = np.where(shapely.is_valid(polys), polys, shapely.make_valid(polys))
-            chain_pair = nc[owner[head]][keep]
-        else:
-            polys, chain_pair = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+        polys, chain_pair = _chain_shadows(obstacles, origins, reach, pair_cam, pair_fp, k, nc)
         pieces[nc] = fps[nc]
         pieces = np.concatenate([pieces, polys])
         pair_cam = np.concatenate([pair_cam, pair_cam[chain_pair]])
     return _grouped_union(pieces, pair_cam, n)
 
 
+def _scaled(
+    rel: np.ndarray, cam: np.ndarray, kk: np.ndarray, origins: np.ndarray, reach: np.ndarray
+) -> np.ndarray:
+    """Points ``rel`` (relative to their camera ``cam``) scaled by ``kk``, within ``reach``."""
+    d = np.hypot(rel[:, 0], rel[:, 1])
+    return rel * np.minimum(kk, reach[cam] / np.maximum(d, 1e-9))[:, None] + origins[cam]
+
+
+def _chain_shadows(
+    obstacles: Obstacles,
+    origins: np.ndarray,
+    reach: np.ndarray,
+    pair_cam: np.ndarray,
+    pair_fp: np.ndarray,
+    k: np.ndarray,
+    nc: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shadows of the chains of back faces of the non-convex pairs ``nc``.
+
+    Returns the polygons between each chain and its scaled image, and the pair of each.
+    """
+    # The edges of each footprint (segment_footprint is sorted: edges come ring by ring).
+    first = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="left")
+    count = np.searchsorted(obstacles.segment_footprint, pair_fp[nc], side="right") - first
+    owner = np.repeat(np.arange(len(nc)), count)
+    seg = obstacles.segments[
+        np.repeat(first, count)
+        + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    ]
+    o = origins[pair_cam[nc][owner]]
+    back = (seg[:, 0] - o[:, 0]) * (seg[:, 3] - o[:, 1]) - (seg[:, 1] - o[:, 1]) * (
+        seg[:, 2] - o[:, 0]
+    ) > 0
+    # Consecutive back-facing edges form chains; along a chain the polar angle only grows
+    # (each back face turns counter-clockwise as seen from the camera), so a chain and its
+    # scaled image bound one simple polygon: the union of the chain's quadrilaterals.
+    fwd = np.all(seg[:-1, 2:] == seg[1:, :2], axis=1)  # edge i ends where i + 1 starts
+    bwd = np.all(seg[:-1, :2] == seg[1:, 2:], axis=1)  # (rings stored reversed)
+    link = (owner[:-1] == owner[1:]) & back[:-1] & back[1:] & (fwd | bwd)
+    e = np.flatnonzero(back)
+    starts = np.ones(len(e), dtype=bool)
+    starts[1:] = ~link[e[:-1]] | (e[1:] != e[:-1] + 1)
+    chain = np.cumsum(starts) - 1
+    n_chain = int(chain[-1]) + 1 if len(e) else 0
+    if n_chain:
+        head = e[starts]
+        # direction of each chain in storage order (rings may be stored reversed)
+        fw = np.where(
+            link[np.minimum(head, len(link) - 1)], fwd[np.minimum(head, len(fwd) - 1)], True
+        )[chain]
+        size = np.bincount(chain, minlength=n_chain) + 1  # vertices per chain: its edges + 1
+        offset = np.cumsum(size) - size
+        verts = np.empty((int(size.sum()), 2))
+        verts[np.arange(len(e)) + chain] = np.where(fw[:, None], seg[e, :2], seg[e, 2:])
+        last = np.append(chain[1:] != chain[:-1], True)
+        verts[offset + size - 1] = np.where(fw[last][:, None], seg[e[last], 2:], seg[e[last], :2])
+        v_pair = nc[owner[head]][np.repeat(np.arange(n_chain), size)]
+        far = _scaled(
+            verts - origins[pair_cam[v_pair]], pair_cam[v_pair], k[v_pair], origins, reach
+        )
+        # ring of a chain: its vertices, then their scaled images backwards
+        ring_id = np.repeat(np.arange(n_chain), 2 * size)
+        within = np.arange(2 * len(verts)) - np.repeat(2 * offset, 2 * size)
+        sz, base = np.repeat(size, 2 * size), np.repeat(offset, 2 * size)
+        ring = np.where(
+            (within < sz)[:, None],
+            verts[np.minimum(base + within, len(verts) - 1)],
+            far[np.clip(base + 2 * sz - 1 - within, 0, len(verts) - 1)],
+        )
+        polys = shapely.polygons(shapely.linearrings(ring, indices=ring_id))
+        keep = shapely.area(polys) > 0
+        polys = polys[keep]
+        polys = np.where(shapely.is_valid(polys), polys, shapely.make_valid(polys))
+        chain_pair = nc[owner[head]][keep]
+    else:
+        polys, chain_pair = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    return polys, chain_pair
+
+
 def _grouped_union(geoms: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
-    """``(n,)`` union of ``geoms`` by ``group`` in ``range(n)`` (None for an empty group), in one call."""
+    """``(n,)`` union of ``geoms`` by ``group`` in ``range(n)`` (None: empty group), one call."""
     out = np.full(n, None, dtype=object)
     if not len(geoms):
         return out

@@ -113,7 +113,8 @@ def terrain_clips(
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
     if len(origins) != len(fovs):
         raise InputError(
-            f"terrain_clips: {len(fovs)} fields of view for {len(origins)} origins; accepted: one origin each"
+            f"terrain_clips: {len(fovs)} fields of view for {len(origins)} origins; "
+            "accepted: one origin each"
         )
     out = list(fovs)
     todo = np.flatnonzero([not f.is_empty for f in fovs])
@@ -173,7 +174,7 @@ def terrain_clips(
 def _outer_radius(
     xy: np.ndarray, which: np.ndarray, origins: np.ndarray, edges: np.ndarray
 ) -> np.ndarray:
-    """``(n, n_rays)`` an upper bound of each field of view's distance from its camera per angular bin.
+    """``(n, n_rays)`` upper bound of each field of view's distance from its camera per bin.
 
     ``xy`` and ``which`` are the fields of view's vertices and their index in ``range(n)``.
     Along a straight edge the distance is largest at an end, so every bin an edge crosses

@@ -195,44 +195,9 @@ def _sweep(
     """
     n_cam = len(radius)
     end = np.minimum(width, _TWO_PI)
-    px, py, qx, qy = seg.T
-    # 1. Front faces only: the camera is on the right of p -> q (back faces are always
-    #    hidden by a front face of the same footprint).
-    front = px * qy - py * qx < 0
-    px, py, qx, qy, cam = px[front], py[front], qx[front], qy[front], cam[front]
-    # 2. Clip to the range disc: |p + t e| = r.
-    ex, ey = qx - px, qy - py
-    r = radius[cam]
-    a = ex * ex + ey * ey
-    b = px * ex + py * ey
-    c = px * px + py * py - r * r
-    disc = b * b - a * c
-    ok = (disc > 0) & (a > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sq = np.sqrt(np.where(ok, disc, 0.0))
-        t0 = np.maximum((-b - sq) / a, 0.0)
-        t1 = np.minimum((-b + sq) / a, 1.0)
-    ok &= t1 > t0
-    px, py, qx, qy, ex, ey, t0, t1, cam = (v[ok] for v in (px, py, qx, qy, ex, ey, t0, t1, cam))
-    # Clipped end points; unclipped ones are kept bit for bit, so that edges sharing a
-    # vertex give exactly the same polar angle (no sliver interval between them).
-    sx = np.where(t0 > 0, px + t0 * ex, px)
-    sy = np.where(t0 > 0, py + t0 * ey, py)
-    fx = np.where(t1 < 1, px + t1 * ex, qx)
-    fy = np.where(t1 < 1, py + t1 * ey, qy)
+    sx, sy, fx, fy, cam = _front_faces_in_range(seg, cam, radius)
     ex, ey = fx - sx, fy - sy
-    # 3. Polar angles in each wedge's frame. Front faces run clockwise as seen from the
-    #    camera: an edge spans the angles from its end (f) to its start (s).
-    ang_s = np.mod(np.arctan2(sy, sx) - start[cam], _TWO_PI)
-    ang_f = np.mod(np.arctan2(fy, fx) - start[cam], _TWO_PI)
-    wrap = ang_s < ang_f  # the span crosses the wedge's start angle: split it in two
-    lo = np.concatenate([ang_f, np.zeros(int(wrap.sum()))])
-    hi = np.concatenate([np.where(wrap, _TWO_PI, ang_s), ang_s[wrap]])
-    owner = np.concatenate([np.arange(len(ang_s)), np.flatnonzero(wrap)])
-    span_cam = cam[owner]
-    keep = (lo < end[span_cam]) & (hi > lo)
-    lo, owner, span_cam = lo[keep], owner[keep], span_cam[keep]
-    hi = np.minimum(hi[keep], end[span_cam])
+    lo, hi, owner, span_cam = _angular_spans(sx, sy, fx, fy, cam, start, end)
     # 4. Critical angles of all cameras in one sorted array: key = 8 · camera + angle.
     base = 8.0 * np.arange(n_cam)
     key_lo = 8.0 * span_cam + lo
@@ -240,30 +205,14 @@ def _sweep(
     crit = np.unique(np.concatenate([base, base + end, key_lo, key_hi]))
     crit_cam = np.floor(crit / 8.0).astype(np.int64)
     crit_ang = crit - 8.0 * crit_cam
-    n_int = len(crit) - 1
     int_cam = crit_cam[:-1]
     real = crit_cam[1:] == int_cam  # intervals between two cameras' keys are not real
     widths = np.diff(crit_ang)
     # 5. Nearest edge of each interval: one ray at its middle against the edges spanning it.
     i_lo = np.searchsorted(crit, key_lo)
     i_hi = np.searchsorted(crit, key_hi)
-    n_per = i_hi - i_lo
-    n_pairs = int(n_per.sum())
-    winner = np.full(n_int, -1, dtype=np.int64)
-    if n_pairs:
-        offset = np.repeat(np.cumsum(n_per) - n_per, n_per)
-        pair_int = np.repeat(i_lo, n_per) + (np.arange(n_pairs) - offset)
-        pair_seg = np.repeat(owner, n_per)
-        mid = crit_ang[:-1] + 0.5 * widths + start[int_cam]
-        cos_m, sin_m = np.cos(mid)[pair_int], np.sin(mid)[pair_int]
-        pex, pey = ex[pair_seg], ey[pair_seg]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dist = (sx[pair_seg] * pey - sy[pair_seg] * pex) / (cos_m * pey - sin_m * pex)
-        dist[~(dist > 0)] = np.inf
-        nearest = np.full(n_int, np.inf)
-        np.minimum.at(nearest, pair_int, dist)
-        is_min = (dist == nearest[pair_int]) & np.isfinite(dist)
-        winner[pair_int[is_min]] = pair_seg[is_min]
+    mid = crit_ang[:-1] + 0.5 * widths + start[int_cam]
+    winner = _nearest_edges(len(crit) - 1, i_lo, i_hi, owner, mid, (sx, sy, ex, ey))
     # 6. Vertices: the winning edge between the interval's two rays, or the range circle.
     ints = np.flatnonzero(real)
     w_int = winner[ints]
@@ -292,6 +241,109 @@ def _sweep(
         t = np.clip(np.where(np.isfinite(t), t, 0.0), 0.0, 1.0)
         x[on_edge] = wsx + t * wex
         y[on_edge] = wsy + t * wey
+    return _rings(x, y, v_cam, width)
+
+
+def _front_faces_in_range(
+    seg: np.ndarray, cam: np.ndarray, radius: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Steps 1-2 of :func:`_sweep`: the front faces clipped to the range disc.
+
+    Returns the start ``sx, sy`` and end ``fx, fy`` of each kept edge and its camera.
+    """
+    px, py, qx, qy = seg.T
+    # 1. Front faces only: the camera is on the right of p -> q (back faces are always
+    #    hidden by a front face of the same footprint).
+    front = px * qy - py * qx < 0
+    px, py, qx, qy, cam = px[front], py[front], qx[front], qy[front], cam[front]
+    # 2. Clip to the range disc: |p + t e| = r.
+    ex, ey = qx - px, qy - py
+    r = radius[cam]
+    a = ex * ex + ey * ey
+    b = px * ex + py * ey
+    c = px * px + py * py - r * r
+    disc = b * b - a * c
+    ok = (disc > 0) & (a > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sq = np.sqrt(np.where(ok, disc, 0.0))
+        t0 = np.maximum((-b - sq) / a, 0.0)
+        t1 = np.minimum((-b + sq) / a, 1.0)
+    ok &= t1 > t0
+    px, py, qx, qy, ex, ey, t0, t1, cam = (v[ok] for v in (px, py, qx, qy, ex, ey, t0, t1, cam))
+    # Clipped end points; unclipped ones are kept bit for bit, so that edges sharing a
+    # vertex give exactly the same polar angle (no sliver interval between them).
+    sx = np.where(t0 > 0, px + t0 * ex, px)
+    sy = np.where(t0 > 0, py + t0 * ey, py)
+    fx = np.where(t1 < 1, px + t1 * ex, qx)
+    fy = np.where(t1 < 1, py + t1 * ey, qy)
+    return sx, sy, fx, fy, cam
+
+
+def _angular_spans(
+    sx: np.ndarray,
+    sy: np.ndarray,
+    fx: np.ndarray,
+    fy: np.ndarray,
+    cam: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 3 of :func:`_sweep`: each edge's span of angles in its camera's wedge.
+
+    Returns ``lo, hi`` (radians from the wedge start), the edge of each span and its camera.
+    """
+    # 3. Polar angles in each wedge's frame. Front faces run clockwise as seen from the
+    #    camera: an edge spans the angles from its end (f) to its start (s).
+    ang_s = np.mod(np.arctan2(sy, sx) - start[cam], _TWO_PI)
+    ang_f = np.mod(np.arctan2(fy, fx) - start[cam], _TWO_PI)
+    wrap = ang_s < ang_f  # the span crosses the wedge's start angle: split it in two
+    lo = np.concatenate([ang_f, np.zeros(int(wrap.sum()))])
+    hi = np.concatenate([np.where(wrap, _TWO_PI, ang_s), ang_s[wrap]])
+    owner = np.concatenate([np.arange(len(ang_s)), np.flatnonzero(wrap)])
+    span_cam = cam[owner]
+    keep = (lo < end[span_cam]) & (hi > lo)
+    lo, owner, span_cam = lo[keep], owner[keep], span_cam[keep]
+    hi = np.minimum(hi[keep], end[span_cam])
+    return lo, hi, owner, span_cam
+
+
+def _nearest_edges(
+    n_int: int,
+    i_lo: np.ndarray,
+    i_hi: np.ndarray,
+    owner: np.ndarray,
+    mid: np.ndarray,
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Step 5 of :func:`_sweep`: the nearest edge of each angular interval (-1: none).
+
+    Span ``s`` covers the intervals ``i_lo[s] .. i_hi[s] - 1``; one ray at each interval's
+    middle angle ``mid`` is cast against the edges ``sx, sy, ex, ey`` spanning it.
+    """
+    sx, sy, ex, ey = edges
+    n_per = i_hi - i_lo
+    n_pairs = int(n_per.sum())
+    winner = np.full(n_int, -1, dtype=np.int64)
+    if n_pairs:
+        offset = np.repeat(np.cumsum(n_per) - n_per, n_per)
+        pair_int = np.repeat(i_lo, n_per) + (np.arange(n_pairs) - offset)
+        pair_seg = np.repeat(owner, n_per)
+        cos_m, sin_m = np.cos(mid)[pair_int], np.sin(mid)[pair_int]
+        pex, pey = ex[pair_seg], ey[pair_seg]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dist = (sx[pair_seg] * pey - sy[pair_seg] * pex) / (cos_m * pey - sin_m * pex)
+        dist[~(dist > 0)] = np.inf
+        nearest = np.full(n_int, np.inf)
+        np.minimum.at(nearest, pair_int, dist)
+        is_min = (dist == nearest[pair_int]) & np.isfinite(dist)
+        winner[pair_int[is_min]] = pair_seg[is_min]
+    return winner
+
+
+def _rings(
+    x: np.ndarray, y: np.ndarray, v_cam: np.ndarray, width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 7-8 of :func:`_sweep`: each wedge's apex added, repeated vertices dropped."""
     # 7. Wedges start at their apex, the camera itself.
     apex_cam = np.flatnonzero(width < _TWO_PI)
     if len(apex_cam):
@@ -426,9 +478,10 @@ def isovist(
         are exact.
     terrain
         ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
-        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``, the camera sees over
-        the roofs below its eye (their exact shadows are cut instead). ``None``: every
-        building is a wall. The ground itself is cut by :func:`siteplanner.terrain.terrain_clip`.
+        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``,
+        the camera sees over the roofs below its eye (their exact shadows are cut instead).
+        ``None``: every building is a wall. The ground itself is cut by
+        :func:`siteplanner.terrain.terrain_clip`.
 
     Returns
     -------
@@ -451,6 +504,44 @@ def isovist(
         math.radians(arc_step_deg),
         terrain,
     )[0]
+
+
+def _check_isovists(
+    origins: np.ndarray, radii: np.ndarray, fov_deg: float, headings_deg: np.ndarray | None
+) -> np.ndarray | None:
+    """Check the arguments of :func:`isovists` (one error for all); the headings as floats."""
+    n = len(origins)
+    problems = []
+    bad = np.flatnonzero(~np.isfinite(origins).all(axis=1))
+    problems += [f"origins row {i}: {origins[i].tolist()} is not a finite x, y" for i in bad]
+    bad = np.flatnonzero(~(np.isfinite(radii) & (radii > 0)))
+    problems += [
+        f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad
+    ]
+    if not (math.isfinite(fov_deg) and fov_deg > 0):
+        problems.append(
+            f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]"
+        )
+    if fov_deg < 360.0:
+        if headings_deg is None:
+            problems.append(
+                f"headings_deg is missing: fov_deg={fov_deg} < 360 "
+                "needs one compass bearing per origin"
+            )
+        else:
+            headings_deg = np.asarray(headings_deg, dtype=float)
+            if headings_deg.shape != (n,):
+                problems.append(
+                    f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin"
+                )
+            else:
+                bad = np.flatnonzero(~np.isfinite(headings_deg))
+                problems += [
+                    f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing"
+                    for i in bad
+                ]
+    report_problems(problems, source="isovists")
+    return headings_deg
 
 
 def isovists(
@@ -482,9 +573,10 @@ def isovists(
         Largest chord angle on the range circle.
     terrain
         ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
-        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``, the camera sees over
-        the roofs below its eye (their exact shadows are cut instead). ``None``: every
-        building is a wall. The ground itself is cut by :func:`siteplanner.terrain.terrain_clip`.
+        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``,
+        the camera sees over the roofs below its eye (their exact shadows are cut instead).
+        ``None``: every building is a wall. The ground itself is cut by
+        :func:`siteplanner.terrain.terrain_clip`.
     progress
         Show a progress bar.
 
@@ -500,35 +592,7 @@ def isovists(
         )
     n = len(origins)
     radii = np.array(np.broadcast_to(np.asarray(radius_m, dtype=float), (n,)))
-    problems = []
-    bad = np.flatnonzero(~np.isfinite(origins).all(axis=1))
-    problems += [f"origins row {i}: {origins[i].tolist()} is not a finite x, y" for i in bad]
-    bad = np.flatnonzero(~(np.isfinite(radii) & (radii > 0)))
-    problems += [
-        f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad
-    ]
-    if not (math.isfinite(fov_deg) and fov_deg > 0):
-        problems.append(
-            f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]"
-        )
-    if fov_deg < 360.0:
-        if headings_deg is None:
-            problems.append(
-                f"headings_deg is missing: fov_deg={fov_deg} < 360 needs one compass bearing per origin"
-            )
-        else:
-            headings_deg = np.asarray(headings_deg, dtype=float)
-            if headings_deg.shape != (n,):
-                problems.append(
-                    f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin"
-                )
-            else:
-                bad = np.flatnonzero(~np.isfinite(headings_deg))
-                problems += [
-                    f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing"
-                    for i in bad
-                ]
-    report_problems(problems, source="isovists")
+    headings_deg = _check_isovists(origins, radii, fov_deg, headings_deg)
     if n == 0:
         return []
     starts = np.zeros(n)
@@ -649,7 +713,8 @@ def best_heading(
         )
     if target_xy is not None and target_weight is not None and len(target_weight) != len(target_xy):
         raise InputError(
-            f"best_heading: target_weight has {len(target_weight)} values for {len(target_xy)} target points; "
+            f"best_heading: target_weight has {len(target_weight)} values "
+            f"for {len(target_xy)} target points; "
             "give one weight per point"
         )
     full = isovist(obstacles, origin, radius_m)
