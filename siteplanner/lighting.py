@@ -176,7 +176,8 @@ def read_lighting_file(
         missing = {"osm_way_id", "lit"} - set(df.columns)
         if missing:
             raise InputError(
-                f"{path}: missing column(s) {sorted(missing)}; a CSV lighting file needs osm_way_id, lit"
+                f"{path}: missing column(s) {sorted(missing)}; "
+                "a CSV lighting file needs osm_way_id, lit"
             )
         problems = [
             f"row {i + 2}: osm_way_id {w!r} is not a whole number"
