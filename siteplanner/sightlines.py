@@ -173,8 +173,8 @@ def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
         active geometry) or a sequence of shapely geometries.
     heights_m
         Height of each building above its ground (metres, same order as ``buildings``,
-        e.g. from :func:`building_height_m`). ``None``: buildings are walls that no line
-        of sight clears (the 2D isovist), whatever the terrain.
+        e.g. from :func:`siteplanner.vocab.building_height_m`). ``None``: buildings are walls
+        that no line of sight clears (the 2D isovist), whatever the terrain.
 
     Returns
     -------
