@@ -164,13 +164,15 @@ def main() -> None:
         rows = [run_seed(work, town, cam_xy, int(s), args.k) for s in args.seeds.split(",")]
     for s, (p, c, n) in zip(args.seeds.split(","), rows):
         print(
-            f"seed {s}: {n} proposed sites, {p:.1%} within {NEAR_M:.0f} m of one of {m} mapped cameras; "
+            f"seed {s}: {n} proposed sites, {p:.1%} within {NEAR_M:.0f} m "
+            f"of one of {m} mapped cameras; "
             f"all candidates {c:.1%}"
         )
     p = float(np.mean([r[0] for r in rows]))
     c = float(np.mean([r[1] for r in rows]))
     print(
-        f"RESULT lift={p / c if c else float('nan'):.2f} proposed_share={p:.3f} candidate_share={c:.3f} "
+        f"RESULT lift={p / c if c else float('nan'):.2f} proposed_share={p:.3f} "
+        f"candidate_share={c:.3f} "
         f"k={args.k} seeds={args.seeds}"
     )
 

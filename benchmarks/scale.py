@@ -229,7 +229,7 @@ CHILDREN = {"cold": child_cold, "warm": child_warm, "osmnx": child_osmnx}
 
 
 def measure(kind: str, area: str, work: Path) -> dict:
-    """Run one child; its JSON result with ``wall_s`` and ``peak_gib`` (the child's own peak RSS)."""
+    """Run one child; its JSON result with ``wall_s`` and ``peak_gib`` (the child's peak RSS)."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         extra = ["--malta", str(AREAS["malta"]["osm"])] if AREAS["malta"]["osm"] != MALTA else []
@@ -322,15 +322,17 @@ def report(rows: list[dict]) -> None:
             continue
         ox_s = f"{r['osmnx_cold_s']:.1f}" if r.get("osmnx_cold_s") is not None else "n/a"
         print(
-            f"RESULT area={r['area']} cold_parse_s={r['cold_parse_s']:.1f} warm_s={r['warm_s']:.1f} "
-            f"peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} warm_cpu_s={r['warm_cpu_s']:.1f} area_km2={r['area_km2']:.2f} "
+            f"RESULT area={r['area']} cold_parse_s={r['cold_parse_s']:.1f} "
+            f"warm_s={r['warm_s']:.1f} peak_gib={r['peak_gib']:.2f} osmnx_cold_s={ox_s} "
+            f"warm_cpu_s={r['warm_cpu_s']:.1f} area_km2={r['area_km2']:.2f} "
             f"intersections={r['intersections']} demand_points={r['demand_points']}"
         )
         if r["area"] in TARGETS:
             t_s, t_gib = TARGETS[r["area"]]
             met = r["warm_s"] < t_s and r["peak_gib"] < t_gib
             print(
-                f"target {r['area']} < {t_s:.0f} s warm and < {t_gib:.0f} GiB: {'met' if met else 'NOT met'}"
+                f"target {r['area']} < {t_s:.0f} s warm and < {t_gib:.0f} GiB: "
+                f"{'met' if met else 'NOT met'}"
             )
 
 

@@ -36,8 +36,9 @@ range), 360° (PTZ), camera 6 m above the ground, target 1.7 m (a face).
 * Agreement (the RESULT ``iou``): a seeded sample of 200 candidates; for each, the cells of
   the 1 m grid whose centre is in range (within R·cos(0.5°), the inscribed radius of the
   isovists' 1° chord polygon: a cell exactly 60 m away, e.g. at (36, 48) m, would otherwise
-  count against the chords) and not in a building; our polygon is rasterised on that grid with the same cell-centre
-  rule as the peer's buildings; IoU of the two sets of visible cells, mean over cameras.
+  count against the chords) and not in a building; our polygon is rasterised on that grid with
+  the same cell-centre rule as the peer's buildings; IoU of the two sets of visible cells, mean
+  over cameras.
   Nothing is left out beyond building cells and out-of-range cells, on both sides alike.
 * Why they disagree: every differing cell is classified by exact geometry: does the segment
   camera -> cell centre cross a footprint (then we see it over a roof below the eye), or a
@@ -115,7 +116,7 @@ FINE = 3  # 1 m cell split in FINE x FINE (odd: the 1 m cell centres stay cell c
 
 
 def load_town():
-    """Projected buildings (with ``height_m``), study area and candidate positions of the default town."""
+    """Projected buildings (with ``height_m``), study area and candidate positions, default town."""
     import osmnx as ox
 
     from siteplanner.io import load_town as _load_town
@@ -132,7 +133,7 @@ def load_town():
 
 
 def town_rasters(obstacles: vs.Obstacles, area, crs: str):
-    """1 m grid over the town: building heights (rasterize, 0 off buildings) and terrain (DEM, bilinear)."""
+    """1 m grid over the town: building heights (0 off buildings) and terrain (DEM, bilinear)."""
     import rasterio
     from rasterio.features import rasterize
     from rasterio.transform import from_origin
@@ -309,7 +310,8 @@ def _explain(
     walls = obstacles.footprints[footprint_tree.query(sight.buffer(3.0))]
     clearance = float(shapely.distance(sight, shapely.union_all(walls))) if len(walls) else math.inf
     lines = [
-        f"Example ({title}): camera {i} at ({ox:.1f}, {oy:.1f}), cell centred at ({tx:.1f}, {ty:.1f}), "
+        f"Example ({title}): camera {i} at ({ox:.1f}, {oy:.1f}), "
+        f"cell centred at ({tx:.1f}, {ty:.1f}), "
         f"{math.hypot(tx - ox, ty - oy):.1f} m away:",
         f"  the exact sight line passes {clearance:.2f} m from the nearest wall (ours: visible);",
     ]
@@ -319,7 +321,8 @@ def _explain(
         cxy = shapely.get_coordinates(shapely.centroid(b))[0]
         inside = shapely.intersection(b, shapely.union_all(walls)).area
         lines.append(
-            f"  it cuts the 1 m building cell centred at ({cxy[0]:.1f}, {cxy[1]:.1f}), only {inside:.2f} m² of "
+            f"  it cuts the 1 m building cell centred at ({cxy[0]:.1f}, {cxy[1]:.1f}), "
+            f"only {inside:.2f} m² of "
             "which is building: the peer's wall is a staircase of whole cells (peer: hidden)."
         )
         return "\n".join(lines)
@@ -368,12 +371,15 @@ def _explain(
     if best is not None and best[0] > grad_t:
         grad, rr, cc, side, dist = best
         lines.append(
-            f"  but the street cell ({xs[cc]:.1f}, {ys[rr]:.1f}) ({dist:.1f} m away, not a building) has its corner "
-            f"({side[2]:.1f}, {side[3]:.1f}) at {side[1] - win[rr, cc]:.0f} m above the ground (the mean of the 4 "
+            f"  but the street cell ({xs[cc]:.1f}, {ys[rr]:.1f}) "
+            f"({dist:.1f} m away, not a building) "
+            f"has its corner ({side[2]:.1f}, {side[3]:.1f}) at {side[1] - win[rr, cc]:.0f} m "
+            "above the ground (the mean of the 4 "
             "cells around it, some of them building cells);"
         )
         lines.append(
-            f"  interpolated towards that corner, the cell stands {(grad - grad_t) * dist:.1f} m above the "
+            "  interpolated towards that corner, the cell stands "
+            f"{(grad - grad_t) * dist:.1f} m above the "
             "line of sight where the line crosses it, so r.viewshed hides the cell (peer: hidden)."
         )
     return "\n".join(lines)
@@ -389,7 +395,8 @@ def main() -> None:
     t = time.perf_counter()
     buildings, area, xy, crs = load_town()
     print(
-        f"town loaded in {time.perf_counter() - t:.1f} s: {len(buildings):,} buildings, {len(xy):,} candidates"
+        f"town loaded in {time.perf_counter() - t:.1f} s: {len(buildings):,} buildings, "
+        f"{len(xy):,} candidates"
     )
 
     t = time.perf_counter()
@@ -622,10 +629,12 @@ def main() -> None:
     speedup_cs = t_cs / t_ours
     print()
     print(
-        f"Peers on the same 1 m rasters, same observer cells, same {len(pick)} seeded cameras, same cell-centre IoU:"
+        f"Peers on the same 1 m rasters, same observer cells, same {len(pick)} seeded cameras, "
+        "same cell-centre IoU:"
     )
     print(
-        f"  {'peer':<34}{'target':>8}{'ms/camera':>11}{'speedup':>9}{'IoU mean':>10}{'median':>8}{'min':>7}{'>=0.90':>8}"
+        f"  {'peer':<34}{'target':>8}{'ms/camera':>11}{'speedup':>9}{'IoU mean':>10}"
+        f"{'median':>8}{'min':>7}{'>=0.90':>8}"
     )
     rows_t = (
         ("xrspatial.viewshed (RESULT)", "1.7 m", t_peer, ious),
@@ -640,7 +649,8 @@ def main() -> None:
         "  (target: the peer's and ours; cityseer has no target height, so it is compared with our"
     )
     print(
-        f"   terrain_clip at a 0 m target. Against ours at 1.7 m its mean IoU is {ious_cs17.mean():.3f}.)"
+        "   terrain_clip at a 0 m target. "
+        f"Against ours at 1.7 m its mean IoU is {ious_cs17.mean():.3f}.)"
     )
     print(
         f"  buildings only (flat ground, vs our isovist before terrain_clip), mean IoU: "
@@ -651,15 +661,18 @@ def main() -> None:
         n_cells = tl["agree"] + tl["peer_hidden"] + tl["ours_hidden"]
         pct = lambda k: f"{tl[k]:>9,}  {100 * tl[k] / n_cells:5.1f} %"  # noqa: E731
         print(
-            f"Where {title} and ours disagree ({n_cells:,} ground cells in range over {len(pick)} cameras):"
+            f"Where {title} and ours disagree "
+            f"({n_cells:,} ground cells in range over {len(pick)} cameras):"
         )
         print(f"  {'visible to both':<62}{pct('agree')}")
         print(f"  {'peer hidden, ours visible':<62}{pct('peer_hidden')}")
         print(
-            f"    {'exact sight line crosses a footprint (ours: over its roof)':<60}{tl['a_blocked_fp']:>9,}"
+            f"    {'exact sight line crosses a footprint (ours: over its roof)':<60}"
+            f"{tl['a_blocked_fp']:>9,}"
         )
         print(
-            f"    {'clear of footprints AND of the peer building cells':<60}{pct('a_clear_squares')}"
+            f"    {'clear of footprints AND of the peer building cells':<60}"
+            f"{pct('a_clear_squares')}"
         )
         if title == "xrspatial":
             print("      -> r.viewshed corner interpolation next to walls")
@@ -673,10 +686,12 @@ def main() -> None:
         print(f"  {'peer visible, ours hidden':<62}{pct('ours_hidden')}")
         print(f"    {'exact sight line crosses a footprint':<60}{tl['b_footprint']:>9,}")
         print(
-            f"      {'and a 1 m building cell (the peer skipped it or saw over it)':<58}{tl['b_skipped_cell']:>9,}"
+            f"      {'and a 1 m building cell (the peer skipped it or saw over it)':<58}"
+            f"{tl['b_skipped_cell']:>9,}"
         )
         print(
-            f"      {'and no building cell (no cell centre inside)':<58}{tl['b_footprint'] - tl['b_skipped_cell']:>9,}"
+            f"      {'and no building cell (no cell centre inside)':<58}"
+            f"{tl['b_footprint'] - tl['b_skipped_cell']:>9,}"
         )
         print(f"    {'hidden by our terrain_clip (5 m x 1 deg DEM rays)':<60}{tl['b_terrain']:>9,}")
         print(f"    {'other':<60}{tl['ours_hidden'] - tl['b_footprint'] - tl['b_terrain']:>9,}")
@@ -702,25 +717,31 @@ def main() -> None:
     print()
     fine_speedup = float(np.mean(fine_peer_s)) / t_ours
     print(
-        f"Same peer on a 1/3 m raster ({len(fine)} cameras of the sample, observer and compared cell centres"
+        f"Same peer on a 1/3 m raster ({len(fine)} cameras of the sample, "
+        "observer and compared cell centres"
     )
     print(
-        "unchanged, the 1 m cell centres are 1/3 m cell centres): the raster artefacts shrink with the cell."
+        "unchanged, the 1 m cell centres are 1/3 m cell centres): "
+        "the raster artefacts shrink with the cell."
     )
     print(
-        f"  {'IoU, same cameras: 1 m peer -> 1/3 m peer':<62}{ious[fine].mean():.3f} -> {fine_ious_a.mean():.3f}"
+        f"  {'IoU, same cameras: 1 m peer -> 1/3 m peer':<62}"
+        f"{ious[fine].mean():.3f} -> {fine_ious_a.mean():.3f}"
     )
     print(
-        f"  {'peer per camera at 1/3 m / speedup over it':<62}{1e3 * np.mean(fine_peer_s):.0f} ms / {fine_speedup:.0f}x"
+        f"  {'peer per camera at 1/3 m / speedup over it':<62}"
+        f"{1e3 * np.mean(fine_peer_s):.0f} ms / {fine_speedup:.0f}x"
     )
     print("  (information only: the RESULT line keeps the 1 m peer of the issue)")
     all_s = t_all + t_terrain
     print(
         f"PEER name=xrspatial ms_per_camera={1e3 * t_peer:.3f} iou={ious.mean():.3f} other=cityseer"
-        f" other_ms_per_camera={1e3 * t_cs:.3f} other_speedup={speedup_cs:.1f} other_iou={ious_cs.mean():.3f}"
+        f" other_ms_per_camera={1e3 * t_cs:.3f} other_speedup={speedup_cs:.1f}"
+        f" other_iou={ious_cs.mean():.3f}"
     )
     print(
-        f"RESULT speedup={speedup:.1f} iou={ious.mean():.3f} all_candidates_s={all_s:.2f} n={len(xy)}"
+        f"RESULT speedup={speedup:.1f} iou={ious.mean():.3f} "
+        f"all_candidates_s={all_s:.2f} n={len(xy)}"
     )
 
 

@@ -48,7 +48,8 @@ def main(paths: list[Path]) -> None:
         g = layers["graph"]
         line = (
             f"RESULT extract={path.name} pyosmium_s={wall:.1f} pyosmium_cpu_s={cpu:.1f} "
-            f"nodes={g.number_of_nodes()} edges={g.number_of_edges()} features={len(layers['features'])}"
+            f"nodes={g.number_of_nodes()} edges={g.number_of_edges()} "
+            f"features={len(layers['features'])}"
         )
         if path.suffix == ".bz2":
             try:
@@ -76,7 +77,8 @@ def main(paths: list[Path]) -> None:
             walk = ox.simplify_graph(raw)
             line += (
                 f" osmnx_graph_from_xml_s={owall:.1f} osmnx_cpu_s={ocpu:.1f}"
-                f" osmnx_walk_nodes={walk.number_of_nodes()} osmnx_walk_edges={walk.number_of_edges()}"
+                f" osmnx_walk_nodes={walk.number_of_nodes()}"
+                f" osmnx_walk_edges={walk.number_of_edges()}"
             )
         print(line, flush=True)
 

@@ -86,8 +86,46 @@ def candidate_sites(
     crs = pois.crs
     ids, xy = node_xy(graph)
     tree = cKDTree(xy)
-    rows: list[dict] = []
+    rows = _intersection_rows(graph, ids, xy, min_street_count)
+    if street_lamps:
+        rows += _lamp_rows(pois)
+    if public_facades:
+        rows += _facade_rows(pois, buildings, tree, xy)
+    cand = pd.DataFrame(rows, columns=["site_id", "kind", "mount", "existing", "name", "x", "y"])
+    cand = cand.drop_duplicates("site_id")
+    pts = gpd.GeoSeries.from_xy(cand["x"], cand["y"], crs=crs)
+    keep = _placeable(pts, area, buildings, exclusion)
+    cand = cand[keep].sort_values("site_id", kind="stable")
+    ex = pd.DataFrame(_existing_rows(pois, existing, crs), columns=cand.columns)
+    if len(ex):
+        ex = ex[gpd.GeoSeries.from_xy(ex["x"], ex["y"], crs=crs).within(area.buffer(50)).to_numpy()]
+    allsites = pd.concat([ex, cand], ignore_index=True)
+    _, nearest = (
+        tree.query(allsites[["x", "y"]].to_numpy()) if len(allsites) else (None, np.array([], int))
+    )
+    allsites["node"] = ids[nearest] if len(allsites) else np.array([], np.int64)
+    out = gpd.GeoDataFrame(
+        allsites.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(allsites["x"], allsites["y"]),
+        crs=crs,
+    )
+    out["existing"] = out["existing"].astype(bool)
+    log.info(
+        "candidate sites: %s; existing cameras: %d",
+        ", ".join(
+            f"{k} {v}"
+            for k, v in out.loc[~out.existing, "kind"].value_counts().sort_index().items()
+        ),
+        int(out.existing.sum()),
+    )
+    return out.reset_index(drop=True)
 
+
+def _intersection_rows(
+    graph: nx.MultiDiGraph, ids: np.ndarray, xy: np.ndarray, min_street_count: int
+) -> list[dict]:
+    """One ``intersection`` site (a mast) per node where ``min_street_count`` streets meet."""
+    rows: list[dict] = []
     sc = np.array([graph.nodes[n].get("street_count", 0) for n in ids])
     for n, (x, y) in zip(ids[sc >= min_street_count], xy[sc >= min_street_count]):
         rows.append(
@@ -101,56 +139,80 @@ def candidate_sites(
                 "y": y,
             }
         )
-    if street_lamps:
-        for r in pois[pois["kind"] == "street_lamp"].itertuples():
+    return rows
+
+
+def _lamp_rows(pois: gpd.GeoDataFrame) -> list[dict]:
+    """One ``street_lamp`` site (a pole mount) per mapped street lamp."""
+    rows: list[dict] = []
+    for r in pois[pois["kind"] == "street_lamp"].itertuples():
+        rows.append(
+            {
+                "site_id": f"L{r.osm_id.split('/')[-1]}",
+                "kind": "street_lamp",
+                "mount": "pole",
+                "existing": False,
+                "name": None,
+                "x": r.geometry.x,
+                "y": r.geometry.y,
+            }
+        )
+    return rows
+
+
+def _facade_rows(
+    pois: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, tree: cKDTree, xy: np.ndarray
+) -> list[dict]:
+    """One ``facade`` site per public building: 0.5 m out from its façade, towards the street.
+
+    The point is on the exterior ring nearest the walk-network node closest to the
+    building's representative point, moved 0.5 m towards that node.
+    """
+    rows: list[dict] = []
+    pub = pois[pois["kind"].isin(PUBLIC_KINDS)]
+    if len(pub) and len(buildings):
+        hit = buildings.sindex.query(pub.geometry.values, predicate="intersects")
+        seen = set()
+        for pi, bi in sorted(zip(hit[0].tolist(), hit[1].tolist())):
+            if bi in seen:
+                continue
+            seen.add(bi)
+            b = buildings.iloc[bi]
+            ring = (
+                b.geometry.exterior
+                if b.geometry.geom_type == "Polygon"
+                else max(b.geometry.geoms, key=lambda g: g.area).exterior
+            )
+            c = b.geometry.representative_point()
+            _, j = tree.query((c.x, c.y))
+            street = shapely.Point(xy[j])
+            on = ring.interpolate(ring.project(street))
+            v = np.array([street.x - on.x, street.y - on.y])
+            norm = np.hypot(*v)
+            p = np.array([on.x, on.y]) + (v / norm * 0.5 if norm > 0 else 0)
+            p_name = pub.iloc[pi]["name"]
+            short_id = b["osm_id"].replace("/", "").replace("way", "w").replace("relation", "r")
             rows.append(
                 {
-                    "site_id": f"L{r.osm_id.split('/')[-1]}",
-                    "kind": "street_lamp",
-                    "mount": "pole",
+                    "site_id": f"F{short_id}",
+                    "kind": "facade",
+                    "mount": "facade",
                     "existing": False,
-                    "name": None,
-                    "x": r.geometry.x,
-                    "y": r.geometry.y,
+                    "name": p_name if isinstance(p_name, str) else pub.iloc[pi]["kind"],
+                    "x": p[0],
+                    "y": p[1],
                 }
             )
-    if public_facades:
-        pub = pois[pois["kind"].isin(PUBLIC_KINDS)]
-        if len(pub) and len(buildings):
-            hit = buildings.sindex.query(pub.geometry.values, predicate="intersects")
-            seen = set()
-            for pi, bi in sorted(zip(hit[0].tolist(), hit[1].tolist())):
-                if bi in seen:
-                    continue
-                seen.add(bi)
-                b = buildings.iloc[bi]
-                ring = (
-                    b.geometry.exterior
-                    if b.geometry.geom_type == "Polygon"
-                    else max(b.geometry.geoms, key=lambda g: g.area).exterior
-                )
-                c = b.geometry.representative_point()
-                _, j = tree.query((c.x, c.y))
-                street = shapely.Point(xy[j])
-                on = ring.interpolate(ring.project(street))
-                v = np.array([street.x - on.x, street.y - on.y])
-                norm = np.hypot(*v)
-                p = np.array([on.x, on.y]) + (v / norm * 0.5 if norm > 0 else 0)
-                p_name = pub.iloc[pi]["name"]
-                rows.append(
-                    {
-                        "site_id": f"F{b['osm_id'].replace('/', '').replace('way', 'w').replace('relation', 'r')}",
-                        "kind": "facade",
-                        "mount": "facade",
-                        "existing": False,
-                        "name": p_name if isinstance(p_name, str) else pub.iloc[pi]["kind"],
-                        "x": p[0],
-                        "y": p[1],
-                    }
-                )
-    cand = pd.DataFrame(rows, columns=["site_id", "kind", "mount", "existing", "name", "x", "y"])
-    cand = cand.drop_duplicates("site_id")
-    pts = gpd.GeoSeries.from_xy(cand["x"], cand["y"], crs=crs)
+    return rows
+
+
+def _placeable(
+    pts: gpd.GeoSeries,
+    area: BaseGeometry,
+    buildings: gpd.GeoDataFrame,
+    exclusion: BaseGeometry | None,
+) -> np.ndarray:
+    """Which new sites may be used: inside the area, not in a building nor an exclusion zone."""
     keep = np.array(pts.within(area).to_numpy(), dtype=bool)
     if len(buildings):
         inside_b = np.zeros(len(pts), bool)
@@ -166,8 +228,13 @@ def candidate_sites(
         excl = pts.within(exclusion).to_numpy()
         log.info("dropped %d candidate sites in exclusion zones", int((excl & keep).sum()))
         keep &= ~excl
-    cand = cand[keep].sort_values("site_id", kind="stable")
+    return keep
 
+
+def _existing_rows(
+    pois: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, crs: object
+) -> list[dict]:
+    """The existing cameras: OSM ``man_made=surveillance`` (``E…``), then the scenario's file."""
     ex_rows = []
     cams = pois[pois["kind"] == "camera"]
     for r in cams.itertuples():
@@ -197,29 +264,7 @@ def candidate_sites(
                     "y": r.geometry.y,
                 }
             )
-    ex = pd.DataFrame(ex_rows, columns=cand.columns)
-    if len(ex):
-        ex = ex[gpd.GeoSeries.from_xy(ex["x"], ex["y"], crs=crs).within(area.buffer(50)).to_numpy()]
-    allsites = pd.concat([ex, cand], ignore_index=True)
-    _, nearest = (
-        tree.query(allsites[["x", "y"]].to_numpy()) if len(allsites) else (None, np.array([], int))
-    )
-    allsites["node"] = ids[nearest] if len(allsites) else np.array([], np.int64)
-    out = gpd.GeoDataFrame(
-        allsites.drop(columns=["x", "y"]),
-        geometry=gpd.points_from_xy(allsites["x"], allsites["y"]),
-        crs=crs,
-    )
-    out["existing"] = out["existing"].astype(bool)
-    log.info(
-        "candidate sites: %s; existing cameras: %d",
-        ", ".join(
-            f"{k} {v}"
-            for k, v in out.loc[~out.existing, "kind"].value_counts().sort_index().items()
-        ),
-        int(out.existing.sum()),
-    )
-    return out.reset_index(drop=True)
+    return ex_rows
 
 
 def graph_csr(graph: nx.MultiDiGraph) -> tuple[csr_matrix, dict[int, int]]:

@@ -234,7 +234,7 @@ def demand_table(
 def network_coverage_matrix(
     graph, site_nodes, demand_xy: np.ndarray, *, range_m: float
 ) -> csr_matrix:
-    """Sites × demand points: 1 when the point is within ``range_m`` of the site along the walking network.
+    """Sites × demand points: 1 when the point is within ``range_m`` of the site on foot.
 
     A demand point is reached through its nearest graph node: the network distance from the
     site's node to that node plus the straight distance from the node to the point. The

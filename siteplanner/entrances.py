@@ -28,8 +28,9 @@ LAPI_KINDS = frozenset({"lapi", "anpr", "alpr", "lpr", "plate_reader", "number_p
 
 #: The legal note, in the report, prefecture.csv and the error.
 LAPI_NOTE = (
-    "LAPI (lecture automatique de plaques d'immatriculation) is reserved by the Code de la sécurité "
-    "intérieure, articles L233-1 and L233-2, to the police nationale, the gendarmerie and the customs; "
+    "LAPI (lecture automatique de plaques d'immatriculation) is reserved by the Code de la "
+    "sécurité intérieure, articles L233-1 and L233-2, to the police nationale, the gendarmerie "
+    "and the customs; "
     "a commune may not operate them (Conseil d'État, 27 June 2016, n° 385091)."
 )
 
@@ -109,7 +110,8 @@ def town_entrances(
             crs=edges.crs,
         )
     g = gpd.GeoDataFrame(rows, geometry=pts, crs=edges.crs)
-    # one entrance per road and place: crossings within merge_m of an earlier one of the same road are dropped
+    # one entrance per road and place: crossings within merge_m of an earlier one of the same
+    # road are dropped
     order = g.assign(
         _rank=g["highway"].map(lambda h: (MAIN_ROADS + THROUGH_ROADS).index(h)),
         _key=[r if r != "(sans nom)" else f"({h})" for r, h in zip(g["road"], g["highway"])],

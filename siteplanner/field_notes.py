@@ -80,7 +80,7 @@ _WORDS = {_fold(w): code for code, words in CATEGORIES.items() for w in words}
 
 
 def category_code(value: object) -> str | None:
-    """The category code of a written category (``"Point sombre"`` → ``dark_spot``), else ``None``."""
+    """The category code of a written category (``"Point sombre"`` → ``dark_spot``), or None."""
     return _WORDS.get(_fold(value)) if isinstance(value, str) else None
 
 

@@ -86,16 +86,18 @@ def patrol_start(
         t = townhall.sort_values("osm_id", kind="stable")
         p = t.geometry.iloc[0]
         log.warning(
-            "no police station (amenity=police) inside the study area: the patrols start at the town hall %s",
+            "no police station (amenity=police) inside the study area: "
+            "the patrols start at the town hall %s",
             t["osm_id"].iloc[0],
         )
         return Anchor(
             p.x, p.y, f"town hall {t['osm_id'].iloc[0]} (no police station in the study area)"
         )
     outside = int((pois["kind"] == "police").sum())
+    margin = f" ({outside} police station(s) in the margin, outside the commune)" if outside else ""
     raise InputError(
-        f"{source}: no police station (amenity=police) and no town hall (amenity=townhall) inside the "
-        f"study area{f' ({outside} police station(s) in the margin, outside the commune)' if outside else ''}; "
+        f"{source}: no police station (amenity=police) and no town hall (amenity=townhall) "
+        f"inside the study area{margin}; "
         "set [patrol] start = [lon, lat] to the point the patrols start from"
     )
 
@@ -115,7 +117,8 @@ def trench_ends(
         p = _lonlat_point(csu, crs)
         if not area.buffer(EDGE_TOLERANCE_M).covers(p):
             raise InputError(
-                f"{source}: candidates.csu = [{csu[0]}, {csu[1]}] lies {area.distance(p):.0f} m outside "
+                f"{source}: candidates.csu = [{csu[0]}, {csu[1]}] "
+                f"lies {area.distance(p):.0f} m outside "
                 "the study area; accepted: [lon, lat] of the CSU inside the commune"
             )
         return [Anchor(p.x, p.y, "scenario candidates.csu")]
@@ -127,7 +130,8 @@ def trench_ends(
         ]
     if not out:
         log.warning(
-            "%s: no police station or town hall inside the study area; cable trenches run to the nearest "
+            "%s: no police station or town hall inside the study area; "
+            "cable trenches run to the nearest "
             "existing camera (set [candidates] csu = [lon, lat] to give the CSU)",
             source,
         )
@@ -139,7 +143,8 @@ def area_subgraph(
 ) -> nx.MultiDiGraph:
     """The streets of ``graph`` inside ``area``: nodes inside, and edges that stay inside.
 
-    An edge is kept when its geometry (or its straight line) lies within ``area`` (to 1 cm). With ``keep``, only the connected part holding that node.
+    An edge is kept when its geometry (or its straight line) lies within ``area`` (to 1 cm).
+    With ``keep``, only the connected part holding that node.
     """
     ids = np.fromiter(graph.nodes, dtype=np.int64, count=graph.number_of_nodes())
     xs = np.fromiter((d["x"] for _, d in graph.nodes(data=True)), float, len(ids))

@@ -176,7 +176,8 @@ def read_lighting_file(
         missing = {"osm_way_id", "lit"} - set(df.columns)
         if missing:
             raise InputError(
-                f"{path}: missing column(s) {sorted(missing)}; a CSV lighting file needs osm_way_id, lit"
+                f"{path}: missing column(s) {sorted(missing)}; "
+                "a CSV lighting file needs osm_way_id, lit"
             )
         problems = [
             f"row {i + 2}: osm_way_id {w!r} is not a whole number"
@@ -440,34 +441,8 @@ def night_coverage(
     lost = seen["day"] & ~seen[darkest]
     lost_share = float(weight[lost].sum() / total)
     day_w = float(weight[seen["day"]].sum())
-    names = edges["name"].fillna("").astype(str).to_numpy()[street]
-    names = np.where(names == "", "(rue sans nom)", names)
-    df = pd.DataFrame({"street": names[lost], "w": weight[lost] / total, "state": dstate[lost]})
-    dark = (
-        df.groupby("street")
-        .agg(
-            weight_lost=("w", "sum"),
-            points_lost=("w", "size"),
-            lighting=("state", lambda s: ", ".join(sorted(set(s)))),
-        )
-        .sort_values("weight_lost", ascending=False, kind="stable")
-        .reset_index()
-        .head(top)
-    )
-    counts = (
-        pd.DataFrame({"state": states, "source": sources})
-        .value_counts()
-        .rename("streets")
-        .reset_index()
-        .sort_values(["state", "source"])
-        .reset_index(drop=True)
-    )
-    by_state = (
-        pd.DataFrame({"lighting": dstate, "w": weight / total})
-        .groupby("lighting")
-        .agg(demand_points=("w", "size"), demand_share=("w", "sum"))
-        .reset_index()
-    )
+    dark = _dark_streets(edges, street, weight / total, lost, dstate, top)
+    counts, by_state = _state_tables(states, sources, dstate, weight / total)
     log.info(
         "night_coverage: after the plan %s; %.1f %% of demand weight lost to darkness (%s)",
         ", ".join(f"{k} {v['after']:.1%}" for k, v in cov.items()),
@@ -489,3 +464,50 @@ def night_coverage(
         night=night,
         seen_by_phase=seen,
     )
+
+
+def _dark_streets(
+    edges: gpd.GeoDataFrame,
+    street: np.ndarray,
+    share: np.ndarray,
+    lost: np.ndarray,
+    dstate: np.ndarray,
+    top: int,
+) -> pd.DataFrame:
+    """The ``top`` streets by demand share lost to darkness (``street`` indexes ``edges``)."""
+    names = edges["name"].fillna("").astype(str).to_numpy()[street]
+    names = np.where(names == "", "(rue sans nom)", names)
+    df = pd.DataFrame({"street": names[lost], "w": share[lost], "state": dstate[lost]})
+    dark = (
+        df.groupby("street")
+        .agg(
+            weight_lost=("w", "sum"),
+            points_lost=("w", "size"),
+            lighting=("state", lambda s: ", ".join(sorted(set(s)))),
+        )
+        .sort_values("weight_lost", ascending=False, kind="stable")
+        .reset_index()
+        .head(top)
+    )
+    return dark
+
+
+def _state_tables(
+    states: np.ndarray, sources: np.ndarray, dstate: np.ndarray, share: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Streets by lighting state and source; demand points and share by lighting state."""
+    counts = (
+        pd.DataFrame({"state": states, "source": sources})
+        .value_counts()
+        .rename("streets")
+        .reset_index()
+        .sort_values(["state", "source"])
+        .reset_index(drop=True)
+    )
+    by_state = (
+        pd.DataFrame({"lighting": dstate, "w": share})
+        .groupby("lighting")
+        .agg(demand_points=("w", "size"), demand_share=("w", "sum"))
+        .reset_index()
+    )
+    return counts, by_state

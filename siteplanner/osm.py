@@ -116,8 +116,9 @@ EDGE_TAGS = (
     "surface",
 )
 
-# the rules of osmnx's "walk" network type (osmnx >= 2.0), copied here and applied to the local file;
-# `!~` are unanchored regular expressions: a value *containing* one of these is refused.
+# the rules of osmnx's "walk" network type (osmnx >= 2.0), copied here and applied to the
+# local file; `!~` are unanchored regular expressions: a value *containing* one of these is
+# refused.
 _WALK_HIGHWAY_NO = re.compile(
     "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|raceway"
     "|razed|rest_area|services"

@@ -18,7 +18,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from siteplanner._errors import InputError, check_positive
-from siteplanner.viewshed import _oriented_segments, _polygonal_parts
+from siteplanner.sightlines import oriented_segments as _oriented_segments
+from siteplanner.sightlines import polygonal_parts as _polygonal_parts
 
 __all__ = [
     "Privacy",

@@ -6,8 +6,9 @@ by the DORI level, EN 62676-4), cut to its horizontal wedge, minus what the buil
 sweep), minus what the terrain hides (:mod:`siteplanner.terrain`).
 
 The building edges of the whole town are prepared once by :func:`build_obstacles`
-(overlapping footprints merged, rings oriented, an STR-tree over the edges); then each
-isovist only looks at the edges within its range:
+(overlapping footprints merged, rings oriented, an STR-tree over the edges; defined in
+:mod:`siteplanner.sightlines`, importable from here); then each isovist only looks at the
+edges within its range:
 
 1. keep the edges that face the camera (back faces are always hidden by a front face of
    the same footprint) and clip them to the range disc;
@@ -23,7 +24,7 @@ Building heights (OSM ``height``, ``building:levels`` × 3 m, else 9 m, see
 footprint whose flat roof (its height above the mean ground at its outer vertices) is at or
 above the camera's eye is a wall, as above; a roof below the eye (a shed, a house downhill)
 hides the ground behind it only while the line of sight to a target ``target_height_m``
-high is below the roof, and that shadow is cut exactly (:mod:`siteplanner.terrain`).
+high is below the roof, and that shadow is cut exactly (:mod:`siteplanner.sightlines`).
 Without ``terrain`` every building is a wall.
 
 Headings are compass bearings: degrees clockwise from north. The wedge of a camera of
@@ -38,16 +39,20 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiPolygon, Polygon
 
 from siteplanner._errors import InputError, check_positive, report_problems
-from siteplanner.terrain import _bilinear, _roof_shadows, _roofs_below_eye
+from siteplanner.sightlines import (
+    Obstacles,
+    bilinear,
+    build_obstacles,
+    polygonal_parts,
+    roof_shadows,
+    roofs_below_eye,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,200 +147,6 @@ def horizontal_fov_deg(focal_mm: float, sensor_width_mm: float) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# Obstacles
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Obstacles:
-    """The building edges of a whole town, prepared once for all the isovists.
-
-    Attributes
-    ----------
-    footprints
-        Disjoint building footprints (overlapping or touching buildings merged), an object
-        array of shapely Polygons (holes kept: courtyards are open space).
-    segments
-        ``(n, 4)`` float array ``x0, y0, x1, y1`` of every ring edge, oriented so that the
-        building is on the left (exteriors counter-clockwise, holes clockwise).
-    segment_tree
-        STR-tree over the edges (as LineStrings), queried by distance.
-    footprint_tree
-        STR-tree over ``footprints`` (is a camera inside a building?).
-    heights_m
-        ``(n_footprints,)`` building height above its ground, the tallest of the buildings
-        merged into the footprint; ``inf`` when no height was given (a wall that no line of
-        sight clears: the 2D isovist).
-    segment_footprint
-        ``(n_segments,)`` index in ``footprints`` of each edge.
-    """
-
-    footprints: np.ndarray
-    segments: np.ndarray
-    segment_tree: shapely.STRtree
-    footprint_tree: shapely.STRtree
-    heights_m: np.ndarray
-    segment_footprint: np.ndarray
-
-    def __repr__(self) -> str:
-        return f"Obstacles({len(self.footprints):,} footprints, {len(self.segments):,} edges)"
-
-
-def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
-    parts = shapely.get_parts(geoms)
-    # make_valid may return collections holding lines and points: keep the areas.
-    collections = shapely.get_type_id(parts) == 7
-    if collections.any():
-        parts = np.concatenate([parts[~collections], shapely.get_parts(parts[collections])])
-    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
-    return parts[keep]
-
-
-def _merge_overlaps(polys: np.ndarray) -> np.ndarray:
-    """Union only the groups of footprints that touch or overlap (much faster than one union)."""
-    n = len(polys)
-    if n == 0:
-        return polys
-    tree = shapely.STRtree(polys)
-    left, right = tree.query(polys, predicate="intersects")
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    n_groups, labels = connected_components(graph, directed=False)
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=n_groups)
-    merged: list[np.ndarray] = []
-    singles = counts[labels] == 1
-    merged.append(polys[singles])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    for group in np.flatnonzero(counts > 1):
-        members = polys[order[starts[group] : starts[group] + counts[group]]]
-        merged.append(_polygonal_parts(np.asarray([shapely.union_all(members)], dtype=object)))
-    out = np.concatenate(merged)
-    # Stable order: by centroid, so the same buildings give the same Obstacles.
-    cx, cy = shapely.get_coordinates(shapely.centroid(out)).T
-    return out[np.lexsort((cy, cx))]
-
-
-def _oriented_segments(
-    polys: np.ndarray, *, with_owner: bool = False
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """All ring edges of ``polys`` with the solid on their left, as ``(n, 4)``.
-
-    With ``with_owner``, also the index in ``polys`` of each edge.
-    """
-    if len(polys) == 0:
-        return (np.zeros((0, 4)), np.zeros(0, dtype=np.int64)) if with_owner else np.zeros((0, 4))
-    rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    is_exterior = np.ones(len(rings), dtype=bool)
-    is_exterior[1:] = ring_poly[1:] != ring_poly[:-1]
-    coords, ring_of_coord = shapely.get_coordinates(rings, return_index=True)
-    same_ring = ring_of_coord[1:] == ring_of_coord[:-1]
-    p = coords[:-1][same_ring]
-    q = coords[1:][same_ring]
-    seg_ring = ring_of_coord[:-1][same_ring]
-    cross = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
-    signed_area = np.bincount(seg_ring, weights=cross, minlength=len(rings))
-    flip = np.where(is_exterior, signed_area < 0, signed_area > 0)[seg_ring]
-    p2 = np.where(flip[:, None], q, p)
-    q2 = np.where(flip[:, None], p, q)
-    segments = np.hstack([p2, q2])
-    nonzero = (segments[:, 0] != segments[:, 2]) | (segments[:, 1] != segments[:, 3])
-    if with_owner:
-        return segments[nonzero], ring_poly[seg_ring][nonzero]
-    return segments[nonzero]
-
-
-def build_obstacles(buildings: object, heights_m: object = None) -> Obstacles:
-    """Prepare the building edges of a whole town for fast isovists.
-
-    Invalid footprints are repaired with ``shapely.make_valid``; points and lines are
-    dropped; MultiPolygons are split; overlapping or touching footprints are merged (their
-    shared walls disappear and no two edges cross, which the sweep relies on); holes are
-    kept. A merged footprint takes the height of its tallest building.
-
-    Parameters
-    ----------
-    buildings
-        Building footprints in a projected metric CRS: a GeoSeries, a GeoDataFrame (its
-        active geometry) or a sequence of shapely geometries.
-    heights_m
-        Height of each building above its ground (metres, same order as ``buildings``,
-        e.g. from :func:`building_height_m`). ``None``: buildings are walls that no line
-        of sight clears (the 2D isovist), whatever the terrain.
-
-    Returns
-    -------
-    Obstacles
-    """
-    geometry = getattr(buildings, "geometry", buildings)
-    geoms = np.asarray(
-        list(geometry) if not isinstance(geometry, np.ndarray) else geometry, dtype=object
-    )
-    if len(geoms) and not all(g is None or isinstance(g, shapely.Geometry) for g in geoms):
-        bad = [i for i, g in enumerate(geoms) if not (g is None or isinstance(g, shapely.Geometry))]
-        report_problems(
-            [f"row {i}: {type(geoms[i]).__name__} is not a shapely geometry" for i in bad],
-            source="buildings",
-        )
-    heights = None
-    if heights_m is not None:
-        heights = np.asarray(heights_m, dtype=float).ravel()
-        if heights.shape != (len(geoms),):
-            raise InputError(
-                f"buildings: heights_m has {heights.size} values for {len(geoms)} buildings; accepted: one per building"
-            )
-        bad = np.flatnonzero(~(heights > 0))
-        report_problems(
-            [
-                f"row {i}: height {float(heights[i])} m is not accepted: give a height in metres > 0"
-                for i in bad
-            ],
-            source="buildings",
-        )
-    if len(geoms):
-        present = ~shapely.is_missing(geoms)
-        geoms = geoms[present]
-        heights = heights[present] if heights is not None else None
-    n_invalid = int((~shapely.is_valid(geoms)).sum()) if len(geoms) else 0
-    if n_invalid:
-        logger.info("build_obstacles: repaired %d invalid footprint(s) with make_valid", n_invalid)
-    polys = _polygonal_parts(shapely.make_valid(geoms)) if len(geoms) else np.zeros(0, dtype=object)
-    polys = _merge_overlaps(polys)
-    segments, owner = _oriented_segments(polys, with_owner=True)  # ring by ring: owner is sorted
-    lines = (
-        shapely.linestrings(segments.reshape(-1, 2, 2))
-        if len(segments)
-        else np.zeros(0, dtype=object)
-    )
-    footprint_tree = shapely.STRtree(polys)
-    footprint_heights = np.full(len(polys), np.inf)
-    if heights is not None and len(polys):
-        # Each building's height goes to the footprint it was merged into (the tallest wins).
-        valid = shapely.make_valid(geoms)
-        parts, part_of = shapely.get_parts(valid, return_index=True)
-        area = (shapely.get_type_id(parts) == 3) | (shapely.get_type_id(parts) == 6)
-        points = shapely.point_on_surface(parts[area])
-        hit_point, hit_fp = footprint_tree.query(points, predicate="intersects")
-        footprint_heights[:] = 0.0
-        np.maximum.at(footprint_heights, hit_fp, heights[part_of[area]][hit_point])
-        footprint_heights[footprint_heights == 0.0] = np.inf  # not found: stay a wall
-    obstacles = Obstacles(
-        footprints=polys,
-        segments=segments,
-        segment_tree=shapely.STRtree(lines),
-        footprint_tree=footprint_tree,
-        heights_m=footprint_heights,
-        segment_footprint=owner,
-    )
-    logger.info(
-        "build_obstacles: %s buildings gave %s footprints and %s edges",
-        f"{len(geoms):,}",
-        f"{len(polys):,}",
-        f"{len(segments):,}",
-    )
-    return obstacles
-
-
-# --------------------------------------------------------------------------------------
 # Isovists
 # --------------------------------------------------------------------------------------
 
@@ -384,44 +195,9 @@ def _sweep(
     """
     n_cam = len(radius)
     end = np.minimum(width, _TWO_PI)
-    px, py, qx, qy = seg.T
-    # 1. Front faces only: the camera is on the right of p -> q (back faces are always
-    #    hidden by a front face of the same footprint).
-    front = px * qy - py * qx < 0
-    px, py, qx, qy, cam = px[front], py[front], qx[front], qy[front], cam[front]
-    # 2. Clip to the range disc: |p + t e| = r.
-    ex, ey = qx - px, qy - py
-    r = radius[cam]
-    a = ex * ex + ey * ey
-    b = px * ex + py * ey
-    c = px * px + py * py - r * r
-    disc = b * b - a * c
-    ok = (disc > 0) & (a > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sq = np.sqrt(np.where(ok, disc, 0.0))
-        t0 = np.maximum((-b - sq) / a, 0.0)
-        t1 = np.minimum((-b + sq) / a, 1.0)
-    ok &= t1 > t0
-    px, py, qx, qy, ex, ey, t0, t1, cam = (v[ok] for v in (px, py, qx, qy, ex, ey, t0, t1, cam))
-    # Clipped end points; unclipped ones are kept bit for bit, so that edges sharing a
-    # vertex give exactly the same polar angle (no sliver interval between them).
-    sx = np.where(t0 > 0, px + t0 * ex, px)
-    sy = np.where(t0 > 0, py + t0 * ey, py)
-    fx = np.where(t1 < 1, px + t1 * ex, qx)
-    fy = np.where(t1 < 1, py + t1 * ey, qy)
+    sx, sy, fx, fy, cam = _front_faces_in_range(seg, cam, radius)
     ex, ey = fx - sx, fy - sy
-    # 3. Polar angles in each wedge's frame. Front faces run clockwise as seen from the
-    #    camera: an edge spans the angles from its end (f) to its start (s).
-    ang_s = np.mod(np.arctan2(sy, sx) - start[cam], _TWO_PI)
-    ang_f = np.mod(np.arctan2(fy, fx) - start[cam], _TWO_PI)
-    wrap = ang_s < ang_f  # the span crosses the wedge's start angle: split it in two
-    lo = np.concatenate([ang_f, np.zeros(int(wrap.sum()))])
-    hi = np.concatenate([np.where(wrap, _TWO_PI, ang_s), ang_s[wrap]])
-    owner = np.concatenate([np.arange(len(ang_s)), np.flatnonzero(wrap)])
-    span_cam = cam[owner]
-    keep = (lo < end[span_cam]) & (hi > lo)
-    lo, owner, span_cam = lo[keep], owner[keep], span_cam[keep]
-    hi = np.minimum(hi[keep], end[span_cam])
+    lo, hi, owner, span_cam = _angular_spans(sx, sy, fx, fy, cam, start, end)
     # 4. Critical angles of all cameras in one sorted array: key = 8 · camera + angle.
     base = 8.0 * np.arange(n_cam)
     key_lo = 8.0 * span_cam + lo
@@ -429,30 +205,14 @@ def _sweep(
     crit = np.unique(np.concatenate([base, base + end, key_lo, key_hi]))
     crit_cam = np.floor(crit / 8.0).astype(np.int64)
     crit_ang = crit - 8.0 * crit_cam
-    n_int = len(crit) - 1
     int_cam = crit_cam[:-1]
     real = crit_cam[1:] == int_cam  # intervals between two cameras' keys are not real
     widths = np.diff(crit_ang)
     # 5. Nearest edge of each interval: one ray at its middle against the edges spanning it.
     i_lo = np.searchsorted(crit, key_lo)
     i_hi = np.searchsorted(crit, key_hi)
-    n_per = i_hi - i_lo
-    n_pairs = int(n_per.sum())
-    winner = np.full(n_int, -1, dtype=np.int64)
-    if n_pairs:
-        offset = np.repeat(np.cumsum(n_per) - n_per, n_per)
-        pair_int = np.repeat(i_lo, n_per) + (np.arange(n_pairs) - offset)
-        pair_seg = np.repeat(owner, n_per)
-        mid = crit_ang[:-1] + 0.5 * widths + start[int_cam]
-        cos_m, sin_m = np.cos(mid)[pair_int], np.sin(mid)[pair_int]
-        pex, pey = ex[pair_seg], ey[pair_seg]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dist = (sx[pair_seg] * pey - sy[pair_seg] * pex) / (cos_m * pey - sin_m * pex)
-        dist[~(dist > 0)] = np.inf
-        nearest = np.full(n_int, np.inf)
-        np.minimum.at(nearest, pair_int, dist)
-        is_min = (dist == nearest[pair_int]) & np.isfinite(dist)
-        winner[pair_int[is_min]] = pair_seg[is_min]
+    mid = crit_ang[:-1] + 0.5 * widths + start[int_cam]
+    winner = _nearest_edges(len(crit) - 1, i_lo, i_hi, owner, mid, (sx, sy, ex, ey))
     # 6. Vertices: the winning edge between the interval's two rays, or the range circle.
     ints = np.flatnonzero(real)
     w_int = winner[ints]
@@ -481,6 +241,109 @@ def _sweep(
         t = np.clip(np.where(np.isfinite(t), t, 0.0), 0.0, 1.0)
         x[on_edge] = wsx + t * wex
         y[on_edge] = wsy + t * wey
+    return _rings(x, y, v_cam, width)
+
+
+def _front_faces_in_range(
+    seg: np.ndarray, cam: np.ndarray, radius: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Steps 1-2 of :func:`_sweep`: the front faces clipped to the range disc.
+
+    Returns the start ``sx, sy`` and end ``fx, fy`` of each kept edge and its camera.
+    """
+    px, py, qx, qy = seg.T
+    # 1. Front faces only: the camera is on the right of p -> q (back faces are always
+    #    hidden by a front face of the same footprint).
+    front = px * qy - py * qx < 0
+    px, py, qx, qy, cam = px[front], py[front], qx[front], qy[front], cam[front]
+    # 2. Clip to the range disc: |p + t e| = r.
+    ex, ey = qx - px, qy - py
+    r = radius[cam]
+    a = ex * ex + ey * ey
+    b = px * ex + py * ey
+    c = px * px + py * py - r * r
+    disc = b * b - a * c
+    ok = (disc > 0) & (a > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sq = np.sqrt(np.where(ok, disc, 0.0))
+        t0 = np.maximum((-b - sq) / a, 0.0)
+        t1 = np.minimum((-b + sq) / a, 1.0)
+    ok &= t1 > t0
+    px, py, qx, qy, ex, ey, t0, t1, cam = (v[ok] for v in (px, py, qx, qy, ex, ey, t0, t1, cam))
+    # Clipped end points; unclipped ones are kept bit for bit, so that edges sharing a
+    # vertex give exactly the same polar angle (no sliver interval between them).
+    sx = np.where(t0 > 0, px + t0 * ex, px)
+    sy = np.where(t0 > 0, py + t0 * ey, py)
+    fx = np.where(t1 < 1, px + t1 * ex, qx)
+    fy = np.where(t1 < 1, py + t1 * ey, qy)
+    return sx, sy, fx, fy, cam
+
+
+def _angular_spans(
+    sx: np.ndarray,
+    sy: np.ndarray,
+    fx: np.ndarray,
+    fy: np.ndarray,
+    cam: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 3 of :func:`_sweep`: each edge's span of angles in its camera's wedge.
+
+    Returns ``lo, hi`` (radians from the wedge start), the edge of each span and its camera.
+    """
+    # 3. Polar angles in each wedge's frame. Front faces run clockwise as seen from the
+    #    camera: an edge spans the angles from its end (f) to its start (s).
+    ang_s = np.mod(np.arctan2(sy, sx) - start[cam], _TWO_PI)
+    ang_f = np.mod(np.arctan2(fy, fx) - start[cam], _TWO_PI)
+    wrap = ang_s < ang_f  # the span crosses the wedge's start angle: split it in two
+    lo = np.concatenate([ang_f, np.zeros(int(wrap.sum()))])
+    hi = np.concatenate([np.where(wrap, _TWO_PI, ang_s), ang_s[wrap]])
+    owner = np.concatenate([np.arange(len(ang_s)), np.flatnonzero(wrap)])
+    span_cam = cam[owner]
+    keep = (lo < end[span_cam]) & (hi > lo)
+    lo, owner, span_cam = lo[keep], owner[keep], span_cam[keep]
+    hi = np.minimum(hi[keep], end[span_cam])
+    return lo, hi, owner, span_cam
+
+
+def _nearest_edges(
+    n_int: int,
+    i_lo: np.ndarray,
+    i_hi: np.ndarray,
+    owner: np.ndarray,
+    mid: np.ndarray,
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Step 5 of :func:`_sweep`: the nearest edge of each angular interval (-1: none).
+
+    Span ``s`` covers the intervals ``i_lo[s] .. i_hi[s] - 1``; one ray at each interval's
+    middle angle ``mid`` is cast against the edges ``sx, sy, ex, ey`` spanning it.
+    """
+    sx, sy, ex, ey = edges
+    n_per = i_hi - i_lo
+    n_pairs = int(n_per.sum())
+    winner = np.full(n_int, -1, dtype=np.int64)
+    if n_pairs:
+        offset = np.repeat(np.cumsum(n_per) - n_per, n_per)
+        pair_int = np.repeat(i_lo, n_per) + (np.arange(n_pairs) - offset)
+        pair_seg = np.repeat(owner, n_per)
+        cos_m, sin_m = np.cos(mid)[pair_int], np.sin(mid)[pair_int]
+        pex, pey = ex[pair_seg], ey[pair_seg]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dist = (sx[pair_seg] * pey - sy[pair_seg] * pex) / (cos_m * pey - sin_m * pex)
+        dist[~(dist > 0)] = np.inf
+        nearest = np.full(n_int, np.inf)
+        np.minimum.at(nearest, pair_int, dist)
+        is_min = (dist == nearest[pair_int]) & np.isfinite(dist)
+        winner[pair_int[is_min]] = pair_seg[is_min]
+    return winner
+
+
+def _rings(
+    x: np.ndarray, y: np.ndarray, v_cam: np.ndarray, width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 7-8 of :func:`_sweep`: each wedge's apex added, repeated vertices dropped."""
     # 7. Wedges start at their apex, the camera itself.
     apex_cam = np.flatnonzero(width < _TWO_PI)
     if len(apex_cam):
@@ -541,9 +404,9 @@ def _isovist_batch(
     q_cam, q_seg = q_cam[order], q_seg[order]
     low = None
     if terrain is not None and np.isfinite(obstacles.heights_m).any() and len(q_seg):
-        eye_z = _bilinear(terrain["dem"], terrain["transform"], origins[:, 0], origins[:, 1])  # type: ignore[arg-type]
+        eye_z = bilinear(terrain["dem"], terrain["transform"], origins[:, 0], origins[:, 1])  # type: ignore[arg-type]
         eye_z = eye_z + float(terrain["camera_height_m"])  # type: ignore[arg-type]
-        wall, *low = _roofs_below_eye(obstacles, origins, radii, q_cam, q_seg, eye_z, terrain)
+        wall, *low = roofs_below_eye(obstacles, origins, radii, q_cam, q_seg, eye_z, terrain)
         q_cam, q_seg = q_cam[wall], q_seg[wall]
     rel = obstacles.segments[q_seg] - np.hstack([origins, origins])[q_cam]
     pts, v_cam = _sweep(rel, q_cam, radii, starts, widths, arc_step)
@@ -560,7 +423,7 @@ def _isovist_batch(
         for i in invalid:
             # Rounding in the translation can pinch a needle-thin gap between two
             # buildings: keep the main part.
-            parts = _polygonal_parts(np.asarray([shapely.make_valid(polys[i])], dtype=object))
+            parts = polygonal_parts(np.asarray([shapely.make_valid(polys[i])], dtype=object))
             polys[i] = parts[np.argmax(shapely.area(parts))] if len(parts) else _EMPTY
         if len(invalid):
             logger.debug("isovists: repaired %d pinched polygon(s)", len(invalid))
@@ -569,7 +432,7 @@ def _isovist_batch(
         # Roofs below the eye: only those seen past the walls cast a shadow that matters.
         pair_cam, pair_fp, k = low
         seen = shapely.intersects(out[pair_cam], obstacles.footprints[pair_fp])
-        shadows = _roof_shadows(obstacles, origins, radii, pair_cam[seen], pair_fp[seen], k[seen])
+        shadows = roof_shadows(obstacles, origins, radii, pair_cam[seen], pair_fp[seen], k[seen])
         cut = np.flatnonzero(shadows != None)  # noqa: E711 (elementwise)
         if len(cut):
             out[cut] = [_polygonal(g) for g in shapely.difference(out[cut], shadows[cut])]
@@ -578,7 +441,7 @@ def _isovist_batch(
 
 def _polygonal(geom: object) -> Polygon | MultiPolygon:
     """The polygonal part of a difference: a Polygon, a MultiPolygon, or the empty Polygon."""
-    parts = _polygonal_parts(np.asarray([geom], dtype=object))
+    parts = polygonal_parts(np.asarray([geom], dtype=object))
     parts = parts[shapely.area(parts) > 1e-9]
     if len(parts) == 0:
         return _EMPTY
@@ -615,9 +478,10 @@ def isovist(
         are exact.
     terrain
         ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
-        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``, the camera sees over
-        the roofs below its eye (their exact shadows are cut instead). ``None``: every
-        building is a wall. The ground itself is cut by :func:`siteplanner.terrain.terrain_clip`.
+        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``,
+        the camera sees over the roofs below its eye (their exact shadows are cut instead).
+        ``None``: every building is a wall. The ground itself is cut by
+        :func:`siteplanner.terrain.terrain_clip`.
 
     Returns
     -------
@@ -640,6 +504,44 @@ def isovist(
         math.radians(arc_step_deg),
         terrain,
     )[0]
+
+
+def _check_isovists(
+    origins: np.ndarray, radii: np.ndarray, fov_deg: float, headings_deg: np.ndarray | None
+) -> np.ndarray | None:
+    """Check the arguments of :func:`isovists` (one error for all); the headings as floats."""
+    n = len(origins)
+    problems = []
+    bad = np.flatnonzero(~np.isfinite(origins).all(axis=1))
+    problems += [f"origins row {i}: {origins[i].tolist()} is not a finite x, y" for i in bad]
+    bad = np.flatnonzero(~(np.isfinite(radii) & (radii > 0)))
+    problems += [
+        f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad
+    ]
+    if not (math.isfinite(fov_deg) and fov_deg > 0):
+        problems.append(
+            f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]"
+        )
+    if fov_deg < 360.0:
+        if headings_deg is None:
+            problems.append(
+                f"headings_deg is missing: fov_deg={fov_deg} < 360 "
+                "needs one compass bearing per origin"
+            )
+        else:
+            headings_deg = np.asarray(headings_deg, dtype=float)
+            if headings_deg.shape != (n,):
+                problems.append(
+                    f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin"
+                )
+            else:
+                bad = np.flatnonzero(~np.isfinite(headings_deg))
+                problems += [
+                    f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing"
+                    for i in bad
+                ]
+    report_problems(problems, source="isovists")
+    return headings_deg
 
 
 def isovists(
@@ -671,9 +573,10 @@ def isovists(
         Largest chord angle on the range circle.
     terrain
         ``dem``, ``transform``, ``camera_height_m`` and ``target_height_m``, as for
-        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``, the camera sees over
-        the roofs below its eye (their exact shadows are cut instead). ``None``: every
-        building is a wall. The ground itself is cut by :func:`siteplanner.terrain.terrain_clip`.
+        :func:`siteplanner.terrain.terrain_clip`. With building heights in ``obstacles``,
+        the camera sees over the roofs below its eye (their exact shadows are cut instead).
+        ``None``: every building is a wall. The ground itself is cut by
+        :func:`siteplanner.terrain.terrain_clip`.
     progress
         Show a progress bar.
 
@@ -689,35 +592,7 @@ def isovists(
         )
     n = len(origins)
     radii = np.array(np.broadcast_to(np.asarray(radius_m, dtype=float), (n,)))
-    problems = []
-    bad = np.flatnonzero(~np.isfinite(origins).all(axis=1))
-    problems += [f"origins row {i}: {origins[i].tolist()} is not a finite x, y" for i in bad]
-    bad = np.flatnonzero(~(np.isfinite(radii) & (radii > 0)))
-    problems += [
-        f"radius_m row {i}: {radii[i]!r} is not accepted: give a range in metres > 0" for i in bad
-    ]
-    if not (math.isfinite(fov_deg) and fov_deg > 0):
-        problems.append(
-            f"fov_deg={fov_deg!r} is not accepted: give an angle in degrees in (0, 360]"
-        )
-    if fov_deg < 360.0:
-        if headings_deg is None:
-            problems.append(
-                f"headings_deg is missing: fov_deg={fov_deg} < 360 needs one compass bearing per origin"
-            )
-        else:
-            headings_deg = np.asarray(headings_deg, dtype=float)
-            if headings_deg.shape != (n,):
-                problems.append(
-                    f"headings_deg has shape {headings_deg.shape}; accepted: ({n},), one per origin"
-                )
-            else:
-                bad = np.flatnonzero(~np.isfinite(headings_deg))
-                problems += [
-                    f"headings_deg row {i}: {headings_deg[i]!r} is not a finite bearing"
-                    for i in bad
-                ]
-    report_problems(problems, source="isovists")
+    headings_deg = _check_isovists(origins, radii, fov_deg, headings_deg)
     if n == 0:
         return []
     starts = np.zeros(n)
@@ -838,7 +713,8 @@ def best_heading(
         )
     if target_xy is not None and target_weight is not None and len(target_weight) != len(target_xy):
         raise InputError(
-            f"best_heading: target_weight has {len(target_weight)} values for {len(target_xy)} target points; "
+            f"best_heading: target_weight has {len(target_weight)} values "
+            f"for {len(target_xy)} target points; "
             "give one weight per point"
         )
     full = isovist(obstacles, origin, radius_m)

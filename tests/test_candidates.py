@@ -1,4 +1,7 @@
-"""Candidate sites, their costs and walking reach on a hand-built street grid whose answers are known."""
+"""Candidate sites, their costs and walking reach on a hand-built street grid.
+
+The grid's answers are known by hand.
+"""
 
 from __future__ import annotations
 

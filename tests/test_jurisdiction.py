@@ -99,7 +99,7 @@ def test_default_run_patrols_and_sites_stay_in_the_commune(default_run):
 
 
 def _no_police_scenario(town, tmp_path):
-    """A 500 m square of Beausoleil, inside the commune, with no police station or town hall near it."""
+    """A 500 m square of Beausoleil, inside the commune, with no police station or town hall."""
     anchors = town.pois[town.pois["kind"].isin(["police", "townhall"])]
     axy = np.column_stack([anchors.geometry.x, anchors.geometry.y])
     for n, d in town.graph.nodes(data=True):
@@ -111,7 +111,8 @@ def _no_police_scenario(town, tmp_path):
     gpd.GeoSeries([sq], crs=town.crs).to_crs("EPSG:4326").to_file(tmp_path / "square.geojson")
     p = tmp_path / "square.toml"
     p.write_text(
-        f'name = "square"\ncache_dir = "{CACHE}"\n[area]\nosm = "{OSM}"\npolygon = "square.geojson"\n'
+        f'name = "square"\ncache_dir = "{CACHE}"\n'
+        f'[area]\nosm = "{OSM}"\npolygon = "square.geojson"\n'
         f'[[incidents]]\npath = "{INCIDENTS}"\n[plan]\nk = 2\n',
         encoding="utf-8",
     )

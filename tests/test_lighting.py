@@ -80,7 +80,7 @@ def test_night_matrix_keeps_lit_points_and_infrared_range():
     lit = np.array([False, False, True])
     M = lighting.night_matrix(A, site, pts, lit, ir_range_m=30.0)
     assert M.toarray().tolist() == [[1, 0, 1]]
-    # a camera whose minimum illumination a lit street does not reach sees only in its infrared range
+    # a camera whose minimum illumination a lit street does not reach sees only in its IR range
     M = lighting.night_matrix(A, site, pts, lit, ir_range_m=30.0, sees_lit=False)
     assert M.toarray().tolist() == [[1, 0, 0]]
     # no infrared, a dark town: nothing at night

@@ -43,7 +43,7 @@ def test_night_coverage_never_exceeds_day(night_run, default_run):
     assert res.night.lost_share == pytest.approx(cov["day"]["after"] - cov["extinction"]["after"])
     # lighting changes what is seen at night, not the plan
     assert res.proposed["site_id"].tolist() == default_run[0].proposed["site_id"].tolist()
-    # during the extinction a camera sees only within its infrared range (no street is lit 24/7 here)
+    # during the extinction a camera sees only within its infrared range (no street lit 24/7 here)
     model = res.scenario.camera.chosen()
     M = res.night.matrices["extinction"].tocoo()
     site_xy = np.column_stack([res.sites.geometry.x, res.sites.geometry.y])
@@ -77,7 +77,7 @@ def test_night_patrol_shift_chases_what_darkness_hides(night_run, default_run):
     assert sum(res.shift_prizes["soirée"].values()) == pytest.approx(
         sum(base.shift_prizes["soirée"].values())
     )
-    # the week-end shift (20-2 h) reaches the extinction: cameras see less, so more is left to patrol
+    # the week-end shift (20-2 h) reaches the extinction: cameras see less, more is left to patrol
     assert sum(res.shift_prizes["week-end VTT"].values()) > sum(
         base.shift_prizes["week-end VTT"].values()
     )

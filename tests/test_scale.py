@@ -69,7 +69,7 @@ def test_bounded_reach_equals_dense_reach_on_the_grid():
     nodes = [11, 0, 22, 11, 1]
     for d in (50.0, 150.0, 250.0, 1000.0):
         assert np.allclose(network_reach_m(g, nodes, distance_m=d), dense_reach(g, nodes, d))
-    # the known answer: from the centre, 150 m reaches its 4 streets in full and half of the 8 beyond
+    # the known answer: from the centre, 150 m reaches its 4 streets in full, half of the 8 beyond
     assert network_reach_m(g, [11], distance_m=150)[0] == pytest.approx(400 + 8 * 50)
 
 

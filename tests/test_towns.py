@@ -1,4 +1,4 @@
-"""The scenarios of the shared extracts (#13): they load, and the small ones pass the audit end to end.
+"""The scenarios of the shared extracts (#13): they load; the small ones pass the audit end to end.
 
 The audit is the shared, independent ``tools/audit_outputs.py`` (it re-reads the OSM extract
 itself): demand points on streets, proposed sites outside buildings, patrols on streets and
