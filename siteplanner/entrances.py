@@ -20,24 +20,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
+from .vocab import LAPI_NOTE_SHORT
 
 log = logging.getLogger(__name__)
 
-#: Camera kinds that are number-plate readers (refused as municipal cameras).
-LAPI_KINDS = frozenset({"lapi", "anpr", "alpr", "lpr", "plate_reader", "number_plate_reader"})
-
-#: The legal note, in the report, prefecture.csv and the error.
-LAPI_NOTE = (
-    "LAPI (lecture automatique de plaques d'immatriculation) is reserved by the Code de la "
-    "sécurité intérieure, articles L233-1 and L233-2, to the police nationale, the gendarmerie "
-    "and the customs; "
-    "a commune may not operate them (Conseil d'État, 27 June 2016, n° 385091)."
-)
-
-#: Short form for a table column.
-LAPI_NOTE_SHORT = (
-    "LAPI: CSI L233-1/L233-2, CE 27/06/2016 n° 385091 — proposition au partenaire État"
-)
 
 #: Road classes whose boundary crossings are entrances; residential roads only with through traffic.
 MAIN_ROADS = ("primary", "primary_link", "secondary", "secondary_link", "tertiary", "tertiary_link")

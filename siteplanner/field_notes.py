@@ -62,7 +62,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "hidden_corner": 1.0,
     "other": 0.5,
 }
-OUTCOMES = ("camera", "patrol", "unlit_street", "not_addressed", "outside_area")
 COLUMNS = ("note_id", "category", "comment", "date", "walk", "file")
 
 
@@ -328,10 +327,3 @@ def note_outcomes(
     return out
 
 
-OUTCOME_TEXT = {
-    "camera": "seen by camera",
-    "patrol": "on patrol circuit",
-    "unlit_street": "in an unlit street (for the lighting service)",
-    "not_addressed": "not addressed",
-    "outside_area": "outside the study area",
-}

@@ -17,9 +17,8 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from siteplanner._errors import InputError, check_positive
-from siteplanner.sightlines import oriented_segments as _oriented_segments
-from siteplanner.sightlines import polygonal_parts as _polygonal_parts
+from ._errors import InputError, check_positive
+from .sightlines import oriented_segments, polygonal_parts
 
 __all__ = [
     "Privacy",
@@ -114,11 +113,11 @@ def privacy_figures(
     zone = near.buffer(tolerance_m)
     shapely.prepare(zone)
     # Façades: residential ring edges facing the camera, cut to the zone.
-    polys = _polygonal_parts(shapely.make_valid(_geometries(residential)))
+    polys = polygonal_parts(shapely.make_valid(_geometries(residential)))
     polys = polys[shapely.intersects(polys, zone)] if len(polys) else polys
     seen = []
     if len(polys):
-        seg = _oriented_segments(polys)
+        seg = oriented_segments(polys)
         rel = seg - np.array([ox, oy, ox, oy])
         facing = rel[:, 0] * rel[:, 3] - rel[:, 1] * rel[:, 2] < -1e-9 * np.hypot(
             rel[:, 2] - rel[:, 0], rel[:, 3] - rel[:, 1]
@@ -136,7 +135,7 @@ def privacy_figures(
     else:
         mask = _EMPTY
     if not isinstance(mask, (Polygon, MultiPolygon)):
-        mask = shapely.union_all(_polygonal_parts(np.asarray([mask], dtype=object)))
+        mask = shapely.union_all(polygonal_parts(np.asarray([mask], dtype=object)))
     return Privacy(facade_m=facade_m, n_entrances=int(in_zone.sum()), mask=mask)
 
 

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import entrances as entrances_mod
-from . import field_notes as notes_mod
-from .vocab import EVIDENCE_SOURCES
+from .vocab import EVIDENCE_SOURCES, LAPI_NOTE, OUTCOME_TEXT, OUTCOMES
 
 if TYPE_CHECKING:
     from .result import Result
@@ -185,7 +183,7 @@ def notes_table(res: Result) -> pd.DataFrame:
             "category": f["category"],
             "street": f["street"],
             "comment": f["comment"],
-            "outcome": f["outcome"].map(notes_mod.OUTCOME_TEXT),
+            "outcome": f["outcome"].map(OUTCOME_TEXT),
             "by": f["addressed_by"],
         }
     )
@@ -197,8 +195,8 @@ def notes_html(res: Result) -> str:
     if f is None or "outcome" not in f:
         return ""
     counts = ", ".join(
-        f"{int((f['outcome'] == k).sum())} {notes_mod.OUTCOME_TEXT[k]}"
-        for k in notes_mod.OUTCOMES
+        f"{int((f['outcome'] == k).sum())} {OUTCOME_TEXT[k]}"
+        for k in OUTCOMES
         if (f["outcome"] == k).any()
     )
     walks = ", ".join(sorted(set(f["walk"])))
@@ -224,7 +222,7 @@ def entrances_html(res: Result) -> str:
         "with through traffic). They are candidate sites for <b>context cameras</b> of the vehicle entrances, "
         "listed as a proposal to the State partner (police nationale or gendarmerie), not as municipal "
         "sites.</p>"
-        f"<p class='legal'><b>Legal note.</b> {_e(entrances_mod.LAPI_NOTE)} siteplanner never proposes "
+        f"<p class='legal'><b>Legal note.</b> {_e(LAPI_NOTE)} siteplanner never proposes "
         "number-plate readers as municipal cameras.</p>"
         + _table(res.figures.entrances_table.drop(columns="legal_note"))
         + "</section>"

@@ -302,7 +302,7 @@ class CameraModel(_Model):
     @field_validator("kind", mode="before")
     @classmethod
     def _no_lapi(cls, v: object) -> object:
-        from .entrances import LAPI_KINDS, LAPI_NOTE
+        from .vocab import LAPI_KINDS, LAPI_NOTE
 
         if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
             raise ValueError(

@@ -63,6 +63,32 @@ EVIDENCE_SOURCES = (
     ),
 )
 
+#: Camera kinds that are number-plate readers (refused as municipal cameras).
+LAPI_KINDS = frozenset({"lapi", "anpr", "alpr", "lpr", "plate_reader", "number_plate_reader"})
+
+#: The legal note, in the report, prefecture.csv and the error.
+LAPI_NOTE = (
+    "LAPI (lecture automatique de plaques d'immatriculation) is reserved by the Code de la "
+    "sécurité intérieure, articles L233-1 and L233-2, to the police nationale, the gendarmerie "
+    "and the customs; "
+    "a commune may not operate them (Conseil d'État, 27 June 2016, n° 385091)."
+)
+
+#: Short form for a table column.
+LAPI_NOTE_SHORT = (
+    "LAPI: CSI L233-1/L233-2, CE 27/06/2016 n° 385091 — proposition au partenaire État"
+)
+
+#: The outcome of a note of the marches exploratoires, and how the report says it.
+OUTCOMES = ("camera", "patrol", "unlit_street", "not_addressed", "outside_area")
+OUTCOME_TEXT = {
+    "camera": "seen by camera",
+    "patrol": "on patrol circuit",
+    "unlit_street": "in an unlit street (for the lighting service)",
+    "not_addressed": "not addressed",
+    "outside_area": "outside the study area",
+}
+
 #: OSM ``building=*`` values taken as dwellings for the L251-3 privacy check.
 RESIDENTIAL_BUILDINGS: frozenset[str] = frozenset(
     {

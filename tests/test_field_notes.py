@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner import field_notes
+from siteplanner import field_notes, vocab
 from siteplanner._errors import InputError
 
 from .conftest import ROOT
@@ -150,7 +150,7 @@ def test_every_note_gets_exactly_one_outcome_in_priority_order():
         "outside_area",
     ]
     assert out["addressed_by"].tolist() == ["N1 (proposed, rank 1)", "soirée", "Rue Noire", "", ""]
-    assert set(out["outcome"]) <= set(field_notes.OUTCOMES)
+    assert set(out["outcome"]) <= set(vocab.OUTCOMES)
 
 
 def test_scenario_field_notes_are_checked(tmp_path):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from siteplanner import evidence, field_notes, pipeline
+from siteplanner import evidence, field_notes, pipeline, vocab
 from siteplanner.scenario import FieldNotes, Lighting, load_scenario
 
 from .conftest import ROOT, SCENARIO
@@ -88,14 +88,14 @@ def test_every_walk_note_is_accounted_for(notes_run):
     notes = res.field_notes
     example = field_notes.read_notes(EXAMPLE)
     assert sorted(notes["note_id"]) == sorted(example["note_id"])
-    assert notes["outcome"].isin(field_notes.OUTCOMES).all()
+    assert notes["outcome"].isin(vocab.OUTCOMES).all()
     # the report lists every note, each with one outcome
     html = (out / "report.html").read_text(encoding="utf-8")
     table = pd.read_csv(out / "field_notes.csv")
     assert len(table) == len(example)
     for nid, outcome in zip(table["note"], table["outcome"]):
         assert nid in html
-        assert outcome in field_notes.OUTCOME_TEXT.values()
+        assert outcome in vocab.OUTCOME_TEXT.values()
     # outcomes agree with the geometry: a "camera" note lies in that camera's field of view
     shown = res.sites[res.sites["status"].isin(["proposed", "existing"])]
     fov = {sid: res.fov.polygons[i] for sid, i in zip(shown["site_id"], shown.index)}

@@ -24,6 +24,7 @@ from .. import evidence, hotspots, io, lighting, optimise
 from ..privacy import Privacy, privacy_action
 from ..result import Coverage, Demand, Figures, Inputs, Patrols, PhasePlans
 from ..scenario import Scenario
+from ..vocab import LAPI_NOTE
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def figures(
 
         entrances = town_entrances(town, sc, streets)
         entrances_table = entrances_mod.entrances_table(entrances).assign(
-            legal_note=entrances_mod.LAPI_NOTE
+            legal_note=LAPI_NOTE
         )
         counts["town_entrances"] = len(entrances)
     return Figures(
