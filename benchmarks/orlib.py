@@ -3,10 +3,10 @@
 Two families, in ``/work/shared/data/benchmarks`` (each folder's README gives the source):
 
 - ``orlib_scp``: set covering scp41-410, scp51-510, scp61-65, scpa-e (50 instances, all with
-  proven optima in ``optima.csv``), solved by :func:`siteplanner.optimise.set_cover`
+  proven optima in ``optima.csv``), solved by :func:`siteplanner.setcover.set_cover`
   (costs = the instance's column costs) with ``method="exact"`` and ``"fast"``.
 - ``orlib_pmed``: uncapacitated p-median pmed1-40 (``optima.csv``), solved by
-  :func:`siteplanner.optimise.p_median` (exact: HiGHS on the covering form of the
+  :func:`siteplanner.setcover.p_median` (exact: HiGHS on the covering form of the
   p-median, Elloumi 2010, with nested levels; fast: greedy add then 1-swaps). Distances:
   shortest paths on the graph, the LAST cost given for a repeated edge (the OR-Library
   rule, see the README).
@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
-from siteplanner import optimise
+from siteplanner import setcover
 
 try:
     from _results import write as write_results
@@ -94,9 +94,9 @@ def _timed(fn):
 def run_scp(name: str, optimum: float, time_limit: float) -> dict:
     A, cost = read_scp(DATA / "orlib_scp" / f"{name}.txt")
     exact, exact_s = _timed(
-        lambda: optimise.set_cover(A, cost_eur=cost, method="exact", time_limit_s=time_limit)
+        lambda: setcover.set_cover(A, cost_eur=cost, method="exact", time_limit_s=time_limit)
     )
-    fast, fast_s = _timed(lambda: optimise.set_cover(A, cost_eur=cost, method="fast"))
+    fast, fast_s = _timed(lambda: setcover.set_cover(A, cost_eur=cost, method="fast"))
     return {
         "family": "scp",
         "instance": name,
@@ -118,9 +118,9 @@ def run_pmed(name: str, optimum: float, time_limit: float) -> dict:
     D, p = read_pmed(DATA / "orlib_pmed" / f"{name}.txt")
     prep_s = time.perf_counter() - t0
     exact, exact_s = _timed(
-        lambda: optimise.p_median(D, p, method="exact", time_limit_s=time_limit)
+        lambda: setcover.p_median(D, p, method="exact", time_limit_s=time_limit)
     )
-    fast, fast_s = _timed(lambda: optimise.p_median(D, p, method="fast"))
+    fast, fast_s = _timed(lambda: setcover.p_median(D, p, method="fast"))
     return {
         "family": "pmed",
         "instance": name,
@@ -229,7 +229,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
     notes = [
         (
             f"Exact mode: HiGHS with a {args.time_limit:g} s limit per instance (set covering: "
-            "`optimise.set_cover`; p-median: `optimise.p_median`). "
+            "`setcover.set_cover`; p-median: `setcover.p_median`). "
             f"{len(finished)} of {len(done)} proven optimal; {len(wrong)} proven-optimal results differ from "
             f"the published optimum. Fast mode (greedy): worst ratio {fast_worst:.4f}."
         )
