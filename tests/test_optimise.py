@@ -212,7 +212,7 @@ def test_min_spacing_against_brute_force(seed):
     assert plan.objective == pytest.approx(best, abs=1e-9)
 
 
-# --------------------------------------------------------------------------- fixed, excluded, errors
+# ------------------------------------------------------------------- fixed, excluded, errors
 
 
 def test_fixed_and_excluded_sites_are_respected(trap):
@@ -356,11 +356,11 @@ def test_explanation_tables(trap):
     assert rows["cost_eur"].tolist() == [2.0, 3.0]
 
 
-# --------------------------------------------------------------------------- fast paths = plain algorithms
+# ------------------------------------------------------------- fast paths = plain algorithms
 
 
 def _plain_swaps(inst, selected, max_passes=3):
-    """The 1-swap search without screening or early exit: every site re-evaluated by a full A @ value."""
+    """The 1-swap search without screening or early exit: every site re-evaluated by A @ value."""
     chosen = list(selected)
     A, w, table = inst.A, inst.w, np.array([1.0, inst.beta, 0.0])
     counts = inst.counts0 + np.asarray(A[chosen].sum(axis=0)).ravel().astype(np.int64)
@@ -401,7 +401,7 @@ def _plain_swaps(inst, selected, max_passes=3):
 
 @pytest.mark.parametrize("seed", range(40))
 def test_swap_screening_and_lazy_ranking_match_the_plain_search(seed):
-    """Screened swaps and the lazy ranking give exactly the plain algorithms' answer, ties included."""
+    """Screened swaps and the lazy ranking give the plain algorithms' answer, ties included."""
     rng = np.random.default_rng(seed)
     n_s, n_d = int(rng.integers(6, 40)), int(rng.integers(20, 200))
     A = sp.random(n_s, n_d, density=float(rng.uniform(0.05, 0.3)), random_state=seed, format="csr")

@@ -99,7 +99,7 @@ def test_exact_mode_with_pulp_highs_and_ortools_in_the_same_process(order):
     # the true optimum, proven; on the old code (threads=1 after PuLP's 2 threads): 5.0, "optimal"
     assert (objective, optimal, status, gap) == (6.0, True, "optimal", 0.0)
     assert sorted(selected) == [3, 4]
-    # and PuLP's HiGHS still runs after siteplanner's (the old code pinned the scheduler to 1 thread)
+    # and PuLP's HiGHS still runs after siteplanner's (the old code pinned it to 1 thread)
     assert out["pulp_after"] == ["Optimal", 1.0]
     if order == "pulp_first":
         assert out["pulp_before"] == ["Optimal", 1.0] and out["route"] == 6
