@@ -148,7 +148,6 @@ def _run_highs(
     time_limit_s: float,
     warm: Sequence[int] | None,
     rel_gap: float,
-    options: dict | None = None,
 ) -> HighsAnswer:
     """Solve the reduced MILP with HiGHS; its answer, mapped back to the full instance."""
     import highspy
@@ -160,11 +159,7 @@ def _run_highs(
     n_col = n_x + n_g + z_of.size
     ar_start, ar_index, ar_value, lo, hi = _model_rows(inst, model)
     # presolve off: the reduction already did the useful part, faster
-    h = new_highs(
-        time_limit_s,
-        rel_gap=rel_gap,
-        **{"mip_abs_gap": 1e-12, "presolve": "off", **(options or {})},
-    )
+    h = new_highs(time_limit_s, rel_gap=rel_gap, mip_abs_gap=1e-12, presolve="off")
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = lo.size
