@@ -184,7 +184,8 @@ def main() -> None:
 
     md = [
         f"Instance: {source}; {A.shape[0]:,} sites ({existing.sum()} existing, fixed), "
-        f"{A.shape[1]:,} demand points. All solvers in ONE process (spopt's PuLP HiGHS runs first).",
+        f"{A.shape[1]:,} demand points. "
+        "All solvers in ONE process (spopt's PuLP HiGHS runs first).",
         "",
         "| k | solver | objective | wall s | obj / spopt+CBC | speed-up | status |",
         "|---|---|---|---|---|---|---|",
@@ -224,12 +225,14 @@ def main() -> None:
             parts = f"{r['build_s']:.1f}+{r['solve_s']:.1f}" if "build_s" in r else ""
             print(
                 f"{r['name']:<20}{r['objective']:>16.6f}{r['wall_s']:>11.3f}{parts:>20}"
-                f"{r['objective'] / ref['objective']:>12.8f}{ref['wall_s'] / r['wall_s']:>10.1f}  {r['status']}"
+                f"{r['objective'] / ref['objective']:>12.8f}"
+                f"{ref['wall_s'] / r['wall_s']:>10.1f}  {r['status']}"
             )
         for r in rows:
             md.append(
                 f"| {k} | {r['name']} | {r['objective']:.6f} | {r['wall_s']:.3f} | "
-                f"{r['objective'] / ref['objective']:.8f} | {ref['wall_s'] / r['wall_s']:.1f} | {r['status']} |"
+                f"{r['objective'] / ref['objective']:.8f} | {ref['wall_s'] / r['wall_s']:.1f} | "
+                f"{r['status']} |"
             )
         print(f"  (dense cost matrix for spopt: {ref['prep_s']:.1f} s, not counted)")
         print(
@@ -238,7 +241,8 @@ def main() -> None:
         )
         print(
             f"RESULT k={k} exact_obj_ratio={exact.objective / ref['objective']:.8f} "
-            f"exact_speedup={ref['wall_s'] / exact_s:.1f} fast_obj_ratio={fast.objective / ref['objective']:.6f} "
+            f"exact_speedup={ref['wall_s'] / exact_s:.1f} "
+            f"fast_obj_ratio={fast.objective / ref['objective']:.6f} "
             f"fast_speedup={ref['wall_s'] / fast_s:.1f}"
         )
         summary.append(

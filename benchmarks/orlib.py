@@ -3,10 +3,10 @@
 Two families, in ``/work/shared/data/benchmarks`` (each folder's README gives the source):
 
 - ``orlib_scp``: set covering scp41-410, scp51-510, scp61-65, scpa-e (50 instances, all with
-  proven optima in ``optima.csv``), solved by :func:`siteplanner.optimise.set_cover`
+  proven optima in ``optima.csv``), solved by :func:`siteplanner.setcover.set_cover`
   (costs = the instance's column costs) with ``method="exact"`` and ``"fast"``.
 - ``orlib_pmed``: uncapacitated p-median pmed1-40 (``optima.csv``), solved by
-  :func:`siteplanner.optimise.p_median` (exact: HiGHS on the covering form of the
+  :func:`siteplanner.setcover.p_median` (exact: HiGHS on the covering form of the
   p-median, Elloumi 2010, with nested levels; fast: greedy add then 1-swaps). Distances:
   shortest paths on the graph, the LAST cost given for a repeated edge (the OR-Library
   rule, see the README).
@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
-from siteplanner import optimise
+from siteplanner import setcover
 
 try:
     from _results import write as write_results
@@ -70,7 +70,7 @@ def read_scp(path: Path) -> tuple[sp.csr_matrix, np.ndarray]:
 
 
 def read_pmed(path: Path) -> tuple[np.ndarray, int]:
-    """OR-Library p-median: ``n m p`` then m edges ``i j cost``; the last cost of a repeated edge wins."""
+    """OR-Library p-median: ``n m p`` then m edges ``i j cost`` (repeated edge: last cost wins)."""
     tok = np.array(path.read_text().split(), dtype=np.int64)
     n, m, p = (int(t) for t in tok[:3])
     edges = tok[3:].reshape(m, 3)
@@ -94,9 +94,9 @@ def _timed(fn):
 def run_scp(name: str, optimum: float, time_limit: float) -> dict:
     A, cost = read_scp(DATA / "orlib_scp" / f"{name}.txt")
     exact, exact_s = _timed(
-        lambda: optimise.set_cover(A, cost_eur=cost, method="exact", time_limit_s=time_limit)
+        lambda: setcover.set_cover(A, cost_eur=cost, method="exact", time_limit_s=time_limit)
     )
-    fast, fast_s = _timed(lambda: optimise.set_cover(A, cost_eur=cost, method="fast"))
+    fast, fast_s = _timed(lambda: setcover.set_cover(A, cost_eur=cost, method="fast"))
     return {
         "family": "scp",
         "instance": name,
@@ -118,9 +118,9 @@ def run_pmed(name: str, optimum: float, time_limit: float) -> dict:
     D, p = read_pmed(DATA / "orlib_pmed" / f"{name}.txt")
     prep_s = time.perf_counter() - t0
     exact, exact_s = _timed(
-        lambda: optimise.p_median(D, p, method="exact", time_limit_s=time_limit)
+        lambda: setcover.p_median(D, p, method="exact", time_limit_s=time_limit)
     )
-    fast, fast_s = _timed(lambda: optimise.p_median(D, p, method="fast"))
+    fast, fast_s = _timed(lambda: setcover.p_median(D, p, method="fast"))
     return {
         "family": "pmed",
         "instance": name,
@@ -164,7 +164,8 @@ def main() -> None:
         names = [n for n in opt if n in QUICK_PMED] if args.quick else list(opt)
         jobs += [("pmed", n, opt[n]) for n in sorted(names, key=_natural)]
     head = (
-        f"{'instance':<9}{'size':>14}{'optimum':>9}{'exact':>9}{'ratio':>9}{'exact s':>9}  {'status':<9}"
+        f"{'instance':<9}{'size':>14}{'optimum':>9}{'exact':>9}{'ratio':>9}{'exact s':>9}  "
+        f"{'status':<9}"
         f"{'gap':>9}{'fast':>9}{'ratio':>9}{'fast s':>8}"
     )
     print(head)
@@ -180,8 +181,9 @@ def main() -> None:
             print(f"{name:<9}{r['size']:>14}{optimum:>9.0f}  not run: {r['skipped']}")
         else:
             print(
-                f"{name:<9}{r['size']:>14}{optimum:>9.0f}{r['exact']:>9.0f}{r['exact'] / optimum:>9.4f}"
-                f"{r['exact_s']:>9.2f}  {r['exact_status']:<9}{r['exact_gap']:>9.2e}{r['fast']:>9.0f}"
+                f"{name:<9}{r['size']:>14}{optimum:>9.0f}{r['exact']:>9.0f}"
+                f"{r['exact'] / optimum:>9.4f}{r['exact_s']:>9.2f}  {r['exact_status']:<9}"
+                f"{r['exact_gap']:>9.2e}{r['fast']:>9.0f}"
                 f"{r['fast'] / optimum:>9.4f}{r['fast_s']:>8.2f}",
                 flush=True,
             )
@@ -204,8 +206,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
     unfinished = [r for r in done if r["exact_status"] != "optimal"]
     lines = [
         (
-            "| family | instance | size | published optimum | exact | exact / opt | exact s | status | "
-            "proven gap | fast | fast / opt | fast s |"
+            "| family | instance | size | published optimum | exact | exact / opt | exact s | "
+            "status | proven gap | fast | fast / opt | fast s |"
         ),
         "|" + "---|" * 12,
     ]
@@ -217,9 +219,10 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
             )
             continue
         lines.append(
-            f"| {r['family']} | {r['instance']} | {r['size']} | {r['optimum']:.0f} | {r['exact']:.0f} | "
-            f"{r['exact'] / r['optimum']:.4f} | {r['exact_s']:.2f} | {r['exact_status']} | "
-            f"{r['exact_gap']:.2e} | {r['fast']:.0f} | {r['fast'] / r['optimum']:.4f} | {r['fast_s']:.2f} |"
+            f"| {r['family']} | {r['instance']} | {r['size']} | {r['optimum']:.0f} | "
+            f"{r['exact']:.0f} | {r['exact'] / r['optimum']:.4f} | {r['exact_s']:.2f} | "
+            f"{r['exact_status']} | {r['exact_gap']:.2e} | {r['fast']:.0f} | "
+            f"{r['fast'] / r['optimum']:.4f} | {r['fast_s']:.2f} |"
         )
     fast_worst = max((r["fast"] / r["optimum"] for r in done), default=float("nan"))
     result = (
@@ -229,9 +232,10 @@ def report(rows: list[dict], args: argparse.Namespace) -> None:
     notes = [
         (
             f"Exact mode: HiGHS with a {args.time_limit:g} s limit per instance (set covering: "
-            "`optimise.set_cover`; p-median: `optimise.p_median`). "
-            f"{len(finished)} of {len(done)} proven optimal; {len(wrong)} proven-optimal results differ from "
-            f"the published optimum. Fast mode (greedy): worst ratio {fast_worst:.4f}."
+            "`setcover.set_cover`; p-median: `setcover.p_median`). "
+            f"{len(finished)} of {len(done)} proven optimal; "
+            f"{len(wrong)} proven-optimal results differ from the published optimum. "
+            f"Fast mode (greedy): worst ratio {fast_worst:.4f}."
         )
     ]
     if unfinished:

@@ -12,7 +12,8 @@ required demand points and ``c_j`` the cost of site ``j`` (1 to count sites):
     \quad\text{s.t.}\quad \sum_{j \text{ sees } i} x_j \ge 1 \;(i \in R),\quad
     x_j = 1\;(j \in F),\quad x_j = 0\;(j \in E).
 
-Two solvers, as for the maximal covering form in :mod:`siteplanner.optimise`:
+Two solvers, as for the maximal covering form in :mod:`siteplanner.optimise`, sharing
+its HiGHS reader and certificate rules (:mod:`siteplanner.milp`):
 
 - ``method="fast"``: Chvátal's greedy (most newly covered points per euro first), then
   redundant sites dropped (dearest first). Its proven lower bound is the best of the
@@ -36,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siteplanner._errors import InfeasibleError, InputError, report_problems
-from siteplanner.optimise import _EPS, _as_index_array, _highs_answer, _match_tol
+from siteplanner.milp import EPS, as_index_array, highs_answer, match_tol, new_highs
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def _prepare_cover(A, required, cost_eur, fixed, excluded) -> _Cover:
     if required is None:
         req = np.arange(n_d)
     else:
-        req = _as_index_array(required, "required", n_d, problems)
+        req = as_index_array(required, "required", n_d, problems)
     cost = np.ones(n_s)
     if cost_eur is not None:
         cost = np.asarray(cost_eur, dtype=np.float64).ravel()
@@ -119,12 +120,13 @@ def _prepare_cover(A, required, cost_eur, fixed, excluded) -> _Cover:
                 "accepted finite ≥ 0"
             )
             cost = np.ones(n_s)
-    fixed_idx = _as_index_array(fixed, "fixed", n_s, problems)
-    excl_idx = _as_index_array(excluded, "excluded", n_s, problems)
+    fixed_idx = as_index_array(fixed, "fixed", n_s, problems)
+    excl_idx = as_index_array(excluded, "excluded", n_s, problems)
     both = np.intersect1d(fixed_idx, excl_idx)
     if both.size:
         problems.append(
-            f"sites {both[:10].tolist()} are both fixed and excluded; a site is either kept or rejected"
+            f"sites {both[:10].tolist()} are both fixed and excluded; "
+            "a site is either kept or rejected"
         )
     report_problems(problems, source="set_cover()")
     left = np.zeros(n_d, dtype=bool)
@@ -138,8 +140,9 @@ def _prepare_cover(A, required, cost_eur, fixed, excluded) -> _Cover:
     unseen = np.flatnonzero(left & ~seen)
     if unseen.size:
         raise InfeasibleError(
-            f"demand points {unseen[:10].tolist()}{' …' if unseen.size > 10 else ''} ({unseen.size} in all) must be "
-            "seen but no allowed site sees them; accepted: required points that some site not excluded sees"
+            f"demand points {unseen[:10].tolist()}{' …' if unseen.size > 10 else ''} "
+            f"({unseen.size} in all) must be seen but no allowed site sees them; "
+            "accepted: required points that some site not excluded sees"
         )
     B = A[:, np.flatnonzero(left)].tocsr()
     useful = allowed & (np.diff(B.indptr) > 0)
@@ -208,11 +211,7 @@ def _highs_cover(cv: _Cover, warm: list[int], time_limit_s: float):
     n_x, m = cv.B.shape
     rows = cv.B.T.tocsr()
     rows.sort_indices()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    h.setOptionValue("random_seed", 0)  # no "threads": see optimise._run_highs
+    h = new_highs(time_limit_s, rel_gap=1e-9)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n_x, m
     lp.col_cost_ = cv.cost.astype(np.float64)
@@ -233,7 +232,7 @@ def _highs_cover(cv: _Cover, warm: list[int], time_limit_s: float):
         sol.col_value = x.tolist()
         sol.value_valid = True
         h.setSolution(sol)
-    return _highs_answer(h, n_x, np.arange(n_x), 0.0)
+    return highs_answer(h, n_x, np.arange(n_x), 0.0)
 
 
 def _cover_plan(
@@ -249,7 +248,7 @@ def _cover_plan(
     cost = float(cv.cost[rows].sum())
     if cv.integral and math.isfinite(lower):
         lower = math.ceil(lower - 1e-6)  # a cover of whole-number costs costs a whole number
-    if lower > cost + _match_tol(cost, lower):
+    if lower > cost + match_tol(cost, lower):
         logger.warning(
             "%s: lower bound %.9g above the cover's cost %.9g; bound discarded", solver, lower, cost
         )
@@ -257,7 +256,7 @@ def _cover_plan(
         lower, certified = 0.0, False
     lower = min(lower, cost)
     gap = (cost - lower) / cost if cost > 0 else 0.0
-    optimal = bool(certified and not failed and gap <= _EPS)
+    optimal = bool(certified and not failed and gap <= EPS)
     return CoverPlan(
         selected=tuple(sorted(int(cv.sites[r]) for r in rows)),
         fixed=tuple(int(s) for s in cv.fixed),
@@ -328,7 +327,8 @@ def set_cover(
     if method == "exact" and not plan.optimal:
         plan = _exact_cover(cv, rows, lower, time_limit_s)
     logger.info(
-        "set_cover(%s) chose %d new sites (%d fixed) for %d required points: cost %.6g, bound %.6g, %s",
+        "set_cover(%s) chose %d new sites (%d fixed) for %d required points: "
+        "cost %.6g, bound %.6g, %s",
         method,
         len(plan.selected),
         len(plan.fixed),
@@ -361,7 +361,7 @@ def _exact_cover(cv: _Cover, warm: list[int], warm_lower: float, time_limit_s: f
         rows, certified = warm, False
         message += "; its plan leaves required points unseen, the greedy cover is kept"
         cost = float(cv.cost[rows].sum())
-    elif abs(cost - run.primal) > _match_tol(cost, run.primal):
+    elif abs(cost - run.primal) > match_tol(cost, run.primal):
         certified = False
         message += f"; its primal value {run.primal:.9g} is not the plan's cost {cost:.9g}"
     if cost > float(cv.cost[warm].sum()):
@@ -378,7 +378,7 @@ def _exact_cover(cv: _Cover, warm: list[int], warm_lower: float, time_limit_s: f
 
 @dataclass(frozen=True)
 class MedianPlan:
-    """The ``p`` sites that minimise the total weighted distance from the demand to its nearest site.
+    """The ``p`` sites minimising the total weighted distance from the demand to its nearest site.
 
     Attributes
     ----------
@@ -480,12 +480,8 @@ def _median_highs(D, w, p, warm, time_limit_s):
     n_s = D.shape[1]
     starts, index, value, lower, ucost, constant, n_col = _median_model(D, w, p)
     n_row = lower.size + 1
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    h.setOptionValue("random_seed", 0)  # no "threads": see optimise._run_highs
-    h.setOptionValue("presolve", "off")  # 6x faster on pmed1 (1.6 s against 10.5 s)
+    # presolve off: 6x faster on pmed1 (1.6 s against 10.5 s)
+    h = new_highs(time_limit_s, rel_gap=1e-9, presolve="off")
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n_col, n_row
     lp.col_cost_ = np.concatenate([np.zeros(n_s), ucost])
@@ -509,7 +505,7 @@ def _median_highs(D, w, p, warm, time_limit_s):
     sol.col_value = x.tolist()  # the u follow from the y: HiGHS completes a partial start
     sol.value_valid = True
     h.setSolution(sol)
-    return _highs_answer(h, n_s, np.arange(n_s), 0.0)  # the offset is already in HiGHS's values
+    return highs_answer(h, n_s, np.arange(n_s), 0.0)  # the offset is already in HiGHS's values
 
 
 def p_median(
@@ -520,7 +516,7 @@ def p_median(
     method: str = "exact",
     time_limit_s: float = 60.0,
 ) -> MedianPlan:
-    """The ``p`` sites that minimise the total (weighted) distance of the demand to its nearest site.
+    """The ``p`` sites minimising the total (weighted) distance of the demand to its nearest site.
 
     Parameters
     ----------
@@ -566,12 +562,12 @@ def p_median(
         "greedy add + 1-swaps, all-open bound",
         False,
     )
-    if method == "exact" and cost > lower + _match_tol(cost, lower):
+    if method == "exact" and cost > lower + match_tol(cost, lower):
         run = _median_highs(D, w, p, chosen, time_limit_s)
         solver, message, certified, failed = "milp", run.message, run.optimal, run.failed
         if run.chosen is not None and len(run.chosen) == p:
             got = _median_cost(D, w, run.chosen)
-            if abs(got - run.primal) > _match_tol(got, run.primal):
+            if abs(got - run.primal) > match_tol(got, run.primal):
                 certified = False
                 message += f"; its primal value {run.primal:.9g} is not the plan's total {got:.9g}"
             if got <= cost:
@@ -585,12 +581,12 @@ def p_median(
     integral = np.all(D == np.round(D)) and np.all(w == np.round(w))
     if integral:
         lower = math.ceil(lower - 1e-6)
-    if lower > cost + _match_tol(cost, lower):
+    if lower > cost + match_tol(cost, lower):
         message += f"; bound {lower:.9g} above the plan's total, discarded"
         lower, certified = float(w @ D.min(axis=1)), False
     lower = min(lower, cost)
     gap = (cost - lower) / cost if cost > 0 else 0.0
-    optimal = bool(certified and not failed and gap <= _EPS)
+    optimal = bool(certified and not failed and gap <= EPS)
     return MedianPlan(
         selected=tuple(int(s) for s in chosen),
         cost=cost,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner import optimise
+from siteplanner import optimise, optimise_greedy, optimise_instance
 from siteplanner._errors import InfeasibleError, InputError
 from siteplanner.optimise import Phase
 
@@ -212,7 +212,7 @@ def test_min_spacing_against_brute_force(seed):
     assert plan.objective == pytest.approx(best, abs=1e-9)
 
 
-# --------------------------------------------------------------------------- fixed, excluded, errors
+# ------------------------------------------------------------------- fixed, excluded, errors
 
 
 def test_fixed_and_excluded_sites_are_respected(trap):
@@ -356,11 +356,11 @@ def test_explanation_tables(trap):
     assert rows["cost_eur"].tolist() == [2.0, 3.0]
 
 
-# --------------------------------------------------------------------------- fast paths = plain algorithms
+# ------------------------------------------------------------- fast paths = plain algorithms
 
 
 def _plain_swaps(inst, selected, max_passes=3):
-    """The 1-swap search without screening or early exit: every site re-evaluated by a full A @ value."""
+    """The 1-swap search without screening or early exit: every site re-evaluated by A @ value."""
     chosen = list(selected)
     A, w, table = inst.A, inst.w, np.array([1.0, inst.beta, 0.0])
     counts = inst.counts0 + np.asarray(A[chosen].sum(axis=0)).ravel().astype(np.int64)
@@ -401,7 +401,7 @@ def _plain_swaps(inst, selected, max_passes=3):
 
 @pytest.mark.parametrize("seed", range(40))
 def test_swap_screening_and_lazy_ranking_match_the_plain_search(seed):
-    """Screened swaps and the lazy ranking give exactly the plain algorithms' answer, ties included."""
+    """Screened swaps and the lazy ranking give the plain algorithms' answer, ties included."""
     rng = np.random.default_rng(seed)
     n_s, n_d = int(rng.integers(6, 40)), int(rng.integers(20, 200))
     A = sp.random(n_s, n_d, density=float(rng.uniform(0.05, 0.3)), random_state=seed, format="csr")
@@ -419,7 +419,7 @@ def test_swap_screening_and_lazy_ranking_match_the_plain_search(seed):
         kw["backup_share"] = 0.5
     if seed % 4 == 3:
         kw.update(min_spacing_m=15.0, site_xy=rng.uniform(0, 100, (n_s, 2)))
-    inst = optimise._prepare(
+    inst = optimise_instance.prepare(
         A,
         w,
         k=kw.get("k"),
@@ -435,11 +435,11 @@ def test_swap_screening_and_lazy_ranking_match_the_plain_search(seed):
     # start from a poor plan (the lowest-index candidates) so that swaps happen
     start = np.flatnonzero(inst.candidate)[: inst.k or 2].tolist()
     if inst.conflicts is not None or inst.budget is not None:
-        start = optimise._celf(inst, cost_benefit=False)[0]
-    assert optimise._swap_improve(inst, start) == _plain_swaps(inst, start)
+        start = optimise_greedy.celf(inst, cost_benefit=False)[0]
+    assert optimise_greedy._swap_improve(inst, start) == _plain_swaps(inst, start)
     # the lazy ranking is the eager one: argmax of the gains, lowest index on ties
     chosen = sorted(_plain_swaps(inst, start))
-    order, gains = optimise._order_by_gain(inst, chosen)
+    order, gains = optimise_greedy.order_by_gain(inst, chosen)
     counts, left, eager, eager_gains = inst.counts0.copy(), list(chosen), [], []
     table = np.array([1.0, inst.beta, 0.0])
     while left:

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner import optimise
-from siteplanner.optimise import _HighsAnswer
+from siteplanner import optimise, optimise_exact
+from siteplanner.milp import HighsAnswer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,7 +99,7 @@ def test_exact_mode_with_pulp_highs_and_ortools_in_the_same_process(order):
     # the true optimum, proven; on the old code (threads=1 after PuLP's 2 threads): 5.0, "optimal"
     assert (objective, optimal, status, gap) == (6.0, True, "optimal", 0.0)
     assert sorted(selected) == [3, 4]
-    # and PuLP's HiGHS still runs after siteplanner's (the old code pinned the scheduler to 1 thread)
+    # and PuLP's HiGHS still runs after siteplanner's (the old code pinned it to 1 thread)
     assert out["pulp_after"] == ["Optimal", 1.0]
     if order == "pulp_first":
         assert out["pulp_before"] == ["Optimal", 1.0] and out["route"] == 6
@@ -108,15 +108,15 @@ def test_exact_mode_with_pulp_highs_and_ortools_in_the_same_process(order):
 # --------------------------------------------------------------------------- hand-made answers
 
 
-def _exact_with(monkeypatch, answer: _HighsAnswer) -> optimise.Plan:
-    monkeypatch.setattr(optimise, "_run_highs", lambda *args, **kwargs: answer)
+def _exact_with(monkeypatch, answer: HighsAnswer) -> optimise.Plan:
+    monkeypatch.setattr(optimise_exact, "_run_highs", lambda *args, **kwargs: answer)
     A, w = _swap_trap()
     return optimise.solve(A, w, k=2, method="exact")
 
 
 def test_a_failed_run_is_a_solver_failure_with_the_greedy_bound(monkeypatch):
     plan = _exact_with(
-        monkeypatch, _HighsAnswer(None, math.nan, math.inf, False, True, "HiGHS run failed")
+        monkeypatch, HighsAnswer(None, math.nan, math.inf, False, True, "HiGHS run failed")
     )
     assert plan.status == "solver_failed" and not plan.optimal
     assert plan.objective == 5.0 and plan.upper_bound == pytest.approx(
@@ -127,21 +127,21 @@ def test_a_failed_run_is_a_solver_failure_with_the_greedy_bound(monkeypatch):
 
 def test_the_old_false_certificate_is_refused(monkeypatch):
     # what main read from the failed run: the warm start back, a dual bound of 0
-    plan = _exact_with(monkeypatch, _HighsAnswer([0, 1], 5.0, 0.0, True, False, "HiGHS: Optimal"))
+    plan = _exact_with(monkeypatch, HighsAnswer([0, 1], 5.0, 0.0, True, False, "HiGHS: Optimal"))
     assert not plan.optimal and plan.status == "feasible"
     assert plan.objective == 5.0 and plan.upper_bound == pytest.approx(6.0)
     assert "below" in plan.solver_message
 
 
 def test_a_primal_value_that_is_not_the_plans_objective_is_refused(monkeypatch):
-    plan = _exact_with(monkeypatch, _HighsAnswer([0, 1], 6.0, 6.0, True, False, "HiGHS: Optimal"))
+    plan = _exact_with(monkeypatch, HighsAnswer([0, 1], 6.0, 6.0, True, False, "HiGHS: Optimal"))
     assert not plan.optimal and plan.status == "feasible"
     assert plan.objective == 5.0 and "primal value" in plan.solver_message
 
 
 def test_only_an_optimal_status_certifies(monkeypatch):
     plan = _exact_with(
-        monkeypatch, _HighsAnswer([3, 4], 6.0, 6.0, False, False, "HiGHS: Time limit reached")
+        monkeypatch, HighsAnswer([3, 4], 6.0, 6.0, False, False, "HiGHS: Time limit reached")
     )
     assert plan.objective == 6.0 and plan.gap == 0.0
     assert not plan.optimal and plan.status == "feasible"
@@ -149,7 +149,7 @@ def test_only_an_optimal_status_certifies(monkeypatch):
 
 def test_a_consistent_optimal_answer_certifies(monkeypatch):
     plan = _exact_with(
-        monkeypatch, _HighsAnswer([3, 4], 6.0, 6.0 + 1e-12, True, False, "HiGHS: Optimal")
+        monkeypatch, HighsAnswer([3, 4], 6.0, 6.0 + 1e-12, True, False, "HiGHS: Optimal")
     )
     assert plan.optimal and plan.status == "optimal" and plan.objective == 6.0
 
