@@ -17,17 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def oversized(folder: Path = ROOT / "siteplanner") -> list[str]:
     """One line per module or function over its limit."""
     out = []
-    for path in sorted(folder.glob("*.py")):
+    for path in sorted(folder.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         n = len(text.splitlines())
         if n > MAX_MODULE:
-            out.append(f"{path.name}: {n} lines (module limit {MAX_MODULE})")
+            out.append(f"{path.relative_to(folder)}: {n} lines (module limit {MAX_MODULE})")
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1
                 if length > MAX_FUNCTION:
                     out.append(
-                        f"{path.name}:{node.lineno} {node.name}: {length} lines "
+                        f"{path.relative_to(folder)}:{node.lineno} {node.name}: {length} lines "
                         f"(function limit {MAX_FUNCTION})"
                     )
     return out
