@@ -102,11 +102,12 @@ near some attractors (``source_boosts``: ``boost · exp(−d / 30 m)`` to the ne
 one): the bailleur social reports incidents at its buildings (halls, parties
 communes), the transporteur those at its stops and stations.
 
-**Parameters at a glance** (all in :data:`CATEGORY_MODELS`; hour, weekday and month
-profiles there too). ``share`` of all incidents, decay ``D``, school-holiday ``H``,
-public-holiday ``P`` and festive-night ``F`` day factors, branching ratio ``η``. The
-shares are chosen to look like a small town's incident log (tags and fly-tipping the
-most frequent, vehicle fires the rarest), not taken from a real file.
+**Parameters at a glance** (all in :data:`CATEGORY_MODELS`, defined in
+:mod:`siteplanner.simulate_models`; hour, weekday and month profiles there too).
+``share`` of all incidents, decay ``D``, school-holiday ``H``, public-holiday ``P`` and
+festive-night ``F`` day factors, branching ratio ``η``. The shares are chosen to look
+like a small town's incident log (tags and fly-tipping the most frequent, vehicle fires
+the rarest), not taken from a real file.
 
 ======================  =====  =====  ====  ====  ===  ====
 category                share  D (m)  H     P     F    η
