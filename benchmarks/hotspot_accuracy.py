@@ -81,7 +81,10 @@ def scenario(path: Path):
 
 
 def read_through_scenario(path: Path):
-    """Positions (m), times and the frame of a scenario's incidents, read as `siteplanner run` reads them."""
+    """Positions (m), times and the frame of a scenario's incidents.
+
+    Read as `siteplanner run` reads them.
+    """
     sc = scenario(path)
     _, crs, reads = incident_maps.read_without_area(sc)
     inc, _ = pipeline.merge_reads(sc, reads, crs)
@@ -210,7 +213,8 @@ def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
         surfaces["near_repeat (BJP 2004)"] = H.predict(
             "near_repeat", tr_xy, train_time=tr_t, bounds=bounds, cell_m=cell_m
         ).values[mask]
-    # the pipeline's own call: the scenario's method with the training times (and weights, all 1 here)
+    # the pipeline's own call: the scenario's method with the training times
+    # (and weights, all 1 here)
     sc_cell = sc.model_copy(update={"hotspots": sc.hotspots.model_copy(update={"cell_m": cell_m})})
     d = pipeline.hotspot_grid(
         sc_cell, tr_inc, np.ones(len(tr_inc)), bounds=bounds, area=hull, window="train"
@@ -286,20 +290,23 @@ def main() -> None:
         loaded = loader()
         if loaded is None:
             print(
-                f"\n## {name}: skipped (data/incidents/beausoleil_synthetic_2021-2023.csv is absent)"
+                f"\n## {name}: skipped "
+                "(data/incidents/beausoleil_synthetic_2021-2023.csv is absent)"
             )
             continue
         xy, inc, train, sc, split = loaded
         rows, info = evaluate_planar(xy, inc, train, sc)
         print_table(
-            f"{name}: {split}; {info['n_train']} train / {info['n_test']} test incidents; study area "
-            f"{info['cells']} cells of {CELL_M:.0f} m ({info['area_km2']:.1f} km², convex hull of all incidents)",
+            f"{name}: {split}; {info['n_train']} train / {info['n_test']} test incidents; "
+            f"study area {info['cells']} cells of {CELL_M:.0f} m "
+            f"({info['area_km2']:.1f} km², convex hull of all incidents)",
             rows,
         )
         p = info["default"]
+        hl = p["half_life_days"]
         print(
             f"default chose alpha={p['alpha']}, bandwidth={p['bandwidth_m']:.0f} m, half-life="
-            f"{'none' if p['half_life_days'] is None else format(p['half_life_days'], '.0f') + ' d'} "
+            f"{'none' if hl is None else format(hl, '.0f') + ' d'} "
             f"(inner PAI@5% {p['inner_pai5']}); {time.perf_counter() - t0:.1f} s"
         )
         pai5 = {r["method"]: r["PAI@5%"] for r in rows}

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import __version__, hotspots, incidents, io
+from . import __version__, hotspot_grids, hotspots, incidents, io
 from ._errors import InputError
 from .scenario import Scenario
 
@@ -126,7 +126,7 @@ def indicators(
     n_top = max(1, int(round(top_share * vals.size)))
     thr = np.sort(vals)[::-1][n_top - 1] if vals.size else np.inf
     xy = np.column_stack([win.geometry.x, win.geometry.y])
-    row, col, inside = hotspots._cell_index(xy, grid.transform, *grid.values.shape)
+    row, col, inside = hotspot_grids.cell_index(xy, grid.transform, *grid.values.shape)
     hot = np.zeros(len(win), bool)
     hot[inside] = (
         (grid.values[row[inside], col[inside]] >= thr) & mask[row[inside], col[inside]] & (thr > 0)

@@ -190,7 +190,8 @@ def read_table(path: Path) -> pd.DataFrame:
     text = _decode(raw if raw is not None else path.read_bytes(), path)
     if not text.strip():
         raise InputError(
-            f"{path}: the file is empty (expected a header line id,datetime,category,source,lon,lat and rows)"
+            f"{path}: the file is empty (expected a header line "
+            "id,datetime,category,source,lon,lat and rows)"
         )
     first = text.splitlines()[0]
     sep = (
@@ -257,13 +258,16 @@ def _check_columns(
         missing.append("source (or a source declared for the whole file)")
     if missing:
         raise InputError(
-            f"{source_name}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}. "
-            "Accepted: datetime (ISO 8601), category, source and lon, lat (WGS84) or x, y with a crs, id optional; "
+            f"{source_name}: missing column(s) {', '.join(missing)}; "
+            f"found {', '.join(map(str, df.columns))}. "
+            "Accepted: datetime (ISO 8601), category, source and lon, lat (WGS84) "
+            "or x, y with a crs, id optional; "
             "map other names with `columns = {...}` (or `datetime = [...]`) in the scenario"
         )
     if has_xy and not has_lonlat and not crs:
         raise InputError(
-            f'{source_name}: x, y columns need a declared crs (e.g. crs = "EPSG:2154") in the scenario'
+            f"{source_name}: x, y columns need a declared crs "
+            '(e.g. crs = "EPSG:2154") in the scenario'
         )
     if has_xy and not has_lonlat:
         try:
@@ -289,7 +293,8 @@ def _check_ids(df: pd.DataFrame, rows: _Rows, id_prefix: str) -> pd.Series:
         rows.add(
             group.index[1:],
             f"duplicate id {value!r} (first on line {line[first]})",
-            message=f"lines {', '.join(str(line[i]) for i in group.index[:5])}: duplicate id {value!r}",
+            message=f"lines {', '.join(str(line[i]) for i in group.index[:5])}: "
+            f"duplicate id {value!r}",
         )
     return ids
 
@@ -379,7 +384,8 @@ def _check_positions(df, rows: _Rows, source_name, *, crs, area_wgs84, scale):
             for i in a.index[out]:
                 rows.add(
                     [i],
-                    f"lon {a[i]} / lat {b[i]} outside WGS84 range (lon -180..180, lat -90..90){hint}",
+                    f"lon {a[i]} / lat {b[i]} outside WGS84 range "
+                    f"(lon -180..180, lat -90..90){hint}",
                 )
         bad = bad | out
         if area_wgs84 is not None and not area_wgs84.is_empty:
@@ -393,7 +399,8 @@ def _check_positions(df, rows: _Rows, source_name, *, crs, area_wgs84, scale):
             for i in a.index[swapped]:
                 rows.add(
                     [i],
-                    f"lon {a[i]} and lat {b[i]} look swapped (the swapped point is in the study area)",
+                    f"lon {a[i]} and lat {b[i]} look swapped "
+                    "(the swapped point is in the study area)",
                 )
             bad = bad | pd.Series(swapped, index=a.index)
         pts = gpd.GeoSeries.from_xy(
@@ -424,9 +431,52 @@ def _check_declared_crs(a, b, pts, crs, area_wgs84, source_name) -> None:
     g = fields.guess_crs(a.to_numpy(float), b.to_numpy(float), near_wgs84=area_wgs84)
     hint = f'; they look like {g[1]}: write `crs = "{g[0]}"`' if g and g[0] != crs else ""
     raise InputError(
-        f"{source_name}: every position, read in the declared crs {crs!r}, lies more than 50 km from "
-        f"the study area (first: x {a.iloc[0]}, y {b.iloc[0]}){hint}"
+        f"{source_name}: every position, read in the declared crs {crs!r}, lies more than "
+        f"50 km from the study area (first: x {a.iloc[0]}, y {b.iloc[0]}){hint}"
     )
+
+
+def _check_sources(
+    df: pd.DataFrame,
+    rows: _Rows,
+    *,
+    default_source: str | None,
+    sources: Sequence[str] | None,
+) -> pd.Series:
+    """Each row's source (lower-cased; ``default_source`` where empty); unknown ones are bad."""
+    src = (
+        df["source"].astype(str).fillna("").str.strip().str.lower()
+        if "source" in df.columns
+        else pd.Series(default_source, index=df.index)
+    )
+    if "source" in df.columns and default_source is not None:
+        src = src.where(src.ne("") & src.ne("nan"), default_source)
+    if sources is not None:
+        for i in src.index[~src.isin(sources)]:
+            rows.add([i], f"unknown source {src[i]!r} (accepted: {', '.join(sources)})")
+    return src
+
+
+def _keep_good(
+    out: gpd.GeoDataFrame, df: pd.DataFrame, rows: _Rows, spec: IncidentSpec, source_name: str
+) -> gpd.GeoDataFrame:
+    """The good rows of ``out``; the bad ones (file line, reasons) in ``attrs["quarantine"]``."""
+    line = rows.line
+    bad_pos = [df.index.get_loc(i) for i in sorted(rows.reasons)]
+    quarantine = pd.DataFrame(
+        {
+            "line": [int(line[i]) for i in sorted(rows.reasons)],
+            "reason": ["; ".join(rows.reasons[i]) for i in sorted(rows.reasons)],
+        }
+    )
+    keep = np.ones(len(out), bool)
+    keep[bad_pos] = False
+    if spec.on_bad_rows == "skip":
+        _check_bad_share(quarantine, len(df), spec, source_name)
+    result = out[keep].drop(columns="_how").reset_index(drop=True)
+    result.attrs["how"] = out.loc[keep, "_how"].to_numpy()
+    result.attrs["quarantine"] = quarantine
+    return result
 
 
 def validate_incidents(
@@ -496,16 +546,7 @@ def validate_incidents(
         mapping=spec.categories,
         default_category=spec.default_category,
     )
-    src = (
-        df["source"].astype(str).fillna("").str.strip().str.lower()
-        if "source" in df.columns
-        else pd.Series(default_source, index=df.index)
-    )
-    if "source" in df.columns and default_source is not None:
-        src = src.where(src.ne("") & src.ne("nan"), default_source)
-    if sources is not None:
-        for i in src.index[~src.isin(sources)]:
-            rows.add([i], f"unknown source {src[i]!r} (accepted: {', '.join(sources)})")
+    src = _check_sources(df, rows, default_source=default_source, sources=sources)
     pts, _ = _check_positions(
         df, rows, source_name, crs=crs, area_wgs84=area_wgs84, scale=spec.coordinate_scale
     )
@@ -532,21 +573,7 @@ def validate_incidents(
         crs="EPSG:4326",
     )
     out["datetime"] = pd.to_datetime(out["datetime"], utc=True).dt.tz_convert(timezone)
-    bad_pos = [df.index.get_loc(i) for i in sorted(rows.reasons)]
-    quarantine = pd.DataFrame(
-        {
-            "line": [int(line[i]) for i in sorted(rows.reasons)],
-            "reason": ["; ".join(rows.reasons[i]) for i in sorted(rows.reasons)],
-        }
-    )
-    keep = np.ones(len(out), bool)
-    keep[bad_pos] = False
-    if spec.on_bad_rows == "skip":
-        _check_bad_share(quarantine, len(df), spec, source_name)
-    result = out[keep].drop(columns="_how").reset_index(drop=True)
-    result.attrs["how"] = out.loc[keep, "_how"].to_numpy()
-    result.attrs["quarantine"] = quarantine
-    return result
+    return _keep_good(out, df, rows, spec, source_name)
 
 
 def _check_bad_share(
@@ -564,9 +591,11 @@ def _check_bad_share(
         )
         by = ", ".join(f"{k.strip()} {v}" for k, v in reasons.value_counts().head(5).items())
         raise InputError(
-            f"{source_name}: {n_bad} of {n_rows} rows ({n_bad / n_rows:.1%}) are bad, more than max_bad_share = "
-            f'{spec.max_bad_share:g} ({spec.max_bad_share:.1%}) allows with on_bad_rows = "skip" ({by}). '
-            f"First bad rows:\n{first}\nFix the file or its mapping in the scenario, or raise max_bad_share "
+            f"{source_name}: {n_bad} of {n_rows} rows ({n_bad / n_rows:.1%}) are bad, "
+            f"more than max_bad_share = {spec.max_bad_share:g} ({spec.max_bad_share:.1%}) "
+            f'allows with on_bad_rows = "skip" ({by}). '
+            f"First bad rows:\n{first}\nFix the file or its mapping in the scenario, "
+            "or raise max_bad_share "
             "if these rows are expected (e.g. unlocated rows)"
         )
 

@@ -30,13 +30,13 @@ spatial influence (Caplan, Kennedy & Miller 2011, *Justice Quarterly* 28(2): 360
 Caplan & Kennedy 2016, *Risk Terrain Modeling*, Univ. of California Press), with a
 smooth distance decay in place of RTM's distance bands. Decays of 100–250 m follow
 RTM's usual spatial influence of one to three blocks; the RRVs (1.2–3.5) are chosen,
-not fitted, and kept moderate so that no single factor dominates the terrain. Bars and night venues for violence
-(Roncek & Maier 1991, *Criminology* 29(4)), car parks for thefts from and fires of
-vehicles, stations and bus stops for violence and tags (Loukaitou-Sideris 1999,
-*J. Am. Planning Assoc.* 65(4)), social housing and parks for drug dealing, rodéos
-and fly-tipping: the factors chosen for each category are stated in
-:data:`CATEGORY_MODELS`. Attractor kinds without a weight are ignored; with no
-attractor at all the terrain is flat (street length and the place effect below only).
+not fitted, and kept moderate so that no single factor dominates the terrain. Bars and
+night venues for violence (Roncek & Maier 1991, *Criminology* 29(4)), car parks for
+thefts from and fires of vehicles, stations and bus stops for violence and tags
+(Loukaitou-Sideris 1999, *J. Am. Planning Assoc.* 65(4)), social housing and parks for
+drug dealing, rodéos and fly-tipping: the factors chosen for each category are stated in
+:data:`CATEGORY_MODELS`. Attractor kinds without a weight are ignored; with no attractor
+at all the terrain is flat (street length and the place effect below only).
 
 Attractors mapped in OSM do not explain every hot street (a particular building, a
 badly lit passage, a landlord), so each street edge also carries a *place effect*, a
@@ -102,11 +102,12 @@ near some attractors (``source_boosts``: ``boost · exp(−d / 30 m)`` to the ne
 one): the bailleur social reports incidents at its buildings (halls, parties
 communes), the transporteur those at its stops and stations.
 
-**Parameters at a glance** (all in :data:`CATEGORY_MODELS`; hour, weekday and month
-profiles there too). ``share`` of all incidents, decay ``D``, school-holiday ``H``,
-public-holiday ``P`` and festive-night ``F`` day factors, branching ratio ``η``. The
-shares are chosen to look like a small town's incident log (tags and fly-tipping the
-most frequent, vehicle fires the rarest), not taken from a real file.
+**Parameters at a glance** (all in :data:`CATEGORY_MODELS`, defined in
+:mod:`siteplanner.simulate_models`; hour, weekday and month profiles there too).
+``share`` of all incidents, decay ``D``, school-holiday ``H``, public-holiday ``P`` and
+festive-night ``F`` day factors, branching ratio ``η``. The shares are chosen to look
+like a small town's incident log (tags and fly-tipping the most frequent, vehicle fires
+the rarest), not taken from a real file.
 
 ======================  =====  =====  ====  ====  ===  ====
 category                share  D (m)  H     P     F    η
@@ -126,19 +127,24 @@ Relative risk values of the attractor kinds:
 
 - ``incendie_vehicule``: parking 3, social_housing 2.5, park 1.3;
 - ``incendie_poubelle``: social_housing 3, shop 1.5, restaurant 1.3, school 1.3;
-- ``degradation_tag``: station 2.5, bus_station 2, school 2, social_housing 2, park 1.8, bus_stop 1.5, shop 1.3;
+- ``degradation_tag``: station 2.5, bus_station 2, school 2, social_housing 2, park 1.8,
+  bus_stop 1.5, shop 1.3;
 - ``cambriolage``: shop 1.6, social_housing 1.5, parking 1.2, park 1.2;
 - ``vol_roulotte``: parking 3.5, station 2, park 1.5, nightclub 1.5, restaurant 1.3;
 - ``rodeo_urbain``: social_housing 3, park 2.5, parking 2, school 1.3;
-- ``trafic_stupefiants``: social_housing 3.5, park 2, station 2, bus_station 1.8, bar 1.5, school 1.3;
-- ``violence_voie_publique``: nightclub 3.5, bar 3, station 2.5, bus_station 2, restaurant 1.5, bus_stop 1.3, shop 1.3;
+- ``trafic_stupefiants``: social_housing 3.5, park 2, station 2, bus_station 1.8, bar 1.5,
+  school 1.3;
+- ``violence_voie_publique``: nightclub 3.5, bar 3, station 2.5, bus_station 2, restaurant 1.5,
+  bus_stop 1.3, shop 1.3;
 - ``depot_sauvage``: park 2, parking 2, social_housing 2, shop 1.5, restaurant 1.3.
 
 Base source mixes (before the boosts near attractors):
 
 - ``incendie_vehicule``: police_nationale 0.6, police_municipale 0.3, bailleur_social 0.1;
-- ``incendie_poubelle``: police_municipale 0.35, services_techniques 0.35, bailleur_social 0.2, police_nationale 0.1;
-- ``degradation_tag``: services_techniques 0.4, police_municipale 0.25, bailleur_social 0.2, transporteur 0.1, police_nationale 0.05;
+- ``incendie_poubelle``: police_municipale 0.35, services_techniques 0.35, bailleur_social 0.2,
+  police_nationale 0.1;
+- ``degradation_tag``: services_techniques 0.4, police_municipale 0.25, bailleur_social 0.2,
+  transporteur 0.1, police_nationale 0.05;
 - ``cambriolage``: police_nationale 0.85, police_municipale 0.1, bailleur_social 0.05;
 - ``vol_roulotte``: police_nationale 0.7, police_municipale 0.3;
 - ``rodeo_urbain``: police_municipale 0.55, police_nationale 0.4, bailleur_social 0.05;
@@ -158,7 +164,6 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import geopandas as gpd
 import networkx as nx
@@ -170,6 +175,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, MultiPolygon, Polygon
 
 from ._errors import InputError, report_problems
+from .simulate_models import CATEGORY_MODELS, CategoryModel, check_models
 from .vocab import CATEGORIES, SOURCES
 
 log = logging.getLogger(__name__)
@@ -204,291 +210,6 @@ FESTIVE_DAYS = ((12, 31), (1, 1), (7, 13), (7, 14))
 INSIDE_MARGIN_M = 0.25
 #: Exposure sums stop beyond this many decay distances (exp(−4) ≈ 0.018).
 _CUTOFF_DECAYS = 4.0
-
-
-@dataclass(frozen=True)
-class CategoryModel:
-    """The parameters of one incident category (see the module docstring for the model).
-
-    Attributes
-    ----------
-    share
-        Expected share of the category among all incidents (the shares sum to 1).
-    decay_m
-        Decay distance ``D_c`` of the attractors' influence (m).
-    attractor_rrv
-        ``(kind, relative risk value)`` pairs: the risk multiplier of a street fully
-        exposed to that kind of attractor.
-    hour
-        24 relative weights, hour 0 to 23 (local time).
-    weekday
-        7 relative weights, Monday to Sunday.
-    month
-        12 relative weights, January to December.
-    school_holiday
-        Day weight multiplier during the zone's school holidays.
-    public_holiday
-        Day weight multiplier on public holidays (``holidays.France``).
-    festive
-        Day weight multiplier on the festive nights (:data:`FESTIVE_DAYS`).
-    sources
-        ``(source, weight)`` pairs: the category's base source mix.
-    source_boosts
-        ``(source, kinds, boost)``: the source's weight grows by
-        ``boost · exp(−d / 30 m)``, ``d`` the distance to the nearest attractor of ``kinds``.
-    branching_ratio
-        ``η``: mean number of near-repeat offspring per event (0: no near repeats).
-    repeat_radius_m
-        Offspring fall on streets within this distance of their parent (m).
-    repeat_scale_m
-        Distance scale of the offspring's ``exp(−d / scale)`` spatial kernel (m).
-    repeat_lag_days
-        Mean of the offspring's exponential time lag (days).
-    repeat_max_days
-        Offspring fall 1 to this many days after their parent.
-    """
-
-    share: float
-    decay_m: float
-    attractor_rrv: tuple[tuple[str, float], ...]
-    hour: tuple[float, ...]
-    weekday: tuple[float, ...]
-    month: tuple[float, ...]
-    school_holiday: float
-    public_holiday: float
-    festive: float
-    sources: tuple[tuple[str, float], ...]
-    source_boosts: tuple[tuple[str, tuple[str, ...], float], ...] = ()
-    branching_ratio: float = 0.0
-    repeat_radius_m: float = 200.0
-    repeat_scale_m: float = 75.0
-    repeat_lag_days: float = 5.0
-    repeat_max_days: int = 14
-
-
-_TRANSIT = ("bus_stop", "bus_station", "station")
-_HOUSING = ("social_housing",)
-
-#: The parameters of each category, keyed by category slug (read-only).
-CATEGORY_MODELS: Mapping[str, CategoryModel] = MappingProxyType(
-    {
-        # incendies de véhicules: night, car parks and large estates, festive nights, serial near repeats
-        "incendie_vehicule": CategoryModel(
-            share=0.05,
-            decay_m=150.0,
-            attractor_rrv=(("parking", 3.0), ("social_housing", 2.5), ("park", 1.3)),
-            hour=(9, 8, 7, 5, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 6, 8, 9),
-            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2),
-            month=(1.1, 1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2, 1.0, 1.0, 1.0, 1.1),
-            school_holiday=1.1,
-            public_holiday=1.3,
-            festive=6.0,
-            sources=(
-                ("police_nationale", 0.6),
-                ("police_municipale", 0.3),
-                ("bailleur_social", 0.1),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 0.3),),
-            branching_ratio=0.35,
-            repeat_radius_m=200.0,
-            repeat_scale_m=75.0,
-            repeat_lag_days=3.0,
-            repeat_max_days=14,
-        ),
-        # incendies de poubelles: evening and night, near housing and shops
-        "incendie_poubelle": CategoryModel(
-            share=0.08,
-            decay_m=100.0,
-            attractor_rrv=(
-                ("social_housing", 3.0),
-                ("shop", 1.5),
-                ("restaurant", 1.3),
-                ("school", 1.3),
-            ),
-            hour=(7, 6, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 4, 5, 6, 7, 8, 8),
-            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2),
-            month=(1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.3, 1.2, 1.0, 1.0, 1.0, 1.0),
-            school_holiday=1.2,
-            public_holiday=1.2,
-            festive=3.0,
-            sources=(
-                ("police_municipale", 0.35),
-                ("services_techniques", 0.35),
-                ("bailleur_social", 0.2),
-                ("police_nationale", 0.1),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 1.0),),
-        ),
-        # dégradations et tags: night, schools, stations and stops, parks, housing
-        "degradation_tag": CategoryModel(
-            share=0.20,
-            decay_m=120.0,
-            attractor_rrv=(
-                ("station", 2.5),
-                ("bus_station", 2.0),
-                ("school", 2.0),
-                ("social_housing", 2.0),
-                ("park", 1.8),
-                ("bus_stop", 1.5),
-                ("shop", 1.3),
-            ),
-            hour=(5, 5, 4, 3, 3, 2, 2, 2, 3, 3, 3, 3, 4, 3, 4, 4, 4, 5, 6, 5, 5, 5, 6, 6),
-            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.1),
-            month=(0.9, 0.9, 1.0, 1.0, 1.1, 1.1, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9),
-            school_holiday=1.25,
-            public_holiday=1.0,
-            festive=1.5,
-            sources=(
-                ("services_techniques", 0.4),
-                ("police_municipale", 0.25),
-                ("bailleur_social", 0.2),
-                ("transporteur", 0.1),
-                ("police_nationale", 0.05),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 1.0), ("transporteur", _TRANSIT, 0.6)),
-        ),
-        # cambriolages: daytime (empty homes) and winter evenings; near repeats
-        "cambriolage": CategoryModel(
-            share=0.10,
-            decay_m=150.0,
-            attractor_rrv=(("shop", 1.6), ("social_housing", 1.5), ("parking", 1.2), ("park", 1.2)),
-            hour=(2, 2, 2, 2, 1, 1, 1, 2, 3, 4, 5, 5, 4, 4, 5, 5, 5, 5, 4, 4, 3, 3, 2, 2),
-            weekday=(1.1, 1.1, 1.0, 1.1, 1.1, 0.9, 0.7),
-            month=(1.2, 1.0, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0, 0.9, 1.0, 1.2, 1.3),
-            school_holiday=1.3,
-            public_holiday=0.9,
-            festive=1.0,
-            sources=(
-                ("police_nationale", 0.85),
-                ("police_municipale", 0.1),
-                ("bailleur_social", 0.05),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 0.3),),
-            branching_ratio=0.30,
-            repeat_radius_m=200.0,
-            repeat_scale_m=75.0,
-            repeat_lag_days=5.0,
-            repeat_max_days=14,
-        ),
-        # vols à la roulotte (thefts from vehicles): night, car parks, stations
-        "vol_roulotte": CategoryModel(
-            share=0.14,
-            decay_m=120.0,
-            attractor_rrv=(
-                ("parking", 3.5),
-                ("station", 2.0),
-                ("park", 1.5),
-                ("nightclub", 1.5),
-                ("restaurant", 1.3),
-            ),
-            hour=(3, 4, 3, 3, 2, 2, 2, 2, 3, 3, 3, 3, 4, 3, 4, 4, 5, 6, 7, 6, 6, 6, 7, 6),
-            weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.1),
-            month=(1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 1.0, 1.0, 1.1),
-            school_holiday=1.1,
-            public_holiday=1.1,
-            festive=1.0,
-            sources=(("police_nationale", 0.7), ("police_municipale", 0.3)),
-        ),
-        # rodéos urbains: late afternoon and evening, weekends, summer, school holidays
-        "rodeo_urbain": CategoryModel(
-            share=0.06,
-            decay_m=250.0,
-            attractor_rrv=(
-                ("social_housing", 3.0),
-                ("park", 2.5),
-                ("parking", 2.0),
-                ("school", 1.3),
-            ),
-            hour=(2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, 4, 3),
-            weekday=(0.8, 0.8, 1.1, 0.8, 1.0, 1.5, 1.6),
-            month=(0.5, 0.5, 0.8, 1.0, 1.3, 1.5, 1.7, 1.6, 1.2, 0.9, 0.6, 0.5),
-            school_holiday=1.6,
-            public_holiday=1.3,
-            festive=2.0,
-            sources=(
-                ("police_municipale", 0.55),
-                ("police_nationale", 0.4),
-                ("bailleur_social", 0.05),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 0.2),),
-        ),
-        # regroupements et trafic de stupéfiants: afternoon and evening, housing, parks, stations
-        "trafic_stupefiants": CategoryModel(
-            share=0.09,
-            decay_m=120.0,
-            attractor_rrv=(
-                ("social_housing", 3.5),
-                ("park", 2.0),
-                ("station", 2.0),
-                ("bus_station", 1.8),
-                ("bar", 1.5),
-                ("school", 1.3),
-            ),
-            hour=(3, 2, 1, 1, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 8, 7, 6, 5, 4),
-            weekday=(1.0, 1.0, 1.0, 1.0, 1.2, 1.3, 1.0),
-            month=(0.9, 0.9, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 1.0, 0.9, 0.9),
-            school_holiday=1.1,
-            public_holiday=1.0,
-            festive=1.0,
-            sources=(
-                ("police_nationale", 0.6),
-                ("police_municipale", 0.25),
-                ("bailleur_social", 0.15),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 0.6),),
-        ),
-        # violences sur la voie publique: Friday and Saturday nights, bars, night venues, stations
-        "violence_voie_publique": CategoryModel(
-            share=0.10,
-            decay_m=100.0,
-            attractor_rrv=(
-                ("nightclub", 3.5),
-                ("bar", 3.0),
-                ("station", 2.5),
-                ("bus_station", 2.0),
-                ("restaurant", 1.5),
-                ("bus_stop", 1.3),
-                ("shop", 1.3),
-            ),
-            hour=(7, 6, 5, 4, 2, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 8),
-            weekday=(0.8, 0.8, 0.9, 0.9, 1.2, 1.7, 1.4),
-            month=(0.9, 0.9, 0.9, 1.0, 1.1, 1.2, 1.3, 1.2, 1.0, 1.0, 0.9, 1.0),
-            school_holiday=1.1,
-            public_holiday=1.3,
-            festive=2.0,
-            sources=(
-                ("police_nationale", 0.65),
-                ("police_municipale", 0.25),
-                ("transporteur", 0.1),
-            ),
-            source_boosts=(("transporteur", _TRANSIT, 0.4),),
-        ),
-        # dépôts sauvages (fly-tipping): found on working days by the services techniques
-        "depot_sauvage": CategoryModel(
-            share=0.18,
-            decay_m=150.0,
-            attractor_rrv=(
-                ("park", 2.0),
-                ("parking", 2.0),
-                ("social_housing", 2.0),
-                ("shop", 1.5),
-                ("restaurant", 1.3),
-            ),
-            hour=(0, 0, 0, 0, 0, 1, 3, 6, 8, 8, 8, 7, 6, 6, 7, 7, 7, 6, 5, 3, 2, 1, 0, 0),
-            weekday=(1.3, 1.1, 1.0, 1.0, 1.0, 0.9, 0.5),
-            month=(0.9, 0.9, 1.0, 1.1, 1.1, 1.1, 1.0, 0.9, 1.1, 1.0, 1.0, 1.1),
-            school_holiday=0.9,
-            public_holiday=0.5,
-            festive=1.0,
-            sources=(
-                ("services_techniques", 0.7),
-                ("police_municipale", 0.2),
-                ("bailleur_social", 0.1),
-            ),
-            source_boosts=(("bailleur_social", _HOUSING, 0.6),),
-        ),
-    }
-)
 
 
 # ---------------------------------------------------------------------------------------
@@ -691,31 +412,6 @@ def _day_weights(cal: _Calendar, model: CategoryModel) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def _check_models(models: Mapping[str, CategoryModel]) -> list[str]:
-    problems = []
-    for name, m in models.items():
-        if name not in CATEGORIES:
-            problems.append(f"category {name!r} is unknown; accepted: {', '.join(CATEGORIES)}")
-        if len(m.hour) != 24 or len(m.weekday) != 7 or len(m.month) != 12:
-            problems.append(
-                f"category {name!r}: hour, weekday and month profiles need 24, 7 and 12 weights"
-            )
-        if min(m.hour) < 0 or sum(m.hour) <= 0 or min(m.weekday) < 0 or min(m.month) < 0:
-            problems.append(f"category {name!r}: profile weights must be >= 0 and not all zero")
-        for s in [s for s, _ in m.sources] + [s for s, _, _ in m.source_boosts]:
-            if s not in SOURCES:
-                problems.append(
-                    f"category {name!r}: source {s!r} is unknown; accepted: {', '.join(SOURCES)}"
-                )
-        if not 0 <= m.branching_ratio < 1:
-            problems.append(
-                f"category {name!r}: branching_ratio {m.branching_ratio} must be in [0, 1)"
-            )
-        if m.share < 0 or m.decay_m <= 0:
-            problems.append(f"category {name!r}: share must be >= 0 and decay_m > 0")
-    return problems
-
-
 def _resolve_crs(
     graph: nx.MultiDiGraph, attractors: gpd.GeoDataFrame, crs: str | pyproj.CRS | None
 ) -> tuple[pyproj.CRS | None, list[str]]:
@@ -735,12 +431,13 @@ def _resolve_crs(
         out = cands[0]
         if len(cands) == 2 and not cands[0].equals(cands[1]):
             problems.append(
-                f"crs={crs!r} differs from the graph's CRS {graph_crs!r}; give the graph's CRS or none"
+                f"crs={crs!r} differs from the graph's CRS {graph_crs!r}; "
+                "give the graph's CRS or none"
             )
         if not out.is_projected:
             problems.append(
-                f"graph CRS {out.to_string()} is not projected; project it with osmnx.project_graph "
-                "to a metric CRS (e.g. EPSG:32632)"
+                f"graph CRS {out.to_string()} is not projected; project it with "
+                "osmnx.project_graph to a metric CRS (e.g. EPSG:32632)"
             )
     if (
         out is not None
@@ -749,8 +446,8 @@ def _resolve_crs(
         and not pyproj.CRS.from_user_input(attractors.crs).equals(out)
     ):
         problems.append(
-            f"attractors: CRS {attractors.crs.to_string()} differs from the graph's {out.to_string()}; "
-            "reproject them with attractors.to_crs(graph.graph['crs'])"
+            f"attractors: CRS {attractors.crs.to_string()} differs from the graph's "
+            f"{out.to_string()}; reproject them with attractors.to_crs(graph.graph['crs'])"
         )
     return out, problems
 
@@ -872,6 +569,206 @@ def _sources(
     return np.asarray(SOURCES, dtype=object)[np.minimum(pick, len(SOURCES) - 1)]
 
 
+def _is_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def _check_dates(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None, list[str]]:
+    """The first and last days, and what is wrong with them (school holidays known too)."""
+    problems: list[str] = []
+    try:
+        t_start, t_end = pd.Timestamp(start), pd.Timestamp(end)
+        if (
+            t_start.tzinfo is not None
+            or t_end.tzinfo is not None
+            or t_start != t_start.normalize()
+            or t_end != t_end.normalize()
+        ):
+            problems.append(f"start={start!r}, end={end!r}: give plain dates YYYY-MM-DD")
+        elif t_end < t_start:
+            problems.append(f"end={end!r} is before start={start!r}; accepted: start <= end")
+    except (ValueError, TypeError) as exc:
+        problems.append(f"start={start!r} / end={end!r}: not dates ({exc}); accepted: YYYY-MM-DD")
+        t_start = t_end = None
+    return t_start, t_end, problems
+
+
+def _check_inputs(
+    graph, attractors, area, start, end, school_zone, seed, per_year, place_sigma, models, crs
+) -> tuple[pd.Timestamp, pd.Timestamp, pyproj.CRS]:
+    """Check every argument of :func:`simulate_incidents`; raise one error listing them all."""
+    problems: list[str] = []
+    if not isinstance(graph, nx.MultiDiGraph):
+        problems.append(
+            f"graph: expected a networkx MultiDiGraph (osmnx), got {type(graph).__name__}"
+        )
+    if not isinstance(attractors, gpd.GeoDataFrame):
+        problems.append(f"attractors: expected a GeoDataFrame, got {type(attractors).__name__}")
+    elif "kind" not in attractors.columns:
+        problems.append(
+            f"attractors: no 'kind' column (columns: {', '.join(map(str, attractors.columns))}); "
+            "accepted kinds: bar, nightclub, shop, bus_stop, station, school, park, parking, "
+            "social_housing"
+        )
+    if not isinstance(area, (Polygon, MultiPolygon)) or area.is_empty:
+        problems.append(
+            f"area: expected a non-empty shapely Polygon or MultiPolygon, got {type(area).__name__}"
+        )
+    t_start, t_end, date_problems = _check_dates(start, end)
+    problems += date_problems
+    if t_start is not None and t_end is not None and not problems:
+        from vacances_scolaires_france import SchoolHolidayDates
+
+        sh = SchoolHolidayDates()
+        if t_start.year < sh.min_year or t_end.year > sh.max_year:
+            problems.append(
+                f"start={start!r} / end={end!r}: school holidays are known for {sh.min_year}–"
+                f"{sh.max_year} only (vacances-scolaires-france)"
+            )
+    if school_zone not in ("A", "B", "C"):
+        problems.append(
+            f"school_zone={school_zone!r}; accepted: 'A', 'B' or 'C' (Nice académie: 'B')"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        problems.append(f"seed={seed!r}; accepted: an integer >= 0")
+    if not _is_number(per_year) or not np.isfinite(per_year) or per_year <= 0:
+        problems.append(f"per_year={per_year!r}; accepted: a number > 0")
+    if not _is_number(place_sigma) or not 0 <= place_sigma <= 3:
+        problems.append(f"place_sigma={place_sigma!r}; accepted: a number in [0, 3]")
+    problems += check_models(models)
+    the_crs = None
+    if isinstance(graph, nx.MultiDiGraph):
+        the_crs, crs_problems = _resolve_crs(graph, attractors, crs)
+        problems += crs_problems
+    report_problems(problems, source="simulate_incidents")
+    return t_start, t_end, the_crs
+
+
+def _attractors_in_use(
+    attractors: gpd.GeoDataFrame, models: Mapping[str, CategoryModel]
+) -> dict[str, np.ndarray]:
+    """:func:`_attractor_xy`, logging the kinds no model weighs (and a flat terrain)."""
+    attractor_xy = _attractor_xy(attractors)
+    known = {k for m in models.values() for k, _ in m.attractor_rrv}
+    ignored = sorted(set(attractor_xy) - known)
+    if ignored:
+        log.debug("attractor kinds without a weight, ignored: %s", ", ".join(ignored))
+    if not set(attractor_xy) & known:
+        log.warning(
+            "no attractor of a weighted kind (%s): the risk terrain is flat, incidents follow "
+            "street length and the place effect only",
+            ", ".join(sorted(known)),
+        )
+    return attractor_xy
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What every category is drawn on: streets, their place effect, calendar, attractors."""
+
+    pieces: StreetPieces
+    pieces_xy: np.ndarray
+    tree: cKDTree
+    place: np.ndarray
+    cal: _Calendar
+    inner: Polygon | MultiPolygon
+    attractor_xy: Mapping[str, np.ndarray]
+    per_year: float
+
+
+def _setting(graph, attractors, area, models, seed, place_sigma, cal, per_year) -> _Setting:
+    """The streets inside the area (kept a margin inside), their place effect, the attractors."""
+    inner = area.buffer(-INSIDE_MARGIN_M)
+    if inner.is_empty:
+        inner = area
+    pieces = street_pieces(graph, inner)
+    if len(pieces.x) == 0:
+        raise InputError(
+            "simulate_incidents: no street of the graph lies inside area; check that the graph "
+            "and the area are in the same projected CRS"
+        )
+    attractor_xy = _attractors_in_use(attractors, models)
+    pieces_xy = np.column_stack([pieces.x, pieces.y])
+    place = np.random.default_rng([int(seed), len(CATEGORIES) + 1]).lognormal(
+        -0.5 * place_sigma**2, place_sigma, len(pieces.lines)
+    )[pieces.edge]
+    return _Setting(
+        pieces, pieces_xy, cKDTree(pieces_xy), place, cal, inner, attractor_xy, per_year
+    )
+
+
+def _category(
+    rng: np.random.Generator, cat: str, model: CategoryModel, st: _Setting
+) -> tuple[pd.DataFrame, int]:
+    """One category's incidents (naive local time, category, source, x, y) and offspring count."""
+    n_days = len(st.cal.days)
+    years = n_days / 365.25
+    risk = _risk(st.pieces, model, st.attractor_xy) * st.place
+    n_bg = rng.poisson(model.share * st.per_year * years * (1.0 - model.branching_ratio))
+    day = _choose(rng, _day_weights(st.cal, model), n_bg)
+    piece = _choose(rng, risk, n_bg)
+    n_offspring = 0
+    if model.branching_ratio > 0 and n_bg:
+        o_day, o_piece = _offspring(
+            rng, model, day, st.pieces_xy[piece], risk, st.tree, st.pieces_xy, n_days
+        )
+        n_offspring = len(o_day)
+        day, piece = np.concatenate([day, o_day]), np.concatenate([piece, o_piece])
+    n = len(day)
+    hour = _choose(rng, np.asarray(model.hour, float), n)
+    minute = rng.integers(0, 60, n)
+    x, y = _place(rng, st.pieces, piece, st.inner)
+    src = _sources(rng, model, x, y, st.attractor_xy)
+    frame = pd.DataFrame(
+        {
+            "_naive": st.cal.days.values[day] + (hour * 60 + minute).astype("timedelta64[m]"),
+            "category": cat,
+            "source": src,
+            "x": x,
+            "y": y,
+        }
+    )
+    return frame, n_offspring
+
+
+def _incident_table(frames: list[pd.DataFrame], the_crs: pyproj.CRS) -> pd.DataFrame:
+    """The incidents sorted by time, category and position, with ids, local times and lon/lat."""
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            {
+                "_naive": pd.Series([], dtype="datetime64[ns]"),
+                "category": [],
+                "source": [],
+                "x": [],
+                "y": [],
+            }
+        )
+    )
+    local = pd.DatetimeIndex(df["_naive"]).tz_localize(
+        TIMEZONE, ambiguous=np.ones(len(df), dtype=bool), nonexistent="shift_forward"
+    )
+    utc_ns = local.asi8
+    cat_rank = df["category"].map({c: i for i, c in enumerate(CATEGORIES)}).to_numpy()
+    order = np.lexsort((df["y"].to_numpy(), df["x"].to_numpy(), cat_rank, utc_ns))
+    df, local = df.iloc[order].reset_index(drop=True), local[order]
+    tr = pyproj.Transformer.from_crs(the_crs, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(df["x"].to_numpy(), df["y"].to_numpy())
+    return pd.DataFrame(
+        {
+            "id": [f"SYN-{i:06d}" for i in range(1, len(df) + 1)],
+            "datetime": [t.isoformat() for t in local],
+            "category": df["category"].astype(str).to_numpy(),
+            "source": df["source"].astype(str).to_numpy(),
+            "x": df["x"].to_numpy(float),
+            "y": df["y"].to_numpy(float),
+            "lon": np.round(np.asarray(lon, float), 6),
+            "lat": np.round(np.asarray(lat, float), 6),
+        }
+    )
+
+
 def simulate_incidents(
     graph: nx.MultiDiGraph,
     attractors: gpd.GeoDataFrame,
@@ -931,167 +828,21 @@ def simulate_incidents(
     """
     t0 = time.perf_counter()
     models = CATEGORY_MODELS if models is None else models
-    problems: list[str] = []
-    if not isinstance(graph, nx.MultiDiGraph):
-        problems.append(
-            f"graph: expected a networkx MultiDiGraph (osmnx), got {type(graph).__name__}"
-        )
-    if not isinstance(attractors, gpd.GeoDataFrame):
-        problems.append(f"attractors: expected a GeoDataFrame, got {type(attractors).__name__}")
-    elif "kind" not in attractors.columns:
-        problems.append(
-            f"attractors: no 'kind' column (columns: {', '.join(map(str, attractors.columns))}); "
-            "accepted kinds: bar, nightclub, shop, bus_stop, station, school, park, parking, social_housing"
-        )
-    if not isinstance(area, (Polygon, MultiPolygon)) or area.is_empty:
-        problems.append(
-            f"area: expected a non-empty shapely Polygon or MultiPolygon, got {type(area).__name__}"
-        )
-    try:
-        t_start, t_end = pd.Timestamp(start), pd.Timestamp(end)
-        if (
-            t_start.tzinfo is not None
-            or t_end.tzinfo is not None
-            or t_start != t_start.normalize()
-            or t_end != t_end.normalize()
-        ):
-            problems.append(f"start={start!r}, end={end!r}: give plain dates YYYY-MM-DD")
-        elif t_end < t_start:
-            problems.append(f"end={end!r} is before start={start!r}; accepted: start <= end")
-    except (ValueError, TypeError) as exc:
-        problems.append(f"start={start!r} / end={end!r}: not dates ({exc}); accepted: YYYY-MM-DD")
-        t_start = t_end = None
-    if t_start is not None and t_end is not None and not problems:
-        from vacances_scolaires_france import SchoolHolidayDates
-
-        sh = SchoolHolidayDates()
-        if t_start.year < sh.min_year or t_end.year > sh.max_year:
-            problems.append(
-                f"start={start!r} / end={end!r}: school holidays are known for {sh.min_year}–"
-                f"{sh.max_year} only (vacances-scolaires-france)"
-            )
-    if school_zone not in ("A", "B", "C"):
-        problems.append(
-            f"school_zone={school_zone!r}; accepted: 'A', 'B' or 'C' (Nice académie: 'B')"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        problems.append(f"seed={seed!r}; accepted: an integer >= 0")
-    if (
-        isinstance(per_year, bool)
-        or not isinstance(per_year, (int, float, np.integer, np.floating))
-        or not np.isfinite(per_year)
-        or per_year <= 0
-    ):
-        problems.append(f"per_year={per_year!r}; accepted: a number > 0")
-    if (
-        isinstance(place_sigma, bool)
-        or not isinstance(place_sigma, (int, float, np.integer, np.floating))
-        or not 0 <= place_sigma <= 3
-    ):
-        problems.append(f"place_sigma={place_sigma!r}; accepted: a number in [0, 3]")
-    problems += _check_models(models)
-    if isinstance(graph, nx.MultiDiGraph):
-        the_crs, crs_problems = _resolve_crs(graph, attractors, crs)
-        problems += crs_problems
-    report_problems(problems, source="simulate_incidents")
-
-    inner = area.buffer(-INSIDE_MARGIN_M)
-    if inner.is_empty:
-        inner = area
-    pieces = street_pieces(graph, inner)
-    if len(pieces.x) == 0:
-        raise InputError(
-            "simulate_incidents: no street of the graph lies inside area; check that the graph and "
-            "the area are in the same projected CRS"
-        )
-    attractor_xy = _attractor_xy(attractors)
-    known = {k for m in models.values() for k, _ in m.attractor_rrv}
-    ignored = sorted(set(attractor_xy) - known)
-    if ignored:
-        log.debug("attractor kinds without a weight, ignored: %s", ", ".join(ignored))
-    if not set(attractor_xy) & known:
-        log.warning(
-            "no attractor of a weighted kind (%s): the risk terrain is flat, incidents follow "
-            "street length and the place effect only",
-            ", ".join(sorted(known)),
-        )
-
+    t_start, t_end, the_crs = _check_inputs(
+        graph, attractors, area, start, end, school_zone, seed, per_year, place_sigma, models, crs
+    )
     cal = _calendar(t_start, t_end, school_zone)
-    n_days = len(cal.days)
-    years = n_days / 365.25
-    pieces_xy = np.column_stack([pieces.x, pieces.y])
-    tree = cKDTree(pieces_xy)
-    place = np.random.default_rng([int(seed), len(CATEGORIES) + 1]).lognormal(
-        -0.5 * place_sigma**2, place_sigma, len(pieces.lines)
-    )[pieces.edge]
-
+    st = _setting(graph, attractors, area, models, seed, place_sigma, cal, float(per_year))
     frames = []
     n_offspring = 0
     for ci, cat in enumerate(CATEGORIES):
         model = models.get(cat)
         if model is None or model.share == 0:
             continue
-        rng = np.random.default_rng([int(seed), ci])
-        risk = _risk(pieces, model, attractor_xy) * place
-        n_bg = rng.poisson(model.share * float(per_year) * years * (1.0 - model.branching_ratio))
-        day = _choose(rng, _day_weights(cal, model), n_bg)
-        piece = _choose(rng, risk, n_bg)
-        if model.branching_ratio > 0 and n_bg:
-            o_day, o_piece = _offspring(
-                rng, model, day, pieces_xy[piece], risk, tree, pieces_xy, n_days
-            )
-            n_offspring += len(o_day)
-            day, piece = np.concatenate([day, o_day]), np.concatenate([piece, o_piece])
-        n = len(day)
-        hour = _choose(rng, np.asarray(model.hour, float), n)
-        minute = rng.integers(0, 60, n)
-        x, y = _place(rng, pieces, piece, inner)
-        src = _sources(rng, model, x, y, attractor_xy)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "_naive": cal.days.values[day] + (hour * 60 + minute).astype("timedelta64[m]"),
-                    "category": cat,
-                    "source": src,
-                    "x": x,
-                    "y": y,
-                }
-            )
-        )
-    df = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(
-            {
-                "_naive": pd.Series([], dtype="datetime64[ns]"),
-                "category": [],
-                "source": [],
-                "x": [],
-                "y": [],
-            }
-        )
-    )
-    local = pd.DatetimeIndex(df["_naive"]).tz_localize(
-        TIMEZONE, ambiguous=np.ones(len(df), dtype=bool), nonexistent="shift_forward"
-    )
-    utc_ns = local.asi8
-    cat_rank = df["category"].map({c: i for i, c in enumerate(CATEGORIES)}).to_numpy()
-    order = np.lexsort((df["y"].to_numpy(), df["x"].to_numpy(), cat_rank, utc_ns))
-    df, local = df.iloc[order].reset_index(drop=True), local[order]
-    tr = pyproj.Transformer.from_crs(the_crs, "EPSG:4326", always_xy=True)
-    lon, lat = tr.transform(df["x"].to_numpy(), df["y"].to_numpy())
-    out = pd.DataFrame(
-        {
-            "id": [f"SYN-{i:06d}" for i in range(1, len(df) + 1)],
-            "datetime": [t.isoformat() for t in local],
-            "category": df["category"].astype(str).to_numpy(),
-            "source": df["source"].astype(str).to_numpy(),
-            "x": df["x"].to_numpy(float),
-            "y": df["y"].to_numpy(float),
-            "lon": np.round(np.asarray(lon, float), 6),
-            "lat": np.round(np.asarray(lat, float), 6),
-        }
-    )
+        frame, n_off = _category(np.random.default_rng([int(seed), ci]), cat, model, st)
+        frames.append(frame)
+        n_offspring += n_off
+    out = _incident_table(frames, the_crs)
     out.attrs.update(
         {
             "synthetic": True,
@@ -1106,13 +857,13 @@ def simulate_incidents(
         }
     )
     log.info(
-        "simulate_incidents returned %s SYNTHETIC incidents (%s to %s, %s near-repeat offspring) on %.1f km "
-        "of streets in %.1f s",
+        "simulate_incidents returned %s SYNTHETIC incidents (%s to %s, %s near-repeat offspring) "
+        "on %.1f km of streets in %.1f s",
         f"{len(out):,}",
         t_start.date(),
         t_end.date(),
         f"{n_offspring:,}",
-        pieces.total_length_m / 1000,
+        st.pieces.total_length_m / 1000,
         time.perf_counter() - t0,
     )
     return out

@@ -98,7 +98,8 @@ class TimeWindow:
                     problems.append(f"hours={self.hours!r}: hours must lie in 0..24")
                 elif start % 24 == end % 24:
                     problems.append(
-                        f"hours={self.hours!r}: start and end are the same hour; use hours=None for all day"
+                        f"hours={self.hours!r}: start and end are the same hour; "
+                        "use hours=None for all day"
                     )
         if self.days not in _DAYS:
             problems.append(f"days={self.days!r}: accepted values are {', '.join(_DAYS)}")
@@ -315,7 +316,8 @@ def in_window(times: pd.Series, window: TimeWindow, *, school_zone: str = "B") -
         if len(years) and (years.min() < y0 or years.max() > y1):
             raise InputError(
                 f"times: dates from {years.min()} to {years.max()} but the school-holiday calendar "
-                f"(vacances-scolaires-france) covers {y0}–{y1} only; drop the school_holidays condition"
+                f"(vacances-scolaires-france) covers {y0}–{y1} only; "
+                "drop the school_holidays condition"
             )
         flag = np.array([d in days if v else False for d, v in zip(dates, valid)], dtype=bool)
         keep &= flag if window.school_holidays else ~flag

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from affine import Affine
 from shapely.geometry import LineString, box
 
 from siteplanner import hotspots as H
@@ -61,7 +62,7 @@ def test_count_grid_counts_per_cell():
 def test_sample_grid_bilinear_and_nearest():
     g = H.DensityGrid(
         np.array([[0.0, 10.0], [20.0, 30.0]]),
-        H.Affine(10, 0, 0, 0, -10, 20),
+        Affine(10, 0, 0, 0, -10, 20),
         10.0,
         0.0,
         "test",

@@ -35,7 +35,10 @@ pytestmark = pytest.mark.skipif(SHARED is None, reason="shared real data folder 
 
 
 def _scenario(name: str, tmp_path: Path, extra: str = ""):
-    """The example scenario as shipped; only its data prefix points at where the shared folder is here."""
+    """The example scenario as shipped.
+
+    Only its data prefix points at where the shared folder is here.
+    """
     text = (EXAMPLES / f"{name}.toml").read_text(encoding="utf-8")
     text = text.replace('"../../../shared/data/', f'"{SHARED.as_posix()}/')
     text = text.replace('dir = "../../outputs/', f'dir = "{tmp_path.as_posix()}/')

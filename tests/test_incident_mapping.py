@@ -126,8 +126,8 @@ def test_unmapped_label_without_default(produced):
         incident_maps.run(load_scenario(p))
     msg = str(err.value)
     assert (
-        "unknown category 'THEFT' (map it under [incidents.categories] or declare `default_category`)"
-        in msg
+        "unknown category 'THEFT' (map it under [incidents.categories] "
+        "or declare `default_category`)" in msg
     )
     assert {f.name: f.read_bytes() for f in (tmp_path / "out").iterdir()} == before
 
@@ -143,8 +143,8 @@ def test_coordinates_in_another_crs_name_it(produced, crs):
     )
     if crs == "EPSG:2154":
         assert (
-            'they look like Lambert-93 (EPSG:2154) metres: map them as x, y and add the line `crs = "EPSG:2154"`'
-            in msg
+            "they look like Lambert-93 (EPSG:2154) metres: map them as x, y "
+            'and add the line `crs = "EPSG:2154"`' in msg
         )
     else:
         assert "they look like UTM" in msg and "`crs = " in msg

@@ -41,11 +41,13 @@ def test_every_problem_reported_once_with_line_numbers(tmp_path):
         HEADER
         + GOOD
         + (
-            "A2,14 mai 2023,cambriolage,police_nationale,7.4235,43.7425\n"  # line 3: bad date
-            "A3,2023-05-14T10:00:00,graffiti,police_nationale,7.4235,43.7425\n"  # line 4: unknown category
-            "A1,2023-05-14T10:00:00,cambriolage,police_nationale,7.4235,43.7425\n"  # line 5: duplicate of line 2
-            "A5,2023-05-14T10:00:00,cambriolage,police_nationale,43.7425,7.4235\n"  # line 6: swapped
-            "A6,2023-05-14T10:00:00,cambriolage,police_nationale,,43.74\n"  # line 7: missing lon
+            # line 3: bad date; 4: unknown category; 5: duplicate of line 2; 6: swapped;
+            # 7: missing lon
+            "A2,14 mai 2023,cambriolage,police_nationale,7.4235,43.7425\n"
+            "A3,2023-05-14T10:00:00,graffiti,police_nationale,7.4235,43.7425\n"
+            "A1,2023-05-14T10:00:00,cambriolage,police_nationale,7.4235,43.7425\n"
+            "A5,2023-05-14T10:00:00,cambriolage,police_nationale,43.7425,7.4235\n"
+            "A6,2023-05-14T10:00:00,cambriolage,police_nationale,,43.74\n"
         )
     )
     p = _write(tmp_path, text)
@@ -62,7 +64,10 @@ def test_every_problem_reported_once_with_line_numbers(tmp_path):
 
 def test_french_exports_are_repaired(tmp_path):
     """Latin-1, ';' separators, decimal commas and dd/mm/yyyy dates are read (and logged)."""
-    text = "id;datetime;category;source;lon;lat\nB1;14/05/2023 22:30;dégradation;police_municipale;7,4235;43,7425\n"
+    text = (
+        "id;datetime;category;source;lon;lat\n"
+        "B1;14/05/2023 22:30;dégradation;police_municipale;7,4235;43,7425\n"
+    )
     text = text.replace("dégradation", "degradation_tag")
     p = _write(tmp_path, text, encoding="latin-1")
     gdf = read_incidents(IncidentSpec(p), area=AREA, crs=CRS)
@@ -99,7 +104,10 @@ def test_xy_with_declared_crs_and_column_mapping(tmp_path):
     import geopandas as gpd
 
     l93 = gpd.GeoSeries([pt], crs="EPSG:4326").to_crs("EPSG:2154").iloc[0]
-    text = f"num,date_faits,cat,X,Y\nP1,2022-01-03T21:00:00,incendie_vehicule,{l93.x:.2f},{l93.y:.2f}\n"
+    text = (
+        "num,date_faits,cat,X,Y\n"
+        f"P1,2022-01-03T21:00:00,incendie_vehicule,{l93.x:.2f},{l93.y:.2f}\n"
+    )
     p = _write(tmp_path, text)
     spec = IncidentSpec(
         p,
@@ -131,7 +139,8 @@ def test_xy_with_declared_crs_and_column_mapping(tmp_path):
 
 def test_merge_drops_cross_source_duplicates(tmp_path):
     a = _write(tmp_path, HEADER + GOOD, name="pn.csv")
-    # same burglary reported by the police municipale 10 minutes later, 3 m away; and another one 1 km away
+    # same burglary reported by the police municipale 10 minutes later, 3 m away;
+    # and another one 1 km away
     b = _write(
         tmp_path,
         HEADER + "M1,2023-05-14T22:40:00+02:00,cambriolage,police_municipale,7.42353,43.74252\n"

@@ -365,7 +365,8 @@ def _knox_ratio(df: pd.DataFrame, cat: str) -> float:
 
 def test_near_repeat_burglaries_cluster_in_space_and_time():
     base = _flat(CATEGORY_MODELS["cambriolage"], share=1.0)
-    # few enough burglaries (≈ 60 a year on 0.36 km²) that chance neighbours do not drown the repeats
+    # few enough burglaries (≈ 60 a year on 0.36 km²) that chance neighbours do not drown
+    # the repeats
     df = simulate_incidents(
         GRAPH, ATTRACTORS, area=AREA, seed=0, per_year=60, models={"cambriolage": base}
     )
@@ -459,7 +460,8 @@ def test_module_docstring_states_the_parameters_in_use():
     import siteplanner.simulate as simulate
 
     doc = simulate.__doc__
+    flat = " ".join(doc.split())  # list items wrap at 100 characters
     for cat, m in CATEGORY_MODELS.items():
         assert f"{cat:<22}  {m.share:<5.2f}  {m.decay_m:<5.0f}" in doc, cat
-        assert f"``{cat}``: " + ", ".join(f"{k} {v:g}" for k, v in m.attractor_rrv) in doc, cat
+        assert f"``{cat}``: " + ", ".join(f"{k} {v:g}" for k, v in m.attractor_rrv) in flat, cat
     assert abs(sum(m.share for m in CATEGORY_MODELS.values()) - 1.0) < 1e-9
