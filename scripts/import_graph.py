@@ -154,10 +154,11 @@ SHARED = frozenset({"result", "vocab", "files", "_errors", "__init__"})
 
 
 def layer(mod: str) -> str:
-    """``output``, ``mode``, ``shared`` or ``analysis`` (split modules keep their stem's layer)."""
-    stem = mod.split(".")[0]
-    for name, group in (("output", OUTPUTS), ("mode", MODES), ("shared", SHARED)):
-        if mod in group or stem in group or any(mod.startswith(g + "_") for g in group):
+    """``output``, ``mode``, ``shared`` or ``analysis`` (``report_*`` modules are outputs)."""
+    if mod in OUTPUTS or mod.startswith("report_"):
+        return "output"
+    for name, group in (("mode", MODES), ("shared", SHARED)):
+        if mod in group:
             return name
     return "analysis"
 

@@ -70,7 +70,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _silence_highs_banner() -> None:
     """HiGHS prints its banner on stdout when the first solver of a process is created: create it
-    here with stdout closed (optimise.py sets ``output_flag = False`` on every solver)."""
+    here with stdout closed (milp.new_highs sets ``output_flag = False`` on every solver)."""
     try:
         import highspy
     except ImportError:  # pragma: no cover - a dependency

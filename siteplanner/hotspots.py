@@ -111,12 +111,6 @@ METHODS = ("count_grid", "kde", "near_repeat", "default")
 DEFAULT_METHOD = "default"
 
 
-#: Former private names of :mod:`siteplanner.hotspot_grids` helpers, still used by
-#: :mod:`siteplanner.observatory`.
-_check_xy = check_xy
-_grid_shape = grid_shape
-
-
 # --------------------------------------------------------------------------- sharing
 def suppress_small(counts, *, min_count: int = 3, values=None):
     """Mask cells or segments with fewer than ``min_count`` incidents, for maps that are shared.

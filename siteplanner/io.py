@@ -252,10 +252,10 @@ def study_area_from_osm(
         members = f"{members} (the ring does not close)"
     if closed is None or closed.is_empty:
         raise InputError(
-            f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge ({present} of "
-            f"{members} member ways present) and cannot be closed reliably ({_WHY.get(rule, rule)}); give "
-            "`polygon =` (a polygon file of the commune) in the scenario's [area], or use an extract "
-            "that holds the whole commune"
+            f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge "
+            f"({present} of {members} member ways present) and cannot be closed reliably "
+            f"({_WHY.get(rule, rule)}); give `polygon =` (a polygon file of the commune) in the "
+            "scenario's [area], or use an extract that holds the whole commune"
         )
     log.warning(
         "%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
@@ -547,7 +547,8 @@ def load_town(
     osm_path = Path(osm_path)
     if (boundary is None) == (area_path is None):
         raise InputError(
-            "give exactly one of a boundary (OSM relation id or name) or a polygon file for the study area"
+            "give exactly one of a boundary (OSM relation id or name) or a polygon file for the "
+            "study area"
         )
     if not osm_path.is_file():
         raise InputError(f"{osm_path}: OSM extract not found (expected {_OSM_KINDS})")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
@@ -230,29 +230,26 @@ def run(
     tuple
         The result and the files written.
     """
-    from . import incidents, io
-    from .pipeline import read_qpv, read_scenario_incidents, time_window
+    from .pipeline import load, time_window
 
-    obs = getattr(sc, "observatory", None)
-    period = period or (obs.period if obs is not None else None)
+    obs = sc.observatory
+    period = period or obs.period
     if not period:
         raise InputError(
             f"{sc.path}: no period given; pass --period 2023-S1 or set [observatory] period"
         )
     windows_mod.parse_period(period)
-    town = io.scenario_town(sc)
     if not sc.incidents:
         raise InputError(f"{sc.path}: no [[incidents]] file; the observatory needs at least one")
-    # the scenario's reader, with each file's mapping: the same as `siteplanner run`
-    frames = [r.frame for r in read_scenario_incidents(sc, area=town.area, crs=town.crs)]
-    kw: dict[str, Any] = {}
-    if obs is not None:
-        kw = {"distance_m": obs.duplicate_distance_m, "minutes": obs.duplicate_minutes}
-    merged, n_dup = incidents.merge_sources(frames, **kw)
+    # the pipeline's own load: the same reader, mappings and duplicate rule as `siteplanner run`
+    inputs = load(sc, for_plan=False)
+    town, merged, qpv = inputs.town, inputs.incidents, inputs.qpv
+    frames = [r.frame for r in inputs.reads]
+    n_dup = inputs.counts["incident_duplicates_dropped"]
     report = merge_report(frames, merged)
     report["duplicate_rule"] = {
-        "distance_m": kw.get("distance_m", 10.0),
-        "minutes": kw.get("minutes", 30.0),
+        "distance_m": obs.duplicate_distance_m,
+        "minutes": obs.duplicate_minutes,
         "same_category": True,
         "kept": "the row of the file listed first",
     }
@@ -268,21 +265,17 @@ def run(
         "observatory: all incidents read per source × category",
         count_table(merged).to_string(),
     )
-    qpv = read_qpv(sc.resolve(sc.area.qpv), town.crs, town.area) if sc.area.qpv else None
-    if obs is not None:
-        wins = tuple(time_window(w) for w in obs.windows) or DEFAULT_WINDOWS
-        params = {
-            "min_count": obs.min_count,
-            "lixel_m": obs.lixel_m,
-            "bandwidth_m": obs.bandwidth_m,
-            "cell_m": obs.cell_m,
-            "compare_cell_m": obs.compare_cell_m,
-            "sensitive_radius_m": obs.sensitive_radius_m,
-            "alpha": obs.alpha,
-            "school_zone": obs.school_zone,
-        }
-    else:
-        wins, params = DEFAULT_WINDOWS, {"min_count": sc.hotspots.min_count_shared}
+    wins = tuple(time_window(w) for w in obs.windows) or DEFAULT_WINDOWS
+    params = {
+        "min_count": obs.min_count,
+        "lixel_m": obs.lixel_m,
+        "bandwidth_m": obs.bandwidth_m,
+        "cell_m": obs.cell_m,
+        "compare_cell_m": obs.compare_cell_m,
+        "sensitive_radius_m": obs.sensitive_radius_m,
+        "alpha": obs.alpha,
+        "school_zone": obs.school_zone,
+    }
     res = build(town, merged, period=period, windows=wins, qpv=qpv, **params)
     res = dataclasses.replace(
         res,

@@ -419,7 +419,7 @@ def _window_grid(xy_now: np.ndarray, w: TimeWindow, s: _Setup) -> hotspots.Densi
         )
         values = g.values.copy()
     else:
-        rows_, cols_, transform = hotspots._grid_shape(s.bounds, cell_m)
+        rows_, cols_, transform = hotspots.grid_shape(s.bounds, cell_m)
         g = hotspots.DensityGrid(
             np.zeros((rows_, cols_)), transform, float(cell_m), float(bandwidth_m), "kde", label
         )

@@ -406,8 +406,8 @@ def indicators(
         (NaN without street), ``p_value`` (raw), ``q_value`` (Benjamini–Hochberg over the
         places), ``trend`` (decided on ``q_value``).
     """
-    xy = hotspots._check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
-    xp = hotspots._check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
+    xy = hotspots.check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
+    xp = hotspots.check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
     geoms = np.asarray(zones.geometry)
     lines = np.asarray(edges.geometry)
     street_km = np.array(
@@ -491,8 +491,8 @@ def compare_periods(
         expected, p_value`` (raw), ``q_value`` (Benjamini–Hochberg over the cells), ``trend``
         (decided on ``q_value``) and the square cell.
     """
-    xy = hotspots._check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
-    xp = hotspots._check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
+    xy = hotspots.check_xy(np.asarray(xy, dtype=float).reshape(-1, 2), "xy")
+    xp = hotspots.check_xy(np.asarray(xy_previous, dtype=float).reshape(-1, 2), "xy_previous")
     xmin, ymin, xmax, ymax = area.bounds
     bounds = (
         np.floor(xmin / cell_m) * cell_m,

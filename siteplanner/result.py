@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .coverage import FieldsOfView
     from .hotspots import DensityGrid
+    from .incidents import IncidentRead
     from .io import Town
     from .jurisdiction import Anchor
     from .lighting import NightCoverage
@@ -59,16 +60,18 @@ class Paths:
 
 @dataclass(frozen=True, eq=False)
 class Inputs:
-    """What ``load`` read: the town, the incidents, the QPV, the existing cameras, the anchors."""
+    """What ``load`` read: the town, the incidents (merged, and each file's read), the QPV,
+    the existing cameras and the anchors (``None`` when loaded for the observatory)."""
 
     scenario: Scenario
     paths: Paths
     town: Town
     incidents: gpd.GeoDataFrame
+    reads: list[IncidentRead]
     quarantine_csv: str
     qpv: gpd.GeoDataFrame | None
-    existing_cameras: gpd.GeoDataFrame
-    patrol_start: Anchor
+    existing_cameras: gpd.GeoDataFrame | None
+    patrol_start: Anchor | None
     trench_ends: list[Anchor]
     counts: dict[str, Any]
 

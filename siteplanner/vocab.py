@@ -53,13 +53,13 @@ SOURCES: tuple[str, ...] = tuple(SOURCE_LABELS)
 #: The meta-analyses of camera effects the report cites beside each category's evidence class.
 EVIDENCE_SOURCES = (
     (
-        "Welsh, B. C. & Farrington, D. P. (2009). Public area CCTV and crime prevention: an updated "
-        "systematic review and meta-analysis. Justice Quarterly 26(4), 716–745"
+        "Welsh, B. C. & Farrington, D. P. (2009). Public area CCTV and crime prevention: "
+        "an updated systematic review and meta-analysis. Justice Quarterly 26(4), 716–745"
     ),
     (
-        "Piza, E. L., Welsh, B. C., Farrington, D. P. & Thomas, A. L. (2019). CCTV surveillance for crime "
-        "prevention: a 40-year systematic review with meta-analysis. Criminology & Public Policy 18(1), "
-        "135–159"
+        "Piza, E. L., Welsh, B. C., Farrington, D. P. & Thomas, A. L. (2019). CCTV surveillance "
+        "for crime prevention: a 40-year systematic review with meta-analysis. "
+        "Criminology & Public Policy 18(1), 135–159"
     ),
 )
 

@@ -25,7 +25,8 @@ TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
  <node id="1" lat="43.7400" lon="7.4200" version="1"/>
  <node id="2" lat="43.7410" lon="7.4200" version="1"/>
  <node id="3" lat="43.7410" lon="7.4215" version="1"/>
- <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+ <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+  <tag k="highway" v="residential"/></way>
  <node id="4" lat="43.7405" lon="7.4205" version="1"><tag k="amenity" v="police"/></node>
 </osm>
 """

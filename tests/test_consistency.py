@@ -95,6 +95,12 @@ def _check_consistent(out: Path) -> None:
     assert summ["privacy"]["sites_with_mask"] == len(flagged)
     if "site_id" in masks:
         assert set(masks["site_id"]) <= set(sites["site_id"])
+    # the privacy masks: the same sites in sites.geojson, plan.gpkg and prefecture.csv
+    pref = pd.read_csv(out / "prefecture.csv", keep_default_na=False)
+    pref_masked = set(pref.loc[pref["privacy_mask"] == "oui", "camera_id"])
+    gpkg_masked = set(masks["site_id"]) if "site_id" in masks else set()
+    all_flagged = set(sites.loc[sites["privacy_mask"].astype(bool), "site_id"])
+    assert pref_masked == gpkg_masked == all_flagged
 
 
 def test_outputs_agree_before_and_after_review(default_run, tmp_path):

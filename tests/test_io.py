@@ -49,7 +49,7 @@ def test_missing_extract_is_one_clear_error(tmp_path):
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path, town):
-    """A cache entry that is not a valid pickle is ignored and rewritten (checked on a tiny extract)."""
+    """A cache entry that is not a valid pickle is ignored and rewritten (on a tiny extract)."""
     osm = tmp_path / "tiny.osm"
     osm.write_text(TINY_OSM, encoding="utf-8")
     cache = tmp_path / "cache"

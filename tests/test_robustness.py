@@ -260,32 +260,28 @@ def small_town(small):
     return io.load_town(OSM, area_path=d / "centre.geojson", cache_dir=CACHE)
 
 
-def _plan(small, small_town, monkeypatch, name: str, plan: str):
+def _plan(small, small_town, name: str, plan: str):
     d, start = small
-    monkeypatch.setattr(
-        pipeline.io, "load_town", lambda *a, **k: small_town
-    )  # the town is loaded once for these tests
     sc = load_scenario(write_scenario(d / name, start, plan=plan, name=name))
-    return pipeline.plan(sc)
+    return pipeline.plan(sc, town=small_town)  # the town is loaded once for these tests
 
 
-def test_k_larger_than_the_candidates_is_one_clear_error(small, small_town, monkeypatch):
+def test_k_larger_than_the_candidates_is_one_clear_error(small, small_town):
     with pytest.raises(InfeasibleError) as err:
-        _plan(small, small_town, monkeypatch, "bigk", "k = 100000")
+        _plan(small, small_town, "bigk", "k = 100000")
     msg = str(err.value)
     assert "100000" in msg or "100,000" in msg
     assert "candidate" in msg
 
 
-def test_budget_below_the_cheapest_site_is_one_clear_error(small, small_town, monkeypatch):
+def test_budget_below_the_cheapest_site_is_one_clear_error(small, small_town):
     with pytest.raises(InfeasibleError) as err:
-        _plan(small, small_town, monkeypatch, "poor", "budget_eur = 10")
+        _plan(small, small_town, "poor", "budget_eur = 10")
     assert "cheapest" in str(err.value) and "budget" in str(err.value)
 
 
-def test_cli_reports_semantic_errors_without_traceback(small, small_town, monkeypatch):
-    d, start = small
-    monkeypatch.setattr(pipeline.io, "load_town", lambda *a, **k: small_town)
+def test_cli_reports_semantic_errors_without_traceback(small, small_town):
+    d, start = small  # small_town filled the parse cache the CLI's run reads
     sc = write_scenario(d / "cli", start, plan="budget_eur = 10", name="cli")
     r = CliRunner().invoke(app, ["run", str(sc), "--out", str(d / "cli" / "out")])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit)

@@ -97,7 +97,8 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
             "existing cameras",
             len(ex)
             if not len(ex)
-            else f"{len(ex)} ({known} with a mapped heading, {len(ex) - known} with the best heading assumed)",
+            else f"{len(ex)} ({known} with a mapped heading, "
+            f"{len(ex) - known} with the best heading assumed)",
         ),
         ("proposed sites (all phases)", int((s["status"] == "proposed").sum())),
         (f"proposed sites, {sc.plan.phase_name}", len(res.proposed)),

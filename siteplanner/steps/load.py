@@ -24,7 +24,7 @@ from ..scenario import Scenario
 log = logging.getLogger(__name__)
 
 
-def load(sc: Scenario, *, town: io.Town | None = None) -> Inputs:
+def load(sc: Scenario, *, town: io.Town | None = None, for_plan: bool = True) -> Inputs:
     """Read a scenario's inputs.
 
     Parameters
@@ -34,6 +34,9 @@ def load(sc: Scenario, *, town: io.Town | None = None) -> Inputs:
     town
         A town already loaded for this scenario's area (tests and batch runs reuse one);
         ``None`` reads it from the OSM extract.
+    for_plan
+        ``False`` for the observatory: no patrol start, trench ends nor existing cameras are
+        looked for (a town without a police station can still have its observatory).
 
     Raises
     ------
@@ -47,7 +50,7 @@ def load(sc: Scenario, *, town: io.Town | None = None) -> Inputs:
         )
     town = io.scenario_town(sc) if town is None else town
     # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
-    start, ends = anchors(town, sc)
+    start, ends = anchors(town, sc) if for_plan else (None, [])
     reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
     inc, n_dup = merge_reads(sc, reads, town.crs)
     paths = scenario_paths(sc)
@@ -68,9 +71,10 @@ def load(sc: Scenario, *, town: io.Town | None = None) -> Inputs:
         paths=paths,
         town=town,
         incidents=inc,
+        reads=reads,
         quarantine_csv=incidents.quarantine_csv(reads),
         qpv=qpv,
-        existing_cameras=existing_cameras(sc, town),
+        existing_cameras=existing_cameras(sc, town) if for_plan else None,
         patrol_start=start,
         trench_ends=ends,
         counts=counts,
