@@ -1,6 +1,6 @@
 """Module and function sizes: no module over 900 lines, no function over 100 (issue #15).
 
-    python scripts/check_sizes.py          # lists what is over, exit 1 if anything is
+python scripts/check_sizes.py          # lists what is over, exit 1 if anything is
 """
 
 from __future__ import annotations

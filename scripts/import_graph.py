@@ -144,9 +144,7 @@ def import_graph(root: Path) -> dict[str, dict[str, str]]:
 
 
 #: The output modules: they render a Result and import no analysis module.
-OUTPUTS = frozenset(
-    {"outputs", "tables", "export", "report", "report_sections", "webmap", "plot"}
-)
+OUTPUTS = frozenset({"outputs", "tables", "export", "report", "report_sections", "webmap", "plot"})
 #: The modes that run steps and write files (they may import everything).
 MODES = frozenset({"pipeline", "cli", "batch", "event", "observatory", "incident_maps"})
 #: Data and vocabulary, imported by all.

@@ -325,5 +325,3 @@ def note_outcomes(
         "note_outcomes: %s", ", ".join(f"{k} {v}" for k, v in out["outcome"].value_counts().items())
     )
     return out
-
-

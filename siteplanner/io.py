@@ -41,6 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import osm, vocab
 from ._errors import InputError
+
 # the writers moved to files.py; callers that read and write through io keep working
 from .files import atomic_path as atomic_path
 from .files import staged_folder as staged_folder

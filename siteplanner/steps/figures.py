@@ -54,9 +54,7 @@ def figures(
         from .. import entrances as entrances_mod
 
         entrances = town_entrances(town, sc, streets)
-        entrances_table = entrances_mod.entrances_table(entrances).assign(
-            legal_note=LAPI_NOTE
-        )
+        entrances_table = entrances_mod.entrances_table(entrances).assign(legal_note=LAPI_NOTE)
         counts["town_entrances"] = len(entrances)
     return Figures(
         privacy=privacy,
