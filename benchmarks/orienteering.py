@@ -22,7 +22,8 @@ table goes to ``benchmarks/results/orienteering.md``.
 Run: ``python benchmarks/orienteering.py`` (the 89 Tsiligirides and Chao instances and the 24
 OPLib ones with n ≤ 60, about 30 min on 2 shared cores: the ILS is pure Python),
 ``--max-n 400`` for all 180 OPLib instances with n ≤ 400 (hours), ``--quick`` for
-Tsiligirides, Chao and the gen1 OPLib instances with n ≤ 60.
+Tsiligirides, Chao and the gen1 OPLib instances with n ≤ 60, ``--only tsiligirides`` (or
+any other path prefix) for one set, printed and not written.
 """
 
 from __future__ import annotations
@@ -165,12 +166,14 @@ def solve_path(
     return got, elapsed
 
 
-def jobs(quick: bool, max_n: int) -> list[tuple[str, dict]]:
+def jobs(quick: bool, max_n: int, only: str | None = None) -> list[tuple[str, dict]]:
     with open(DATA / "best_known.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     out = []
     for r in rows:
         name = r["instance"]
+        if only is not None and not name.startswith(only):
+            continue
         if name.startswith("oplib"):
             n = int(r["notes"].split("n=")[1].split(";")[0]) if "n=" in r["notes"] else 0
             if n > max_n or (quick and "gen1" not in name):
@@ -188,12 +191,18 @@ def main() -> None:
         default=60,
         help="largest OPLib instance (points); 400 for the whole n <= 400 subset (hours)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="PREFIX",
+        help="only the instances whose path starts with PREFIX (e.g. tsiligirides, "
+        "chao_set64); the table is printed, not written to benchmarks/results",
+    )
     args = parser.parse_args()
     results = []
     print(
         f"{'instance':<48}{'budget':>8}{'score':>8}{'reference':>10}{'status':>22}{'ratio':>8}{'s':>8}"
     )
-    for name, ref in jobs(args.quick, args.max_n):
+    for name, ref in jobs(args.quick, args.max_n, args.only):
         path = DATA / name
         if name.startswith("oplib"):
             D, score, budget, depot = read_oplib(path)
@@ -259,6 +268,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     )
     print("\n".join(lines))
     print(result)
+    if args.only is not None:
+        return
     note = (
         "Ratio = the solver's score / the reference score (Tsiligirides: proven optima; Chao: proven optimum "
         "or best published; OPLib: the EA4OP heuristic's score). Solver: `patrol.solve_orienteering`, "
