@@ -49,7 +49,10 @@ DATA = Path("/work/shared/data/benchmarks/orienteering")
 
 
 def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
-    """Tsiligirides / Chao format: ``Tmax P`` then ``x y score`` per point (first start, second end)."""
+    """Tsiligirides / Chao format: ``Tmax P`` then ``x y score`` per point.
+
+    The first point is the start, the second the end.
+    """
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
     tmax = float(lines[0][0])
     pts = np.array([[float(v) for v in ln[:3]] for ln in lines[1:]])
@@ -59,7 +62,10 @@ def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
 def path_as_tour(
     D: np.ndarray, score: np.ndarray, start: int, end: int
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """A start → end path instance as the solver's depot tour: (matrix, prizes, point of each task)."""
+    """A start → end path instance as the solver's depot tour.
+
+    Returns (matrix, prizes, point of each task).
+    """
     tasks = [i for i in range(len(score)) if i not in (start, end)]
     idx = np.array(tasks)
     T = np.empty((len(tasks) + 1, len(tasks) + 1))
@@ -75,7 +81,10 @@ def _nint(x: np.ndarray) -> np.ndarray:
 
 
 def tsplib_matrix(spec: dict, coords: np.ndarray | None, weights: list[float]) -> np.ndarray:
-    """TSPLIB distances (Reinelt 1991): EUC_2D, ATT, GEO, EXPLICIT (LOWER_DIAG_ROW, UPPER_ROW, FULL_MATRIX)."""
+    """TSPLIB distances (Reinelt 1991): EUC_2D, ATT, GEO, EXPLICIT.
+
+    EXPLICIT weights as LOWER_DIAG_ROW, UPPER_ROW, UPPER_DIAG_ROW, LOWER_ROW or FULL_MATRIX.
+    """
     n = int(spec["DIMENSION"])
     kind = spec["EDGE_WEIGHT_TYPE"]
     if kind == "EUC_2D":
@@ -237,8 +246,8 @@ def main() -> None:
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     lines = [
-        "| family | instances | mean ratio | min ratio | = or above reference | proven optima matched | "
-        "median s | max s |",
+        "| family | instances | mean ratio | min ratio | = or above reference | "
+        "proven optima matched | median s | max s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     families = sorted({r["family"] for r in results})
@@ -256,8 +265,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     detail += [
-        f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | {r['status']} | "
-        f"{r['ratio']:.4f} | {r['s']:.2f} |"
+        f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | "
+        f"{r['status']} | {r['ratio']:.4f} | {r['s']:.2f} |"
         for r in results
     ]
     ratios = [r["ratio"] for r in results]
@@ -271,9 +280,10 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     if args.only is not None:
         return
     note = (
-        "Ratio = the solver's score / the reference score (Tsiligirides: proven optima; Chao: proven optimum "
-        "or best published; OPLib: the EA4OP heuristic's score). Solver: `patrol.solve_orienteering`, "
-        "default settings, seed 0; every route re-checked against the budget."
+        "Ratio = the solver's score / the reference score (Tsiligirides: proven optima; "
+        "Chao: proven optimum or best published; OPLib: the EA4OP heuristic's score). "
+        "Solver: `patrol.solve_orienteering`, default settings, seed 0; every route re-checked "
+        "against the budget."
     )
     write_results(
         "orienteering" + ("_quick" if args.quick else ""),
