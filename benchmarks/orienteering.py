@@ -22,7 +22,8 @@ table goes to ``benchmarks/results/orienteering.md``.
 Run: ``python benchmarks/orienteering.py`` (the 89 Tsiligirides and Chao instances and the 24
 OPLib ones with n ≤ 60, about 30 min on 2 shared cores: the ILS is pure Python),
 ``--max-n 400`` for all 180 OPLib instances with n ≤ 400 (hours), ``--quick`` for
-Tsiligirides, Chao and the gen1 OPLib instances with n ≤ 60.
+Tsiligirides, Chao and the gen1 OPLib instances with n ≤ 60, ``--only tsiligirides`` (or
+any other path prefix) for one set, printed and not written.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ DATA = Path("/work/shared/data/benchmarks/orienteering")
 
 
 def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
-    """Tsiligirides / Chao format: ``Tmax P`` then ``x y score`` per point (first start, second end)."""
+    """Tsiligirides / Chao format: ``Tmax P`` then ``x y score`` per point.
+
+    The first point is the start, the second the end.
+    """
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
     tmax = float(lines[0][0])
     pts = np.array([[float(v) for v in ln[:3]] for ln in lines[1:]])
@@ -58,7 +62,10 @@ def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
 def path_as_tour(
     D: np.ndarray, score: np.ndarray, start: int, end: int
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """A start → end path instance as the solver's depot tour: (matrix, prizes, point of each task)."""
+    """A start → end path instance as the solver's depot tour.
+
+    Returns (matrix, prizes, point of each task).
+    """
     tasks = [i for i in range(len(score)) if i not in (start, end)]
     idx = np.array(tasks)
     T = np.empty((len(tasks) + 1, len(tasks) + 1))
@@ -74,7 +81,10 @@ def _nint(x: np.ndarray) -> np.ndarray:
 
 
 def tsplib_matrix(spec: dict, coords: np.ndarray | None, weights: list[float]) -> np.ndarray:
-    """TSPLIB distances (Reinelt 1991): EUC_2D, ATT, GEO, EXPLICIT (LOWER_DIAG_ROW, UPPER_ROW, FULL_MATRIX)."""
+    """TSPLIB distances (Reinelt 1991): EUC_2D, ATT, GEO, EXPLICIT.
+
+    EXPLICIT weights as LOWER_DIAG_ROW, UPPER_ROW, UPPER_DIAG_ROW, LOWER_ROW or FULL_MATRIX.
+    """
     n = int(spec["DIMENSION"])
     kind = spec["EDGE_WEIGHT_TYPE"]
     if kind == "EUC_2D":
@@ -165,12 +175,14 @@ def solve_path(
     return got, elapsed
 
 
-def jobs(quick: bool, max_n: int) -> list[tuple[str, dict]]:
+def jobs(quick: bool, max_n: int, only: str | None = None) -> list[tuple[str, dict]]:
     with open(DATA / "best_known.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     out = []
     for r in rows:
         name = r["instance"]
+        if only is not None and not name.startswith(only):
+            continue
         if name.startswith("oplib"):
             n = int(r["notes"].split("n=")[1].split(";")[0]) if "n=" in r["notes"] else 0
             if n > max_n or (quick and "gen1" not in name):
@@ -188,12 +200,18 @@ def main() -> None:
         default=60,
         help="largest OPLib instance (points); 400 for the whole n <= 400 subset (hours)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="PREFIX",
+        help="only the instances whose path starts with PREFIX (e.g. tsiligirides, "
+        "chao_set64); the table is printed, not written to benchmarks/results",
+    )
     args = parser.parse_args()
     results = []
     print(
         f"{'instance':<48}{'budget':>8}{'score':>8}{'reference':>10}{'status':>22}{'ratio':>8}{'s':>8}"
     )
-    for name, ref in jobs(args.quick, args.max_n):
+    for name, ref in jobs(args.quick, args.max_n, args.only):
         path = DATA / name
         if name.startswith("oplib"):
             D, score, budget, depot = read_oplib(path)
@@ -228,8 +246,8 @@ def main() -> None:
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     lines = [
-        "| family | instances | mean ratio | min ratio | = or above reference | proven optima matched | "
-        "median s | max s |",
+        "| family | instances | mean ratio | min ratio | = or above reference | "
+        "proven optima matched | median s | max s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     families = sorted({r["family"] for r in results})
@@ -247,8 +265,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     detail += [
-        f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | {r['status']} | "
-        f"{r['ratio']:.4f} | {r['s']:.2f} |"
+        f"| {r['instance']} | {r['n']} | {r['budget']:g} | {r['score']:g} | {r['best']:g} | "
+        f"{r['status']} | {r['ratio']:.4f} | {r['s']:.2f} |"
         for r in results
     ]
     ratios = [r["ratio"] for r in results]
@@ -259,10 +277,13 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     )
     print("\n".join(lines))
     print(result)
+    if args.only is not None:
+        return
     note = (
-        "Ratio = the solver's score / the reference score (Tsiligirides: proven optima; Chao: proven optimum "
-        "or best published; OPLib: the EA4OP heuristic's score). Solver: `patrol.solve_orienteering`, "
-        "default settings, seed 0; every route re-checked against the budget."
+        "Ratio = the solver's score / the reference score (Tsiligirides: proven optima; "
+        "Chao: proven optimum or best published; OPLib: the EA4OP heuristic's score). "
+        "Solver: `patrol.solve_orienteering`, default settings, seed 0; every route re-checked "
+        "against the budget."
     )
     write_results(
         "orienteering" + ("_quick" if args.quick else ""),

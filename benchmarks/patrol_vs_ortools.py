@@ -71,7 +71,8 @@ def load_town():
         source = "siteplanner.io.load_town"
     except Exception as exc:  # noqa: BLE001 - fall back to plain osmnx, say so
         print(
-            f"(siteplanner.io.load_town unavailable: {type(exc).__name__}; using osmnx.graph_from_xml)"
+            f"(siteplanner.io.load_town unavailable: {type(exc).__name__}; "
+            "using osmnx.graph_from_xml)"
         )
         G = ox.project_graph(
             ox.graph_from_xml(OSM, simplify=True, retain_all=False), to_crs="EPSG:32632"
@@ -165,7 +166,10 @@ def tour_duration(T, service, order):
 
 
 def solve_ortools(T, service, prizes, budget, limit_s=ORTOOLS_LIMIT_S):
-    """OR-Tools' prize-collecting routing; returns (best order, trace of (seconds, prize) per improvement)."""
+    """OR-Tools' prize-collecting routing.
+
+    Returns (best order, trace of (seconds, prize) per improvement).
+    """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     n = T.shape[0]
@@ -221,7 +225,10 @@ def best_at(trace, seconds):
 
 
 def time_to_reach(trace, prize):
-    """Seconds OR-Tools needed to find a tour of at least ``prize`` (None: never within its limit)."""
+    """Seconds OR-Tools needed to find a tour of at least ``prize``.
+
+    None: never within its limit.
+    """
     for t, p in trace:
         if p >= prize - 1e-9 * max(1.0, abs(prize)):
             return t
@@ -256,14 +263,16 @@ def main() -> int:
             label = "pipeline hotspot intensity not covered by cameras (synthetic incidents)"
         except Exception as exc:  # noqa: BLE001 - say so and fall back
             print(
-                f"(pipeline candidates unavailable: {type(exc).__name__}: {exc}; using seeded stand-ins)"
+                f"(pipeline candidates unavailable: {type(exc).__name__}: {exc}; "
+                "using seeded stand-ins)"
             )
     if G is None:
         G, start, centre, source = load_town()
         cands, prizes = candidates(G, start, centre)
         label = "seeded stand-ins"
     print(
-        f"graph: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} ({time.perf_counter() - t0:.1f} s)"
+        f"graph: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} "
+        f"({time.perf_counter() - t0:.1f} s)"
     )
     print(f"{len(cands)} candidates ({label}), total prize {prizes.sum():.4g}")
 
@@ -274,7 +283,8 @@ def main() -> int:
     reach = np.isfinite(T[0])
     if not reach.all():
         print(
-            f"{int((~reach).sum())} candidate(s) unreachable, left to both solvers (they cannot fit)"
+            f"{int((~reach).sum())} candidate(s) unreachable, left to both solvers "
+            "(they cannot fit)"
         )
     T = np.where(np.isfinite(T), T, 1e6)  # OR-Tools needs finite numbers; 1e6 min never fits
     service = np.full(len(cands), DWELL_MIN)
@@ -314,12 +324,12 @@ def main() -> int:
         reach_txt = f"{reach:.2f}" if reach is not None else f"not within {ORTOOLS_LIMIT_S} s"
         rows.append(
             f"{budget:>6} {len(tour.order):>5} {tour.prize:>10.4f} {w_sp:>8.2f} {w_full:>8.2f} "
-            f"{at[1]:>10.4f} {at[10]:>10.4f} {at[ORTOOLS_LIMIT_S]:>10.4f} {d_ort <= budget + 1e-6!s:>6} "
-            f"{reach_txt:>16}"
+            f"{at[1]:>10.4f} {at[10]:>10.4f} {at[ORTOOLS_LIMIT_S]:>10.4f} "
+            f"{d_ort <= budget + 1e-6!s:>6} {reach_txt:>16}"
         )
         md.append(
-            f"| {budget} | {len(tour.order)} | {tour.prize:.4f} | {w_sp:.2f} | {w_full:.2f} | {at[1]:.4f} | "
-            f"{at[10]:.4f} | {at[ORTOOLS_LIMIT_S]:.4f} | {reach_txt} |"
+            f"| {budget} | {len(tour.order)} | {tour.prize:.4f} | {w_sp:.2f} | {w_full:.2f} | "
+            f"{at[1]:.4f} | {at[10]:.4f} | {at[ORTOOLS_LIMIT_S]:.4f} | {reach_txt} |"
         )
         ratio = tour.prize / p_ort if p_ort > 0 else float("inf")
         speed = f"{reach / w_sp:.2f}" if reach is not None else f">{ORTOOLS_LIMIT_S / w_sp:.2f}"
@@ -331,26 +341,29 @@ def main() -> int:
 
     print(
         f"{'budget':>6} {'stops':>5} {'sp prize':>10} {'sp s':>8} {'circuit s':>8} {'ORT @1s':>10} "
-        f"{'ORT @10s':>10} {'ORT @' + str(ORTOOLS_LIMIT_S) + 's':>10} {'within':>6} {'ORT s to equal':>16}"
+        f"{'ORT @10s':>10} {'ORT @' + str(ORTOOLS_LIMIT_S) + 's':>10} {'within':>6} "
+        f"{'ORT s to equal':>16}"
     )
     print("\n".join(rows))
     print(
-        "(sp = siteplanner solve_orienteering on the matrix; circuit = the whole plan_circuit; ORT @t = the "
-        "best prize OR-Tools had after t seconds; 'ORT s to equal' = when OR-Tools first found a tour of at "
-        "least siteplanner's prize; time_to_equal_ratio = that time / siteplanner's time)"
+        "(sp = siteplanner solve_orienteering on the matrix; circuit = the whole plan_circuit; "
+        "ORT @t = the best prize OR-Tools had after t seconds; 'ORT s to equal' = when OR-Tools "
+        "first found a tour of at least siteplanner's prize; time_to_equal_ratio = that time / "
+        "siteplanner's time)"
     )
     for r in results:
         print(r)
     body = [
         (
-            f"{len(cands)} candidates ({label}), foot patrol {SPEED_KMH} km/h, {DWELL_MIN:g}-minute stops; "
-            "OR-Tools: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH, every improving solution timed by a "
-            f"solution callback, {ORTOOLS_LIMIT_S} s limit."
+            f"{len(cands)} candidates ({label}), foot patrol {SPEED_KMH} km/h, "
+            f"{DWELL_MIN:g}-minute stops; OR-Tools: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH, every "
+            f"improving solution timed by a solution callback, {ORTOOLS_LIMIT_S} s limit."
         ),
         "",
         (
-            "| budget min | stops | siteplanner prize | siteplanner s | plan_circuit s | OR-Tools best @1 s | "
-            f"@10 s | @{ORTOOLS_LIMIT_S} s | OR-Tools s to reach siteplanner's prize |"
+            "| budget min | stops | siteplanner prize | siteplanner s | plan_circuit s | "
+            f"OR-Tools best @1 s | @10 s | @{ORTOOLS_LIMIT_S} s | "
+            "OR-Tools s to reach siteplanner's prize |"
         ),
         "|---|---|---|---|---|---|---|---|---|",
         *md,

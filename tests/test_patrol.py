@@ -121,7 +121,8 @@ def test_stops_carry_order_eta_dwell_prize(star):
     )
     assert [s.order for s in c.stops] == [1, 2]
     first, second = c.stops
-    # whichever comes first is reached by walking straight there; the second after the first's dwell and a return
+    # whichever comes first is reached by walking straight there; the second after the first's
+    # dwell and a return
     d = {1: 1.0, 2: 2.0}  # minutes from the start
     assert first.eta_min == pytest.approx(d[first.node])
     assert second.eta_min == pytest.approx(d[first.node] * 2 + 10 + d[second.node])
@@ -339,7 +340,7 @@ def test_gpx_has_waypoints_and_a_closed_track_in_wgs84(star):
     assert doc.name == "soir"
 
 
-# -- several shifts and teams; variants --------------------------------------------------------------
+# -- several shifts and teams; variants ------------------------------------------------------------
 
 
 def test_teams_of_a_shift_never_repeat_a_stop_but_shifts_may():
@@ -468,9 +469,9 @@ def test_a_reversed_or_reshuffled_circuit_is_not_a_variant():
 
 
 def test_variant_takes_the_other_branch():
-    # two branches from the start 0: west 1, 2 (prize 2 in all) and east 3, 4 (1.9); 6 min allow one
-    # branch (400 m there and back, 2 stops of 1 min), or the first node of each. The base goes west;
-    # a variant must leave at least one of its two stops (not west again in another order).
+    # two branches from the start 0: west 1, 2 (prize 2 in all) and east 3, 4 (1.9); 6 min allow
+    # one branch (400 m there and back, 2 stops of 1 min), or the first node of each. The base goes
+    # west; a variant must leave at least one of its two stops (not west again in another order).
     G = make_graph(
         {0: (0.0, 0.0), 1: (-100.0, 0.0), 2: (-200.0, 0.0), 3: (100.0, 0.0), 4: (200.0, 0.0)},
         [(0, 1, 100.0), (1, 2, 100.0), (0, 3, 100.0), (3, 4, 100.0)],
@@ -518,7 +519,7 @@ def test_variants_warn_when_too_few_qualify(star):
     assert len(out) == 1
 
 
-# -- validation -------------------------------------------------------------------------------------
+# -- validation ------------------------------------------------------------------------------------
 
 
 def test_bad_inputs_are_reported_together(star):
@@ -585,7 +586,7 @@ def test_segment_prize_given_both_ways_counts_the_larger_once():
     assert c.prize == pytest.approx(3.0) and c.segments == ((0, 1),)
 
 
-# -- stop names -------------------------------------------------------------------------------------
+# -- stop names ------------------------------------------------------------------------------------
 
 
 def test_stops_named_after_street_and_place(star):
