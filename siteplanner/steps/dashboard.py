@@ -31,8 +31,7 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
         ``activite`` (cameras, patrols) and ``resultats`` (coverage, incidents in view).
         Counts below ``min_count_shared`` are written "< n".
     """
-    sc = res.scenario
-    mc = sc.hotspots.min_count_shared
+    mc = res.scenario.hotspots.min_count_shared
     win = res.window_incidents
     out: dict[str, pd.DataFrame] = {}
     if len(win):
@@ -40,6 +39,24 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
         out["contexte_categories"] = tab.map(lambda v: small_count(int(v), mc))
     else:
         out["contexte_categories"] = pd.DataFrame()
+    out["contexte_sites"] = _context_sites(res)
+    out["activite"] = _activity(res)
+    out["resultats"] = _results(res)
+    return out
+
+
+def _count_in(zone, win) -> int:
+    if not len(win):
+        return 0
+    return int(
+        shapely.contains_xy(zone, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()).sum()
+    )
+
+
+def _context_sites(res: Result) -> pd.DataFrame:
+    """Incidents near schools, gares and bus stations, and in each QPV."""
+    sc, win = res.scenario, res.window_incidents
+    mc = sc.hotspots.min_count_shared
     rows = []
     pois = res.town.pois
     r = sc.weights.sensitive_radius_m
@@ -48,46 +65,27 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
         "station": "gares",
         "bus_station": "gares routières",
     }
+    zones = []
     for kind, label in labels.items():
         p = pois[(pois["kind"] == kind) & pois.intersects(res.town.area)]
-        if p.empty:
-            continue
-        zone = p.buffer(r).union_all()
-        n = (
-            int(
-                shapely.contains_xy(
-                    zone, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()
-                ).sum()
-            )
-            if len(win)
-            else 0
-        )
+        if not p.empty:
+            zones.append((f"{label} ({len(p)}), within {r:g} m", p.buffer(r).union_all()))
+    if res.qpv is not None and len(res.qpv):
+        zones += [(f"QPV {name}", g) for name, g in zip(res.qpv["name"], res.qpv.geometry)]
+    for text, zone in zones:
+        n = _count_in(zone, win)
         rows.append(
             {
-                "surroundings": f"{label} ({len(p)}), within {r:g} m",
+                "surroundings": text,
                 "incidents": small_count(n, mc),
                 "share": f"{n / len(win):.1%}" if len(win) else "–",
             }
         )
-    if res.qpv is not None and len(res.qpv):
-        for name, g in zip(res.qpv["name"], res.qpv.geometry):
-            n = (
-                int(
-                    shapely.contains_xy(
-                        g, win.geometry.x.to_numpy(), win.geometry.y.to_numpy()
-                    ).sum()
-                )
-                if len(win)
-                else 0
-            )
-            rows.append(
-                {
-                    "surroundings": f"QPV {name}",
-                    "incidents": small_count(n, mc),
-                    "share": f"{n / len(win):.1%}" if len(win) else "–",
-                }
-            )
-    out["contexte_sites"] = pd.DataFrame(rows, columns=["surroundings", "incidents", "share"])
+    return pd.DataFrame(rows, columns=["surroundings", "incidents", "share"])
+
+
+def _activity(res: Result) -> pd.DataFrame:
+    """Cameras existing and proposed, candidates examined, patrols."""
     s = res.sites
     ex = s[s["status"] == "existing"]
     src = ex["heading_source"].value_counts() if "heading_source" in ex else pd.Series(dtype=int)
@@ -101,7 +99,7 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
             f"{len(ex) - known} with the best heading assumed)",
         ),
         ("proposed sites (all phases)", int((s["status"] == "proposed").sum())),
-        (f"proposed sites, {sc.plan.phase_name}", len(res.proposed)),
+        (f"proposed sites, {res.scenario.plan.phase_name}", len(res.proposed)),
         (
             "candidate sites examined",
             int((s["status"] == "candidate").sum() + (s["status"] == "proposed").sum()),
@@ -115,16 +113,19 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
                 f"{c.budget_min:.0f} min",
             )
         )
-    out["activite"] = pd.DataFrame(act, columns=["indicator", "value"])
-    inc_xy = np.column_stack([win.geometry.x, win.geometry.y]) if len(win) else np.zeros((0, 2))
+    return pd.DataFrame(act, columns=["indicator", "value"])
+
+
+def _results(res: Result) -> pd.DataFrame:
+    """Coverage and the window's incidents in view, before and after the next phase."""
+    sc, win, s = res.scenario, res.window_incidents, res.sites
+    mc = sc.hotspots.min_count_shared
 
     def in_view(mask: np.ndarray) -> int:
         polys = [
             res.fov.polygons[i] for i in np.flatnonzero(mask) if not res.fov.polygons[i].is_empty
         ]
-        if not polys or not len(inc_xy):
-            return 0
-        return int(shapely.contains_xy(shapely.union_all(polys), inc_xy[:, 0], inc_xy[:, 1]).sum())
+        return _count_in(shapely.union_all(polys), win) if polys else 0
 
     existing = (s["status"] == "existing").to_numpy()
     nxt = existing | s["site_id"].isin(res.proposed["site_id"]).to_numpy()
@@ -141,8 +142,7 @@ def dashboard(res: Result) -> dict[str, pd.DataFrame]:
     ]
     for pp in res.phase_plans:
         resu.append((f"coverage after {pp.phase.name}", f"{pp.coverage_share:.1%}"))
-    out["resultats"] = pd.DataFrame(resu, columns=["indicator", "value"])
-    return out
+    return pd.DataFrame(resu, columns=["indicator", "value"])
 
 
 def _instead(res: Result, site_id: str, *, moved: bool = False) -> str:
