@@ -512,7 +512,7 @@ def place_labels(
     avoid_xy: np.ndarray | None = None,
     marker_px: float = 5.0,
 ) -> None:
-    """Move each label, in turn, to the first free spot around its point (greedy, like cartographers).
+    """Move each label, in turn, to the first free spot around its point (greedy).
 
     Spots are tried at growing distances (9 to 90 px) in eight directions, diagonals first; a
     spot is free when the label's box stays inside the axes and overlaps neither a label

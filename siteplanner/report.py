@@ -306,7 +306,10 @@ def _in_box(xy: np.ndarray, box: Any) -> np.ndarray:
 
 
 def _closeup_base(ax: Axes, res: Result, data: _CloseupData, box: Any) -> None:
-    """What every close-up shows, in ``box``: hotspots, buildings, streets, cameras, sensitive sites."""
+    """What every close-up shows in ``box``.
+
+    Hotspots, buildings, streets, cameras and sensitive sites.
+    """
     g = res.grid
     x0, y0, x1, y1 = box.bounds
     r0 = max(int((g.transform.f - y1) / -g.transform.e), 0)
@@ -526,7 +529,8 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
                 y1 - (g.transform.f + r * g.transform.e),
             )
             cells.append(
-                f'<rect x="{cx:.1f}" y="{cy:.1f}" width="{g.transform.a:g}" height="{-g.transform.e:g}" '
+                f'<rect x="{cx:.1f}" y="{cy:.1f}" width="{g.transform.a:g}" '
+                f'height="{-g.transform.e:g}" '
                 f'fill="{rgb}"/>'
             )
     near = data.building_tree.query(box, predicate="intersects")
@@ -541,7 +545,8 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
         )
     streets = data.streets[data.street_tree.query(box, predicate="intersects")]
     o.append(
-        f'<path d="{_svg_path(streets, x0, y1)}" fill="none" stroke="#7f7f7f" stroke-width="{1.1 * k:.3f}"/>'
+        f'<path d="{_svg_path(streets, x0, y1)}" fill="none" stroke="#7f7f7f" '
+        f'stroke-width="{1.1 * k:.3f}"/>'
     )
     o.append(
         f'<g opacity="0.45">{"".join(cells)}</g>'
@@ -571,9 +576,11 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
                 else "none"
             )
             o.append(
-                f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{r:.1f}" fill="none" stroke="#444" '
+                f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{r:.1f}" fill="none" '
+                f'stroke="#444" '
                 f'stroke-width="{1.1 * k:.3f}" stroke-dasharray="{da}"/>'
-                f'<text x="{half_m + 0.707 * r:.1f}" y="{half_m - 0.707 * r:.1f}" font-size="{9 * k:.2f}" '
+                f'<text x="{half_m + 0.707 * r:.1f}" y="{half_m - 0.707 * r:.1f}" '
+                f'font-size="{9 * k:.2f}" '
                 f'fill="#222">{lvl[0].upper()} {r:.0f} m</text>'
             )
     for xy, square, colour in (
@@ -585,10 +592,12 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
                 continue
             x_, y_ = x - x0, y1 - y
             o.append(
-                f'<rect x="{x_ - 4 * k:.1f}" y="{y_ - 4 * k:.1f}" width="{8 * k:.1f}" height="{8 * k:.1f}" '
+                f'<rect x="{x_ - 4 * k:.1f}" y="{y_ - 4 * k:.1f}" width="{8 * k:.1f}" '
+                f'height="{8 * k:.1f}" '
                 f'fill="{colour}" stroke="#000" stroke-width="{k:.3f}"/>'
                 if square
-                else f'<circle cx="{x_:.1f}" cy="{y_:.1f}" r="{4 * k:.1f}" fill="{colour}" stroke="#000" '
+                else f'<circle cx="{x_:.1f}" cy="{y_:.1f}" r="{4 * k:.1f}" '
+                f'fill="{colour}" stroke="#000" '
                 f'stroke-width="{k:.3f}"/>'
             )
     sens = data.sensitive
@@ -603,8 +612,10 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
         label = name if isinstance(name, str) and name else kind
         o.append(
             f'<polygon points="{x_:.1f},{y_ - 6 * k:.1f} {x_ - 5 * k:.1f},{y_ + 4 * k:.1f} '
-            f'{x_ + 5 * k:.1f},{y_ + 4 * k:.1f}" fill="#9467bd" stroke="#000" stroke-width="{k:.3f}"/>'
-            f'<text x="{x_ + 6 * k:.1f}" y="{y_ + 10 * k:.1f}" font-size="{9 * k:.2f}" fill="#5b2c83">'
+            f'{x_ + 5 * k:.1f},{y_ + 4 * k:.1f}" fill="#9467bd" stroke="#000" '
+            f'stroke-width="{k:.3f}"/>'
+            f'<text x="{x_ + 6 * k:.1f}" y="{y_ + 10 * k:.1f}" font-size="{9 * k:.2f}" '
+            f'fill="#5b2c83">'
             f"{html.escape(label)}</text>"
         )
     h = sites["heading_deg"].iloc[i]
@@ -612,16 +623,19 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
         d = 0.2 * half_m
         hx, hy = half_m + d * np.sin(np.radians(h)), half_m - d * np.cos(np.radians(h))
         o.append(
-            f'<line x1="{half_m:.1f}" y1="{half_m:.1f}" x2="{hx:.1f}" y2="{hy:.1f}" stroke="#d62728" '
+            f'<line x1="{half_m:.1f}" y1="{half_m:.1f}" x2="{hx:.1f}" y2="{hy:.1f}" '
+            f'stroke="#d62728" '
             f'stroke-width="{2.4 * k:.3f}"/>'
         )
     o.append(
-        f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{5.5 * k:.1f}" fill="#d62728" stroke="#000" '
+        f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{5.5 * k:.1f}" fill="#d62728" '
+        f'stroke="#000" '
         f'stroke-width="{1.2 * k:.3f}"/>'
     )
     bar = plot._nice_length(w)
     o.append(
-        f'<rect x="{0.04 * w:.1f}" y="{0.94 * w:.1f}" width="{bar:g}" height="{0.008 * w:.2f}" fill="#000"/>'
+        f'<rect x="{0.04 * w:.1f}" y="{0.94 * w:.1f}" width="{bar:g}" '
+        f'height="{0.008 * w:.2f}" fill="#000"/>'
         f'<text x="{0.04 * w + bar / 2:.1f}" y="{0.93 * w:.1f}" font-size="{10 * k:.2f}" '
         f'text-anchor="middle">{bar:g} m</text>'
         f'<text x="{0.95 * w:.1f}" y="{0.09 * w:.1f}" font-size="{14 * k:.2f}" font-weight="bold" '
@@ -630,13 +644,16 @@ def closeup_svg(res: Result, i: int, *, data: _CloseupData, half_m: float, px: i
     )
     if res.synthetic:
         o.append(
-            f'<text x="{half_m:.1f}" y="{half_m:.1f}" font-size="{0.16 * w:.1f}" font-weight="bold" '
-            f'text-anchor="middle" dominant-baseline="middle" fill="none" stroke="{plot.WATERMARK_GREY}" '
+            f'<text x="{half_m:.1f}" y="{half_m:.1f}" font-size="{0.16 * w:.1f}" '
+            f'font-weight="bold" '
+            f'text-anchor="middle" dominant-baseline="middle" fill="none" '
+            f'stroke="{plot.WATERMARK_GREY}" '
             f'stroke-opacity="0.6" stroke-width="{1.2 * k:.3f}" transform="rotate(-30 {half_m:.1f} '
             f'{half_m:.1f})">SYNTHETIC</text>'
         )
     o.append(
-        f'<rect width="{w:.1f}" height="{w:.1f}" fill="none" stroke="#000" stroke-width="{1.5 * k:.3f}"/></svg>'
+        f'<rect width="{w:.1f}" height="{w:.1f}" fill="none" stroke="#000" '
+        f'stroke-width="{1.5 * k:.3f}"/></svg>'
     )
     return "".join(o)
 
@@ -756,14 +773,18 @@ def _variant_notes(res: Result) -> list[str]:
     for shift, v in (res.counts.get("patrol_variants") or {}).items():
         if v["found"] < v["asked"]:
             notes.append(
-                f"Shift {shift}: {v['asked']} variant(s) asked, {v['found']} found — no other circuit within "
-                f"{v['within_share']:.0%} of the best prize has at least half of its stops different "
+                f"Shift {shift}: {v['asked']} variant(s) asked, {v['found']} found — no "
+                f"other circuit within "
+                f"{v['within_share']:.0%} of the best prize has at least half of its "
+                f"stops different "
                 "(variants that only reorder or reverse the stops are not counted)."
             )
         else:
             notes.append(
-                f"Shift {shift}: {v['found']} variant(s), each within {v['within_share']:.0%} of the best "
-                "prize, with at least half of its stops different from the base circuit and the other variants."
+                f"Shift {shift}: {v['found']} variant(s), each within "
+                f"{v['within_share']:.0%} of the best "
+                "prize, with at least half of its stops different from the base circuit "
+                "and the other variants."
             )
     return notes
 
@@ -819,21 +840,32 @@ def _table_lines(df: pd.DataFrame) -> list[str]:
 # HTML
 # ---------------------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#222}
-h1{font-size:1.7em;margin-bottom:.2em} h2{border-bottom:2px solid #d62728;padding-bottom:.2em;margin-top:1.6em}
-h3{margin:.2em 0}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f3f3f3} td.num{text-align:right}
-img,svg.closeup{max-width:100%;height:auto;border:1px solid #ddd}
-.synthetic{background:#fff0f0;border:2px solid #d62728;color:#a00;padding:.6em 1em;font-weight:bold;margin:1em 0}
-.sheet{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1.2em 0;page-break-before:always;break-before:page}
-.sheet .cols{display:flex;gap:1em;flex-wrap:wrap} .sheet .cols>div{flex:1 1 420px}
-.badge{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.85em;font-weight:bold;color:#fff}
-.accept{background:#2ca02c}.reject{background:#d62728}.move{background:#ff7f0e}.pending{background:#7f7f7f}
-nav ol{columns:2} .small{font-size:.85em;color:#555} footer{margin-top:3em;font-size:.8em;color:#555}
-@media print{body{max-width:none;padding:0}nav{display:none}.sheet{border:none}}
-"""
+_CSS = (
+    "\n"
+    'body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",'
+    "sans-serif;margin:0 auto;max-width:1100px;padding:1em 2em;color:#222}\n"
+    "h1{font-size:1.7em;margin-bottom:.2em} h2{border-bottom:2px solid #d62728;"
+    "padding-bottom:.2em;margin-top:1.6em}\n"
+    "h3{margin:.2em 0}\n"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:.9em} td,th{border:1px "
+    "solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\n"
+    "th{background:#f3f3f3} td.num{text-align:right}\n"
+    "img,svg.closeup{max-width:100%;height:auto;border:1px solid #ddd}\n"
+    ".synthetic{background:#fff0f0;border:2px solid #d62728;color:#a00;padding:.6em "
+    "1em;font-weight:bold;margin:1em 0}\n"
+    ".sheet{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1.2em 0;"
+    "page-break-before:always;break-before:page}\n"
+    ".sheet .cols{display:flex;gap:1em;flex-wrap:wrap} .sheet .cols>div{flex:1 1 "
+    "420px}\n"
+    ".badge{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.85em;"
+    "font-weight:bold;color:#fff}\n"
+    ".accept{background:#2ca02c}.reject{background:#d62728}.move{background:#ff7f0e}"
+    ".pending{background:#7f7f7f}\n"
+    "nav ol{columns:2} .small{font-size:.85em;color:#555} footer{margin-top:3em;"
+    "font-size:.8em;color:#555}\n"
+    "@media print{body{max-width:none;padding:0}nav{display:none}.sheet{border:none}}"
+    "\n"
+)
 
 
 def _e(v: Any) -> str:
@@ -998,7 +1030,8 @@ def _sheet_rows(
         ("sensitive sites within range", row.get("sensitive_sites") or "none"),
         (
             "privacy (L251-3)",
-            f"{facade:.1f} m of residential façade, {int(n_ent)} entrance(s) seen at recognition range; "
+            f"{facade:.1f} m of residential façade, {int(n_ent)} entrance(s) seen at "
+            f"recognition range; "
             f"mask {'declared' if has_mask else 'not needed'}",
         ),
         (
@@ -1008,9 +1041,10 @@ def _sheet_rows(
         ),
         (
             "funded share",
-            f"{funded:,.0f} € ({sc.plan.funded_share:.0%}); town {row['cost_eur'] - funded:,.0f} €".replace(
-                ",", " "
-            ),
+            (
+                f"{funded:,.0f} € ({sc.plan.funded_share:.0%}); "
+                f"town {row['cost_eur'] - funded:,.0f} €"
+            ).replace(",", " "),
         ),
         ("network reach (150 m walk)", f"{row['reach_m']:.0f} m of street"),
         ("review decision", _badge(decision)),
@@ -1027,10 +1061,14 @@ def incident_rows_text(rows: dict | None, no_hour_in_window: int = 0) -> str:
     if not rows:
         return ""
     text = (
-        f"{rows['rows']:,} rows read, {rows['kept']:,} kept ({rows['mapped']:,} by the scenario's category "
-        f"mapping, {rows['native']:,} already in the town's categories, {rows['defaulted']:,} given the default "
-        f"category), {rows['quarantined']:,} set aside in quarantine.csv, {rows['outside_area']:,} outside the "
-        f"study area; {rows['no_hour']:,} have a date but no hour (they count for day-level windows only, "
+        f"{rows['rows']:,} rows read, {rows['kept']:,} kept ({rows['mapped']:,} by the "
+        f"scenario's category "
+        f"mapping, {rows['native']:,} already in the town's categories, "
+        f"{rows['defaulted']:,} given the default "
+        f"category), {rows['quarantined']:,} set aside in quarantine.csv, "
+        f"{rows['outside_area']:,} outside the "
+        f"study area; {rows['no_hour']:,} have a date but no hour (they count for "
+        f"day-level windows only, "
         f"{no_hour_in_window:,} in the hotspot window)"
     )
     if rows.get("undated"):
@@ -1157,7 +1195,8 @@ def build_report(
         if pages is not None:
             for c, steps in itins:
                 lines = [
-                    f"{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of {c.budget_min:.0f} min, {len(c.stops)} stops, "
+                    f"{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of "
+                    f"{c.budget_min:.0f} min, {len(c.stops)} stops, "
                     f"{c.speed_kmh:g} km/h"
                 ]
                 lines += [
@@ -1191,20 +1230,27 @@ def build_report(
     title = f"siteplanner — {sc.name}: review report"
     a(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-        f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
+        f"<meta name='viewport' "
+        f"content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
     )
     a(
-        f"<h1>{_e(title)}</h1><p class='small'>{_e(sc.plan.phase_name)} — generated by siteplanner {_e(__version__)}</p>"
+        f"<h1>{_e(title)}</h1><p class='small'>{_e(sc.plan.phase_name)} — generated by "
+        f"siteplanner {_e(__version__)}</p>"
     )
     if res.synthetic:
         a(
-            "<div class='synthetic' id='synthetic'>SYNTHETIC incidents: the incident data of this report are synthetic "
-            "(simulated), not real. Hotspots, coverage and patrols are illustrations of the method.</div>"
+            "<div class='synthetic' id='synthetic'>SYNTHETIC incidents: the incident data "
+            "of this report are synthetic "
+            "(simulated), not real. Hotspots, coverage and patrols are illustrations of "
+            "the method.</div>"
         )
     a(
-        "<nav><h2>Contents</h2><ol><li><a href='#summary'>Summary</a></li><li><a href='#maps'>Maps</a></li>"
-        "<li><a href='#review'>Review</a></li><li><a href='#sites'>Site sheets</a></li><li><a href='#patrols'>Patrols</a></li>"
-        "<li><a href='#dashboard'>Dashboard</a></li><li><a href='#sources'>Sources</a></li></ol></nav>"
+        "<nav><h2>Contents</h2><ol><li><a href='#summary'>Summary</a></li><li><a "
+        "href='#maps'>Maps</a></li>"
+        "<li><a href='#review'>Review</a></li><li><a href='#sites'>Site "
+        "sheets</a></li><li><a href='#patrols'>Patrols</a></li>"
+        "<li><a href='#dashboard'>Dashboard</a></li><li><a "
+        "href='#sources'>Sources</a></li></ol></nav>"
     )
     a("<section id='summary'><h2>Summary</h2>" + _kv(summary_rows) + "</section>")
     a(
@@ -1213,7 +1259,8 @@ def build_report(
     )
     a("<h3>Coverage before and after</h3>" + _img(figures["coverage"], "coverage before and after"))
     a(
-        "<h3>Coverage versus cameras</h3><p>Each extra camera is the best next site; where the curve flattens, adding "
+        "<h3>Coverage versus cameras</h3><p>Each extra camera is the best next site; "
+        "where the curve flattens, adding "
         "cameras stops paying.</p>"
         + _img(figures["curve"], "coverage versus number of cameras")
         + "</section>"
@@ -1221,8 +1268,10 @@ def build_report(
     a("<section id='review'><h2>Review by the référent sûreté</h2>")
     if rv is None:
         a(
-            f"<p>No review file yet ({_e(sc.review_path.name)}): write one with <code>siteplanner review init "
-            f"{_e(sc.path.name if sc.path else 'SCENARIO')}</code>, fill in a decision per site (accept, reject, move, pending) "
+            f"<p>No review file yet ({_e(sc.review_path.name)}): write one with "
+            f"<code>siteplanner review init "
+            f"{_e(sc.path.name if sc.path else 'SCENARIO')}</code>, fill in a decision "
+            f"per site (accept, reject, move, pending) "
             "and run again.</p>"
         )
     else:
@@ -1239,15 +1288,18 @@ def build_report(
     a("</section>")
     a(f"<section id='sites'><h2>Site sheets ({len(sheets)} proposed sites)</h2>")
     a(
-        "<table><thead><tr><th>rank</th><th>site</th><th>phase</th><th>gain</th><th>cost €</th><th>privacy mask</th>"
+        "<table><thead><tr><th>rank</th><th>site</th><th>phase</th><th>gain</th><th>cost "
+        "€</th><th>privacy mask</th>"
         "<th>review</th></tr></thead><tbody>"
     )
     for sid, _, row, _ in sheets:
         dec = rv.decision(sid) if rv is not None else "pending"
         a(
-            f"<tr><td>{int(row['rank'])}</td><td><a href='#site-{_e(sid)}'>{_e(sid)}</a></td><td>{_e(row['phase'])}</td>"
+            f"<tr><td>{int(row['rank'])}</td><td><a "
+            f"href='#site-{_e(sid)}'>{_e(sid)}</a></td><td>{_e(row['phase'])}</td>"
             f"<td>{row['marginal_gain']:.2%}</td><td>{row['cost_eur']:,.0f}</td>".replace(",", " ")
-            + f"<td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td><td>{_badge(dec)}</td></tr>"
+            + f"<td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td>"
+            f"<td>{_badge(dec)}</td></tr>"
         )
     a("</tbody></table>")
     if sheets:
@@ -1257,7 +1309,8 @@ def build_report(
         )
     for sid, rows, row, ll in sheets:
         a(
-            f"<section class='sheet' id='site-{_e(sid)}' data-site-id='{_e(sid)}'><h3>Site {_e(sid)} — rank {int(row['rank'])}"
+            f"<section class='sheet' id='site-{_e(sid)}' "
+            f"data-site-id='{_e(sid)}'><h3>Site {_e(sid)} — rank {int(row['rank'])}"
             f", {_e(row['phase'])}</h3><p class='small'>{ll.y:.6f} N, {ll.x:.6f} E"
             + (
                 f" — {_e(row['name'])}"
@@ -1277,7 +1330,8 @@ def build_report(
         a(f"<p class='small'>{_e(note)}</p>")
     for c, steps in itins:
         a(
-            f"<h3>{_e(c.name)}</h3><p>{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of {c.budget_min:.0f} min, "
+            f"<h3>{_e(c.name)}</h3><p>{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of "
+            f"{c.budget_min:.0f} min, "
             f"{len(c.stops)} stops, {c.speed_kmh:g} km/h.</p>"
         )
         a(
@@ -1307,7 +1361,8 @@ def build_report(
     a("</section>")
     a("<section id='dashboard'><h2>Evaluation dashboard</h2>")
     a(
-        f"<p class='small'>Period: {_e(_window_text(sc.hotspots.window))}. Aggregates only; counts below "
+        f"<p class='small'>Period: {_e(_window_text(sc.hotspots.window))}. Aggregates "
+        f"only; counts below "
         f"{sc.hotspots.min_count_shared} read “&lt; {sc.hotspots.min_count_shared}”.</p>"
     )
     a(
@@ -1322,8 +1377,10 @@ def build_report(
     a(
         "<section id='sources'><h2>Sources and methods</h2><ul>"
         f"<li>Streets, buildings, points of interest: {_ATTR}, extract {_e(res.town.source)}.</li>"
-        "<li>DORI ranges: EN 62676-4 (detection 25, observation 62, recognition 125, identification 250 px/m).</li>"
-        "<li>Privacy: L251-3 of the Code de la sécurité intérieure — cameras must not view the inside of dwellings nor "
+        "<li>DORI ranges: EN 62676-4 (detection 25, observation 62, recognition 125, "
+        "identification 250 px/m).</li>"
+        "<li>Privacy: L251-3 of the Code de la sécurité intérieure — cameras must not "
+        "view the inside of dwellings nor "
         "their entrances; the masks are declared in prefecture.csv.</li>"
         "<li>Incidents: "
         + (
@@ -1358,7 +1415,10 @@ def write_report(
     overview: Figure | None = None,
     overview_png: bytes | None = None,
 ) -> list[Path]:
-    """Write ``report.html`` (and ``report.pdf`` if ``pdf``) into ``out_dir``; returns the files written."""
+    """Write ``report.html`` (and ``report.pdf`` if ``pdf``) into ``out_dir``.
+
+    Returns the files written.
+    """
     out_dir = Path(out_dir)
     rep = build_report(res, pdf=pdf, overview=overview, overview_png=overview_png)
     files.write_text(out_dir / "report.html", rep.html)

@@ -232,7 +232,8 @@ def test_map_in_chromium(default_run, browser, tmp_path):
     top = res.sites.loc[res.sites["status"] == "proposed"].sort_values("rank")["site_id"].iloc[0]
     # a click on the site shows its sheet's figures
     browser.eval(
-        f"document.getElementById('site-{top}').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))"
+        f"document.getElementById('site-{top}').dispatchEvent(new MouseEvent('click', "
+        f"{{bubbles: true}}))"
     )
     text = browser.eval("document.getElementById('popup').innerText")
     assert f"Site {top}" in text and "marginal gain" in text and "privacy (L251-3)" in text
