@@ -24,6 +24,7 @@ import io as _io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -262,155 +263,160 @@ def incident_rows_text(rows: dict | None, no_hour_in_window: int = 0) -> str:
     return text + "."
 
 
-def build_report(
+def _open_pdf(res: Result, buf: _io.BytesIO) -> Any:
+    """The PDF pages writer of the report (matplotlib's PDF backend)."""
+    from matplotlib.backends.backend_pdf import PdfPages  # imported only when asked (0.3 s)
+
+    return PdfPages(
+        buf,
+        metadata={
+            "Title": f"siteplanner report: {res.scenario.name}",
+            "Creator": f"siteplanner {__version__}",
+            "Producer": None,
+            "CreationDate": None,
+        },
+    )
+
+
+def _site_pdf_page(
     res: Result,
+    pos: int,
+    sid: str,
+    row: pd.Series,
+    rows: list[tuple[str, Any]],
     *,
-    dpi: int = 80,
-    pdf: bool = False,
-    overview: Figure | None = None,
-    overview_png: bytes | None = None,
-) -> Report:
-    """Render the review report of a result.
+    data: CloseupData,
+    half: float,
+) -> Figure:
+    """The PDF page of one site: the close-up as vectors, and the figures as text."""
+    fig = Figure(figsize=(11.69, 8.27))
+    fig.text(
+        0.03,
+        0.95,
+        f"Site {sid} — rank {int(row['rank'])}, {row['phase']}",
+        fontsize=14,
+        fontweight="bold",
+    )
+    ax = fig.add_axes([0.02, 0.04, 0.56, 0.88])
+    closeup_page(ax, res, pos, data=data, half_m=half)
+    fig.text(
+        0.6,
+        0.9,
+        "\n".join(_wrap(f"{k}: {plain(v)}", 60) for k, v in rows),
+        va="top",
+        fontsize=8,
+        linespacing=1.5,
+    )
+    return fig
 
-    Parameters
-    ----------
-    res
-        A pipeline result.
-    dpi
-        Resolution of the overview images.
-    pdf
-        Also render the multi-page PDF (``[output] pdf = true``).
-    overview
-        The plan map already drawn by :func:`siteplanner.plot.plan_map` (drawn here if None).
-    overview_png
-        That map already rendered as PNG for the HTML (rendered here at ``dpi`` if None).
 
-    Returns
-    -------
-    Report
+def _site_sheets(res: Result, edges: gpd.GeoDataFrame, pages: Any, closeups: dict) -> list:
+    """One sheet per proposed site, in rank order: (site id, rows, site row, WGS84 point).
+
+    Fills ``closeups`` (site id → inline SVG) and saves each site's PDF page into ``pages``.
+    """
+    s = res.sites
+    prop = s[s["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
+    privacy = res.figures.privacy
+    rv = res.review
+    sheets = []
+    positions = [s.index.get_loc(i) for i in prop.index]
+    halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
+    data = CloseupData.of(res, edges)
+    for i, pos, half in zip(prop.index, positions, halves):
+        row = s.loc[i]
+        sid = str(row["site_id"])
+        decision = rv.decision(sid) if rv is not None else "pending"
+        rv_row = rv.row(sid) if rv is not None else None
+        priv = privacy.loc[i] if i in privacy.index else None
+        rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
+        closeups[sid] = closeup_svg(res, pos, data=data, half_m=half)
+        if pages is not None:
+            pages.savefig(_site_pdf_page(res, pos, sid, row, rows, data=data, half=half))
+        ll = gpd.GeoSeries([row.geometry], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
+        sheets.append((sid, rows, row, ll))
+    return sheets
+
+
+def _closing_pages(res: Result) -> Iterator[Figure]:
+    """The PDF's last pages: one per patrol circuit, the dashboard and the review."""
+    for c in res.circuits:
+        steps = res.patrols.itineraries[c.name]
+        lines = [
+            f"{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of "
+            f"{c.budget_min:.0f} min, {len(c.stops)} stops, "
+            f"{c.speed_kmh:g} km/h"
+        ]
+        lines += [
+            f"stop {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, stay "
+            f"{st.dwell_min:.0f} min"
+            for st in c.stops
+        ]
+        lines += [f"{k:>3}. {line}" for k, line in enumerate(steps, start=1)]
+        yield text_page(f"Patrol circuit: {c.name}", lines, synthetic=res.synthetic)
+    lines = []
+    for name, df in res.figures.dashboard.items():
+        lines += ["", name.replace("_", " ").upper()] + _table_lines(df)
+    yield text_page("Evaluation dashboard", lines, synthetic=res.synthetic)
+    effects = res.figures.review_effects
+    yield text_page(
+        "Review by the référent sûreté",
+        _table_lines(effects[["site_id", "decision", "effect"]])
+        if len(effects)
+        else ["No review file: write one with `siteplanner review init SCENARIO`."],
+        synthetic=res.synthetic,
+    )
+
+
+def _draw(
+    res: Result,
+    pages: Any,
+    figures: dict[str, bytes],
+    closeups: dict[str, str],
+    *,
+    dpi: int,
+    summary_rows: list[tuple[str, Any]],
+    overview: Figure | None,
+    overview_png: bytes | None,
+) -> list:
+    """Render the figures (into ``figures``), the close-ups and the PDF pages.
+
+    Returns the sheets.
     """
     sc = res.scenario
-    figures: dict[str, bytes] = {}
-    closeups: dict[str, str] = {}  # site id → inline SVG
-    pdf_buf = _io.BytesIO()
-    if pdf:
-        from matplotlib.backends.backend_pdf import PdfPages  # imported only when asked (0.3 s)
-    pages = (
-        PdfPages(
-            pdf_buf,
-            metadata={
-                "Title": f"siteplanner report: {sc.name}",
-                "Creator": f"siteplanner {__version__}",
-                "Producer": None,
-                "CreationDate": None,
-            },
-        )
-        if pdf
-        else None
-    )
 
     def keep(fig: Figure, name: str, *, bbox: Any = None) -> None:
         figures[name] = figure_png(fig, dpi=dpi, bbox=bbox)
         if pages is not None:
             pages.savefig(fig)
 
-    try:
-        summary_rows = _summary_rows(res)
-        if pages is not None:
-            lines = [f"{k}: {v}" for k, v in summary_rows]
-            f = text_page(f"siteplanner — {sc.name}: review report", lines, synthetic=res.synthetic)
+    if pages is not None:
+        lines = [f"{k}: {v}" for k, v in summary_rows]
+        f = text_page(f"siteplanner — {sc.name}: review report", lines, synthetic=res.synthetic)
+        pages.savefig(f)
+    # overview map and curve (plot.py draws them)
+    overview = plot.plan_map(res, scheme=sc.output.map_classes) if overview is None else overview
+    curve = plot.coverage_curve(res)
+    figures["overview"] = (
+        overview_png if overview_png is not None else figure_png(overview, dpi=dpi)
+    )
+    figures["curve"] = figure_png(curve, dpi=dpi)
+    if pages is not None:
+        pages.savefig(overview)
+        pages.savefig(curve)
+    edges = res.figures.streets
+    keep(coverage_fig(res, edges), "coverage")
+    sheets = _site_sheets(res, edges, pages, closeups)
+    keep(patrol_fig(res, edges), "patrols")
+    if pages is not None:
+        for f in _closing_pages(res):
             pages.savefig(f)
-        # overview map and curve (plot.py draws them)
-        overview = (
-            plot.plan_map(res, scheme=sc.output.map_classes) if overview is None else overview
-        )
-        curve = plot.coverage_curve(res)
-        figures["overview"] = (
-            overview_png if overview_png is not None else figure_png(overview, dpi=dpi)
-        )
-        figures["curve"] = figure_png(curve, dpi=dpi)
-        if pages is not None:
-            pages.savefig(overview)
-            pages.savefig(curve)
-        edges = res.figures.streets
-        keep(coverage_fig(res, edges), "coverage")
-        # one sheet per proposed site
-        s = res.sites
-        prop = s[s["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
-        privacy = res.figures.privacy
-        rv = res.review
-        sheets = []
-        positions = [s.index.get_loc(i) for i in prop.index]
-        halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
-        data = CloseupData.of(res, edges)
-        for i, pos, half in zip(prop.index, positions, halves):
-            row = s.loc[i]
-            sid = str(row["site_id"])
-            decision = rv.decision(sid) if rv is not None else "pending"
-            rv_row = rv.row(sid) if rv is not None else None
-            priv = privacy.loc[i] if i in privacy.index else None
-            rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
-            closeups[sid] = closeup_svg(res, pos, data=data, half_m=half)
-            if pages is not None:  # the PDF page: the close-up as vectors, and the figures as text
-                fig = Figure(figsize=(11.69, 8.27))
-                fig.text(
-                    0.03,
-                    0.95,
-                    f"Site {sid} — rank {int(row['rank'])}, {row['phase']}",
-                    fontsize=14,
-                    fontweight="bold",
-                )
-                ax = fig.add_axes([0.02, 0.04, 0.56, 0.88])
-                closeup_page(ax, res, pos, data=data, half_m=half)
-                fig.text(
-                    0.6,
-                    0.9,
-                    "\n".join(_wrap(f"{k}: {plain(v)}", 60) for k, v in rows),
-                    va="top",
-                    fontsize=8,
-                    linespacing=1.5,
-                )
-                pages.savefig(fig)
-            ll = gpd.GeoSeries([row.geometry], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
-            sheets.append((sid, rows, row, ll))
-        # patrols
-        keep(patrol_fig(res, edges), "patrols")
-        itins = [(c, res.patrols.itineraries[c.name]) for c in res.circuits]
-        dash = res.figures.dashboard
-        effects = res.figures.review_effects
-        if pages is not None:
-            for c, steps in itins:
-                lines = [
-                    f"{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of "
-                    f"{c.budget_min:.0f} min, {len(c.stops)} stops, "
-                    f"{c.speed_kmh:g} km/h"
-                ]
-                lines += [
-                    f"stop {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, stay "
-                    f"{st.dwell_min:.0f} min"
-                    for st in c.stops
-                ]
-                lines += [f"{k:>3}. {line}" for k, line in enumerate(steps, start=1)]
-                f = text_page(f"Patrol circuit: {c.name}", lines, synthetic=res.synthetic)
-                pages.savefig(f)
-            lines = []
-            for name, df in dash.items():
-                lines += ["", name.replace("_", " ").upper()] + _table_lines(df)
-            f = text_page("Evaluation dashboard", lines, synthetic=res.synthetic)
-            pages.savefig(f)
-            f = text_page(
-                "Review by the référent sûreté",
-                _table_lines(effects[["site_id", "decision", "effect"]])
-                if len(effects)
-                else ["No review file: write one with `siteplanner review init SCENARIO`."],
-                synthetic=res.synthetic,
-            )
-            pages.savefig(f)
-    finally:
-        if pages is not None:
-            pages.close()
+    return sheets
 
-    # ---- HTML ----------------------------------------------------------------------------------
+
+def _html_top(res: Result, summary_rows: list[tuple[str, Any]], figures: dict[str, bytes]) -> str:
+    """The head of the document, the synthetic banner, the contents, the summary and the maps."""
+    sc = res.scenario
     h: list[str] = []
     a = h.append
     title = f"siteplanner — {sc.name}: review report"
@@ -451,9 +457,15 @@ def build_report(
         + img(figures["curve"], "coverage versus number of cameras")
         + "</section>"
     )
-    a("<section id='review'><h2>Review by the référent sûreté</h2>")
+    return "".join(h)
+
+
+def _html_review(res: Result) -> str:
+    """The review section: the référent sûreté's decisions and what the optimiser did."""
+    sc, rv = res.scenario, res.review
+    h = ["<section id='review'><h2>Review by the référent sûreté</h2>"]
     if rv is None:
-        a(
+        h.append(
             f"<p>No review file yet ({esc(sc.review_path.name)}): write one with "
             f"<code>siteplanner review init "
             f"{esc(sc.path.name if sc.path else 'SCENARIO')}</code>, fill in a decision "
@@ -461,8 +473,8 @@ def build_report(
             "and run again.</p>"
         )
     else:
-        d = effects.copy()
-        a(
+        d = res.figures.review_effects.copy()
+        h.append(
             f"<p>{len(d)} row(s) in {esc(Path(rv.source).name)}: "
             + ", ".join(
                 f"{int((d['decision'] == k).sum())} {k}"
@@ -470,8 +482,16 @@ def build_report(
             )
             + ".</p>"
         )
-        a(table(d))
-    a("</section>")
+        h.append(table(d))
+    h.append("</section>")
+    return "".join(h)
+
+
+def _html_sheets(res: Result, sheets: list, closeups: dict[str, str]) -> str:
+    """The site sheets section: the table of sites, the close-ups' key and one sheet per site."""
+    rv = res.review
+    h: list[str] = []
+    a = h.append
     a(f"<section id='sites'><h2>Site sheets ({len(sheets)} proposed sites)</h2>")
     a(
         "<table><thead><tr><th>rank</th><th>site</th><th>phase</th><th>gain</th><th>cost "
@@ -508,10 +528,18 @@ def build_report(
             f"<div>{kv(rows)}</div></div></section>"
         )
     a("</section>")
+    return "".join(h)
+
+
+def _html_patrols(res: Result, figures: dict[str, bytes]) -> str:
+    """The patrols section: the map, the variants' notes, each circuit's stops and itinerary."""
+    h: list[str] = []
+    a = h.append
     a("<section id='patrols'><h2>Patrol circuits</h2>" + img(figures["patrols"], "patrol circuits"))
     for note in _variant_notes(res):
         a(f"<p class='small'>{esc(note)}</p>")
-    for c, steps in itins:
+    for c in res.circuits:
+        steps = res.patrols.itineraries[c.name]
         a(
             f"<h3>{esc(c.name)}</h3><p>{c.length_m / 1000:.2f} km, {c.duration_min:.0f} of "
             f"{c.budget_min:.0f} min, "
@@ -542,22 +570,32 @@ def build_report(
                 + "</ol></details>"
             )
     a("</section>")
-    a("<section id='dashboard'><h2>Evaluation dashboard</h2>")
-    a(
+    return "".join(h)
+
+
+def _html_dashboard(res: Result) -> str:
+    """The evaluation dashboard: indicateurs de contexte, d'activité, de résultats."""
+    sc, dash = res.scenario, res.figures.dashboard
+    return (
+        "<section id='dashboard'><h2>Evaluation dashboard</h2>"
         f"<p class='small'>Period: {esc(window_text(sc.hotspots.window))}. Aggregates "
         f"only; counts below "
         f"{sc.hotspots.min_count_shared} read “&lt; {sc.hotspots.min_count_shared}”.</p>"
-    )
-    a(
         "<h3>Indicateurs de contexte</h3><p>Incidents of the window by category and source:</p>"
         + table(dash["contexte_categories"], index=True)
         + "<p>Around sensitive sites:</p>"
         + table(dash["contexte_sites"])
+        + "<h3>Indicateurs d'activité</h3>"
+        + table(dash["activite"])
+        + "<h3>Indicateurs de résultats</h3>"
+        + table(dash["resultats"])
+        + "</section>"
     )
-    a("<h3>Indicateurs d'activité</h3>" + table(dash["activite"]))
-    a("<h3>Indicateurs de résultats</h3>" + table(dash["resultats"]) + "</section>")
-    a(report_sections.sections_html(res))  # night, marches exploratoires, entrances, evidence (#17)
-    a(
+
+
+def _html_sources(res: Result) -> str:
+    """Sources and methods, and the footer."""
+    return (
         "<section id='sources'><h2>Sources and methods</h2><ul>"
         f"<li>Streets, buildings, points of interest: {ATTR}, extract {esc(res.town.source)}.</li>"
         "<li>DORI ranges: EN 62676-4 (detection 25, observation 62, recognition 125, "
@@ -578,11 +616,70 @@ def build_report(
             )
         )
         + "</li></ul></section>"
+        + f"<footer>siteplanner {esc(__version__)} — {ATTR}</footer></body></html>"
     )
-    a(f"<footer>siteplanner {esc(__version__)} — {ATTR}</footer></body></html>")
+
+
+def build_report(
+    res: Result,
+    *,
+    dpi: int = 80,
+    pdf: bool = False,
+    overview: Figure | None = None,
+    overview_png: bytes | None = None,
+) -> Report:
+    """Render the review report of a result.
+
+    Parameters
+    ----------
+    res
+        A pipeline result.
+    dpi
+        Resolution of the overview images.
+    pdf
+        Also render the multi-page PDF (``[output] pdf = true``).
+    overview
+        The plan map already drawn by :func:`siteplanner.plot.plan_map` (drawn here if None).
+    overview_png
+        That map already rendered as PNG for the HTML (rendered here at ``dpi`` if None).
+
+    Returns
+    -------
+    Report
+    """
+    figures: dict[str, bytes] = {}
+    closeups: dict[str, str] = {}  # site id → inline SVG
+    pdf_buf = _io.BytesIO()
+    pages = _open_pdf(res, pdf_buf) if pdf else None
+    summary_rows = _summary_rows(res)
+    try:
+        sheets = _draw(
+            res,
+            pages,
+            figures,
+            closeups,
+            dpi=dpi,
+            summary_rows=summary_rows,
+            overview=overview,
+            overview_png=overview_png,
+        )
+    finally:
+        if pages is not None:
+            pages.close()
+    doc = "".join(
+        [
+            _html_top(res, summary_rows, figures),
+            _html_review(res),
+            _html_sheets(res, sheets, closeups),
+            _html_patrols(res, figures),
+            _html_dashboard(res),
+            report_sections.sections_html(res),  # night, marches, entrances, evidence (#17)
+            _html_sources(res),
+        ]
+    )
     log.info("build_report: %d site sheet(s), %d figure(s)", len(sheets), len(figures))
     return Report(
-        html="".join(h),
+        html=doc,
         pdf=pdf_buf.getvalue() if pdf else b"",
         figures=figures,
         site_ids=tuple(sid for sid, *_ in sheets),
