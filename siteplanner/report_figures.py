@@ -428,31 +428,18 @@ def _svg_path(geoms: Any, x0: float, y1: float) -> str:
     return "".join(parts)
 
 
-def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: int = 560) -> str:
-    """Close-up map of site ``i`` as inline SVG (vector: sharp at any zoom, and fast to write).
+_SVG_DASH = {
+    "detection": "2 3",
+    "observation": "6 4",
+    "recognition": "6 3 2 3",
+    "identification": "none",
+}
 
-    Buildings (dwellings apart), streets, hotspot cells, the field of view, the privacy mask,
-    the DORI rings, other cameras, sensitive sites with their names, the heading, a scale bar,
-    north, and the SYNTHETIC mark when the incidents are. The key is shown once in the report.
-    """
+
+def _svg_cells(res: Result, x0: float, y1: float, xc: float, yc: float, half_m: float) -> str:
+    """The hotspot cells of the close-up around (``xc``, ``yc``), as SVG rectangles."""
     from matplotlib import colormaps
 
-    sites = res.sites
-    pt = sites.geometry.iloc[i]
-    xc, yc = pt.x, pt.y
-    hatch = f"hatch-{i}"  # ids are unique in the report
-    x0, y1, w = xc - half_m, yc + half_m, 2 * half_m
-    box = shapely.box(xc - half_m, yc - half_m, xc + half_m, yc + half_m)
-    k = w / px  # metres per pixel: strokes and text are sized in pixels
-    o: list[str] = [
-        f'<svg class="closeup" xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
-        f'viewBox="0 0 {w:.1f} {w:.1f}" role="img"><title>close-up map of site '
-        f"{html.escape(str(sites['site_id'].iloc[i]))}</title>"
-        f'<defs><pattern id="{hatch}" width="4" height="4" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><rect width="4" height="4" fill="#000" fill-opacity="0.45"/>'
-        '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-width="1.5"/></pattern></defs>'
-        f'<rect width="{w:.1f}" height="{w:.1f}" fill="#fff"/>'
-    ]
     g = res.grid
     r0 = max(int((g.transform.f - y1) / -g.transform.e), 0)
     r1 = min(int((g.transform.f - (yc - half_m)) / -g.transform.e) + 1, g.values.shape[0])
@@ -476,6 +463,12 @@ def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: in
                 f'height="{-g.transform.e:g}" '
                 f'fill="{rgb}"/>'
             )
+    return "".join(cells)
+
+
+def _svg_base(data: CloseupData, box: Any, x0: float, y1: float, k: float) -> list[str]:
+    """Buildings (dwellings apart) and streets in ``box``."""
+    o = []
     near = data.building_tree.query(box, predicate="intersects")
     resid = data.residential[near]
     for sel, fill, stroke in (
@@ -491,31 +484,30 @@ def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: in
         f'<path d="{_svg_path(streets, x0, y1)}" fill="none" stroke="#7f7f7f" '
         f'stroke-width="{1.1 * k:.3f}"/>'
     )
-    o.append(
-        f'<g opacity="0.45">{"".join(cells)}</g>'
-    )  # hotspots over the buildings, as on the PDF page
-    o.append(
+    return o
+
+
+def _svg_view(
+    res: Result, i: int, *, x0: float, y1: float, half_m: float, k: float, hatch: str
+) -> list[str]:
+    """Site ``i``'s field of view, privacy mask and DORI rings."""
+    sites = res.sites
+    o = [
         f'<path d="{_svg_path([res.fov.polygons[i]], x0, y1)}" fill="#d62728" fill-opacity="0.35" '
         f'stroke="#d62728" stroke-width="{1.4 * k:.3f}" fill-rule="evenodd"/>'
-    )
+    ]
     mask = res.privacy_masks.get(i)
     if mask is not None and not mask.is_empty:
         o.append(
             f'<path d="{_svg_path([mask], x0, y1)}" fill="url(#{hatch})" stroke="#000" '
             f'stroke-width="{0.7 * k:.3f}" fill-rule="evenodd"/>'
         )
-    dash = {
-        "detection": "2 3",
-        "observation": "6 4",
-        "recognition": "6 3 2 3",
-        "identification": "none",
-    }
     for lvl in DORI:
         r = sites[f"{lvl}_m"].iloc[i] if f"{lvl}_m" in sites else None
         if r is not None and np.isfinite(r):
             da = (
-                " ".join(f"{float(t) * k:.2f}" for t in dash[lvl].split())
-                if dash[lvl] != "none"
+                " ".join(f"{float(t) * k:.2f}" for t in _SVG_DASH[lvl].split())
+                if _SVG_DASH[lvl] != "none"
                 else "none"
             )
             o.append(
@@ -526,6 +518,14 @@ def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: in
                 f'font-size="{9 * k:.2f}" '
                 f'fill="#222">{lvl[0].upper()} {r:.0f} m</text>'
             )
+    return o
+
+
+def _svg_neighbours(
+    data: CloseupData, box: Any, *, xc: float, yc: float, x0: float, y1: float, w: float, k: float
+) -> list[str]:
+    """The other cameras and the sensitive sites (with their names) in ``box``."""
+    o = []
     for xy, square, colour in (
         (data.existing_xy, True, "#1f77b4"),
         (data.proposed_xy, False, "#ff9896"),
@@ -561,7 +561,14 @@ def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: in
             f'fill="#5b2c83">'
             f"{html.escape(label)}</text>"
         )
-    h = sites["heading_deg"].iloc[i]
+    return o
+
+
+def _svg_marks(res: Result, i: int, *, half_m: float, k: float) -> list[str]:
+    """Site ``i``'s heading and marker, the scale bar, north, the SYNTHETIC mark, the frame."""
+    w = 2 * half_m
+    o = []
+    h = res.sites["heading_deg"].iloc[i]
     if np.isfinite(h):
         d = 0.2 * half_m
         hx, hy = half_m + d * np.sin(np.radians(h)), half_m - d * np.cos(np.radians(h))
@@ -598,6 +605,38 @@ def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: in
         f'<rect width="{w:.1f}" height="{w:.1f}" fill="none" stroke="#000" '
         f'stroke-width="{1.5 * k:.3f}"/></svg>'
     )
+    return o
+
+
+def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: int = 560) -> str:
+    """Close-up map of site ``i`` as inline SVG (vector: sharp at any zoom, and fast to write).
+
+    Buildings (dwellings apart), streets, hotspot cells, the field of view, the privacy mask,
+    the DORI rings, other cameras, sensitive sites with their names, the heading, a scale bar,
+    north, and the SYNTHETIC mark when the incidents are. The key is shown once in the report.
+    """
+    sites = res.sites
+    pt = sites.geometry.iloc[i]
+    xc, yc = pt.x, pt.y
+    hatch = f"hatch-{i}"  # ids are unique in the report
+    x0, y1, w = xc - half_m, yc + half_m, 2 * half_m
+    box = shapely.box(xc - half_m, yc - half_m, xc + half_m, yc + half_m)
+    k = w / px  # metres per pixel: strokes and text are sized in pixels
+    o: list[str] = [
+        f'<svg class="closeup" xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" '
+        f'viewBox="0 0 {w:.1f} {w:.1f}" role="img"><title>close-up map of site '
+        f"{html.escape(str(sites['site_id'].iloc[i]))}</title>"
+        f'<defs><pattern id="{hatch}" width="4" height="4" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="4" height="4" fill="#000" fill-opacity="0.45"/>'
+        '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-width="1.5"/></pattern></defs>'
+        f'<rect width="{w:.1f}" height="{w:.1f}" fill="#fff"/>'
+    ]
+    cells = _svg_cells(res, x0, y1, xc, yc, half_m)
+    o += _svg_base(data, box, x0, y1, k)
+    o.append(f'<g opacity="0.45">{cells}</g>')  # hotspots over the buildings, as on the PDF page
+    o += _svg_view(res, i, x0=x0, y1=y1, half_m=half_m, k=k, hatch=hatch)
+    o += _svg_neighbours(data, box, xc=xc, yc=yc, x0=x0, y1=y1, w=w, k=k)
+    o += _svg_marks(res, i, half_m=half_m, k=k)
     return "".join(o)
 
 
