@@ -177,17 +177,12 @@ _JS = (
 )
 
 
-def build_map(res: Result) -> str:
-    """The ``map.html`` document of a result (self-contained, offline)."""
+def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
+    """Buildings, streets, hotspot segments (in classes) and the study area."""
     town = res.town
-    xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
-    fr = _Frame((xmin, ymin, xmax, ymax))
-    w, h = round(xmax - xmin, 1), round(ymax - ymin, 1)
-    privacy = res.figures.privacy
-    popups = site_popups(res)
     edges = res.figures.streets
     segs = res.figures.hotspot_segments
-    layers: list[tuple[str, str, str, bool]] = []  # (id, label, svg, visible)
+    layers: list[tuple[str, str, str, bool]] = []
     layers.append(
         (
             "l-buildings",
@@ -242,12 +237,16 @@ def build_map(res: Result) -> str:
             True,
         )
     )
+    return layers
+
+
+def _site_svg(res: Result, fr: _Frame, style: dict[str, tuple[str, str]]) -> tuple[str, str, str]:
+    """Fields of view, privacy masks and camera markers (with rank labels) of the shown sites."""
+    privacy = res.figures.privacy
     s = res.sites
     shown = s[s["status"].isin(["existing", "proposed"])].sort_values(
         ["status", "rank", "site_id"], kind="stable"
     )
-    phases = _phases(res)
-    style = {ph: PHASE_STYLES[k % len(PHASE_STYLES)] for k, ph in enumerate(phases)}
     fovs, masks, cams = [], [], []
     for i in shown.index:
         sid = html.escape(str(s.at[i, "site_id"]), quote=True)
@@ -276,8 +275,11 @@ def build_map(res: Result) -> str:
             f'<g class="site" data-site="{sid}" id="site-{sid}"><title>site '
             f"{sid}</title>{shape}{label}</g>"
         )
-    layers.append(("l-fov", "fields of view", "".join(fovs), True))
-    layers.append(("l-masks", "privacy masks (L251-3)", "".join(masks), True))
+    return "".join(fovs), "".join(masks), "".join(cams)
+
+
+def _patrol_svg(res: Result, fr: _Frame) -> str:
+    """Patrol circuits and their numbered stops."""
     pat = []
     for k, c in enumerate(res.circuits):
         col = PATROL_COLOURS[k % len(PATROL_COLOURS)]
@@ -297,7 +299,11 @@ def build_map(res: Result) -> str:
                 f"<title>{html.escape(c.name)} stop {st.order}: {html.escape(st.name or 'stop')}, "
                 f"{st.eta_min:.0f} min</title></g>"
             )
-    layers.append(("l-patrols", "patrol circuits and stops", "".join(pat), True))
+    return "".join(pat)
+
+
+def _sensitive_svg(res: Result, fr: _Frame) -> str:
+    """Schools, gares and bus stations, as triangles with their names."""
     sens = res.town.pois[res.town.pois["kind"].isin(SENSITIVE_KINDS)]
     tri = []
     for _, p in sens.iterrows():
@@ -308,16 +314,14 @@ def build_map(res: Result) -> str:
             f'fill="#9467bd" stroke="#000">'
             f"<title>{nm} ({p['kind']})</title></polygon>"
         )
-    layers.append(("l-sensitive", "schools, gares, bus stations", "".join(tri), True))
-    shapes = {"o": "●", "D": "◆", "s": "■", "^": "▲"}
-    legend = ", ".join(
-        f'<span style="color:{style[ph][1]}">{shapes.get(style[ph][0], "●")}</span> '
-        f"{html.escape(ph)}"
-        for ph in phases
-    )
-    layers.append(
-        ("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", "".join(cams), True)
-    )
+    return "".join(tri)
+
+
+def _document(
+    res: Result, layers: list[tuple[str, str, str, bool]], popup_json: str, w: float, h: float
+) -> str:
+    """The HTML document around the map's layers: panel, zoom buttons, popup, script."""
+    town = res.town
     body = "".join(f'<g id="{lid}">{svg}</g>' for lid, _, svg, _ in layers)
     toggles = "".join(
         f'<label><input type="checkbox" data-layer="{lid}" checked> {label}</label>'
@@ -327,8 +331,7 @@ def build_map(res: Result) -> str:
         '<div class="synthetic">SYNTHETIC incidents — not real data</div>' if res.synthetic else ""
     )
     title = f"siteplanner — {res.scenario.name}: interactive map"
-    popup_json = json.dumps(popups, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
-    doc = (
+    return (
         f"<!DOCTYPE html><html lang='en'><head><meta "
         f"charset='utf-8'><title>{html.escape(title)}</title>"
         f"<meta name='viewport' "
@@ -351,6 +354,32 @@ def build_map(res: Result) -> str:
         f'<script type="application/json" id="sites-data">{popup_json}'
         f"</script><script>{_JS}</script></body></html>"
     )
+
+
+def build_map(res: Result) -> str:
+    """The ``map.html`` document of a result (self-contained, offline)."""
+    town = res.town
+    xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
+    fr = _Frame((xmin, ymin, xmax, ymax))
+    w, h = round(xmax - xmin, 1), round(ymax - ymin, 1)
+    popups = site_popups(res)
+    layers = _base_layers(res, fr)
+    phases = _phases(res)
+    style = {ph: PHASE_STYLES[k % len(PHASE_STYLES)] for k, ph in enumerate(phases)}
+    fovs, masks, cams = _site_svg(res, fr, style)
+    layers.append(("l-fov", "fields of view", fovs, True))
+    layers.append(("l-masks", "privacy masks (L251-3)", masks, True))
+    layers.append(("l-patrols", "patrol circuits and stops", _patrol_svg(res, fr), True))
+    layers.append(("l-sensitive", "schools, gares, bus stations", _sensitive_svg(res, fr), True))
+    shapes = {"o": "●", "D": "◆", "s": "■", "^": "▲"}
+    legend = ", ".join(
+        f'<span style="color:{style[ph][1]}">{shapes.get(style[ph][0], "●")}</span> '
+        f"{html.escape(ph)}"
+        for ph in phases
+    )
+    layers.append(("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", cams, True))
+    popup_json = json.dumps(popups, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    doc = _document(res, layers, popup_json, w, h)
     log.info(
         "build_map: %d layer(s), %d site(s), %.1f MB", len(layers), len(popups), len(doc) / 1e6
     )
