@@ -347,32 +347,32 @@ def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
         ]
         ranges = "".join(
             f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per '
-            f'100 m" render="true"/>'
+            '100 m" render="true"/>'
             for i, (lo, hi, _, _) in enumerate(classes)
         )
         symbols = "".join(
             _symbol("line", c, "", w, "", str(i)) for i, (_, _, c, w) in enumerate(classes)
         )
         renderer = (
-            f'<renderer-v2 type="graduatedSymbol" attr="per_100m" '
-            f'graduatedMethod="GraduatedColor" symbollevels="0" '
-            f'enableorderby="0" '
+            '<renderer-v2 type="graduatedSymbol" attr="per_100m" '
+            'graduatedMethod="GraduatedColor" symbollevels="0" '
+            'enableorderby="0" '
             f'forceraster="0"><ranges>{ranges}</ranges><symbols>{symbols}</symbols></renderer-v2>'
         )
     else:
         renderer = (
-            f'<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+            '<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
             f"<symbols>{_symbol(kind, fill, outline, width, marker)}</symbols></renderer-v2>"
         )
     labeling = ""
     if label:
         labeling = (
-            f'<labeling type="simple"><settings calloutType="simple"><text-style '
+            '<labeling type="simple"><settings calloutType="simple"><text-style '
             f"fieldName={quoteattr(label)} "
-            f'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
-            f'<text-buffer bufferDraw="1" bufferSize="0.8" '
-            f'bufferColor="255,255,255,255"/></text-style>'
-            f'<placement placement="0" dist="1"/><rendering obstacle="1"/></settings></labeling>'
+            'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
+            '<text-buffer bufferDraw="1" bufferSize="0.8" '
+            'bufferColor="255,255,255,255"/></text-style>'
+            '<placement placement="0" dist="1"/><rendering obstacle="1"/></settings></labeling>'
         )
     return (
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"

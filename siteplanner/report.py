@@ -89,9 +89,9 @@ def _variant_notes(res: Result) -> list[str]:
         if v["found"] < v["asked"]:
             notes.append(
                 f"Shift {shift}: {v['asked']} variant(s) asked, {v['found']} found — no "
-                f"other circuit within "
+                "other circuit within "
                 f"{v['within_share']:.0%} of the best prize has at least half of its "
-                f"stops different "
+                "stops different "
                 "(variants that only reorder or reverse the stops are not counted)."
             )
         else:
@@ -218,7 +218,7 @@ def _sheet_rows(
         (
             "privacy (L251-3)",
             f"{facade:.1f} m of residential façade, {int(n_ent)} entrance(s) seen at "
-            f"recognition range; "
+            "recognition range; "
             f"mask {'declared' if has_mask else 'not needed'}",
         ),
         (
@@ -249,13 +249,13 @@ def incident_rows_text(rows: dict | None, no_hour_in_window: int = 0) -> str:
         return ""
     text = (
         f"{rows['rows']:,} rows read, {rows['kept']:,} kept ({rows['mapped']:,} by the "
-        f"scenario's category "
+        "scenario's category "
         f"mapping, {rows['native']:,} already in the town's categories, "
         f"{rows['defaulted']:,} given the default "
         f"category), {rows['quarantined']:,} set aside in quarantine.csv, "
         f"{rows['outside_area']:,} outside the "
         f"study area; {rows['no_hour']:,} have a date but no hour (they count for "
-        f"day-level windows only, "
+        "day-level windows only, "
         f"{no_hour_in_window:,} in the hotspot window)"
     )
     if rows.get("undated"):
@@ -422,7 +422,7 @@ def _html_top(res: Result, summary_rows: list[tuple[str, Any]], figures: dict[st
     title = f"siteplanner — {sc.name}: review report"
     a(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-        f"<meta name='viewport' "
+        "<meta name='viewport' "
         f"content='width=device-width,initial-scale=1'><style>{CSS}</style></head><body>"
     )
     a(
@@ -467,9 +467,9 @@ def _html_review(res: Result) -> str:
     if rv is None:
         h.append(
             f"<p>No review file yet ({esc(sc.review_path.name)}): write one with "
-            f"<code>siteplanner review init "
+            "<code>siteplanner review init "
             f"{esc(sc.path.name if sc.path else 'SCENARIO')}</code>, fill in a decision "
-            f"per site (accept, reject, move, pending) "
+            "per site (accept, reject, move, pending) "
             "and run again.</p>"
         )
     else:
@@ -579,7 +579,7 @@ def _html_dashboard(res: Result) -> str:
     return (
         "<section id='dashboard'><h2>Evaluation dashboard</h2>"
         f"<p class='small'>Period: {esc(window_text(sc.hotspots.window))}. Aggregates "
-        f"only; counts below "
+        "only; counts below "
         f"{sc.hotspots.min_count_shared} read “&lt; {sc.hotspots.min_count_shared}”.</p>"
         "<h3>Indicateurs de contexte</h3><p>Incidents of the window by category and source:</p>"
         + table(dash["contexte_categories"], index=True)

@@ -512,7 +512,7 @@ def _svg_view(
             )
             o.append(
                 f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{r:.1f}" fill="none" '
-                f'stroke="#444" '
+                'stroke="#444" '
                 f'stroke-width="{1.1 * k:.3f}" stroke-dasharray="{da}"/>'
                 f'<text x="{half_m + 0.707 * r:.1f}" y="{half_m - 0.707 * r:.1f}" '
                 f'font-size="{9 * k:.2f}" '
@@ -558,7 +558,7 @@ def _svg_neighbours(
             f'{x_ + 5 * k:.1f},{y_ + 4 * k:.1f}" fill="#9467bd" stroke="#000" '
             f'stroke-width="{k:.3f}"/>'
             f'<text x="{x_ + 6 * k:.1f}" y="{y_ + 10 * k:.1f}" font-size="{9 * k:.2f}" '
-            f'fill="#5b2c83">'
+            'fill="#5b2c83">'
             f"{html.escape(label)}</text>"
         )
     return o
@@ -574,12 +574,12 @@ def _svg_marks(res: Result, i: int, *, half_m: float, k: float) -> list[str]:
         hx, hy = half_m + d * np.sin(np.radians(h)), half_m - d * np.cos(np.radians(h))
         o.append(
             f'<line x1="{half_m:.1f}" y1="{half_m:.1f}" x2="{hx:.1f}" y2="{hy:.1f}" '
-            f'stroke="#d62728" '
+            'stroke="#d62728" '
             f'stroke-width="{2.4 * k:.3f}"/>'
         )
     o.append(
         f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{5.5 * k:.1f}" fill="#d62728" '
-        f'stroke="#000" '
+        'stroke="#000" '
         f'stroke-width="{1.2 * k:.3f}"/>'
     )
     bar = plot._nice_length(w)
@@ -595,8 +595,8 @@ def _svg_marks(res: Result, i: int, *, half_m: float, k: float) -> list[str]:
     if res.synthetic:
         o.append(
             f'<text x="{half_m:.1f}" y="{half_m:.1f}" font-size="{0.16 * w:.1f}" '
-            f'font-weight="bold" '
-            f'text-anchor="middle" dominant-baseline="middle" fill="none" '
+            'font-weight="bold" '
+            'text-anchor="middle" dominant-baseline="middle" fill="none" '
             f'stroke="{plot.WATERMARK_GREY}" '
             f'stroke-opacity="0.6" stroke-width="{1.2 * k:.3f}" transform="rotate(-30 {half_m:.1f} '
             f'{half_m:.1f})">SYNTHETIC</text>'

@@ -48,7 +48,8 @@ def esc(v: Any) -> str:
 
 
 def img(png: bytes, alt: str) -> str:
-    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 
 def table(df: pd.DataFrame, *, index: bool = False) -> str:

@@ -131,15 +131,15 @@ def night_html(res: Result) -> str:
     lt = res.scenario.lighting
     h = ["<section id='night'><h2>Coverage by day and by night</h2>"]
     h.append(
-        f"<p>At night a camera sees a point of its daytime field of view only where the "
-        f"street is lit "
+        "<p>At night a camera sees a point of its daytime field of view only where the "
+        "street is lit "
         f"(and {lt.lit_lux:g} lx reach the camera's minimum illumination of "
         f"{model.min_lux:g} lx), or within "
         f"its infrared range ({model.ir_range_m:g} m for {esc(model.name)}). Street "
-        f"lighting comes from the OSM "
-        f"<code>lit</code> tag"
+        "lighting comes from the OSM "
+        "<code>lit</code> tag"
         + (" and the lighting file" if lt.file else "")
-        + f"; streets without it are counted as "
+        + "; streets without it are counted as "
         f"{'lit' if lt.unknown == 'lit' else 'unlit'} while the lights "
         "are on.</p>"
     )
@@ -206,14 +206,14 @@ def entrances_html(res: Result) -> str:
     return (
         "<section id='entrances'><h2>Entrées de ville — proposition au partenaire État</h2>"
         f"<p>{len(e)} road(s) cross the commune's boundary (primary to tertiary roads, "
-        f"and residential roads "
+        "and residential roads "
         "with through traffic). They are candidate sites for <b>context cameras</b> of "
         "the vehicle entrances, "
         "listed as a proposal to the State partner (police nationale or gendarmerie), not "
         "as municipal "
         "sites.</p>"
         f"<p class='legal'><b>Legal note.</b> {esc(entrances_mod.LAPI_NOTE)} siteplanner "
-        f"never proposes "
+        "never proposes "
         "number-plate readers as municipal cameras.</p>"
         + table(res.figures.entrances_table.drop(columns="legal_note"))
         + "</section>"

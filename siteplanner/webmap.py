@@ -188,7 +188,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
             "l-buildings",
             "buildings (OSM)",
             f'<path d="{fr.path(town.buildings.geometry.values)}" fill="#d6d0c4" '
-            f'stroke="#a9a191" stroke-width="0.3" '
+            'stroke="#a9a191" stroke-width="0.3" '
             'fill-rule="evenodd"/>',
             True,
         )
@@ -198,7 +198,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
             "l-streets",
             "streets (OSM)",
             f'<path d="{fr.path(edges.geometry.values)}" fill="none" stroke="#888" '
-            f'stroke-width="1.2"/>',
+            'stroke-width="1.2"/>',
             True,
         )
     )
@@ -218,7 +218,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
                 f'<path d="{fr.path(segs.geometry.values[sel])}" fill="none" '
                 f'stroke="{col}" stroke-width="{2 + 1.2 * k:g}" '
                 f'stroke-linecap="round" opacity="0.85"><title>{lo:g}–{hi:g} incidents '
-                f"per 100 m</title></path>"
+                "per 100 m</title></path>"
             )
     layers.append(
         (
@@ -233,7 +233,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
             "l-area",
             f"study area: {html.escape(town.name)}",
             f'<path d="{fr.path([town.area])}" fill="none" stroke="#000" stroke-width="2" '
-            f'stroke-dasharray="8 5"/>',
+            'stroke-dasharray="8 5"/>',
             True,
         )
     )
@@ -256,7 +256,7 @@ def _site_svg(res: Result, fr: _Frame, style: dict[str, tuple[str, str]]) -> tup
         if not p.is_empty:
             fovs.append(
                 f'<path class="fov" data-site="{sid}" d="{fr.path([p])}" fill="{col}" '
-                f'fill-opacity="0.35" '
+                'fill-opacity="0.35" '
                 f'stroke="{col}" stroke-width="0.8" fill-rule="evenodd"/>'
             )
         if i in privacy.index and not privacy.geometry.loc[i].is_empty:
@@ -286,7 +286,7 @@ def _patrol_svg(res: Result, fr: _Frame) -> str:
         if c.geometry is not None and not c.geometry.is_empty:
             pat.append(
                 f'<path d="{fr.path([c.geometry])}" fill="none" stroke="{col}" '
-                f'stroke-width="3.5" opacity="0.9">'
+                'stroke-width="3.5" opacity="0.9">'
                 f"<title>{html.escape(c.name)}: {c.length_m / 1000:.2f} km, "
                 f"{len(c.stops)} stops</title></path>"
             )
@@ -311,7 +311,7 @@ def _sensitive_svg(res: Result, fr: _Frame) -> str:
         nm = html.escape(p["name"] if isinstance(p["name"], str) else p["kind"])
         tri.append(
             f'<polygon points="{x},{y - 8} {x - 7},{y + 5} {x + 7},{y + 5}" '
-            f'fill="#9467bd" stroke="#000">'
+            'fill="#9467bd" stroke="#000">'
             f"<title>{nm} ({p['kind']})</title></polygon>"
         )
     return "".join(tri)
@@ -332,22 +332,22 @@ def _document(
     )
     title = f"siteplanner — {res.scenario.name}: interactive map"
     return (
-        f"<!DOCTYPE html><html lang='en'><head><meta "
+        "<!DOCTYPE html><html lang='en'><head><meta "
         f"charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<meta name='viewport' "
+        "<meta name='viewport' "
         f"content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
         f'<svg id="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:g} {h:g}" '
-        f'preserveAspectRatio="xMidYMid meet">'
+        'preserveAspectRatio="xMidYMid meet">'
         f"{body}</svg>"
-        f'<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" '
-        f'title="zoom out">−</button>'
-        f'<button id="zfit" title="whole town">⌂</button></div>'
-        f"<div "
+        '<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" '
+        'title="zoom out">−</button>'
+        '<button id="zfit" title="whole town">⌂</button></div>'
+        "<div "
         f'id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(_panel_text(res))}</div>'
         f"<div style='margin-top:4px'>{toggles}</div><div "
-        f"style='font-size:11px;margin-top:4px'>Click a site or its field "
-        f"of view for its figures. Drag to pan, wheel to zoom.</div></div>"
-        f'<div id="popup"></div>'
+        "style='font-size:11px;margin-top:4px'>Click a site or its field "
+        "of view for its figures. Drag to pan, wheel to zoom.</div></div>"
+        '<div id="popup"></div>'
         f'<div id="attr">© OpenStreetMap contributors (ODbL), {html.escape(town.source)} '
         f"— {html.escape(town.crs)} — "
         f"siteplanner {html.escape(__version__)}</div>"
