@@ -346,18 +346,17 @@ def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
             (b[k], b[k + 1], cols[min(k, len(cols) - 1)], 0.5 + 0.4 * k) for k in range(len(b) - 1)
         ]
         ranges = "".join(
-            f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per '
-            '100 m" render="true"/>'
+            f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per 100 m" '
+            'render="true"/>'
             for i, (lo, hi, _, _) in enumerate(classes)
         )
         symbols = "".join(
             _symbol("line", c, "", w, "", str(i)) for i, (_, _, c, w) in enumerate(classes)
         )
         renderer = (
-            '<renderer-v2 type="graduatedSymbol" attr="per_100m" '
-            'graduatedMethod="GraduatedColor" symbollevels="0" '
-            'enableorderby="0" '
-            f'forceraster="0"><ranges>{ranges}</ranges><symbols>{symbols}</symbols></renderer-v2>'
+            '<renderer-v2 type="graduatedSymbol" attr="per_100m" graduatedMethod="GraduatedColor" '
+            f'symbollevels="0" enableorderby="0" forceraster="0"><ranges>{ranges}</ranges>'
+            f"<symbols>{symbols}</symbols></renderer-v2>"
         )
     else:
         renderer = (
@@ -370,24 +369,24 @@ def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
             '<labeling type="simple"><settings calloutType="simple"><text-style '
             f"fieldName={quoteattr(label)} "
             'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
-            '<text-buffer bufferDraw="1" bufferSize="0.8" '
-            'bufferColor="255,255,255,255"/></text-style>'
-            '<placement placement="0" dist="1"/><rendering obstacle="1"/></settings></labeling>'
+            '<text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/>'
+            '</text-style><placement placement="0" dist="1"/><rendering obstacle="1"/></settings>'
+            "</labeling>"
         )
     return (
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
         f'<qgis version="3.28.0-Firenze" styleCategories="Symbology|Labeling">{renderer}{labeling}'
-        f"<layerGeometryType>{ {'marker': 0, 'line': 1, 'fill': 2}[kind] }"
-        "</layerGeometryType></qgis>\n"
+        f"<layerGeometryType>{ {'marker': 0, 'line': 1, 'fill': 2}[kind] }</layerGeometryType>"
+        "</qgis>\n"
     )
 
 
 _LAYER_STYLES_SQL = (
     "CREATE TABLE IF NOT EXISTS layer_styles (\n"
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), "
-    "f_table_schema TEXT(256), f_table_name TEXT(256),\n"
-    " f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
-    "useAsDefault BOOLEAN,\n"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256), "
+    "f_table_name TEXT(256),\n"
+    " f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault "
+    "BOOLEAN,\n"
     " description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"
 )
 
@@ -421,12 +420,10 @@ def write_gpkg(
         for name, gdf in layers.items():
             if name in _STYLE:
                 con.execute(
-                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, "
-                    "f_table_name, f_geometry_column, "
-                    "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, "
-                    "update_time) "
-                    "VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner default style', '', '', "
-                    "'2000-01-01T00:00:00Z')",
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                    "owner, ui, update_time) VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner "
+                    "default style', '', '', '2000-01-01T00:00:00Z')",
                     (
                         name,
                         name,
@@ -440,8 +437,8 @@ def write_gpkg(
         ]:
             con.execute(
                 "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, "
-                "description) "
-                "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles')"
+                "description) VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer "
+                "styles')"
             )
         con.commit()
     finally:

@@ -460,8 +460,7 @@ def _svg_cells(res: Result, x0: float, y1: float, xc: float, yc: float, half_m: 
             )
             cells.append(
                 f'<rect x="{cx:.1f}" y="{cy:.1f}" width="{g.transform.a:g}" '
-                f'height="{-g.transform.e:g}" '
-                f'fill="{rgb}"/>'
+                f'height="{-g.transform.e:g}" fill="{rgb}"/>'
             )
     return "".join(cells)
 
@@ -512,11 +511,9 @@ def _svg_view(
             )
             o.append(
                 f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{r:.1f}" fill="none" '
-                'stroke="#444" '
-                f'stroke-width="{1.1 * k:.3f}" stroke-dasharray="{da}"/>'
+                f'stroke="#444" stroke-width="{1.1 * k:.3f}" stroke-dasharray="{da}"/>'
                 f'<text x="{half_m + 0.707 * r:.1f}" y="{half_m - 0.707 * r:.1f}" '
-                f'font-size="{9 * k:.2f}" '
-                f'fill="#222">{lvl[0].upper()} {r:.0f} m</text>'
+                f'font-size="{9 * k:.2f}" fill="#222">{lvl[0].upper()} {r:.0f} m</text>'
             )
     return o
 
@@ -536,12 +533,10 @@ def _svg_neighbours(
             x_, y_ = x - x0, y1 - y
             o.append(
                 f'<rect x="{x_ - 4 * k:.1f}" y="{y_ - 4 * k:.1f}" width="{8 * k:.1f}" '
-                f'height="{8 * k:.1f}" '
-                f'fill="{colour}" stroke="#000" stroke-width="{k:.3f}"/>'
+                f'height="{8 * k:.1f}" fill="{colour}" stroke="#000" stroke-width="{k:.3f}"/>'
                 if square
                 else f'<circle cx="{x_:.1f}" cy="{y_:.1f}" r="{4 * k:.1f}" '
-                f'fill="{colour}" stroke="#000" '
-                f'stroke-width="{k:.3f}"/>'
+                f'fill="{colour}" stroke="#000" stroke-width="{k:.3f}"/>'
             )
     sens = data.sensitive
     for (x, y), name, kind in zip(
@@ -556,9 +551,8 @@ def _svg_neighbours(
         o.append(
             f'<polygon points="{x_:.1f},{y_ - 6 * k:.1f} {x_ - 5 * k:.1f},{y_ + 4 * k:.1f} '
             f'{x_ + 5 * k:.1f},{y_ + 4 * k:.1f}" fill="#9467bd" stroke="#000" '
-            f'stroke-width="{k:.3f}"/>'
-            f'<text x="{x_ + 6 * k:.1f}" y="{y_ + 10 * k:.1f}" font-size="{9 * k:.2f}" '
-            'fill="#5b2c83">'
+            f'stroke-width="{k:.3f}"/><text x="{x_ + 6 * k:.1f}" y="{y_ + 10 * k:.1f}" '
+            f'font-size="{9 * k:.2f}" fill="#5b2c83">'
             f"{html.escape(label)}</text>"
         )
     return o
@@ -574,32 +568,27 @@ def _svg_marks(res: Result, i: int, *, half_m: float, k: float) -> list[str]:
         hx, hy = half_m + d * np.sin(np.radians(h)), half_m - d * np.cos(np.radians(h))
         o.append(
             f'<line x1="{half_m:.1f}" y1="{half_m:.1f}" x2="{hx:.1f}" y2="{hy:.1f}" '
-            'stroke="#d62728" '
-            f'stroke-width="{2.4 * k:.3f}"/>'
+            f'stroke="#d62728" stroke-width="{2.4 * k:.3f}"/>'
         )
     o.append(
         f'<circle cx="{half_m:.1f}" cy="{half_m:.1f}" r="{5.5 * k:.1f}" fill="#d62728" '
-        'stroke="#000" '
-        f'stroke-width="{1.2 * k:.3f}"/>'
+        f'stroke="#000" stroke-width="{1.2 * k:.3f}"/>'
     )
     bar = plot._nice_length(w)
     o.append(
-        f'<rect x="{0.04 * w:.1f}" y="{0.94 * w:.1f}" width="{bar:g}" '
-        f'height="{0.008 * w:.2f}" fill="#000"/>'
-        f'<text x="{0.04 * w + bar / 2:.1f}" y="{0.93 * w:.1f}" font-size="{10 * k:.2f}" '
-        f'text-anchor="middle">{bar:g} m</text>'
+        f'<rect x="{0.04 * w:.1f}" y="{0.94 * w:.1f}" width="{bar:g}" height="{0.008 * w:.2f}" '
+        f'fill="#000"/><text x="{0.04 * w + bar / 2:.1f}" y="{0.93 * w:.1f}" '
+        f'font-size="{10 * k:.2f}" text-anchor="middle">{bar:g} m</text>'
         f'<text x="{0.95 * w:.1f}" y="{0.09 * w:.1f}" font-size="{14 * k:.2f}" font-weight="bold" '
-        f'text-anchor="middle">N</text><path d="M{0.95 * w:.1f},{0.02 * w:.1f} l{-0.015 * w:.1f},'
-        f'{0.04 * w:.1f} h{0.03 * w:.1f}Z" fill="#000"/>'
+        f'text-anchor="middle">N</text><path d="M{0.95 * w:.1f},{0.02 * w:.1f} '
+        f'l{-0.015 * w:.1f},{0.04 * w:.1f} h{0.03 * w:.1f}Z" fill="#000"/>'
     )
     if res.synthetic:
         o.append(
             f'<text x="{half_m:.1f}" y="{half_m:.1f}" font-size="{0.16 * w:.1f}" '
-            'font-weight="bold" '
-            'text-anchor="middle" dominant-baseline="middle" fill="none" '
-            f'stroke="{plot.WATERMARK_GREY}" '
-            f'stroke-opacity="0.6" stroke-width="{1.2 * k:.3f}" transform="rotate(-30 {half_m:.1f} '
-            f'{half_m:.1f})">SYNTHETIC</text>'
+            'font-weight="bold" text-anchor="middle" dominant-baseline="middle" fill="none" '
+            f'stroke="{plot.WATERMARK_GREY}" stroke-opacity="0.6" stroke-width="{1.2 * k:.3f}" '
+            f'transform="rotate(-30 {half_m:.1f} {half_m:.1f})">SYNTHETIC</text>'
         )
     o.append(
         f'<rect width="{w:.1f}" height="{w:.1f}" fill="none" stroke="#000" '
@@ -627,9 +616,9 @@ def closeup_svg(res: Result, i: int, *, data: CloseupData, half_m: float, px: in
         f'viewBox="0 0 {w:.1f} {w:.1f}" role="img"><title>close-up map of site '
         f"{html.escape(str(sites['site_id'].iloc[i]))}</title>"
         f'<defs><pattern id="{hatch}" width="4" height="4" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><rect width="4" height="4" fill="#000" fill-opacity="0.45"/>'
-        '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-width="1.5"/></pattern></defs>'
-        f'<rect width="{w:.1f}" height="{w:.1f}" fill="#fff"/>'
+        'patternTransform="rotate(45)"><rect width="4" height="4" fill="#000" '
+        'fill-opacity="0.45"/><line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-width="1.5"/>'
+        f'</pattern></defs><rect width="{w:.1f}" height="{w:.1f}" fill="#fff"/>'
     ]
     cells = _svg_cells(res, x0, y1, xc, yc, half_m)
     o += _svg_base(data, box, x0, y1, k)

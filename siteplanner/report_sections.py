@@ -131,17 +131,13 @@ def night_html(res: Result) -> str:
     lt = res.scenario.lighting
     h = ["<section id='night'><h2>Coverage by day and by night</h2>"]
     h.append(
-        "<p>At night a camera sees a point of its daytime field of view only where the "
-        "street is lit "
-        f"(and {lt.lit_lux:g} lx reach the camera's minimum illumination of "
-        f"{model.min_lux:g} lx), or within "
-        f"its infrared range ({model.ir_range_m:g} m for {esc(model.name)}). Street "
-        "lighting comes from the OSM "
-        "<code>lit</code> tag"
+        "<p>At night a camera sees a point of its daytime field of view only where the street is "
+        f"lit (and {lt.lit_lux:g} lx reach the camera's minimum illumination of {model.min_lux:g} "
+        f"lx), or within its infrared range ({model.ir_range_m:g} m for {esc(model.name)}). Street "
+        "lighting comes from the OSM <code>lit</code> tag"
         + (" and the lighting file" if lt.file else "")
         + "; streets without it are counted as "
-        f"{'lit' if lt.unknown == 'lit' else 'unlit'} while the lights "
-        "are on.</p>"
+        f"{'lit' if lt.unknown == 'lit' else 'unlit'} while the lights are on.</p>"
     )
     h.append(table(night_table(res)))
     h.append(
@@ -205,15 +201,11 @@ def entrances_html(res: Result) -> str:
         return ""
     return (
         "<section id='entrances'><h2>Entrées de ville — proposition au partenaire État</h2>"
-        f"<p>{len(e)} road(s) cross the commune's boundary (primary to tertiary roads, "
-        "and residential roads "
-        "with through traffic). They are candidate sites for <b>context cameras</b> of "
-        "the vehicle entrances, "
-        "listed as a proposal to the State partner (police nationale or gendarmerie), not "
-        "as municipal "
-        "sites.</p>"
-        f"<p class='legal'><b>Legal note.</b> {esc(entrances_mod.LAPI_NOTE)} siteplanner "
-        "never proposes "
+        f"<p>{len(e)} road(s) cross the commune's boundary (primary to tertiary roads, and "
+        "residential roads with through traffic). They are candidate sites for <b>context "
+        "cameras</b> of the vehicle entrances, listed as a proposal to the State partner (police "
+        "nationale or gendarmerie), not as municipal sites.</p><p class='legal'>"
+        f"<b>Legal note.</b> {esc(entrances_mod.LAPI_NOTE)} siteplanner never proposes "
         "number-plate readers as municipal cameras.</p>"
         + table(res.figures.entrances_table.drop(columns="legal_note"))
         + "</section>"
@@ -226,13 +218,10 @@ def evidence_html(res: Result) -> str:
     if tab is None:
         return ""
     return (
-        "<section id='evidence'><h2>What cameras are expected to do</h2>"
-        "<p>Incidents of the window inside the fields of view of the existing and "
-        "proposed cameras, by "
-        "category, beside the evidence of camera effects on that kind of crime from the "
-        "meta-analyses. "
-        "Read the coverage figure with this expectation: effects concentrate on vehicle "
-        "and property crime "
+        "<section id='evidence'><h2>What cameras are expected to do</h2><p>Incidents of the window "
+        "inside the fields of view of the existing and proposed cameras, by category, beside the "
+        "evidence of camera effects on that kind of crime from the meta-analyses. Read the "
+        "coverage figure with this expectation: effects concentrate on vehicle and property crime "
         "and car parks, with little measurable effect on violence.</p>"
         + table(tab)
         + "<p class='small'>Sources: "

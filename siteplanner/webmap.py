@@ -112,20 +112,17 @@ _CSS = (
     "\n"
     'html,body{margin:0;height:100%;overflow:hidden;font-family:system-ui,"DejaVu '
     'Sans",sans-serif}\n'
-    "#map{position:absolute;top:0;left:0;width:100%;height:100%;background:#f4f1ea;"
-    "cursor:grab}\n"
+    "#map{position:absolute;top:0;left:0;width:100%;height:100%;background:#f4f1ea;cursor:grab}\n"
     "#panel{position:absolute;top:8px;right:8px;background:#fffe;border:1px solid "
     "#999;border-radius:6px;padding:8px 10px;font-size:13px;max-width:260px}\n"
     "#panel label{display:block} #panel h1{font-size:15px;margin:0 0 4px}\n"
     "#popup{position:absolute;left:8px;bottom:28px;background:#fff;border:1px solid "
-    "#d62728;border-radius:6px;padding:8px 10px;font-size:13px;display:none;"
-    "max-width:360px}\n"
-    "#popup table{border-collapse:collapse} #popup td{padding:1px 6px;"
-    "border-bottom:1px solid #eee;vertical-align:top}\n"
-    "#attr{position:absolute;right:0;bottom:0;background:#fffc;font-size:11px;"
-    "padding:2px 6px}\n"
-    "#zoom{position:absolute;left:8px;top:8px} #zoom button{display:block;width:30px;"
-    "height:30px;font-size:18px;margin-bottom:2px}\n"
+    "#d62728;border-radius:6px;padding:8px 10px;font-size:13px;display:none;max-width:360px}\n"
+    "#popup table{border-collapse:collapse} #popup td{padding:1px 6px;border-bottom:1px solid "
+    "#eee;vertical-align:top}\n"
+    "#attr{position:absolute;right:0;bottom:0;background:#fffc;font-size:11px;padding:2px 6px}\n"
+    "#zoom{position:absolute;left:8px;top:8px} #zoom "
+    "button{display:block;width:30px;height:30px;font-size:18px;margin-bottom:2px}\n"
     ".synthetic{color:#d62728;font-weight:bold}\n"
     ".site{cursor:pointer} .fov{cursor:pointer}\n"
 )
@@ -135,11 +132,10 @@ _JS = (
     "(function(){\n"
     " const svg=document.getElementById('map'); const "
     "data=JSON.parse(document.getElementById('sites-data').textContent);\n"
-    " let vb=svg.getAttribute('viewBox').split(' ').map(Number); const "
-    "full=vb.slice();\n"
+    " let vb=svg.getAttribute('viewBox').split(' ').map(Number); const full=vb.slice();\n"
     " function set(){svg.setAttribute('viewBox',vb.join(' '));}\n"
-    " function zoom(f,cx,cy){const nw=vb[2]*f,nh=vb[3]*f; vb=[cx-(cx-vb[0])*f,"
-    "cy-(cy-vb[1])*f,nw,nh]; set();}\n"
+    " function zoom(f,cx,cy){const nw=vb[2]*f,nh=vb[3]*f; "
+    "vb=[cx-(cx-vb[0])*f,cy-(cy-vb[1])*f,nw,nh]; set();}\n"
     " function toUser(ev){const r=svg.getBoundingClientRect(); const "
     "s=Math.max(vb[2]/r.width,vb[3]/r.height);\n"
     "   const ox=vb[0]+(vb[2]-r.width*s)/2, oy=vb[1]+(vb[3]-r.height*s)/2; return "
@@ -151,26 +147,22 @@ _JS = (
     "toUser(ev)[2]]; svg.style.cursor='grabbing';});\n"
     " window.addEventListener('mouseup',()=>{drag=null; svg.style.cursor='grab';});\n"
     " window.addEventListener('mousemove',ev=>{if(!drag)return; "
-    "vb[0]=drag[2]-(ev.clientX-drag[0])*drag[4]; "
-    "vb[1]=drag[3]-(ev.clientY-drag[1])*drag[4]; set();});\n"
-    " document.getElementById('zin').onclick=()=>zoom(1/1.5,vb[0]+vb[2]/2,"
-    "vb[1]+vb[3]/2);\n"
-    " document.getElementById('zout').onclick=()=>zoom(1.5,vb[0]+vb[2]/2,"
-    "vb[1]+vb[3]/2);\n"
+    "vb[0]=drag[2]-(ev.clientX-drag[0])*drag[4]; vb[1]=drag[3]-(ev.clientY-drag[1])*drag[4]; "
+    "set();});\n"
+    " document.getElementById('zin').onclick=()=>zoom(1/1.5,vb[0]+vb[2]/2,vb[1]+vb[3]/2);\n"
+    " document.getElementById('zout').onclick=()=>zoom(1.5,vb[0]+vb[2]/2,vb[1]+vb[3]/2);\n"
     " document.getElementById('zfit').onclick=()=>{vb=full.slice(); set();};\n"
     " document.querySelectorAll('#panel "
     "input[data-layer]').forEach(cb=>{cb.addEventListener('change',()=>{\n"
-    "   document.getElementById(cb.dataset.layer).style.display=cb.checked?'':'none';"
-    "});});\n"
+    "   document.getElementById(cb.dataset.layer).style.display=cb.checked?'':'none';});});\n"
     " const pop=document.getElementById('popup');\n"
-    " function esc(s){return String(s).replace(/[&<>\"]/g,c=>({'&':'&amp;','<':'&lt;',"
-    "'>':'&gt;','\"':'&quot;'}[c]));}\n"
+    " function esc(s){return "
+    "String(s).replace(/[&<>\"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]));}\n"
     " window.showSite=function(id){const d=data[id]; if(!d)return;\n"
     "   let h='<b>Site '+esc(id)+'</b> <a "
     "href=\"report.html#site-'+encodeURIComponent(id)+'\">sheet</a><table>';\n"
     "   for(const k in d){h+='<tr><td>'+esc(k)+'</td><td>'+esc(d[k])+'</td></tr>';}\n"
-    "   pop.innerHTML=h+'</table>'; pop.style.display='block'; pop.dataset.site=id;};"
-    "\n"
+    "   pop.innerHTML=h+'</table>'; pop.style.display='block'; pop.dataset.site=id;};\n"
     " document.querySelectorAll('[data-site]').forEach(el=>el.addEventListener('click"
     "',ev=>{ev.stopPropagation(); showSite(el.dataset.site);}));\n"
     "})();\n"
@@ -187,9 +179,8 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
         (
             "l-buildings",
             "buildings (OSM)",
-            f'<path d="{fr.path(town.buildings.geometry.values)}" fill="#d6d0c4" '
-            'stroke="#a9a191" stroke-width="0.3" '
-            'fill-rule="evenodd"/>',
+            f'<path d="{fr.path(town.buildings.geometry.values)}" fill="#d6d0c4" stroke="#a9a191" '
+            'stroke-width="0.3" fill-rule="evenodd"/>',
             True,
         )
     )
@@ -215,9 +206,9 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
         )
         if sel.any():
             hot.append(
-                f'<path d="{fr.path(segs.geometry.values[sel])}" fill="none" '
-                f'stroke="{col}" stroke-width="{2 + 1.2 * k:g}" '
-                f'stroke-linecap="round" opacity="0.85"><title>{lo:g}–{hi:g} incidents '
+                f'<path d="{fr.path(segs.geometry.values[sel])}" fill="none" stroke="{col}" '
+                f'stroke-width="{2 + 1.2 * k:g}" stroke-linecap="round" opacity="0.85">'
+                f"<title>{lo:g}–{hi:g} incidents "
                 "per 100 m</title></path>"
             )
     layers.append(
@@ -256,8 +247,7 @@ def _site_svg(res: Result, fr: _Frame, style: dict[str, tuple[str, str]]) -> tup
         if not p.is_empty:
             fovs.append(
                 f'<path class="fov" data-site="{sid}" d="{fr.path([p])}" fill="{col}" '
-                'fill-opacity="0.35" '
-                f'stroke="{col}" stroke-width="0.8" fill-rule="evenodd"/>'
+                f'fill-opacity="0.35" stroke="{col}" stroke-width="0.8" fill-rule="evenodd"/>'
             )
         if i in privacy.index and not privacy.geometry.loc[i].is_empty:
             masks.append(
@@ -285,10 +275,10 @@ def _patrol_svg(res: Result, fr: _Frame) -> str:
         col = PATROL_COLOURS[k % len(PATROL_COLOURS)]
         if c.geometry is not None and not c.geometry.is_empty:
             pat.append(
-                f'<path d="{fr.path([c.geometry])}" fill="none" stroke="{col}" '
-                'stroke-width="3.5" opacity="0.9">'
-                f"<title>{html.escape(c.name)}: {c.length_m / 1000:.2f} km, "
-                f"{len(c.stops)} stops</title></path>"
+                f'<path d="{fr.path([c.geometry])}" fill="none" stroke="{col}" stroke-width="3.5" '
+                'opacity="0.9">'
+                f"<title>{html.escape(c.name)}: {c.length_m / 1000:.2f} km, {len(c.stops)} "
+                "stops</title></path>"
             )
         for st in c.stops:
             x, y = fr.xy(st.x, st.y)
@@ -310,8 +300,8 @@ def _sensitive_svg(res: Result, fr: _Frame) -> str:
         x, y = fr.xy(p.geometry.x, p.geometry.y)
         nm = html.escape(p["name"] if isinstance(p["name"], str) else p["kind"])
         tri.append(
-            f'<polygon points="{x},{y - 8} {x - 7},{y + 5} {x + 7},{y + 5}" '
-            'fill="#9467bd" stroke="#000">'
+            f'<polygon points="{x},{y - 8} {x - 7},{y + 5} {x + 7},{y + 5}" fill="#9467bd" '
+            'stroke="#000">'
             f"<title>{nm} ({p['kind']})</title></polygon>"
         )
     return "".join(tri)
@@ -332,25 +322,23 @@ def _document(
     )
     title = f"siteplanner — {res.scenario.name}: interactive map"
     return (
-        "<!DOCTYPE html><html lang='en'><head><meta "
-        f"charset='utf-8'><title>{html.escape(title)}</title>"
-        "<meta name='viewport' "
-        f"content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>"
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{_CSS}</style>"
+        "</head><body>"
         f'<svg id="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:g} {h:g}" '
         'preserveAspectRatio="xMidYMid meet">'
         f"{body}</svg>"
-        '<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" '
-        'title="zoom out">−</button>'
-        '<button id="zfit" title="whole town">⌂</button></div>'
+        '<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" title="zoom '
+        'out">−</button><button id="zfit" title="whole town">⌂</button></div>'
         "<div "
         f'id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(_panel_text(res))}</div>'
-        f"<div style='margin-top:4px'>{toggles}</div><div "
-        "style='font-size:11px;margin-top:4px'>Click a site or its field "
-        "of view for its figures. Drag to pan, wheel to zoom.</div></div>"
-        '<div id="popup"></div>'
-        f'<div id="attr">© OpenStreetMap contributors (ODbL), {html.escape(town.source)} '
-        f"— {html.escape(town.crs)} — "
-        f"siteplanner {html.escape(__version__)}</div>"
+        f"<div style='margin-top:4px'>{toggles}</div>"
+        "<div style='font-size:11px;margin-top:4px'>Click a site or its field of view for its "
+        "figures. Drag to pan, wheel to zoom.</div></div>"
+        '<div id="popup"></div><div id="attr">© OpenStreetMap contributors (ODbL), '
+        f"{html.escape(town.source)} "
+        f"— {html.escape(town.crs)} — siteplanner {html.escape(__version__)}</div>"
         f'<script type="application/json" id="sites-data">{popup_json}'
         f"</script><script>{_JS}</script></body></html>"
     )
@@ -413,14 +401,13 @@ def _marker(marker: str, x: float, y: float, col: str) -> str:
         return f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{col}" stroke="#fff"/>'
     if marker == "D":
         return (
-            f'<polygon points="{x},{y - 7} {x + 7},{y} {x},{y + 7} {x - 7},{y}" '
-            f'fill="{col}" stroke="#fff" '
-            'stroke-width="1.2"/>'
+            f'<polygon points="{x},{y - 7} {x + 7},{y} {x},{y + 7} {x - 7},{y}" fill="{col}" '
+            'stroke="#fff" stroke-width="1.2"/>'
         )
     if marker == "^":
         return (
-            f'<polygon points="{x},{y - 7} {x - 6},{y + 5} {x + 6},{y + 5}" '
-            f'fill="{col}" stroke="#fff"/>'
+            f'<polygon points="{x},{y - 7} {x - 6},{y + 5} {x + 6},{y + 5}" fill="{col}" '
+            'stroke="#fff"/>'
         )
     return f'<circle cx="{x}" cy="{y}" r="6" fill="{col}" stroke="#fff" stroke-width="1.2"/>'
 
