@@ -96,7 +96,9 @@ def _compass(h: float) -> str:
 
 
 def prefecture_table(res: Result) -> pd.DataFrame:
-    """The prefecture table: one row per existing or proposed camera (see :data:`PREFECTURE_COLUMNS`).
+    """The prefecture table: one row per existing or proposed camera.
+
+    See :data:`PREFECTURE_COLUMNS`.
 
     Parameters
     ----------
@@ -163,7 +165,7 @@ def prefecture_table(res: Result) -> pd.DataFrame:
 
 
 def hotspot_breaks(segments: gpd.GeoDataFrame) -> list[float]:
-    """Class breaks of ``per_100m`` (quartiles and 9th decile of the shared segments), increasing."""
+    """Class breaks of ``per_100m`` (quartiles and 9th decile of the shared segments), rising."""
     v = segments["per_100m"].dropna().to_numpy(float)
     if not len(v):
         return [0.0, 1.0]
@@ -260,7 +262,8 @@ def plan_layers(
 # QGIS styles
 # ---------------------------------------------------------------------------------------------
 
-#: Style of each layer: (symbol type, fill/line colour RGBA, outline colour RGBA, width mm, marker, label field).
+#: Style of each layer: (symbol type, fill/line colour RGBA, outline colour RGBA, width mm,
+#: marker, label field).
 _STYLE: dict[str, tuple[str, str, str, float, str, str | None]] = {
     "study_area": ("fill", "0,0,0,0", "0,0,0,255", 0.6, "", None),
     "existing_cameras": ("marker", "31,119,180,255", "0,0,0,255", 3.0, "square", "site_id"),
@@ -343,40 +346,49 @@ def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
             (b[k], b[k + 1], cols[min(k, len(cols) - 1)], 0.5 + 0.4 * k) for k in range(len(b) - 1)
         ]
         ranges = "".join(
-            f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per 100 m" render="true"/>'
+            f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{lo:g}–{hi:g} per 100 m" '
+            'render="true"/>'
             for i, (lo, hi, _, _) in enumerate(classes)
         )
         symbols = "".join(
             _symbol("line", c, "", w, "", str(i)) for i, (_, _, c, w) in enumerate(classes)
         )
         renderer = (
-            f'<renderer-v2 type="graduatedSymbol" attr="per_100m" graduatedMethod="GraduatedColor" symbollevels="0" '
-            f'enableorderby="0" forceraster="0"><ranges>{ranges}</ranges><symbols>{symbols}</symbols></renderer-v2>'
+            '<renderer-v2 type="graduatedSymbol" attr="per_100m" graduatedMethod="GraduatedColor" '
+            f'symbollevels="0" enableorderby="0" forceraster="0"><ranges>{ranges}</ranges>'
+            f"<symbols>{symbols}</symbols></renderer-v2>"
         )
     else:
         renderer = (
-            f'<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+            '<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
             f"<symbols>{_symbol(kind, fill, outline, width, marker)}</symbols></renderer-v2>"
         )
     labeling = ""
     if label:
         labeling = (
-            f'<labeling type="simple"><settings calloutType="simple"><text-style fieldName={quoteattr(label)} '
-            f'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
-            f'<text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/></text-style>'
-            f'<placement placement="0" dist="1"/><rendering obstacle="1"/></settings></labeling>'
+            '<labeling type="simple"><settings calloutType="simple"><text-style '
+            f"fieldName={quoteattr(label)} "
+            'fontSize="8" fontWeight="75" textColor="0,0,0,255" isExpression="0">'
+            '<text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/>'
+            '</text-style><placement placement="0" dist="1"/><rendering obstacle="1"/></settings>'
+            "</labeling>"
         )
     return (
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
         f'<qgis version="3.28.0-Firenze" styleCategories="Symbology|Labeling">{renderer}{labeling}'
-        f"<layerGeometryType>{ {'marker': 0, 'line': 1, 'fill': 2}[kind] }</layerGeometryType></qgis>\n"
+        f"<layerGeometryType>{ {'marker': 0, 'line': 1, 'fill': 2}[kind] }</layerGeometryType>"
+        "</qgis>\n"
     )
 
 
-_LAYER_STYLES_SQL = """CREATE TABLE IF NOT EXISTS layer_styles (
- id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256),
- f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN,
- description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"""
+_LAYER_STYLES_SQL = (
+    "CREATE TABLE IF NOT EXISTS layer_styles (\n"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256), "
+    "f_table_name TEXT(256),\n"
+    " f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault "
+    "BOOLEAN,\n"
+    " description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"
+)
 
 
 def write_gpkg(
@@ -408,10 +420,10 @@ def write_gpkg(
         for name, gdf in layers.items():
             if name in _STYLE:
                 con.execute(
-                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                    "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                    "VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner default style', '', '', "
-                    "'2000-01-01T00:00:00Z')",
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                    "owner, ui, update_time) VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner "
+                    "default style', '', '', '2000-01-01T00:00:00Z')",
                     (
                         name,
                         name,
@@ -424,8 +436,9 @@ def write_gpkg(
             0
         ]:
             con.execute(
-                "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description) "
-                "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles')"
+                "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, "
+                "description) VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer "
+                "styles')"
             )
         con.commit()
     finally:
@@ -434,7 +447,10 @@ def write_gpkg(
 
 
 def write_exports(res: Result, out_dir: str | Path) -> list[Path]:
-    """Write ``plan.gpkg`` (styled) and ``prefecture.csv`` into ``out_dir``; returns the files written."""
+    """Write ``plan.gpkg`` (styled) and ``prefecture.csv`` into ``out_dir``.
+
+    Returns the files written.
+    """
     out_dir = Path(out_dir)
     rv = res.review
     decisions = {r.site_id: r.decision for r in rv.rows} if rv is not None else {}

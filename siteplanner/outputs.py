@@ -88,7 +88,8 @@ def write_plan_tables(res: Result, stage: Path) -> None:
     )
     for c in res.circuits:
         lines = [
-            f"{c.name}: {c.length_m / 1000:.2f} km, {c.duration_min:.0f} min of {c.budget_min:.0f}, {len(c.stops)} stops"
+            f"{c.name}: {c.length_m / 1000:.2f} km, {c.duration_min:.0f} min of "
+            f"{c.budget_min:.0f}, {len(c.stops)} stops"
         ]
         lines += [
             f"{i:>3}. {line}" for i, line in enumerate(res.patrols.itineraries[c.name], start=1)

@@ -335,7 +335,26 @@ def _draw_layers(
     edges: Any,
 ) -> None:
     """Hotspot classes, buildings, streets, study area, fields of view, patrols and sites."""
-    town, sites, g = res.town, res.sites, res.grid
+    _draw_base(ax, res, hc, cmap, box, detail=detail, edges=edges)
+    shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
+    ex = shown[shown["status"] == "existing"]
+    _draw_views(ax, res, shown, ex, detail=detail)
+    _draw_patrols(ax, res, detail=detail)
+    _draw_markers(ax, res, shown, ex, detail=detail)
+
+
+def _draw_base(
+    ax: matplotlib.axes.Axes,
+    res: Result,
+    hc: HotspotClasses,
+    cmap: ListedColormap,
+    box: Any | None,
+    *,
+    detail: bool,
+    edges: Any,
+) -> None:
+    """Hotspot classes, buildings, streets and the study area's boundary."""
+    town, g = res.town, res.grid
     left, top = g.transform.c, g.transform.f
     right = left + g.transform.a * g.values.shape[1]
     bottom = top + g.transform.e * g.values.shape[0]
@@ -376,8 +395,12 @@ def _draw_layers(
         ),
         autolim=False,
     )
-    shown = sites[sites["status"].isin(["existing", "proposed"])]
-    ex = shown[shown["status"] == "existing"]
+
+
+def _draw_views(
+    ax: matplotlib.axes.Axes, res: Result, shown: Any, ex: Any, *, detail: bool
+) -> None:
+    """Fields of view: existing cameras, then the proposed sites phase by phase."""
     ax.add_artist(
         polygons_patch(
             [res.fov.polygons[i] for i in ex.index],
@@ -403,6 +426,10 @@ def _draw_layers(
                 zorder=4.1,
             )
         )
+
+
+def _draw_patrols(ax: matplotlib.axes.Axes, res: Result, *, detail: bool) -> None:
+    """Patrol circuits and their stops."""
     for k, c in enumerate(res.circuits):
         col = PATROL_COLOURS[k % len(PATROL_COLOURS)]
         if c.geometry is not None and not c.geometry.is_empty:
@@ -427,6 +454,13 @@ def _draw_layers(
                 linewidths=0.5,
                 zorder=6,
             )
+
+
+def _draw_markers(
+    ax: matplotlib.axes.Axes, res: Result, shown: Any, ex: Any, *, detail: bool
+) -> None:
+    """Sensitive sites, existing cameras and proposed sites (one marker per phase)."""
+    town = res.town
     sens = town.pois[
         town.pois["kind"].isin(SENSITIVE_KINDS) & town.pois.within(town.area.buffer(50))
     ]
@@ -512,7 +546,7 @@ def place_labels(
     avoid_xy: np.ndarray | None = None,
     marker_px: float = 5.0,
 ) -> None:
-    """Move each label, in turn, to the first free spot around its point (greedy, like cartographers).
+    """Move each label, in turn, to the first free spot around its point (greedy).
 
     Spots are tried at growing distances (9 to 90 px) in eight directions, diagonals first; a
     spot is free when the label's box stays inside the axes and overlaps neither a label
@@ -685,7 +719,6 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     matplotlib.figure.Figure
         Axes labelled ``map`` (the town), ``legend`` and ``zoom``.
     """
-    import shapely
 
     town = res.town
     hc = hotspot_classes(res.grid, res.demand_.grid_inside, k=k, scheme=scheme)
@@ -720,7 +753,31 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
         borderaxespad=0.0,
         labelspacing=0.45,
     )
-    # zoom panel over the densest cluster of sites
+    _zoom_panel(fig, ax, res, hc, cmap, edges)
+    _plan_map_notes(fig, res)
+    ax.apply_aspect()
+    _label_sites(ax, res)
+    log.info(
+        "plan_map: %d hotspot class(es) (%s), %d phase(s), %d circuit(s)",
+        len(hc.bins),
+        hc.scheme,
+        len(_phase_order(res)),
+        len(res.circuits),
+    )
+    return fig
+
+
+def _zoom_panel(
+    fig: Figure,
+    ax: matplotlib.axes.Axes,
+    res: Result,
+    hc: HotspotClasses,
+    cmap: ListedColormap,
+    edges: Any,
+) -> None:
+    """The zoom panel of :func:`plan_map` over the densest cluster of sites, framed on ``ax``."""
+    import shapely
+
     shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
     side = max(12 * float(res.fov.range_m), 350.0)
     win = densest_window(np.column_stack([shown.geometry.x, shown.geometry.y]), side)
@@ -753,10 +810,14 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
         ax.text(win[0], win[3], "zoom", fontsize=7, va="bottom", ha="left", zorder=21)
         zax.apply_aspect()
         _label_sites(zax, res, shapely.box(*win))
+
+
+def _plan_map_notes(fig: Figure, res: Result) -> None:
+    """The sources line of :func:`plan_map`, and its SYNTHETIC banner when the incidents are."""
     fig.text(
         0.01,
         0.012,
-        f"Streets, buildings: © OpenStreetMap contributors (ODbL), {town.source}. Incidents: "
+        f"Streets, buildings: © OpenStreetMap contributors (ODbL), {res.town.source}. Incidents: "
         f"{'SYNTHETIC (simulated, not real data)' if res.synthetic else 'scenario files'}. "
         "siteplanner",
         fontsize=7.5,
@@ -774,16 +835,6 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
             va="top",
             bbox={"facecolor": "white", "edgecolor": WATERMARK_GREY, "pad": 3},
         )
-    ax.apply_aspect()
-    _label_sites(ax, res)
-    log.info(
-        "plan_map: %d hotspot class(es) (%s), %d phase(s), %d circuit(s)",
-        len(hc.bins),
-        hc.scheme,
-        len(_phase_order(res)),
-        len(res.circuits),
-    )
-    return fig
 
 
 def _ylorrd(t: float) -> tuple[float, float, float, float]:

@@ -8,14 +8,13 @@ apply, for :mod:`siteplanner.report` to insert before its sources.
 
 from __future__ import annotations
 
-import base64
-import html
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .report_html import esc, img, table
 from .vocab import EVIDENCE_SOURCES, LAPI_NOTE, OUTCOME_TEXT, OUTCOMES
 
 if TYPE_CHECKING:
@@ -28,23 +27,6 @@ PHASE_TEXT = {
     "night": "night, lights on",
     "extinction": "night, lights off (extinction)",
 }
-
-
-def _e(v: Any) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return "–"
-    return html.escape(str(v))
-
-
-def _table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "<p class='small'>(none)</p>"
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _hours(h: tuple[int, int] | None) -> str:
@@ -147,27 +129,26 @@ def night_html(res: Result) -> str:
     lt = res.scenario.lighting
     h = ["<section id='night'><h2>Coverage by day and by night</h2>"]
     h.append(
-        f"<p>At night a camera sees a point of its daytime field of view only where the street is lit "
-        f"(and {lt.lit_lux:g} lx reach the camera's minimum illumination of {model.min_lux:g} lx), or within "
-        f"its infrared range ({model.ir_range_m:g} m for {_e(model.name)}). Street lighting comes from the OSM "
-        f"<code>lit</code> tag"
+        "<p>At night a camera sees a point of its daytime field of view only where the street is "
+        f"lit (and {lt.lit_lux:g} lx reach the camera's minimum illumination of {model.min_lux:g} "
+        f"lx), or within its infrared range ({model.ir_range_m:g} m for {esc(model.name)}). Street "
+        "lighting comes from the OSM <code>lit</code> tag"
         + (" and the lighting file" if lt.file else "")
-        + f"; streets without it are counted as {'lit' if lt.unknown == 'lit' else 'unlit'} while the lights "
-        "are on.</p>"
+        + "; streets without it are counted as "
+        f"{'lit' if lt.unknown == 'lit' else 'unlit'} while the lights are on.</p>"
     )
-    h.append(_table(night_table(res)))
+    h.append(table(night_table(res)))
     h.append(
         f"<p><b>{n.lost_share:.1%}</b> of the demand weight is covered by day but not in the "
         f"{PHASE_TEXT[n.darkest]} ({n.lost_of_covered:.0%} of what the plan covers by day).</p>"
     )
     h.append("<h3>Demand by street lighting</h3>")
     d = n.demand_by_state.assign(demand_share=lambda x: x["demand_share"].map("{:.1%}".format))
-    h.append(_table(d))
-    png = base64.b64encode(night_figure(res)).decode("ascii")
-    h.append(f'<img alt="coverage lost to darkness" src="data:image/png;base64,{png}">')
+    h.append(table(d))
+    h.append(img(night_figure(res), "coverage lost to darkness"))
     h.append(f"<h3>Streets where darkness removes coverage ({PHASE_TEXT[n.darkest]})</h3>")
     ds = n.dark_streets.assign(weight_lost=lambda x: x["weight_lost"].map("{:.2%}".format))
-    h.append(_table(ds))
+    h.append(table(ds))
     h.append("</section>")
     return "".join(h)
 
@@ -202,11 +183,11 @@ def notes_html(res: Result) -> str:
     walks = ", ".join(sorted(set(f["walk"])))
     return (
         "<section id='field-notes'><h2>Marches exploratoires</h2>"
-        f"<p>{len(f)} note(s) of {_e(walks)}: {_e(counts)}. Notes raise the demand within "
+        f"<p>{len(f)} note(s) of {esc(walks)}: {esc(counts)}. Notes raise the demand within "
         f"{res.scenario.field_notes[0].radius_m:g} m (weights by category: "
-        + _e(", ".join(f"{k} {v:g}" for k, v in res.scenario.field_notes[0].weights.items()))
+        + esc(", ".join(f"{k} {v:g}" for k, v in res.scenario.field_notes[0].weights.items()))
         + ", in units of the mean demand weight).</p>"
-        + _table(notes_table(res))
+        + table(notes_table(res))
         + "</section>"
     )
 
@@ -218,13 +199,13 @@ def entrances_html(res: Result) -> str:
         return ""
     return (
         "<section id='entrances'><h2>Entrées de ville — proposition au partenaire État</h2>"
-        f"<p>{len(e)} road(s) cross the commune's boundary (primary to tertiary roads, and residential roads "
-        "with through traffic). They are candidate sites for <b>context cameras</b> of the vehicle entrances, "
-        "listed as a proposal to the State partner (police nationale or gendarmerie), not as municipal "
-        "sites.</p>"
-        f"<p class='legal'><b>Legal note.</b> {_e(LAPI_NOTE)} siteplanner never proposes "
+        f"<p>{len(e)} road(s) cross the commune's boundary (primary to tertiary roads, and "
+        "residential roads with through traffic). They are candidate sites for <b>context "
+        "cameras</b> of the vehicle entrances, listed as a proposal to the State partner (police "
+        "nationale or gendarmerie), not as municipal sites.</p><p class='legal'>"
+        f"<b>Legal note.</b> {esc(LAPI_NOTE)} siteplanner never proposes "
         "number-plate readers as municipal cameras.</p>"
-        + _table(res.figures.entrances_table.drop(columns="legal_note"))
+        + table(res.figures.entrances_table.drop(columns="legal_note"))
         + "</section>"
     )
 
@@ -235,14 +216,14 @@ def evidence_html(res: Result) -> str:
     if tab is None:
         return ""
     return (
-        "<section id='evidence'><h2>What cameras are expected to do</h2>"
-        "<p>Incidents of the window inside the fields of view of the existing and proposed cameras, by "
-        "category, beside the evidence of camera effects on that kind of crime from the meta-analyses. "
-        "Read the coverage figure with this expectation: effects concentrate on vehicle and property crime "
+        "<section id='evidence'><h2>What cameras are expected to do</h2><p>Incidents of the window "
+        "inside the fields of view of the existing and proposed cameras, by category, beside the "
+        "evidence of camera effects on that kind of crime from the meta-analyses. Read the "
+        "coverage figure with this expectation: effects concentrate on vehicle and property crime "
         "and car parks, with little measurable effect on violence.</p>"
-        + _table(tab)
+        + table(tab)
         + "<p class='small'>Sources: "
-        + _e("; ".join(EVIDENCE_SOURCES))
+        + esc("; ".join(EVIDENCE_SOURCES))
         + "</p></section>"
     )
 

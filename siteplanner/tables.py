@@ -246,7 +246,10 @@ def plan_table(res: Result) -> pd.DataFrame:
 
 
 def curve_table(res: Result) -> pd.DataFrame:
-    """``coverage_curve.csv``: covered share after 0, 1, … new cameras (greedy order), and the gain of each."""
+    """``coverage_curve.csv``: covered share after 0, 1, … new cameras (greedy order).
+
+    With the gain of each camera.
+    """
     c = np.asarray(res.curve, float)
     return pd.DataFrame(
         {

@@ -215,8 +215,8 @@ def test_report_in_chromium(default_run, browser, tmp_path):
     assert browser.eval("document.images.length") >= 4
     # one vector close-up per sheet, drawn
     assert browser.eval(
-        "Array.from(document.querySelectorAll('section.sheet svg.closeup'))"
-        ".filter(s => s.getBoundingClientRect().width > 100).length"
+        "Array.from(document.querySelectorAll('section.sheet svg.closeup')).filter(s => "
+        "s.getBoundingClientRect().width > 100).length"
     ) == len(prop)
     shot = tmp_path / "report.png"
     browser.screenshot(shot, full_page=True)
@@ -232,7 +232,8 @@ def test_map_in_chromium(default_run, browser, tmp_path):
     top = res.sites.loc[res.sites["status"] == "proposed"].sort_values("rank")["site_id"].iloc[0]
     # a click on the site shows its sheet's figures
     browser.eval(
-        f"document.getElementById('site-{top}').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))"
+        f"document.getElementById('site-{top}').dispatchEvent(new MouseEvent('click', {{bubbles: "
+        f"true}}))"
     )
     text = browser.eval("document.getElementById('popup').innerText")
     assert f"Site {top}" in text and "marginal gain" in text and "privacy (L251-3)" in text

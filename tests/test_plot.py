@@ -1,4 +1,4 @@
-"""map.png: hotspot classes, one marker per phase, labels without overlap, legend outside the map."""
+"""map.png: hotspot classes, one marker per phase, labels apart, legend outside the map."""
 
 from __future__ import annotations
 

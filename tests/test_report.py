@@ -83,7 +83,7 @@ def test_report_pdf_only_when_asked(default_run):
     assert pdf.startswith(b"%PDF")
     n_pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     n_sites = int((res.sites["status"] == "proposed").sum())
-    # summary, overview, curve, coverage, sheets, patrol map, one page per circuit, dashboard, review
+    # summary, overview, curve, coverage, sheets, patrol map, a page per circuit, dashboard, review
     assert n_pages == 4 + n_sites + 1 + len(res.circuits) + 2
 
 
