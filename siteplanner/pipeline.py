@@ -122,7 +122,7 @@ def plan(
 ) -> Result:
     """Load a scenario's inputs and run every analysis step (nothing is written).
 
-    ``town``: a town already loaded for the scenario's area (tests and batch runs reuse one).
+    ``town``: a town already loaded for the scenario's area (tests reuse one).
     """
     timings: dict[str, float] = {}
     with _step("load", timings, on_step):
@@ -140,7 +140,7 @@ def run(
     """Plan a scenario and write its outputs; returns the result and the files written."""
     res = plan(sc, on_step=on_step, town=town)
     out = Path(out_dir) if out_dir is not None else res.inputs.paths.output
-    if on_step:
-        on_step("outputs")
-    files = outputs.write_outputs(res, out, started=time.perf_counter())
+    timings = dict(res.timings_s)
+    with _step("outputs", timings, on_step):  # summary.json, written last, says this time too
+        files = outputs.write_outputs(res, out, started=time.perf_counter())
     return res, files

@@ -7,8 +7,8 @@ Each step of :mod:`siteplanner.pipeline` returns one frozen value::
     candidates(inputs)                  -> Candidates  steps/sites.py
     coverage(inputs, demand, cands)     -> Coverage    steps/coverage.py
     review(inputs, cands, cov)          -> Decisions   steps/review.py
-    optimise(...)                       -> PhasePlans  steps/phases.py
-    patrol(...)                         -> Patrols     steps/patrols.py
+    optimise_phases(...)                -> PhasePlans  steps/phases.py
+    patrols(...)                        -> Patrols     steps/patrols.py
     figures(...)                        -> Figures     steps/figures.py
 
 A frozen :class:`Result` holds them, with every figure an output shows: the sites with their
@@ -206,7 +206,7 @@ class Result:
     """Everything a run computed: the value every output is written from."""
 
     inputs: Inputs
-    demand_: Demand
+    demand_: Demand  # the step's value; ``demand`` is its points table, the name outputs read
     candidates: Candidates
     coverage: Coverage
     decisions: Decisions

@@ -52,3 +52,17 @@ def test_no_import_cycle_and_layers_hold():
 
 def test_modules_and_functions_within_their_limits():
     assert sizes_mod.oversized(ROOT / "siteplanner") == []
+
+
+def test_every_step_value_is_frozen():
+    import dataclasses
+
+    from siteplanner import result
+
+    values = [
+        getattr(result, n)
+        for n in ("Paths", "Inputs", "Demand", "Candidates", "Coverage", "Decisions")
+        + ("PhasePlans", "Patrols", "Figures", "Result")
+    ]
+    for cls in values:
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, cls.__name__

@@ -32,7 +32,7 @@ def load(sc: Scenario, *, town: io.Town | None = None, for_plan: bool = True) ->
     sc
         The scenario.
     town
-        A town already loaded for this scenario's area (tests and batch runs reuse one);
+        A town already loaded for this scenario's area (tests reuse one);
         ``None`` reads it from the OSM extract.
     for_plan
         ``False`` for the observatory: no patrol start, trench ends nor existing cameras are
