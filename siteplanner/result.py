@@ -56,6 +56,9 @@ class Paths:
     review: Path
     lighting: Path | None
     output: Path
+    incidents: tuple[Path, ...] = ()
+    field_notes: tuple[Path, ...] = ()
+    cameras: Path | None = None
 
 
 @dataclass(frozen=True, eq=False)

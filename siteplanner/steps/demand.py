@@ -9,6 +9,7 @@ marches exploratoires (``[[field_notes]]``).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -49,7 +50,7 @@ def demand(inputs: Inputs) -> Demand:
         demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m
     )
     points = coverage.demand_table(demand_xy, intensity, mult, town.crs)
-    points, notes = field_notes_demand(sc, town, points, demand_xy)  # marches exploratoires
+    points, notes = field_notes_demand(sc, town, points, demand_xy, inputs.paths.field_notes)
     # sensitive sites in the margin raise demand inside the commune, and are counted apart
     sens_pois = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
     outside = int((~jurisdiction.inside_flags(sens_pois.geometry, town.area)).sum())
@@ -136,17 +137,22 @@ def hotspot_grid(
 
 
 def field_notes_demand(
-    sc: Scenario, town: io.Town, points: gpd.GeoDataFrame, demand_xy: np.ndarray
+    sc: Scenario,
+    town: io.Town,
+    points: gpd.GeoDataFrame,
+    demand_xy: np.ndarray,
+    paths: tuple[Path, ...],
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """Read the walks' notes and raise the demand near them (each file with its own weights)."""
+    """Read the walks' notes (marches exploratoires) and raise the demand near them, each file
+    with its own weights; ``paths`` are the ``[[field_notes]]`` files, resolved."""
     if not sc.field_notes:
         return points, None
     from .. import field_notes
 
     weight = points["weight"].to_numpy(float)
     frames = []
-    for spec in sc.field_notes:
-        notes = field_notes.read_notes(sc.resolve(spec.path), walk=spec.walk, crs=spec.crs)
+    for spec, path in zip(sc.field_notes, paths):
+        notes = field_notes.read_notes(path, walk=spec.walk, crs=spec.crs)
         notes = notes.to_crs(town.crs)
         weight, inside = field_notes.notes_demand(
             demand_xy, weight, notes, town.area, weights=spec.weights, radius_m=spec.radius_m

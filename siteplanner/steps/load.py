@@ -51,9 +51,9 @@ def load(sc: Scenario, *, town: io.Town | None = None, for_plan: bool = True) ->
     town = io.scenario_town(sc) if town is None else town
     # the jurisdiction's anchors, before any heavy work: a town without a patrol start fails here
     start, ends = anchors(town, sc) if for_plan else (None, [])
+    paths = scenario_paths(sc)
     reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
     inc, n_dup = merge_reads(sc, reads, town.crs)
-    paths = scenario_paths(sc)
     qpv = read_qpv(paths.qpv, town.crs, town.area) if paths.qpv else None
     counts = dict(town.summary())
     counts["incidents"] = len(inc)
@@ -94,6 +94,9 @@ def scenario_paths(sc: Scenario) -> Paths:
         if sc.lighting is not None and sc.lighting.file
         else None,
         output=sc.resolve(sc.output.dir),
+        incidents=tuple(sc.resolve(f.path) for f in sc.incidents),
+        field_notes=tuple(sc.resolve(f.path) for f in sc.field_notes),
+        cameras=sc.resolve(area.cameras_file) if area is not None and area.cameras_file else None,
     )
 
 
@@ -168,9 +171,7 @@ def existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
     elif sc.area.existing_cameras == "osm":
         out = cameras.osm_cameras(feats, exclude=sc.area.camera_exclude)
     else:
-        out = cameras.read_cameras(
-            sc.resolve(sc.area.cameras_file), crs=sc.area.existing_cameras_crs
-        )
+        out = cameras.read_cameras(scenario_paths(sc).cameras, crs=sc.area.existing_cameras_crs)
     out = out.to_crs(town.crs) if out.crs is not None else out.set_crs(town.crs)
     log.info(
         "existing cameras (%s): %d, of which %d with a known heading",
