@@ -469,13 +469,10 @@ def event_sheet(
     ep: EventPlan, town_graph: Any, buildings: gpd.GeoDataFrame, path: Path, *, dpi: int = 110
 ) -> None:
     """The one-page event sheet (A4 portrait): map, key figures and tables; PDF or PNG by suffix."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     ev = ep.event
-    fig = plt.figure(figsize=(8.27, 11.69))
+    fig = Figure(figsize=(8.27, 11.69))  # no pyplot: no global backend is chosen
     _sheet_map(fig, ep, town_graph, buildings)
     fig.text(0.04, 0.965, f"Fiche événement — {ev.name}", fontsize=13, weight="bold")
     fig.text(
@@ -495,7 +492,6 @@ def event_sheet(
     )
     _sheet_tables(fig, ep)
     fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 def _sheet_map(fig: Any, ep: EventPlan, town_graph: Any, buildings: gpd.GeoDataFrame) -> None:
