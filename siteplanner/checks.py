@@ -155,15 +155,7 @@ def check_incidents(sc: Scenario, town: io.Town) -> tuple[int, int]:
             f"{sc.path}: no [[incidents]] file; accepted: at least one incident file (or "
             "`siteplanner simulate-incidents` for a SYNTHETIC one)"
         )
-    w = sc.hotspots.window
-    tw = windows.TimeWindow(
-        name=w.name,
-        hours=w.hours,
-        days=w.days,
-        school_holidays=w.school_holidays,
-        public_holidays=w.public_holidays,
-        period=w.period,
-    )
+    tw = sc.hotspots.window.time_window()
     in_win = sum(int(windows.in_window(f["datetime"], tw).sum()) for f in frames if len(f))
     if in_win == 0:
         raise InputError(

@@ -332,12 +332,7 @@ def _nomad_cameras(
             f"catalogue ({', '.join(m.name for m in sc.camera.catalogue)})"
         )
     range_m = pipeline.camera_ranges(model)[sc.camera.covered_at]
-    fov_deg = coverage.wedge_fov_deg(
-        model.fov_deg
-        if model.fov_deg
-        else viewshed.horizontal_fov_deg(model.focal_mm, model.sensor_width_mm),
-        model.kind,
-    )
+    fov_deg = pipeline.camera_wedge_deg(model)
     obstacles = viewshed.build_obstacles(
         town.buildings.geometry, heights_m=town.buildings["height_m"].to_numpy()
     )

@@ -137,6 +137,32 @@ def write_geojson(dest: str | Path, gdf: gpd.GeoDataFrame, *, precision: int = 7
     write_json(dest, obj)
 
 
+def write_geotiff(
+    dest: str | Path, values: np.ndarray, transform: Any, crs: str, tags: dict[str, str]
+) -> None:
+    """Write one float32 band as a deflated GeoTIFF with its CRS and ``tags``, atomically."""
+    import rasterio
+
+    def write(path: Path) -> None:
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            height=values.shape[0],
+            width=values.shape[1],
+            count=1,
+            dtype="float32",
+            crs=crs,
+            transform=transform,
+            compress="deflate",
+            nodata=None,
+        ) as dst:
+            dst.write(values.astype("float32"), 1)
+            dst.update_tags(**tags)
+
+    write_with(dest, write)
+
+
 def write_with(dest: str | Path, writer: Callable[[Path], None]) -> None:
     """Call ``writer(tmp_path)`` then move the file into place atomically."""
     with atomic_path(dest) as tmp:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import __version__, hotspot_grids, hotspots, incidents, io
+from . import __version__, files, hotspot_grids, hotspots, incidents, io
 from ._errors import InputError
 from .scenario import Scenario
 
@@ -218,32 +218,11 @@ def summary(res: IncidentMaps) -> dict[str, Any]:
 
 def write(res: IncidentMaps, out_dir: Path) -> list[Path]:
     """``hotspots.tif``, ``indicators.csv``, ``quarantine.csv`` and ``summary.json`` (staged)."""
-    import rasterio
-
-    def tif(p: Path) -> None:
-        g = res.grid
-        with rasterio.open(
-            p,
-            "w",
-            driver="GTiff",
-            height=g.values.shape[0],
-            width=g.values.shape[1],
-            count=1,
-            dtype="float32",
-            crs=res.crs,
-            transform=g.transform,
-            compress="deflate",
-        ) as dst:
-            dst.write(g.values.astype("float32"), 1)
-            dst.update_tags(
-                window=g.window,
-                method=g.method,
-                cell_m=str(g.cell_m),
-                units="weighted incidents per km2",
-            )
-
     with io.staged_folder(out_dir) as (stage, written):
-        io.write_with(stage / "hotspots.tif", tif)
+        g = res.grid
+        tags = {"window": g.window, "method": g.method, "cell_m": str(g.cell_m)}
+        tags["units"] = "weighted incidents per km2"
+        files.write_geotiff(stage / "hotspots.tif", g.values, g.transform, res.crs, tags)
         io.write_text(
             stage / "indicators.csv", res.indicators.to_csv(index=False, lineterminator="\n")
         )

@@ -45,7 +45,7 @@ def write_outputs(res: Result, out_dir: Path, *, started: float | None = None) -
         files.write_geojson(stage / "sites.geojson", sites_frame(res))
         files.write_geojson(stage / "viewsheds.geojson", viewsheds_frame(res))
         files.write_geojson(stage / "patrols.geojson", patrols_frame(res))
-        files.write_with(stage / "hotspots.tif", lambda p: hotspots_tif(res, p))
+        hotspots_tif(res, stage / "hotspots.tif")
         arrays = res.figures.coverage_arrays
         files.write_with(stage / "coverage.npz", lambda p: np.savez_compressed(p, **arrays))
         for c in res.circuits:
@@ -99,32 +99,17 @@ def write_plan_tables(res: Result, stage: Path) -> None:
 
 def hotspots_tif(res: Result, path: Path) -> None:
     """Write the density raster as a GeoTIFF with its CRS and window in the tags."""
-    import rasterio
-
     g = res.grid
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        height=g.values.shape[0],
-        width=g.values.shape[1],
-        count=1,
-        dtype="float32",
-        crs=res.town.crs,
-        transform=g.transform,
-        compress="deflate",
-        nodata=None,
-    ) as dst:
-        dst.write(g.values.astype("float32"), 1)
-        dst.update_tags(
-            window=g.window,
-            method=g.method,
-            bandwidth_m=str(g.bandwidth_m),
-            cell_m=str(g.cell_m),
-            units="weighted incidents per km2",
-            synthetic=str(res.synthetic).lower(),
-            source="siteplanner " + __version__,
-        )
+    tags = {
+        "window": g.window,
+        "method": g.method,
+        "bandwidth_m": str(g.bandwidth_m),
+        "cell_m": str(g.cell_m),
+        "units": "weighted incidents per km2",
+        "synthetic": str(res.synthetic).lower(),
+        "source": "siteplanner " + __version__,
+    }
+    files.write_geotiff(path, g.values, g.transform, res.town.crs, tags)
 
 
 def _write_issue17(res: Result, stage: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import io, outputs
 from .result import Inputs, Result
 from .scenario import Scenario
-from .steps.coverage import camera_ranges, coverage, read_dem
+from .steps.coverage import camera_ranges, camera_wedge_deg, coverage, read_dem
 from .steps.demand import demand, hotspot_grid, time_window, window_incidents
 from .steps import dashboard
 from .steps.figures import figures
@@ -45,6 +45,7 @@ __all__ = [
     "anchors",
     "area_node",
     "camera_ranges",
+    "camera_wedge_deg",
     "existing_cameras",
     "hotspot_grid",
     "load",

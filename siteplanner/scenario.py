@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import windows
 from ._errors import ScenarioError
 from .incidents import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
 from .vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES
@@ -250,6 +251,17 @@ class Window(_Model):
                 "hours must be two different integers in 0..24, e.g. [18, 24] or [22, 6]"
             )
         return v
+
+    def time_window(self) -> windows.TimeWindow:
+        """The analysis time window (:class:`siteplanner.windows.TimeWindow`) of this window."""
+        return windows.TimeWindow(
+            name=self.name,
+            hours=self.hours,
+            days=self.days,
+            school_holidays=self.school_holidays,
+            public_holidays=self.public_holidays,
+            period=self.period,
+        )
 
 
 class Hotspots(_Model):

@@ -28,12 +28,7 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
     sites = cands.sites.copy()
     ranges = camera_ranges(model)
     range_m = ranges[sc.camera.covered_at]
-    fov_deg = cov.wedge_fov_deg(
-        model.fov_deg
-        if model.fov_deg
-        else viewshed.horizontal_fov_deg(model.focal_mm, model.sensor_width_mm),
-        model.kind,
-    )
+    fov_deg = camera_wedge_deg(model)
     obstacles = viewshed.build_obstacles(
         town.buildings.geometry, heights_m=town.buildings["height_m"].to_numpy()
     )
@@ -106,6 +101,12 @@ def _view_columns(
     for lvl, r in ranges.items():
         sites[f"{lvl}_m"] = round(r, 1)
     return sites
+
+
+def camera_wedge_deg(model) -> float:
+    """The wedge a catalogue camera covers (its field of view, from its optics when not given)."""
+    fov = model.fov_deg or viewshed.horizontal_fov_deg(model.focal_mm, model.sensor_width_mm)
+    return cov.wedge_fov_deg(fov, model.kind)
 
 
 def camera_ranges(model) -> dict[str, float]:

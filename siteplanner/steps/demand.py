@@ -77,14 +77,7 @@ def demand(inputs: Inputs) -> Demand:
 
 def time_window(w: Window) -> windows.TimeWindow:
     """The analysis time window of a scenario window."""
-    return windows.TimeWindow(
-        name=w.name,
-        hours=w.hours,
-        days=w.days,
-        school_holidays=w.school_holidays,
-        public_holidays=w.public_holidays,
-        period=w.period,
-    )
+    return w.time_window()
 
 
 def window_incidents(
