@@ -23,7 +23,15 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EPS", "HighsAnswer", "as_index_array", "highs_answer", "match_tol", "new_highs"]
+__all__ = [
+    "EPS",
+    "HighsAnswer",
+    "as_index_array",
+    "checked_cost",
+    "highs_answer",
+    "match_tol",
+    "new_highs",
+]
 
 EPS = 1e-9  # relative tolerance under which a plan counts as optimal
 
@@ -81,6 +89,31 @@ def as_index_array(
         )
         arr = arr[(arr >= 0) & (arr < n)]
     return np.unique(arr)
+
+
+def checked_cost(
+    cost_eur: Iterable[float] | np.ndarray | None, n: int, problems: list[str], *, default: float
+) -> np.ndarray:
+    """Each site's cost (``default`` for every site when none is given or the costs are bad).
+
+    ``cost_eur`` must hold ``n`` finite values ≥ 0 (one per row of ``A``); each problem found is
+    appended to ``problems`` (what is wrong and what is accepted).
+    """
+    fallback = np.full(n, float(default))
+    if cost_eur is None:
+        return fallback
+    cost = np.asarray(cost_eur, dtype=np.float64).ravel()
+    if cost.shape != (n,):
+        problems.append(f"cost_eur: {cost.size} values for {n} sites (rows of A)")
+        return fallback
+    if not np.all(np.isfinite(cost)) or np.any(cost < 0):
+        bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
+        problems.append(
+            f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; "
+            "accepted finite ≥ 0"
+        )
+        return fallback
+    return cost
 
 
 def new_highs(time_limit_s: float, *, rel_gap: float = 1e-9, **options):

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from siteplanner._errors import InfeasibleError, report_problems
-from siteplanner.milp import EPS, as_index_array, match_tol
+from siteplanner.milp import EPS, as_index_array, checked_cost, match_tol
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def prepare(
     n_s, n_d = A.shape
     w = _checked_weight(weight, n_d, problems)
     _check_limit(k, budget_eur, cost_eur, need_limit, problems)
-    cost = _checked_cost(cost_eur, n_s, problems)
+    cost = checked_cost(cost_eur, n_s, problems, default=0.0)
     if not (0.0 <= backup_share <= 1.0):
         problems.append(f"backup_share: {backup_share!r}; accepted a share between 0 and 1")
     fixed_idx = as_index_array(fixed, "fixed", n_s, problems)
@@ -306,23 +306,6 @@ def _check_limit(
         problems.append(f"budget_eur: {budget_eur!r}; accepted a finite amount ≥ 0")
     if budget_eur is not None and cost_eur is None:
         problems.append("cost_eur: a budget needs each site's cost (cost_eur, one value per site)")
-
-
-def _checked_cost(cost_eur: np.ndarray | None, n_s: int, problems: list[str]) -> np.ndarray:
-    cost = np.zeros(n_s)
-    if cost_eur is not None:
-        cost = np.asarray(cost_eur, dtype=np.float64).ravel()
-        if cost.shape != (n_s,):
-            problems.append(f"cost_eur: {cost.size} values for {n_s} sites (rows of A)")
-            cost = np.zeros(n_s)
-        elif not np.all(np.isfinite(cost)) or np.any(cost < 0):
-            bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
-            problems.append(
-                f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; "
-                "accepted finite ≥ 0"
-            )
-            cost = np.zeros(n_s)
-    return cost
 
 
 def _checked_xy(

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siteplanner._errors import InfeasibleError, InputError, report_problems
-from siteplanner.milp import EPS, as_index_array, highs_answer, match_tol, new_highs
+from siteplanner.milp import EPS, as_index_array, checked_cost, highs_answer, match_tol, new_highs
 
 logger = logging.getLogger(__name__)
 
@@ -107,19 +107,7 @@ def _prepare_cover(A, required, cost_eur, fixed, excluded) -> _Cover:
         req = np.arange(n_d)
     else:
         req = as_index_array(required, "required", n_d, problems)
-    cost = np.ones(n_s)
-    if cost_eur is not None:
-        cost = np.asarray(cost_eur, dtype=np.float64).ravel()
-        if cost.shape != (n_s,):
-            problems.append(f"cost_eur: {cost.size} values for {n_s} sites (rows of A)")
-            cost = np.ones(n_s)
-        elif not np.all(np.isfinite(cost)) or np.any(cost < 0):
-            bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
-            problems.append(
-                f"cost_eur: sites {bad[:10].tolist()} cost {cost[bad[:10]].tolist()}; "
-                "accepted finite ≥ 0"
-            )
-            cost = np.ones(n_s)
+    cost = checked_cost(cost_eur, n_s, problems, default=1.0)  # no costs: the fewest sites
     fixed_idx = as_index_array(fixed, "fixed", n_s, problems)
     excl_idx = as_index_array(excluded, "excluded", n_s, problems)
     both = np.intersect1d(fixed_idx, excl_idx)
