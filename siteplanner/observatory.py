@@ -290,7 +290,5 @@ def run(
         if out_dir is not None
         else sc.resolve(sc.output.dir) / f"observatoire_{period}"
     )
-    from .io import edges_gdf
-
-    files = write(res, out, town_source=town.source, streets=edges_gdf(town.graph, town.crs))
+    files = write(res, out, town_source=town.source, streets=inputs.streets)
     return res, files

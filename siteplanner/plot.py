@@ -731,7 +731,7 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     ax = fig.add_axes((0.01, 0.045, 0.64, 0.89), label="map")
     ax.set_aspect("equal", adjustable="box", anchor="NW")
     ax.set_facecolor("#f4f1ea")
-    edges = res.figures.streets
+    edges = res.streets
     _draw_layers(ax, res, hc, cmap, None, detail=False, edges=edges)
     xmin, ymin, xmax, ymax = town.area.buffer(60).bounds
     ax.set_xlim(xmin, xmax)

@@ -397,7 +397,7 @@ def _draw(
     if pages is not None:
         pages.savefig(overview)
         pages.savefig(curve)
-    edges = res.figures.streets
+    edges = res.streets
     keep(coverage_fig(res, edges), "coverage")
     sheets = _site_sheets(res, edges, pages, closeups)
     keep(patrol_fig(res, edges), "patrols")

@@ -66,7 +66,7 @@ def night_figure(res: Result, *, dpi: int = 90) -> bytes:
     day, dark = n.seen_by_phase["day"], n.seen_by_phase[n.darkest]
     fig = Figure(figsize=(7.5, 7.5))
     ax = fig.subplots()
-    res.figures.streets.plot(ax=ax, color="#cccccc", linewidth=0.5)
+    res.streets.plot(ax=ax, color="#cccccc", linewidth=0.5)
     gpd.GeoSeries([res.town.area.boundary], crs=res.town.crs).plot(
         ax=ax, color="#1f4e9c", linewidth=1.0
     )

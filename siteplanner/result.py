@@ -69,6 +69,7 @@ class Inputs:
     scenario: Scenario
     paths: Paths
     town: Town
+    streets: gpd.GeoDataFrame  # the walk graph's edges as lines (io.edges_gdf), computed once
     incidents: gpd.GeoDataFrame
     reads: list[IncidentRead]
     quarantine_csv: str
@@ -183,17 +184,17 @@ class Figures:
 
     ``privacy`` (indexed like the sites, for the existing and proposed ones: ``facade_m``,
     ``n_entrances``, ``action`` and the mask polygon), ``addresses`` (the nearest named street
-    of each shown site), ``hotspot_segments`` (aggregated counts on the streets), ``streets``
-    (the street edges drawn on every map), ``entrances`` and their table, ``field_notes`` (one
-    outcome per note), ``evidence`` (incidents in view by category, with their evidence class)
-    ``coverage_arrays`` (the coverage problem as ``coverage.npz`` stores it), and the report's
-    ``dashboard`` tables and ``review_effects`` (:mod:`siteplanner.steps.dashboard`).
+    of each shown site), ``hotspot_segments`` (aggregated counts on the streets), ``entrances``
+    and their table, ``field_notes`` (one outcome per note), ``evidence`` (incidents in view by
+    category, with their evidence class), ``coverage_arrays`` (the coverage problem as
+    ``coverage.npz`` stores it), and the report's ``dashboard`` tables and ``review_effects``
+    (:mod:`siteplanner.steps.dashboard`). The street edges every map draws are
+    :attr:`Inputs.streets`.
     """
 
     privacy: gpd.GeoDataFrame
     addresses: pd.Series
     hotspot_segments: gpd.GeoDataFrame
-    streets: gpd.GeoDataFrame
     entrances: gpd.GeoDataFrame | None
     entrances_table: pd.DataFrame | None
     field_notes: gpd.GeoDataFrame | None
@@ -226,6 +227,11 @@ class Result:
     @property
     def town(self) -> Town:
         return self.inputs.town
+
+    @property
+    def streets(self) -> gpd.GeoDataFrame:
+        """The street edges every map draws."""
+        return self.inputs.streets
 
     @property
     def incidents(self) -> gpd.GeoDataFrame:

@@ -172,7 +172,7 @@ _JS = (
 def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
     """Buildings, streets, hotspot segments (in classes) and the study area."""
     town = res.town
-    edges = res.figures.streets
+    edges = res.streets
     segs = res.figures.hotspot_segments
     layers: list[tuple[str, str, str, bool]] = []
     layers.append(

@@ -66,7 +66,7 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
     counts: dict[str, Any] = {"coverage_nonzeros": int(A.nnz)}
     A_day, lit_streets = A, None
     if sc.lighting is not None:  # a plan for a night window counts what cameras see at night
-        lit_streets = night.street_lighting(sc, town, inputs.paths)
+        lit_streets = night.street_lighting(sc, town, inputs.streets, inputs.paths)
         A, counts["plan_lighting_phase"] = night.window_matrix(
             sc, A, sites_xy, demand.xy, model, lit_streets
         )

@@ -34,8 +34,7 @@ def demand(inputs: Inputs) -> Demand:
     xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
     bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
     grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
-    edges = io.edges_gdf(town.graph, town.crs)
-    demand_xy, _ = hotspots.street_points(edges, spacing_m=sc.hotspots.street_spacing_m)
+    demand_xy, _ = hotspots.street_points(inputs.streets, spacing_m=sc.hotspots.street_spacing_m)
     inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
     demand_xy = demand_xy[inside]
     intensity = hotspots.sample_grid(grid, demand_xy)

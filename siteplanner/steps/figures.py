@@ -25,6 +25,7 @@ from ..privacy import Privacy, privacy_action
 from ..result import Coverage, Demand, Figures, Inputs, Patrols, PhasePlans
 from ..scenario import Scenario
 from ..vocab import LAPI_NOTE
+from . import night as night_mod
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def figures(
     """Privacy, addresses, hotspot segments, entrances, field-note outcomes and evidence."""
     sc, town = inputs.scenario, inputs.town
     sites = plans.sites
-    streets = io.edges_gdf(town.graph, town.crs)
+    streets = inputs.streets
     shown = _shown(sites)
     privacy = site_privacy(sites, cov.privacy_masks, sc.candidates.privacy_policy, town.crs)
     addresses = pd.Series(nearest_street_names(shown.geometry, streets), index=shown.index)
@@ -60,7 +61,6 @@ def figures(
         privacy=privacy,
         addresses=addresses,
         hotspot_segments=segments,
-        streets=streets,
         entrances=entrances,
         entrances_table=entrances_table,
         field_notes=notes,
@@ -232,17 +232,9 @@ def note_outcomes(
         f"{sid} (existing)" if st == "existing" else f"{sid} (proposed, rank {int(r)})"
         for sid, st, r in zip(shown["site_id"], shown["status"], shown["rank"])
     ]
-    way_ids = lighting.edge_way_ids(town.graph, edges)
-    osm_lit = lighting.read_osm_lit(inputs.paths.osm, {w for ids in way_ids for w in ids})
+    # the streets' lighting: the coverage step's when the scenario has [lighting], else read here
     lt = sc.lighting
-    file_values = (
-        lighting.read_lighting_file(inputs.paths.lighting, edges, way_ids, match_m=lt.match_m)
-        if lt is not None and inputs.paths.lighting is not None
-        else None
-    )
-    states, _ = lighting.street_states(
-        lighting.edge_lit_values(town.graph, edges, osm_lit), file_values
-    )
+    _, states, _ = cov.lit_streets or night_mod.street_lighting(sc, town, edges, inputs.paths)
     lit = lighting.lit_in_phase(states, "night", unknown_lit=lt is None or lt.unknown == "lit")
     patrol_m = float(notes["patrol_m"].max()) if len(notes) else 25.0
     out = field_notes.note_outcomes(

@@ -70,6 +70,7 @@ def load(sc: Scenario, *, town: io.Town | None = None, for_plan: bool = True) ->
         scenario=sc,
         paths=paths,
         town=town,
+        streets=io.edges_gdf(town.graph, town.crs),
         incidents=inc,
         reads=reads,
         quarantine_csv=incidents.quarantine_csv(reads),

@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def street_lighting(
-    sc: Scenario, town: io.Town, paths: Paths
+    sc: Scenario, town: io.Town, edges: gpd.GeoDataFrame, paths: Paths
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
-    """The streets, their lighting state and its source (OSM `lit`, the lighting file, assumed)."""
+    """The streets, their lighting state and its source (OSM `lit`, the lighting file, assumed).
+
+    ``edges`` are the town's street edges (:attr:`Inputs.streets`)."""
     lt = sc.lighting
-    edges = io.edges_gdf(town.graph, town.crs)
     way_ids = lighting.edge_way_ids(town.graph, edges)
     osm_lit = lighting.read_osm_lit(paths.osm, {w for ids in way_ids for w in ids})
     osm_values = lighting.edge_lit_values(town.graph, edges, osm_lit)
