@@ -163,11 +163,11 @@ def indicators(
 
 def build(sc: Scenario) -> IncidentMaps:
     """Read the scenario's incident files and make the planar hotspot grid and the indicators."""
-    from .pipeline import hotspot_grid, merge_reads, time_window, window_incidents
+    from .pipeline import hotspot_grid, merge_reads, window_incidents
 
     area, crs, reads = _study_area(sc)
     inc, n_dup = merge_reads(sc, reads, crs)
-    tw = time_window(sc.hotspots.window)
+    tw = sc.hotspots.window.time_window()
     win, cat_w, n_no_hour = window_incidents(sc, inc, tw)
     x0, y0, x1, y1 = area.bounds
     bounds = (np.floor(x0), np.floor(y0), np.ceil(x1), np.ceil(y1))

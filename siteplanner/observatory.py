@@ -230,7 +230,7 @@ def run(
     tuple
         The result and the files written.
     """
-    from .pipeline import load, time_window
+    from .pipeline import load
 
     obs = sc.observatory
     period = period or obs.period
@@ -265,7 +265,7 @@ def run(
         "observatory: all incidents read per source × category",
         count_table(merged).to_string(),
     )
-    wins = tuple(time_window(w) for w in obs.windows) or DEFAULT_WINDOWS
+    wins = tuple(w.time_window() for w in obs.windows) or DEFAULT_WINDOWS
     params = {
         "min_count": obs.min_count,
         "lixel_m": obs.lixel_m,

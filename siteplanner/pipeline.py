@@ -22,7 +22,7 @@ from . import io, outputs
 from .result import Inputs, Result
 from .scenario import Scenario
 from .steps.coverage import camera_ranges, camera_wedge_deg, coverage, read_dem
-from .steps.demand import demand, hotspot_grid, time_window, window_incidents
+from .steps.demand import demand, hotspot_grid, window_incidents
 from .steps import dashboard
 from .steps.figures import figures
 from .steps.load import (
@@ -60,7 +60,6 @@ __all__ = [
     "review_exclusion",
     "review_radius_m",
     "run",
-    "time_window",
     "window_incidents",
 ]
 

@@ -20,7 +20,7 @@ import shapely
 from .. import coverage, hotspots, incidents, io, jurisdiction, windows
 from .._errors import InputError
 from ..result import Demand, Inputs
-from ..scenario import Scenario, Window
+from ..scenario import Scenario
 from ..vocab import SENSITIVE_KINDS
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def demand(inputs: Inputs) -> Demand:
     """The hotspot surface of the scenario's window and the demand points it weighs."""
     sc, town = inputs.scenario, inputs.town
-    tw = time_window(sc.hotspots.window)
+    tw = sc.hotspots.window.time_window()
     win, cat_w, n_no_hour = window_incidents(sc, inputs.incidents, tw)
     xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
     bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
@@ -72,11 +72,6 @@ def demand(inputs: Inputs) -> Demand:
         notes=notes,
         counts=counts,
     )
-
-
-def time_window(w: Window) -> windows.TimeWindow:
-    """The analysis time window of a scenario window."""
-    return w.time_window()
 
 
 def window_incidents(

@@ -22,7 +22,6 @@ from .. import candidates as cand
 from .. import hotspots, incidents, io, jurisdiction, patrol
 from ..result import Demand, Inputs, Patrols, PhasePlans
 from . import night as night_mod
-from .demand import time_window
 from .sites import area_node
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def _shift_prize(s_, demand: Demand, seen, night, demand_node, sc) -> pd.Series:
     if s_.window is None:
         w_int = weight
     else:
-        stw = time_window(s_.window)
+        stw = s_.window.time_window()
         win = demand.window_incidents
         m = incidents.window_mask(win, stw)
         if m.sum() < 3:
