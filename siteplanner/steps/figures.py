@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import evidence, hotspots, io, lighting, optimise
+from .. import entrances as entrances_mod
+from .. import evidence, field_notes, hotspots, io, lighting, optimise
 from ..privacy import Privacy, privacy_action
 from ..result import Coverage, Demand, Figures, Inputs, Patrols, PhasePlans
 from ..scenario import Scenario
@@ -52,8 +53,6 @@ def figures(
         }
     entrances = entrances_table = None
     if sc.entrances is not None:
-        from .. import entrances as entrances_mod
-
         entrances = town_entrances(town, sc, streets)
         entrances_table = entrances_mod.entrances_table(entrances).assign(legal_note=LAPI_NOTE)
         counts["town_entrances"] = len(entrances)
@@ -69,7 +68,7 @@ def figures(
             optimise.CoverageProblem(
                 A=cov.A.tocsr(),
                 demand_weight=demand.weight,
-                demand_xy=np.column_stack([demand.points.geometry.x, demand.points.geometry.y]),
+                demand_xy=demand.xy,
                 site_id=sites["site_id"].to_numpy(str),
                 site_cost_eur=sites["cost_eur"].to_numpy(float),
                 existing=sites["existing"].to_numpy(bool),
@@ -200,14 +199,12 @@ def hotspot_segments(
 
 def town_entrances(town: io.Town, sc: Scenario, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The roads that cross the commune's boundary (a proposition to the State partner)."""
-    from .. import entrances
-
     through = (
-        entrances.through_traffic(town.graph, streets, town.area)
+        entrances_mod.through_traffic(town.graph, streets, town.area)
         if sc.entrances.residential
         else np.zeros(len(streets), bool)
     )
-    return entrances.town_entrances(
+    return entrances_mod.town_entrances(
         streets, town.area, through=through, merge_m=sc.entrances.merge_m
     )
 
@@ -222,8 +219,6 @@ def note_outcomes(
     edges: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
     """One outcome per field note: camera, patrol circuit, unlit street, not addressed."""
-    from .. import field_notes
-
     sc, town = inputs.scenario, inputs.town
     shown = sites[sites["status"].isin(["proposed", "existing"])].sort_values(
         ["status", "rank"], kind="stable"
