@@ -4,7 +4,8 @@ Helsinki's centre (``../shared/data/osm/helsinki-2019.osm.bz2``, © OpenStreetMa
 ODbL) maps 221 ``man_made=surveillance`` cameras: a real deployment. The plan runs with those
 cameras hidden (``[area] existing_cameras = "none"``, or, where that option is not there yet,
 the cameras dropped from the loaded town), on seeded SYNTHETIC incidents
-(:func:`siteplanner.simulate.simulate_incidents`, scaled to the area), and proposes ``k`` sites.
+(:func:`siteplanner.incidents.simulate.simulate_incidents`, scaled to the area), and proposes ``k``
+sites.
 
 The figure: the share of proposed sites within 30 m of a mapped camera, against the same share
 among all candidate sites (what picking sites at random would give). ``lift`` = their ratio;
@@ -66,7 +67,7 @@ budget_min = 60
 def load_scenario_hiding_cameras(work: Path, incidents: Path, k: int):
     """The scenario with ``existing_cameras = "none"``; where the option is not there yet, a
     scenario without it, and the cameras dropped from the town as ``plan`` loads it."""
-    from siteplanner import io
+    from siteplanner.town import load as io
     from siteplanner._errors import ScenarioError
     from siteplanner.scenario import load_scenario
 
@@ -98,7 +99,7 @@ def load_scenario_hiding_cameras(work: Path, incidents: Path, k: int):
 def mapped_cameras(town):
     """The extract's mapped outdoor cameras (the reader's default filter), in the town's CRS."""
     try:
-        from siteplanner import cameras
+        from siteplanner.town import cameras
     except ImportError:  # the former reader: cameras are POIs of kind "camera"
         return town.pois[town.pois["kind"] == "camera"]
     feats = town.extras.get("camera_features")
@@ -118,7 +119,7 @@ def near_share(xy: np.ndarray, cams: np.ndarray) -> float:
 
 def load_town(work: Path, k: int):
     """The Helsinki study area as the scenario loads it, mapped cameras included."""
-    from siteplanner import io
+    from siteplanner.town import load as io
     from siteplanner.scenario import load_scenario
 
     base = work / "base.toml"
@@ -128,7 +129,8 @@ def load_town(work: Path, k: int):
 
 
 def run_seed(work: Path, town, cam_xy: np.ndarray, seed: int, k: int) -> tuple[float, float, int]:
-    from siteplanner import pipeline, simulate
+    from siteplanner import pipeline
+    from siteplanner.incidents import simulate
 
     per_year = int(max(300, INCIDENTS_PER_KM2_YEAR * town.area.area / 1e6))
     inc = work / f"incidents-{seed}.csv"

@@ -5,7 +5,7 @@ Run: ``python benchmarks/hotspot_accuracy.py``
 Every incident file is read through the scenario reader, as ``siteplanner run`` reads it:
 the example scenarios ``scenarios/examples/*.toml`` (their mapping lines only) and
 ``scenarios/beausoleil.toml``; positions are projected to the UTM zone of the data. The default
-method is the pipeline's own call (:func:`siteplanner.pipeline.hotspot_grid`: the training
+method is the pipeline's own call (:func:`siteplanner.steps.demand.hotspot_grid`: the training
 incidents' times, so it trains on the earlier part and validates on the later one, and category
 weights, here all 1 because PAI counts incidents), on 100 m cells like the baselines.
 
@@ -49,8 +49,10 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siteplanner import hotspots as H  # noqa: E402
-from siteplanner import incident_maps, pipeline  # noqa: E402
+from siteplanner.hotspots import forecast as H  # noqa: E402
+from siteplanner.modes import incidents as incident_maps
+from siteplanner.steps.demand import hotspot_grid  # noqa: E402
+from siteplanner.steps.load import merge_reads  # noqa: E402
 from siteplanner.scenario import load_scenario  # noqa: E402
 
 SHARED = next(
@@ -61,6 +63,16 @@ SHARED = next(
     ),
     ROOT.parent / "shared" / "data",
 )
+from siteplanner.hotspots.grids import count_grid
+from siteplanner.hotspots.grids import grid_mask
+from siteplanner.hotspots.grids import kde_grid
+from siteplanner.hotspots.grids import sample_grid
+from siteplanner.hotspots.metrics import pai
+from siteplanner.hotspots.metrics import pei
+from siteplanner.hotspots.streets import gi_star
+from siteplanner.hotspots.streets import lixelize
+from siteplanner.hotspots.streets import network_kde
+
 CELL_M = 100.0
 SHARES = (0.01, 0.05, 0.10)
 SEED = 0
@@ -87,7 +99,7 @@ def read_through_scenario(path: Path):
     """
     sc = scenario(path)
     _, crs, reads = incident_maps.read_without_area(sc)
-    inc, _ = pipeline.merge_reads(sc, reads, crs)
+    inc, _ = merge_reads(sc, reads, crs)
     inc = inc.sort_values("line", kind="stable").reset_index(drop=True)
     return sc, inc
 
@@ -180,15 +192,15 @@ def study_grid(xy_all: np.ndarray, cell_m: float):
         np.ceil(x1 / cell_m) * cell_m,
         np.ceil(y1 / cell_m) * cell_m,
     )
-    mask = H.grid_mask(H.count_grid(xy_all[:1], bounds=bounds, cell_m=cell_m), hull)
+    mask = grid_mask(count_grid(xy_all[:1], bounds=bounds, cell_m=cell_m), hull)
     return hull, bounds, mask
 
 
 def score_row(scores, area, test, name):
     row = {"method": name}
     for s in SHARES:
-        row[f"PAI@{s:.0%}"] = H.pai(scores, area, test, s)
-        row[f"PEI@{s:.0%}"] = H.pei(scores, area, test, s)
+        row[f"PAI@{s:.0%}"] = pai(scores, area, test, s)
+        row[f"PEI@{s:.0%}"] = pei(scores, area, test, s)
     return row
 
 
@@ -198,7 +210,7 @@ def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
     tr_inc = inc[train].reset_index(drop=True)
     dated = tr_inc["datetime"].notna().any()
     tr_t = tr_inc["datetime"] if dated else None
-    test = H.count_grid(te_xy, bounds=bounds, cell_m=cell_m).values[mask] * cell_m * cell_m / 1e6
+    test = count_grid(te_xy, bounds=bounds, cell_m=cell_m).values[mask] * cell_m * cell_m / 1e6
     area = cell_m * cell_m
     surfaces = {
         "uniform": np.zeros(int(mask.sum())),
@@ -216,7 +228,7 @@ def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
     # the pipeline's own call: the scenario's method with the training times
     # (and weights, all 1 here)
     sc_cell = sc.model_copy(update={"hotspots": sc.hotspots.model_copy(update={"cell_m": cell_m})})
-    d = pipeline.hotspot_grid(
+    d = hotspot_grid(
         sc_cell, tr_inc, np.ones(len(tr_inc)), bounds=bounds, area=hull, window="train"
     )
     surfaces["default"] = d.values[mask]
@@ -235,7 +247,7 @@ def evaluate_network(lixel_m=25.0):
     crimes, streets = _geodanet()
     _, _, train, _, _ = load_geodanet()
     xy = shapely.get_coordinates(crimes.geometry.to_numpy())
-    lix = H.lixelize(streets, lixel_m=lixel_m)
+    lix = lixelize(streets, lixel_m=lixel_m)
     tree = shapely.STRtree(np.asarray(lix.geometry))
     snap = tree.nearest(shapely.points(xy[~train]))
     test = np.bincount(snap, minlength=len(lix)).astype(float)
@@ -246,17 +258,17 @@ def evaluate_network(lixel_m=25.0):
     tr = xy[train]
     hull, bounds, _ = study_grid(np.vstack([xy, centres]), 10.0)
     surfaces = {"uniform": np.zeros(len(lix))}
-    nk = H.network_kde(streets, tr, lixel_m=lixel_m, bandwidth_m=100.0)
+    nk = network_kde(streets, tr, lixel_m=lixel_m, bandwidth_m=100.0)
     surfaces["count per lixel"] = nk["count"].to_numpy() / area
-    surfaces["planar kde_150m at lixel"] = H.sample_grid(
-        H.kde_grid(tr, bounds=bounds, cell_m=10.0, bandwidth_m=150.0), centres
+    surfaces["planar kde_150m at lixel"] = sample_grid(
+        kde_grid(tr, bounds=bounds, cell_m=10.0, bandwidth_m=150.0), centres
     )
     for bw in (100.0, 200.0, 400.0):
-        surfaces[f"network_kde {bw:.0f} m"] = H.network_kde(
+        surfaces[f"network_kde {bw:.0f} m"] = network_kde(
             streets, tr, lixel_m=lixel_m, bandwidth_m=bw
         )["intensity"].to_numpy()
     surfaces["gi_star z (count, 200 m band)"] = (
-        H.gi_star(nk, value_col="count", distance_m=200.0).fillna(0).to_numpy()
+        gi_star(nk, value_col="count", distance_m=200.0).fillna(0).to_numpy()
     )
     return [score_row(s, area, test, name) for name, s in surfaces.items()], {
         "lixels": len(lix),

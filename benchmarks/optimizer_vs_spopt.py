@@ -48,7 +48,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 from spopt.locate import MCLP
 
-from siteplanner import optimise
+from siteplanner.optimise import phases as optimise
 
 try:  # run as a script from anywhere
     from _results import write as write_results

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siteplanner.patrol import solve_orienteering
+from siteplanner.patrol.search import solve_orienteering
 
 try:
     from _results import write as write_results

@@ -3,10 +3,10 @@
 Two families, in ``/work/shared/data/benchmarks`` (each folder's README gives the source):
 
 - ``orlib_scp``: set covering scp41-410, scp51-510, scp61-65, scpa-e (50 instances, all with
-  proven optima in ``optima.csv``), solved by :func:`siteplanner.setcover.set_cover`
+  proven optima in ``optima.csv``), solved by :func:`siteplanner.optimise.setcover.set_cover`
   (costs = the instance's column costs) with ``method="exact"`` and ``"fast"``.
 - ``orlib_pmed``: uncapacitated p-median pmed1-40 (``optima.csv``), solved by
-  :func:`siteplanner.setcover.p_median` (exact: HiGHS on the covering form of the
+  :func:`siteplanner.optimise.setcover.p_median` (exact: HiGHS on the covering form of the
   p-median, Elloumi 2010, with nested levels; fast: greedy add then 1-swaps). Distances:
   shortest paths on the graph, the LAST cost given for a repeated edge (the OR-Library
   rule, see the README).
@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
-from siteplanner import setcover
+from siteplanner.optimise import setcover
 
 try:
     from _results import write as write_results

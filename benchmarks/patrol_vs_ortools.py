@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from siteplanner.patrol.network import distance_matrix
+from siteplanner.patrol.search import solve_orienteering
 
 try:
     from _results import write as write_results
@@ -63,15 +65,15 @@ def load_town():
     import pyproj
 
     try:  # the project's loader, once it exists
-        from siteplanner.io import load_town as _load
+        from siteplanner.town.load import load_town as _load
 
         town = _load(str(OSM), boundary=174562)
         G, pois = town.graph, town.pois
         police = pois[pois["kind"] == "police"].to_crs(G.graph["crs"])
-        source = "siteplanner.io.load_town"
+        source = "siteplanner.town.load.load_town"
     except Exception as exc:  # noqa: BLE001 - fall back to plain osmnx, say so
         print(
-            f"(siteplanner.io.load_town unavailable: {type(exc).__name__}; "
+            f"(siteplanner.town.load.load_town unavailable: {type(exc).__name__}; "
             "using osmnx.graph_from_xml)"
         )
         G = ox.project_graph(
@@ -92,8 +94,9 @@ def hotspot_candidates(n: int = 60):
     """Graph, start node and the top-n uncovered-intensity nodes, as the pipeline computes them."""
     from scipy.spatial import cKDTree
 
-    from siteplanner import candidates as cand_mod
-    from siteplanner import patrol, pipeline
+    from siteplanner.coverage import candidates as cand_mod
+    from siteplanner.patrol import plan as patrol
+    from siteplanner import pipeline
     from siteplanner.scenario import load_scenario
 
     res = pipeline.plan(load_scenario(ROOT / "scenarios" / "beausoleil.toml"))
@@ -237,7 +240,7 @@ def time_to_reach(trace, prize):
 
 def main() -> int:
     global ORTOOLS_LIMIT_S
-    from siteplanner import patrol
+    from siteplanner.patrol import plan as patrol
 
     import argparse
 
@@ -277,7 +280,7 @@ def main() -> int:
     print(f"{len(cands)} candidates ({label}), total prize {prizes.sum():.4g}")
 
     t = time.perf_counter()
-    D = patrol.distance_matrix(G, [start, *cands])
+    D = distance_matrix(G, [start, *cands])
     t_matrix = time.perf_counter() - t
     T = D / (SPEED_KMH * 1000.0 / 60.0)
     reach = np.isfinite(T[0])
@@ -293,7 +296,7 @@ def main() -> int:
     rows, results, md = [], [], []
     for budget in BUDGETS:
         t = time.perf_counter()
-        tour = patrol.solve_orienteering(T, service, prizes, budget_min=budget, seed=SEED)
+        tour = solve_orienteering(T, service, prizes, budget_min=budget, seed=SEED)
         w_sp = time.perf_counter() - t
         d_sp = tour_duration(T, service, tour.order)
 

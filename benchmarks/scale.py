@@ -142,7 +142,8 @@ def child_cold(area: str, work: Path) -> dict:
     """Load the town with an empty cache; write the area's SYNTHETIC incidents (not timed)."""
     import shutil
 
-    from siteplanner import io, simulate
+    from siteplanner.town import load as io
+    from siteplanner.incidents import simulate
 
     if AREAS[area].get("polygon") == "extract":
         extract_polygon(AREAS[area]["osm"], work / f"{area}-extract.geojson")
@@ -173,7 +174,7 @@ def _patrol_start(area: str, work: Path, town) -> None:
     """Where the area has neither a police station nor a town hall, give the patrols a start."""
     import geopandas as gpd
 
-    from siteplanner import jurisdiction
+    from siteplanner.town import jurisdiction
     from siteplanner._errors import InputError
 
     try:
@@ -214,7 +215,7 @@ def child_osmnx(area: str, work: Path) -> dict:
 
     import osmnx as ox
 
-    from siteplanner.io import FEATURE_TAGS
+    from siteplanner.town.load import FEATURE_TAGS
 
     path = AREAS[area]["osm"]
     t0 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Benchmark: exact isovists (siteplanner.viewshed) against a raster line-of-sight viewshed.
+"""Benchmark: exact isovists (siteplanner.coverage.viewshed) against a raster line-of-sight
+viewshed.
 
 Run: ``python benchmarks/viewshed_bench.py`` (from the repository root). Needs the bench
 extras ``xarray-spatial`` and ``cityseer``.
@@ -97,8 +98,10 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siteplanner import terrain as vt  # noqa: E402
-from siteplanner import viewshed as vs  # noqa: E402
+from siteplanner.coverage import terrain as vt  # noqa: E402
+from siteplanner.coverage import viewshed as vs  # noqa: E402
+from siteplanner.coverage.sightlines import Obstacles
+from siteplanner.coverage.sightlines import build_obstacles
 
 OSM = ROOT / "data/osm/monaco-beausoleil-2016.osm.bz2"
 DEM = ROOT / "data/dem/N43E007.hgt"
@@ -119,7 +122,7 @@ def load_town():
     """Projected buildings (with ``height_m``), study area and candidate positions, default town."""
     import osmnx as ox
 
-    from siteplanner.io import load_town as _load_town
+    from siteplanner.town.load import load_town as _load_town
 
     town = _load_town(OSM, boundary=BOUNDARY, cache_dir=ROOT / ".cache")
     buildings, area, graph, crs = town.buildings, town.area, town.graph, town.crs
@@ -132,7 +135,7 @@ def load_town():
     return buildings, area, xy, crs
 
 
-def town_rasters(obstacles: vs.Obstacles, area, crs: str):
+def town_rasters(obstacles: Obstacles, area, crs: str):
     """1 m grid over the town: building heights (0 off buildings) and terrain (DEM, bilinear)."""
     import rasterio
     from rasterio.features import rasterize
@@ -400,7 +403,7 @@ def main() -> None:
     )
 
     t = time.perf_counter()
-    obstacles = vs.build_obstacles(buildings.geometry, heights_m=buildings["height_m"].to_numpy())
+    obstacles = build_obstacles(buildings.geometry, heights_m=buildings["height_m"].to_numpy())
     t_build = time.perf_counter() - t
     roofs, dem, transform = town_rasters(obstacles, area, crs)
     building = roofs > 0

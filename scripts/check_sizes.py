@@ -1,4 +1,5 @@
-"""Module and function sizes: no module over 900 lines, no function over 100 (issue #15).
+"""Module and function sizes: no module over 900 lines, no function over 100 (issue #15); at most
+10 top-level modules in the package and 12 in each subpackage, ``__init__`` not counted (#22).
 
 python scripts/check_sizes.py          # lists what is over, exit 1 if anything is
 """
@@ -11,6 +12,8 @@ from pathlib import Path
 
 MAX_MODULE = 900
 MAX_FUNCTION = 100
+MAX_TOP = 10
+MAX_PER_PACKAGE = 12
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,7 +36,21 @@ def oversized(folder: Path = ROOT / "siteplanner") -> list[str]:
     return out
 
 
+def crowded(
+    folder: Path = ROOT / "siteplanner", *, top: int = MAX_TOP, per_package: int = MAX_PER_PACKAGE
+) -> list[str]:
+    """One line per folder of the package holding more modules than its limit."""
+    out = []
+    for pkg in sorted({p.parent for p in folder.rglob("*.py")}):
+        n = sum(1 for p in pkg.glob("*.py") if p.stem != "__init__")
+        limit = top if pkg == folder else per_package
+        if n > limit:
+            rel = pkg.relative_to(folder).as_posix()
+            out.append(f"{rel}: {n} modules (limit {limit})")
+    return out
+
+
 if __name__ == "__main__":
-    found = oversized()
+    found = oversized() + crowded()
     print("\n".join(found) or "every module and function within its limit")
     sys.exit(1 if found else 0)

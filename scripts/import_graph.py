@@ -1,9 +1,11 @@
 """Print the import graph between siteplanner's own modules.
 
-For each ``siteplanner/*.py`` the script lists the siteplanner modules it imports, read from
-the source with :mod:`ast` (nothing is imported). An import inside a function is marked
-``(lazy)``; one inside ``if TYPE_CHECKING:`` is marked ``(typing)``. Cycles among the
-top-level imports and among all imports are listed at the end.
+For each module of ``siteplanner/`` (its subpackages included) the script lists the siteplanner
+modules it imports, read from the source with :mod:`ast` (nothing is imported). An import inside
+a function is marked ``(lazy)``; one inside ``if TYPE_CHECKING:`` is marked ``(typing)``. Cycles
+among the top-level imports and among all imports, and imports across the layers
+(:data:`LAYERS`: base, analysis packages, the shared language, steps, outputs, modes), are
+listed at the end.
 
 Usage::
 
@@ -143,38 +145,41 @@ def import_graph(root: Path) -> dict[str, dict[str, str]]:
     return {module_name(p, root): edges(p, modules, module_name(p, root)) for p in files}
 
 
-#: The output modules: they render a Result and import no analysis module.
-OUTPUTS = frozenset({"outputs", "tables", "export", "report", "report_sections", "webmap", "plot"})
-#: The modes that run steps and write files (they may import everything).
-MODES = frozenset({"pipeline", "cli", "batch", "event", "observatory", "incident_maps"})
-#: Data and vocabulary, imported by all.
-SHARED = frozenset({"result", "vocab", "files", "_errors", "__init__"})
+#: The layers, lowest first, named by folder (or by module for the top-level modules). A module
+#: may import its own layer and the layers below it; an import of a higher layer is upward.
+LAYERS: dict[str, tuple[str, ...]] = {
+    "base": ("_errors", "vocab", "files", "__init__"),
+    "analysis": ("town", "incidents", "hotspots", "coverage", "optimise", "patrol", "observatory"),
+    "language": ("scenario", "result", "review"),
+    "steps": ("steps",),
+    "outputs": ("outputs",),
+    "modes": ("modes", "pipeline", "cli"),
+}
+RANK = {name: i for i, name in enumerate(LAYERS)}
+#: Output modules render a Result: besides the base, they import only the shared language.
+OUTPUTS = frozenset({"outputs"})
 
 
 def layer(mod: str) -> str:
-    """``output``, ``mode``, ``shared`` or ``analysis`` (``report_*`` modules are outputs)."""
-    if mod in OUTPUTS or mod.startswith("report_"):
-        return "output"
-    for name, group in (("mode", MODES), ("shared", SHARED)):
-        if mod in group:
+    """The layer of a dotted module name: its folder's (``steps.load`` -> ``steps``)."""
+    head = mod.split(".")[0]
+    for name, members in LAYERS.items():
+        if head in members:
             return name
-    return "analysis"
+    raise ValueError(f"{mod}: in no layer; add its folder to LAYERS")
 
 
 def layer_violations(graph: dict[str, dict[str, str]]) -> list[str]:
-    """Imports against the layers: an analysis module importing pipeline, a mode or an output;
-    an output importing an analysis module or a mode (typing-only imports of result are fine)."""
+    """Imports against the layers: an import of a higher layer (an analysis package importing a
+    step, an output or a mode; a step importing an output or the pipeline…), or an output
+    importing an analysis package or a step. Typing-only imports are fine: nothing runs."""
     out = []
     for mod, deps in graph.items():
         for dep, kind in deps.items():
             if kind == "typing":  # names for annotations only, nothing runs
                 continue
             a, b = layer(mod), layer(dep)
-            if a == "analysis" and b in ("mode", "output"):
-                out.append(f"{mod} ({a}) imports {dep} ({b})")
-            if a == "output" and b in ("analysis", "mode"):
-                out.append(f"{mod} ({a}) imports {dep} ({b})")
-            if a == "shared" and b != "shared":
+            if RANK[b] > RANK[a] or (a == "outputs" and b in ("analysis", "steps")):
                 out.append(f"{mod} ({a}) imports {dep} ({b})")
     return out
 

@@ -7,7 +7,7 @@
 Reads ``data/osm/malta-2018.osm.pbf`` (© OpenStreetMap contributors, ODbL 1.0) with pyosmium:
 the local councils (boundary relations of admin_level 8; the 2018 extract maps 67 of Malta's
 68 councils), the police stations and town halls, and the walkable streets (the rule of
-:func:`siteplanner.osm.is_walkable`). For each council it writes ``<name>_<relation>.toml``:
+:func:`siteplanner.town.osm.is_walkable`). For each council it writes ``<name>_<relation>.toml``:
 
 * ``k`` = one camera per 5 km of walkable street in the council, between 2 and 12;
 * where no police station or town hall is mapped inside the council, ``patrol.start`` and
@@ -68,7 +68,7 @@ class _Reader(osmium.SimpleHandler):
             self.anchors.append(shapely.Point(n.location.lon, n.location.lat))
 
     def way(self, w) -> None:
-        from siteplanner.osm import is_walkable
+        from siteplanner.town.osm import is_walkable
 
         if is_walkable(dict(w.tags)):
             pts = [(n.lon, n.lat) for n in w.nodes if n.location.valid()]

@@ -1,9 +1,9 @@
-"""Cold parse of the shared extracts: siteplanner.osm (pyosmium) against osmnx.graph_from_xml.
+"""Cold parse of the shared extracts: siteplanner.town.osm (pyosmium) against osmnx.graph_from_xml.
 
 For each extract prints the pyosmium parse time and its walking graph, and for the XML ones
 osmnx's ``graph_from_xml`` time (simplify=True, retain_all=True: what io.py used before) and
 osmnx's graph of the same walkable ways (unsimplified graph filtered to the ways
-:func:`siteplanner.osm.is_walkable` accepts, then ``osmnx.simplify_graph``).
+:func:`siteplanner.town.osm.is_walkable` accepts, then ``osmnx.simplify_graph``).
 
     PYTHONPATH=$PWD python scripts/osm_vs_osmnx.py [EXTRACT ...]
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import osmium
 
-from siteplanner import osm
+from siteplanner.town import osm
 
 SHARED = Path("/work/shared/data/osm")
 DEFAULT = [

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from ._errors import SiteplannerError
+from siteplanner._errors import SiteplannerError
+from siteplanner import files
 
 # rich_markup_mode=None: help texts are plain text ("[observatory] period" keeps its brackets)
 app = typer.Typer(
@@ -130,8 +131,8 @@ def validate(scenario: ScenarioArg) -> None:
     boundary, incident rows, patrol start, cable trench ends, k against the candidate sites."""
 
     def go():
-        from .checks import check_scenario
-        from .scenario import load_scenario
+        from siteplanner.modes.validate import check_scenario
+        from siteplanner.scenario import load_scenario
 
         sc = load_scenario(scenario)
         checked = check_scenario(sc)
@@ -163,8 +164,8 @@ def run(
     """Plan the next camera phase and the patrols, and write the outputs."""
 
     def go():
-        from . import pipeline
-        from .scenario import load_scenario
+        from siteplanner import pipeline
+        from siteplanner.scenario import load_scenario
 
         t0 = time.perf_counter()
         sc = load_scenario(scenario)
@@ -199,8 +200,9 @@ def simulate_incidents(
     data/incidents/README.md)."""
 
     def go():
-        from . import io, simulate
-        from .scenario import load_scenario
+        from siteplanner.town import load as io
+        from siteplanner.incidents import simulate
+        from siteplanner.scenario import load_scenario
 
         sc = load_scenario(scenario, check_files=False)
         town = io.scenario_town(sc)
@@ -214,7 +216,7 @@ def simulate_incidents(
             per_year=per_year,
         )
         cols = ["id", "datetime", "category", "source", "lon", "lat"]
-        io.write_text(out, df[cols].to_csv(index=False, lineterminator="\n"))
+        files.write_text(out, df[cols].to_csv(index=False, lineterminator="\n"))
         _say("[green]wrote[/]", f"{len(df)} SYNTHETIC incidents to {show_path(out)}")
 
     _guard(go)
@@ -242,8 +244,8 @@ def observatory(
     previous one (no camera planning)."""
 
     def go():
-        from . import observatory as obs
-        from .scenario import load_scenario
+        from siteplanner.modes import observatory as obs
+        from siteplanner.scenario import load_scenario
 
         t0 = time.perf_counter()
         sc = load_scenario(scenario)
@@ -275,8 +277,8 @@ def incidents(
     indicators per zone."""
 
     def go():
-        from . import incident_maps
-        from .scenario import load_scenario
+        from siteplanner.modes import incidents as incident_maps
+        from siteplanner.scenario import load_scenario
 
         sc = load_scenario(scenario)
         res, files = incident_maps.run(sc, out_dir=out)
@@ -313,9 +315,9 @@ def event(
     """Event mode: nomad cameras, filtering points, patrol circuits and a one-page event sheet."""
 
     def go():
-        from . import event as ev_mod
-        from . import io
-        from .scenario import load_scenario
+        from siteplanner.modes import event as ev_mod
+        from siteplanner.town import load as io
+        from siteplanner.scenario import load_scenario
 
         sc = load_scenario(scenario)
         ev = ev_mod.load_event(event_file)
@@ -360,8 +362,8 @@ def review_init(
     overwrites without --force."""
 
     def go():
-        from . import pipeline, review
-        from .scenario import load_scenario
+        from siteplanner import pipeline, review
+        from siteplanner.scenario import load_scenario
 
         sc = load_scenario(scenario)
         path = sc.review_path
@@ -409,7 +411,7 @@ def batch(
     if any failed)."""
 
     def go():
-        from .batch import run_batch
+        from siteplanner.modes.batch import run_batch
 
         results = run_batch(
             scenario_dir, scheduler=scheduler, address=address, n_workers=workers, out_root=out

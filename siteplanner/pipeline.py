@@ -5,7 +5,8 @@
 Each step (a module of :mod:`siteplanner.steps`) returns a frozen value; :func:`analyse`
 runs them on loaded :class:`~siteplanner.result.Inputs` and returns the frozen
 :class:`~siteplanner.result.Result` that holds them all. :func:`plan` is :func:`load` then
-:func:`analyse`; :func:`run` also writes the outputs (:func:`siteplanner.outputs.write_outputs`),
+:func:`analyse`; :func:`run` also writes the outputs
+(:func:`siteplanner.outputs.write.write_outputs`),
 which only render the result. This module computes nothing itself.
 """
 
@@ -18,50 +19,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import io, outputs
-from .result import Inputs, Result
-from .scenario import Scenario
-from .steps.coverage import camera_ranges, camera_wedge_deg, coverage, read_dem
-from .steps.demand import demand, hotspot_grid, window_incidents
-from .steps import dashboard
-from .steps.figures import figures
-from .steps.load import (
-    anchors,
-    existing_cameras,
-    load,
-    merge_reads,
-    read_qpv,
-    read_scenario_incidents,
-)
-from .steps.patrols import PATROL_SNAP_M, patrol_graph, patrols
-from .steps.phases import optimise_phases, phase_table
-from .steps.review import review, review_counts, review_exclusion, review_radius_m
-from .steps.sites import area_node, candidates
+from siteplanner.town import load as io
+from siteplanner.outputs import write as outputs
+from siteplanner.result import Inputs, Result
+from siteplanner.scenario import Scenario
+from siteplanner.steps.coverage import coverage
+from siteplanner.steps.demand import demand
+from siteplanner.steps import dashboard
+from siteplanner.steps.figures import figures
+from siteplanner.steps.load import load
+from siteplanner.steps.patrols import patrols
+from siteplanner.steps.phases import optimise_phases
+from siteplanner.steps.review import review
+from siteplanner.steps.sites import candidates
 
-__all__ = [
-    "PATROL_SNAP_M",
-    "Result",
-    "analyse",
-    "anchors",
-    "area_node",
-    "camera_ranges",
-    "camera_wedge_deg",
-    "existing_cameras",
-    "hotspot_grid",
-    "load",
-    "merge_reads",
-    "patrol_graph",
-    "phase_table",
-    "plan",
-    "read_dem",
-    "read_qpv",
-    "read_scenario_incidents",
-    "review_counts",
-    "review_exclusion",
-    "review_radius_m",
-    "run",
-    "window_incidents",
-]
+__all__ = ["analyse", "plan", "run"]
 
 log = logging.getLogger(__name__)
 

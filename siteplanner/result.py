@@ -13,7 +13,7 @@ Each step of :mod:`siteplanner.pipeline` returns one frozen value::
 
 A frozen :class:`Result` holds them, with every figure an output shows: the sites with their
 costs and funded shares, the phase table, the privacy figures, the addresses, the hotspot
-segments, the itineraries. The outputs (:mod:`~siteplanner.outputs`, ``report``, ``webmap``,
+segments, the itineraries. The outputs (:mod:`~siteplanner.outputs.write`, ``report``, ``webmap``,
 ``plot``, ``export``) only render it: they compute nothing of their own.
 
 This module holds data only: it imports no analysis module (their types are for annotations).
@@ -32,17 +32,18 @@ if TYPE_CHECKING:
     import pandas as pd
     from scipy.sparse import csr_matrix
 
-    from .coverage import FieldsOfView
-    from .hotspots import DensityGrid
-    from .incidents import IncidentRead
-    from .io import Town
-    from .jurisdiction import Anchor
-    from .lighting import NightCoverage
-    from .optimise import PhasePlan, Plan
-    from .patrol import Circuit
-    from .review import Review
-    from .scenario import CameraModel, Scenario
-    from .windows import TimeWindow
+    from siteplanner.coverage.matrix import FieldsOfView
+    from siteplanner.hotspots.grids import DensityGrid
+    from siteplanner.incidents.read import IncidentRead
+    from siteplanner.town.load import Town
+    from siteplanner.town.jurisdiction import Anchor
+    from siteplanner.town.lighting import NightCoverage
+    from siteplanner.optimise.phases import PhasePlan
+    from siteplanner.optimise.instance import Plan
+    from siteplanner.patrol.network import Circuit
+    from siteplanner.review import Review
+    from siteplanner.scenario import CameraModel, Scenario
+    from siteplanner.incidents.windows import TimeWindow
 
 
 @dataclass(frozen=True)

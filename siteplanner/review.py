@@ -33,7 +33,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ._errors import InputError, report_problems
+from siteplanner._errors import InputError, report_problems
+from siteplanner import files
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +403,6 @@ def init_review(res_or_site_ids: Any, path: str | Path, *, force: bool = False) 
     InputError
         ``path`` exists and ``force`` is False (a review is never overwritten silently).
     """
-    from . import io
 
     path = Path(path)
     ids = list(dict.fromkeys(proposed_site_ids(res_or_site_ids)))
@@ -416,6 +416,6 @@ def init_review(res_or_site_ids: Any, path: str | Path, *, force: bool = False) 
         old = {r.site_id: r for r in read_review(path).rows if r.decision != "pending"}
     rows = [old.get(s, ReviewRow(s, "pending")) for s in ids]
     rows += [r for s, r in old.items() if s not in set(ids)]
-    io.write_text(path, review_text(rows))
+    files.write_text(path, review_text(rows))
     log.info("init_review wrote %s: %d site(s), %d decision(s) kept", path, len(rows), len(old))
     return path

@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from . import windows
-from ._errors import ScenarioError
-from .incidents import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
-from .vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES
+from siteplanner.incidents import windows
+from siteplanner._errors import ScenarioError
+from siteplanner.incidents.read import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
+from siteplanner.vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Area(_Model):
     @field_validator("osm")
     @classmethod
     def _osm_kind(cls, v: Path) -> Path:
-        from .osm import SUFFIXES
+        from siteplanner.town.osm import SUFFIXES
 
         if not v.name.lower().endswith(SUFFIXES):
             raise ValueError(
@@ -199,7 +199,7 @@ class IncidentFile(_Model):
         )
 
     def spec(self, path: Path) -> IncidentSpec:
-        """The reading options for :mod:`siteplanner.incidents` (``path`` resolved by the
+        """The reading options for :mod:`siteplanner.incidents.read` (``path`` resolved by the
         scenario)."""
         dt = self.datetime if isinstance(self.datetime, (str, type(None))) else tuple(self.datetime)
         return IncidentSpec(
@@ -253,7 +253,8 @@ class Window(_Model):
         return v
 
     def time_window(self) -> windows.TimeWindow:
-        """The analysis time window (:class:`siteplanner.windows.TimeWindow`) of this window."""
+        """The analysis time window (:class:`siteplanner.incidents.windows.TimeWindow`) of this
+        window."""
         return windows.TimeWindow(
             name=self.name,
             hours=self.hours,
@@ -314,7 +315,7 @@ class CameraModel(_Model):
     @field_validator("kind", mode="before")
     @classmethod
     def _no_lapi(cls, v: object) -> object:
-        from .vocab import LAPI_KINDS, LAPI_NOTE
+        from siteplanner.vocab import LAPI_KINDS, LAPI_NOTE
 
         if isinstance(v, str) and v.strip().lower() in LAPI_KINDS:
             raise ValueError(
@@ -529,7 +530,7 @@ def _check_hours(v: tuple[int, int] | None) -> tuple[int, int] | None:
 
 
 class Lighting(_Model):
-    """Public lighting (éclairage public) for night coverage; see :mod:`siteplanner.lighting`.
+    """Public lighting (éclairage public) for night coverage; see :mod:`siteplanner.town.lighting`.
 
     The *extinction de l'éclairage public* is the hours when the commune switches its street
     lights off (often 1 h–5 h); only streets lit ``24/7`` or on presence detection stay lit.
@@ -560,7 +561,8 @@ class Lighting(_Model):
 
 
 class FieldNotes(_Model):
-    """The notes of a marche exploratoire (residents' walk); see :mod:`siteplanner.field_notes`."""
+    """The notes of a marche exploratoire (residents' walk); see
+    :mod:`siteplanner.town.field_notes`."""
 
     path: Path = Field(description="CSV (lon, lat or wkt) or GeoJSON/GeoPackage of points or lines")
     walk: str | None = Field(None, description="walk name, if the file has no `walk` column")

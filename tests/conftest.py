@@ -48,7 +48,7 @@ def copy_scenario(src: Path, dest_dir: Path, *, name: str | None = None) -> Path
 
 @pytest.fixture(scope="session")
 def town():
-    from siteplanner.io import load_town
+    from siteplanner.town.load import load_town
 
     return load_town(OSM, boundary=174562, cache_dir=CACHE)
 

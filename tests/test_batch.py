@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from siteplanner._errors import InputError
-from siteplanner.batch import BatchResult, find_scenarios, run_batch, run_one
+from siteplanner.modes.batch import BatchResult, find_scenarios, run_batch, run_one
 from siteplanner.cli import app
 
 from .conftest import ROOT, copy_scenario

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 from shapely.geometry import Point, box
 
-from siteplanner.candidates import candidate_sites, network_distance_to, network_reach_m, site_costs
+from siteplanner.coverage.candidates import (
+    candidate_sites,
+    network_distance_to,
+    network_reach_m,
+    site_costs,
+)
 
 CRS = "EPSG:32632"
 

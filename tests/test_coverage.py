@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from shapely.geometry import box
 
-from siteplanner.coverage import coverage_matrix, covered_weight, sensitive_multiplier
+from siteplanner.coverage.matrix import coverage_matrix, covered_weight, sensitive_multiplier
 
 
 def test_coverage_matrix_points_in_polygons():
@@ -36,7 +36,7 @@ def test_network_coverage_follows_the_streets():
     """An L-shaped street: a point 60 m away in a straight line is 80 m away along the street."""
     import networkx as nx
 
-    from siteplanner.coverage import network_coverage_matrix
+    from siteplanner.coverage.matrix import network_coverage_matrix
 
     g = nx.MultiDiGraph(crs="EPSG:32632")
     g.add_node(1, x=0.0, y=0.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner import entrances
+from siteplanner.town import entrances
 from siteplanner._errors import ScenarioError
 from siteplanner.scenario import load_scenario
 

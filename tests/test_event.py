@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner import event
+from siteplanner.modes import event
 from siteplanner._errors import InputError
 from siteplanner.scenario import load_scenario
 

@@ -12,7 +12,7 @@ import pyogrio
 import pytest
 import shapely
 
-from siteplanner import export
+from siteplanner.outputs import export
 from siteplanner.steps import figures
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner import field_notes, vocab
+from siteplanner.town import field_notes
+from siteplanner import vocab
 from siteplanner._errors import InputError
 
 from .conftest import ROOT

@@ -36,13 +36,8 @@ from typer.testing import CliRunner
 
 from siteplanner._errors import ScenarioError, SiteplannerError
 from siteplanner.cli import app
-from siteplanner.incidents import (
-    CATEGORIES,
-    IncidentSpec,
-    read_incidents,
-    read_table,
-    validate_incidents,
-)
+from siteplanner.incidents.read import IncidentSpec, read_incidents, read_table, validate_incidents
+from siteplanner.vocab import CATEGORIES
 from siteplanner.scenario import Scenario, load_scenario
 
 from .conftest import INCIDENTS, OSM, ROOT

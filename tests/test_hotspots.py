@@ -10,8 +10,21 @@ import shapely
 from affine import Affine
 from shapely.geometry import LineString, box
 
-from siteplanner import hotspots as H
+from siteplanner.hotspots import forecast as H
 from siteplanner._errors import InputError
+from siteplanner.hotspots.grids import DensityGrid
+from siteplanner.hotspots.grids import bandwidth_rule
+from siteplanner.hotspots.grids import count_grid
+from siteplanner.hotspots.grids import grid_mask
+from siteplanner.hotspots.grids import kde_grid
+from siteplanner.hotspots.grids import near_repeat_grid
+from siteplanner.hotspots.grids import sample_grid
+from siteplanner.hotspots.metrics import pai
+from siteplanner.hotspots.metrics import pei
+from siteplanner.hotspots.streets import gi_star
+from siteplanner.hotspots.streets import lixelize
+from siteplanner.hotspots.streets import network_kde
+from siteplanner.hotspots.streets import street_points
 
 BOUNDS = (0.0, 0.0, 1000.0, 1000.0)
 
@@ -20,7 +33,7 @@ BOUNDS = (0.0, 0.0, 1000.0, 1000.0)
 def test_kde_integrates_to_total_weight_and_peaks_at_the_point():
     xy = np.array([[505.0, 495.0], [505.0, 495.0], [205.0, 805.0]])
     w = np.array([1.0, 2.0, 0.5])
-    g = H.kde_grid(xy, w, bounds=BOUNDS, cell_m=10.0, bandwidth_m=100.0)
+    g = kde_grid(xy, w, bounds=BOUNDS, cell_m=10.0, bandwidth_m=100.0)
     assert g.values.shape == (100, 100)
     assert g.values.sum() * (10 * 10) / 1e6 == pytest.approx(3.5, rel=1e-9)
     row, col = np.unravel_index(np.argmax(g.values), g.values.shape)
@@ -31,7 +44,7 @@ def test_kde_integrates_to_total_weight_and_peaks_at_the_point():
 
 
 def test_kde_point_between_cells_is_shared_symmetrically():
-    g = H.kde_grid(np.array([[500.0, 500.0]]), bounds=BOUNDS, cell_m=10.0, bandwidth_m=50.0)
+    g = kde_grid(np.array([[500.0, 500.0]]), bounds=BOUNDS, cell_m=10.0, bandwidth_m=50.0)
     top = g.values[49:51, 49:51]
     assert np.allclose(top, top[0, 0]) and top[0, 0] == g.values.max()
 
@@ -39,18 +52,18 @@ def test_kde_point_between_cells_is_shared_symmetrically():
 def test_kde_gaussian_and_rule_bandwidth():
     rng = np.random.default_rng(0)
     xy = rng.normal(500.0, 50.0, size=(400, 2))
-    h = H.bandwidth_rule(xy)
+    h = bandwidth_rule(xy)
     # Scott: 2*sqrt(2) * s * n^(-1/6) with s ~ 50 m -> about 51.9 m
     assert h == pytest.approx(2 * math.sqrt(2) * 50 * 400 ** (-1 / 6), rel=0.1)
-    g = H.kde_grid(xy, bounds=BOUNDS, cell_m=10.0, kernel="gaussian", bandwidth_m=30.0)
+    g = kde_grid(xy, bounds=BOUNDS, cell_m=10.0, kernel="gaussian", bandwidth_m=30.0)
     assert g.values.sum() * 1e-4 == pytest.approx(400, rel=1e-6)
-    g2 = H.kde_grid(xy, bounds=BOUNDS, cell_m=10.0)
+    g2 = kde_grid(xy, bounds=BOUNDS, cell_m=10.0)
     assert g2.bandwidth_m == pytest.approx(h)
 
 
 def test_count_grid_counts_per_cell():
     xy = np.array([[5.0, 995.0], [15.0, 995.0], [15.0, 985.0], [999.0, 1.0], [2000.0, 2000.0]])
-    g = H.count_grid(xy, bounds=BOUNDS, cell_m=100.0)
+    g = count_grid(xy, bounds=BOUNDS, cell_m=100.0)
     counts = g.values * 0.01
     assert (
         counts[0, 0] == pytest.approx(3)
@@ -60,7 +73,7 @@ def test_count_grid_counts_per_cell():
 
 
 def test_sample_grid_bilinear_and_nearest():
-    g = H.DensityGrid(
+    g = DensityGrid(
         np.array([[0.0, 10.0], [20.0, 30.0]]),
         Affine(10, 0, 0, 0, -10, 20),
         10.0,
@@ -69,13 +82,13 @@ def test_sample_grid_bilinear_and_nearest():
         "all",
     )
     pts = np.array([[5.0, 15.0], [15.0, 5.0], [10.0, 10.0], [100.0, 100.0]])
-    assert H.sample_grid(g, pts).tolist() == [0.0, 30.0, 15.0, 0.0]
-    assert H.sample_grid(g, pts, method="nearest", fill=-1).tolist() == [0.0, 30.0, 30.0, -1.0]
+    assert sample_grid(g, pts).tolist() == [0.0, 30.0, 15.0, 0.0]
+    assert sample_grid(g, pts, method="nearest", fill=-1).tolist() == [0.0, 30.0, 30.0, -1.0]
 
 
 def test_grid_mask_and_bounds():
-    g = H.count_grid(np.array([[50.0, 50.0]]), bounds=BOUNDS, cell_m=100.0)
-    m = H.grid_mask(g, box(0, 0, 500, 1000))
+    g = count_grid(np.array([[50.0, 50.0]]), bounds=BOUNDS, cell_m=100.0)
+    m = grid_mask(g, box(0, 0, 500, 1000))
     assert m.sum() == 50 and m[:, :5].all() and not m[:, 5:].any()
     assert g.bounds == BOUNDS
 
@@ -85,7 +98,7 @@ def test_near_repeat_weights_recent_and_near():
     t = pd.Series(
         pd.to_datetime(["2023-01-29", "2022-06-01"])
     )  # second is out of the 60-day window
-    g = H.near_repeat_grid(
+    g = near_repeat_grid(
         xy, t, bounds=BOUNDS, cell_m=50.0, reference_time=pd.Timestamp("2023-02-12")
     )
     # one incident 2 weeks old: weight 1/(1+2) at its cell; at 50 m, 1/(1+1) * 1/3
@@ -122,11 +135,11 @@ def test_predict_methods_and_default_beats_nothing_silly():
 
 def test_input_errors_name_the_argument():
     with pytest.raises(InputError, match="xy"):
-        H.kde_grid(np.array([1.0, 2.0]), bounds=BOUNDS)
+        kde_grid(np.array([1.0, 2.0]), bounds=BOUNDS)
     with pytest.raises(InputError, match="bounds"):
-        H.kde_grid(np.zeros((1, 2)), bounds=(0, 0, -1, 5))
+        kde_grid(np.zeros((1, 2)), bounds=(0, 0, -1, 5))
     with pytest.raises(InputError, match="weight"):
-        H.kde_grid(np.zeros((2, 2)), np.array([1.0, -1.0]), bounds=BOUNDS)
+        kde_grid(np.zeros((2, 2)), np.array([1.0, -1.0]), bounds=BOUNDS)
 
 
 # ----------------------------------------------------------------- metrics
@@ -134,28 +147,28 @@ def test_pai_and_pei_on_a_hand_made_grid():
     scores = np.array([9.0, 8.0, 7.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     test = np.array([4.0, 0.0, 2.0, 0.0, 0.0, 1.0, 0.0, 3.0, 0.0, 0.0])
     # 10 % of 10 equal cells = the top cell: 4/10 of the incidents -> PAI 4
-    assert H.pai(scores, 1.0, test, 0.10) == pytest.approx(4.0)
+    assert pai(scores, 1.0, test, 0.10) == pytest.approx(4.0)
     # 20 %: cells 0, 1 -> 4/10 / 0.2 = 2; best possible: cells 0 and 7 -> 7/10 / 0.2 = 3.5
-    assert H.pai(scores, 1.0, test, 0.20) == pytest.approx(2.0)
-    assert H.pei(scores, 1.0, test, 0.20) == pytest.approx(2.0 / 3.5)
+    assert pai(scores, 1.0, test, 0.20) == pytest.approx(2.0)
+    assert pei(scores, 1.0, test, 0.20) == pytest.approx(2.0 / 3.5)
     # 50 %: cells 0-3 then one of the six tied zeros (expected 4 incidents / 6 cells)
-    assert H.pai(scores, 1.0, test, 0.5) == pytest.approx((6 + 4 / 6) / 10 / 0.5)
-    assert H.pai(np.zeros(10), 1.0, test, 0.3) == pytest.approx(1.0)  # uniform guess
+    assert pai(scores, 1.0, test, 0.5) == pytest.approx((6 + 4 / 6) / 10 / 0.5)
+    assert pai(np.zeros(10), 1.0, test, 0.3) == pytest.approx(1.0)  # uniform guess
 
 
 def test_pai_uses_cell_areas():
     scores = np.array([3.0, 2.0, 1.0])
     area = np.array([1.0, 2.0, 7.0])
     test = np.array([5.0, 5.0, 0.0])
-    assert H.pai(scores, area, test, 0.1) == pytest.approx(0.5 / 0.1)
-    assert H.pai(scores, area, test, 0.3) == pytest.approx(1.0 / 0.3)
+    assert pai(scores, area, test, 0.1) == pytest.approx(0.5 / 0.1)
+    assert pai(scores, area, test, 0.3) == pytest.approx(1.0 / 0.3)
 
 
 def test_pai_rejects_nan_and_empty():
     with pytest.raises(InputError, match="NaN"):
-        H.pai(np.array([np.nan, 1.0]), 1.0, np.array([1.0, 1.0]), 0.5)
+        pai(np.array([np.nan, 1.0]), 1.0, np.array([1.0, 1.0]), 0.5)
     with pytest.raises(InputError, match="sum to 0"):
-        H.pai(np.array([2.0, 1.0]), 1.0, np.array([0.0, 0.0]), 0.5)
+        pai(np.array([2.0, 1.0]), 1.0, np.array([0.0, 0.0]), 0.5)
 
 
 # ----------------------------------------------------------------- sharing
@@ -195,7 +208,7 @@ def _cross_streets():
 
 def test_street_points_spacing_and_dedup():
     edges = _cross_streets()
-    xy, idx = H.street_points(edges, spacing_m=30.0)
+    xy, idx = street_points(edges, spacing_m=30.0)
     # each 100 m arm: ceil(100/30)=4 pieces -> 5 points; spur: 1 piece -> 2 points;
     # shared: the centre (4 arms) and (100, 0) (arm a and the spur) -> 4*5 + 2 - 3 - 1 = 18
     assert len(xy) == 18 and len(np.unique(np.round(xy, 6), axis=0)) == 18
@@ -211,7 +224,7 @@ def test_street_points_spacing_and_dedup():
 
 
 def test_lixelize_lengths_and_shared_vertices():
-    lix = H.lixelize(_cross_streets(), lixel_m=30.0)
+    lix = lixelize(_cross_streets(), lixel_m=30.0)
     assert len(lix) == 4 * 4 + 1
     assert lix["length"].max() <= 30.0 + 1e-9 and lix["length"].sum() == pytest.approx(425.0)
     centre_vertex = lix.loc[(lix.edge_index == 0) & (lix.lixel == 0), "from_vertex"].item()
@@ -224,7 +237,7 @@ def test_network_kde_straight_street_integrates_to_one():
         geometry=[LineString([(0, 0), (500, 0)]), LineString([(500, 0), (1000, 0)])],
         crs="EPSG:32632",
     )
-    lix = H.network_kde(
+    lix = network_kde(
         edges, np.array([[505.0, 3.0]]), lixel_m=10.0, bandwidth_m=100.0, window="nuit"
     )
     assert lix["count"].sum() == 1 and lix["window"].eq("nuit").all()
@@ -247,7 +260,7 @@ def test_network_kde_follows_the_network_not_the_crow():
         ],
         crs="EPSG:32632",
     )
-    lix = H.network_kde(edges, np.array([[5.0, -1.0]]), lixel_m=10.0, bandwidth_m=100.0)
+    lix = network_kde(edges, np.array([[5.0, -1.0]]), lixel_m=10.0, bandwidth_m=100.0)
     other = lix.edge_index == 2
     assert (lix.loc[other, "intensity"] == 0).all() and lix.loc[~other, "intensity"].max() > 0
 
@@ -256,12 +269,12 @@ def test_gi_star_matches_formula_and_esda():
     libpysal = pytest.importorskip("libpysal")
     esda = pytest.importorskip("esda")
     edges = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (300, 0)])], crs="EPSG:32632")
-    lix = H.lixelize(edges, lixel_m=10.0)
+    lix = lixelize(edges, lixel_m=10.0)
     x = np.zeros(len(lix))
     x[13:18] = [1.0, 2.0, 5.0, 2.0, 1.0]
     x[2] = 1.0
     lix["count"] = x
-    z = H.gi_star(lix, value_col="count", distance_m=25.0)
+    z = gi_star(lix, value_col="count", distance_m=25.0)
     assert z.index.equals(lix.index) and z.idxmax() == 15
     # exact formula at lixel 15: neighbours 13..17 (centres within 25 m), w_ii = 1
     n, wi = len(x), 5
@@ -278,8 +291,8 @@ def test_gi_star_matches_formula_and_esda():
 
 def test_street_inputs_validated():
     with pytest.raises(InputError, match="not projected"):
-        H.street_points(
+        street_points(
             gpd.GeoDataFrame(geometry=[LineString([(7.4, 43.7), (7.5, 43.7)])], crs="EPSG:4326")
         )
     with pytest.raises(InputError, match="LineStrings"):
-        H.lixelize(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:32632"))
+        lixelize(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:32632"))

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siteplanner import incident_maps, pipeline
+from siteplanner.modes import incidents as incident_maps
+from siteplanner.steps.load import read_scenario_incidents
 from siteplanner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def _scenario(name: str, tmp_path: Path, extra: str = ""):
 
 
 def _read(sc):
-    (r,) = pipeline.read_scenario_incidents(sc, area=None, crs="EPSG:4326")
+    (r,) = read_scenario_incidents(sc, area=None, crs="EPSG:4326")
     return r
 
 

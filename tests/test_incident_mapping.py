@@ -13,9 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siteplanner import hotspots, incident_fields, incident_maps, pipeline
+from siteplanner.hotspots import forecast as hotspots
+from siteplanner.incidents import fields as incident_fields
+from siteplanner.modes import incidents as incident_maps
+from siteplanner import pipeline
+from siteplanner.steps import demand as demand_step
 from siteplanner._errors import InputError
 from siteplanner.scenario import load_scenario
+from siteplanner.hotspots.grids import MAX_CELLS
+from siteplanner.hotspots.grids import grid_cell_m
 
 # 40 incidents around Beausoleil: WGS84 and the same points in Lambert-93
 RNG = np.random.default_rng(3)
@@ -229,8 +235,8 @@ def test_one_column_positions():
 
 
 def test_date_only_rows_count_for_day_windows_not_hour_windows():
-    from siteplanner.incidents import window_mask
-    from siteplanner.windows import TimeWindow
+    from siteplanner.incidents.read import window_mask
+    from siteplanner.incidents.windows import TimeWindow
 
     inc = pd.DataFrame(
         {
@@ -280,8 +286,8 @@ def test_pipeline_gives_the_default_method_times_and_weights(tmp_path):
         xy, win["datetime"], bounds=res.grid.bounds, cell_m=50.0, area=res.area
     )
     assert not np.allclose(res.grid.values, unweighted.values)
-    assert pipeline.hotspot_grid is incident_maps.__dict__.get(
-        "hotspot_grid", pipeline.hotspot_grid
+    assert demand_step.hotspot_grid is incident_maps.__dict__.get(
+        "hotspot_grid", demand_step.hotspot_grid
     )
 
 
@@ -297,15 +303,15 @@ def test_lonlat_into_the_planar_api_raises():
 
 def test_grid_cell_sized_to_area_and_never_too_many_cells():
     chicago = (424000.0, 4610000.0, 457200.0, 4652200.0)  # 33 x 42 km
-    assert hotspots.grid_cell_m(chicago, 148_636, area_m2=6.0e8) == 75.0
-    c = hotspots.grid_cell_m(chicago, 148_636, cell_m=10.0)
+    assert grid_cell_m(chicago, 148_636, area_m2=6.0e8) == 75.0
+    c = grid_cell_m(chicago, 148_636, cell_m=10.0)
     w, h = chicago[2] - chicago[0], chicago[3] - chicago[1]
-    assert c == 20.0 and (w / c) * (h / c) <= hotspots.MAX_CELLS
-    assert hotspots.grid_cell_m((0, 0, 1000, 1000), 10_000) == 10.0  # many incidents: fine cells
+    assert c == 20.0 and (w / c) * (h / c) <= MAX_CELLS
+    assert grid_cell_m((0, 0, 1000, 1000), 10_000) == 10.0  # many incidents: fine cells
 
 
 def test_report_sentence_and_run_without_area(tmp_path):
-    from siteplanner.report import incident_rows_text
+    from siteplanner.outputs.report import incident_rows_text
 
     p = _files(
         tmp_path,

@@ -8,7 +8,7 @@ import shapely
 from shapely.geometry import box
 
 from siteplanner._errors import InputError
-from siteplanner.incidents import IncidentSpec, merge_sources, read_incidents
+from siteplanner.incidents.read import IncidentSpec, merge_sources, read_incidents
 
 CRS = "EPSG:32632"
 # a 2 km square around Beausoleil, in UTM 32N

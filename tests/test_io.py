@@ -9,10 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from siteplanner import io
+from siteplanner.town import load as io
 from siteplanner._errors import InputError
 
 from .conftest import CACHE, OSM, TINY_OSM
+from siteplanner import files
 
 
 def test_loader_reads_beausoleil(town):
@@ -69,9 +70,9 @@ def test_corrupt_cache_is_rebuilt(tmp_path, town):
 
 def test_atomic_writer_keeps_previous_file_on_failure(tmp_path):
     dest = tmp_path / "summary.json"
-    io.write_json(dest, {"a": 1})
+    files.write_json(dest, {"a": 1})
     with pytest.raises(RuntimeError):
-        with io.atomic_path(dest) as tmp:
+        with files.atomic_path(dest) as tmp:
             tmp.write_text("half-written")
             raise RuntimeError("killed")
     assert json.loads(dest.read_text()) == {"a": 1}
@@ -98,7 +99,7 @@ def _stale_stage(out: Path, name: str, files: dict[str, str], *, complete: bool)
 def test_staged_folder_finishes_a_run_killed_while_moving_and_drops_one_killed_while_writing(
     tmp_path,
 ):
-    from siteplanner.io import staged_folder
+    from siteplanner.files import staged_folder
 
     out = tmp_path / "out"
     out.mkdir()
@@ -120,7 +121,7 @@ def test_staged_folder_finishes_a_run_killed_while_moving_and_drops_one_killed_w
 
 
 def test_staged_folder_moves_nothing_when_the_run_fails(tmp_path):
-    from siteplanner.io import staged_folder
+    from siteplanner.files import staged_folder
 
     out = tmp_path / "out"
     out.mkdir()
@@ -164,7 +165,7 @@ def test_every_format_gives_the_same_layers(tmp_path):
 
 
 def test_unknown_boundary_fails_before_the_heavy_pass(tmp_path, monkeypatch):
-    from siteplanner import osm
+    from siteplanner.town import osm
 
     xml = tmp_path / "tiny.osm"
     xml.write_text(TINY_OSM, encoding="utf-8")

@@ -9,7 +9,8 @@ import shapely
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from siteplanner import jurisdiction, pipeline
+from siteplanner.town import jurisdiction
+from siteplanner import pipeline
 from siteplanner._errors import InputError
 from siteplanner.vocab import SENSITIVE_KINDS
 from siteplanner.cli import app

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from scipy.sparse import csr_matrix
 
-from siteplanner import lighting
+from siteplanner.town import lighting
 from siteplanner._errors import InputError
 
 from .conftest import ROOT
@@ -170,7 +170,7 @@ def graph_2026(tmp_path_factory):
 
 
 def test_edges_take_the_lit_tag_of_their_ways_on_the_recent_extract(graph_2026):
-    from siteplanner import io
+    from siteplanner.town import load as io
 
     edges = io.edges_gdf(graph_2026, "EPSG:32632")
     way_ids = lighting.edge_way_ids(graph_2026, edges)

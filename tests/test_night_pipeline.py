@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from siteplanner import evidence, field_notes, pipeline, vocab
+from siteplanner.coverage import evidence
+from siteplanner.town import field_notes
+from siteplanner import pipeline, vocab
 from siteplanner.scenario import FieldNotes, Lighting, load_scenario
 
 from .conftest import ROOT, SCENARIO

@@ -12,9 +12,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner import optimise, optimise_greedy, optimise_instance
+from siteplanner.optimise import (
+    phases as optimise,
+    greedy as optimise_greedy,
+    instance as optimise_instance,
+)
 from siteplanner._errors import InfeasibleError, InputError
-from siteplanner.optimise import Phase
+from siteplanner.optimise.phases import Phase
+from siteplanner.optimise.exact import solve_milp
+from siteplanner.optimise.greedy import greedy
 
 
 def _matrix(rows: list[list[int]], n_demand: int) -> sp.csr_matrix:
@@ -69,7 +75,7 @@ def _brute(
 
 def test_greedy_is_suboptimal_and_its_bound_says_so(trap):
     A, w = trap
-    plan = optimise.greedy(A, w, k=2)
+    plan = greedy(A, w, k=2)
     assert plan.selected == (0, 1)  # tie between 1 and 2 broken by the lowest index
     assert plan.marginal_gain == (4.0, 1.0)
     assert plan.objective == 5.0
@@ -100,7 +106,7 @@ def test_exact_finds_the_optimum_the_greedy_misses(swap_trap, method):
 def test_fast_method_is_the_greedy_polished_by_swaps(trap):
     A, w = trap
     fast = optimise.solve(A, w, k=2, method="fast")
-    assert fast == optimise.greedy(A, w, k=2, polish=True)
+    assert fast == greedy(A, w, k=2, polish=True)
     # the swap 0 -> 2 repairs the greedy's mistake; the bound stays the greedy's
     assert set(fast.selected) == {1, 2} and fast.objective == 6.0 and fast.solver == "celf"
     assert fast.upper_bound == pytest.approx(6.0) and fast.optimal
@@ -123,7 +129,7 @@ def test_coverage_curve_on_the_trap(trap):
 
 def test_ties_go_to_the_lowest_index():
     A = _matrix([[0, 1], [0, 1], [0, 1], [2]], 3)
-    plan = optimise.greedy(A, np.array([1.0, 1.0, 1.0]), k=1)
+    plan = greedy(A, np.array([1.0, 1.0, 1.0]), k=1)
     assert plan.selected == (0,)
     exact = optimise.solve(A, np.array([1.0, 1.0, 1.0]), k=1, method="exact")
     assert exact.objective == 2.0
@@ -149,8 +155,8 @@ def test_cardinality_against_brute_force(seed):
     fixed = [seed % 9] if seed % 3 == 0 else []
     for k in (1, 2, 3):
         best = _brute(A, w, k=k, fixed=fixed)
-        fast = optimise.greedy(A, w, k=k, fixed=fixed)
-        polished = optimise.greedy(A, w, k=k, fixed=fixed, polish=True)
+        fast = greedy(A, w, k=k, fixed=fixed)
+        polished = greedy(A, w, k=k, fixed=fixed, polish=True)
         assert fast.objective <= polished.objective <= best + 1e-9
         assert polished.upper_bound == fast.upper_bound and len(polished.selected) <= k
         exact = optimise.solve(A, w, k=k, fixed=fixed, method="exact")
@@ -166,7 +172,7 @@ def test_budget_against_brute_force(seed):
     A, w, cost, _ = _random_instance(100 + seed)
     budget = 21000.0
     best = _brute(A, w, budget=budget, cost=cost)
-    fast = optimise.greedy(A, w, budget_eur=budget, cost_eur=cost)
+    fast = greedy(A, w, budget_eur=budget, cost_eur=cost)
     polished = optimise.solve(A, w, budget_eur=budget, cost_eur=cost, method="fast")
     exact = optimise.solve(A, w, budget_eur=budget, cost_eur=cost, method="exact")
     assert fast.objective <= polished.objective <= best + 1e-9
@@ -182,7 +188,7 @@ def test_backup_share_against_brute_force(seed):
     A, w, _, _ = _random_instance(200 + seed)
     fixed = [0] if seed % 2 else []
     best = _brute(A, w, k=3, fixed=fixed, beta=0.4)
-    fast = optimise.greedy(A, w, k=3, fixed=fixed, backup_share=0.4)
+    fast = greedy(A, w, k=3, fixed=fixed, backup_share=0.4)
     exact = optimise.solve(A, w, k=3, fixed=fixed, backup_share=0.4, method="exact")
     assert exact.objective == pytest.approx(best, abs=1e-9) and exact.optimal
     assert fast.objective <= best + 1e-9 <= fast.upper_bound + 2e-9
@@ -330,14 +336,14 @@ def test_coverage_npz_round_trip(tmp_path, trap):
 
 def test_solve_milp_with_a_given_warm_start(swap_trap):
     A, w = swap_trap
-    warm = optimise.greedy(A, w, k=2)
-    plan = optimise.solve_milp(A, w, k=2, warm_start=warm)
+    warm = greedy(A, w, k=2)
+    plan = solve_milp(A, w, k=2, warm_start=warm)
     assert plan.selected == (3, 4) and plan.optimal and plan.solver == "milp"
-    assert optimise.solve_milp(A, w, k=2) == plan
+    assert solve_milp(A, w, k=2) == plan
     with pytest.raises(InputError, match="warm_start"):
-        optimise.solve_milp(A, w, k=1, warm_start=warm)  # two sites for k=1
+        solve_milp(A, w, k=1, warm_start=warm)  # two sites for k=1
     with pytest.raises(InputError, match="warm_start"):
-        optimise.solve_milp(A, w, k=2, excluded=[0], warm_start=warm)
+        solve_milp(A, w, k=2, excluded=[0], warm_start=warm)
 
 
 def test_explanation_tables(trap):

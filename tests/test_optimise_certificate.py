@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner import optimise, optimise_exact
-from siteplanner.milp import HighsAnswer
+from siteplanner.optimise import phases as optimise, exact as optimise_exact
+from siteplanner.optimise.instance import Plan
+from siteplanner.optimise.milp import HighsAnswer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +57,7 @@ def ortools_route():
     r.SetArcCostEvaluatorOfAllVehicles(cb)
     return r.SolveWithParameters(pywrapcp.DefaultRoutingSearchParameters()).ObjectiveValue()
 
-from siteplanner import optimise
+from siteplanner.optimise import phases as optimise
 rows = ROWS
 dense = np.zeros((len(rows), 7))
 for j, row in enumerate(rows):
@@ -108,7 +109,7 @@ def test_exact_mode_with_pulp_highs_and_ortools_in_the_same_process(order):
 # --------------------------------------------------------------------------- hand-made answers
 
 
-def _exact_with(monkeypatch, answer: HighsAnswer) -> optimise.Plan:
+def _exact_with(monkeypatch, answer: HighsAnswer) -> Plan:
     monkeypatch.setattr(optimise_exact, "_run_highs", lambda *args, **kwargs: answer)
     A, w = _swap_trap()
     return optimise.solve(A, w, k=2, method="exact")

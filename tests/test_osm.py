@@ -1,4 +1,4 @@
-"""The pyosmium reader (siteplanner.osm) on hand-built extracts with known answers and on the
+"""The pyosmium reader (siteplanner.town.osm) on hand-built extracts with known answers and on the
 shared real extracts (PBF, clipped, cut boundaries), and the existing cameras it yields."""
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from siteplanner import cameras, coverage, io, osm, viewshed
+from siteplanner.town import cameras, load as io, osm
+from siteplanner.coverage import matrix as coverage
 from siteplanner._errors import InputError
 
 from .conftest import CACHE, OSM
+from siteplanner.coverage.sightlines import build_obstacles
 
 SHARED = Path("/work/shared/data/osm")
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared real extracts not present")
@@ -397,7 +399,7 @@ def test_cameras_file(tmp_path):
 
 def test_known_heading_is_kept_instead_of_the_best():
     """No building: a camera told to look east sees east even when the targets lie north."""
-    obstacles = viewshed.build_obstacles(gpd.GeoSeries([], crs="EPSG:32632"))
+    obstacles = build_obstacles(gpd.GeoSeries([], crs="EPSG:32632"))
     xy = np.array([[0.0, 0.0], [100.0, 0.0]])
     targets = np.array([[0.0, 20.0], [100.0, 20.0]])
     fov = coverage.fields_of_view(
@@ -426,7 +428,8 @@ def _scenario(tmp_path: Path, area: str) -> Path:
 
 
 def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
-    from siteplanner.scenario import ScenarioError, load_scenario
+    from siteplanner.scenario import load_scenario
+    from siteplanner._errors import ScenarioError
 
     pbf = tmp_path / "town.osm.pbf"
     pbf.write_bytes(b"")
@@ -452,15 +455,15 @@ def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
 
 def test_pipeline_existing_cameras_choice(tmp_path, town):
     """ "none" gives no camera; a file gives its own, in the town's CRS, with their headings."""
-    from siteplanner import pipeline
+    from siteplanner.steps.load import existing_cameras
     from siteplanner.scenario import load_scenario
 
     cams = tmp_path / "cams.csv"
     cams.write_text("name,lon,lat,heading_deg\nMairie,7.4232,43.7427,NE\nPlace,7.4240,43.7435,\n")
     sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "cams.csv"'))
-    out = pipeline.existing_cameras(sc, town)
+    out = existing_cameras(sc, town)
     assert out.crs == town.crs and out["site_id"].tolist() == ["X0001", "X0002"]
     assert out["heading_deg"].iloc[0] == 45.0
     assert out["heading_source"].tolist() == [cameras.FROM_FILE, cameras.ASSUMED]
     sc = load_scenario(_scenario(tmp_path, f'osm = "{OSM}"\nexisting_cameras = "none"'))
-    assert len(pipeline.existing_cameras(sc, town)) == 0
+    assert len(existing_cameras(sc, town)) == 0

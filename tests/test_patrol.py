@@ -12,8 +12,17 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from siteplanner import patrol
+from siteplanner.patrol import plan as patrol
 from siteplanner._errors import InputError
+from siteplanner.patrol.itinerary import itinerary
+from siteplanner.patrol.itinerary import itinerary_lines
+from siteplanner.patrol.itinerary import name_stops
+from siteplanner.patrol.itinerary import to_gpx
+from siteplanner.patrol.network import Circuit
+from siteplanner.patrol.network import Stop
+from siteplanner.patrol.network import UNNAMED_STREET
+from siteplanner.patrol.network import distance_matrix
+from siteplanner.patrol.search import solve_orienteering
 
 matplotlib.use("Agg")
 
@@ -79,7 +88,7 @@ def brute_force(T: np.ndarray, service: np.ndarray, prizes: np.ndarray, budget: 
     return best
 
 
-def assert_walkable(G: nx.MultiDiGraph, c: patrol.Circuit, start: int) -> None:
+def assert_walkable(G: nx.MultiDiGraph, c: Circuit, start: int) -> None:
     assert c.nodes[0] == c.nodes[-1] == start
     for u, v in zip(c.nodes[:-1], c.nodes[1:]):
         assert G.has_edge(u, v) or G.has_edge(v, u), (u, v)
@@ -139,11 +148,11 @@ def test_grid_matches_brute_force_optimum():
         cands = [int(n) for n in rng.choice(np.arange(1, 25), 7, replace=False)]
         prizes = rng.uniform(0.5, 5.0, 7).round(2)
         budget = float(rng.uniform(20, 60))
-        D = patrol.distance_matrix(G, [0, *cands])
+        D = distance_matrix(G, [0, *cands])
         T = D / 100.0
         service = np.full(7, 5.0)
         expected = brute_force(T, service, prizes, budget)
-        tour = patrol.solve_orienteering(T, service, prizes, budget_min=budget, seed=trial)
+        tour = solve_orienteering(T, service, prizes, budget_min=budget, seed=trial)
         assert tour.prize == pytest.approx(expected), (trial, cands, prizes, budget)
         assert tour.duration_min <= budget + 1e-9
         c = patrol.plan_circuit(
@@ -160,7 +169,7 @@ def test_distance_matrix_is_undirected_shortest_path():
         [(0, 1, 100), (1, 2, 100), (0, 2, 250)],
         both_ways=False,
     )
-    D = patrol.distance_matrix(G, [0, 1, 2, 9])
+    D = distance_matrix(G, [0, 1, 2, 9])
     assert D[:3, :3] == pytest.approx(np.array([[0, 100, 200], [100, 0, 100], [200, 100, 0]]))
     assert np.isinf(D[0, 3]) and np.isinf(D[3, 0])
 
@@ -306,9 +315,9 @@ def test_itinerary_merges_streets_and_names_unnamed(star):
     c = patrol.plan_circuit(
         star, 0, [1, 2, 3], [1.0, 5.0, 3.0], budget_min=60, speed_kmh=SPEED, dwell_min=10
     )
-    it = patrol.itinerary(star, c)
+    it = itinerary(star, c)
     assert sum(m for _, m in it) == pytest.approx(c.length_m)
-    names = {1: "Rue A", 2: "Rue B", 3: patrol.UNNAMED_STREET}
+    names = {1: "Rue A", 2: "Rue B", 3: UNNAMED_STREET}
     expected = []
     for node in c.stop_nodes:
         length = {1: 200.0, 2: 400.0, 3: 600.0}[node]
@@ -319,14 +328,14 @@ def test_itinerary_merges_streets_and_names_unnamed(star):
 def test_itinerary_joins_merged_osm_names():
     G = make_graph({0: (0, 0), 1: (100, 0)}, [(0, 1, 100, {"name": ["Rue X", "Rue Y"]})])
     c = patrol.plan_circuit(G, 0, [1], [1.0], budget_min=10, speed_kmh=SPEED, dwell_min=1)
-    assert patrol.itinerary(G, c) == [("Rue X / Rue Y", 200.0)]
+    assert itinerary(G, c) == [("Rue X / Rue Y", 200.0)]
 
 
 def test_gpx_has_waypoints_and_a_closed_track_in_wgs84(star):
     c = patrol.plan_circuit(
         star, 0, [1, 2], [1.0, 5.0], budget_min=60, speed_kmh=SPEED, dwell_min=10, name="soir"
     )
-    doc = gpxpy.parse(patrol.to_gpx(c, CRS))
+    doc = gpxpy.parse(to_gpx(c, CRS))
     assert [w.name for w in doc.waypoints] == ["1. stop", "2. stop"]
     pts = doc.tracks[0].segments[0].points
     assert len(pts) == len(c.geometry.coords)
@@ -442,13 +451,11 @@ def test_variants_are_distinct_seeded_and_within_share():
     assert [c.nodes for c in again] == [c.nodes for c in out]
 
 
-def _circuit(stops: tuple[int, ...]) -> patrol.Circuit:
-    return patrol.Circuit(
+def _circuit(stops: tuple[int, ...]) -> Circuit:
+    return Circuit(
         name="c",
         nodes=(0, *stops, 0),
-        stops=tuple(
-            patrol.Stop(n, 0.0, 0.0, k, 0.0, 1.0, 1.0) for k, n in enumerate(stops, start=1)
-        ),
+        stops=tuple(Stop(n, 0.0, 0.0, k, 0.0, 1.0, 1.0) for k, n in enumerate(stops, start=1)),
         geometry=None,
         length_m=0.0,
         duration_min=0.0,
@@ -553,7 +560,7 @@ def test_geographic_graph_is_refused():
 
 def test_solve_orienteering_validates_shapes():
     with pytest.raises(InputError, match="service_min has shape"):
-        patrol.solve_orienteering(np.zeros((3, 3)), [1.0], [1.0, 2.0], budget_min=10)
+        solve_orienteering(np.zeros((3, 3)), [1.0], [1.0, 2.0], budget_min=10)
 
 
 def test_uncovered_prizes():
@@ -606,17 +613,15 @@ def test_stops_named_after_street_and_place(star):
         ],
         crs=CRS,
     )
-    named = patrol.name_stops([c], star, places)[0]
+    named = name_stops([c], star, places)[0]
     by_node = {s.node: s.name for s in named.stops}
     assert by_node[1] == "Rue A, near École du Centre (school)"  # 22 m away
     assert by_node[2] == "Rue B"  # a shop is not a place to name a stop after
-    assert (
-        by_node[3] == patrol.UNNAMED_STREET
-    )  # its street has no name; Rue A and Rue B are 300 m off
+    assert by_node[3] == UNNAMED_STREET  # its street has no name; Rue A and Rue B are 300 m off
     assert [s.node for s in named.stops] == [s.node for s in c.stops] and named.nodes == c.nodes
-    gpx = gpxpy.parse(patrol.to_gpx(named, CRS))
+    gpx = gpxpy.parse(to_gpx(named, CRS))
     assert [w.name for w in gpx.waypoints] == [f"{s.order}. {s.name}" for s in named.stops]
-    lines = patrol.itinerary_lines(star, named)
+    lines = itinerary_lines(star, named)
     stops_said = [ln for ln in lines if ln.startswith("STOP")]
     assert stops_said == [
         f"STOP {s.order}: {s.name} — arrive at {s.eta_min:.0f} min, stay {s.dwell_min:.0f} min"

@@ -9,8 +9,9 @@ import pytest
 from affine import Affine
 from matplotlib.colors import to_hex
 
-from siteplanner import hotspots, plot
-from siteplanner.hotspots import DensityGrid
+from siteplanner.outputs import plot
+from siteplanner.hotspots.grids import DensityGrid
+from siteplanner.hotspots.grids import grid_mask
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_hotspot_classes_each_hold_a_share_of_cells(drawn):
     assert k == 5
     shares = np.bincount(cls.astype(int), minlength=k) / len(cls)
     assert (shares >= 0.1).all(), shares  # quantiles: about a fifth each, not 99 % in one colour
-    hc = plot.hotspot_classes(res.grid, hotspots.grid_mask(res.grid, res.town.area))
+    hc = plot.hotspot_classes(res.grid, grid_mask(res.grid, res.town.area))
     legend_text = [t.get_text() for t in axes["legend"].get_legend().get_texts()]
     for label in hc.labels():  # class limits are in the legend
         assert label in legend_text
@@ -131,17 +132,17 @@ def test_hotspot_classes_on_a_known_grid():
     vals = np.zeros((10, 10))
     vals[:, :5] = np.arange(1, 51).reshape(10, 5)  # 50 cells with density 1..50, 50 empty
     area = shapely.box(0, 0, 100, 100)
-    hc = plot.hotspot_classes(_grid(vals), hotspots.grid_mask(_grid(vals), area), k=5)
+    hc = plot.hotspot_classes(_grid(vals), grid_mask(_grid(vals), area), k=5)
     assert list(hc.bins) == pytest.approx([10.8, 20.6, 30.4, 40.2, 50])
     assert (hc.classes[:, 5:] == -1).all()  # no density: no class
     assert np.bincount(hc.classes[hc.classes >= 0]).tolist() == [10, 10, 10, 10, 10]
     assert hc.labels()[0] == "≤ 11" and hc.labels()[-1] == "40 – 50"
     jenks = plot.hotspot_classes(
-        _grid(vals), hotspots.grid_mask(_grid(vals), area), k=5, scheme="fisher_jenks"
+        _grid(vals), grid_mask(_grid(vals), area), k=5, scheme="fisher_jenks"
     )
     assert len(jenks.bins) == 5 and jenks.bins[-1] == 50
     with pytest.raises(ValueError, match="accepted"):
-        plot.hotspot_classes(_grid(vals), hotspots.grid_mask(_grid(vals), area), scheme="linear")
+        plot.hotspot_classes(_grid(vals), grid_mask(_grid(vals), area), scheme="linear")
 
 
 def test_densest_window():

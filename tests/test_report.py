@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from siteplanner import report, tables, webmap
+from siteplanner.outputs import report, tables, webmap
 
 
 @pytest.fixture(scope="module")

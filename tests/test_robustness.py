@@ -31,7 +31,8 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from siteplanner import io, pipeline
+from siteplanner.town import load as io
+from siteplanner import pipeline
 from siteplanner._errors import InfeasibleError, InputError
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario

@@ -9,8 +9,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from siteplanner.candidates import bounded_searches, graph_csr, network_reach_m, node_xy
-from siteplanner.coverage import network_coverage_matrix
+from siteplanner.coverage.candidates import bounded_searches, graph_csr, network_reach_m, node_xy
+from siteplanner.coverage.matrix import network_coverage_matrix
 
 from .test_candidates import grid_graph
 
@@ -122,7 +122,7 @@ def test_orienteering_with_large_prizes_ends_and_matches_normalised_prizes():
     search ends, and picks the same tour as with the prizes divided by their maximum."""
     from pathlib import Path
 
-    from siteplanner.patrol import solve_orienteering
+    from siteplanner.patrol.search import solve_orienteering
 
     z = np.load(Path(__file__).parent / "data" / "orienteering_default_extract.npz")
     T, s, p, budget = z["travel_min"], z["service_min"], z["prizes"], float(z["budget_min"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner import setcover
+from siteplanner.optimise import setcover
 from siteplanner._errors import InfeasibleError, InputError
 
 

@@ -1,4 +1,5 @@
-"""Tests of siteplanner.simulate on a hand-built street grid whose geometry is known exactly."""
+"""Tests of siteplanner.incidents.simulate on a hand-built street grid whose geometry is known
+exactly."""
 
 from __future__ import annotations
 
@@ -20,15 +21,9 @@ from shapely.geometry import LineString, Point, box
 from vacances_scolaires_france import SchoolHolidayDates
 
 from siteplanner._errors import InputError
-from siteplanner.simulate import (
-    CATEGORIES,
-    CATEGORY_MODELS,
-    JITTER_M,
-    SOURCES,
-    CategoryModel,
-    simulate_incidents,
-    street_pieces,
-)
+from siteplanner.incidents.simulate import JITTER_M, simulate_incidents, street_pieces
+from siteplanner.vocab import CATEGORIES, SOURCES
+from siteplanner.incidents.models import CATEGORY_MODELS, CategoryModel
 
 CRS = "EPSG:32632"
 X0, Y0 = 372_000.0, 4_844_000.0  # Beausoleil, UTM 32N
@@ -457,7 +452,7 @@ def test_unknown_years_rejected():
 
 
 def test_module_docstring_states_the_parameters_in_use():
-    import siteplanner.simulate as simulate
+    import siteplanner.incidents.simulate as simulate
 
     doc = simulate.__doc__
     flat = " ".join(doc.split())  # list items wrap at 100 characters

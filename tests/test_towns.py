@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from siteplanner.batch import find_scenarios
+from siteplanner.modes.batch import find_scenarios
 from siteplanner.scenario import load_scenario
 
 from .conftest import ROOT, copy_scenario

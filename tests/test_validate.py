@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from siteplanner._errors import InputError
-from siteplanner.checks import check_scenario
+from siteplanner.modes.validate import check_scenario
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
 

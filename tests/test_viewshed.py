@@ -1,4 +1,4 @@
-"""Tests of siteplanner.viewshed: hand-built scenes whose visible area is known exactly."""
+"""Tests of siteplanner.coverage.viewshed: hand-built scenes whose visible area is known exactly."""
 
 from __future__ import annotations
 
@@ -15,19 +15,19 @@ from affine import Affine
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from siteplanner._errors import InputError
-from siteplanner.privacy import Privacy, privacy_action, privacy_figures
-from siteplanner.terrain import terrain_clip, terrain_clips
-from siteplanner.viewshed import (
+from siteplanner.coverage.privacy import Privacy, privacy_action, privacy_figures
+from siteplanner.coverage.terrain import terrain_clip, terrain_clips
+from siteplanner.coverage.viewshed import (
     DORI_PPM,
     best_heading,
     best_headings,
-    build_obstacles,
     dori_range_m,
     dori_ranges_m,
     horizontal_fov_deg,
     isovist,
     isovists,
 )
+from siteplanner.coverage.sightlines import build_obstacles
 
 # A 2 m square whose near face is 4 m east of the camera at (0, 0), range 10 m.
 # Hidden: the sector of half-angle atan(1/4) beyond the near face (sector minus the

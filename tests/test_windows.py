@@ -1,11 +1,11 @@
-"""Tests of siteplanner.windows on hand-picked dates whose answer is known."""
+"""Tests of siteplanner.incidents.windows on hand-picked dates whose answer is known."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from siteplanner._errors import InputError
-from siteplanner.windows import (
+from siteplanner.incidents.windows import (
     STANDARD_WINDOWS,
     TimeWindow,
     in_window,

@@ -14,12 +14,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from .. import candidates as cand
-from .. import coverage as cov
-from .. import io, privacy, viewshed
-from .._errors import InputError
-from ..result import Candidates, Coverage, Demand, Inputs
-from . import night
+from siteplanner.coverage import candidates as cand
+from siteplanner.coverage import matrix as cov
+from siteplanner.town import load as io
+from siteplanner.coverage import privacy, viewshed
+from siteplanner._errors import InputError
+from siteplanner.result import Candidates, Coverage, Demand, Inputs
+from siteplanner.steps import night
+from siteplanner.coverage.sightlines import build_obstacles
 
 
 def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
@@ -29,7 +31,7 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
     ranges = camera_ranges(model)
     range_m = ranges[sc.camera.covered_at]
     fov_deg = camera_wedge_deg(model)
-    obstacles = viewshed.build_obstacles(
+    obstacles = build_obstacles(
         town.buildings.geometry, heights_m=town.buildings["height_m"].to_numpy()
     )
     terrain = None

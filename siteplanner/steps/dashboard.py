@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..vocab import small_count
+from siteplanner.vocab import small_count
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from siteplanner.result import Result
 
 
 def dashboard(res: Result) -> dict[str, pd.DataFrame]:

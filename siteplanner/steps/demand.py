@@ -17,11 +17,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import coverage, hotspots, incidents, io, jurisdiction, windows
-from .._errors import InputError
-from ..result import Demand, Inputs
-from ..scenario import Scenario
-from ..vocab import SENSITIVE_KINDS
+from siteplanner.coverage import matrix as coverage
+from siteplanner.hotspots import forecast as hotspots
+from siteplanner.incidents import read as incidents, windows
+from siteplanner.town import load as io, jurisdiction
+from siteplanner._errors import InputError
+from siteplanner.result import Demand, Inputs
+from siteplanner.scenario import Scenario
+from siteplanner.vocab import SENSITIVE_KINDS
+from siteplanner.hotspots.grids import DensityGrid
+from siteplanner.hotspots.grids import grid_cell_m
+from siteplanner.hotspots.grids import grid_mask
+from siteplanner.hotspots.grids import sample_grid
+from siteplanner.hotspots.streets import street_points
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +42,10 @@ def demand(inputs: Inputs) -> Demand:
     xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
     bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
     grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
-    demand_xy, _ = hotspots.street_points(inputs.streets, spacing_m=sc.hotspots.street_spacing_m)
+    demand_xy, _ = street_points(inputs.streets, spacing_m=sc.hotspots.street_spacing_m)
     inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
     demand_xy = demand_xy[inside]
-    intensity = hotspots.sample_grid(grid, demand_xy)
+    intensity = sample_grid(grid, demand_xy)
     sens: dict[str, Any] = {
         k: np.column_stack([g.geometry.x, g.geometry.y])
         for k in SENSITIVE_KINDS
@@ -66,7 +74,7 @@ def demand(inputs: Inputs) -> Demand:
         category_weight=cat_w,
         bounds=bounds,
         grid=grid,
-        grid_inside=hotspots.grid_mask(grid, town.area),
+        grid_inside=grid_mask(grid, town.area),
         points=points,
         xy=demand_xy,
         notes=notes,
@@ -93,7 +101,7 @@ def window_incidents(
 
 def hotspot_grid(
     sc: Scenario, win: gpd.GeoDataFrame, cat_w: np.ndarray, *, bounds, area, window: str
-) -> hotspots.DensityGrid:
+) -> DensityGrid:
     """The scenario's hotspot surface: its method with the incident times and category weights.
 
     The default method trains on the earlier incidents and validates on the later ones (its
@@ -103,7 +111,7 @@ def hotspot_grid(
     xy = np.column_stack([win.geometry.x, win.geometry.y])
     dated = win["datetime"].notna().to_numpy() if len(win) else np.zeros(0, bool)
     times = win["datetime"].reset_index(drop=True) if dated.any() else None
-    cell_m = hotspots.grid_cell_m(bounds, len(win), area_m2=area.area, cell_m=sc.hotspots.cell_m)
+    cell_m = grid_cell_m(bounds, len(win), area_m2=area.area, cell_m=sc.hotspots.cell_m)
     weight = None if sc.hotspots.method == "near_repeat" else cat_w
     if sc.hotspots.method == "near_repeat" and times is None:
         raise InputError(
@@ -134,7 +142,7 @@ def field_notes_demand(
     with its own weights; ``paths`` are the ``[[field_notes]]`` files, resolved."""
     if not sc.field_notes:
         return points, None
-    from .. import field_notes
+    from siteplanner.town import field_notes
 
     weight = points["weight"].to_numpy(float)
     frames = []

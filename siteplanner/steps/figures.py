@@ -20,13 +20,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import entrances as entrances_mod
-from .. import evidence, field_notes, hotspots, io, lighting, optimise
-from ..privacy import Privacy, privacy_action
-from ..result import Coverage, Demand, Figures, Inputs, Patrols, PhasePlans
-from ..scenario import Scenario
-from ..vocab import LAPI_NOTE
-from . import night as night_mod
+from siteplanner.town import entrances as entrances_mod
+from siteplanner.coverage import evidence
+from siteplanner.town import field_notes, load as io, lighting
+from siteplanner.hotspots import forecast as hotspots
+from siteplanner.optimise import phases as optimise
+from siteplanner.coverage.privacy import Privacy, privacy_action
+from siteplanner.result import Coverage, Demand, Figures, Inputs, Patrols, PhasePlans
+from siteplanner.scenario import Scenario
+from siteplanner.vocab import LAPI_NOTE
+from siteplanner.steps import night as night_mod
+from siteplanner.hotspots.grids import DensityGrid
+from siteplanner.hotspots.grids import sample_grid
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +96,8 @@ def site_privacy(
     """The L251-3 privacy figures of every existing and proposed site, as one table.
 
     The figures are the coverage step's (``privacy_facade_m``, ``privacy_entrances`` and the
-    mask polygons measured at recognition range by :func:`siteplanner.privacy.privacy_figures`).
+    mask polygons measured at recognition range by
+    :func:`siteplanner.coverage.privacy.privacy_figures`).
 
     Returns
     -------
@@ -129,7 +135,7 @@ def nearest_street_names(
     points
         Points in the edges' CRS.
     edges
-        Street edges with a ``name`` column (e.g. :func:`siteplanner.io.edges_gdf`).
+        Street edges with a ``name`` column (e.g. :func:`siteplanner.town.load.edges_gdf`).
     max_distance_m
         Farther streets are not used as an address.
     """
@@ -149,7 +155,7 @@ def hotspot_segments(
     town: io.Town,
     streets: gpd.GeoDataFrame,
     win: gpd.GeoDataFrame,
-    grid: hotspots.DensityGrid,
+    grid: DensityGrid,
     sc: Scenario,
     *,
     synthetic: bool,
@@ -172,9 +178,7 @@ def hotspot_segments(
         counts = np.bincount(idx[1], minlength=len(edges)).astype(float)
     shared = hotspots.suppress_small(counts, min_count=sc.hotspots.min_count_shared)
     mid = shapely.line_interpolate_point(edges.geometry.values, 0.5, normalized=True)
-    intensity = hotspots.sample_grid(
-        grid, np.column_stack([shapely.get_x(mid), shapely.get_y(mid)])
-    )
+    intensity = sample_grid(grid, np.column_stack([shapely.get_x(mid), shapely.get_y(mid)]))
     out = gpd.GeoDataFrame(
         {
             "name": edges["name"],

@@ -1,8 +1,8 @@
 """Step 1, ``load``: the scenario's files read once, into a frozen :class:`Inputs`.
 
-The town (streets, buildings, places) comes from the OSM extract (:mod:`siteplanner.io`),
+The town (streets, buildings, places) comes from the OSM extract (:mod:`siteplanner.town.load`),
 the incidents from every ``[[incidents]]`` file with its mapping
-(:mod:`siteplanner.incidents`), the QPV polygons, and the existing cameras
+(:mod:`siteplanner.incidents.read`), the QPV polygons, and the existing cameras
 (``[area] existing_cameras``). The patrol start and the cable trench ends are found first,
 before any heavy work: a town without a police station or town hall fails here.
 """
@@ -16,10 +16,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .. import cameras, incidents, io, jurisdiction
-from .._errors import InputError
-from ..result import Inputs, Paths
-from ..scenario import Scenario
+from siteplanner.town import cameras, load as io, jurisdiction
+from siteplanner.incidents import read as incidents
+from siteplanner._errors import InputError
+from siteplanner.result import Inputs, Paths
+from siteplanner.scenario import Scenario
 
 log = logging.getLogger(__name__)
 

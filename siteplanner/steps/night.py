@@ -14,9 +14,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from .. import io, lighting, optimise
-from ..result import Paths
-from ..scenario import Scenario
+from siteplanner.town import load as io, lighting
+from siteplanner.result import Paths
+from siteplanner.scenario import Scenario
+from siteplanner.optimise.instance import Plan
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def night_coverage(
     weight: np.ndarray,
     sites_xy: np.ndarray,
     demand_xy: np.ndarray,
-    plan_: optimise.Plan,
+    plan_: Plan,
     model,
     existing: np.ndarray,
     lit_streets,

@@ -2,7 +2,7 @@
 
 Each shift's prize is the hotspot intensity of its own time window where the cameras (of the
 plan, in the dark at night) do not see; circuits start at the police station or the town hall
-and ride the commune's own streets (:func:`siteplanner.patrol.plan_circuits`). A shift may
+and ride the commune's own streets (:func:`siteplanner.patrol.plan.plan_circuits`). A shift may
 ask for variants: other circuits within a share of the best prize, with at least half of
 their stops new. Every circuit's itinerary is written out here, once.
 """
@@ -18,11 +18,19 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .. import candidates as cand
-from .. import hotspots, incidents, io, jurisdiction, patrol
-from ..result import Demand, Inputs, Patrols, PhasePlans
-from . import night as night_mod
-from .sites import area_node
+from siteplanner.coverage import candidates as cand
+from siteplanner.hotspots import forecast as hotspots
+from siteplanner.incidents import read as incidents
+from siteplanner.town import load as io, jurisdiction
+from siteplanner.patrol import plan as patrol
+from siteplanner.result import Demand, Inputs, Patrols, PhasePlans
+from siteplanner.steps import night as night_mod
+from siteplanner.steps.sites import area_node
+from siteplanner.hotspots.grids import sample_grid
+from siteplanner.patrol.itinerary import itinerary_lines
+from siteplanner.patrol.itinerary import name_stops
+from siteplanner.patrol.itinerary import to_gpx
+from siteplanner.patrol.network import Circuit
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +76,12 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
                 "found": len(alt),
                 "within_share": s_.variants_within,
             }
-    circuits = patrol.name_stops(circuits, town.graph, town.pois)
+    circuits = name_stops(circuits, town.graph, town.pois)
     return Patrols(
         circuits=circuits,
         shift_prizes={k: v.to_dict() for k, v in shift_prizes.items()},
         itineraries={c.name: itinerary(town, c) for c in circuits},
-        gpx={c.name: patrol.to_gpx(c, town.crs) for c in circuits},
+        gpx={c.name: to_gpx(c, town.crs) for c in circuits},
         counts={"patrol_variants": variants_found, "patrol_start": inputs.patrol_start.label},
     )
 
@@ -119,7 +127,7 @@ def _shift_prize(s_, demand: Demand, seen, night, demand_node, sc) -> pd.Series:
                 bandwidth_m=sc.hotspots.bandwidth_m or 100.0,
                 window=stw.name,
             )
-            w_int = hotspots.sample_grid(g_s, demand.xy) * demand.points["multiplier"].to_numpy()
+            w_int = sample_grid(g_s, demand.xy) * demand.points["multiplier"].to_numpy()
     prize_pt = patrol.uncovered_prizes(w_int, night_mod.shift_seen(s_, seen, night).astype(float))
     on = demand_node >= 0  # points with no street of the patrol graph near them earn nothing
     np_ = pd.Series(prize_pt[on]).groupby(demand_node[on]).sum()
@@ -158,10 +166,10 @@ def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -
     ]
 
 
-def itinerary(town: io.Town, c: patrol.Circuit) -> list[str]:
+def itinerary(town: io.Town, c: Circuit) -> list[str]:
     """The turn-by-turn lines of a circuit ([] when it cannot be written, logged)."""
     try:
-        return list(patrol.itinerary_lines(town.graph, c))
+        return list(itinerary_lines(town.graph, c))
     except Exception as exc:  # an itinerary must not stop the plan
         log.warning("itinerary of %r failed: %s", c.name, exc)
         return []

@@ -2,7 +2,7 @@
 
 The next phase (``[plan] k`` cameras or ``budget_eur``) and the later ones
 (``[[plan.phases]]``) are planned in turn, each keeping the sites of the earlier ones
-(:func:`siteplanner.optimise.plan_phases`). The sites the référent sûreté accepted belong to
+(:func:`siteplanner.optimise.phases.plan_phases`). The sites the référent sûreté accepted belong to
 the next phase and count in its ``k``. The annotated sites table carries every per-site
 figure the outputs show (status, phase, rank, gains, cost and funded share), and
 :func:`phase_table` sums it per phase, so that no two outputs can disagree.
@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .. import coverage as cov_mod
-from .. import io, jurisdiction, optimise
-from ..result import Candidates, Coverage, Decisions, Demand, Inputs, PhasePlans
-from ..scenario import Scenario
-from ..vocab import SENSITIVE_KINDS
-from . import night as night_mod
-from .review import review_outcomes
+from siteplanner.coverage import matrix as cov_mod
+from siteplanner.town import load as io, jurisdiction
+from siteplanner.optimise import phases as optimise
+from siteplanner.result import Candidates, Coverage, Decisions, Demand, Inputs, PhasePlans
+from siteplanner.scenario import Scenario
+from siteplanner.vocab import SENSITIVE_KINDS
+from siteplanner.steps import night as night_mod
+from siteplanner.steps.review import review_outcomes
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from ..result import Candidates, Coverage, Decisions, Inputs
-from ..scenario import Scenario
+from siteplanner.result import Candidates, Coverage, Decisions, Inputs
+from siteplanner.scenario import Scenario
 
 
 def review(inputs: Inputs, cands: Candidates, cov: Coverage) -> Decisions:

@@ -1,7 +1,7 @@
 """Step 3, ``candidates``: candidate camera sites, their costs, and the référent's moves.
 
 Candidates are street intersections, lamp posts and public façades inside the commune
-(:func:`siteplanner.candidates.candidate_sites`), with the existing cameras kept as sites.
+(:func:`siteplanner.coverage.candidates.candidate_sites`), with the existing cameras kept as sites.
 Each costs the camera, its mast or façade mount and a cable trench to the nearest trench end
 (the CSU, the police station or the town hall). A site the référent sûreté moved
 (``<scenario>.review.csv``) gets a new site ``<site_id>-M`` at its new position.
@@ -15,11 +15,11 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from .. import candidates as cand
-from .. import io
-from .. import review as review_mod
-from ..result import Candidates, Inputs
-from ..scenario import Scenario
+from siteplanner.coverage import candidates as cand
+from siteplanner.town import load as io
+from siteplanner import review as review_mod
+from siteplanner.result import Candidates, Inputs
+from siteplanner.scenario import Scenario
 
 
 def candidates(inputs: Inputs) -> Candidates:

@@ -1,0 +1,727 @@
+"""Read the town's data and write the outputs.
+
+Reading
+-------
+:func:`load_town` turns an OpenStreetMap extract (``.osm``, ``.osm.gz``, ``.osm.bz2`` or
+``.osm.pbf``) into a :class:`Town`: the study area, the walking network, building
+footprints and the points of interest siteplanner uses (schools, gares, bus stations,
+police, existing cameras, entrances, street lamps, attractors), all in one projected metric
+CRS (the UTM zone of the study area). :mod:`siteplanner.town.osm` reads the file with pyosmium;
+nothing touches the network.
+
+Parsing the default extract takes a few seconds; the parsed layers are cached in a pickle
+keyed on the extract's SHA-256 and on the loader version, in a cache folder outside the
+outputs. A stale or unreadable cache entry is rebuilt; a run without cache gives the same
+result.
+
+Writing
+-------
+Every writer writes to a temporary file in the destination folder and moves it into
+place with :func:`os.replace`, so a run killed half-way never leaves a truncated file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from siteplanner.town import osm
+from siteplanner import vocab
+from siteplanner._errors import InputError
+
+from siteplanner.files import atomic_path
+
+log = logging.getLogger(__name__)
+
+#: Bump when the parsed layers change shape, so that old cache entries are ignored.
+LOADER_VERSION = "4"  # cache format of read_osm (4: pyosmium reader, streets only)
+
+#: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
+FEATURE_TAGS = osm.FEATURE_TAGS
+
+#: Highway types that pedestrians cannot use.
+NOT_WALKABLE = frozenset(
+    {"motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "raceway"}
+)
+
+
+@dataclass(frozen=True)
+class Town:
+    """The study area and its layers, in one projected metric CRS.
+
+    Attributes
+    ----------
+    name
+        The study area's name (the admin boundary's ``name`` or the polygon file's stem).
+    crs
+        The projected CRS of every layer (a UTM zone, as an EPSG string).
+    area
+        The study area polygon.
+    graph
+        Walking network (osmnx MultiDiGraph, projected) within ``area`` buffered by
+        ``margin_m``, largest weakly connected component.
+    buildings
+        Building footprints (``geometry``, ``building``, ``name``, ``height_m``,
+        ``residential``) within ``area`` buffered by ``margin_m``.
+    pois
+        Points of interest (``kind``, ``name``, ``osm_id``, point ``geometry``) within the
+        buffered area. Kinds: school, station, bus_station, bus_stop, police, townhall,
+        camera, entrance, street_lamp, bar, nightclub, shop, park, parking, public_building.
+    source
+        The extract's file name and date information, for attribution.
+    """
+
+    name: str
+    crs: str
+    area: Polygon | MultiPolygon
+    graph: nx.MultiDiGraph
+    buildings: gpd.GeoDataFrame
+    pois: gpd.GeoDataFrame
+    source: str = ""
+    margin_m: float = 150.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of each layer, for the log and ``summary.json``."""
+        kinds = self.pois["kind"].value_counts().sort_index()
+        out = {
+            "graph_nodes": self.graph.number_of_nodes(),
+            "graph_edges": self.graph.number_of_edges(),
+            "buildings": len(self.buildings),
+        }
+        out.update({f"poi_{k}": int(v) for k, v in kinds.items()})
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# parsing with a cache
+# ---------------------------------------------------------------------------------------
+
+
+def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _parse_osm(path: Path, boundary: int | str | None = None) -> dict[str, Any]:
+    """Parse the extract with pyosmium: the walking street graph and the tagged features."""
+    return osm.parse(path, boundary=boundary)
+
+
+_FEATURE_COLUMNS = frozenset(osm.FEATURE_COLUMNS)
+
+
+#: Tags of the OSM cameras kept in ``Town.extras["camera_features"]`` (see :mod:`.cameras`).
+_CAMERA_COLUMNS = (
+    "name",
+    "man_made",
+    "surveillance",
+    "surveillance:type",
+    "surveillance:zone",
+    "camera:type",
+    "camera:direction",
+    "camera:angle",
+    "camera:mount",
+)
+
+
+def _cache_path(cache_dir: str | Path, digest: str) -> Path:
+    return Path(cache_dir) / f"osm-{digest[:24]}-v{LOADER_VERSION}.pickle"
+
+
+_OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
+
+
+def read_osm(
+    path: str | Path, *, cache_dir: str | Path | None = ".cache", boundary: int | str | None = None
+) -> dict[str, Any]:
+    """Parse an OSM XML extract, through a cache keyed on the file's hash.
+
+    Parameters
+    ----------
+    path
+        ``.osm``, ``.osm.gz``, ``.osm.bz2`` or ``.osm.pbf`` file.
+    cache_dir
+        Folder for parsed layers; ``None`` disables the cache.
+    boundary
+        An admin boundary (relation id or name) the study needs: a parse fails on its
+        absence before the heavy pass.
+
+    Returns
+    -------
+    dict
+        :func:`siteplanner.town.osm.parse`'s layers: ``graph`` (unprojected osmnx-style
+        MultiDiGraph of the walkable streets), ``features`` (GeoDataFrame of the tagged
+        features, EPSG:4326), ``bounds`` and ``cut_boundaries``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: OSM extract not found (expected {_OSM_KINDS})")
+    osm.check_suffix(path)
+    if cache_dir is None:
+        return _parse_osm(path, boundary)
+    digest = file_sha256(path)
+    cache_path = _cache_path(cache_dir, digest)
+    if cache_path.is_file():
+        try:
+            with open(cache_path, "rb") as f:
+                cached = pickle.load(f)
+            if cached.get("sha256") == digest and cached.get("version") == LOADER_VERSION:
+                log.info("read parsed %s from cache %s", path.name, cache_path)
+                for msg in cached["layers"].get("warnings", []):
+                    log.warning("%s", msg)  # the extract's problems, told again
+                return cached["layers"]
+            log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
+        except Exception as exc:  # a corrupt cache is rebuilt, never trusted
+            log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
+    try:
+        layers = _parse_osm(path, boundary)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc})") from exc
+    payload = {"sha256": digest, "version": LOADER_VERSION, "layers": layers}
+    with atomic_path(cache_path) as tmp:
+        with open(tmp, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return layers
+
+
+# ---------------------------------------------------------------------------------------
+# the study area
+# ---------------------------------------------------------------------------------------
+
+
+def _boundaries(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if "boundary" not in features:
+        return features.iloc[:0]
+    b = features[
+        (features["boundary"] == "administrative")
+        & features.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    ]
+    return b
+
+
+def study_area_from_osm(
+    features: gpd.GeoDataFrame,
+    boundary: int | str,
+    *,
+    source: str,
+    layers: dict[str, Any] | None = None,
+) -> tuple[str, BaseGeometry]:
+    """The admin boundary named by relation id or by name, as a WGS84 polygon.
+
+    A boundary relation the extract holds only in part (cut by its edge) is closed along the
+    extract's bounds with a warning "N of M member ways present" (``layers``, the parse
+    result, gives the parts), or refused with an error that says to give ``polygon =``.
+    """
+    name, geom, row = _find_boundary(features, boundary, source=source)
+    if str(row.get("osm_cut", "")) != "yes":
+        if geom.is_empty:
+            raise InputError(
+                f"{source}: boundary {boundary} ({name}) does not form a closed polygon "
+                "in the extract; give `polygon =` (a polygon file) in the scenario's [area]"
+            )
+        return name, geom
+    rid = int(row["_rid"])
+    present, members = row.get("osm_members_present"), row.get("osm_members")
+    closed, rule = osm.close_boundary(layers, rid) if layers is not None else (None, "no parts")
+    if present == members:  # the extract kept only the members it holds: they leave a gap
+        members = f"{members} (the ring does not close)"
+    if closed is None or closed.is_empty:
+        raise InputError(
+            f"{source}: boundary relation {rid} ({name}) is cut by the extract's edge "
+            f"({present} of {members} member ways present) and cannot be closed reliably "
+            f"({_WHY.get(rule, rule)}); give `polygon =` (a polygon file of the commune) in the "
+            "scenario's [area], or use an extract that holds the whole commune"
+        )
+    log.warning(
+        "%s: boundary relation %d (%s) is cut by the extract's edge: %s of %s member ways "
+        "present; closed along the extract's bounds (inside told by its %s). Check the study "
+        "area, or give `polygon =` in the scenario",
+        source,
+        rid,
+        name,
+        present,
+        members,
+        rule,
+    )
+    return name, closed
+
+
+_WHY = {
+    "smaller side": "its admin_centre node is outside the extract and no complete neighbouring "
+    "boundary tells its inside from its outside",
+    "no member way": "none of its member ways is in the extract",
+    "no parts": "its parts were not kept by the parse",
+}
+
+
+def _find_boundary(
+    features: gpd.GeoDataFrame, boundary: int | str, *, source: str
+) -> tuple[str, BaseGeometry, pd.Series]:
+    b = _boundaries(features)
+    if isinstance(boundary, int) or (isinstance(boundary, str) and boundary.isdigit()):
+        key = ("relation", int(boundary))
+        if key not in b.index:
+            rel_ids = sorted(i for t, i in b.index if t == "relation")
+            raise InputError(
+                f"{source}: no administrative boundary relation {boundary} in the extract; "
+                f"relations present: {rel_ids[:15]}{' ...' if len(rel_ids) > 15 else ''}"
+            )
+        row = b.loc[key]
+    else:
+        names = b.get("name", pd.Series(dtype=object))
+        match = b[names.astype(str).str.casefold() == boundary.casefold()]
+        if match.empty:
+            avail = sorted(set(names.dropna().astype(str)))
+            raise InputError(
+                f"{source}: no administrative boundary named {boundary!r} in the extract; "
+                f"names present: {', '.join(avail[:20])}"
+            )
+        if "admin_level" in match:
+            match = match.assign(
+                _lvl=pd.to_numeric(match["admin_level"], errors="coerce")
+            ).sort_values("_lvl", ascending=False)
+        row = match.iloc[0]
+    name = str(row.get("name", boundary)) if pd.notna(row.get("name", None)) else str(boundary)
+    row = row.copy()
+    row["_rid"] = row.name[1] if isinstance(row.name, tuple) else -1
+    return name, shapely.make_valid(row.geometry), row
+
+
+def clip_to_land(
+    area_wgs84: BaseGeometry, features: gpd.GeoDataFrame, crs: str, *, source: str
+) -> BaseGeometry:
+    """The study area less the sea and the water the extract maps, with a warning.
+
+    Where the extract maps ``natural=coastline`` (land on its left) or ``natural=water``
+    polygons across the area, the area is clipped to land and the share removed is logged.
+
+    Raises
+    ------
+    InputError
+        Nothing of the area is land.
+    """
+    land, mapped = osm.land_share(area_wgs84, features)
+    if not mapped:
+        return area_wgs84
+    before, after = gpd.GeoSeries([area_wgs84, land], crs="EPSG:4326").to_crs(crs).area
+    if after <= 0.0:
+        raise InputError(
+            f"{source}: the study area is all sea or water in the extract "
+            "(natural=coastline / natural=water); check the boundary or the polygon"
+        )
+    removed = 1.0 - after / before
+    if removed > 0.001:
+        log.warning(
+            "%s: %.1f %% of the study area (%.2f of %.2f km²) is sea or water mapped in "
+            "the extract (natural=coastline / natural=water); the area is clipped to land",
+            source,
+            100 * removed,
+            (before - after) / 1e6,
+            before / 1e6,
+        )
+        return land
+    return area_wgs84
+
+
+def read_polygon(path: str | Path) -> tuple[str, gpd.GeoSeries]:
+    """Read a study-area polygon file (GeoJSON, GeoPackage, shapefile) as one geometry."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"{path}: study area file not found (expected a polygon GeoJSON / GeoPackage)"
+        )
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as a vector file ({exc})") from exc
+    if gdf.empty or gdf.crs is None:
+        raise InputError(
+            f"{path}: the study area file must hold at least one polygon with a declared CRS"
+        )
+    polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty:
+        raise InputError(
+            f"{path}: no Polygon or MultiPolygon feature (found {sorted(set(gdf.geom_type))})"
+        )
+    return path.stem, gpd.GeoSeries([shapely.make_valid(polys.union_all())], crs=gdf.crs)
+
+
+def utm_crs(geom_wgs84: BaseGeometry) -> str:
+    """The UTM zone (EPSG:326xx / 327xx) of a WGS84 geometry's centroid."""
+    c = geom_wgs84.centroid
+    zone = int((c.x + 180) // 6) + 1
+    return f"EPSG:{32600 + zone if c.y >= 0 else 32700 + zone}"
+
+
+# ---------------------------------------------------------------------------------------
+# layers
+# ---------------------------------------------------------------------------------------
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df else pd.Series(pd.NA, index=df.index, dtype=object)
+
+
+def classify_pois(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per point of interest and kind (a feature may have several kinds).
+
+    Returns a GeoDataFrame (same CRS) with ``kind``, ``name``, ``osm_id`` and the
+    feature's representative point as geometry.
+    """
+    amenity = _col(features, "amenity")
+    railway = _col(features, "railway")
+    pt = _col(features, "public_transport")
+    highway = _col(features, "highway")
+    building = _col(features, "building")
+    rules: list[tuple[str, pd.Series]] = [
+        (
+            "school",
+            amenity.isin(["school", "college", "kindergarten", "university"])
+            | building.isin(["school"]),
+        ),
+        (
+            "station",
+            railway.isin(["station", "halt"])
+            | (pt.eq("station") & _col(features, "train").eq("yes")),
+        ),
+        ("bus_station", amenity.eq("bus_station")),
+        (
+            "bus_stop",
+            highway.eq("bus_stop") | (pt.eq("platform") & _col(features, "bus").eq("yes")),
+        ),
+        ("police", amenity.eq("police")),
+        ("townhall", amenity.eq("townhall")),
+        ("camera", _col(features, "man_made").eq("surveillance")),
+        ("entrance", _col(features, "entrance").notna() & (features.geometry.geom_type == "Point")),
+        ("street_lamp", highway.eq("street_lamp")),
+        ("bar", amenity.isin(["bar", "pub", "biergarten"])),
+        ("nightclub", amenity.isin(["nightclub", "casino"])),
+        ("restaurant", amenity.isin(["restaurant", "fast_food", "cafe"])),
+        ("shop", _col(features, "shop").notna()),
+        ("park", _col(features, "leisure").isin(["park", "playground", "pitch", "sports_centre"])),
+        ("parking", amenity.eq("parking")),
+        (
+            "public_building",
+            amenity.isin(
+                [
+                    "townhall",
+                    "police",
+                    "library",
+                    "community_centre",
+                    "post_office",
+                    "social_facility",
+                ]
+            )
+            | building.isin(["public", "civic", "government"]),
+        ),
+    ]
+    parts = []
+    reps = features.geometry.representative_point()
+    names = _col(features, "name")
+    ids = [f"{t[0]}/{t[1]}" if isinstance(t, tuple) else str(t) for t in features.index]
+    ids = pd.Series(ids, index=features.index)
+    for kind, mask in rules:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            parts.append(
+                gpd.GeoDataFrame(
+                    {
+                        "kind": kind,
+                        "name": names[mask].astype(object).values,
+                        "osm_id": ids[mask].values,
+                    },
+                    geometry=reps[mask].values,
+                    crs=features.crs,
+                )
+            )
+    if not parts:
+        return gpd.GeoDataFrame(
+            {"kind": [], "name": [], "osm_id": []}, geometry=[], crs=features.crs
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out["name"] = out["name"].where(out["name"].notna(), None)
+    return out.sort_values(["kind", "osm_id"], kind="stable").reset_index(drop=True)
+
+
+def walk_graph(
+    graph: nx.MultiDiGraph, area_wgs84: BaseGeometry, crs: str, *, source: str = "the study area"
+) -> nx.MultiDiGraph:
+    """The walkable part of ``graph`` within ``area_wgs84``, projected, largest component."""
+    import osmnx as ox
+
+    g = graph.copy()
+    drop = []
+    for u, v, k, d in g.edges(keys=True, data=True):
+        hw = d.get("highway")
+        hws = set(hw) if isinstance(hw, list) else {hw}
+        acc = d.get("access")
+        accs = set(acc) if isinstance(acc, list) else {acc}
+        if hw is None or hws <= NOT_WALKABLE or accs <= {"no", "private"}:  # streets only
+            drop.append((u, v, k))
+    g.remove_edges_from(drop)
+    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
+    xs = np.fromiter((d["x"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
+    ys = np.fromiter((d["y"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
+    nodes = np.array(list(g.nodes), dtype=object)
+    inside = shapely.contains_xy(area_wgs84, xs, ys)
+    g = g.subgraph(nodes[inside].tolist()).copy()
+    if g.number_of_nodes() == 0:
+        raise InputError(
+            f"{source}: the study area contains no walkable street of the OSM extract; "
+            "check the boundary or the polygon (and that the extract covers it)"
+        )
+    parts = sorted(nx.weakly_connected_components(g), key=lambda c: (-len(c), min(c)))
+    largest = parts[0]
+    dropped = [c for c in parts[1:] if len(c) >= 50]
+    if dropped:  # an island or a cut-off district is not planned: say so, never silently
+        n_drop = sum(len(c) for c in dropped)
+        log.warning(
+            "%s: %d street node(s) in %d network(s) not connected to the main one (%d nodes) are "
+            "left out of the plan (an island or a district the extract cuts off); plan them as "
+            "their own study area",
+            source,
+            n_drop,
+            len(dropped),
+            len(largest),
+        )
+    g = g.subgraph(largest).copy()
+    nx.set_node_attributes(g, ox.stats.count_streets_per_node(g), name="street_count")
+    g = ox.project_graph(g, to_crs=crs)
+    # deterministic node order
+    h = nx.MultiDiGraph()
+    h.graph.update(g.graph)
+    h.add_nodes_from(sorted(g.nodes(data=True), key=lambda t: t[0]))
+    h.add_edges_from(sorted(g.edges(keys=True, data=True), key=lambda t: (t[0], t[1], t[2])))
+    return h
+
+
+def load_town(
+    osm_path: str | Path,
+    *,
+    boundary: int | str | None = None,
+    area_path: str | Path | None = None,
+    margin_m: float = 150.0,
+    cache_dir: str | Path | None = ".cache",
+) -> Town:
+    """Load the study area and its layers from an OSM extract.
+
+    Parameters
+    ----------
+    osm_path
+        The OSM XML extract.
+    boundary
+        OSM admin relation id (``174562``) or boundary name (``"Beausoleil"``).
+    area_path
+        A polygon file instead of ``boundary``.
+    margin_m
+        Streets, buildings and POIs are kept this far beyond the area, so that fields of
+        view and patrols near the edge see their surroundings.
+    cache_dir
+        Parse cache folder (``None``: no cache).
+    """
+    osm_path = Path(osm_path)
+    if (boundary is None) == (area_path is None):
+        raise InputError(
+            "give exactly one of a boundary (OSM relation id or name) or a polygon file for the "
+            "study area"
+        )
+    if not osm_path.is_file():
+        raise InputError(f"{osm_path}: OSM extract not found (expected {_OSM_KINDS})")
+    # the study area's layers are cached too, keyed on the extract, the area and the margin
+    town_key = None
+    if cache_dir is not None:
+        parts = [
+            file_sha256(osm_path),
+            str(boundary),
+            file_sha256(area_path) if area_path else "",
+            f"{margin_m:g}",
+            LOADER_VERSION,
+            file_sha256(__file__),
+            file_sha256(osm.__file__),
+        ]  # a changed loader never reuses an old town
+        town_key = (
+            Path(cache_dir)
+            / f"town-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:24]}.pickle"
+        )
+        if town_key.is_file():
+            try:
+                with open(town_key, "rb") as f:
+                    cached = pickle.load(f)
+                if isinstance(cached, dict) and cached.get("key") == parts:
+                    town = cached["town"]
+                    log.info(
+                        "read %s (%s) from cache %s: %s",
+                        town.name,
+                        town.crs,
+                        town_key.name,
+                        ", ".join(f"{k} {v:,}" for k, v in town.summary().items()),
+                    )
+                    for msg in town.extras.get("warnings", []):
+                        log.warning("%s", msg)  # what the first load warned about, told again
+                    return town
+            except Exception as exc:  # a corrupt cache is rebuilt, never trusted
+                log.warning("cache %s is unreadable (%s); rebuilding it", town_key, exc)
+    with _captured_warnings() as told:
+        town = _build_town(osm_path, boundary, area_path, margin_m, cache_dir)
+    town.extras["warnings"] = [m for m in told if not m.startswith("cache ")]
+    log.info(
+        "loaded %s (%s): %s",
+        town.name,
+        town.crs,
+        ", ".join(f"{k} {v:,}" for k, v in town.summary().items()),
+    )
+    if town_key is not None:
+        with atomic_path(town_key) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return town
+
+
+@contextmanager
+def _captured_warnings() -> Iterator[list[str]]:
+    """The warnings siteplanner logs inside the block (kept with a cached town, told again)."""
+    told: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            told.append(record.getMessage())
+
+    handler = _Keep(level=logging.WARNING)
+    root = logging.getLogger("siteplanner")
+    root.addHandler(handler)
+    try:
+        yield told
+    finally:
+        root.removeHandler(handler)
+
+
+def _build_town(
+    osm_path: Path,
+    boundary: int | str | None,
+    area_path: str | Path | None,
+    margin_m: float,
+    cache_dir: str | Path | None,
+) -> Town:
+    layers = read_osm(
+        osm_path, cache_dir=cache_dir, boundary=boundary
+    )  # no such boundary: fails early
+    features: gpd.GeoDataFrame = layers["features"]
+    if boundary is not None:
+        name, area_wgs = study_area_from_osm(
+            features, boundary, source=str(osm_path), layers=layers
+        )
+    else:
+        name, series = read_polygon(area_path)  # type: ignore[arg-type]
+        area_wgs = series.to_crs("EPSG:4326").iloc[0]
+    crs = utm_crs(area_wgs)
+    area_wgs = clip_to_land(area_wgs, features, crs, source=f"{osm_path} ({name})")
+    area = gpd.GeoSeries([area_wgs], crs="EPSG:4326").to_crs(crs).iloc[0]
+    buffered = area.buffer(margin_m)
+    buffered_wgs = gpd.GeoSeries([buffered], crs=crs).to_crs("EPSG:4326").iloc[0]
+
+    area_label = f"{area_path}" if area_path is not None else f"{osm_path} (boundary {boundary})"
+    graph = walk_graph(layers["graph"], buffered_wgs, crs, source=area_label)
+
+    feats = features[features.intersects(buffered_wgs)]
+    bmask = _col(feats, "building").notna() & feats.geometry.geom_type.isin(
+        ["Polygon", "MultiPolygon"]
+    )
+    b = feats[bmask]
+    buildings = gpd.GeoDataFrame(
+        {
+            "osm_id": [f"{t[0]}/{t[1]}" for t in b.index],
+            "building": _col(b, "building").astype(str).values,
+            "name": _col(b, "name").astype(object).values,
+            "height_m": vocab.building_height_m(
+                _col(b, "building:levels"), _col(b, "height")
+            ).to_numpy(float),
+        },
+        geometry=b.geometry.values,
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    buildings["geometry"] = shapely.make_valid(buildings.geometry.values)
+    buildings = buildings[
+        buildings.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+        & ~buildings.geometry.is_empty
+    ]
+    # Most French buildings are mapped as building=yes; for the L251-3 check they count as
+    # dwellings unless named (the cautious reading of the law): vocab.residential_mask
+    buildings["residential"] = vocab.residential_mask(buildings["building"], buildings["name"])
+    buildings = buildings.sort_values("osm_id", kind="stable").reset_index(drop=True)
+    buildings["name"] = buildings["name"].where(buildings["name"].notna(), None)
+
+    pois = classify_pois(feats).to_crs(crs)
+    pois = pois[pois.within(buffered)].reset_index(drop=True)
+    cams = feats[_col(feats, "man_made").eq("surveillance")]
+    cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
+    cams = cams[cams.intersects(buffered)]
+    return Town(
+        name=name,
+        crs=crs,
+        area=area,
+        graph=graph,
+        buildings=buildings,
+        pois=pois,
+        source=osm_path.name,
+        margin_m=margin_m,
+        extras={"camera_features": cams},
+    )
+
+
+def scenario_town(sc: Any) -> Town:
+    """The study area of a scenario (``[area]`` and ``cache_dir``, paths resolved), loaded once.
+
+    The one place where a scenario's ``[area]`` becomes :func:`load_town`'s arguments: ``run``,
+    ``validate``, ``incidents``, ``event``, the observatory and the benchmarks all call it.
+    """
+    return load_town(
+        sc.resolve(sc.area.osm),
+        boundary=sc.area.boundary,
+        area_path=sc.resolve(sc.area.polygon),
+        margin_m=sc.area.margin_m,
+        cache_dir=sc.resolve(sc.cache_dir),
+    )
+
+
+def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
+    """Street edges of a projected graph as a GeoDataFrame (one row per undirected edge)."""
+    rows, geoms, seen = [], [], set()
+    nodes = graph.nodes
+    for u, v, k, d in graph.edges(keys=True, data=True):
+        key = (min(u, v), max(u, v), k)
+        if key in seen:
+            continue
+        seen.add(key)
+        geom = d.get("geometry")
+        if geom is None:
+            geom = shapely.LineString(
+                [(nodes[u]["x"], nodes[u]["y"]), (nodes[v]["x"], nodes[v]["y"])]
+            )
+        name = d.get("name")
+        if isinstance(name, list):
+            name = " / ".join(map(str, name))
+        rows.append((u, v, k, float(d.get("length", geom.length)), name, str(d.get("highway"))))
+        geoms.append(geom)
+    df = pd.DataFrame(rows, columns=["u", "v", "key", "length", "name", "highway"])
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)
