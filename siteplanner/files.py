@@ -127,11 +127,15 @@ def _json_default(o: Any) -> Any:
 
 
 def write_geojson(dest: str | Path, gdf: gpd.GeoDataFrame, *, precision: int = 7) -> None:
-    """Write RFC 7946 GeoJSON (WGS84, lon/lat order) atomically and deterministically."""
+    """Write RFC 7946 GeoJSON (WGS84, lon/lat order) atomically and deterministically.
+
+    Polygon rings follow RFC 7946 §3.1.6: exteriors counter-clockwise, holes clockwise.
+    """
     if gdf.crs is None:
         raise ValueError("cannot export a GeoDataFrame without CRS")
     g = gdf.to_crs("EPSG:4326")
-    g = g.set_geometry(shapely.set_precision(g.geometry.values, 10**-precision))
+    rounded = shapely.set_precision(g.geometry.values, 10**-precision)
+    g = g.set_geometry(shapely.orient_polygons(rounded, exterior_cw=False))
     text = g.to_json(na="null", show_bbox=False, drop_id=True, to_wgs84=True, separators=(",", ":"))
     obj = json.loads(text)
     write_json(dest, obj)

@@ -176,3 +176,32 @@ def test_unknown_boundary_fails_before_the_heavy_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(osm, "_collect", heavy)
     with pytest.raises(InputError, match="no administrative boundary relation 5"):
         io.load_town(xml, boundary=5, cache_dir=None)
+
+
+def _signed_area(ring) -> float:
+    c = np.asarray(ring, float)
+    return 0.5 * float(np.sum(c[:-1, 0] * c[1:, 1] - c[1:, 0] * c[:-1, 1]))
+
+
+def test_geojson_rings_follow_rfc7946(tmp_path):
+    """Exteriors counter-clockwise and holes clockwise (RFC 7946 §3.1.6), whatever the input."""
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from siteplanner.files import write_geojson
+
+    cw_outer = [(0, 0), (0, 100), (100, 100), (100, 0), (0, 0)]  # clockwise in x/y
+    ccw_hole = [(10, 10), (20, 10), (20, 20), (10, 20), (10, 10)]  # counter-clockwise
+    poly = Polygon(cw_outer, [ccw_hole])
+    multi = MultiPolygon([poly, Polygon([(200, 0), (200, 50), (250, 50), (200, 0)])])
+    gdf = gpd.GeoDataFrame({"k": [1, 2]}, geometry=[poly, multi], crs="EPSG:2154")
+    gdf = gdf.set_geometry(gdf.geometry.translate(700000, 6600000))
+    assert _signed_area(poly.exterior.coords) < 0  # the input breaks the rule
+    write_geojson(tmp_path / "p.geojson", gdf)
+    feats = json.loads((tmp_path / "p.geojson").read_text())["features"]
+    polys = [feats[0]["geometry"]["coordinates"], *feats[1]["geometry"]["coordinates"]]
+    assert len(polys) == 3
+    for rings in polys:
+        assert _signed_area(rings[0]) > 0
+        assert all(_signed_area(h) < 0 for h in rings[1:])
+    assert len(polys[0]) == 2  # the hole is kept
