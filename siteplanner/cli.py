@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from siteplanner._errors import SiteplannerError
 from siteplanner import files
+from siteplanner.optimise.milp import silence_highs_banner
 
 # rich_markup_mode=None: help texts are plain text ("[observatory] period" keeps its brackets)
 app = typer.Typer(
@@ -58,7 +59,7 @@ def _main(
     top.addHandler(top_handler)
     warnings.showwarning = _show_warning
     if not debug:
-        _silence_highs_banner()
+        silence_highs_banner()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -67,24 +68,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     logging.getLogger("siteplanner" if ours else "siteplanner.libraries").log(
         logging.WARNING if ours else logging.DEBUG, "%s: %s", category.__name__, message
     )
-
-
-def _silence_highs_banner() -> None:
-    """HiGHS prints its banner on stdout when the first solver of a process is created: create it
-    here with stdout closed (milp.new_highs sets ``output_flag = False`` on every solver)."""
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover - a dependency
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def show_path(p: str | os.PathLike) -> str:
@@ -434,9 +417,22 @@ def batch(
     _guard(go)
 
 
+#: Options of the whole program, accepted before or after the command.
+GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """``siteplanner run x.toml -q`` as ``siteplanner -q run x.toml``: the global flags found
+    anywhere (before a ``--``) are moved in front of the command, in their order."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:cut] if a in GLOBAL_FLAGS]
+    rest = [a for a in argv[:cut] if a not in GLOBAL_FLAGS]
+    return flags + rest + argv[cut:]
+
+
 def main() -> None:  # pragma: no cover - entry point
-    app()
+    app(args=hoist_global_flags(sys.argv[1:]))
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

@@ -103,3 +103,20 @@ def test_cli_batch_reports_each_failure_and_exits_1(tmp_path):
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit)
     assert r.output.count("failed") >= 2 and "0 of 2 commune(s) done" in r.output
     assert "Traceback" not in r.output
+
+
+def test_dask_workers_print_no_solver_banner(tmp_path):
+    """``siteplanner batch --scheduler dask``: the worker processes print no HiGHS banner."""
+    import subprocess
+    import sys
+
+    scen = tmp_path / "scenarios"
+    scen.mkdir()
+    for name in ("beausoleil.toml", "cap-d-ail.toml", "la-turbie.toml"):
+        _copy(RIVIERA / name, scen)
+    cmd = [sys.executable, "-m", "siteplanner.cli", "batch", str(scen), "--scheduler", "dask"]
+    cmd += ["--workers", "1", "--out", str(tmp_path / "out")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=RIVIERA.parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "3 of 3 commune(s) done" in done.stderr + done.stdout
+    assert "HiGHS" not in done.stdout + done.stderr

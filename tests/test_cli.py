@@ -135,7 +135,7 @@ def test_highs_banner_silent():
     import sys
 
     code = (
-        "from siteplanner.cli import _silence_highs_banner; _silence_highs_banner(); "
+        "from siteplanner.optimise.milp import silence_highs_banner; silence_highs_banner(); "
         "import highspy; h = highspy.Highs(); h.setOptionValue('output_flag', False); print('end')"
     )
     r = subprocess.run(
@@ -157,3 +157,36 @@ def test_highs_banner_silent():
         check=False,
     )
     assert "HiGHS" in loud.stdout  # the banner the CLI hides
+
+
+def test_global_flags_before_or_after_the_command():
+    from siteplanner.cli import hoist_global_flags
+
+    assert hoist_global_flags(["run", "x.toml", "-q"]) == ["-q", "run", "x.toml"]
+    assert hoist_global_flags(["--debug", "run", "-q", "x.toml"]) == [
+        "--debug",
+        "-q",
+        "run",
+        "x.toml",
+    ]
+    assert hoist_global_flags(["run", "--", "-q"]) == ["run", "--", "-q"]  # after --: an argument
+
+
+def test_quiet_after_the_command_hides_the_info_lines(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    sc = str(copy_scenario(SCENARIO, tmp_path))
+    env = {**os.environ, "PYTHONPATH": str(SCENARIO.parents[1]), "COLUMNS": "200"}
+
+    def stderr(*args: str) -> str:
+        cmd = [sys.executable, "-m", "siteplanner.cli", *args]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stderr + done.stdout
+
+    loud = stderr("validate", sc)
+    assert "INFO" in loud
+    assert "INFO" not in stderr("validate", sc, "-q")
+    assert "INFO" not in stderr("-q", "validate", sc)

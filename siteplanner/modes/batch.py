@@ -97,8 +97,10 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
         Write into ``out_root / <scenario stem>`` instead of the scenario's ``output.dir``.
     """
     from siteplanner import pipeline
+    from siteplanner.optimise.milp import silence_highs_banner
     from siteplanner.scenario import load_scenario
 
+    silence_highs_banner()  # a Dask worker is a process of its own: no banner there either
     scenario = Path(scenario)
     t0 = time.perf_counter()
     name, out = scenario.stem, None

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -115,6 +117,30 @@ def checked_cost(
         )
         return fallback
     return cost
+
+
+_banner_silenced = False
+
+
+def silence_highs_banner() -> None:
+    """HiGHS prints its banner on stdout when the first solver of a process is created: create it
+    here with stdout closed (:func:`new_highs` sets ``output_flag = False`` on every solver).
+    Called by the command line and by each batch worker process; does nothing the second time."""
+    global _banner_silenced
+    if _banner_silenced:
+        return
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_silenced = True
 
 
 def new_highs(time_limit_s: float, *, rel_gap: float = 1e-9, **options):
