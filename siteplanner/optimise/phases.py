@@ -523,24 +523,7 @@ def plan_phases(
     list of PhasePlan
         One per phase, in order.
     """
-    problems = []
-    if not (0.0 <= funded_share <= 1.0):
-        problems.append(f"funded_share: {funded_share!r}; accepted a share between 0 and 1")
-    if not phases:
-        problems.append(
-            "phases: no phase given; accepted a list of Phase(name, year, k= or budget_eur=)"
-        )
-    for n, ph in enumerate(phases):
-        if not isinstance(ph, Phase):
-            problems.append(f"phases[{n}]: {ph!r} is not a Phase")
-            continue
-        if (ph.k is None) == (ph.budget_eur is None):
-            problems.append(f"phases[{n}] ({ph.name!r}): give exactly one of k or budget_eur")
-        if n and isinstance(phases[n - 1], Phase) and ph.year < phases[n - 1].year:
-            problems.append(
-                f"phases[{n}] ({ph.name!r}): year {ph.year} before the previous phase's "
-                f"{phases[n - 1].year}; accepted phases in installation order"
-            )
+    problems = _phase_problems(phases, funded_share)
     report_problems(problems, source="plan_phases()")
     n_sites = sp.csr_matrix(A).shape[0]
     already: list[int] = sorted(set(as_index_array(fixed, "fixed", n_sites, problems).tolist()))
@@ -589,3 +572,26 @@ def plan_phases(
         )
         already = sorted(set(already) | set(plan.selected))
     return out
+
+
+def _phase_problems(phases: Sequence[Phase], funded_share: float) -> list[str]:
+    """What is wrong with the phases of :func:`plan_phases` and their funded share."""
+    problems = []
+    if not (0.0 <= funded_share <= 1.0):
+        problems.append(f"funded_share: {funded_share!r}; accepted a share between 0 and 1")
+    if not phases:
+        problems.append(
+            "phases: no phase given; accepted a list of Phase(name, year, k= or budget_eur=)"
+        )
+    for n, ph in enumerate(phases):
+        if not isinstance(ph, Phase):
+            problems.append(f"phases[{n}]: {ph!r} is not a Phase")
+            continue
+        if (ph.k is None) == (ph.budget_eur is None):
+            problems.append(f"phases[{n}] ({ph.name!r}): give exactly one of k or budget_eur")
+        if n and isinstance(phases[n - 1], Phase) and ph.year < phases[n - 1].year:
+            problems.append(
+                f"phases[{n}] ({ph.name!r}): year {ph.year} before the previous phase's "
+                f"{phases[n - 1].year}; accepted phases in installation order"
+            )
+    return problems
