@@ -334,7 +334,10 @@ def greedy_plan(inst: Instance, *, polish: bool = False) -> Plan:
         better = _swap_improve(inst, sel)
         if set(better) != set(sel):
             sel, gains = order_by_gain(inst, better)
-    return make_plan(inst, sel, gains, bound, "celf", message="lazy greedy, Minoux bound")
+    message = "lazy greedy, Minoux bound"
+    if inst.conflicts is not None:
+        message += " (the spacing rule left out of the bound: a relaxation's bound, looser)"
+    return make_plan(inst, sel, gains, bound, "celf", message=message)
 
 
 def greedy(
