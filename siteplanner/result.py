@@ -120,13 +120,41 @@ class Candidates:
         return np.column_stack([self.sites.geometry.x, self.sites.geometry.y])
 
 
+@dataclass(frozen=True)
+class ExistingViews:
+    """How the existing cameras' fields of view are modelled (they are fixed sites of the plan).
+
+    ``direction_mapped`` cameras look along their mapped heading (OSM ``camera:direction`` or
+    the file's ``heading_deg``). Of the ``no_direction`` others, ``assumed_360`` turn
+    (``camera:type`` dome or panning, or a file's ``fov_deg`` 360) and see all round, and
+    ``assumed_best_heading`` are given the best of ``n_headings`` headings (the one seeing the
+    most demand) with the catalogue camera's ``fov_deg``. All see to the catalogue camera's
+    ``range_m``. ``moved_off_wall`` were mapped on or just inside a building's outline and look
+    from just outside it; ``inside_building`` stand deeper inside and see nothing; ``blind``
+    see nothing at all (those included).
+    """
+
+    cameras: int = 0
+    direction_mapped: int = 0
+    no_direction: int = 0
+    assumed_360: int = 0
+    assumed_best_heading: int = 0
+    moved_off_wall: int = 0
+    inside_building: int = 0
+    blind: int = 0
+    n_headings: int = 8
+    fov_deg: float = 360.0
+    range_m: float = 0.0
+    model: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class Coverage:
     """Fields of view, what each site sees, and the L251-3 figures of every site.
 
     ``sites`` is the candidates' table with the view columns (heading, range, privacy);
     ``A`` is the table the plan optimises (the night table when the window is at night) and
-    ``A_day`` the daytime one.
+    ``A_day`` the daytime one; ``existing`` says how the existing cameras are modelled.
     """
 
     sites: gpd.GeoDataFrame
@@ -137,6 +165,7 @@ class Coverage:
     privacy_masks: dict[int, Any]
     lit_streets: Any
     counts: dict[str, Any]
+    existing: ExistingViews = field(default_factory=ExistingViews)
 
 
 @dataclass(frozen=True, eq=False)

@@ -428,7 +428,12 @@ class Plan(_Model):
     budget_eur: Positive | None = None
     method: Literal["auto", "exact", "fast"] = "auto"
     time_limit_s: Positive = 60.0
-    min_spacing_m: Positive | None = None
+    min_spacing_m: NonNeg = Field(
+        20.0,
+        description="no two new sites (mâts, façades) closer than this (m), nor a new site this "
+        "close to an existing camera or an earlier phase's site, unless it reuses an existing "
+        "camera's support; the référent sûreté refuses two masts under 20 m apart; 0: no rule",
+    )
     funded_share: Annotated[float, Field(ge=0, le=1)] = 0.5
     backup_share: Annotated[float, Field(ge=0, le=1)] = Field(
         0.0, description="extra share of weight counted when two cameras see a point"

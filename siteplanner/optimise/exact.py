@@ -6,7 +6,9 @@ coefficient, sites whose demand is all seen by another site no dearer are droppe
 coverage, no spacing), demand points seen by exactly the same candidates are merged into
 one. Rows: ``y_g (+ z_g) ≤ Σ_{j sees g} x_j`` with ``y`` the first and ``z`` the backup
 coverage of merged demand ``g``, then the count or budget row and one ``x_a + x_b ≤ 1`` row
-per pair of sites closer than the spacing.
+per pair of candidate sites closer than the spacing (a candidate closer than it to a fixed
+site is not in the model). The certificate is HiGHS's bound on this model, spacing rows
+included: a plan called optimal is optimal under the spacing rule.
 
 The run is warm-started from the greedy plan and has a time limit. Its plan is certified
 optimal only when HiGHS says Optimal, its primal value equals the objective of the returned
@@ -378,12 +380,16 @@ def solve_milp(
     backup_share: float = 0.0,
     time_limit_s: float = 60.0,
     warm_start: Plan | None = None,
+    existing: Iterable[int] | np.ndarray = (),
+    reuse_support: Iterable[int] | np.ndarray = (),
 ) -> Plan:
     """Solve the plan exactly as a MILP with HiGHS.
 
     Parameters
     ----------
     A, weight, k, budget_eur, cost_eur, fixed, excluded, min_spacing_m, site_xy, backup_share
+        As in :func:`greedy`.
+    existing, reuse_support
         As in :func:`greedy`.
     time_limit_s
         Wall-clock limit given to HiGHS; past it the best plan found is returned
@@ -411,6 +417,8 @@ def solve_milp(
         site_xy=site_xy,
         backup_share=backup_share,
         source="solve_milp()",
+        existing=existing,
+        reuse_support=reuse_support,
     )
     plan = milp_plan(inst, time_limit_s=time_limit_s, warm_start=warm_start)
     log_plan("solve_milp", plan)

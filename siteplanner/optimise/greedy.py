@@ -7,6 +7,14 @@ bound. Along the way it keeps the data-dependent bound of Minoux (1978) / Leskov
 for any set ``S``, ``OPT ≤ f(S) + Σ_{k largest} δ_j(S)`` (a fractional knapsack of the
 ``δ_j(S)`` under a budget), which certifies how far from optimal the plan can be. 1-swaps
 (:func:`_swap_improve`) then replace a chosen site by a better one while it pays.
+
+Under a spacing rule (``min_spacing_m``: no two sites of the plan closer than it) a site that
+conflicts with a chosen one is skipped. The bound stays proven: ``f(T) ≤ f(S) + Σ_{j ∈ T∖S}
+δ_j(S)`` follows from ``f`` being monotone and submodular, whatever the constraints, and ``T``
+(an optimal plan under spacing) is still at most ``k`` sites or within the budget, so the
+bound is that of the problem without the spacing rows, a relaxation: proven, but looser. The
+greedy's a-priori guarantee (within ``1 - 1/e`` of the optimum under a count) does not hold
+under spacing conflicts; only the data-dependent bound, checked on each plan, is claimed.
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ def _bound(inst: Instance, f_s: float, gains: np.ndarray) -> float:
     ``gains`` are upper bounds on the marginal gains δ_j(S) of the candidate sites (0
     for sites that are not candidates or already in S). Any optimal set adds at most
     ``k`` sites, or sites costing at most the budget, so the k largest gains, or a
-    fractional knapsack of them, bound what it can add to f(S).
+    fractional knapsack of them, bound what it can add to f(S). Sites in spacing conflict
+    with S keep their gains here: the bound ignores the spacing rows (a relaxation).
     """
     g = gains[gains > 0]
     if g.size == 0:
@@ -325,7 +334,10 @@ def greedy_plan(inst: Instance, *, polish: bool = False) -> Plan:
         better = _swap_improve(inst, sel)
         if set(better) != set(sel):
             sel, gains = order_by_gain(inst, better)
-    return make_plan(inst, sel, gains, bound, "celf", message="lazy greedy, Minoux bound")
+    message = "lazy greedy, Minoux bound"
+    if inst.conflicts is not None:
+        message += " (the spacing rule left out of the bound: a relaxation's bound, looser)"
+    return make_plan(inst, sel, gains, bound, "celf", message=message)
 
 
 def greedy(
@@ -341,6 +353,8 @@ def greedy(
     site_xy: np.ndarray | None = None,
     backup_share: float = 0.0,
     polish: bool = False,
+    existing: Iterable[int] | np.ndarray = (),
+    reuse_support: Iterable[int] | np.ndarray = (),
 ) -> Plan:
     """Plan new sites with the lazy greedy (CELF) and certify how far from optimal it is.
 
@@ -361,8 +375,9 @@ def greedy(
     excluded
         Sites that may not be chosen (indices or boolean mask).
     min_spacing_m
-        Minimum distance between two sites of the plan (fixed sites included); needs
-        ``site_xy``.
+        Minimum distance between two sites of the plan, fixed sites included (a new site
+        closer than it to a fixed one is not a candidate); needs ``site_xy``. None or 0:
+        no spacing rule.
     site_xy
         Site coordinates in a projected metric CRS (n_sites × 2).
     backup_share
@@ -371,6 +386,12 @@ def greedy(
     polish
         Then try 1-swaps (replace a chosen site by a better one, constraints kept)
         while they pay; the bound stays the greedy's, so the gap can only shrink.
+    existing
+        The fixed sites that are existing cameras (indices or boolean mask).
+    reuse_support
+        New sites that reuse an existing camera's support (a camera head added on its
+        mast or bracket): they may stand closer than ``min_spacing_m`` to an existing
+        camera, never to another new or accepted site.
 
     Returns
     -------
@@ -391,6 +412,8 @@ def greedy(
         site_xy=site_xy,
         backup_share=backup_share,
         source="greedy()",
+        existing=existing,
+        reuse_support=reuse_support,
     )
     plan = greedy_plan(inst, polish=polish)
     log_plan("greedy", plan)

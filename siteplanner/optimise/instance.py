@@ -133,7 +133,9 @@ class Instance:
     beta
         The backup share.
     conflicts
-        Symmetric site × site matrix, 1 where two sites are closer than the spacing.
+        Symmetric site × site matrix, 1 where two sites are closer than the spacing, except
+        an existing camera and a site reusing an existing camera's support; None when no
+        pair conflicts.
     counts0
         Number of fixed sites seeing each demand point, capped at 2.
     """
@@ -178,12 +180,16 @@ def prepare(
     backup_share: float,
     source: str,
     need_limit: bool = True,
+    existing: Iterable[int] | np.ndarray = (),
+    reuse_support: Iterable[int] | np.ndarray = (),
 ) -> Instance:
     """Check the arguments of a solver and build its instance.
 
     Parameters
     ----------
     A, weight, k, budget_eur, cost_eur, fixed, excluded, min_spacing_m, site_xy, backup_share
+        As in :func:`siteplanner.optimise.greedy.greedy`.
+    existing, reuse_support
         As in :func:`siteplanner.optimise.greedy.greedy`.
     source
         The calling function, named in the error.
@@ -219,6 +225,9 @@ def prepare(
             "a site is either kept or rejected"
         )
     xy = _checked_xy(min_spacing_m, site_xy, n_s, problems)
+    existing_idx = as_index_array(existing, "existing", n_s, problems)
+    reuse_idx = as_index_array(reuse_support, "reuse_support", n_s, problems)
+    _check_existing(existing_idx, reuse_idx, fixed_idx, problems)
     report_problems(problems, source=source)
 
     candidate = np.ones(n_s, dtype=bool)
@@ -226,7 +235,11 @@ def prepare(
     candidate[excl_idx] = False
     conflicts = None
     if xy is not None and min_spacing_m and n_s > 1:
-        conflicts = _spacing_conflicts(xy, float(min_spacing_m))
+        conflicts = _spacing_conflicts(xy, float(min_spacing_m), existing_idx, reuse_idx)
+        _warn_fixed_conflicts(conflicts, fixed_idx, existing_idx, float(min_spacing_m))
+        if conflicts.nnz == 0:
+            conflicts = None
+    if conflicts is not None:
         if fixed_idx.size:
             near_fixed = np.asarray(conflicts[fixed_idx].sum(axis=0)).ravel() > 0
             candidate &= ~near_fixed
@@ -316,6 +329,8 @@ def _checked_xy(
         return None
     if not (math.isfinite(min_spacing_m) and min_spacing_m >= 0):
         problems.append(f"min_spacing_m: {min_spacing_m!r}; accepted a distance ≥ 0 in metres")
+    elif min_spacing_m == 0 and site_xy is None:
+        return None  # 0: no spacing rule
     if site_xy is None:
         problems.append(
             "site_xy: min_spacing_m needs the site coordinates (n_sites × 2, projected metres)"
@@ -330,18 +345,79 @@ def _checked_xy(
     return xy
 
 
-def _spacing_conflicts(xy: np.ndarray, min_spacing_m: float) -> sp.csr_matrix:
-    """Symmetric site × site matrix, 1 where two sites are closer than ``min_spacing_m``."""
+def _check_existing(
+    existing_idx: np.ndarray, reuse_idx: np.ndarray, fixed_idx: np.ndarray, problems: list[str]
+) -> None:
+    """An existing camera is fixed; a site reusing a support is a new site, not an existing one."""
+    loose = np.setdiff1d(existing_idx, fixed_idx)
+    if loose.size:
+        problems.append(
+            f"existing: sites {loose[:10].tolist()} are not fixed; accepted existing cameras "
+            "among the fixed sites (they are in place)"
+        )
+    both = np.intersect1d(existing_idx, reuse_idx)
+    if both.size:
+        problems.append(
+            f"sites {both[:10].tolist()} are both existing and reuse_support; a camera head "
+            "added on an existing camera's support is a new site"
+        )
+
+
+def _spacing_conflicts(
+    xy: np.ndarray,
+    min_spacing_m: float,
+    existing_idx: np.ndarray | None = None,
+    reuse_idx: np.ndarray | None = None,
+) -> sp.csr_matrix:
+    """Symmetric site × site matrix, 1 where two sites are closer than ``min_spacing_m``.
+
+    A pair of an existing camera (``existing_idx``) and a site reusing an existing camera's
+    support (``reuse_idx``) is no conflict: the new head stands on the old camera's support.
+    Two new sites, a reusing one included, always conflict when too close.
+    """
     n_s = xy.shape[0]
     pairs = cKDTree(xy).query_pairs(r=min_spacing_m, output_type="ndarray")
     if len(pairs):
         d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
         pairs = pairs[d < min_spacing_m]
+    if len(pairs) and existing_idx is not None and reuse_idx is not None:
+        is_existing = np.zeros(n_s, dtype=bool)
+        is_existing[existing_idx] = True
+        is_reuse = np.zeros(n_s, dtype=bool)
+        is_reuse[reuse_idx] = True
+        a, b = pairs[:, 0], pairs[:, 1]
+        exempt = (is_existing[a] & is_reuse[b]) | (is_reuse[a] & is_existing[b])
+        pairs = pairs[~exempt]
     rows = np.concatenate([pairs[:, 0], pairs[:, 1]]) if len(pairs) else np.zeros(0, dtype=np.int64)
     cols = np.concatenate([pairs[:, 1], pairs[:, 0]]) if len(pairs) else np.zeros(0, dtype=np.int64)
     conflicts = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n_s, n_s))
     conflicts.sort_indices()
     return conflicts
+
+
+def _warn_fixed_conflicts(
+    conflicts: sp.csr_matrix, fixed_idx: np.ndarray, existing_idx: np.ndarray, spacing_m: float
+) -> None:
+    """Log the fixed sites closer than the spacing (other than two existing cameras).
+
+    Accepted or moved by the référent sûreté, or installed in an earlier phase, they stay:
+    the optimiser cannot undo them, the log says so.
+    """
+    if fixed_idx.size < 2:
+        return
+    sub = sp.triu(conflicts[fixed_idx][:, fixed_idx], k=1).tocoo()
+    is_existing = np.isin(fixed_idx, existing_idx)
+    keep = ~(is_existing[sub.row] & is_existing[sub.col])
+    if keep.any():
+        pairs = [
+            (int(fixed_idx[a]), int(fixed_idx[b])) for a, b in zip(sub.row[keep], sub.col[keep])
+        ]
+        logger.warning(
+            "%d pair(s) of fixed sites stand closer than min_spacing_m=%g m (kept as fixed): %s",
+            len(pairs),
+            spacing_m,
+            pairs[:10],
+        )
 
 
 def _room_left(

@@ -22,8 +22,13 @@ number of chosen or fixed sites that see demand point ``i`` and ``β`` the backu
 where ``F`` are the fixed sites (existing cameras, sites already accepted by the
 référent sûreté — the police officer who reviews every camera plan — and earlier
 phases) and ``E`` the excluded ones (rejected by the référent). ``k`` and ``B``
-count the *new* sites only: fixed sites are already paid for or committed. The
-objective is monotone submodular for 0 ≤ β ≤ 1, which the greedy bound relies on.
+count the *new* sites only: fixed sites are already paid for or committed. The spacing
+holds between every two sites of the plan, fixed ones included (a référent refuses two
+masts a few metres apart), except between an existing camera and a new camera head on an
+existing camera's support (``reuse_support``). A demand point an existing camera already
+sees adds nothing to a new site (only ``β`` of its weight, as backup). The
+objective is monotone submodular for 0 ≤ β ≤ 1, which the greedy bound relies on (the
+bound leaves the spacing rows out: it bounds a relaxation, so it stays proven).
 
 Two solvers, each in its module:
 
@@ -293,12 +298,16 @@ def solve(
     min_spacing_m: float | None = None,
     site_xy: np.ndarray | None = None,
     backup_share: float = 0.0,
+    existing: Iterable[int] | np.ndarray = (),
+    reuse_support: Iterable[int] | np.ndarray = (),
 ) -> Plan:
     """Plan the new sites: maximise the demand weight seen, under a count or a budget.
 
     Parameters
     ----------
     A, weight, k, budget_eur, cost_eur, fixed, excluded, min_spacing_m, site_xy, backup_share
+        As in :func:`greedy`.
+    existing, reuse_support
         As in :func:`greedy`.
     method
         ``"fast"``: lazy greedy (CELF) polished by 1-swaps, with the greedy's proven gap.
@@ -339,6 +348,8 @@ def solve(
         site_xy=site_xy,
         backup_share=backup_share,
         source="solve()",
+        existing=existing,
+        reuse_support=reuse_support,
     )
     plan = greedy_plan(inst, polish=True)
     if method == "exact" or (method == "auto" and not plan.optimal):
@@ -359,13 +370,17 @@ def coverage_curve(
     k_max: int,
     fixed: Iterable[int] | np.ndarray = (),
     excluded: Iterable[int] | np.ndarray = (),
+    min_spacing_m: float | None = None,
+    site_xy: np.ndarray | None = None,
+    existing: Iterable[int] | np.ndarray = (),
+    reuse_support: Iterable[int] | np.ndarray = (),
 ) -> np.ndarray:
     """Covered share of the demand weight after 0, 1, …, ``k_max`` greedy picks.
 
     Parameters
     ----------
-    A, weight, fixed, excluded
-        As in :func:`greedy`.
+    A, weight, fixed, excluded, min_spacing_m, site_xy, existing, reuse_support
+        As in :func:`greedy` (the picks keep the spacing, as the plan does).
     k_max
         Largest number of new sites on the curve.
 
@@ -386,11 +401,13 @@ def coverage_curve(
         cost_eur=None,
         fixed=fixed,
         excluded=excluded,
-        min_spacing_m=None,
-        site_xy=None,
+        min_spacing_m=min_spacing_m,
+        site_xy=site_xy,
         backup_share=0.0,
         source="coverage_curve()",
         need_limit=False,
+        existing=existing,
+        reuse_support=reuse_support,
     )
     _, gains, _ = celf(inst, cost_benefit=False, limit_k=int(k_max))
     total = float(inst.w.sum())
@@ -480,15 +497,20 @@ def plan_phases(
     min_spacing_m: float | None = None,
     site_xy: np.ndarray | None = None,
     backup_share: float = 0.0,
+    existing: Iterable[int] | np.ndarray = (),
+    reuse_support: Iterable[int] | np.ndarray = (),
 ) -> list[PhasePlan]:
     """Plan a multi-year deployment, one phase after the other.
 
     Each phase is solved with :func:`solve`; its sites are then fixed for every later
-    phase, so a phase never drops a site an earlier one installed.
+    phase, so a phase never drops a site an earlier one installed, and a later phase's
+    site keeps ``min_spacing_m`` from them.
 
     Parameters
     ----------
     A, weight, cost_eur, fixed, excluded, method, time_limit_s, min_spacing_m, site_xy, backup_share
+        As in :func:`solve`.
+    existing, reuse_support
         As in :func:`solve`.
     phases
         The phases, in installation order (years non-decreasing), each with its
@@ -501,24 +523,7 @@ def plan_phases(
     list of PhasePlan
         One per phase, in order.
     """
-    problems = []
-    if not (0.0 <= funded_share <= 1.0):
-        problems.append(f"funded_share: {funded_share!r}; accepted a share between 0 and 1")
-    if not phases:
-        problems.append(
-            "phases: no phase given; accepted a list of Phase(name, year, k= or budget_eur=)"
-        )
-    for n, ph in enumerate(phases):
-        if not isinstance(ph, Phase):
-            problems.append(f"phases[{n}]: {ph!r} is not a Phase")
-            continue
-        if (ph.k is None) == (ph.budget_eur is None):
-            problems.append(f"phases[{n}] ({ph.name!r}): give exactly one of k or budget_eur")
-        if n and isinstance(phases[n - 1], Phase) and ph.year < phases[n - 1].year:
-            problems.append(
-                f"phases[{n}] ({ph.name!r}): year {ph.year} before the previous phase's "
-                f"{phases[n - 1].year}; accepted phases in installation order"
-            )
+    problems = _phase_problems(phases, funded_share)
     report_problems(problems, source="plan_phases()")
     n_sites = sp.csr_matrix(A).shape[0]
     already: list[int] = sorted(set(as_index_array(fixed, "fixed", n_sites, problems).tolist()))
@@ -539,6 +544,8 @@ def plan_phases(
                 min_spacing_m=min_spacing_m,
                 site_xy=site_xy,
                 backup_share=backup_share,
+                existing=existing,
+                reuse_support=reuse_support,
             )
         except InfeasibleError as err:
             raise InfeasibleError(f"phase {ph.name!r} ({ph.year}): {err}") from err
@@ -565,3 +572,26 @@ def plan_phases(
         )
         already = sorted(set(already) | set(plan.selected))
     return out
+
+
+def _phase_problems(phases: Sequence[Phase], funded_share: float) -> list[str]:
+    """What is wrong with the phases of :func:`plan_phases` and their funded share."""
+    problems = []
+    if not (0.0 <= funded_share <= 1.0):
+        problems.append(f"funded_share: {funded_share!r}; accepted a share between 0 and 1")
+    if not phases:
+        problems.append(
+            "phases: no phase given; accepted a list of Phase(name, year, k= or budget_eur=)"
+        )
+    for n, ph in enumerate(phases):
+        if not isinstance(ph, Phase):
+            problems.append(f"phases[{n}]: {ph!r} is not a Phase")
+            continue
+        if (ph.k is None) == (ph.budget_eur is None):
+            problems.append(f"phases[{n}] ({ph.name!r}): give exactly one of k or budget_eur")
+        if n and isinstance(phases[n - 1], Phase) and ph.year < phases[n - 1].year:
+            problems.append(
+                f"phases[{n}] ({ph.name!r}): year {ph.year} before the previous phase's "
+                f"{phases[n - 1].year}; accepted phases in installation order"
+            )
+    return problems

@@ -33,7 +33,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from siteplanner import __version__, files
-from siteplanner.outputs import export, plot, sections as report_sections
+from siteplanner.outputs import export, plot, sections as report_sections, tables
 from siteplanner.outputs.figures import ATTR, DORI, CloseupData, closeup_key_png, closeup_page, closeup_svg, coverage_fig, figure_png, patrol_fig, shrink_png, text_page
 from siteplanner.outputs.html import CSS, badge, esc, img, kv, plain, table, window_text
 from siteplanner.vocab import small_count
@@ -146,7 +146,16 @@ def _summary_rows(res: Result) -> list[tuple[str, Any]]:
             f"{model.name} ({model.kind}), covered at {sc.camera.covered_at} "
             f"({res.fov.range_m:.0f} m, {res.fov.fov_deg:.0f}°)",
         ),
-        ("plan", f"{sc.plan.phase_name}: {len(prop)} site(s), solver {p.solver}, gap {p.gap:.2%}"),
+        (
+            "plan",
+            f"{sc.plan.phase_name}: {len(prop)} site(s), solver {p.solver}, gap {p.gap:.2%}; "
+            + (
+                f"no two sites less than {sc.plan.min_spacing_m:g} m apart"
+                if sc.plan.min_spacing_m
+                else "no spacing rule between sites"
+            ),
+        ),
+        ("existing cameras", tables.existing_cameras_text(res)),
         ("coverage of demand weight", f"{res.coverage_before:.1%} → {res.coverage_after:.1%}"),
         (
             "cost of the phase",

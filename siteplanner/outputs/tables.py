@@ -8,6 +8,7 @@ coverage curve. They select and format; they compute nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
@@ -73,8 +74,13 @@ def summary(res: Result, timings_s: dict[str, float] | None = None) -> dict[str,
             ),
             "policy": sc.candidates.privacy_policy,
         },
+        "existing_cameras": {
+            **dataclasses.asdict(res.coverage.existing),
+            "assumption": existing_cameras_text(res),
+        },
         "plan": {
             "k": len(sel_ids),
+            "min_spacing_m": sc.plan.min_spacing_m,
             "solver": p.solver,
             "gap": round(p.gap, 9),
             "optimal": p.optimal,
@@ -102,6 +108,46 @@ def summary(res: Result, timings_s: dict[str, float] | None = None) -> dict[str,
     }
     out.update(_issue17_summary(res))
     return out
+
+
+def existing_cameras_text(res: Result) -> str:
+    """How the existing cameras are modelled, in one paragraph (report and ``summary.json``)."""
+    e, sc = res.coverage.existing, res.scenario
+    if not e.cameras:
+        return (
+            f"No existing camera in the study area ([area] existing_cameras = "
+            f'"{sc.area.existing_cameras}"): the plan starts from none.'
+        )
+    text = (
+        f"{e.cameras} existing camera(s), kept as fixed sites of the plan: "
+        f"{e.direction_mapped} with a mapped direction, {e.no_direction} without"
+    )
+    how = []
+    if e.assumed_360:
+        how.append(f"{e.assumed_360} dome or panning camera(s) given a 360° view")
+    if e.assumed_best_heading:
+        wedge = "a 360° view" if e.fov_deg >= 360 else f"a {e.fov_deg:.0f}° field of view"
+        how.append(
+            f"{e.assumed_best_heading} given the best of {e.n_headings} headings (the one that "
+            f"sees the most demand) with {wedge}"
+        )
+    text += f" ({'; '.join(how)})" if how else ""
+    text += f"; all see to the {e.model}'s range, {e.range_m:g} m."
+    if e.moved_off_wall:
+        text += (
+            f" {e.moved_off_wall} mapped on or just inside a building's outline look from just "
+            "outside its wall."
+        )
+    if e.blind:
+        text += (
+            f" {e.blind} see nothing ({e.inside_building} standing inside a building, probably "
+            "indoor cameras)."
+        )
+    beta = sc.plan.backup_share
+    text += " A new site counts only the demand no existing camera sees" + (
+        f" (and {beta:.0%} of the weight a camera already sees, as backup)." if beta else "."
+    )
+    return text
 
 
 def _issue17_summary(res: Result) -> dict[str, Any]:

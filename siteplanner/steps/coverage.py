@@ -16,10 +16,10 @@ import numpy as np
 
 from siteplanner.coverage import candidates as cand
 from siteplanner.coverage import matrix as cov
-from siteplanner.town import load as io
+from siteplanner.town import cameras, load as io
 from siteplanner.coverage import privacy, viewshed
 from siteplanner._errors import InputError
-from siteplanner.result import Candidates, Coverage, Demand, Inputs
+from siteplanner.result import Candidates, Coverage, Demand, ExistingViews, Inputs
 from siteplanner.steps import night
 from siteplanner.coverage.sightlines import build_obstacles
 
@@ -47,7 +47,7 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
     sites_xy = cands.xy
     fov = cov.fields_of_view(
         obstacles,
-        sites_xy,
+        view_origins(sites, sites_xy),
         range_m=range_m,
         fov_deg=fov_deg,
         n_headings=sc.camera.n_headings,
@@ -63,6 +63,7 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
         )
     else:
         A = cov.coverage_matrix(fov.polygons, demand.xy)
+    existing = existing_views(sites, fov, n_headings=sc.camera.n_headings, model=model)
     sites = _view_columns(sites, fov, town, ranges, range_m)
     masks = privacy_figures(sites, fov, town, ranges["recognition"])
     counts: dict[str, Any] = {"coverage_nonzeros": int(A.nnz)}
@@ -81,6 +82,37 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
         privacy_masks=masks,
         lit_streets=lit_streets,
         counts=counts,
+        existing=existing,
+    )
+
+
+def view_origins(sites: gpd.GeoDataFrame, sites_xy: np.ndarray) -> np.ndarray:
+    """Where each site's field of view starts: its point, or an existing camera's eye outside
+    the wall it is mapped on (``view_x``, ``view_y`` of :func:`siteplanner.steps.load.load`)."""
+    origin = np.array(sites_xy, dtype=float, copy=True)
+    if "view_x" in sites and "view_y" in sites:
+        v = np.column_stack([sites["view_x"].to_numpy(float), sites["view_y"].to_numpy(float)])
+        ok = np.isfinite(v).all(axis=1)
+        origin[ok] = v[ok]
+    return origin
+
+
+def existing_views(
+    sites: gpd.GeoDataFrame, fov: cov.FieldsOfView, *, n_headings: int, model
+) -> ExistingViews:
+    """How the existing cameras' fields of view were modelled, counted once for every output."""
+    ex = sites["existing"].to_numpy(bool)
+    src = sites["heading_source"] if "heading_source" in sites else [cameras.ASSUMED] * len(sites)
+    where = sites["view_from"] if "view_from" in sites else [cameras.AT_POINT] * len(sites)
+    n = cameras.view_counts(np.asarray(src, object)[ex], np.asarray(where, object)[ex])
+    empty = np.array([p.is_empty for p in fov.polygons], dtype=bool)
+    return ExistingViews(
+        **n,
+        blind=int((empty & ex).sum()),
+        n_headings=int(n_headings),
+        fov_deg=round(float(fov.fov_deg), 1),
+        range_m=round(float(fov.range_m), 1),
+        model=model.name,
     )
 
 
@@ -95,7 +127,11 @@ def _view_columns(
         np.isfinite(sites["fixed_heading_deg"].to_numpy(float)) | (own_fov >= 360)
     )
     sites["fov_deg"] = np.where(used, own_fov, fov.fov_deg)
-    sites = sites.drop(columns=["fixed_heading_deg", "fixed_fov_deg"])
+    sites = sites.drop(
+        columns=[
+            c for c in ("fixed_heading_deg", "fixed_fov_deg", "view_x", "view_y") if c in sites
+        ]
+    )
     sites["range_m"] = round(range_m, 1)
     sites["reach_m"] = np.round(
         cand.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0

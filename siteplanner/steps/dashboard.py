@@ -87,16 +87,15 @@ def _context_sites(res: Result) -> pd.DataFrame:
 def _activity(res: Result) -> pd.DataFrame:
     """Cameras existing and proposed, candidates examined, patrols."""
     s = res.sites
-    ex = s[s["status"] == "existing"]
-    src = ex["heading_source"].value_counts() if "heading_source" in ex else pd.Series(dtype=int)
-    known = int(len(ex) - src.get("assumed best", 0)) if "heading_source" in ex else 0
+    e = res.coverage.existing
     act = [
         (
             "existing cameras",
-            len(ex)
-            if not len(ex)
-            else f"{len(ex)} ({known} with a mapped heading, "
-            f"{len(ex) - known} with the best heading assumed)",
+            e.cameras
+            if not e.cameras
+            else f"{e.cameras} ({e.direction_mapped} with a mapped heading, "
+            f"{e.assumed_360} seen all round, {e.assumed_best_heading} with the best heading "
+            f"assumed; {e.blind} see nothing)",
         ),
         ("proposed sites (all phases)", int((s["status"] == "proposed").sum())),
         (f"proposed sites, {res.scenario.plan.phase_name}", len(res.proposed)),

@@ -166,7 +166,11 @@ def read_qpv(path: Path, crs: str, area) -> gpd.GeoDataFrame:
 
 
 def existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
-    """The existing cameras the scenario asks for (``[area] existing_cameras``), town's CRS."""
+    """The existing cameras the scenario asks for (``[area] existing_cameras``), town's CRS.
+
+    ``view_x``, ``view_y`` and ``view_from`` say where each camera's field of view starts
+    (:func:`siteplanner.town.cameras.view_origins`: off the wall of a camera mapped on it).
+    """
     feats = town.extras.get("camera_features", gpd.GeoDataFrame(geometry=[], crs=town.crs))
     if sc.area.existing_cameras == "none":
         out = cameras.osm_cameras(feats.iloc[:0])
@@ -175,10 +179,21 @@ def existing_cameras(sc: Scenario, town: io.Town) -> gpd.GeoDataFrame:
     else:
         out = cameras.read_cameras(scenario_paths(sc).cameras, crs=sc.area.existing_cameras_crs)
     out = out.to_crs(town.crs) if out.crs is not None else out.set_crs(town.crs)
+    xy = np.column_stack([out.geometry.x, out.geometry.y]) if len(out) else np.zeros((0, 2))
+    origin, view_from = cameras.view_origins(xy, town.buildings.geometry)
+    out = out.assign(view_x=origin[:, 0], view_y=origin[:, 1], view_from=view_from)
+    n = cameras.view_counts(out["heading_source"], out["view_from"])
     log.info(
-        "existing cameras (%s): %d, of which %d with a known heading",
+        "existing cameras (%s): %d, %d with a known heading, %d without (%d seen all round, "
+        "%d with the best heading assumed); %d looked at from outside the wall they are mapped "
+        "on, %d inside a building (no view)",
         sc.area.existing_cameras,
-        len(out),
-        int(np.isfinite(out["heading_deg"].to_numpy(float)).sum()),
+        n["cameras"],
+        n["direction_mapped"],
+        n["no_direction"],
+        n["assumed_360"],
+        n["assumed_best_heading"],
+        n["moved_off_wall"],
+        n["inside_building"],
     )
     return out

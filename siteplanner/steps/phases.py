@@ -3,7 +3,10 @@
 The next phase (``[plan] k`` cameras or ``budget_eur``) and the later ones
 (``[[plan.phases]]``) are planned in turn, each keeping the sites of the earlier ones
 (:func:`siteplanner.optimise.phases.plan_phases`). The sites the référent sûreté accepted belong to
-the next phase and count in its ``k``. The annotated sites table carries every per-site
+the next phase and count in its ``k``. No two sites of the plan stand closer than ``[plan]
+min_spacing_m`` (20 m): new sites, accepted ones, earlier phases' and existing cameras, except
+a camera head added on an existing camera's support (``mount = "existing_support"``) beside
+that camera. The annotated sites table carries every per-site
 figure the outputs show (status, phase, rank, gains, cost and funded share), and
 :func:`phase_table` sums it per phase, so that no two outputs can disagree.
 """
@@ -36,7 +39,8 @@ def optimise_phases(
     sc = inputs.scenario
     sites = cov.sites.copy()
     weight = demand.weight
-    existing = sites["existing"].to_numpy()
+    existing = sites["existing"].to_numpy(bool)
+    reuse = sites["mount"].eq("existing_support").to_numpy(bool) & ~existing
     phases = scenario_phases(sc, n_accepted=int((dec.accepted & ~dec.rejected & ~existing).sum()))
     phase_plans = optimise.plan_phases(
         cov.A,
@@ -51,10 +55,20 @@ def optimise_phases(
         min_spacing_m=sc.plan.min_spacing_m,
         site_xy=cands.xy,
         backup_share=sc.plan.backup_share,
+        existing=existing,
+        reuse_support=reuse,
     )
     k_max = min(int((~existing).sum() - len(dec.excluded)), max(60, 3 * (sc.plan.k or 10)))
     curve = optimise.coverage_curve(
-        cov.A, weight, k_max=max(k_max, 0), fixed=np.flatnonzero(existing), excluded=dec.excluded
+        cov.A,
+        weight,
+        k_max=max(k_max, 0),
+        fixed=np.flatnonzero(existing),
+        excluded=dec.excluded,
+        min_spacing_m=sc.plan.min_spacing_m,
+        site_xy=cands.xy,
+        existing=existing,
+        reuse_support=reuse,
     )
     annotate_sites(
         sites,

@@ -48,12 +48,16 @@ def candidates(inputs: Inputs) -> Candidates:
     if paths.review.is_file():
         review = review_mod.read_review(paths.review, sites["site_id"].tolist())
         sites = apply_moves(sites, review, town, csu_nodes, sc)
-    cam_info = existing.set_index("site_id")[["heading_deg", "fov_deg", "heading_source"]]
+    cols = ["heading_deg", "fov_deg", "heading_source", "view_x", "view_y", "view_from"]
+    cam_info = existing.set_index("site_id")[[c for c in cols if c in existing]]
     cam_info = cam_info.rename(
         columns={"heading_deg": "fixed_heading_deg", "fov_deg": "fixed_fov_deg"}
     )
     sites = sites.join(cam_info, on="site_id")
     sites["heading_source"] = sites["heading_source"].where(sites["existing"], "assumed best")
+    sites["view_from"] = sites.get("view_from", pd.Series(index=sites.index, dtype=object)).where(
+        sites["existing"], "mapped point"
+    )
     counts = {
         "trench_ends": [a.label for a in inputs.trench_ends],
         "candidate_sites": int((~sites["existing"]).sum()),

@@ -2,10 +2,17 @@
 
 OSM cameras are the ``man_made=surveillance`` features, less those whose tags a filter
 excludes (by default ``surveillance=indoor``: a shop's camera does not watch the street).
-``camera:direction`` (degrees or compass letters such as ``NE``) gives a camera's heading;
-elsewhere the best heading is assumed, and the ``heading_source`` column says which.
-``camera:angle`` is, on the OSM wiki, the camera's tilt below the horizontal: it is kept as
-``tilt_deg`` for the record and not modelled.
+``camera:direction`` (degrees or compass letters such as ``NE``) gives a camera's heading.
+Without it, a ``camera:type=dome`` or ``panning`` camera (one that turns) is given a 360°
+view, and any other the best heading (the one of the scenario's ``n_headings`` that sees the
+most demand, with the catalogue camera's field of view); the ``heading_source`` column says
+which. ``camera:angle`` is, on the OSM wiki, the camera's tilt below the horizontal: it is
+kept as ``tilt_deg`` for the record and not modelled.
+
+Cameras are often mapped on a building's outline, or a few metres inside it, where a line of
+sight cannot start: :func:`view_origins` puts the eye of a camera within
+:data:`WALL_DEPTH_M` of a wall :data:`WALL_CLEARANCE_M` outside it (the camera keeps its mapped
+position); a camera deeper inside a building sees nothing (probably an indoor one).
 
 A town's file (CSV with ``lon``/``lat`` or ``x``/``y`` columns, or GeoJSON / GeoPackage
 points) may give ``heading_deg`` and ``fov_deg`` per camera; a camera's own field of view
@@ -23,6 +30,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+import shapely.ops
 
 from siteplanner._errors import InputError, report_problems
 
@@ -35,6 +44,20 @@ DEFAULT_EXCLUDE: dict[str, tuple[str, ...]] = {"surveillance": ("indoor",)}
 FROM_OSM = "osm camera:direction"
 FROM_FILE = "file heading_deg"
 ASSUMED = "assumed best"
+ALL_ROUND = "assumed 360°"
+
+#: OSM ``camera:type`` values of cameras that turn: a 360° view when no direction is mapped.
+TURNING_TYPES = ("dome", "panning")
+
+#: A camera mapped at most this deep inside a building footprint stands on its wall (m).
+WALL_DEPTH_M = 5.0
+#: How far outside the wall such a camera's eye is put (m).
+WALL_CLEARANCE_M = 0.5
+
+#: What ``view_from`` says: where a camera's field of view is computed from.
+AT_POINT = "mapped point"
+OFF_WALL = "outside its wall"
+INDOORS = "inside a building"
 
 _COMPASS = {
     name: i * 22.5
@@ -122,6 +145,10 @@ def osm_cameras(
     heading = np.array(
         [parse_direction(v) for v in cams.get("camera:direction", [None] * len(cams))]
     )
+    turning = np.isin(
+        np.asarray(cams.get("camera:type", [None] * len(cams)), dtype=object), TURNING_TYPES
+    )
+    fov = np.where(~np.isfinite(heading) & turning, 360.0, np.nan)
     tilt = np.array([_number(v) for v in cams.get("camera:angle", [None] * len(cams))])
     ids = [f"E{t[1]}" if isinstance(t, tuple) else f"E{t}" for t in cams.index]
     names = (
@@ -134,9 +161,9 @@ def osm_cameras(
             "site_id": ids,
             "name": list(names),
             "heading_deg": heading,
-            "fov_deg": np.nan,
+            "fov_deg": fov,
             "tilt_deg": tilt,
-            "heading_source": np.where(np.isfinite(heading), FROM_OSM, ASSUMED),
+            "heading_source": _sources(heading, fov, FROM_OSM),
         },
         geometry=cams.geometry.representative_point().values,
         crs=features.crs,
@@ -219,11 +246,80 @@ def read_cameras(path: str | Path, *, crs: str | None = None) -> gpd.GeoDataFram
             "heading_deg": heading,
             "fov_deg": fov,
             "tilt_deg": np.nan,
-            "heading_source": np.where(np.isfinite(heading), FROM_FILE, ASSUMED),
+            "heading_source": _sources(heading, fov, FROM_FILE),
         },
         geometry=gdf.geometry.values,
         crs=gdf.crs,
     )
+
+
+def _sources(heading: np.ndarray, fov: np.ndarray, known: str) -> np.ndarray:
+    """``heading_source`` of each camera: ``known``, 360° without a heading, or the best one."""
+    all_round = ~np.isfinite(heading) & (np.nan_to_num(fov) >= 360)
+    return np.where(np.isfinite(heading), known, np.where(all_round, ALL_ROUND, ASSUMED))
+
+
+def view_origins(
+    xy: np.ndarray,
+    buildings: gpd.GeoSeries,
+    *,
+    depth_m: float = WALL_DEPTH_M,
+    clearance_m: float = WALL_CLEARANCE_M,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each camera's field of view starts, and why (:data:`AT_POINT`, :data:`OFF_WALL`…).
+
+    A camera outside every building looks from its point. One on a building's outline, or at
+    most ``depth_m`` inside it, is a façade camera mapped roughly: it looks from the nearest
+    point ``clearance_m`` outside the buildings around it. One deeper inside keeps its point
+    (its view is empty: a line of sight does not start inside a building).
+
+    Parameters
+    ----------
+    xy
+        Camera positions (n × 2) in the buildings' projected CRS.
+    buildings
+        Building footprints.
+
+    Returns
+    -------
+    (origins, view_from)
+        ``origins`` (n × 2) and one of :data:`AT_POINT`, :data:`OFF_WALL`, :data:`INDOORS` each.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    origins = xy.copy()
+    view_from = np.full(len(xy), AT_POINT, dtype=object)
+    if not len(xy) or not len(buildings):
+        return origins, view_from
+    geoms = np.asarray(buildings.geometry.values, dtype=object)
+    tree = shapely.STRtree(geoms)
+    pts = shapely.points(xy)
+    hit_cam, _ = tree.query(pts, predicate="intersects")
+    for i in np.unique(hit_cam).tolist():
+        near = geoms[tree.query(pts[i], predicate="dwithin", distance=depth_m + clearance_m + 1)]
+        walls = shapely.union_all(shapely.buffer(near, clearance_m))
+        free = shapely.buffer(pts[i], depth_m + clearance_m).difference(walls)
+        if free.is_empty:
+            view_from[i] = INDOORS
+            continue
+        p = shapely.ops.nearest_points(free, pts[i])[0]
+        origins[i] = (p.x, p.y)
+        view_from[i] = OFF_WALL
+    return origins, view_from
+
+
+def view_counts(heading_source: Sequence[str], view_from: Sequence[str]) -> dict[str, int]:
+    """Existing cameras by how their view is modelled (every kind present, 0 when none)."""
+    src = pd.Series(np.asarray(heading_source, dtype=object)).value_counts()
+    where = pd.Series(np.asarray(view_from, dtype=object)).value_counts()
+    return {
+        "cameras": len(heading_source),
+        "direction_mapped": int(src.get(FROM_OSM, 0) + src.get(FROM_FILE, 0)),
+        "no_direction": int(src.get(ASSUMED, 0) + src.get(ALL_ROUND, 0)),
+        "assumed_360": int(src.get(ALL_ROUND, 0)),
+        "assumed_best_heading": int(src.get(ASSUMED, 0)),
+        "moved_off_wall": int(where.get(OFF_WALL, 0)),
+        "inside_building": int(where.get(INDOORS, 0)),
+    }
 
 
 def _read_csv_points(path: Path, crs: str | None) -> gpd.GeoDataFrame:
