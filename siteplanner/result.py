@@ -108,12 +108,20 @@ class Demand:
 
 @dataclass(frozen=True, eq=False)
 class Candidates:
-    """Candidate and existing camera sites with their costs, and the review file read."""
+    """Candidate and existing camera sites with their costs, and the review file read.
+
+    ``screening`` counts the new candidates generated (``raw``), ``kept`` (and by kind) and
+    ``dropped`` by reason (outside the area, in a building, in an exclusion zone, underground or
+    indoors, private, near an existing camera, merged: ``coverage.candidates.DROP_REASONS``);
+    ``dropped`` lists them, each with its reason and the site it gave way to.
+    """
 
     sites: gpd.GeoDataFrame
     model: CameraModel
     review: Review | None
     counts: dict[str, Any]
+    screening: dict[str, Any] = field(default_factory=dict)
+    dropped: pd.DataFrame | None = None
 
     @property
     def xy(self) -> np.ndarray:

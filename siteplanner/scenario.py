@@ -276,6 +276,11 @@ class Hotspots(_Model):
     street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 5.0
     window: Window = Window()
     min_count_shared: Annotated[int, Field(ge=1)] = 3
+    underground_demand: bool = Field(
+        False,
+        description="weigh demand on underground or indoor ways too (tunnels, negative levels, "
+        "indoor corridors); by default left out: a street camera does not see the metro",
+    )
 
 
 #: A key of ``[weights.sensitive]``: a sensitive place kind, or ``qpv``.
@@ -402,6 +407,17 @@ class Candidates(_Model):
     facade_mount_eur: NonNeg = 800.0
     trench_eur_per_m: NonNeg = 60.0
     privacy_policy: Literal["mask", "exclude"] = "mask"
+    merge_m: NonNeg = Field(
+        8.0,
+        description="intersections this close (m) are one point d'implantation: the "
+        "best-connected stands for the others (footway and crossing junctions of one corner); 0: "
+        "no merging",
+    )
+    existing_support_eur: NonNeg | None = Field(
+        None,
+        description="bracket of a new camera head on an existing camera's mast or façade "
+        "(mount existing_support, no mast, no trench); default: facade_mount_eur",
+    )
     csu: tuple[float, float] | None = Field(
         None,
         description="[lon, lat] where the camera fibre ends (the CSU); default: the police "
@@ -433,6 +449,11 @@ class Plan(_Model):
         description="no two new sites (mâts, façades) closer than this (m), nor a new site this "
         "close to an existing camera or an earlier phase's site, unless it reuses an existing "
         "camera's support; the référent sûreté refuses two masts under 20 m apart; 0: no rule",
+    )
+    existing_spacing_m: NonNeg = Field(
+        15.0,
+        description="no new site within this distance (m) of an existing camera, except one "
+        "that reuses its support (mount existing_support); 0: no such rule",
     )
     funded_share: Annotated[float, Field(ge=0, le=1)] = 0.5
     backup_share: Annotated[float, Field(ge=0, le=1)] = Field(

@@ -8,6 +8,8 @@
   sécurité intérieure: a camera must not view the inside of dwellings nor their entrances).
 - :func:`building_height_m`: a building's height from its OSM ``height`` and
   ``building:levels`` tags.
+- :func:`underground` and :func:`private_way`: which street ways are below ground or indoors,
+  or closed to the public: no place for a camera mast (what a référent sûreté refuses).
 
 Every module reads these names from here; none keeps a copy.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -132,6 +135,56 @@ def residential_mask(building: pd.Series, name: pd.Series | None = None) -> np.n
     b = building.astype(str).str.strip().str.lower()
     unnamed = np.ones(len(b), bool) if name is None else name.isna().to_numpy()
     return (b.isin(RESIDENTIAL_BUILDINGS).to_numpy()) | (b.eq("yes").to_numpy() & unnamed)
+
+
+#: ``tunnel=*`` values of a way below ground.
+TUNNEL_VALUES: frozenset[str] = frozenset({"yes", "culvert"})
+#: ``indoor=*`` values of a way inside a building (a corridor, a room, a mall's hall).
+INDOOR_VALUES: frozenset[str] = frozenset({"yes", "corridor", "room", "area"})
+#: ``access=*`` values of a way closed to the public.
+PRIVATE_ACCESS: frozenset[str] = frozenset({"private", "no"})
+_NEGATIVE = re.compile(r"-\d+(\.\d+)?")
+
+
+def _values(value: object) -> list[str]:
+    """A tag's values: one string, or a simplified edge's list of its ways' values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _negative(value: object) -> bool:
+    return any(
+        _NEGATIVE.fullmatch(part.strip() or "x")
+        for v in _values(value)
+        for part in re.split(r"[;,]", v)
+    )
+
+
+def underground(tags: Mapping[str, object]) -> bool:
+    """Whether a street way is below ground or indoors: no place for a camera mast.
+
+    A way is underground when tagged ``tunnel=yes`` or ``culvert``, with a negative ``layer``
+    or ``level`` (any part of ``"-1;0"``), ``indoor=yes|corridor|room|area`` or
+    ``location=underground`` (the rule of the shared audit, which the référent sûreté applies).
+    A tag's value may be a list (a simplified edge joining ways of one kind): any value counts.
+    """
+    return (
+        any(v in TUNNEL_VALUES for v in _values(tags.get("tunnel")))
+        or _negative(tags.get("layer"))
+        or _negative(tags.get("level"))
+        or any(v in INDOOR_VALUES for v in _values(tags.get("indoor")))
+        or "underground" in _values(tags.get("location"))
+    )
+
+
+def private_way(tags: Mapping[str, object]) -> bool:
+    """Whether a street way is closed to the public (``access=private`` or ``access=no``).
+
+    A list of values (a simplified edge) is private when every value is.
+    """
+    values = _values(tags.get("access"))
+    return bool(values) and all(v in PRIVATE_ACCESS for v in values)
 
 
 def small_count(n: int, min_count: int) -> str:

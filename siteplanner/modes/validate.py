@@ -178,6 +178,8 @@ def check_k(sc: Scenario, town: io.Town) -> int:
         min_street_count=sc.candidates.min_street_count,
         street_lamps=sc.candidates.street_lamps,
         public_facades=sc.candidates.public_facades,
+        merge_m=sc.candidates.merge_m,
+        underground_ways=town.extras.get("underground_ways", ()),
     )
     n = int((~sites["existing"]).sum())
     ks = ([sc.plan.k] if sc.plan.budget_eur is None and sc.plan.k else []) + [

@@ -53,6 +53,7 @@ def summary(res: Result, timings_s: dict[str, float] | None = None) -> dict[str,
             "before": round(res.coverage_before, 6),
             "after": round(res.coverage_after, 6),
         },
+        "candidates": res.candidates.screening,
         "selected_site_ids": sel_ids,
         "phases": [
             {

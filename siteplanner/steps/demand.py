@@ -3,7 +3,9 @@
 The incidents of the scenario's time window give the hotspot surface (the scenario's method,
 :func:`hotspot_grid`); demand points every few metres along the streets inside the commune
 take its intensity, raised near sensitive places and in the QPV, and near the notes of the
-marches exploratoires (``[[field_notes]]``).
+marches exploratoires (``[[field_notes]]``). Streets below ground or indoors (tunnels, negative
+levels, indoor corridors) get no demand points unless ``[hotspots] underground_demand``: a
+street camera does not see the metro.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def demand(inputs: Inputs) -> Demand:
     xmin, ymin, xmax, ymax = town.area.buffer(town.margin_m).bounds
     bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
     grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
-    demand_xy, _ = street_points(inputs.streets, spacing_m=sc.hotspots.street_spacing_m)
+    streets, n_under = demand_streets(inputs.streets, underground=sc.hotspots.underground_demand)
+    demand_xy, _ = street_points(streets, spacing_m=sc.hotspots.street_spacing_m)
     inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
     demand_xy = demand_xy[inside]
     intensity = sample_grid(grid, demand_xy)
@@ -66,6 +69,7 @@ def demand(inputs: Inputs) -> Demand:
         "incidents_in_window_no_hour": n_no_hour,
         "hotspot_cell_m": grid.cell_m,
         "demand_points": len(points),
+        "demand_streets_underground_left_out": n_under,
         "sensitive_sites_outside_area": outside,
     }
     return Demand(
@@ -80,6 +84,23 @@ def demand(inputs: Inputs) -> Demand:
         notes=notes,
         counts=counts,
     )
+
+
+def demand_streets(streets: gpd.GeoDataFrame, *, underground: bool) -> tuple[gpd.GeoDataFrame, int]:
+    """The streets that carry demand points, and how many underground or indoor ones are left
+    out (none when ``underground``; the ``underground`` column of
+    :func:`siteplanner.town.load.edges_gdf`)."""
+    if underground or "underground" not in streets:
+        return streets, 0
+    below = streets["underground"].to_numpy(bool)
+    if below.any():
+        log.info(
+            "demand: %d underground or indoor street(s) (%.0f m) left out "
+            "([hotspots] underground_demand = false)",
+            int(below.sum()),
+            float(streets.loc[below, "length"].sum()),
+        )
+    return streets[~below], int(below.sum())
 
 
 def window_incidents(

@@ -1,10 +1,13 @@
 """Step 3, ``candidates``: candidate camera sites, their costs, and the référent's moves.
 
-Candidates are street intersections, lamp posts and public façades inside the commune
-(:func:`siteplanner.coverage.candidates.candidate_sites`), with the existing cameras kept as sites.
-Each costs the camera, its mast or façade mount and a cable trench to the nearest trench end
-(the CSU, the police station or the town hall). A site the référent sûreté moved
-(``<scenario>.review.csv``) gets a new site ``<site_id>-M`` at its new position.
+Candidates are street intersections, lamp posts and public façades inside the commune, at
+ground level and on public streets, one per street corner, none within ``[plan]
+existing_spacing_m`` of an existing camera, and a new head on each existing camera's support
+(:func:`siteplanner.coverage.candidates.screen_candidates`); the existing cameras are kept as
+sites. Each costs the camera, its mast or façade mount and a cable trench to the nearest trench
+end (the CSU, the police station or the town hall); a head on an existing support costs the
+camera and a bracket. A site the référent sûreté moved (``<scenario>.review.csv``) gets a new
+site ``<site_id>-M`` at its new position.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def candidates(inputs: Inputs) -> Candidates:
         exclusion = gpd.read_file(paths.exclusion).to_crs(town.crs).union_all()
     existing = inputs.existing_cameras
     pois = town.pois[town.pois["kind"] != "camera"]  # existing cameras: inputs.existing_cameras
-    sites = cand.candidate_sites(
+    screening = cand.screen_candidates(
         town.graph,
         town.area,
         pois,
@@ -40,7 +43,12 @@ def candidates(inputs: Inputs) -> Candidates:
         public_facades=sc.candidates.public_facades,
         exclusion=exclusion,
         existing=existing,
+        merge_m=sc.candidates.merge_m,
+        existing_spacing_m=sc.plan.existing_spacing_m,
+        existing_support=True,
+        underground_ways=town.extras.get("underground_ways", ()),
     )
+    sites = screening.sites
     model = sc.camera.chosen()
     csu_nodes = [area_node(town, a.x, a.y) for a in inputs.trench_ends]
     sites = pd.concat([sites, _costs(sites, town, csu_nodes, sc)], axis=1)
@@ -63,7 +71,14 @@ def candidates(inputs: Inputs) -> Candidates:
         "candidate_sites": int((~sites["existing"]).sum()),
         "existing_cameras": int(sites["existing"].sum()),
     }
-    return Candidates(sites=sites, model=model, review=review, counts=counts)
+    return Candidates(
+        sites=sites,
+        model=model,
+        review=review,
+        counts=counts,
+        screening=screening.counts,
+        dropped=screening.dropped,
+    )
 
 
 def area_node(town: io.Town, x: float, y: float) -> int:
@@ -85,6 +100,7 @@ def _costs(
         mast_eur=sc.candidates.mast_eur,
         facade_mount_eur=sc.candidates.facade_mount_eur,
         trench_eur_per_m=sc.candidates.trench_eur_per_m,
+        existing_support_eur=sc.candidates.existing_support_eur,
     )
 
 
@@ -106,6 +122,8 @@ def apply_moves(
         orig = sites[sites["site_id"] == sid]
         kind = orig["kind"].iloc[0] if len(orig) else "intersection"
         mount = orig["mount"].iloc[0] if len(orig) else "mast"
+        if mount == cand.EXISTING_SUPPORT:  # moved off the existing support: a new mast
+            kind, mount = "intersection", "mast"
         _, j = tree.query((p.x, p.y))
         rows.append(
             {

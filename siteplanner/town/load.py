@@ -48,7 +48,7 @@ from siteplanner.files import atomic_path
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
-LOADER_VERSION = "4"  # cache format of read_osm (4: pyosmium reader, streets only)
+LOADER_VERSION = "6"  # cache format of read_osm (6: edges of one kind, underground ways)
 
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
 FEATURE_TAGS = osm.FEATURE_TAGS
@@ -81,6 +81,10 @@ class Town:
         Points of interest (``kind``, ``name``, ``osm_id``, point ``geometry``) within the
         buffered area. Kinds: school, station, bus_station, bus_stop, police, townhall,
         camera, entrance, street_lamp, bar, nightclub, shop, park, parking, public_building.
+    extras
+        ``camera_features`` (the OSM cameras' tags) and ``underground_ways`` (a GeoSeries of
+        every highway way below ground or indoors, walkable or not, within the buffered area:
+        no camera site stands on one alone).
     source
         The extract's file name and date information, for attribution.
     """
@@ -676,6 +680,11 @@ def _build_town(
     cams = feats[_col(feats, "man_made").eq("surveillance")]
     cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
     cams = cams[cams.intersects(buffered)]
+    below = gpd.GeoSeries(
+        [shapely.LineString(w) for w in layers.get("underground_ways", []) if len(w) >= 2],
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    below = below[below.intersects(buffered)].reset_index(drop=True)
     return Town(
         name=name,
         crs=crs,
@@ -685,7 +694,7 @@ def _build_town(
         pois=pois,
         source=osm_path.name,
         margin_m=margin_m,
-        extras={"camera_features": cams},
+        extras={"camera_features": cams, "underground_ways": below},
     )
 
 
@@ -705,7 +714,11 @@ def scenario_town(sc: Any) -> Town:
 
 
 def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
-    """Street edges of a projected graph as a GeoDataFrame (one row per undirected edge)."""
+    """Street edges of a projected graph as a GeoDataFrame (one row per undirected edge).
+
+    ``underground`` says whether the street is below ground or indoors
+    (:func:`siteplanner.vocab.underground`: a tunnel, a negative level, an indoor corridor).
+    """
     rows, geoms, seen = [], [], set()
     nodes = graph.nodes
     for u, v, k, d in graph.edges(keys=True, data=True):
@@ -721,7 +734,18 @@ def edges_gdf(graph: nx.MultiDiGraph, crs: str) -> gpd.GeoDataFrame:
         name = d.get("name")
         if isinstance(name, list):
             name = " / ".join(map(str, name))
-        rows.append((u, v, k, float(d.get("length", geom.length)), name, str(d.get("highway"))))
+        rows.append(
+            (
+                u,
+                v,
+                k,
+                float(d.get("length", geom.length)),
+                name,
+                str(d.get("highway")),
+                vocab.underground(d),
+            )
+        )
         geoms.append(geom)
-    df = pd.DataFrame(rows, columns=["u", "v", "key", "length", "name", "highway"])
+    cols = ["u", "v", "key", "length", "name", "highway", "underground"]
+    df = pd.DataFrame(rows, columns=cols)
     return gpd.GeoDataFrame(df, geometry=geoms, crs=crs)

@@ -43,6 +43,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from siteplanner import vocab
 from siteplanner._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,11 @@ EDGE_TAGS = (
     "tunnel",
     "width",
     "surface",
+    "layer",
+    "level",
+    "indoor",
+    "location",
+    "covered",
 )
 
 # the rules of osmnx's "walk" network type (osmnx >= 2.0), copied here and applied to the
@@ -358,6 +364,8 @@ class _Collected:
     clipped_streets: int
     clipped_features: int
     bounds: tuple[float, float, float, float]
+    #: every highway way below ground or indoors (walkable or not), as lon/lat lines
+    underground: list[list[tuple[float, float]]]
 
 
 def _collect(src: Any, rels: Mapping[int, _Relation]) -> _Collected:
@@ -379,6 +387,7 @@ def _collect(src: Any, rels: Mapping[int, _Relation]) -> _Collected:
     member_lines: dict[int, list[list[tuple[float, float]]]] = {}
     anchors: dict[int, tuple[float, float]] = {}
     clipped_members: set[int] = set()
+    below: list[list[tuple[float, float]]] = []
     n_clip_st = n_clip_ft = 0
     fp = osmium.FileProcessor(src, osmium.osm.NODE | osmium.osm.WAY).with_locations()
     fp.with_filter(osmium.filter.EmptyTagFilter().enable_for(osmium.osm.NODE))
@@ -392,6 +401,8 @@ def _collect(src: Any, rels: Mapping[int, _Relation]) -> _Collected:
             continue
         tags = dict(obj.tags)
         walk, feat, member = is_walkable(tags), feature_match(tags), obj.id in members
+        if "highway" in tags and vocab.underground(tags):  # no camera mast on or above it
+            below.extend([(p[1], p[2]) for p in r] for r in _runs(obj.nodes)[0])
         if not (walk or feat or member):
             continue
         if feat and not (walk or member):
@@ -438,6 +449,7 @@ def _collect(src: Any, rels: Mapping[int, _Relation]) -> _Collected:
         n_clip_st,
         n_clip_ft,
         tuple(float(b) for b in bounds),
+        below,
     )  # type: ignore[arg-type]
 
 
@@ -658,8 +670,11 @@ def street_graph(
     """The simplified walking graph of street ways (osmnx's simplification rules).
 
     A node stays when it is a dead end, where three or more street segments meet, on a
-    self-loop, or where two streets run in parallel between the same nodes; every other
-    node becomes a vertex of its edge's geometry. Each edge exists in both directions.
+    self-loop, where two streets run in parallel between the same nodes, or where a street
+    goes below ground or indoors, or closes to the public (a tunnel's mouth, a gate: each edge
+    is of one kind, :func:`siteplanner.vocab.underground` and :func:`~siteplanner.vocab.
+    private_way`); every other node becomes a vertex of its edge's geometry. Each edge exists
+    in both directions.
     """
     coords: dict[int, tuple[float, float]] = {}
     seg_u, seg_v, seg_way = [], [], []
@@ -679,9 +694,15 @@ def street_graph(
     def other(s: int, n: int) -> int:
         return seg_v[s] if seg_u[s] == n else seg_u[s]
 
+    kind = [(vocab.underground(t), vocab.private_way(t)) for _, t, _ in streets]
+
     def is_end(n: int) -> bool:
         inc = incident[n]
-        return len(inc) != 2 or len({other(s, n) for s in inc}) != 2
+        return (
+            len(inc) != 2
+            or len({other(s, n) for s in inc}) != 2
+            or kind[seg_way[inc[0]]] != kind[seg_way[inc[1]]]
+        )
 
     ends = {n for n in incident if is_end(n)}
     used = np.zeros(len(seg_u), bool)
@@ -765,8 +786,9 @@ def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, A
     -------
     dict
         ``graph`` (simplified osmnx-style MultiDiGraph of walkable streets, lon/lat),
-        ``features`` (GeoDataFrame, EPSG:4326, index ``(element_type, osmid)``) and
-        ``bounds`` (lon/lat box of the data read).
+        ``features`` (GeoDataFrame, EPSG:4326, index ``(element_type, osmid)``),
+        ``bounds`` (lon/lat box of the data read) and ``underground_ways`` (the lon/lat lines of
+        every highway way below ground or indoors, :func:`siteplanner.vocab.underground`).
 
     Raises
     ------
@@ -814,6 +836,7 @@ def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, A
         "cut_boundaries": cut,
         "warnings": warnings,
         "clipped_ways": c.clipped_streets + c.clipped_features,
+        "underground_ways": c.underground,
     }
 
 
