@@ -48,7 +48,7 @@ from siteplanner.files import atomic_path
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
-LOADER_VERSION = "4"  # cache format of read_osm (4: pyosmium reader, streets only)
+LOADER_VERSION = "5"  # cache format of read_osm (4: pyosmium, streets only; 5: `bicycle` kept)
 
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
 FEATURE_TAGS = osm.FEATURE_TAGS

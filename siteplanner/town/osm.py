@@ -109,6 +109,7 @@ EDGE_TAGS = (
     "access",
     "service",
     "foot",
+    "bicycle",
     "lit",
     "bridge",
     "tunnel",
