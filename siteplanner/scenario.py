@@ -27,6 +27,7 @@ from pydantic import (
 from siteplanner.incidents import windows
 from siteplanner._errors import ScenarioError
 from siteplanner.incidents.read import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
+from siteplanner.patrol.network import STOP_SPACING_M
 from siteplanner.vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES
 
 log = logging.getLogger(__name__)
@@ -484,9 +485,20 @@ class Shift(_Model):
     variants_within: Annotated[float, Field(gt=0, le=1)] = Field(
         0.9, description="each variant keeps at least this share of the best prize"
     )
+    min_stop_spacing_m: NonNeg | None = Field(
+        None,
+        description="two stops of one circuit stand at least this far apart (m), so that the "
+        "team never stops twice at the same place; default 100 on foot, 200 by bike (VTT)",
+    )
 
     def speed(self) -> float:
         return self.speed_kmh or (4.5 if self.mode == "foot" else 12.0)
+
+    def stop_spacing(self) -> float:
+        """The shift's ``min_stop_spacing_m``, or the default of its mode."""
+        if self.min_stop_spacing_m is not None:
+            return self.min_stop_spacing_m
+        return STOP_SPACING_M[self.mode]
 
 
 class Patrol(_Model):

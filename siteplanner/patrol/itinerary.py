@@ -22,6 +22,7 @@ __all__ = [
     "itinerary",
     "itinerary_lines",
     "name_stops",
+    "stop_positions",
     "to_gpx",
 ]
 
@@ -55,7 +56,16 @@ def name_stops(
     *,
     place_radius_m: float = 150.0,
 ) -> list[Circuit]:
-    """The circuits with each stop named after the nearest named street and place.
+    """The circuits with each stop named after its street and the nearest place, each name once.
+
+    The street is the named street the circuit arrives or leaves by, else the nearest named
+    street. A stop reads ``"<street>, near <place> (<kind>)"`` when a named place lies within
+    ``place_radius_m`` and no other stop of the circuit is nearer to it (a place names one stop
+    only: seven stops "near the police station" tell a team nothing). Otherwise it reads
+    ``"<street>, corner of <cross street>"`` at a crossing (a street of another name meeting at
+    the stop's node), else ``"<street>"``. A name already given to an earlier stop of the
+    circuit gives way to the next of these, then to ``"<street>, <d> m <direction> of
+    <place or earlier stop>"``: no two stops of a circuit share a name.
 
     Parameters
     ----------
@@ -73,28 +83,12 @@ def name_stops(
     Returns
     -------
     list[Circuit]
-        New circuits; stop names read ``"<street>"`` or ``"<street>, near <place> (<kind>)"``,
-        :data:`UNNAMED_STREET` when no named street is within 200 m.
+        New circuits, the stops named; the street is :data:`UNNAMED_STREET` when no named street
+        is within 200 m.
     """
     import dataclasses
 
-    import shapely
-
-    names, geoms = [], []
-    for u, v, d in G.edges(data=True):
-        name = d.get("name")
-        if isinstance(name, (list, tuple)):
-            name = " / ".join(str(x) for x in name if isinstance(x, str) and x)
-        if not isinstance(name, str) or not name:
-            continue
-        geom = d.get("geometry")
-        if geom is None:
-            geom = shapely.LineString(
-                [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
-            )
-        names.append(name)
-        geoms.append(geom)
-    streets = shapely.STRtree(geoms) if geoms else None
+    streets = _Streets(G)
     pl_names, pl_geoms = [], []
     if places is not None and len(places):
         named = places[
@@ -103,25 +97,122 @@ def name_stops(
         ]
         pl_names = [f"{n} ({PLACE_WORDS.get(k, k)})" for n, k in zip(named["name"], named["kind"])]
         pl_geoms = list(named.geometry)
-    place_tree = shapely.STRtree(pl_geoms) if pl_geoms else None
+    nets = {m: Network(G, m) for m in dict.fromkeys(c.mode for c in circuits)}
     out = []
     for c in circuits:
-        stops = []
-        for st in c.stops:
-            pt = shapely.Point(st.x, st.y)
-            street = UNNAMED_STREET
-            if streets is not None:
-                j = streets.nearest(pt)
-                if j is not None and geoms[int(j)].distance(pt) <= 200.0:
-                    street = names[int(j)]
-            label = street
-            if place_tree is not None:
-                j = place_tree.nearest(pt)
-                if j is not None and pl_geoms[int(j)].distance(pt) <= place_radius_m:
-                    label = f"{street}, near {pl_names[int(j)]}"
-            stops.append(dataclasses.replace(st, name=label))
-        out.append(dataclasses.replace(c, stops=tuple(stops)))
+        names = _circuit_names(c, nets[c.mode], streets, (pl_names, pl_geoms), place_radius_m)
+        stops = tuple(dataclasses.replace(st, name=n) for st, n in zip(c.stops, names))
+        out.append(dataclasses.replace(c, stops=stops))
     return out
+
+
+class _Streets:
+    """The named edges of a graph, for the nearest named street of a point."""
+
+    def __init__(self, G: nx.MultiDiGraph) -> None:
+        import shapely
+
+        self.names, self.geoms = [], []
+        for u, v, d in G.edges(data=True):
+            name = _edge_name(d)
+            if name is None:
+                continue
+            geom = d.get("geometry")
+            if geom is None:
+                geom = shapely.LineString(
+                    [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
+                )
+            self.names.append(name)
+            self.geoms.append(geom)
+        self.tree = shapely.STRtree(self.geoms) if self.geoms else None
+
+    def nearest(self, x: float, y: float, max_m: float = 200.0) -> str:
+        import shapely
+
+        if self.tree is None:
+            return UNNAMED_STREET
+        pt = shapely.Point(x, y)
+        j = self.tree.nearest(pt)
+        if j is None or self.geoms[int(j)].distance(pt) > max_m:
+            return UNNAMED_STREET
+        return self.names[int(j)]
+
+
+def _edge_name(d: dict) -> str | None:
+    name = d.get("name")
+    if isinstance(name, (list, tuple)):
+        name = " / ".join(str(x) for x in name if isinstance(x, str) and x)
+    return name if isinstance(name, str) and name else None
+
+
+def _adjacent(net: Network, a: int, b: int) -> bool:
+    """Whether an edge of ``net`` joins ``a`` and ``b``."""
+    return (a, b) in net.edge or (b, a) in net.edge
+
+
+_COMPASS = (
+    "east",
+    "north-east",
+    "north",
+    "north-west",
+    "west",
+    "south-west",
+    "south",
+    "south-east",
+)
+
+
+def _from(x: float, y: float, x0: float, y0: float, what: str) -> str:
+    """``"<d> m <direction> of <what>"``: where (x, y) lies from (x0, y0)."""
+    sector = int(np.round(np.degrees(np.arctan2(y - y0, x - x0)) / 45.0)) % 8
+    return f"{np.hypot(x - x0, y - y0):.0f} m {_COMPASS[sector]} of {what}"
+
+
+def _circuit_names(
+    c: Circuit, net: Network, streets: _Streets, places: tuple[list, list], radius: float
+) -> list[str]:
+    """One distinct name per stop of ``c`` (see :func:`name_stops`); ``net`` is the graph of
+    its mode, ``places`` the named places' labels and geometries."""
+    import shapely
+
+    pl_names, pl_geoms = places
+    xy = np.array([(st.x, st.y) for st in c.stops]).reshape(-1, 2)
+    geoms = np.array(pl_geoms, dtype=object)
+    d = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])  # stops × places, metres
+    d = np.asarray(d, dtype=float).reshape(len(xy), len(geoms))
+    pl_xy = shapely.get_coordinates(shapely.point_on_surface(geoms)).reshape(-1, 2)
+    owner = d.argmin(axis=0) if len(xy) else np.zeros(0, int)  # each place names one stop
+    used: set[str] = set()
+    names: list[str] = []
+    G = net.G
+    for i, (st, pi) in enumerate(zip(c.stops, stop_positions(c))):
+        # the street the circuit arrives by, or leaves by
+        pairs = ((c.nodes[pi - 1], st.node), (st.node, c.nodes[(pi + 1) % len(c.nodes)]))
+        by = [net.edge_name(a, b) for a, b in pairs if a != b and _adjacent(net, a, b)]
+        by = [n for n in by if n != UNNAMED_STREET]
+        street = by[0] if by else streets.nearest(st.x, st.y)
+        options = []
+        mine = [j for j in np.argsort(d[i], kind="stable") if d[i, j] <= radius and owner[j] == i]
+        if mine:
+            options.append(f"{street}, near {pl_names[mine[0]]}")
+        if st.node in G:
+            cross = sorted(
+                {n for _, _, e in G.edges(st.node, data=True) if (n := _edge_name(e))} - {street}
+            )
+            options += [f"{street}, corner of {n}" for n in cross[:1]]
+        options.append(street)
+        if d.shape[1]:
+            j = int(np.argmin(d[i]))
+            options.append(f"{street}, {_from(st.x, st.y, *pl_xy[j], pl_names[j])}")
+        same = [k for k, n in enumerate(names) if n.startswith(street)]
+        if same:
+            k = same[-1]
+            prev = f"stop {c.stops[k].order}"
+            options.append(f"{street}, {_from(st.x, st.y, *xy[k], prev)}")
+        name = next((o for o in options if o not in used), f"{street} (stop {st.order})")
+        used.add(name)
+        names.append(name)
+    return names
 
 
 def itinerary(G: nx.MultiDiGraph, circuit: Circuit) -> list[tuple[str, float]]:
@@ -140,7 +231,7 @@ def itinerary(G: nx.MultiDiGraph, circuit: Circuit) -> list[tuple[str, float]]:
         ``(street name, metres)`` with consecutive edges of the same name merged; OSM ways
         without a name read :data:`UNNAMED_STREET`.
     """
-    net = Network(G)
+    net = Network(G, circuit.mode)
     check_nodes(net, circuit.nodes, "circuit.nodes")
     out: list[tuple[str, float]] = []
     for u, v in zip(circuit.nodes[:-1], circuit.nodes[1:]):
@@ -161,8 +252,40 @@ def itinerary(G: nx.MultiDiGraph, circuit: Circuit) -> list[tuple[str, float]]:
     return out
 
 
+def stop_positions(circuit: Circuit) -> list[int]:
+    """Where each stop comes in the circuit's path: an index into ``circuit.nodes``.
+
+    A stop's ``path_index`` is used when it names the stop's node; otherwise (a circuit built
+    by hand) the first pass at the stop's node after the previous stop, the start included.
+
+    Raises
+    ------
+    InputError
+        A stop's node is not on the path after the previous stop.
+    """
+    nodes = circuit.nodes
+    out: list[int] = []
+    at = 0
+    for st in circuit.stops:
+        i = st.path_index
+        if i is None or not (at <= i < len(nodes)) or nodes[i] != st.node:
+            i = next((j for j in range(at, len(nodes)) if nodes[j] == st.node), None)
+        if i is None:
+            raise InputError(
+                f"circuit {circuit.name!r}: stop {st.order} (node {st.node}) is not on the path "
+                "after the previous stop; accepted: a circuit whose stops lie on its nodes, in "
+                "order"
+            )
+        out.append(i)
+        at = i
+    return out
+
+
 def itinerary_lines(G: nx.MultiDiGraph, circuit: Circuit) -> list[str]:
     """The itinerary as the team reads it: streets walked, with each stop where it comes.
+
+    Every stop is listed, in order, at its place in the path (:func:`stop_positions`): a stop
+    at the start, or in the middle of a street, too.
 
     Returns
     -------
@@ -171,8 +294,11 @@ def itinerary_lines(G: nx.MultiDiGraph, circuit: Circuit) -> list[str]:
         path reaches a stop,
         ``"STOP <order>: <stop name> — arrive at <eta> min, stay <dwell> min"``.
     """
-    net = Network(G)
+    net = Network(G, circuit.mode)
     check_nodes(net, circuit.nodes, "circuit.nodes")
+    at_stop: dict[int, list] = {}
+    for st, i in zip(circuit.stops, stop_positions(circuit)):
+        at_stop.setdefault(i, []).append(st)
     lines: list[str] = []
     run: list = []  # [street, metres] of the street being walked
 
@@ -181,24 +307,21 @@ def itinerary_lines(G: nx.MultiDiGraph, circuit: Circuit) -> list[str]:
             lines.append(f"{run[0]} — {run[1]:.0f} m")
             run.clear()
 
-    stops = list(circuit.stops)
-    k = 0
-    for u, v in zip(circuit.nodes[:-1], circuit.nodes[1:]):
+    for i, v in enumerate(circuit.nodes):
+        u = circuit.nodes[i - 1] if i else v
         if u != v:
-            street = net.edge_name(u, v)
+            street, length = net.edge_name(u, v), net.best_edge(u, v)[0]
             if run and run[0] == street:
-                run[1] += net.best_edge(u, v)[0]
+                run[1] += length
             else:
                 flush()
-                run.extend([street, net.best_edge(u, v)[0]])
-        if k < len(stops) and v == stops[k].node:
+                run.extend([street, length])
+        for st in at_stop.get(i, ()):
             flush()
-            st = stops[k]
             lines.append(
                 f"STOP {st.order}: {st.name or 'stop'} — arrive at {st.eta_min:.0f} min, "
                 f"stay {st.dwell_min:.0f} min"
             )
-            k += 1
     flush()
     return lines
 

@@ -2,14 +2,15 @@
 
 :class:`Network` holds a projected osmnx street graph as an undirected sparse matrix with cached
 single-source Dijkstra results (``scipy.sparse.csgraph``), the shortest edge between two nodes,
-its geometry and its street name. :class:`Stop` and :class:`Circuit` are the planned circuits
-that :mod:`siteplanner.patrol.plan` returns and :mod:`siteplanner.patrol.itinerary` writes out.
+its geometry and its street name; a bike patrol's network leaves out the ways a bike may not
+ride (:func:`rideable`). :class:`Stop` and :class:`Circuit` are the planned circuits that
+:mod:`siteplanner.patrol.plan` returns and :mod:`siteplanner.patrol.itinerary` writes out.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -23,12 +24,16 @@ from siteplanner._errors import InputError, report_problems
 __all__ = [
     "BIKE_KMH",
     "FOOT_KMH",
+    "MODES",
+    "STOP_SPACING_M",
     "UNNAMED_STREET",
     "Circuit",
     "Network",
     "Stop",
     "check_nodes",
     "distance_matrix",
+    "ride_graph",
+    "rideable",
 ]
 
 FOOT_KMH = 4.5
@@ -37,6 +42,46 @@ BIKE_KMH = 12.0
 """Riding speed of a bike patrol (*patrouille VTT*), km/h."""
 UNNAMED_STREET = "unnamed street"
 """Street name used in itineraries where OSM has none."""
+MODES = ("foot", "bike")
+"""How a team patrols: on foot (*patrouille pédestre*) or by bike (*patrouille VTT*)."""
+STOP_SPACING_M = {"foot": 100.0, "bike": 200.0}
+"""Default least distance between two stops of one circuit, by mode (m): closer stops are the
+same place twice to a référent sûreté."""
+#: OSM tags of a way a bike may not ride: steps, a ban, or a footway where riders must dismount
+NOT_RIDEABLE = (("highway", "steps"), ("bicycle", "no"), ("bicycle", "dismount"))
+
+
+def rideable(data: Mapping) -> bool:
+    """Whether a bike patrol may ride an edge with these attributes (OSM tags).
+
+    An edge of a simplified graph may join several ways (its tags are then lists): it is
+    rideable only when none of them is ``highway=steps``, ``bicycle=no`` or
+    ``bicycle=dismount`` (:data:`NOT_RIDEABLE`).
+    """
+    for key, bad in NOT_RIDEABLE:
+        val = data.get(key)
+        vals = val if isinstance(val, (list, tuple)) else (val,)
+        if any(isinstance(v, str) and v.strip() == bad for v in vals):
+            return False
+    return True
+
+
+def ride_graph(G: nx.MultiDiGraph, keep: int | None = None) -> nx.MultiDiGraph:
+    """The part of ``G`` a bike may ride (:func:`rideable` edges).
+
+    With ``keep``, only the connected part holding that node (kept even when no rideable way
+    reaches it).
+    """
+    sub = G.edge_subgraph(
+        [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if rideable(d)]
+    ).copy()
+    if keep is not None:
+        if keep not in sub:
+            sub.add_node(keep, **G.nodes[keep])
+        comp = nx.node_connected_component(sub.to_undirected(as_view=True), keep)
+        sub = sub.subgraph(comp).copy()
+    sub.graph.update(G.graph)
+    return sub
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,6 +111,9 @@ class Stop:
         Where the team stops, in words: the nearest named street and, when one is near, the
         nearest named place (school, gare, square...), e.g. ``"Boulevard de la République, near
         École du Centre"``; empty until :func:`name_stops`.
+    path_index
+        Position in the circuit's ``nodes`` where the team stops (the path may pass the stop's
+        node before or after); ``None`` when not known (the first pass is then taken).
     """
 
     node: int
@@ -76,6 +124,7 @@ class Stop:
     dwell_min: float
     prize: float
     name: str = ""
+    path_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +157,8 @@ class Circuit:
         Part of ``prize`` that comes from hot segments walked along.
     segments
         Hot segments walked along, as ``(u, v)`` with ``u < v``, in walking order.
+    mode
+        ``"foot"`` or ``"bike"``: a bike circuit rides only :func:`rideable` ways.
     """
 
     name: str
@@ -122,6 +173,7 @@ class Circuit:
     method: str
     segment_prize: float = 0.0
     segments: tuple[tuple[int, int], ...] = ()
+    mode: str = "foot"
 
     @property
     def stop_nodes(self) -> tuple[int, ...]:
@@ -142,27 +194,33 @@ class Network:
     G
         Projected osmnx graph: node ``x``, ``y``; edge ``length`` (m), optional ``geometry``
         and ``name``.
+    mode
+        ``"foot"`` (every edge) or ``"bike"`` (only :func:`rideable` edges; every node stays,
+        those only reached by other ways are unreachable).
 
     Raises
     ------
     InputError
         ``G`` is not a (Multi)DiGraph, has a geographic CRS, unprojected nodes or edge lengths
-        that are not finite numbers >= 0.
+        that are not finite numbers >= 0; ``mode`` is not one of :data:`MODES`.
     """
 
-    def __init__(self, G: nx.MultiDiGraph) -> None:
+    def __init__(self, G: nx.MultiDiGraph, mode: str = "foot") -> None:
         if not isinstance(G, nx.MultiDiGraph) and not isinstance(G, nx.MultiGraph):
             raise InputError(
                 f"G is a {type(G).__name__}; accepted: an osmnx MultiDiGraph projected with "
                 "ox.project_graph"
             )
+        if mode not in MODES:
+            raise InputError(f"mode = {mode!r}; accepted: one of {list(MODES)}")
         self.G = G
+        self.mode = mode
         self.nodes = sorted(G.nodes)
         self.index = {n: i for i, n in enumerate(self.nodes)}
         self.edge: dict[tuple[int, int], tuple[float, int, int, object]] = {}
         problems = []
         for u, v, k, data in G.edges(keys=True, data=True):
-            if u == v:
+            if u == v or (mode == "bike" and not rideable(data)):
                 continue
             length = data.get("length")
             try:

@@ -39,6 +39,12 @@ it reaches the prize of OR-Tools' guided local search in about a tenth of its ti
 Several teams of one shift are planned one after the other, each on what the previous teams left
 (sequential team orienteering), so that no stop is repeated within a shift unless allowed.
 
+A stop is a distinct place: prizes closer than the shift's least stop spacing (100 m on foot,
+200 m by bike by default) are merged into one stop before the search
+(:func:`~siteplanner.patrol.search.distinct_places`), so that two stops of a circuit are never
+the same place twice. A bike patrol rides only the ways a bike may ride (no steps, no
+``bicycle=no`` or ``dismount``: :func:`~siteplanner.patrol.network.rideable`).
+
 Everything is deterministic for a given ``seed``: the search runs for a fixed number of
 iterations, never against a clock.
 
@@ -66,11 +72,12 @@ from shapely.geometry import LineString
 from siteplanner._errors import report_problems
 from siteplanner.patrol.network import (
     FOOT_KMH,
+    STOP_SPACING_M,
     Circuit,
     Network,
     Stop,
 )
-from siteplanner.patrol.search import solve_orienteering
+from siteplanner.patrol.search import distinct_places, solve_orienteering
 
 __all__ = [
     "Shift",
@@ -107,6 +114,11 @@ class Shift:
         The shift's own hot-segment prizes; ``None`` uses those given to :func:`plan_circuits`.
     allow_repeat
         Whether two teams of the shift may stop at the same place.
+    mode
+        ``"foot"`` or ``"bike"`` (only rideable ways, :func:`~siteplanner.patrol.network.rideable`).
+    min_stop_spacing_m
+        Least distance between two stops of a circuit (m); ``None``: :data:`STOP_SPACING_M` of
+        the mode.
     """
 
     name: str
@@ -117,6 +129,8 @@ class Shift:
     prizes: tuple[float, ...] | None = None
     segment_prize: Mapping[tuple[int, int], float] | None = None
     allow_repeat: bool = False
+    mode: str = "foot"
+    min_stop_spacing_m: float | None = None
 
     def __post_init__(self) -> None:
         if self.prizes is not None:
@@ -166,11 +180,6 @@ def uncovered_prizes(
         problems.append(f"discount = {discount!r}; accepted: a number in [0, 1]")
     report_problems(problems, source="uncovered_prizes")
     return inten * (1.0 - discount * cov)
-
-
-# ---------------------------------------------------------------------------------------------
-# the street network as a matrix
-# ---------------------------------------------------------------------------------------------
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,24 +281,48 @@ def _tasks(
     max_segments: int,
     prize_noise: np.ndarray | None,
     name: str,
-) -> tuple[list[tuple[int, int, float, float, int]], list[int], int, list]:
-    """The search's tasks, their twins, the number of stops and the hot segments.
+    min_spacing_m: float | None = None,
+) -> tuple[list[tuple[int, int, float, float, int]], list[int], int, list, list[float]]:
+    """The search's tasks, their twins, the number of stops, the hot segments and the stops'
+    prizes.
 
     A task is ``(entry node, exit node, service min, prize, stop index or -1)``: one per
-    candidate stop reachable from the start with a prize > 0, then each of the
-    ``max_segments`` highest hot segments in both orientations (twins of each other).
+    distinct place (:func:`distinct_places` of the candidates reachable from the start with a
+    prize > 0, before the ``excluded`` ones are left out, so that a place a team already
+    visited stays visited), then each of the ``max_segments`` highest hot segments in both
+    orientations (twins of each other). The stops' prizes are the candidates' prizes with those
+    of each place merged into its kept candidate (0 for the others). ``min_spacing_m`` ``None``:
+    :data:`STOP_SPACING_M` of the network's mode.
     """
+    if min_spacing_m is None:
+        min_spacing_m = STOP_SPACING_M[net.mode]
     net.run([start_node])
     d0 = net.distances(start_node)
     tasks: list[tuple[int, int, float, float, int]] = []
-    unreachable = []
-    for i, (c, p) in enumerate(zip(cands, prz)):
-        if c in excluded or p <= 0:
-            continue
-        if not math.isfinite(d0[net.index[c]]):
-            unreachable.append(c)
-            continue
-        tasks.append((c, c, float(dwell_min), p, i))
+    reach = [
+        i for i, (c, p) in enumerate(zip(cands, prz)) if p > 0 and math.isfinite(d0[net.index[c]])
+    ]
+    unreachable = [
+        c
+        for c, p in zip(cands, prz)
+        if p > 0 and c not in excluded and not math.isfinite(d0[net.index[c]])
+    ]
+    xy = np.array([(net.G.nodes[cands[i]]["x"], net.G.nodes[cands[i]]["y"]) for i in reach])
+    keep, merged = distinct_places(xy, [prz[i] for i in reach], min_spacing_m)
+    stop_prz = [0.0] * len(prz)
+    for j, p in zip(keep.tolist(), merged.tolist()):
+        i = reach[j]
+        stop_prz[i] = p
+        if cands[i] not in excluded:
+            tasks.append((cands[i], cands[i], float(dwell_min), p, i))
+    if len(keep) < len(reach):
+        log.debug(
+            "plan_circuit %r: %d prize node(s) merged into %d place(s) at least %g m apart",
+            name,
+            len(reach),
+            len(keep),
+            min_spacing_m,
+        )
     if unreachable:
         log.warning(
             "plan_circuit %r: dropped %d candidate(s) unreachable from start node %s: %s",
@@ -315,7 +348,7 @@ def _tasks(
             (a, b, s, p * float(prize_noise[i % len(prize_noise)]), si)
             for i, (a, b, s, p, si) in enumerate(tasks)
         ]
-    return tasks, twins, n_stops, seg_items
+    return tasks, twins, n_stops, seg_items, stop_prz
 
 
 def _travel_matrix(
@@ -367,6 +400,7 @@ def _expand(
                     eta_min=clock,
                     dwell_min=float(dwell_min),
                     prize=prz[si],
+                    path_index=len(path) - 1,
                 )
             )
             clock += service_k
@@ -417,12 +451,13 @@ def _plan(
     prize_noise: np.ndarray | None = None,
     effort: float = 1.0,
     log_level: int = logging.INFO,
+    min_stop_spacing_m: float | None = None,
 ) -> Circuit:
     cands, prz, seg = _validate(
         net, start_node, candidates, prizes, budget_min, speed_kmh, dwell_min, segment_prize
     )
     m_per_min = speed_kmh * 1000.0 / 60.0
-    tasks, twins, n_stops, seg_items = _tasks(
+    tasks, twins, n_stops, seg_items, prz = _tasks(
         net,
         start_node,
         cands,
@@ -434,6 +469,7 @@ def _plan(
         max_segments=max_segments,
         prize_noise=prize_noise,
         name=name,
+        min_spacing_m=min_stop_spacing_m,
     )
     tour = solve_orienteering(
         _travel_matrix(net, start_node, tasks, m_per_min),
@@ -448,21 +484,17 @@ def _plan(
     )
     order = list(tour.order)
     if not order:
-        if any(t[4] >= 0 for t in tasks) or seg_items:
-            warnings.warn(
-                f"plan_circuit {name!r}: a budget of {budget_min} min at {speed_kmh} km/h with "
-                f"{dwell_min} min stops leaves no stop reachable and back from start node "
-                f"{start_node}; the circuit stays at the start",
-                UserWarning,
-                stacklevel=3,
-            )
-        else:
-            warnings.warn(
-                f"plan_circuit {name!r}: no candidate with a prize > 0 is reachable; the circuit "
-                "stays at the start",
-                UserWarning,
-                stacklevel=3,
-            )
+        why = (
+            f"a budget of {budget_min} min at {speed_kmh} km/h with {dwell_min} min stops leaves "
+            f"no stop reachable and back from start node {start_node}"
+            if any(t[4] >= 0 for t in tasks) or seg_items
+            else "no candidate with a prize > 0 is reachable"
+        )
+        warnings.warn(
+            f"plan_circuit {name!r}: {why}; the circuit stays at the start",
+            UserWarning,
+            stacklevel=3,
+        )
     path, stops, length_m = _expand(
         net, start_node, order, tasks, prz=prz, dwell_min=dwell_min, m_per_min=m_per_min
     )
@@ -483,6 +515,7 @@ def _plan(
         method=_method(seed),
         segment_prize=seg_total,
         segments=tuple(walked),
+        mode=net.mode,
     )
     log.log(
         log_level,
@@ -515,12 +548,16 @@ def plan_circuit(
     seed: int = 0,
     name: str = "circuit",
     max_segments: int = 60,
+    mode: str = "foot",
+    min_stop_spacing_m: float | None = None,
 ) -> Circuit:
     """Plan one patrol circuit from ``start_node`` back to it within a time budget.
 
     The street graph is taken as undirected (a patrol on foot may walk a one-way street both
     ways). Candidates unreachable from the start are dropped with a log line. When the budget is
     too small to reach any stop and come back, the circuit stays at the start, with a warning.
+    Candidates closer together than ``min_stop_spacing_m`` are one place: the one of highest
+    prize is kept with the prizes of the others (:func:`distinct_places`).
 
     Parameters
     ----------
@@ -551,13 +588,20 @@ def plan_circuit(
         Circuit name.
     max_segments
         How many hot segments the search targets explicitly.
+    mode
+        ``"foot"`` (every way, steps included) or ``"bike"`` (only the ways a bike may ride:
+        :func:`~siteplanner.patrol.network.rideable`).
+    min_stop_spacing_m
+        Least straight-line distance between two stops, metres; ``None``: 100 on foot, 200 by
+        bike (:data:`~siteplanner.patrol.network.STOP_SPACING_M`).
 
     Returns
     -------
     Circuit
-        The circuit; ``duration_min <= budget_min``.
+        The circuit; ``duration_min <= budget_min``; its stops at least ``min_stop_spacing_m``
+        apart.
     """
-    net = Network(G)
+    net = Network(G, mode)
     return _plan(
         net,
         start_node,
@@ -571,6 +615,7 @@ def plan_circuit(
         seed=seed,
         name=name,
         max_segments=max_segments,
+        min_stop_spacing_m=min_stop_spacing_m,
     )
 
 
@@ -637,7 +682,7 @@ def plan_circuits(
                 "one per candidate"
             )
     report_problems(problems, source="shifts")
-    net = Network(G)
+    nets = {m: Network(G, m) for m in dict.fromkeys(sh.mode for sh in shifts)}
     out: list[Circuit] = []
     for sh in shifts:
         shift_prizes = list(sh.prizes) if sh.prizes is not None else list(prizes)
@@ -646,7 +691,7 @@ def plan_circuits(
         for team in range(sh.teams):
             name = sh.name if sh.teams == 1 else f"{sh.name}-team{team + 1}"
             c = _plan(
-                net,
+                nets[sh.mode],
                 start_node,
                 candidates,
                 shift_prizes,
@@ -658,6 +703,7 @@ def plan_circuits(
                 seed=seed + team,
                 name=name,
                 max_segments=max_segments,
+                min_stop_spacing_m=sh.min_stop_spacing_m,
             )
             out.append(c)
             if not sh.allow_repeat:
@@ -751,6 +797,8 @@ def variants(
     name: str = "variant",
     max_segments: int = 60,
     max_attempts: int | None = None,
+    mode: str = "foot",
+    min_stop_spacing_m: float | None = None,
 ) -> list[Circuit]:
     """Seeded alternative circuits whose prize stays within a share of the best one.
 
@@ -765,7 +813,7 @@ def variants(
     ----------
     G, start_node, candidates, prizes, budget_min, speed_kmh, dwell_min, segment_prize, exclude
         As for :func:`plan_circuit`.
-    max_segments
+    max_segments, mode, min_stop_spacing_m
         As for :func:`plan_circuit`.
     n
         Number of circuits wanted, the best included (first).
@@ -785,7 +833,7 @@ def variants(
         Up to ``n`` circuits, the best first.
     """
     _check_variants(n, within_share)
-    net = Network(G)
+    net = Network(G, mode)
     common = dict(
         budget_min=budget_min,
         speed_kmh=speed_kmh,
@@ -793,6 +841,7 @@ def variants(
         segment_prize=segment_prize,
         exclude=exclude,
         max_segments=max_segments,
+        min_stop_spacing_m=min_stop_spacing_m,
     )
     best = _plan(net, start_node, candidates, prizes, seed=seed, name=f"{name}-1", **common)
     out = [best]

@@ -17,6 +17,9 @@ segment walked one way or the other) come in twin pairs of which at most one is 
 
 Everything is deterministic for a given ``seed``: the search runs for a fixed number of
 iterations, never against a clock.
+
+Before the search, :func:`distinct_places` merges the prizes that stand closer than the stops'
+least spacing into one place each, so that no tour collects two prizes at the same place.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from siteplanner._errors import report_problems
 
-__all__ = ["Tour", "solve_orienteering"]
+__all__ = ["Tour", "distinct_places", "solve_orienteering"]
 
 _EPS = 1e-9  # minutes: tolerance of the budget test against float round-off
 
@@ -357,3 +361,54 @@ def solve_orienteering(
         prize=solver.prize(route),
         duration_min=solver.duration(route),
     )
+
+
+def distinct_places(
+    xy: np.ndarray, prizes: Sequence[float] | np.ndarray, min_spacing_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prize points thinned to places at least ``min_spacing_m`` apart, their prizes merged.
+
+    Points are taken by decreasing prize (then index): a point is kept when no kept point
+    stands closer than ``min_spacing_m`` (straight line); each other point gives its prize to
+    the nearest kept point, which is closer than ``min_spacing_m``. Any two kept points are at
+    least ``min_spacing_m`` apart, and the prizes' total is unchanged.
+
+    Parameters
+    ----------
+    xy
+        ``(n, 2)`` coordinates in metres (a projected CRS).
+    prizes
+        ``n`` prizes; points with a prize <= 0 are left out.
+    min_spacing_m
+        Least distance between two kept points, metres (0: every point with a prize is kept).
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
+        The kept points' indices (ascending) and their merged prizes.
+    """
+    pts = np.asarray(xy, dtype=float).reshape(-1, 2)
+    p = np.asarray(prizes, dtype=float)
+    problems = []
+    if len(pts) != len(p):
+        problems.append(f"xy has {len(pts)} points but prizes has {len(p)}; give one per point")
+    if not (math.isfinite(min_spacing_m) and min_spacing_m >= 0):
+        problems.append(f"min_spacing_m = {min_spacing_m!r}; accepted: a number of metres >= 0")
+    report_problems(problems, source="distinct_places")
+    on = np.flatnonzero(p > 0)
+    if min_spacing_m <= 0 or len(on) < 2:
+        return on, p[on]
+    order = on[np.lexsort((on, -p[on]))]
+    radius = min_spacing_m * (1 - 1e-9)  # exactly min_spacing_m apart is far enough
+    near = cKDTree(pts[order]).query_ball_point(pts[order], r=radius)
+    kept = np.zeros(len(order), dtype=bool)
+    for i, nb in enumerate(near):
+        kept[i] = not kept[nb].any()
+    keep = order[kept]
+    merged = p[keep].copy()
+    rest = order[~kept]
+    if len(rest):
+        _, j = cKDTree(pts[keep]).query(pts[rest])
+        np.add.at(merged, j, p[rest])
+    by_index = np.argsort(keep, kind="stable")
+    return keep[by_index], merged[by_index]

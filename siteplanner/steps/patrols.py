@@ -2,9 +2,12 @@
 
 Each shift's prize is the hotspot intensity of its own time window where the cameras (of the
 plan, in the dark at night) do not see; circuits start at the police station or the town hall
-and ride the commune's own streets (:func:`siteplanner.patrol.plan.plan_circuits`). A shift may
-ask for variants: other circuits within a share of the best prize, with at least half of
-their stops new. Every circuit's itinerary is written out here, once.
+and ride the commune's own streets (:func:`siteplanner.patrol.plan.plan_circuits`), a bike
+patrol only those a bike may ride (no steps, no ``bicycle=no`` or ``dismount``). A shift's
+prizes are gathered into places at least its ``min_stop_spacing_m`` apart before the
+candidates are chosen, so that its stops are distinct places. A shift may ask for variants:
+other circuits within a share of the best prize, with at least half of their stops new. Every
+circuit's itinerary is written out here, once.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from siteplanner.hotspots.grids import sample_grid
 from siteplanner.patrol.itinerary import itinerary_lines
 from siteplanner.patrol.itinerary import name_stops
 from siteplanner.patrol.itinerary import to_gpx
-from siteplanner.patrol.network import Circuit
+from siteplanner.patrol.network import Circuit, ride_graph
+from siteplanner.patrol.search import distinct_places
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +49,34 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
     seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(A.shape[1], bool)
     # the patrols ride the commune's own streets: the part of the graph inside the area
     start, pgraph, demand_node = patrol_graph(town, inputs.patrol_start, demand.xy)
+    modes = {s_.mode for s_ in sc.patrol.shifts}
+    graphs = {"foot": (pgraph, demand_node)} if "foot" in modes else {}
+    if "bike" in modes:  # a bike earns the prizes of the streets it may ride
+        rgraph = ride_graph(pgraph, keep=start)
+        graphs["bike"] = (rgraph, snap(rgraph, demand.xy))
+        log.log(
+            logging.WARNING
+            if 2 * rgraph.number_of_edges() < pgraph.number_of_edges()
+            else logging.INFO,
+            "bike patrols ride %d of the %d street edges of the patrol graph (no steps, "
+            "bicycle=no or bicycle=dismount, connected to the start)",
+            rgraph.number_of_edges(),
+            pgraph.number_of_edges(),
+        )
     shift_prizes = {
-        s_.name: _shift_prize(s_, demand, seen, plans.night, demand_node, sc)
+        s_.name: _places(
+            _shift_prize(s_, demand, seen, plans.night, graphs[s_.mode][1], sc),
+            graphs[s_.mode][0],
+            s_.stop_spacing(),
+        )
         for s_ in sc.patrol.shifts
     }
-    allp = pd.concat(shift_prizes.values(), axis=1).fillna(0.0)
+    # each shift's n_candidates places of highest prize (a bike's are not crowded out by the
+    # foot shifts' places it may not reach)
+    top = {k: _top(v, sc.patrol.n_candidates) for k, v in shift_prizes.items()}
+    allp = pd.concat(top.values(), axis=1).fillna(0.0)
     score = allp.max(axis=1).sort_values(ascending=False, kind="stable")
-    cand_nodes = score.index[: sc.patrol.n_candidates].astype(int).tolist()
+    cand_nodes = score.index.astype(int).tolist()
     shifts = [
         patrol.Shift(
             name=s_.name,
@@ -59,7 +84,9 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
             speed_kmh=s_.speed(),
             dwell_min=s_.dwell_min,
             teams=s_.teams,
-            prizes=tuple(shift_prizes[s_.name].reindex(cand_nodes).fillna(0.0).tolist()),
+            prizes=tuple(top[s_.name].reindex(cand_nodes).fillna(0.0).tolist()),
+            mode=s_.mode,
+            min_stop_spacing_m=s_.stop_spacing(),
         )
         for s_ in sc.patrol.shifts
     ]
@@ -93,10 +120,31 @@ def patrol_graph(
     and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`)."""
     start_node = area_node(town, start.x, start.y)
     g = jurisdiction.area_subgraph(town.graph, town.area, keep=start_node)
+    return start_node, g, snap(g, demand_xy)
+
+
+def snap(g, demand_xy: np.ndarray) -> np.ndarray:
+    """Each demand point's nearest node of ``g`` (``-1`` beyond :data:`PATROL_SNAP_M`)."""
     gids, gxy = cand.node_xy(g)
-    d, j = cKDTree(gxy).query(demand_xy) if len(demand_xy) else (np.zeros(0), np.zeros(0, int))
-    node = np.where(d <= PATROL_SNAP_M, gids[j] if len(gids) else -1, -1)
-    return start_node, g, node
+    if not len(demand_xy) or not len(gids):
+        return np.full(len(demand_xy), -1, dtype=np.int64)
+    d, j = cKDTree(gxy).query(demand_xy)
+    return np.where(d <= PATROL_SNAP_M, gids[j], -1)
+
+
+def _top(prize: pd.Series, n: int) -> pd.Series:
+    """The ``n`` highest prizes (ties by node order)."""
+    return prize.sort_values(ascending=False, kind="stable").iloc[:n]
+
+
+def _places(prize: pd.Series, g, spacing_m: float) -> pd.Series:
+    """A shift's prizes per node gathered into places at least ``spacing_m`` apart: the node of
+    highest prize of each place holds the prizes of the others (``distinct_places``)."""
+    if prize.empty:
+        return prize
+    xy = np.array([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in prize.index])
+    keep, merged = distinct_places(xy, prize.to_numpy(dtype=float), spacing_m)
+    return pd.Series(merged, index=prize.index[keep])
 
 
 def _shift_prize(s_, demand: Demand, seen, night, demand_node, sc) -> pd.Series:
@@ -150,6 +198,8 @@ def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -
             dwell_min=sh.dwell_min,
             seed=0,
             name=f"{s_.name} variante",
+            mode=sh.mode,
+            min_stop_spacing_m=sh.min_stop_spacing_m,
         )
     if len(alt) - 1 < s_.variants:
         log.warning(

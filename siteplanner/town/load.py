@@ -48,7 +48,7 @@ from siteplanner.files import atomic_path
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
-LOADER_VERSION = "6"  # cache format of read_osm (6: edges of one kind, underground ways)
+LOADER_VERSION = "7"  # read_osm cache format (6: edges of one kind, underground ways; 7: bicycle)
 
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
 FEATURE_TAGS = osm.FEATURE_TAGS

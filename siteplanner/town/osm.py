@@ -110,6 +110,7 @@ EDGE_TAGS = (
     "access",
     "service",
     "foot",
+    "bicycle",
     "lit",
     "bridge",
     "tunnel",
