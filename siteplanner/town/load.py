@@ -83,6 +83,9 @@ class Town:
         camera, entrance, street_lamp, bar, nightclub, shop, park, parking, public_building.
     source
         The extract's file name and date information, for attribution.
+    extras
+        ``camera_features`` (the OSM cameras' tags), ``house_numbers`` (the OSM addresses:
+        ``street``, ``housenumber``, point) and ``warnings`` (what the first load warned about).
     """
 
     name: str
@@ -676,6 +679,7 @@ def _build_town(
     cams = feats[_col(feats, "man_made").eq("surveillance")]
     cams = cams[[c for c in _CAMERA_COLUMNS if c in cams] + ["geometry"]].to_crs(crs)
     cams = cams[cams.intersects(buffered)]
+    numbers = house_numbers(feats, crs)
     return Town(
         name=name,
         crs=crs,
@@ -685,8 +689,28 @@ def _build_town(
         pois=pois,
         source=osm_path.name,
         margin_m=margin_m,
-        extras={"camera_features": cams},
+        extras={"camera_features": cams, "house_numbers": numbers[numbers.within(buffered)]},
     )
+
+
+def house_numbers(features: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    """The OSM addresses of the features (``addr:street``, ``addr:housenumber``) as points.
+
+    Returns ``street``, ``housenumber`` and the feature's representative point, in ``crs``
+    (the site names of :mod:`siteplanner.town.addresses` read them: "12 avenue X").
+    """
+    street, number = _col(features, "addr:street"), _col(features, "addr:housenumber")
+    ok = street.notna() & number.notna()
+    f = features[ok.to_numpy(bool)]
+    out = gpd.GeoDataFrame(
+        {
+            "street": street[ok].astype(str).to_numpy(),
+            "housenumber": number[ok].astype(str).to_numpy(),
+        },
+        geometry=f.geometry.representative_point().to_numpy(),
+        crs=features.crs,
+    )
+    return out.to_crs(crs).reset_index(drop=True)
 
 
 def scenario_town(sc: Any) -> Town:
