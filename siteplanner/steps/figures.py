@@ -150,47 +150,55 @@ def _bar_box(extent: tuple, bar: tuple) -> tuple[float, float, float, float]:
     return x - 0.01 * w, y - 0.01 * h, x + length + 0.01 * w, y + 0.075 * h
 
 
+def _count_in(xy: np.ndarray, win: tuple) -> int:
+    x, y = xy[:, 0], xy[:, 1]
+    return int(((x >= win[0]) & (x <= win[2]) & (y >= win[1]) & (y <= win[3])).sum())
+
+
 def map_frame(
     area: Any, proposed_xy: np.ndarray, *, side_m: float, margin_m: float = 60.0
 ) -> MapFrame:
     """The plan map's extent, scale bar and zoom window (computed once; the map draws them).
 
-    The extent is the study area with ``margin_m`` around it. The scale bar stands in its
-    lower left corner. The zoom window (a square of ``side_m``) frames the densest cluster of
-    proposed sites (:func:`densest_window`); it is left out when there is none or when the
-    study area is not larger than the window in both directions (the map itself shows it
-    whole), and it is moved inside the extent and off the scale bar (up or right, the least);
-    when it cannot leave the scale bar's corner, the bar goes to another corner.
+    The extent is the study area with ``margin_m`` around it. The zoom window (a square of
+    ``side_m``) frames the densest cluster of proposed sites (:func:`densest_window`), moved
+    inside the extent; it is left out when there is no proposed site, or when the study area
+    is not larger than the window in both directions (the map itself shows it whole). The
+    scale bar stands in the lower left corner; when the window covers that corner, the window
+    moves up or right off the bar if it keeps every site of its cluster, else the bar goes to
+    the lower right corner, else to the upper left one (the north arrow is upper right).
     """
     extent = tuple(float(v) for v in area.buffer(margin_m).bounds)
     x0, y0, x1, y1 = extent
     w, h = x1 - x0, y1 - y0
     length = _nice_length(w)
-    bar = (x0 + 0.04 * w, y0 + 0.04 * h, length)
+    corners = [
+        (x0 + 0.04 * w, y0 + 0.04 * h, length),
+        (x1 - 0.04 * w - length, y0 + 0.04 * h, length),
+        (x0 + 0.04 * w, y1 - 0.1 * h, length),
+    ]
     ax0, ay0, ax1, ay1 = area.bounds
-    win = densest_window(proposed_xy, side_m)
+    xy = np.asarray(proposed_xy, float).reshape(-1, 2)
+    win = densest_window(xy, side_m)
     if win is None or side_m >= min(ax1 - ax0, ay1 - ay0):
-        return MapFrame(extent, bar, None, 0, float(side_m))
+        return MapFrame(extent, corners[0], None, 0, float(side_m))
     dx = max(x0 - win[0], 0.0) - max(win[2] - x1, 0.0)  # inside the extent
     dy = max(y0 - win[1], 0.0) - max(win[3] - y1, 0.0)
     win = (win[0] + dx, win[1] + dy, win[2] + dx, win[3] + dy)
-    box = _bar_box(extent, bar)
+    bar, box = corners[0], _bar_box(extent, corners[0])
     if _overlap(win, box):
-        moves = [(box[3] - win[1], 0.0, box[3] - win[1]), (box[2] - win[0], box[2] - win[0], 0.0)]
-        for _, mx, my in sorted(moves):
-            moved = (win[0] + mx, win[1] + my, win[2] + mx, win[3] + my)
-            if moved[2] <= x1 and moved[3] <= y1:
-                win = moved
-                break
-        else:  # the lower right corner, else the upper left one (the north arrow is upper right)
-            bar = (x1 - 0.04 * w - length, y0 + 0.04 * h, length)
-            if _overlap(win, _bar_box(extent, bar)):
-                bar = (x0 + 0.04 * w, y1 - 0.1 * h, length)
-    xy = np.asarray(proposed_xy, float).reshape(-1, 2)
-    inside = (
-        (xy[:, 0] >= win[0]) & (xy[:, 0] <= win[2]) & (xy[:, 1] >= win[1]) & (xy[:, 1] <= win[3])
-    )
-    return MapFrame(extent, bar, tuple(float(v) for v in win), int(inside.sum()), float(side_m))
+        n = _count_in(xy, win)
+        shifts = sorted(
+            [(box[3] - win[1], 0.0, box[3] - win[1]), (box[2] - win[0], box[2] - win[0], 0.0)]
+        )
+        moved = [(win[0] + mx, win[1] + my, win[2] + mx, win[3] + my) for _, mx, my in shifts]
+        moved = [m for m in moved if m[2] <= x1 and m[3] <= y1 and _count_in(xy, m) >= n]
+        free = [c for c in corners[1:] if not _overlap(win, _bar_box(extent, c))]
+        if moved:
+            win = moved[0]
+        elif free:
+            bar = free[0]
+    return MapFrame(extent, bar, tuple(float(v) for v in win), _count_in(xy, win), float(side_m))
 
 
 def site_privacy(
