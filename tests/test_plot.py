@@ -164,6 +164,9 @@ def test_zoom_left_out_when_the_area_is_smaller_than_its_window():
     frame = map_frame(area, xy, side_m=350.0)
     assert frame.zoom is None and frame.zoom_sites == 0
     assert map_frame(shapely.box(0, 0, 2000, 2000), np.zeros((0, 2)), side_m=350).zoom is None
+    # a small town centre (Redon: 966 m × 676 m): a 557 m window would magnify nothing
+    assert map_frame(shapely.box(0, 0, 966, 676), xy, side_m=557.0).zoom is None
+    assert map_frame(shapely.box(0, 0, 2500, 2800), xy, side_m=557.0).zoom is not None
 
 
 def test_zoom_frames_proposed_sites_inside_the_map_off_the_scale_bar():

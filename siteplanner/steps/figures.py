@@ -150,6 +150,11 @@ def _bar_box(extent: tuple, bar: tuple) -> tuple[float, float, float, float]:
     return x - 0.01 * w, y - 0.01 * h, x + length + 0.01 * w, y + 0.075 * h
 
 
+#: The zoom panel of the plan map is about this share of the map's size on the page: a window
+#: wider than this share of the map would not magnify it.
+ZOOM_SHARE = 1 / 3
+
+
 def _count_in(xy: np.ndarray, win: tuple) -> int:
     x, y = xy[:, 0], xy[:, 1]
     return int(((x >= win[0]) & (x <= win[2]) & (y >= win[1]) & (y <= win[3])).sum())
@@ -162,8 +167,10 @@ def map_frame(
 
     The extent is the study area with ``margin_m`` around it. The zoom window (a square of
     ``side_m``) frames the densest cluster of proposed sites (:func:`densest_window`), moved
-    inside the extent; it is left out when there is no proposed site, or when the study area
-    is not larger than the window in both directions (the map itself shows it whole). The
+    inside the extent; it is left out when there is no proposed site, when the study area is
+    not larger than the window in both directions, or when the window spans more than
+    :data:`ZOOM_SHARE` of the map (the panel, about that share of the map's size on the page,
+    would show the cluster no larger than the map itself does). The
     scale bar stands in the lower left corner; when the window covers that corner, the window
     moves up or right off the bar if it keeps every site of its cluster, else the bar goes to
     the lower right corner, else to the upper left one (the north arrow is upper right).
@@ -180,7 +187,7 @@ def map_frame(
     ax0, ay0, ax1, ay1 = area.bounds
     xy = np.asarray(proposed_xy, float).reshape(-1, 2)
     win = densest_window(xy, side_m)
-    if win is None or side_m >= min(ax1 - ax0, ay1 - ay0):
+    if win is None or side_m >= min(ax1 - ax0, ay1 - ay0) or side_m > max(w, h) * ZOOM_SHARE:
         return MapFrame(extent, corners[0], None, 0, float(side_m))
     dx = max(x0 - win[0], 0.0) - max(win[2] - x1, 0.0)  # inside the extent
     dy = max(y0 - win[1], 0.0) - max(win[3] - y1, 0.0)
