@@ -331,7 +331,9 @@ def test_sheets_name_the_site_and_say_where_it_was_moved_from(reviewed_run):
     acc_sheet = _seen(acc_sheet[: acc_sheet.index("</section>")])
     assert "pending" not in acc_sheet and "bon emplacement" in acc_sheet
     # the site table and each sheet lead with the name, the OSM id stays as the reference
-    i = s.index[s["site_id"] == acc][0]
-    label = _html.escape(names.at[i, "label"])
-    assert f"<a href='#site-{acc}'>{label}</a></td><td>{acc}</td>" in report
-    assert f"<h3>{label} — rank 1," in report
+    prop = s[s["status"] == "proposed"]
+    assert names.loc[prop.index, "label"].str.contains(",").any()  # some with a landmark
+    for i in prop.index:
+        sid, label = s.at[i, "site_id"], _html.escape(names.at[i, "label"])
+        assert f"<a href='#site-{sid}'>{label}</a></td><td>{sid}</td>" in report
+        assert f"<h3>{label} — rank {int(s.at[i, 'rank'])}," in report

@@ -521,12 +521,12 @@ def _html_sheets(res: Result, sheets: list, closeups: dict[str, str]) -> str:
     )
     for sid, _, row, _, i in sheets:
         gain = row["marginal_gain"]
+        cost = f"{row['cost_eur']:,.0f}".replace(",", " ")  # the name keeps its commas
         a(
             f"<tr><td>{int(row['rank'])}</td><td><a href='#site-{esc(sid)}'>"
             f"{esc(site_label(res, i))}</a></td><td>{esc(sid)}</td><td>{esc(row['phase'])}</td>"
             f"<td>{f'{gain:.2%}' if np.isfinite(gain) else 'fixed by review'}</td>"
-            f"<td>{row['cost_eur']:,.0f}</td>".replace(",", " ")
-            + f"<td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td>"
+            f"<td>{cost}</td><td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td>"
             f"<td>{badge(str(decisions.at[i, 'decision']))}</td></tr>"
         )
     a("</tbody></table>")
