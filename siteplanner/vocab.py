@@ -306,6 +306,11 @@ _NEAR_NOUNS: dict[str, str] = {
     "institut": "de l'",
     "office": "de l'",
 }
+#: Words that say what a place is in a name of another language ("Hamrun Police Station"):
+#: the French noun of its kind is not added.
+_NAMES_ITS_KIND = frozenset(
+    "police school college station library hall museum court hospital office".split()
+)
 #: The noun of a POI kind without a name.
 _KIND_NOUNS: dict[str, str] = {
     "school": "école",
@@ -351,7 +356,8 @@ def near_text(kind: str, name: str | None) -> str:
                 f" {rest}" if rest else ""
             )
         noun = _KIND_NOUNS.get(kind)
-        if noun is None or _fold(noun) in _fold(name):
+        words = set(re.split(r"[\W_]+", _fold(name)))
+        if noun is None or _fold(noun) in _fold(name) or words & _NAMES_ITS_KIND:
             return f"près de {name}"
         return near_text(kind, None) + f" {name}"
     noun = _KIND_NOUNS.get(kind, kind.replace("_", " "))

@@ -107,3 +107,7 @@ def test_words_of_the_referent():
     assert near_text("station", "Monaco - Monte Carlo") == "près de la gare Monaco - Monte Carlo"
     assert near_text("police", None) == "près du commissariat"
     assert near_text("public_building", "Beausoleil") == "près du bâtiment public Beausoleil"
+    assert near_text("police", "Hamrun Police Station") == "près de Hamrun Police Station"
+    assert near_text("public_building", "Sous-préfecture de Redon") == (
+        "près de la sous-préfecture de Redon"
+    )

@@ -188,6 +188,20 @@ def test_zoom_frames_proposed_sites_inside_the_map_off_the_scale_bar():
     assert mid.scale_bar[:2] == pytest.approx((x0 + 0.04 * 3120, y0 + 0.04 * 2120))
 
 
+def test_zoom_frames_the_cluster_around_its_sites():
+    area = shapely.box(0, 0, 3000, 2000)
+    xy = np.array([[1500.0, 1000.0], [1550.0, 1070.0], [1530.0, 1020.0], [2500.0, 300.0]])
+    f = map_frame(area, xy, side_m=557.0, pad_m=46.5, min_side_m=200.0)
+    # the three sites within 50 m × 70 m: 70 m + a range on each side is below the floor
+    assert f.zoom == pytest.approx((1425, 935, 1625, 1135)) and f.zoom_side_m == 200
+    assert f.zoom_sites == 3
+    wide = xy + [[0, 0], [200, 0], [0, 200], [0, 0]]  # 250 m × 220 m
+    g = map_frame(area, wide, side_m=557.0, pad_m=46.5, min_side_m=200.0)
+    assert g.zoom_side_m == pytest.approx(250 + 93) and g.zoom_sites == 3
+    # a lone site is no cluster: no zoom (its sheet has its close-up)
+    assert map_frame(area, xy[3:], side_m=557.0, pad_m=46.5, min_side_m=200.0).zoom is None
+
+
 def test_zoom_frame_drawn_inside_the_map_off_the_scale_bar(drawn):
     res, fig, axes = drawn
     r = fig.canvas.get_renderer()

@@ -58,10 +58,13 @@ def figures(
         house_numbers=town.extras.get("house_numbers"),
     )
     prop = sites[sites["status"] == "proposed"]
-    frame = map_frame(
+    range_m = float(cov.fov.range_m)
+    frame = map_frame(  # a cluster within 12 ranges; framed with a range around its sites
         town.area,
         np.column_stack([prop.geometry.x, prop.geometry.y]),
-        side_m=max(12 * float(cov.fov.range_m), 350.0),
+        side_m=max(12 * range_m, 350.0),
+        pad_m=range_m,
+        min_side_m=max(4 * range_m, 200.0),
     )
     segments = hotspot_segments(
         town, streets, demand.window_incidents, demand.grid, sc, synthetic=inputs.synthetic
@@ -155,25 +158,37 @@ def _bar_box(extent: tuple, bar: tuple) -> tuple[float, float, float, float]:
 ZOOM_SHARE = 1 / 3
 
 
-def _count_in(xy: np.ndarray, win: tuple) -> int:
+def _in(xy: np.ndarray, win: tuple) -> np.ndarray:
     x, y = xy[:, 0], xy[:, 1]
-    return int(((x >= win[0]) & (x <= win[2]) & (y >= win[1]) & (y <= win[3])).sum())
+    return (x >= win[0]) & (x <= win[2]) & (y >= win[1]) & (y <= win[3])
+
+
+def _count_in(xy: np.ndarray, win: tuple) -> int:
+    return int(_in(xy, win).sum())
 
 
 def map_frame(
-    area: Any, proposed_xy: np.ndarray, *, side_m: float, margin_m: float = 60.0
+    area: Any,
+    proposed_xy: np.ndarray,
+    *,
+    side_m: float,
+    pad_m: float = 0.0,
+    min_side_m: float | None = None,
+    margin_m: float = 60.0,
 ) -> MapFrame:
     """The plan map's extent, scale bar and zoom window (computed once; the map draws them).
 
-    The extent is the study area with ``margin_m`` around it. The zoom window (a square of
-    ``side_m``) frames the densest cluster of proposed sites (:func:`densest_window`), moved
-    inside the extent; it is left out when there is no proposed site, when the study area is
-    not larger than the window in both directions, or when the window spans more than
+    The extent is the study area with ``margin_m`` around it. The densest cluster of proposed
+    sites is the square of ``side_m`` that holds the most (:func:`densest_window`); the zoom
+    window frames it: the square around its sites with ``pad_m`` around them, at least
+    ``min_side_m`` and at most ``side_m`` wide (None: ``side_m`` always), moved inside the
+    extent. The zoom is left out when no two proposed sites make a cluster, when the study
+    area is not larger than the window in both directions, or when the window spans more than
     :data:`ZOOM_SHARE` of the map (the panel, about that share of the map's size on the page,
-    would show the cluster no larger than the map itself does). The
-    scale bar stands in the lower left corner; when the window covers that corner, the window
-    moves up or right off the bar if it keeps every site of its cluster, else the bar goes to
-    the lower right corner, else to the upper left one (the north arrow is upper right).
+    would show the cluster no larger than the map itself does). The scale bar stands in the
+    lower left corner; when the window covers that corner, the window moves up or right off
+    the bar if it keeps every site of its cluster, else the bar goes to the lower right
+    corner, else to the upper left one (the north arrow is upper right).
     """
     extent = tuple(float(v) for v in area.buffer(margin_m).bounds)
     x0, y0, x1, y1 = extent
@@ -187,8 +202,20 @@ def map_frame(
     ax0, ay0, ax1, ay1 = area.bounds
     xy = np.asarray(proposed_xy, float).reshape(-1, 2)
     win = densest_window(xy, side_m)
-    if win is None or side_m >= min(ax1 - ax0, ay1 - ay0) or side_m > max(w, h) * ZOOM_SHARE:
-        return MapFrame(extent, corners[0], None, 0, float(side_m))
+    side = float(side_m)
+    if win is not None and min_side_m is not None:  # the square around the cluster's sites
+        c = xy[_in(xy, win)]
+        lo, hi = c.min(axis=0), c.max(axis=0)
+        side = float(np.clip((hi - lo).max() + 2 * pad_m, min(min_side_m, side_m), side_m))
+        cx, cy = (lo + hi) / 2
+        win = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    if (
+        win is None
+        or _count_in(xy, win) < 2
+        or side >= min(ax1 - ax0, ay1 - ay0)
+        or side > max(w, h) * ZOOM_SHARE
+    ):
+        return MapFrame(extent, corners[0], None, 0, side)
     dx = max(x0 - win[0], 0.0) - max(win[2] - x1, 0.0)  # inside the extent
     dy = max(y0 - win[1], 0.0) - max(win[3] - y1, 0.0)
     win = (win[0] + dx, win[1] + dy, win[2] + dx, win[3] + dy)
@@ -205,7 +232,7 @@ def map_frame(
             win = moved[0]
         elif free:
             bar = free[0]
-    return MapFrame(extent, bar, tuple(float(v) for v in win), _count_in(xy, win), float(side_m))
+    return MapFrame(extent, bar, tuple(float(v) for v in win), _count_in(xy, win), side)
 
 
 def site_privacy(
