@@ -29,6 +29,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import networkx as nx
     import pandas as pd
     from scipy.sparse import csr_matrix
 
@@ -114,12 +115,15 @@ class Candidates:
     ``dropped`` by reason (outside the area, in a building, in an exclusion zone, underground or
     indoors, private, near an existing camera, merged: ``coverage.candidates.DROP_REASONS``);
     ``dropped`` lists them, each with its reason and the site it gave way to.
+    ``graph`` is the walking network the sites' ``node`` refer to: the town's, with a node
+    inserted on the street at each position the référent sûreté moved a site to.
     """
 
     sites: gpd.GeoDataFrame
     model: CameraModel
     review: Review | None
     counts: dict[str, Any]
+    graph: nx.MultiDiGraph
     screening: dict[str, Any] = field(default_factory=dict)
     dropped: pd.DataFrame | None = None
 
@@ -178,7 +182,12 @@ class Coverage:
 
 @dataclass(frozen=True, eq=False)
 class Decisions:
-    """The référent sûreté's decisions as the optimiser applies them."""
+    """The référent sûreté's decisions as the optimiser applies them.
+
+    ``per_site`` is each site's decision as its sheet shows it (indexed like the sites:
+    ``decision``, ``comment``, ``reviewer``, ``date``, ``moved_from``, ``moved_by_m``; see
+    :func:`siteplanner.steps.review.site_decisions`).
+    """
 
     review: Review | None
     accepted: np.ndarray
@@ -187,6 +196,7 @@ class Decisions:
     excluded: np.ndarray
     radius_m: float
     counts: dict[str, Any]
+    per_site: pd.DataFrame
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,22 +226,43 @@ class Patrols:
     counts: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class MapFrame:
+    """The frame of the plan map: its extent, its scale bar and its zoom panel's window.
+
+    ``extent`` and ``zoom`` are ``(xmin, ymin, xmax, ymax)`` in the town's CRS (``zoom`` is
+    None when the panel is left out: no proposed site, or a study area smaller than the
+    window); ``scale_bar`` is ``(x, y, length_m)``, its lower left corner and length;
+    ``zoom_sites`` counts the proposed sites inside the window. See
+    :func:`siteplanner.steps.figures.map_frame`.
+    """
+
+    extent: tuple[float, float, float, float]
+    scale_bar: tuple[float, float, float]
+    zoom: tuple[float, float, float, float] | None
+    zoom_sites: int
+    zoom_side_m: float
+
+
 @dataclass(frozen=True, eq=False)
 class Figures:
     """What the outputs show beyond the plan, computed once.
 
     ``privacy`` (indexed like the sites, for the existing and proposed ones: ``facade_m``,
-    ``n_entrances``, ``action`` and the mask polygon), ``addresses`` (the nearest named street
-    of each shown site), ``hotspot_segments`` (aggregated counts on the streets), ``entrances``
-    and their table, ``field_notes`` (one outcome per note), ``evidence`` (incidents in view by
-    category, with their evidence class), ``coverage_arrays`` (the coverage problem as
-    ``coverage.npz`` stores it), and the report's ``dashboard`` tables and ``review_effects``
-    (:mod:`siteplanner.steps.dashboard`). The street edges every map draws are
-    :attr:`Inputs.streets`.
+    ``n_entrances``, ``action`` and the mask polygon), ``addresses`` (the name of each shown or
+    reviewed site as a référent sûreté says it, indexed like the sites: ``address``, ``near``,
+    ``label``; :func:`siteplanner.town.addresses.site_addresses`), ``map_frame`` (the plan
+    map's extent, scale bar and zoom window), ``hotspot_segments`` (aggregated counts on the
+    streets), ``entrances`` and their table, ``field_notes`` (one outcome per note),
+    ``evidence`` (incidents in view by category, with their evidence class),
+    ``coverage_arrays`` (the coverage problem as ``coverage.npz`` stores it), and the
+    report's ``dashboard`` tables and ``review_effects`` (:mod:`siteplanner.steps.dashboard`).
+    The street edges every map draws are :attr:`Inputs.streets`.
     """
 
     privacy: gpd.GeoDataFrame
-    addresses: pd.Series
+    addresses: pd.DataFrame
+    map_frame: MapFrame
     hotspot_segments: gpd.GeoDataFrame
     entrances: gpd.GeoDataFrame | None
     entrances_table: pd.DataFrame | None

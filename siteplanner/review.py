@@ -10,7 +10,9 @@ one row per proposed site; the référent fills in a decision for each:
     the site is excluded: the next run picks another one in its place;
 ``move``
     the camera goes to ``moved_lon, moved_lat`` (WGS84) instead: the next run evaluates it
-    there (as site ``"<site_id>-M"``);
+    there (as site ``"<site_id>-M"``, with its own field of view, trench and reach); a point
+    inside a building, on an underground or indoor way only, or outside the commune is refused
+    with the nearest valid point (:func:`siteplanner.steps.sites.check_moves`);
 ``pending``
     no decision yet (a blank decision means pending).
 

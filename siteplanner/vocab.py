@@ -10,6 +10,8 @@
   ``building:levels`` tags.
 - :func:`underground` and :func:`private_way`: which street ways are below ground or indoors,
   or closed to the public: no place for a camera mast (what a référent sûreté refuses).
+- :func:`street_in_text` and :func:`near_text`: a site named as a référent sûreté names it
+  ("angle boulevard de la République / rue Jules Ferry, près du collège Bellevue").
 
 Every module reads these names from here; none keeps a copy.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -272,3 +275,116 @@ def building_height_m(
         default_m,
     )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# where a mast can stand, and how a référent sûreté names a place
+# ---------------------------------------------------------------------------------------------
+
+#: The French street types, written lower case inside a sentence ("12 avenue Foch").
+STREET_TYPES = frozenset(
+    """allée allées avenue boulevard carrefour chemin cité corniche cours descente escalier
+    escaliers esplanade faubourg galerie impasse lacets montée parvis passage place pont
+    promenade quai rampe résidence rond-point route rue ruelle sentier square traverse venelle
+    villa voie""".split()
+)
+
+#: How to say "near" a place, by its first word (lower case, without accents) or its POI kind:
+#: (article, noun). "près du collège", "près de la gare", "près de l'école".
+_NEAR_NOUNS: dict[str, str] = {
+    "college": "du",
+    "lycee": "du",
+    "groupe": "du",
+    "commissariat": "du",
+    "poste": "du",  # poste de police; "la poste" is named "La Poste"
+    "centre": "du",
+    "stade": "du",
+    "gymnase": "du",
+    "conservatoire": "du",
+    "musee": "du",
+    "theatre": "du",
+    "tribunal": "du",
+    "bureau": "du",
+    "marche": "du",
+    "palais": "du",
+    "batiment": "du",
+    "gare": "de la",
+    "mairie": "de la",
+    "mediatheque": "de la",
+    "bibliotheque": "de la",
+    "piscine": "de la",
+    "caserne": "de la",
+    "gendarmerie": "de la",
+    "creche": "de la",
+    "maison": "de la",
+    "salle": "de la",
+    "halte": "de la",
+    "prefecture": "de la",
+    "sous-prefecture": "de la",
+    "clinique": "de la",
+    "hopital": "de l'",
+    "universite": "de l'",
+    "espace": "de l'",
+    "ecole": "de l'",
+    "hotel": "de l'",
+    "eglise": "de l'",
+    "institut": "de l'",
+    "office": "de l'",
+}
+#: Words that say what a place is in a name of another language ("Hamrun Police Station"):
+#: the French noun of its kind is not added.
+_NAMES_ITS_KIND = frozenset(
+    "police school college station library hall museum court hospital office".split()
+)
+#: The noun of a POI kind without a name.
+_KIND_NOUNS: dict[str, str] = {
+    "school": "école",
+    "station": "gare",
+    "bus_station": "gare routière",
+    "townhall": "mairie",
+    "police": "commissariat",
+    "public_building": "bâtiment public",
+}
+
+
+def _fold(word: str) -> str:
+    text = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def street_in_text(name: str) -> str:
+    """A street name as written inside a sentence: its French street type in lower case.
+
+    "Avenue du Maréchal Foch" → "avenue du Maréchal Foch"; names of other languages are kept.
+    """
+    name = " ".join(str(name).split())
+    first, _, rest = name.partition(" ")
+    if first.lower() in STREET_TYPES:
+        return first.lower() + (" " + rest if rest else "")
+    return name
+
+
+def near_text(kind: str, name: str | None) -> str:
+    """ "près du collège Bellevue": how a référent sûreté points at a landmark.
+
+    The article follows the place's first word ("Collège Bellevue" → "près du collège
+    Bellevue"); a place without a name is named by its kind ("près de la mairie"); a name that
+    starts with another word follows its kind ("près du bâtiment public Beausoleil Moneghetti").
+    """
+    if isinstance(name, str) and name.strip():
+        name = " ".join(name.split())
+        first, _, rest = name.partition(" ")
+        key = _fold(first.rstrip("'’"))
+        if key in _NEAR_NOUNS:
+            art = _NEAR_NOUNS[key]
+            return f"près {art}{'' if art.endswith(chr(39)) else ' '}{first.lower()}" + (
+                f" {rest}" if rest else ""
+            )
+        noun = _KIND_NOUNS.get(kind)
+        words = set(re.split(r"[\W_]+", _fold(name)))
+        if noun is None or _fold(noun) in _fold(name) or words & _NAMES_ITS_KIND:
+            return f"près de {name}"
+        return near_text(kind, None) + f" {name}"
+    noun = _KIND_NOUNS.get(kind, kind.replace("_", " "))
+    art = _NEAR_NOUNS.get(_fold(noun.split()[0]), "de")
+    return f"près {art}{'' if art.endswith(chr(39)) else ' '}{noun}"

@@ -63,3 +63,63 @@ def default_run(tmp_path_factory):
     sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("scenario")))
     res, files = pipeline.run(sc, out_dir=out)
     return res, out, files
+
+
+REVIEW_HEADER = "site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
+
+
+def point_in_building(res, site_id: str) -> tuple[float, float]:
+    """(lon, lat) inside the building nearest a site: a move the référent must not make."""
+    import geopandas as gpd
+
+    p = res.sites.set_index("site_id").geometry[site_id]
+    b = res.town.buildings
+    inner = b.geometry.iloc[int(b.distance(p).to_numpy().argmin())].representative_point()
+    ll = gpd.GeoSeries([inner], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
+    return ll.x, ll.y
+
+
+def point_on_street(res, site_id: str, along_m: float = 10.0) -> tuple[float, float]:
+    """(lon, lat) ``along_m`` along a street leaving a site's node, clear of every building by
+    a metre and inside the commune: a move a référent may make."""
+    import geopandas as gpd
+
+    s = res.sites.set_index("site_id")
+    g, node = res.town.graph, int(s.at[site_id, "node"])
+    blocks = res.town.buildings
+    for _, _, d in sorted(g.edges(node, data=True), key=lambda e: (e[1], str(e[2].get("name")))):
+        line = d["geometry"]
+        if line.length < 2 * along_m or d.get("tunnel"):
+            continue
+        q = line.interpolate(along_m)
+        near = blocks.iloc[blocks.sindex.query(q.buffer(1.0), predicate="intersects")]
+        if near.empty and res.town.area.contains(q):
+            ll = gpd.GeoSeries([q], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
+            return ll.x, ll.y
+    raise AssertionError(f"no street point clear of buildings near {site_id}")
+
+
+@pytest.fixture(scope="session")
+def reviewed_run(default_run, tmp_path_factory):
+    """The default scenario run again after a review: the first proposed site accepted, the
+    second rejected, the third moved 10 m along one of its streets. Returns (result, output
+    folder, scenario, (accepted, rejected, moved) site ids)."""
+    from siteplanner import pipeline, review
+    from siteplanner.scenario import load_scenario
+
+    res0, _, _ = default_run
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("reviewed")))
+    acc, rej, mov = res0.proposed.sort_values("rank")["site_id"].tolist()[:3]
+    lon, lat = point_on_street(res0, mov)
+    review.init_review(res0, sc.review_path)
+    text = sc.review_path.read_text(encoding="utf-8")
+    for sid, row in (
+        (acc, "accept,,,bon emplacement,Lt Dupont,2026-11-30"),
+        (rej, "reject,,,vue sur des entrées,Lt Dupont,2026-11-30"),
+        (mov, f"move,{lon:.7f},{lat:.7f},de l'autre côté,Lt Dupont,2026-11-30"),
+    ):
+        text = text.replace(f"{sid},pending,,,,,", f"{sid},{row}")
+    sc.review_path.write_text(text, encoding="utf-8")
+    out = tmp_path_factory.mktemp("reviewed_out")
+    res1, _ = pipeline.run(sc, out_dir=out)
+    return res1, out, sc, (acc, rej, mov)

@@ -19,13 +19,8 @@ import pytest
 
 from siteplanner import review
 
-from .conftest import SCENARIO, copy_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _scenario_copy(tmp_path: Path) -> Path:
-    return copy_scenario(SCENARIO, tmp_path)
 
 
 def _figures(out: Path) -> dict[str, dict[str, tuple]]:
@@ -103,37 +98,16 @@ def _check_consistent(out: Path) -> None:
     assert pref_masked == gpkg_masked == all_flagged
 
 
-def test_outputs_agree_before_and_after_review(default_run, tmp_path):
-    from siteplanner import pipeline
-    from siteplanner.scenario import load_scenario
-
+def test_outputs_agree_before_and_after_review(default_run, reviewed_run):
     res0, out0, _ = default_run
     _check_consistent(out0)
 
-    sc = load_scenario(_scenario_copy(tmp_path))
-    top = res0.proposed.sort_values("rank")["site_id"].tolist()
-    acc, rej, mov = top[0], top[1], top[2]
-    p_mov = res0.sites.set_index("site_id").to_crs("EPSG:4326").geometry[mov]
-    review.init_review(res0, sc.review_path)
-    text = sc.review_path.read_text(encoding="utf-8")
-    text = text.replace(
-        f"{acc},pending,,,,,", f"{acc},accept,,,bon emplacement,Lt Dupont,2026-11-30"
-    )
-    text = text.replace(
-        f"{rej},pending,,,,,", f"{rej},reject,,,vue sur des entrées,Lt Dupont,2026-11-30"
-    )
-    text = text.replace(
-        f"{mov},pending,,,,,",
-        f"{mov},move,{p_mov.x + 0.0001:.7f},{p_mov.y:.7f},de l'autre côté,Lt Dupont,2026-11-30",
-    )
-    sc.review_path.write_text(text, encoding="utf-8")
+    res1, out1, sc, (acc, rej, mov) = reviewed_run
     before = sc.review_path.read_bytes()
-
-    res1, _ = pipeline.run(sc, out_dir=tmp_path / "out")
+    _check_consistent(out1)
     assert sc.review_path.read_bytes() == before  # the review file is never rewritten
-    _check_consistent(tmp_path / "out")
 
-    summ = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    summ = json.loads((out1 / "summary.json").read_text(encoding="utf-8"))
     n_rows = len(review.read_review(sc.review_path).rows)
     assert summ["review"]["decisions"] == {
         "accept": 1,
@@ -150,5 +124,5 @@ def test_outputs_agree_before_and_after_review(default_run, tmp_path):
         assert (d > radius).all(), (refused, d.min())
     assert s1.at[acc, "status"] == "proposed" and s1.at[f"{mov}-M", "status"] == "proposed"
     assert s1.at[rej, "status"] != "proposed" and s1.at[mov, "status"] != "proposed"
-    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    html = (out1 / "report.html").read_text(encoding="utf-8")
     assert f"within {radius:g} m kept out" in html

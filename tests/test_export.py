@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import shapely
 
 from siteplanner.outputs import export
-from siteplanner.steps import figures
 
 
 def test_gpkg_layers_read_back(default_run):
@@ -135,21 +133,15 @@ def test_prefecture_table(default_run):
     assert np.all(back.distance(orig.reset_index(drop=True)) < 1.0)
     assert (df["address"].str.len() > 0).all() and (df["address"] != "voie sans nom").mean() > 0.5
     assert set(df["commune"]) == {res.town.name}
-
-
-def test_nearest_street_names_known_answer():
-    edges = gpd.GeoDataFrame(
-        {"name": ["Rue A", None, "Avenue B"]},
-        geometry=[
-            shapely.LineString([(0, 0), (100, 0)]),
-            shapely.LineString([(0, 5), (100, 5)]),
-            shapely.LineString([(0, 50), (100, 50)]),
-        ],
-        crs="EPSG:32632",
-    )
-    pts = gpd.GeoSeries(shapely.points([(50, 4), (50, 40), (50, 500)]), crs="EPSG:32632")
-    # the unnamed way is nearest to the first point: the nearest *named* street is used
-    assert figures.nearest_street_names(pts, edges, max_distance_m=150) == ["Rue A", "Avenue B", ""]
+    # the site as the référent names it leads the row; the OSM id stays as the reference
+    assert export.PREFECTURE_COLUMNS[:4] == ("address", "near", "commune", "camera_id")
+    names = res.figures.addresses.loc[shown.index]
+    by_id = dict(zip(shown["site_id"], names["address"]))
+    assert df["address"].tolist() == [by_id[c] for c in df["camera_id"]]
+    # most proposed sites are street crossings: named by the streets that meet there
+    prop = df[df["status"] == "proposed"]
+    assert prop["address"].str.startswith(("angle ", "carrefour ")).mean() > 0.5
+    assert (prop["near"].fillna("").str.startswith("près d")).any()
 
 
 def test_unknown_style_layer():

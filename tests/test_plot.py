@@ -6,10 +6,12 @@ import itertools
 
 import numpy as np
 import pytest
+import shapely
 from affine import Affine
 from matplotlib.colors import to_hex
 
 from siteplanner.outputs import plot
+from siteplanner.steps.figures import densest_window, map_frame
 from siteplanner.hotspots.grids import DensityGrid
 from siteplanner.hotspots.grids import grid_mask
 
@@ -147,6 +149,75 @@ def test_hotspot_classes_on_a_known_grid():
 
 def test_densest_window():
     xy = np.array([[0, 0], [1000, 1000], [1010, 1000], [1000, 1020], [5000, 0]])
-    x0, y0, x1, y1 = plot.densest_window(xy, 100)
+    x0, y0, x1, y1 = densest_window(xy, 100)
     assert x1 - x0 == pytest.approx(100) and x0 < 1000 and x1 > 1010 and y0 < 1000 and y1 > 1020
-    assert plot.densest_window(np.zeros((0, 2)), 100) is None
+    assert densest_window(np.zeros((0, 2)), 100) is None
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_zoom_left_out_when_the_area_is_smaller_than_its_window():
+    area = shapely.box(0, 0, 600, 300)  # 300 m high: a 350 m window would show all of it
+    xy = np.array([[100.0, 100.0], [120.0, 110.0]])
+    frame = map_frame(area, xy, side_m=350.0)
+    assert frame.zoom is None and frame.zoom_sites == 0
+    assert map_frame(shapely.box(0, 0, 2000, 2000), np.zeros((0, 2)), side_m=350).zoom is None
+    # a small town centre (Redon: 966 m × 676 m): a 557 m window would magnify nothing
+    assert map_frame(shapely.box(0, 0, 966, 676), xy, side_m=557.0).zoom is None
+    assert map_frame(shapely.box(0, 0, 2500, 2800), xy, side_m=557.0).zoom is not None
+
+
+def test_zoom_frames_proposed_sites_inside_the_map_off_the_scale_bar():
+    area = shapely.box(0, 0, 3000, 2000)
+    corner = np.array([[30.0, 20.0], [60.0, 40.0], [80.0, 90.0], [2500.0, 1500.0]])
+    frame = map_frame(area, corner, side_m=400.0)
+    x0, y0, x1, y1 = frame.extent
+    assert (x0, y0, x1, y1) == pytest.approx((-60, -60, 3060, 2060))
+    zx0, zy0, zx1, zy1 = frame.zoom
+    assert zx1 - zx0 == pytest.approx(400) and zy1 - zy0 == pytest.approx(400)
+    assert x0 <= zx0 and zx1 <= x1 and y0 <= zy0 and zy1 <= y1  # inside the map
+    bx, by, length = frame.scale_bar
+    bar = (bx, by, bx + length, by + 0.06 * (y1 - y0))  # the bar and its label
+    assert not _overlap(frame.zoom, bar)
+    assert frame.zoom_sites == 3  # the cluster in the corner, not the lone site
+    # a cluster in the middle: the window is centred on it, the bar stays lower left
+    mid = map_frame(area, np.array([[1500.0, 1000.0], [1520.0, 1010.0]]), side_m=400.0)
+    assert mid.zoom == pytest.approx((1310, 805, 1710, 1205))
+    assert mid.scale_bar[:2] == pytest.approx((x0 + 0.04 * 3120, y0 + 0.04 * 2120))
+
+
+def test_zoom_frames_the_cluster_around_its_sites():
+    area = shapely.box(0, 0, 3000, 2000)
+    xy = np.array([[1500.0, 1000.0], [1550.0, 1070.0], [1530.0, 1020.0], [2500.0, 300.0]])
+    f = map_frame(area, xy, side_m=557.0, pad_m=46.5, min_side_m=200.0)
+    # the three sites within 50 m × 70 m: 70 m + a range on each side is below the floor
+    assert f.zoom == pytest.approx((1425, 935, 1625, 1135)) and f.zoom_side_m == 200
+    assert f.zoom_sites == 3
+    wide = xy + [[0, 0], [200, 0], [0, 200], [0, 0]]  # 250 m × 220 m
+    g = map_frame(area, wide, side_m=557.0, pad_m=46.5, min_side_m=200.0)
+    assert g.zoom_side_m == pytest.approx(250 + 93) and g.zoom_sites == 3
+    # a lone site is no cluster: no zoom (its sheet has its close-up)
+    assert map_frame(area, xy[3:], side_m=557.0, pad_m=46.5, min_side_m=200.0).zoom is None
+
+
+def test_zoom_frame_drawn_inside_the_map_off_the_scale_bar(drawn):
+    res, fig, axes = drawn
+    r = fig.canvas.get_renderer()
+    ax = axes["map"]
+    frame = ax.get_window_extent(r)
+    zoom = next(p for p in ax.patches if p.get_gid() == "zoom-frame").get_window_extent(r)
+    bar = next(c for c in ax.patches + ax.collections if c.get_gid() == "scale-bar")
+    bar = bar.get_window_extent(r)
+    label = next(
+        t for t in ax.texts if t.get_text().endswith(("m", "km")) and "zoom" not in t.get_text()
+    )
+    assert frame.x0 - 1 <= zoom.x0 and zoom.x1 <= frame.x1 + 1
+    assert frame.y0 - 1 <= zoom.y0 and zoom.y1 <= frame.y1 + 1
+    assert not zoom.overlaps(bar) and not zoom.overlaps(label.get_window_extent(r))
+    # the window frames proposed sites (the figures step's, drawn as computed)
+    win = res.figures.map_frame.zoom
+    prop = res.sites[res.sites["status"] == "proposed"]
+    inside = prop.geometry.within(shapely.box(*win))
+    assert inside.sum() == res.figures.map_frame.zoom_sites >= 2

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from siteplanner import review
 from siteplanner._errors import InputError
 
-from .conftest import SCENARIO, copy_scenario
+from .conftest import REVIEW_HEADER, SCENARIO, copy_scenario, point_in_building
 
 HEADER = "site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
 
@@ -139,3 +142,198 @@ def test_round_trip_reject_top_site(default_run, tmp_path):
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f'id="site-{top}"' not in html and "id='site-" + top not in html
     assert "vue sur une cour d&#x27;école" in html and "excluded from the plan" in html
+
+
+# moves: checked, evaluated where the référent put them, shown as decided -----------------------
+
+
+def _inputs(tmp_path, town, rows: str):
+    from siteplanner.scenario import load_scenario
+    from siteplanner.steps.load import load
+
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path))
+    sc.review_path.write_text(REVIEW_HEADER + rows, encoding="utf-8")
+    return sc, load(sc, town=town)
+
+
+def _projected(res, lon: float, lat: float):
+    import geopandas as gpd
+
+    return gpd.GeoSeries.from_xy([lon], [lat], crs="EPSG:4326").to_crs(res.town.crs).iloc[0]
+
+
+def test_move_into_a_building_refused_in_one_line_with_a_valid_point(default_run, town, tmp_path):
+    from siteplanner.steps.sites import candidates
+
+    res0, _, _ = default_run
+    mov = res0.proposed.sort_values("rank")["site_id"].iloc[2]
+    lon, lat = point_in_building(res0, mov)
+    sc, inputs = _inputs(tmp_path, town, f"{mov},move,{lon:.7f},{lat:.7f},,,\n")
+    with pytest.raises(InputError) as exc:
+        candidates(inputs)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(
+        f"{sc.review_path}: line 2 (site {mov}): the moved point {lon:.7f}, {lat:.7f} is inside "
+        "a building (way/"
+    )
+    m = re.search(
+        r"; nearest valid point: moved_lon=(\S+), moved_lat=(\S+) \((.+), (\d+) m away", msg
+    )
+    assert m, msg
+    # the point suggested is valid: on a street, outside every building, inside the commune
+    q = _projected(res0, float(m[1]), float(m[2]))
+    assert not res0.town.buildings.contains(q).any()
+    assert res0.town.area.contains(q)
+    assert res0.streets.distance(q).min() < 0.05
+    assert float(m[4]) == pytest.approx(q.distance(_projected(res0, lon, lat)), abs=1)
+    # the référent writes it as given: the move is accepted
+    sc.review_path.write_text(REVIEW_HEADER + f"{mov},move,{m[1]},{m[2]},,,\n", encoding="utf-8")
+    sites = candidates(inputs).sites
+    assert f"{mov}-M" in set(sites["site_id"])
+
+
+def test_moves_underground_or_outside_the_commune_listed_by_row(default_run, town, tmp_path):
+    from siteplanner.steps.sites import candidates
+
+    res0, _, _ = default_run
+    g = res0.town.graph
+    tunnel = next(  # the middle of a tunnel of the commune (tagged tunnel=yes in OSM)
+        d["geometry"].interpolate(0.5, normalized=True)
+        for _, _, d in g.edges(data=True)
+        if d.get("tunnel") == "yes"
+        and res0.town.area.contains(d["geometry"].interpolate(0.5, normalized=True))
+    )
+    t_ll = gpd.GeoSeries([tunnel], crs=res0.town.crs).to_crs(4326).iloc[0]
+    a, b = res0.proposed.sort_values("rank")["site_id"].iloc[:2]
+    rows = f"{a},move,{t_ll.x:.7f},{t_ll.y:.7f},,,\n{b},move,7.4200000,43.7300000,,,\n"
+    sc, inputs = _inputs(tmp_path, town, rows)
+    with pytest.raises(InputError) as exc:
+        candidates(inputs)
+    msg = str(exc.value)
+    assert msg.startswith(f"{sc.review_path}: 2 problem(s) found:")
+    lines = msg.splitlines()[1:]
+    assert lines[0].startswith(f"  - line 2 (site {a}): the moved point")
+    assert "is on an underground or indoor way only" in lines[0]
+    assert lines[1].startswith(f"  - line 3 (site {b}): the moved point 7.4200000, 43.7300000")
+    assert "is outside the study area (Beausoleil)" in lines[1]
+    assert all("nearest valid point: moved_lon=" in x for x in lines)
+
+
+def test_cli_refuses_a_bad_move_and_keeps_the_outputs(default_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from siteplanner.cli import app
+
+    res0, _, _ = default_run
+    sc_path = copy_scenario(SCENARIO, tmp_path / "sc")
+    mov = res0.proposed.sort_values("rank")["site_id"].iloc[0]
+    lon, lat = point_in_building(res0, mov)
+    rv = sc_path.with_suffix(".review.csv")
+    rv.write_text(REVIEW_HEADER + f"{mov},move,{lon:.7f},{lat:.7f},,,\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("the last run's report", encoding="utf-8")
+    before = rv.read_bytes()
+    r = CliRunner().invoke(app, ["run", str(sc_path), "--out", str(out)])
+    assert r.exit_code == 1
+    assert "Traceback" not in r.output
+    errors = [x for x in r.output.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1 and f"line 2 (site {mov})" in errors[0]
+    assert "inside a building" in errors[0] and "nearest valid point" in errors[0]
+    assert (out / "report.html").read_text(encoding="utf-8") == "the last run's report"
+    assert rv.read_bytes() == before
+
+
+def test_moved_site_has_its_own_view_trench_and_reach(reviewed_run):
+    res, _, _, (_, _, mov) = reviewed_run
+    s = res.sites.set_index("site_id")
+    i0, i1 = (res.sites.index[res.sites["site_id"] == x][0] for x in (mov, f"{mov}-M"))
+    view0, view1 = res.fov.polygons[i0], res.fov.polygons[i1]
+    assert not view1.is_empty and view1.area > 0
+    # the field of view starts where the référent put the camera
+    assert view1.distance(s.geometry[f"{mov}-M"]) < 1.0
+    assert not view1.equals(view0)
+    assert s.at[f"{mov}-M", "node"] != s.at[mov, "node"]
+    assert s.at[f"{mov}-M", "trench_m"] != s.at[mov, "trench_m"]
+    assert s.at[f"{mov}-M", "reach_m"] != s.at[mov, "reach_m"]
+    assert s.at[f"{mov}-M", "cost_eur"] == pytest.approx(
+        s.at[f"{mov}-M", "camera_eur"]
+        + s.at[f"{mov}-M", "mount_eur"]
+        + s.at[f"{mov}-M", "trench_eur"],
+        abs=1,
+    )
+
+
+class _Text(HTMLParser):
+    """The text a reader sees (no style, no script) of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skip, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("style", "script")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def _seen(doc: str) -> str:
+    t = _Text()
+    t.feed(doc)
+    return " ".join(t.parts)
+
+
+NAN = re.compile(r"\b(nan|NaN|None|NaT)\b|<NA>|None%|nan%")
+
+
+def test_report_and_map_after_a_review_show_no_nan(reviewed_run):
+    import json
+
+    res, out, _, (acc, rej, mov) = reviewed_run
+    report = (out / "report.html").read_text(encoding="utf-8")
+    seen = _seen(report)
+    assert not NAN.search(seen), NAN.search(seen).group()
+    doc = (out / "map.html").read_text(encoding="utf-8")
+    data = re.search(r'id="sites-data">(.*?)</script>', doc, re.S).group(1)
+    popups = json.loads(data.replace("<\\/", "</"))
+    for sid, rows in popups.items():
+        for k, v in rows.items():
+            assert not NAN.search(f"{k} {v}"), (sid, k, v)
+    assert not NAN.search(_seen(doc))
+    # the decided sites carry their decision, never "pending"
+    assert popups[acc]["review"].startswith("accept")
+    assert popups[f"{mov}-M"]["review"].startswith("move")
+    assert popups[f"{mov}-M"]["moved"].startswith(f"from {mov} by ")
+
+
+def test_sheets_name_the_site_and_say_where_it_was_moved_from(reviewed_run):
+    import html as _html
+
+    res, out, _, (acc, rej, mov) = reviewed_run
+    report = (out / "report.html").read_text(encoding="utf-8")
+    names = res.figures.addresses
+    s = res.sites
+    i0, i1 = (s.index[s["site_id"] == x][0] for x in (mov, f"{mov}-M"))
+    sheet_html = report[report.index(f"id='site-{mov}-M'") :]
+    sheet_html = sheet_html[: sheet_html.index("</section>")]
+    assert '<th>review decision</th><td><span class="badge move">move</span>' in sheet_html
+    sheet = _seen(sheet_html)
+    dist = s.geometry[i1].distance(s.geometry[i0])
+    assert f"moved from {names.at[i0, 'label']} ({mov}) by {dist:.0f} m" in _html.unescape(sheet)
+    assert "pending" not in sheet and "de l'autre côté — Lt Dupont 2026-11-30" in sheet
+    acc_sheet = report[report.index(f"id='site-{acc}'") :]
+    acc_sheet = _seen(acc_sheet[: acc_sheet.index("</section>")])
+    assert "pending" not in acc_sheet and "bon emplacement" in acc_sheet
+    # the site table and each sheet lead with the name, the OSM id stays as the reference
+    prop = s[s["status"] == "proposed"]
+    assert names.loc[prop.index, "label"].str.contains(",").any()  # some with a landmark
+    for i in prop.index:
+        sid, label = s.at[i, "site_id"], _html.escape(names.at[i, "label"])
+        assert f"<a href='#site-{sid}'>{label}</a></td><td>{sid}</td>" in report
+        assert f"<h3>{label} — rank {int(s.at[i, 'rank'])}," in report

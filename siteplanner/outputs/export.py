@@ -8,8 +8,9 @@ GeoPackage's ``layer_styles`` table, as QGIS itself does, so that the layers ope
 
 ``prefecture.csv`` is the table attached to the request for the arrêté préfectoral
 d'autorisation (the prefect's authorisation, after the commission départementale de
-vidéoprotection): one row per camera with its address (the nearest named OSM street),
-position, type, heading, field of view and whether a privacy mask is declared (L251-3 of
+vidéoprotection): one row per camera, led by its address as the référent sûreté names it (the
+crossing "angle A / B", "12 avenue X" or the street) and the nearest landmark ("près du collège
+Bellevue"), then the camera's reference (its OpenStreetMap id), position, type, heading, field of view and whether a privacy mask is declared (L251-3 of
 the Code de la sécurité intérieure: cameras must not view the inside of dwellings nor
 their entrances).
 
@@ -66,11 +67,12 @@ LAYERS: tuple[str, ...] = (
 )
 #: Columns of ``prefecture.csv``.
 PREFECTURE_COLUMNS: tuple[str, ...] = (
+    "address",
+    "near",
+    "commune",
     "camera_id",
     "status",
     "phase",
-    "address",
-    "commune",
     "lon",
     "lat",
     "type",
@@ -108,7 +110,7 @@ def prefecture_table(res: Result) -> pd.DataFrame:
     privacy = res.figures.privacy
     shown = res.sites.loc[privacy.index]
     ll = shown.geometry.to_crs("EPSG:4326")
-    streets = res.figures.addresses.loc[shown.index]
+    names = res.figures.addresses.reindex(shown.index)
     model = res.scenario.camera.chosen()
     kinds = np.where(shown["status"] == "existing", "existing", model.kind)
     mask = privacy.loc[shown.index]
@@ -117,7 +119,8 @@ def prefecture_table(res: Result) -> pd.DataFrame:
             "camera_id": shown["site_id"].astype(str).to_numpy(),
             "status": shown["status"].to_numpy(),
             "phase": shown["phase"].fillna("").to_numpy(),
-            "address": [s if s else "voie sans nom" for s in streets],
+            "address": names["address"].fillna("voie sans nom").to_numpy(),
+            "near": names["near"].fillna("").to_numpy(),
             "commune": res.town.name,
             "lon": np.round(ll.x.to_numpy(), 6),
             "lat": np.round(ll.y.to_numpy(), 6),
@@ -144,6 +147,7 @@ def prefecture_table(res: Result) -> pd.DataFrame:
                 "status": ent["status"].to_numpy(),
                 "phase": "",
                 "address": ent["road"].astype(str).to_numpy(),
+                "near": "",
                 "commune": res.town.name,
                 "lon": np.round(ell.x.to_numpy(), 6),
                 "lat": np.round(ell.y.to_numpy(), 6),

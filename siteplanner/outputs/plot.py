@@ -41,7 +41,6 @@ __all__ = [
     "PHASE_STYLES",
     "HotspotClasses",
     "coverage_curve",
-    "densest_window",
     "hotspot_classes",
     "plan_map",
 ]
@@ -109,14 +108,25 @@ def _nice_length(span_m: float) -> float:
     return float(max(b * base for b in (1, 2, 5) if b * base <= target))
 
 
-def add_scale_bar(ax: matplotlib.axes.Axes) -> None:
-    """A scale bar in the lower left corner (axes in metres)."""
+def add_scale_bar(
+    ax: matplotlib.axes.Axes, at: tuple[float, float, float] | None = None
+) -> None:
+    """A scale bar (axes in metres): at ``(x, y, length_m)``, else in the lower left corner."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    length = _nice_length(x1 - x0)
-    x, y = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    if at is None:
+        length = _nice_length(x1 - x0)
+        x, y = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    else:
+        x, y, length = at
     h = 0.008 * (y1 - y0)
-    ax.fill([x, x + length, x + length, x], [y, y, y + h, y + h], color="black", zorder=20)
+    ax.fill(
+        [x, x + length, x + length, x],
+        [y, y, y + h, y + h],
+        color="black",
+        zorder=20,
+        gid="scale-bar",
+    )
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     ax.text(x + length / 2, y + 2.2 * h, label, ha="center", va="bottom", fontsize=8, zorder=20)
 
@@ -299,23 +309,6 @@ def hotspot_classes(
 # ---------------------------------------------------------------------------------------------
 # the plan map
 # ---------------------------------------------------------------------------------------------
-
-
-def densest_window(xy: np.ndarray, side_m: float) -> tuple[float, float, float, float] | None:
-    """The square of side ``side_m`` that holds the most points (centred on one of their means).
-
-    Returns ``(xmin, ymin, xmax, ymax)``, or None without points.
-    """
-    xy = np.asarray(xy, float).reshape(-1, 2)
-    if not len(xy):
-        return None
-    half = side_m / 2
-    near = (np.abs(xy[:, None, 0] - xy[None, :, 0]) <= half) & (
-        np.abs(xy[:, None, 1] - xy[None, :, 1]) <= half
-    )
-    best = int(np.argmax(near.sum(axis=1)))
-    cx, cy = xy[near[best]].mean(axis=0)
-    return cx - half, cy - half, cx + half, cy + half
 
 
 def _phase_order(res: Result) -> list[str]:
@@ -733,12 +726,13 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
     ax.set_facecolor("#f4f1ea")
     edges = res.streets
     _draw_layers(ax, res, hc, cmap, None, detail=False, edges=edges)
-    xmin, ymin, xmax, ymax = town.area.buffer(60).bounds
+    frame = res.figures.map_frame
+    xmin, ymin, xmax, ymax = frame.extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_xticks([])
     ax.set_yticks([])
-    add_scale_bar(ax)
+    add_scale_bar(ax, frame.scale_bar)
     add_north_arrow(ax)
     if res.synthetic:
         add_synthetic_mark(ax, note=False)
@@ -775,41 +769,47 @@ def _zoom_panel(
     cmap: ListedColormap,
     edges: Any,
 ) -> None:
-    """The zoom panel of :func:`plan_map` over the densest cluster of sites, framed on ``ax``."""
+    """The zoom panel of :func:`plan_map` over the densest cluster of proposed sites, framed on
+    ``ax`` (the window is the figures step's :func:`siteplanner.steps.figures.map_frame`; none
+    when the study area is smaller than it)."""
     import shapely
 
-    shown = res.sites[res.sites["status"].isin(["existing", "proposed"])]
-    side = max(12 * float(res.fov.range_m), 350.0)
-    win = densest_window(np.column_stack([shown.geometry.x, shown.geometry.y]), side)
-    if win is not None:
-        zax = fig.add_axes((0.675, 0.045, 0.31, 0.36), label="zoom")
-        zax.set_aspect("equal", adjustable="box", anchor="S")
-        zax.set_facecolor("#f4f1ea")
-        _draw_layers(zax, res, hc, cmap, shapely.box(*win), detail=True, edges=edges)
-        zax.set_xlim(win[0], win[2])
-        zax.set_ylim(win[1], win[3])
-        zax.set_xticks([])
-        zax.set_yticks([])
-        n_in = int(shown.intersects(shapely.box(*win)).sum())
-        zax.set_title(
-            f"zoom: densest cluster ({n_in} sites), {side:.0f} m × {side:.0f} m", fontsize=9
+    frame = res.figures.map_frame
+    win = frame.zoom
+    if win is None:
+        return
+    side = frame.zoom_side_m
+    zax = fig.add_axes((0.675, 0.045, 0.31, 0.36), label="zoom")
+    zax.set_aspect("equal", adjustable="box", anchor="S")
+    zax.set_facecolor("#f4f1ea")
+    _draw_layers(zax, res, hc, cmap, shapely.box(*win), detail=True, edges=edges)
+    zax.set_xlim(win[0], win[2])
+    zax.set_ylim(win[1], win[3])
+    zax.set_xticks([])
+    zax.set_yticks([])
+    zax.set_title(
+        f"zoom: densest cluster of proposed sites ({frame.zoom_sites}), "
+        f"{side:.0f} m × {side:.0f} m",
+        fontsize=9,
+    )
+    add_scale_bar(zax)
+    ax.add_patch(
+        Rectangle(
+            (win[0], win[1]),
+            win[2] - win[0],
+            win[3] - win[1],
+            fill=False,
+            edgecolor="black",
+            linewidth=1.3,
+            linestyle="-",
+            zorder=21,
+            gid="zoom-frame",
         )
-        add_scale_bar(zax)
-        ax.add_patch(
-            Rectangle(
-                (win[0], win[1]),
-                side,
-                side,
-                fill=False,
-                edgecolor="black",
-                linewidth=1.3,
-                linestyle="-",
-                zorder=21,
-            )
-        )
-        ax.text(win[0], win[3], "zoom", fontsize=7, va="bottom", ha="left", zorder=21)
-        zax.apply_aspect()
-        _label_sites(zax, res, shapely.box(*win))
+    )
+    pad = 0.01 * side
+    ax.text(win[0] + pad, win[3] - pad, "zoom", fontsize=7, va="top", ha="left", zorder=21)
+    zax.apply_aspect()
+    _label_sites(zax, res, shapely.box(*win))
 
 
 def _plan_map_notes(fig: Figure, res: Result) -> None:

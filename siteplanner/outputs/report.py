@@ -34,7 +34,18 @@ from matplotlib.figure import Figure
 
 from siteplanner import __version__, files
 from siteplanner.outputs import export, plot, sections as report_sections, tables
-from siteplanner.outputs.figures import ATTR, DORI, CloseupData, closeup_key_png, closeup_page, closeup_svg, coverage_fig, figure_png, patrol_fig, shrink_png, text_page
+from siteplanner.outputs.figures import (
+    ATTR,
+    DORI,
+    CloseupData,
+    closeup_key_png,
+    closeup_page,
+    closeup_svg,
+    coverage_fig,
+    figure_png,
+    patrol_fig,
+    text_page,
+)
 from siteplanner.outputs.html import CSS, badge, esc, img, kv, plain, table, window_text
 from siteplanner.vocab import small_count
 
@@ -177,8 +188,40 @@ def _summary_rows(res: Result) -> list[tuple[str, Any]]:
     return rows
 
 
+def site_label(res: Result, i: Any) -> str:
+    """The name of site ``i`` (a label of the sites' index) as a référent sûreté says it."""
+    names = res.figures.addresses
+    if i in names.index and names.at[i, "label"]:
+        return str(names.at[i, "label"])
+    return str(res.sites.at[i, "site_id"])
+
+
+def _review_rows(res: Result, i: Any) -> list[tuple[str, Any]]:
+    """The référent sûreté's decision on site ``i``, where a moved site came from, and the
+    comment, reviewer and date when the review file gives them."""
+    dec = res.decisions.per_site.loc[i]
+    rows: list[tuple[str, Any]] = []
+    if dec["moved_from"]:
+        s = res.sites
+        j = s.index[s["site_id"] == dec["moved_from"]][0]
+        rows.append(
+            (
+                "moved",
+                f"moved from {site_label(res, j)} ({dec['moved_from']}) by "
+                f"{dec['moved_by_m']:.0f} m",
+            )
+        )
+    rows.append(("review decision", badge(str(dec["decision"]))))
+    said = " — ".join(
+        x for x in (dec["comment"], " ".join(x for x in (dec["reviewer"], dec["date"]) if x)) if x
+    )
+    if said:
+        rows.append(("review comment", said))
+    return rows
+
+
 def _sheet_rows(
-    res: Result, i: int, row: pd.Series, priv: pd.Series | None, decision: str, rv_row: Any
+    res: Result, i: Any, row: pd.Series, priv: pd.Series | None
 ) -> list[tuple[str, Any]]:
     sc = res.scenario
     dori = ", ".join(
@@ -191,12 +234,14 @@ def _sheet_rows(
     n_ent = priv["n_entrances"] if priv is not None else row.get("privacy_entrances", 0)
     has_mask = priv is not None and not priv.geometry.is_empty
     rows = [
+        ("site", site_label(res, i)),
+        ("reference (OpenStreetMap)", str(row["site_id"])),
         ("rank / phase", f"{int(row['rank'])} / {row['phase']}"),
         (
             "marginal gain",
             f"{row['marginal_gain']:.2%} of demand weight"
             if np.isfinite(row["marginal_gain"])
-            else "– (fixed by review)",
+            else "– (fixed by the référent sûreté's review, not chosen by the optimiser)",
         ),
         ("covers alone", f"{row['covered_weight']:.2%} of demand weight"),
         (
@@ -214,7 +259,12 @@ def _sheet_rows(
             + f", {row['fov_deg']:.0f}°",
         ),
         ("DORI ranges (EN 62676-4)", dori or f"{sc.camera.covered_at} {row['range_m']:.0f} m"),
-        ("sensitive sites within range", row.get("sensitive_sites") or "none"),
+        (
+            "sensitive sites within range",
+            row["sensitive_sites"]
+            if isinstance(row.get("sensitive_sites"), str) and row["sensitive_sites"]
+            else "none",
+        ),
         (
             "privacy (L251-3)",
             f"{facade:.1f} m of residential façade, {int(n_ent)} entrance(s) seen at recognition "
@@ -233,13 +283,8 @@ def _sheet_rows(
             ).replace(",", " "),
         ),
         ("network reach (150 m walk)", f"{row['reach_m']:.0f} m of street"),
-        ("review decision", badge(decision)),
     ]
-    if rv_row is not None and (rv_row.comment or rv_row.reviewer):
-        rows.append(
-            ("review comment", f"{rv_row.comment} — {rv_row.reviewer} {rv_row.date}".strip(" —"))
-        )
-    return rows
+    return rows + _review_rows(res, i)
 
 
 def incident_rows_text(rows: dict | None, no_hour_in_window: int = 0) -> str:
@@ -289,7 +334,7 @@ def _site_pdf_page(
     fig.text(
         0.03,
         0.95,
-        f"Site {sid} — rank {int(row['rank'])}, {row['phase']}",
+        f"{rows[0][1]} — site {sid}, rank {int(row['rank'])}, {row['phase']}",
         fontsize=14,
         fontweight="bold",
     )
@@ -307,14 +352,13 @@ def _site_pdf_page(
 
 
 def _site_sheets(res: Result, edges: gpd.GeoDataFrame, pages: Any, closeups: dict) -> list:
-    """One sheet per proposed site, in rank order: (site id, rows, site row, WGS84 point).
+    """One sheet per proposed site, in rank order: (site id, rows, site row, WGS84 point, index).
 
     Fills ``closeups`` (site id → inline SVG) and saves each site's PDF page into ``pages``.
     """
     s = res.sites
     prop = s[s["status"] == "proposed"].sort_values(["rank", "site_id"], kind="stable")
     privacy = res.figures.privacy
-    rv = res.review
     sheets = []
     positions = [s.index.get_loc(i) for i in prop.index]
     halves = [max(float(r) * 1.6, 60.0) for r in prop["range_m"]]
@@ -322,15 +366,13 @@ def _site_sheets(res: Result, edges: gpd.GeoDataFrame, pages: Any, closeups: dic
     for i, pos, half in zip(prop.index, positions, halves):
         row = s.loc[i]
         sid = str(row["site_id"])
-        decision = rv.decision(sid) if rv is not None else "pending"
-        rv_row = rv.row(sid) if rv is not None else None
         priv = privacy.loc[i] if i in privacy.index else None
-        rows = _sheet_rows(res, pos, row, priv, decision, rv_row)
+        rows = _sheet_rows(res, i, row, priv)
         closeups[sid] = closeup_svg(res, pos, data=data, half_m=half)
         if pages is not None:
             pages.savefig(_site_pdf_page(res, pos, sid, row, rows, data=data, half=half))
         ll = gpd.GeoSeries([row.geometry], crs=res.town.crs).to_crs("EPSG:4326").iloc[0]
-        sheets.append((sid, rows, row, ll))
+        sheets.append((sid, rows, row, ll, i))
     return sheets
 
 
@@ -478,22 +520,23 @@ def _html_review(res: Result) -> str:
 
 def _html_sheets(res: Result, sheets: list, closeups: dict[str, str]) -> str:
     """The site sheets section: the table of sites, the close-ups' key and one sheet per site."""
-    rv = res.review
+    decisions = res.decisions.per_site
     h: list[str] = []
     a = h.append
     a(f"<section id='sites'><h2>Site sheets ({len(sheets)} proposed sites)</h2>")
     a(
-        "<table><thead><tr><th>rank</th><th>site</th><th>phase</th><th>gain</th><th>cost €</th>"
-        "<th>privacy mask</th><th>review</th></tr></thead><tbody>"
+        "<table><thead><tr><th>rank</th><th>site</th><th>reference</th><th>phase</th>"
+        "<th>gain</th><th>cost €</th><th>privacy mask</th><th>review</th></tr></thead><tbody>"
     )
-    for sid, _, row, _ in sheets:
-        dec = rv.decision(sid) if rv is not None else "pending"
+    for sid, _, row, _, i in sheets:
+        gain = row["marginal_gain"]
+        cost = f"{row['cost_eur']:,.0f}".replace(",", " ")  # the name keeps its commas
         a(
-            f"<tr><td>{int(row['rank'])}</td><td><a href='#site-{esc(sid)}'>{esc(sid)}</a></td>"
-            f"<td>{esc(row['phase'])}</td>"
-            f"<td>{row['marginal_gain']:.2%}</td><td>{row['cost_eur']:,.0f}</td>".replace(",", " ")
-            + f"<td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td>"
-            f"<td>{badge(dec)}</td></tr>"
+            f"<tr><td>{int(row['rank'])}</td><td><a href='#site-{esc(sid)}'>"
+            f"{esc(site_label(res, i))}</a></td><td>{esc(sid)}</td><td>{esc(row['phase'])}</td>"
+            f"<td>{f'{gain:.2%}' if np.isfinite(gain) else 'fixed by review'}</td>"
+            f"<td>{cost}</td><td>{'yes' if bool(row.get('privacy_mask', False)) else 'no'}</td>"
+            f"<td>{badge(str(decisions.at[i, 'decision']))}</td></tr>"
         )
     a("</tbody></table>")
     if sheets:
@@ -501,17 +544,12 @@ def _html_sheets(res: Result, sheets: list, closeups: dict[str, str]) -> str:
             "<p class='small'>Key of the close-ups:</p>"
             + img(closeup_key_png(res), "key of the close-up maps")
         )
-    for sid, rows, row, ll in sheets:
+    for sid, rows, row, ll, i in sheets:
         a(
             f"<section class='sheet' id='site-{esc(sid)}' data-site-id='{esc(sid)}'>"
-            f"<h3>Site {esc(sid)} — rank {int(row['rank'])}, {esc(row['phase'])}</h3>"
-            f"<p class='small'>{ll.y:.6f} N, {ll.x:.6f} E"
-            + (
-                f" — {esc(row['name'])}"
-                if isinstance(row.get("name"), str) and row.get("name")
-                else ""
-            )
-            + "</p>"
+            f"<h3>{esc(site_label(res, i))} — rank {int(row['rank'])}, {esc(row['phase'])}</h3>"
+            f"<p class='small'>site {esc(sid)} (OpenStreetMap reference) — {ll.y:.6f} N, "
+            f"{ll.x:.6f} E</p>"
             f"<div class='cols'><div>{closeups[sid]}</div><div>{kv(rows)}</div></div></section>"
         )
     a("</section>")
@@ -622,7 +660,8 @@ def build_report(
     pdf
         Also render the multi-page PDF (``[output] pdf = true``).
     overview
-        The plan map already drawn by :func:`siteplanner.outputs.plot.plan_map` (drawn here if None).
+        The plan map already drawn by :func:`siteplanner.outputs.plot.plan_map` (drawn here if
+        None).
     overview_png
         That map already rendered as PNG for the HTML (rendered here at ``dpi`` if None).
 
@@ -665,7 +704,7 @@ def build_report(
         html=doc,
         pdf=pdf_buf.getvalue() if pdf else b"",
         figures=figures,
-        site_ids=tuple(sid for sid, *_ in sheets),
+        site_ids=tuple(s[0] for s in sheets),
         closeups=closeups,
     )
 

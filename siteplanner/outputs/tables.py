@@ -212,6 +212,9 @@ def sites_frame(res: Result) -> gpd.GeoDataFrame:
         "name",
     ]
     out = s[cols + ["geometry"]].copy()
+    names = res.figures.addresses.reindex(out.index)
+    out.insert(1, "address", names["address"].fillna("").to_numpy())
+    out.insert(2, "near", names["near"].fillna("").to_numpy())
     out["rank"] = out["rank"].astype("Int64")
     out["covered_weight"] = out["covered_weight"].round(6)
     out["marginal_gain"] = out["marginal_gain"].round(6)

@@ -65,23 +65,31 @@ class _Frame:
 def site_popups(res: Result) -> dict[str, dict[str, Any]]:
     """The figures shown when a site is clicked: site id → label → value (strings)."""
     privacy = res.figures.privacy
-    rv = res.review
+    names = res.figures.addresses
+    decisions = res.decisions.per_site
     s = res.sites
     out: dict[str, dict[str, Any]] = {}
     for i in s.index[s["status"].isin(["existing", "proposed"])]:
         r = s.loc[i]
         sid = str(r["site_id"])
-        d: dict[str, Any] = {"status": r["status"]}
+        d: dict[str, Any] = {"site": names.at[i, "label"] if i in names.index else sid}
+        d["reference (OSM)"] = sid
+        d["status"] = r["status"]
         if r["status"] == "proposed":
             d["rank / phase"] = f"{int(r['rank'])} / {r['phase']}"
             if np.isfinite(r["marginal_gain"]):
                 d["marginal gain"] = f"{r['marginal_gain']:.2%}"
+            else:
+                d["marginal gain"] = "– (fixed by review)"
             d["cost"] = f"{r['cost_eur']:,.0f} €".replace(",", " ")
             funded = r["funded_eur"]
             d["funded"] = f"{funded:,.0f} € ({res.scenario.plan.funded_share:.0%})".replace(
                 ",", " "
             )
-            d["review"] = rv.decision(sid) if rv is not None else "pending"
+            dec = decisions.loc[i]
+            d["review"] = dec["decision"] + (f": {dec['comment']}" if dec["comment"] else "")
+            if dec["moved_from"]:
+                d["moved"] = f"from {dec['moved_from']} by {dec['moved_by_m']:.0f} m"
         d["covers alone"] = f"{r['covered_weight']:.2%} of demand weight"
         n = int(r["covered_incidents"])
         mc = res.scenario.hotspots.min_count_shared
@@ -160,9 +168,10 @@ _JS = (
     " function esc(s){return "
     "String(s).replace(/[&<>\"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]));}\n"
     " window.showSite=function(id){const d=data[id]; if(!d)return;\n"
-    "   let h='<b>Site '+esc(id)+'</b> <a "
+    "   let h='<b>'+esc(d.site||id)+'</b><br>Site '+esc(id)+' <a "
     "href=\"report.html#site-'+encodeURIComponent(id)+'\">sheet</a><table>';\n"
-    "   for(const k in d){h+='<tr><td>'+esc(k)+'</td><td>'+esc(d[k])+'</td></tr>';}\n"
+    "   for(const k in d){if(k==='site')continue; "
+    "h+='<tr><td>'+esc(k)+'</td><td>'+esc(d[k])+'</td></tr>';}\n"
     "   pop.innerHTML=h+'</table>'; pop.style.display='block'; pop.dataset.site=id;};\n"
     " document.querySelectorAll('[data-site]').forEach(el=>el.addEventListener('click"
     "',ev=>{ev.stopPropagation(); showSite(el.dataset.site);}));\n"
@@ -235,6 +244,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
 def _site_svg(res: Result, fr: _Frame, style: dict[str, tuple[str, str]]) -> tuple[str, str, str]:
     """Fields of view, privacy masks and camera markers (with rank labels) of the shown sites."""
     privacy = res.figures.privacy
+    names = res.figures.addresses
     s = res.sites
     shown = s[s["status"].isin(["existing", "proposed"])].sort_values(
         ["status", "rank", "site_id"], kind="stable"
@@ -262,9 +272,11 @@ def _site_svg(res: Result, fr: _Frame, style: dict[str, tuple[str, str]]) -> tup
             f'font-weight="bold">{int(s.at[i, "rank"])}</text>'
         )
         shape = _marker(marker, x, y, col)
+        name = names.at[i, "label"] if i in names.index else ""
+        title = html.escape(f"{name} (site {s.at[i, 'site_id']})" if name else f"site {sid}")
         cams.append(
-            f'<g class="site" data-site="{sid}" id="site-{sid}"><title>site '
-            f"{sid}</title>{shape}{label}</g>"
+            f'<g class="site" data-site="{sid}" id="site-{sid}"><title>{title}</title>'
+            f"{shape}{label}</g>"
         )
     return "".join(fovs), "".join(masks), "".join(cams)
 
@@ -367,7 +379,8 @@ def build_map(res: Result) -> str:
         for ph in phases
     )
     layers.append(("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", cams, True))
-    popup_json = json.dumps(popups, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    # the sites in their order, each popup's rows in the sheet's order (the name first)
+    popup_json = json.dumps(popups, ensure_ascii=False).replace("</", "<\\/")
     doc = _document(res, layers, popup_json, w, h)
     log.info(
         "build_map: %d layer(s), %d site(s), %.1f MB", len(layers), len(popups), len(doc) / 1e6

@@ -59,12 +59,12 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
     )
     if sc.camera.coverage == "network":
         A = cov.network_coverage_matrix(
-            town.graph, sites["node"].tolist(), demand.xy, range_m=range_m
+            cands.graph, sites["node"].tolist(), demand.xy, range_m=range_m
         )
     else:
         A = cov.coverage_matrix(fov.polygons, demand.xy)
     existing = existing_views(sites, fov, n_headings=sc.camera.n_headings, model=model)
-    sites = _view_columns(sites, fov, town, ranges, range_m)
+    sites = _view_columns(sites, fov, cands.graph, ranges, range_m)
     masks = privacy_figures(sites, fov, town, ranges["recognition"])
     counts: dict[str, Any] = {"coverage_nonzeros": int(A.nnz)}
     A_day, lit_streets = A, None
@@ -117,9 +117,10 @@ def existing_views(
 
 
 def _view_columns(
-    sites: gpd.GeoDataFrame, fov: cov.FieldsOfView, town: io.Town, ranges, range_m: float
+    sites: gpd.GeoDataFrame, fov: cov.FieldsOfView, graph: Any, ranges, range_m: float
 ) -> gpd.GeoDataFrame:
-    """Heading, field of view, ranges and network reach of each site."""
+    """Heading, field of view, ranges and network reach of each site (along ``graph``, the
+    candidates' network: a moved site's reach starts where it stands)."""
     sites["heading_deg"] = np.round(fov.heading_deg, 1)
     # a camera's own field of view counts with its known heading, or when it sees all round
     own_fov = sites["fixed_fov_deg"].to_numpy(float)
@@ -134,7 +135,7 @@ def _view_columns(
     )
     sites["range_m"] = round(range_m, 1)
     sites["reach_m"] = np.round(
-        cand.network_reach_m(town.graph, sites["node"].tolist(), distance_m=150.0), 0
+        cand.network_reach_m(graph, sites["node"].tolist(), distance_m=150.0), 0
     )
     for lvl, r in ranges.items():
         sites[f"{lvl}_m"] = round(r, 1)

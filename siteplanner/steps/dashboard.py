@@ -162,10 +162,16 @@ def _instead(res: Result, site_id: str, *, moved: bool = False) -> str:
 def review_effects(res: Result) -> pd.DataFrame:
     """Each review decision and its effect on this run's plan (empty when there is no review)."""
     rv = res.review
-    cols = ["site_id", "decision", "comment", "reviewer", "date", "effect"]
+    cols = ["site", "site_id", "decision", "comment", "reviewer", "date", "effect"]
     if rv is None:
         return pd.DataFrame(columns=cols)
     s = res.sites.set_index("site_id")
+    names = res.figures.addresses
+    label = {
+        str(res.sites.at[i, "site_id"]): str(names.at[i, "label"])
+        for i in names.index
+        if i in res.sites.index
+    }
     rows = []
     for r in rv.rows:
         st = s["status"].get(r.site_id)
@@ -187,9 +193,12 @@ def review_effects(res: Result) -> pd.DataFrame:
             if mid in s.index:
                 cw0 = s["covered_weight"].get(r.site_id, np.nan)
                 cw1 = s.at[mid, "covered_weight"]
+                moved_m = s.geometry[mid].distance(s.geometry[r.site_id])
                 eff = (
-                    f"evaluated at the new position as {mid}: covers {cw1:.2%} of demand weight "
-                    f"(was {cw0:.2%}); status {s.at[mid, 'status']}"
+                    f"evaluated at the new position ({label.get(mid, mid)}, {moved_m:.0f} m "
+                    f"away) as {mid}: covers {cw1:.2%} of demand weight"
+                    + (f" (was {cw0:.2%})" if np.isfinite(cw0) else "")
+                    + f"; status {s.at[mid, 'status']}"
                 )
             else:
                 eff = "moved position not evaluated (outside the study area?)"
@@ -198,6 +207,7 @@ def review_effects(res: Result) -> pd.DataFrame:
             eff = "no decision yet: the site stays as the optimiser proposed it"
         rows.append(
             {
+                "site": label.get(r.site_id, ""),
                 "site_id": r.site_id,
                 "decision": r.decision,
                 "comment": r.comment,

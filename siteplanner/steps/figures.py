@@ -1,7 +1,11 @@
 """Step 8, ``figures``: what the outputs show beyond the plan, computed once.
 
 - the L251-3 privacy figures of every existing and proposed site (:func:`site_privacy`);
-- each site's address, the nearest named street (:func:`nearest_street_names`);
+- each site's name as a référent sûreté says it: the address or crossing and the nearest
+  landmark (:func:`siteplanner.town.addresses.site_addresses`), for the shown and reviewed
+  sites;
+- the plan map's frame: its extent, scale bar and the zoom panel's window over the densest
+  cluster of proposed sites (:func:`map_frame`);
 - the hotspot segments: the window's incidents counted on the streets, small counts blanked so
   that no single incident can be located (:func:`hotspot_segments`);
 - the town entrances (a proposition to the State partner), the outcome of every field note of
@@ -20,13 +24,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siteplanner.town import entrances as entrances_mod
+from siteplanner.town import addresses as addresses_mod, entrances as entrances_mod
 from siteplanner.coverage import evidence
 from siteplanner.town import field_notes, load as io, lighting
 from siteplanner.hotspots import forecast as hotspots
 from siteplanner.optimise import phases as optimise
 from siteplanner.coverage.privacy import Privacy, privacy_action
-from siteplanner.result import Coverage, Demand, Figures, Inputs, Patrols, PhasePlans
+from siteplanner.result import Coverage, Demand, Figures, Inputs, MapFrame, Patrols, PhasePlans
 from siteplanner.scenario import Scenario
 from siteplanner.vocab import LAPI_NOTE
 from siteplanner.steps import night as night_mod
@@ -45,7 +49,23 @@ def figures(
     streets = inputs.streets
     shown = _shown(sites)
     privacy = site_privacy(sites, cov.privacy_masks, sc.candidates.privacy_policy, town.crs)
-    addresses = pd.Series(nearest_street_names(shown.geometry, streets), index=shown.index)
+    named = sites[sites.index.isin(shown.index) | _reviewed(sites, plans)]
+    addresses = addresses_mod.site_addresses(
+        named.geometry,
+        town.graph,
+        streets,
+        town.pois,
+        house_numbers=town.extras.get("house_numbers"),
+    )
+    prop = sites[sites["status"] == "proposed"]
+    range_m = float(cov.fov.range_m)
+    frame = map_frame(  # a cluster within 12 ranges; framed with a range around its sites
+        town.area,
+        np.column_stack([prop.geometry.x, prop.geometry.y]),
+        side_m=max(12 * range_m, 350.0),
+        pad_m=range_m,
+        min_side_m=max(4 * range_m, 200.0),
+    )
     segments = hotspot_segments(
         town, streets, demand.window_incidents, demand.grid, sc, synthetic=inputs.synthetic
     )
@@ -64,6 +84,7 @@ def figures(
     return Figures(
         privacy=privacy,
         addresses=addresses,
+        map_frame=frame,
         hotspot_segments=segments,
         entrances=entrances,
         entrances_table=entrances_table,
@@ -88,6 +109,130 @@ def _shown(sites: pd.DataFrame) -> pd.DataFrame:
     """The existing and proposed sites, in the order every output lists them."""
     s = sites[sites["status"].isin(["existing", "proposed"])]
     return s.sort_values(["status", "rank", "site_id"], kind="stable")
+
+
+def _reviewed(sites: pd.DataFrame, plans: PhasePlans) -> np.ndarray:
+    """Which sites the review file names (their sheets say where a moved site came from)."""
+    out = plans.review_outcomes
+    ids = set(out["site_id"].astype(str)) if len(out) else set()
+    return sites["site_id"].astype(str).isin(ids).to_numpy()
+
+
+def densest_window(xy: np.ndarray, side_m: float) -> tuple[float, float, float, float] | None:
+    """The square of side ``side_m`` that holds the most points (centred on one of their means).
+
+    Returns ``(xmin, ymin, xmax, ymax)``, or None without points.
+    """
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    if not len(xy):
+        return None
+    half = side_m / 2
+    near = (np.abs(xy[:, None, 0] - xy[None, :, 0]) <= half) & (
+        np.abs(xy[:, None, 1] - xy[None, :, 1]) <= half
+    )
+    best = int(np.argmax(near.sum(axis=1)))
+    cx, cy = xy[near[best]].mean(axis=0)
+    return cx - half, cy - half, cx + half, cy + half
+
+
+def _nice_length(span_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 × 10^n m), at most a fifth of ``span_m``."""
+    target = span_m / 5
+    base = 10 ** np.floor(np.log10(target))
+    return float(max(b * base for b in (1, 2, 5) if b * base <= target))
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _bar_box(extent: tuple, bar: tuple) -> tuple[float, float, float, float]:
+    """The room a scale bar and its label take (the label stands above the bar)."""
+    w, h = extent[2] - extent[0], extent[3] - extent[1]
+    x, y, length = bar
+    return x - 0.01 * w, y - 0.01 * h, x + length + 0.01 * w, y + 0.075 * h
+
+
+#: The zoom panel of the plan map is about this share of the map's size on the page: a window
+#: wider than this share of the map would not magnify it.
+ZOOM_SHARE = 1 / 3
+
+
+def _in(xy: np.ndarray, win: tuple) -> np.ndarray:
+    x, y = xy[:, 0], xy[:, 1]
+    return (x >= win[0]) & (x <= win[2]) & (y >= win[1]) & (y <= win[3])
+
+
+def _count_in(xy: np.ndarray, win: tuple) -> int:
+    return int(_in(xy, win).sum())
+
+
+def map_frame(
+    area: Any,
+    proposed_xy: np.ndarray,
+    *,
+    side_m: float,
+    pad_m: float = 0.0,
+    min_side_m: float | None = None,
+    margin_m: float = 60.0,
+) -> MapFrame:
+    """The plan map's extent, scale bar and zoom window (computed once; the map draws them).
+
+    The extent is the study area with ``margin_m`` around it. The densest cluster of proposed
+    sites is the square of ``side_m`` that holds the most (:func:`densest_window`); the zoom
+    window frames it: the square around its sites with ``pad_m`` around them, at least
+    ``min_side_m`` and at most ``side_m`` wide (None: ``side_m`` always), moved inside the
+    extent. The zoom is left out when no two proposed sites make a cluster, when the study
+    area is not larger than the window in both directions, or when the window spans more than
+    :data:`ZOOM_SHARE` of the map (the panel, about that share of the map's size on the page,
+    would show the cluster no larger than the map itself does). The scale bar stands in the
+    lower left corner; when the window covers that corner, the window moves up or right off
+    the bar if it keeps every site of its cluster, else the bar goes to the lower right
+    corner, else to the upper left one (the north arrow is upper right).
+    """
+    extent = tuple(float(v) for v in area.buffer(margin_m).bounds)
+    x0, y0, x1, y1 = extent
+    w, h = x1 - x0, y1 - y0
+    length = _nice_length(w)
+    corners = [
+        (x0 + 0.04 * w, y0 + 0.04 * h, length),
+        (x1 - 0.04 * w - length, y0 + 0.04 * h, length),
+        (x0 + 0.04 * w, y1 - 0.1 * h, length),
+    ]
+    ax0, ay0, ax1, ay1 = area.bounds
+    xy = np.asarray(proposed_xy, float).reshape(-1, 2)
+    win = densest_window(xy, side_m)
+    side = float(side_m)
+    if win is not None and min_side_m is not None:  # the square around the cluster's sites
+        c = xy[_in(xy, win)]
+        lo, hi = c.min(axis=0), c.max(axis=0)
+        side = float(np.clip((hi - lo).max() + 2 * pad_m, min(min_side_m, side_m), side_m))
+        cx, cy = (lo + hi) / 2
+        win = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    if (
+        win is None
+        or _count_in(xy, win) < 2
+        or side >= min(ax1 - ax0, ay1 - ay0)
+        or side > max(w, h) * ZOOM_SHARE
+    ):
+        return MapFrame(extent, corners[0], None, 0, side)
+    dx = max(x0 - win[0], 0.0) - max(win[2] - x1, 0.0)  # inside the extent
+    dy = max(y0 - win[1], 0.0) - max(win[3] - y1, 0.0)
+    win = (win[0] + dx, win[1] + dy, win[2] + dx, win[3] + dy)
+    bar, box = corners[0], _bar_box(extent, corners[0])
+    if _overlap(win, box):
+        n = _count_in(xy, win)
+        shifts = sorted(
+            [(box[3] - win[1], 0.0, box[3] - win[1]), (box[2] - win[0], box[2] - win[0], 0.0)]
+        )
+        moved = [(win[0] + mx, win[1] + my, win[2] + mx, win[3] + my) for _, mx, my in shifts]
+        moved = [m for m in moved if m[2] <= x1 and m[3] <= y1 and _count_in(xy, m) >= n]
+        free = [c for c in corners[1:] if not _overlap(win, _bar_box(extent, c))]
+        if moved:
+            win = moved[0]
+        elif free:
+            bar = free[0]
+    return MapFrame(extent, bar, tuple(float(v) for v in win), _count_in(xy, win), side)
 
 
 def site_privacy(
@@ -123,32 +268,6 @@ def site_privacy(
         )
         geoms.append(p.mask)
     return gpd.GeoDataFrame(pd.DataFrame(rows, index=shown.index), geometry=geoms, crs=crs)
-
-
-def nearest_street_names(
-    points: gpd.GeoSeries, edges: gpd.GeoDataFrame, *, max_distance_m: float = 150.0
-) -> list[str]:
-    """The name of the nearest named street of each point ("" when none within ``max_distance_m``).
-
-    Parameters
-    ----------
-    points
-        Points in the edges' CRS.
-    edges
-        Street edges with a ``name`` column (e.g. :func:`siteplanner.town.load.edges_gdf`).
-    max_distance_m
-        Farther streets are not used as an address.
-    """
-    named = edges[edges["name"].notna() & (edges["name"].astype(str) != "")]
-    if named.empty or len(points) == 0:
-        return [""] * len(points)
-    tree = shapely.STRtree(named.geometry.values)
-    idx = tree.query_nearest(points.values, max_distance=max_distance_m, all_matches=False)
-    out = [""] * len(points)
-    names = named["name"].astype(str).to_numpy()
-    for p, e in zip(idx[0], idx[1]):
-        out[int(p)] = names[int(e)]
-    return out
 
 
 def hotspot_segments(

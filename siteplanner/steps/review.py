@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from siteplanner._errors import InputError
 from siteplanner.result import Candidates, Coverage, Decisions, Inputs
 from siteplanner.scenario import Scenario
 
@@ -29,6 +30,7 @@ def review(inputs: Inputs, cands: Candidates, cov: Coverage) -> Decisions:
     rejected = np.isin(ids, sorted(rv.rejected | set(rv.moved))) if rv else none
     fixed = np.flatnonzero(existing | (accepted & ~rejected))
     empty = np.asarray([p.is_empty for p in cov.fov.polygons])
+    refuse_blind_moves(rv, ids, empty)
     privacy_out = (
         (sc.candidates.privacy_policy == "exclude")
         & sites["privacy_mask"].to_numpy(bool)
@@ -59,7 +61,74 @@ def review(inputs: Inputs, cands: Candidates, cov: Coverage) -> Decisions:
         excluded=excluded,
         radius_m=radius_m,
         counts=counts,
+        per_site=site_decisions(sites, rv),
     )
+
+
+def refuse_blind_moves(review, site_ids: np.ndarray, empty: np.ndarray) -> None:
+    """A position the référent sûreté moved a site to must see something: else one error.
+
+    A position on a street outside buildings sees at least its street; one that sees nothing
+    (walls or terrain block every heading) would be a blind camera fixed in the plan.
+    """
+    if review is None or not review.moved:
+        return
+    blind = []
+    for sid, (lon, lat) in sorted(review.moved.items()):
+        pos = np.flatnonzero(site_ids == f"{sid}-M")
+        if len(pos) and empty[pos[0]]:
+            row = review.row(sid)
+            blind.append(
+                f"line {row.line if row is not None else '?'} (site {sid}): the moved point "
+                f"{lon:.7f}, {lat:.7f} sees nothing (walls or terrain block every heading); "
+                "move it onto the open street"
+            )
+    if blind:
+        raise InputError(f"{review.source}: " + "; ".join(blind))
+
+
+def site_decisions(sites: gpd.GeoDataFrame, review) -> pd.DataFrame:
+    """The référent sûreté's decision on each site, as its sheet and popup show it.
+
+    Indexed like ``sites``: ``decision`` (``accept``, ``reject``, ``move`` or ``pending``),
+    ``comment``, ``reviewer``, ``date`` (as written in the review file), ``moved_from`` (for
+    a moved site ``<site_id>-M``, the site it was moved from, else "") and ``moved_by_m`` (the
+    distance moved, 0 for the others). A moved site carries its original's decision, ``move``:
+    never ``pending``.
+    """
+    ids = sites["site_id"].astype(str).to_numpy()
+    out = pd.DataFrame(
+        {
+            "decision": "pending",
+            "comment": "",
+            "reviewer": "",
+            "date": "",
+            "moved_from": "",
+            "moved_by_m": 0.0,
+        },
+        index=sites.index,
+    )
+    if review is None:
+        return out
+    where = {sid: i for i, sid in zip(sites.index, ids)}
+    for r in review.rows:
+        targets = [r.site_id] + ([f"{r.site_id}-M"] if r.decision == "move" else [])
+        for sid in targets:
+            if sid not in where:
+                continue
+            i = where[sid]
+            out.loc[i, ["decision", "comment", "reviewer", "date"]] = [
+                r.decision,
+                r.comment,
+                r.reviewer,
+                r.date,
+            ]
+            if sid != r.site_id and r.site_id in where:
+                out.at[i, "moved_from"] = r.site_id
+                out.at[i, "moved_by_m"] = round(
+                    float(sites.geometry.loc[i].distance(sites.geometry.loc[where[r.site_id]])), 1
+                )
+    return out
 
 
 def review_radius_m(sc: Scenario, ranges: dict[str, float]) -> float:

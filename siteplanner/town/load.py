@@ -87,6 +87,9 @@ class Town:
         no camera site stands on one alone).
     source
         The extract's file name and date information, for attribution.
+    extras
+        ``camera_features`` (the OSM cameras' tags), ``house_numbers`` (the OSM addresses:
+        ``street``, ``housenumber``, point) and ``warnings`` (what the first load warned about).
     """
 
     name: str
@@ -685,6 +688,7 @@ def _build_town(
         crs="EPSG:4326",
     ).to_crs(crs)
     below = below[below.intersects(buffered)].reset_index(drop=True)
+    numbers = house_numbers(feats, crs)
     return Town(
         name=name,
         crs=crs,
@@ -694,8 +698,32 @@ def _build_town(
         pois=pois,
         source=osm_path.name,
         margin_m=margin_m,
-        extras={"camera_features": cams, "underground_ways": below},
+        extras={
+            "camera_features": cams,
+            "underground_ways": below,
+            "house_numbers": numbers[numbers.within(buffered)],
+        },
     )
+
+
+def house_numbers(features: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    """The OSM addresses of the features (``addr:street``, ``addr:housenumber``) as points.
+
+    Returns ``street``, ``housenumber`` and the feature's representative point, in ``crs``
+    (the site names of :mod:`siteplanner.town.addresses` read them: "12 avenue X").
+    """
+    street, number = _col(features, "addr:street"), _col(features, "addr:housenumber")
+    ok = street.notna() & number.notna()
+    f = features[ok.to_numpy(bool)]
+    out = gpd.GeoDataFrame(
+        {
+            "street": street[ok].astype(str).to_numpy(),
+            "housenumber": number[ok].astype(str).to_numpy(),
+        },
+        geometry=f.geometry.representative_point().to_numpy(),
+        crs=features.crs,
+    )
+    return out.to_crs(crs).reset_index(drop=True)
 
 
 def scenario_town(sc: Any) -> Town:
