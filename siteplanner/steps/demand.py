@@ -85,7 +85,8 @@ def demand(inputs: Inputs) -> Demand:
 def window_incidents(
     sc: Scenario, inc: gpd.GeoDataFrame, tw: windows.TimeWindow
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
-    """The incidents of the hotspot window, their category weights, and how many have no hour."""
+    """The incidents of the hotspot window, their weights (category weight × the row's own
+    ``weight``), and how many have no hour."""
     win = inc[incidents.window_mask(inc, tw)].reset_index(drop=True)
     if len(win) == 0:
         raise InputError(
@@ -93,10 +94,19 @@ def window_incidents(
             "check [[incidents]] files and [hotspots.window]"
         )
     cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+    cat_w = cat_w * row_weights(win)
     n_no_hour = (
         int((win["time_precision"] == "date").sum()) if "time_precision" in win.columns else 0
     )
     return win, cat_w, n_no_hour
+
+
+def row_weights(win: gpd.GeoDataFrame) -> np.ndarray:
+    """Each incident's own weight (a file's ``weight`` column, e.g. a count of offences; 1
+    without one)."""
+    if "weight" not in win.columns:
+        return np.ones(len(win))
+    return win["weight"].fillna(1.0).to_numpy(float)
 
 
 def hotspot_grid(
