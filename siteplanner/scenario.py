@@ -331,7 +331,17 @@ class Window(_Model):
 
 
 class Hotspots(_Model):
-    method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
+    method: Literal[
+        "default", "kde", "count_grid", "near_repeat", "segment_counts", "network_kde"
+    ] = Field(
+        "default",
+        description="default: the grid or street-segment method an inner temporal split of "
+        "the incidents picks (recorded in summary.json); a grid method (kde, count_grid, "
+        "near_repeat) or a street method (segment_counts, network_kde) imposes one",
+    )
+    segment_m: Annotated[float, Field(gt=0, le=50)] = Field(
+        50.0, description="longest street segment of the forecast on the streets (m)"
+    )
     cell_m: Positive | None = Field(
         None, description="grid cell (m); default: from the area and the incident count"
     )
