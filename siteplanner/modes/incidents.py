@@ -211,6 +211,8 @@ def build(sc: Scenario) -> IncidentMaps:
     x0, y0, x1, y1 = area.bounds
     bounds = (np.floor(x0), np.floor(y0), np.ceil(x1), np.ceil(y1))
     grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=area, window=tw.name)
+    for msg in grid.params.get("warnings", []):
+        log.warning("hotspot surface: %s", msg)
     ind = indicators(win, cat_w, grid, area, min_count=sc.hotspots.min_count_shared)
     counts = {
         "incidents": len(inc),
@@ -248,6 +250,7 @@ def summary(res: IncidentMaps) -> dict[str, Any]:
         "hotspot_params": {
             k: v for k, v in res.grid.params.items() if isinstance(v, (int, float, str, type(None)))
         },
+        "hotspot_warnings": list(res.grid.params.get("warnings", [])),
         "data": {
             "incident_files": sorted(set(res.incidents["file"])) if len(res.incidents) else []
         },
