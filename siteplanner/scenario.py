@@ -681,6 +681,11 @@ class Output(_Model):
         "quantiles",
         description="hotspot classes of map.png: quantiles or Fisher-Jenks natural breaks",
     )
+    hotspot_layer: Literal["streets", "grid"] = Field(
+        "streets",
+        description="hotspots on map.png: the forecast's street segments coloured by class "
+        "(top 1 %, 1-5 %, 5-10 % of the street length), or the grid surface's cells",
+    )
     review: Path | None = Field(
         None, description="review.csv of the référent sûreté (default: next to the scenario)"
     )
