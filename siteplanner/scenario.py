@@ -339,9 +339,6 @@ class Hotspots(_Model):
         "the incidents picks (recorded in summary.json); a grid method (kde, count_grid, "
         "near_repeat) or a street method (segment_counts, network_kde) imposes one",
     )
-    segment_m: Annotated[float, Field(gt=0, le=50)] = Field(
-        50.0, description="longest street segment of the forecast on the streets (m)"
-    )
     cell_m: Positive | None = Field(
         None, description="grid cell (m); default: from the area and the incident count"
     )
@@ -351,6 +348,9 @@ class Hotspots(_Model):
     street_spacing_m: Annotated[float, Field(gt=0, le=10)] = 5.0
     window: Window = Window()
     min_count_shared: Annotated[int, Field(ge=1)] = 3
+    segment_m: Annotated[float, Field(gt=0, le=50)] = Field(
+        50.0, description="longest street segment of the forecast on the streets (m)"
+    )
 
 
 #: A key of ``[weights.sensitive]``: a sensitive place kind, or ``qpv``.
