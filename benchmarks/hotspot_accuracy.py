@@ -1,13 +1,16 @@
-"""How well each hotspot method predicts held-out incidents (PAI, PEI at 1, 5, 10 % of the area).
+"""How well the hotspot forecast predicts held-out incidents, on grids and on streets (#23).
 
-Run: ``python benchmarks/hotspot_accuracy.py``
+Run: ``python benchmarks/hotspot_accuracy.py [--dataset NAME ...]`` (all data sets by default;
+one at a time on a busy machine). It prints one line per data set, level and kind::
 
-Every incident file is read through the scenario reader, as ``siteplanner run`` reads it:
-the example scenarios ``scenarios/examples/*.toml`` (their mapping lines only) and
-``scenarios/beausoleil.toml``; positions are projected to the UTM zone of the data. The default
-method is the pipeline's own call (:func:`siteplanner.steps.demand.hotspot_grid`: the training
-incidents' times, so it trains on the earlier part and validates on the later one, and category
-weights, here all 1 because PAI counts incidents), on 100 m cells like the baselines.
+    RESULT dataset=… level=5 kind=grid pai_default=… pai_best_baseline=… best_baseline=…
+
+and merges each data set's lines into ``benchmarks/results/hotspot_accuracy.json`` and the table
+``benchmarks/results/hotspot_accuracy.md`` (a data set run again replaces its old lines).
+
+Every incident file is read through the scenario reader, as ``siteplanner run`` reads it: the
+example scenarios ``scenarios/examples/*.toml`` (their mapping lines only) and
+``scenarios/beausoleil.toml``; positions are projected to the UTM zone of the data.
 
 Data sets (all real except the last):
 
@@ -16,20 +19,28 @@ Data sets (all real except the last):
 - DansMaRue Paris reports (dates without hour), train to 2024-05, test 2024-06 to 2024-09.
 - Paris BAAC road-injury accidents 2019 (no date), one point per accident (the rows of the
   persons of one accident share its position), seeded 50/50 split.
-- libpysal geodanet crimes (Arizona State Plane feet → EPSG:26949 metres), seeded 50/50 split;
-  also scored on its street network (``streets.shp``) with lixels.
-- Synthetic Beausoleil ``data/incidents/beausoleil_synthetic_2021-2023.csv``: train 2021–2022,
-  test 2023 (WGS84 → EPSG:32632); skipped with a message if the file is absent.
+- libpysal geodanet crimes (Arizona State Plane feet → EPSG:26949 metres), seeded 50/50 split,
+  with its street network (``streets.shp``).
+- Synthetic Beausoleil ``data/incidents/beausoleil_synthetic_2021-2023.csv`` on the town's OSM
+  streets: train 2021–2022, test 2023; skipped with a message if the file is absent.
 
-Study area (planar): the 100 m cells whose centre lies inside the convex hull of all the data
-set's incidents (training and test), the same cells for every method and baseline. PAI at share
-*s* flags the best-scoring cells covering *s* of that area (ties at the threshold taken in part,
-the expected value of a random tie-break); PEI = PAI / the PAI of the best possible cells.
-Network: lixels of 25 m on the street network, area = street length.
+**kind=grid** (every data set): the 100 m cells whose centre lies inside the convex hull of all
+the data set's incidents; PAI at share *s* flags the best-scoring cells covering *s* of that area
+(ties taken in part). The default is the pipeline's planar surface
+(:func:`siteplanner.steps.demand.hotspot_grid`: the training times, category weights all 1);
+baselines: uniform, the naive 100 m count grid, planar quartic KDE with Scott's rule bandwidth
+and with a fixed 150 m radius (near repeat is shown, not a baseline).
 
-Baselines: uniform (PAI 1), the naive 100 m count grid, planar quartic KDE with Scott's rule
-bandwidth and with a fixed 150 m radius. The default method (``siteplanner.hotspots.default_grid``)
-sees only the training incidents.
+**kind=street** (the data sets with a street network: geodanet, Beausoleil; the other cities have
+no OSM extract here, so their street lines say ``skipped``): the walk network cut into segments of
+≤ 50 m (:func:`siteplanner.hotspots.segments.street_segments`); PAI_net at share *s* of the street
+length = (share of test incidents within 25 m of the flagged segments) / (share of street length
+flagged). The default is the pipeline's choice (:func:`siteplanner.hotspots.segments.
+choose_forecast` with :func:`siteplanner.steps.demand.forecast_grids`: grid and segment methods,
+picked by an inner temporal split of the training incidents only); the baselines are the grid
+methods above projected onto the segments (the mean of the cells along each segment). Uniform
+scores the share of test incidents within 25 m of a street (below 1 where incidents are geocoded
+to parcels away from the street centre lines, as in geodanet).
 """
 
 from __future__ import annotations
@@ -65,13 +76,22 @@ SHARED = next(
 )
 from siteplanner.hotspots.grids import count_grid
 from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.grids import kde_grid
-from siteplanner.hotspots.grids import sample_grid
 from siteplanner.hotspots.metrics import pai
 from siteplanner.hotspots.metrics import pei
-from siteplanner.hotspots.streets import gi_star
-from siteplanner.hotspots.streets import lixelize
-from siteplanner.hotspots.streets import network_kde
+from siteplanner.hotspots.segments import NEAR_M  # noqa: E402
+from siteplanner.hotspots.segments import choose_forecast  # noqa: E402
+from siteplanner.hotspots.segments import grid_on_segments  # noqa: E402
+from siteplanner.hotspots.segments import net_test  # noqa: E402
+from siteplanner.hotspots.segments import pai_net  # noqa: E402
+from siteplanner.hotspots.segments import street_segments  # noqa: E402
+from siteplanner.steps.demand import forecast_grids  # noqa: E402
+
+try:
+    from _results import write as write_md  # noqa: E402
+except ImportError:
+    from benchmarks._results import write as write_md  # noqa: E402
+
+RESULTS_JSON = ROOT / "benchmarks" / "results" / "hotspot_accuracy.json"
 
 CELL_M = 100.0
 SHARES = (0.01, 0.05, 0.10)
@@ -243,105 +263,240 @@ def evaluate_planar(xy, inc, train, sc, *, cell_m=CELL_M):
     return rows, info
 
 
-def evaluate_network(lixel_m=25.0):
-    crimes, streets = _geodanet()
-    _, _, train, _, _ = load_geodanet()
-    xy = shapely.get_coordinates(crimes.geometry.to_numpy())
-    lix = lixelize(streets, lixel_m=lixel_m)
-    tree = shapely.STRtree(np.asarray(lix.geometry))
-    snap = tree.nearest(shapely.points(xy[~train]))
-    test = np.bincount(snap, minlength=len(lix)).astype(float)
-    area = lix["length"].to_numpy()
-    centres = shapely.get_coordinates(
-        shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True)
-    )
-    tr = xy[train]
-    hull, bounds, _ = study_grid(np.vstack([xy, centres]), 10.0)
-    surfaces = {"uniform": np.zeros(len(lix))}
-    nk = network_kde(streets, tr, lixel_m=lixel_m, bandwidth_m=100.0)
-    surfaces["count per lixel"] = nk["count"].to_numpy() / area
-    surfaces["planar kde_150m at lixel"] = sample_grid(
-        kde_grid(tr, bounds=bounds, cell_m=10.0, bandwidth_m=150.0), centres
-    )
-    for bw in (100.0, 200.0, 400.0):
-        surfaces[f"network_kde {bw:.0f} m"] = network_kde(
-            streets, tr, lixel_m=lixel_m, bandwidth_m=bw
-        )["intensity"].to_numpy()
-    surfaces["gi_star z (count, 200 m band)"] = (
-        gi_star(nk, value_col="count", distance_m=200.0).fillna(0).to_numpy()
-    )
-    return [score_row(s, area, test, name) for name, s in surfaces.items()], {
-        "lixels": len(lix),
-        "km": area.sum() / 1000,
-        "n_test": int(test.sum()),
+def _geodanet_streets(xy_all):
+    _, streets = _geodanet()
+    area = shapely.convex_hull(shapely.multipoints(xy_all)).buffer(NEAR_M)
+    return streets, area
+
+
+def _beausoleil_streets(sc, crs):
+    from siteplanner.town import load as town_io
+
+    town = town_io.scenario_town(sc)
+    edges = town_io.edges_gdf(town.graph, town.crs)
+    area = town.area
+    if str(town.crs) != str(crs):
+        edges = edges.to_crs(crs)
+        area = gpd.GeoSeries([area], crs=town.crs).to_crs(crs).iloc[0]
+    return edges, area
+
+
+def evaluate_street(xy, inc, train, sc, edges, area, *, cell_m=CELL_M):
+    """PAI_net of the pipeline's street forecast and of the grid baselines projected."""
+    seg = street_segments(edges, area=area)
+    inside = seg["inside"].to_numpy()
+    study = seg[inside].reset_index(drop=True)
+    test = net_test(study, xy[~train])
+    tr_inc = inc[train].reset_index(drop=True)
+    _, bounds, _ = study_grid(np.vstack([xy, seg[["x", "y"]].to_numpy()]), cell_m)
+    sc_cell = sc.model_copy(update={"hotspots": sc.hotspots.model_copy(update={"cell_m": cell_m})})
+    ones = np.ones(len(tr_inc))
+    grids = forecast_grids(sc_cell, tr_inc, ones, bounds=bounds, area=area, window="train")
+    dated = tr_inc["datetime"].notna().any()
+    times = tr_inc["datetime"] if dated else None
+    f = choose_forecast(seg, xy[train], times, ones, grids=grids, area_m2=area.area)
+    every = np.ones(len(tr_inc), bool)
+    surfaces = {"uniform": np.zeros(len(study))}
+    for name, key in (("count_grid", "count_grid"), ("kde_rule", "kde"), ("kde_150m", "kde_150m")):
+        surfaces[name] = grid_on_segments(grids[key](every), seg)[inside]
+    for method, params in (
+        ("segment_counts", {}),
+        ("network_kde", {"bandwidth_m": 100.0}),
+    ):
+        fixed = choose_forecast(
+            seg, xy[train], times, ones, grids={}, area_m2=area.area, method=method, params=params
+        )
+        surfaces[f"{method} (fixed)"] = fixed.segments["score"].to_numpy()[inside]
+    surfaces["default"] = f.segments["score"].to_numpy()[inside]
+    rows = []
+    for name, sc_ in surfaces.items():
+        p = pai_net(sc_, test, SHARES)
+        rows.append({"method": name, **{f"PAI@{s:.0%}": v for s, v in zip(SHARES, p)}})
+    info = {
+        "segments": int(inside.sum()),
+        "km": float(study["length"].sum() / 1000),
+        "n_test": int((~train).sum()),
+        "near_street": float(np.isin(np.arange((~train).sum()), test.incident).mean()),
+        "default": f.summary(),
     }
+    return rows, info
 
 
-def print_table(title, rows):
+def print_table(title, rows, *, pei_cols=True):
     print(f"\n## {title}")
-    cols = ["method"] + [f"PAI@{s:.0%}" for s in SHARES] + [f"PEI@{s:.0%}" for s in SHARES]
+    cols = ["method"] + [f"PAI@{s:.0%}" for s in SHARES]
+    cols += [f"PEI@{s:.0%}" for s in SHARES] if pei_cols else []
     print(f"{cols[0]:<32}" + "".join(f"{c:>9}" for c in cols[1:]))
     for r in rows:
         print(f"{r['method']:<32}" + "".join(f"{r[c]:>9.2f}" for c in cols[1:]))
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore", FutureWarning)
-    datasets = [
-        ("vancouver_2020", load_vancouver),
-        ("chicago_assaults", load_chicago),
-        ("dansmarue_paris", load_dansmarue),
-        ("paris_baac_2019", load_paris),
-        ("geodanet_crimes", load_geodanet),
-        ("beausoleil_synthetic", load_beausoleil),
-    ]
-    results = []
-    for name, loader in datasets:
-        t0 = time.perf_counter()
-        loaded = loader()
-        if loaded is None:
-            print(
-                f"\n## {name}: skipped "
-                "(data/incidents/beausoleil_synthetic_2021-2023.csv is absent)"
-            )
+def result_lines(name: str, kind: str, rows: list[dict] | None) -> list[dict]:
+    """One record per level: the default and the best baseline (PAI at that level)."""
+    out = []
+    for share in SHARES:
+        level = int(round(share * 100))
+        if rows is None:
+            out.append({"dataset": name, "level": level, "kind": kind, "skipped": True})
             continue
-        xy, inc, train, sc, split = loaded
-        rows, info = evaluate_planar(xy, inc, train, sc)
-        print_table(
-            f"{name}: {split}; {info['n_train']} train / {info['n_test']} test incidents; "
-            f"study area {info['cells']} cells of {CELL_M:.0f} m "
-            f"({info['area_km2']:.1f} km², convex hull of all incidents)",
-            rows,
+        key = f"PAI@{share:.0%}"
+        d = next(r[key] for r in rows if r["method"] == "default")
+        base = [r for r in rows if r["method"].split(" ")[0] in BASELINES]
+        best = max(base, key=lambda r: r[key])
+        out.append(
+            {
+                "dataset": name,
+                "level": level,
+                "kind": kind,
+                "pai_default": round(d, 2),
+                "pai_best_baseline": round(best[key], 2),
+                "best_baseline": best["method"].split(" ")[0],
+            }
         )
-        p = info["default"]
-        hl = p["half_life_days"]
-        print(
-            f"default chose alpha={p['alpha']}, bandwidth={p['bandwidth_m']:.0f} m, half-life="
-            f"{'none' if hl is None else format(hl, '.0f') + ' d'} "
-            f"(inner PAI@5% {p['inner_pai5']}); {time.perf_counter() - t0:.1f} s"
+    return out
+
+
+def line_text(r: dict) -> str:
+    head = f"RESULT dataset={r['dataset']} level={r['level']} kind={r['kind']}"
+    if r.get("skipped"):
+        return (
+            head + " pai_default=nan pai_best_baseline=nan best_baseline=none (no street network)"
         )
-        pai5 = {r["method"]: r["PAI@5%"] for r in rows}
-        best_base = max(v for k, v in pai5.items() if k.split(" ")[0] in BASELINES)
-        results.append(
-            (name, pai5["default"], best_base, pai5["count_grid"], inc["datetime"].notna().any())
-        )
-    rows, info = evaluate_network()
+    return (
+        head + f" pai_default={r['pai_default']:.2f} pai_best_baseline={r['pai_best_baseline']:.2f}"
+        f" best_baseline={r['best_baseline']}"
+    )
+
+
+DATASETS = {
+    "vancouver_2020": (load_vancouver, None),
+    "chicago_assaults": (load_chicago, None),
+    "dansmarue_paris": (load_dansmarue, None),
+    "paris_baac_2019": (load_paris, None),
+    "geodanet_crimes": (load_geodanet, "geodanet"),
+    "beausoleil_synthetic": (load_beausoleil, "beausoleil"),
+}
+
+
+def run_dataset(name: str) -> dict | None:
+    loader, streets = DATASETS[name]
+    t0 = time.perf_counter()
+    loaded = loader()
+    if loaded is None:
+        print(f"\n## {name}: skipped (data/incidents/beausoleil_synthetic_2021-2023.csv is absent)")
+        return None
+    xy, inc, train, sc, split = loaded
+    rows, info = evaluate_planar(xy, inc, train, sc)
     print_table(
-        f"geodanet_crimes on its streets: {info['lixels']} lixels of <= 25 m, {info['km']:.1f} km, "
-        f"{info['n_test']} test crimes (area = street length)",
+        f"{name} (grid): {split}; {info['n_train']} train / {info['n_test']} test incidents; "
+        f"{info['cells']} cells of {CELL_M:.0f} m ({info['area_km2']:.1f} km², convex hull)",
         rows,
     )
-    print()
-    for name, d, b, naive, timed in results:
-        print(
-            f"RESULT pai5_default={d:.2f} pai5_best_baseline={b:.2f} dataset={name}"
-            + ("" if timed else " (no timestamps)")
+    p = info["default"]
+    hl = p["half_life_days"]
+    print(
+        f"grid default chose alpha={p['alpha']}, bandwidth={p['bandwidth_m']:.0f} m, half-life="
+        f"{'none' if hl is None else format(hl, '.0f') + ' d'} (inner PAI@5% {p['inner_pai5']})"
+    )
+    srows = sinfo = None
+    if streets is not None:
+        edges, area = (
+            _geodanet_streets(xy) if streets == "geodanet" else _beausoleil_streets(sc, inc.crs)
         )
-        if d < naive - 1e-9:
-            print(
-                f"WARNING {name}: the default ({d:.2f}) is below the naive count grid ({naive:.2f})"
+        srows, sinfo = evaluate_street(xy, inc, train, sc, edges, area)
+        print_table(
+            f"{name} (street): {sinfo['segments']} segments of <= 50 m, {sinfo['km']:.1f} km; "
+            f"{sinfo['n_test']} test incidents, {sinfo['near_street']:.0%} within 25 m of a street",
+            srows,
+            pei_cols=False,
+        )
+        d = sinfo["default"]
+        print(
+            f"street default chose {d['method']} {d['params']} (inner PAI_net "
+            f"{d['inner'].get('inner_pai_net')}, fitted on {d['inner'].get('fitted_on')}, "
+            f"held out {d['inner'].get('held_out')}); warnings: {d['warnings'] or 'none'}"
+        )
+    lines = result_lines(name, "grid", rows) + result_lines(name, "street", srows)
+    secs = time.perf_counter() - t0
+    print(f"{name}: {secs:.1f} s")
+    return {
+        "dataset": name,
+        "split": split,
+        "seconds": round(secs, 1),
+        "grid": {"rows": rows, "default": _jsonable(info["default"])},
+        "street": None if srows is None else {"rows": srows, "info": _jsonable(sinfo)},
+        "lines": lines,
+    }
+
+
+def _jsonable(v):
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        return None if not np.isfinite(v) else round(float(v), 4)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def write_results(done: list[dict]) -> None:
+    """Merge this run's data sets into the results JSON and rewrite the Markdown table."""
+    import json
+
+    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    for d in done:
+        old[d["dataset"]] = d
+    merged = {k: old[k] for k in DATASETS if k in old}
+    RESULTS_JSON.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+    table = [
+        "| data set | kind | level | default | best baseline | margin |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for d in merged.values():
+        for r in d["lines"]:
+            if r.get("skipped"):
+                table.append(
+                    f"| {r['dataset']} | {r['kind']} | {r['level']} % | — | — | no street network |"
+                )
+                continue
+            margin = r["pai_default"] - r["pai_best_baseline"]
+            table.append(
+                f"| {r['dataset']} | {r['kind']} | {r['level']} % | {r['pai_default']:.2f} | "
+                f"{r['pai_best_baseline']:.2f} ({r['best_baseline']}) | {margin:+.2f} |"
             )
+    lines = "\n".join(line_text(r) for d in merged.values() for r in d["lines"])
+    body = "\n".join(table) + "\n\n```text\n" + lines + "\n```\n"
+    write_md(
+        "hotspot_accuracy",
+        "Hotspot accuracy: PAI on grids and PAI_net on streets",
+        body,
+        command="python benchmarks/hotspot_accuracy.py --dataset NAME (one data set at a time)",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", action="append", choices=list(DATASETS), help="repeatable")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    warnings.simplefilter("ignore", FutureWarning)
+    done = [r for name in (args.dataset or list(DATASETS)) if (r := run_dataset(name))]
+    print()
+    for d in done:
+        for r in d["lines"]:
+            print(line_text(r))
+            if not r.get("skipped") and r["pai_default"] < r["pai_best_baseline"]:
+                print(
+                    f"WARNING {r['dataset']} {r['kind']} level {r['level']}: the default "
+                    f"({r['pai_default']:.2f}) is below {r['best_baseline']} "
+                    f"({r['pai_best_baseline']:.2f})"
+                )
+    write_results(done)
 
 
 if __name__ == "__main__":

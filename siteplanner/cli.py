@@ -121,16 +121,16 @@ def validate(scenario: ScenarioArg) -> None:
         checked = check_scenario(sc)
         for fact in checked.facts:
             console.print(f"  {fact}", highlight=False, markup=False)
+        if sc.area is None or not sc.area.has_streets:
+            what = "incidents only"
+        elif sc.plan.budget_eur is None:
+            what = f"camera {sc.camera.model}, k={sc.plan.k}"
+        else:
+            what = f"camera {sc.camera.model}, budget {sc.plan.budget_eur:,.0f} €"
         _say(
             "[green]ok[/]:",
-            f"{show_path(scenario)} ({sc.name}, {len(sc.incidents)} incident file(s), camera "
-            f"{sc.camera.model}, "
-            + (
-                f"k={sc.plan.k}"
-                if sc.plan.budget_eur is None
-                else f"budget {sc.plan.budget_eur:,.0f} €"
-            )
-            + f"; checked in {checked.seconds:.1f} s)",
+            f"{show_path(scenario)} ({sc.name}, {len(sc.incidents)} incident file(s), {what}"
+            f"; checked in {checked.seconds:.1f} s)",
         )
 
     _guard(go)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from siteplanner.coverage.matrix import FieldsOfView
     from siteplanner.hotspots.grids import DensityGrid
+    from siteplanner.hotspots.segments import StreetForecast
     from siteplanner.incidents.read import IncidentRead
     from siteplanner.town.load import Town
     from siteplanner.town.jurisdiction import Anchor
@@ -101,6 +102,7 @@ class Demand:
     xy: np.ndarray
     notes: gpd.GeoDataFrame | None
     counts: dict[str, Any]
+    forecast: StreetForecast | None = None  # the forecast on street segments (#23)
 
     @property
     def weight(self) -> np.ndarray:

@@ -41,11 +41,24 @@ class _Model(BaseModel):
 
 
 class Area(_Model):
-    """Study area: an OSM admin boundary (relation id or name) or a polygon file."""
+    """Study area: an OSM admin boundary (relation id or name) or a polygon file.
 
-    osm: Path = Field(description="OpenStreetMap extract (.osm, .osm.gz, .osm.bz2 or .osm.pbf)")
+    Without an OSM extract (``osm`` left out), ``polygon`` or ``bounds`` only clip the
+    incidents: ``siteplanner incidents`` and ``validate`` run, a camera plan does not.
+    """
+
+    osm: Path | None = Field(
+        None,
+        description="OpenStreetMap extract (.osm, .osm.gz, .osm.bz2 or .osm.pbf); without it "
+        "the area only clips the incidents (`siteplanner incidents`)",
+    )
     boundary: int | str | None = Field(None, description="OSM admin relation id or boundary name")
     polygon: Path | None = Field(None, description="polygon file instead of a boundary")
+    bounds: tuple[float, float, float, float] | None = Field(
+        None,
+        description="[west, south, east, north] in WGS84 degrees: a box that clips the "
+        "incidents when there is no OSM extract (rows outside go to quarantine.csv)",
+    )
     margin_m: NonNeg = Field(150.0, description="streets and buildings kept beyond the area (m)")
     dem: Path | None = Field(None, description="elevation raster (e.g. SRTM .hgt), for terrain")
     qpv: Path | None = Field(None, description="QPV polygons (GeoJSON/GeoPackage)")
@@ -65,18 +78,51 @@ class Area(_Model):
 
     @model_validator(mode="after")
     def _one_area(self) -> Area:
-        if (self.boundary is None) == (self.polygon is None):
+        if self.osm is None:
+            if self.boundary is not None:
+                raise ValueError(
+                    "`boundary` is read from an OSM extract: give `osm`, or clip the incidents "
+                    "with `polygon` (a file) or `bounds` ([west, south, east, north])"
+                )
+            if (self.polygon is None) == (self.bounds is None):
+                raise ValueError(
+                    "without `osm`, give exactly one of `polygon` (a file) or `bounds` "
+                    "([west, south, east, north] in degrees)"
+                )
+        elif self.bounds is not None:
+            raise ValueError(
+                "`bounds` clips incidents when there is no OSM extract; with `osm` give "
+                "`boundary` or `polygon`"
+            )
+        elif (self.boundary is None) == (self.polygon is None):
             raise ValueError(
                 "give exactly one of `boundary` (OSM relation id or name) or `polygon` (a file)"
             )
         return self
 
+    @field_validator("bounds")
+    @classmethod
+    def _box(cls, v: tuple[float, float, float, float] | None):
+        if v is not None:
+            w, s, e, n = v
+            if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+                raise ValueError(
+                    "bounds must be [west, south, east, north] in WGS84 degrees with "
+                    "west < east and south < north, e.g. [7.40, 43.73, 7.44, 43.76]"
+                )
+        return v
+
+    @property
+    def has_streets(self) -> bool:
+        """The area comes with an OSM extract (streets, buildings): a camera plan can run."""
+        return self.osm is not None
+
     @field_validator("osm")
     @classmethod
-    def _osm_kind(cls, v: Path) -> Path:
+    def _osm_kind(cls, v: Path | None) -> Path | None:
         from siteplanner.town.osm import SUFFIXES
 
-        if not v.name.lower().endswith(SUFFIXES):
+        if v is not None and not v.name.lower().endswith(SUFFIXES):
             raise ValueError(
                 f"{v.name!r} is not named like an OpenStreetMap extract; accepted: "
                 ".osm, .osm.gz, .osm.bz2, .osm.pbf"
@@ -114,6 +160,12 @@ class IncidentFile(_Model):
     )
     datetime_format: str | None = Field(
         None, description='strptime format of that text, e.g. "%d/%m/%Y %Hh%M"'
+    )
+    time: str | None = Field(
+        None,
+        description="the column holding the hour or time of day when `datetime` gives the date "
+        "only: 13 (hour), 1345 or 845 (HHMM), 13:45, 13:45:00, 13h45, 1:45 PM; an empty cell "
+        "leaves the row dated without hour",
     )
     timezone: str | None = Field(
         None, description="zone of times written without an offset (default: the town's)"
@@ -158,6 +210,15 @@ class IncidentFile(_Model):
     def _known_zone(cls, v: str | None) -> str | None:
         return _check_zone(v)
 
+    @field_validator("datetime_format")
+    @classmethod
+    def _strptime_format(cls, v: str | None) -> str | None:
+        from siteplanner.incidents.fields import check_format
+
+        if v is not None:
+            check_format(v)  # a ValueError naming the directive
+        return v
+
     @field_validator("columns")
     @classmethod
     def _known_targets(cls, v: dict[str, str] | None) -> dict[str, str] | None:
@@ -187,9 +248,12 @@ class IncidentFile(_Model):
             raise ValueError(
                 "give the time column(s) once: `datetime = ...` or `columns = { datetime = ... }`"
             )
-        if self.undated and (self.datetime is not None or self.datetime_format is not None):
+        if self.undated and (
+            self.datetime is not None or self.datetime_format is not None or self.time
+        ):
             raise ValueError(
-                "`undated = true` means the file has no date; drop `datetime` / `datetime_format`"
+                "`undated = true` means the file has no date; drop `datetime` / "
+                "`datetime_format` / `time`"
             )
         return self
 
@@ -210,6 +274,7 @@ class IncidentFile(_Model):
             self.columns,
             datetime=dt,
             datetime_format=self.datetime_format,
+            time=self.time,
             timezone=self.timezone,
             undated=self.undated,
             categories=self.categories or None,
@@ -267,7 +332,14 @@ class Window(_Model):
 
 
 class Hotspots(_Model):
-    method: Literal["default", "kde", "count_grid", "near_repeat"] = "default"
+    method: Literal[
+        "default", "kde", "count_grid", "near_repeat", "segment_counts", "network_kde"
+    ] = Field(
+        "default",
+        description="default: the grid or street-segment method an inner temporal split of "
+        "the incidents picks (recorded in summary.json); a grid method (kde, count_grid, "
+        "near_repeat) or a street method (segment_counts, network_kde) imposes one",
+    )
     cell_m: Positive | None = Field(
         None, description="grid cell (m); default: from the area and the incident count"
     )
@@ -281,6 +353,9 @@ class Hotspots(_Model):
         False,
         description="weigh demand on underground or indoor ways too (tunnels, negative levels, "
         "indoor corridors); by default left out: a street camera does not see the metro",
+    )
+    segment_m: Annotated[float, Field(gt=0, le=50)] = Field(
+        50.0, description="longest street segment of the forecast on the streets (m)"
     )
 
 
@@ -643,6 +718,11 @@ class Output(_Model):
     map_classes: Literal["quantiles", "fisher_jenks"] = Field(
         "quantiles",
         description="hotspot classes of map.png: quantiles or Fisher-Jenks natural breaks",
+    )
+    hotspot_layer: Literal["streets", "grid"] = Field(
+        "streets",
+        description="hotspots on map.png: the forecast's street segments coloured by class "
+        "(top 1 %, 1-5 %, 5-10 % of the street length), or the grid surface's cells",
     )
     review: Path | None = Field(
         None, description="review.csv of the référent sûreté (default: next to the scenario)"

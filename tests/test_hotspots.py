@@ -296,3 +296,22 @@ def test_street_inputs_validated():
         )
     with pytest.raises(InputError, match="LineStrings"):
         lixelize(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:32632"))
+
+
+def test_default_grid_flags_a_thin_inner_window_and_a_wide_kernel():
+    """#23: old rows stretch the time span, so the latest quarter of the span holds nearly
+    every incident and the inner validation fits on a handful: the surface says so."""
+    rng = np.random.default_rng(5)
+    xy = np.vstack([rng.normal(500, 60, (300, 2)), rng.normal(500, 60, (10, 2))])
+    recent = pd.date_range("2023-01-01", periods=300, freq="D", tz="Europe/Paris")
+    old = pd.date_range("2000-01-01", periods=10, freq="D", tz="Europe/Paris")
+    times = pd.Series(recent.append(old))
+    g = H.default_grid(xy, times, bounds=(0, 0, 1000, 1000), cell_m=50.0)
+    (msg,) = [w for w in g.params["warnings"] if "thin" in w]
+    assert "fitted on 10 incidents and tested on 300" in msg
+    wide = H.default_warnings({"alpha": 0.3, "bandwidth_m": 500.0}, 1000, 300, area_m2=1.5e6)
+    assert wide == [
+        "the chosen bandwidth (500 m) is wider than a quarter of the area's side (306 m): "
+        "the surface is a gradient, not hotspots"
+    ]
+    assert H.default_warnings({"alpha": 0.0, "bandwidth_m": 500.0}, 1000, 300, 1.5e6) == []

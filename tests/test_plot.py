@@ -68,8 +68,29 @@ def test_legend_and_zoom_outside_the_map_frame(drawn):
     assert axes["map"].get_legend() is None
 
 
-def test_hotspot_classes_each_hold_a_share_of_cells(drawn):
+def test_hotspot_streets_by_class_on_the_default_map(drawn):
+    """#23: the default map shows the forecast's hotspot streets, not grid cells."""
     res, _, axes = drawn
+    assert not [i for i in axes["map"].images if i.get_gid() == "hotspot-classes"]
+    seg = res.demand_.forecast.segments
+    total = seg.loc[seg["inside"], "length"].sum()
+    for c, share in ((1, 0.01), (2, 0.04), (3, 0.05)):
+        (col,) = [x for x in axes["map"].collections if x.get_gid() == f"hotspot-streets-{c}"]
+        drawn_m = sum(np.hypot(*np.diff(p, axis=0).T).sum() for p in col.get_segments())
+        assert drawn_m == pytest.approx(share * total, abs=50.0)  # a segment is <= 50 m
+        assert to_hex(col.get_edgecolor()[0]) == plot.street_map.STREET_CLASSES[c][0]
+    zoom = [x for x in axes["zoom"].collections if str(x.get_gid()).startswith("hotspot-streets")]
+    assert zoom  # the zoom panel shows them too
+    legend_text = [t.get_text() for t in axes["legend"].get_legend().get_texts()]
+    assert "top 1 % of the street length" in legend_text
+    assert any(t.startswith(f"hotspot streets ({res.demand_.forecast.method}") for t in legend_text)
+
+
+def test_hotspot_classes_each_hold_a_share_of_cells(default_run):
+    res, _, _ = default_run
+    fig = plot.plan_map(res, layer="grid")  # the grid surface, an option
+    axes = {ax.get_label(): ax for ax in fig.axes}
+    assert not [x for x in axes["map"].collections if str(x.get_gid()).startswith("hotspot-st")]
     im = next(i for i in axes["map"].images if i.get_gid() == "hotspot-classes")
     cls = np.ma.compressed(im.get_array())
     k = int(cls.max()) + 1

@@ -282,6 +282,26 @@ def _choose_params(xy, cw, age, hold, half_lives, timed, bounds, cell_m, area, w
     return {"alpha": a, "bandwidth_m": bw, "half_life_days": hl, "inner_pai5": best_key[0]}
 
 
+def default_warnings(chosen: dict, n_fit: int, n_held: int, area_m2: float | None) -> list[str]:
+    """What the user must know about the default's choice: a thin inner window (fewer than 200
+    incidents fitted or 50 held out), a kernel wider than a quarter of the area's side."""
+    out = []
+    if n_fit < 200 or n_held < 50:
+        out.append(
+            f"the inner validation fitted on {n_fit} incidents and tested on {n_held} (thin: "
+            "fewer than 200 or 50; old rows stretch the time span?); its choice is uncertain"
+        )
+    quarter = 0.25 * np.sqrt(area_m2) if area_m2 else 0.0
+    if chosen["alpha"] > 0 and quarter and chosen["bandwidth_m"] > quarter:
+        out.append(
+            f"the chosen bandwidth ({chosen['bandwidth_m']:.0f} m) is wider than a quarter of the "
+            f"area's side ({quarter:.0f} m): the surface is a gradient, not hotspots"
+        )
+    for msg in out:  # the caller warns when this surface is the forecast shown
+        logger.info("default_grid: %s", msg)
+    return out
+
+
 def default_grid(
     xy: np.ndarray,
     times: pd.Series | None = None,
@@ -350,6 +370,8 @@ def default_grid(
     age, hold, half_lives = _holdout(len(xy), times, reference_time, seed)
     timed = times is not None
     chosen = _choose_params(xy, cw, age, hold, half_lives, timed, bounds, cell_m, area, window)
+    area_m2 = area.area if area is not None else None
+    chosen["warnings"] = default_warnings(chosen, int((~hold).sum()), int(hold.sum()), area_m2)
     w = _times(_decay(age, chosen["half_life_days"]), cw)
     values = _mixed(
         xy,

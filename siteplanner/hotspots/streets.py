@@ -22,7 +22,7 @@ from siteplanner.hotspots.grids import check_weight, check_xy
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["gi_star", "lixelize", "network_kde", "street_points"]
+__all__ = ["gi_star", "lixel_density", "lixelize", "network_kde", "street_points"]
 
 
 # --------------------------------------------------------------------------- streets
@@ -51,12 +51,13 @@ def _check_lines(edges: gpd.GeoDataFrame, name: str = "edges") -> np.ndarray:
 
 
 def street_points(
-    edges: gpd.GeoDataFrame, *, spacing_m: float = 10.0
+    edges: gpd.GeoDataFrame, *, spacing_m: float = 10.0, keep_shared: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Demand points along streets, at most ``spacing_m`` apart along each street.
 
     Each street is cut into ``ceil(length / spacing_m)`` equal pieces and their ends are
-    returned; points that coincide (shared nodes) are kept once, with the first street.
+    returned; points that coincide (shared nodes) are kept once, with the first street
+    (``keep_shared=True``: once per street, e.g. to average a surface along each street).
 
     Parameters
     ----------
@@ -85,6 +86,8 @@ def street_points(
     dist = lengths[edge_index] * k / n[edge_index]
     pts = shapely.line_interpolate_point(geoms[edge_index], dist)
     xy = shapely.get_coordinates(pts)
+    if keep_shared:
+        return xy, edge_index
     _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
     first = np.sort(first)
     logger.info(
@@ -204,8 +207,6 @@ def network_kde(
         :func:`lixelize`'s lixels plus ``count`` (weight of incidents snapped to the lixel),
         ``intensity`` (incidents per km of street) and ``window``.
     """
-    from scipy.sparse.csgraph import dijkstra
-
     if not bandwidth_m > 0:
         raise InputError(f"bandwidth_m={bandwidth_m!r}: a positive number of metres is required")
     xy = check_xy(xy)
@@ -218,6 +219,36 @@ def network_kde(
     tree = shapely.STRtree(geoms)
     nearest = tree.nearest(shapely.points(xy)) if len(xy) else np.zeros(0, dtype=np.int64)
     count = np.bincount(nearest, weights=w, minlength=L)
+    intensity = lixel_density(lix, count, bandwidth_m=bandwidth_m)
+    lix["count"] = count
+    lix["intensity"] = intensity * 1000.0
+    lix["window"] = window
+    logger.info(
+        "network_kde: %d incidents on %d lixels (bandwidth %.0f m)", len(xy), L, bandwidth_m
+    )
+    return lix
+
+
+def lixel_density(lix: gpd.GeoDataFrame, count: np.ndarray, *, bandwidth_m: float) -> np.ndarray:
+    """The network kernel of :func:`network_kde` on lixels already cut, per metre of street.
+
+    Parameters
+    ----------
+    lix
+        :func:`lixelize`'s lixels (``length``, ``from_vertex``, ``to_vertex``).
+    count
+        The (weighted) incidents snapped to each lixel.
+    bandwidth_m
+        Kernel reach :math:`h` along the network, metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`\\sum_j c_j K(d_{ij})` per lixel (incidents per metre).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    L = len(lix)
     half = lix["length"].to_numpy() / 2.0
     fv, tv = lix["from_vertex"].to_numpy(), lix["to_vertex"].to_numpy()
     V = int(max(fv.max(), tv.max())) + 1
@@ -227,7 +258,7 @@ def network_kde(
     src = np.flatnonzero(count > 0)
     intensity = np.zeros(L)
     h = float(bandwidth_m)
-    chunk = max(1, int(2e7 // max(V, 1)))
+    chunk = max(1, int(4e6 // max(V, 1)))  # about 4 M distances (32 MB) at a time
     for s0 in range(0, len(src), chunk):
         s = src[s0 : s0 + chunk]
         ends = np.r_[fv[s], tv[s]]
@@ -238,11 +269,7 @@ def network_kde(
         dist[np.arange(len(s)), s] = 0.0
         kern = np.where(dist < h, 15.0 / (16.0 * h) * (1.0 - (dist / h) ** 2) ** 2, 0.0)
         intensity += count[s] @ kern
-    lix["count"] = count
-    lix["intensity"] = intensity * 1000.0
-    lix["window"] = window
-    logger.info("network_kde: %d incidents on %d lixels (bandwidth %.0f m)", len(xy), L, h)
-    return lix
+    return intensity
 
 
 def gi_star(lixels: gpd.GeoDataFrame, *, value_col: str, distance_m: float) -> pd.Series:

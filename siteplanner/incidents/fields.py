@@ -122,6 +122,106 @@ def _parse_default(s: pd.Series, tz_naive: str, out_tz: str) -> tuple[pd.Series,
     return out, has_time, n_fr
 
 
+def check_format(fmt: str) -> None:
+    """Raise a one-line ``ValueError`` when ``fmt`` is not a usable ``strptime`` format.
+
+    Caught: a directive given twice (``"%H:%M %H"``: Python's ``re`` says "redefinition of
+    group name"), an unknown directive (``%Q``) and a stray ``%`` at the end.
+    """
+    import datetime as _dt
+
+    directives = re.findall(r"%[-#]?[a-zA-Z%]", fmt)
+    twice = sorted({d for d in directives if d != "%%" and directives.count(d) > 1})
+    if twice:
+        raise ValueError(
+            f"datetime_format {fmt!r}: the directive {twice[0]} appears twice; give each part of "
+            'the time once (an hour in another column: `time = "<column>"`)'
+        )
+    try:
+        _dt.datetime.strptime("", fmt)
+    except re.error as exc:
+        raise ValueError(f"datetime_format {fmt!r} is not a strptime format ({exc})") from None
+    except ValueError as exc:
+        if "does not match format" not in str(exc):
+            raise ValueError(
+                f"datetime_format {fmt!r} is not a strptime format ({exc}); accepted: "
+                'directives such as %Y %m %d %H %M %S %I %p %z, e.g. "%d/%m/%Y %H:%M"'
+            ) from None
+
+
+_CLOCK = re.compile(
+    r"^(?P<h>\d{1,2})(?:\s*[:hH.]\s*(?P<m>\d{2})?(?::(?P<s>\d{2}(?:\.\d+)?))?)?"
+    r"\s*(?P<ampm>[aApP]\.?\s*[mM]\.?)?$"
+)
+
+
+def parse_clock(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Minutes after midnight from a publisher's hour or time-of-day column.
+
+    Accepted, per row: ``13`` (an hour: 1 or 2 digits), ``845`` or ``1345`` (``HHMM``: 3 or 4
+    digits), ``13:45``, ``13:45:10``, ``13h45``, ``13h``, ``1:45 PM``, ``12 AM``; ``13.0``
+    read from a number column is ``13``.
+
+    Returns
+    -------
+    minutes : pandas.Series
+        Minutes after midnight (NaN where empty or not a time).
+    empty : pandas.Series of bool
+        The cell is empty (the row keeps its date, without an hour).
+    """
+    s = raw.astype(str).fillna("").str.strip().replace({"nan": "", "None": "", "<NA>": ""})
+    s = s.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    empty = s.eq("")
+    digits = s.str.fullmatch(r"\d{3,4}")
+    hhmm = s.where(~digits, s.str.zfill(4).str[:2] + ":" + s.str.zfill(4).str[2:])
+    m = hhmm.str.extract(_CLOCK)
+    h = pd.to_numeric(m["h"], errors="coerce")
+    mi = pd.to_numeric(m["m"], errors="coerce").fillna(0)
+    sec = pd.to_numeric(m["s"], errors="coerce").fillna(0)
+    ampm = m["ampm"].fillna("").str.lower().str[:1]
+    ok = h.notna() & (mi < 60) & (sec < 60)
+    ok &= np.where(ampm.ne(""), h.between(1, 12), h.between(0, 23))
+    h = h.where(ampm.ne("p") | h.eq(12), h + 12).where(ampm.ne("a") | h.ne(12), 0)
+    minutes = (h * 60 + mi + sec / 60).where(ok & ~empty)
+    return minutes, empty
+
+
+def parse_date_and_clock(
+    date_text: pd.Series,
+    clock_text: pd.Series,
+    *,
+    fmt: str | None = None,
+    tz_naive: str = "Europe/Paris",
+    out_tz: str = "Europe/Paris",
+) -> tuple[pd.Series, pd.Series, pd.Series, int]:
+    """Timestamps from a date column and a separate hour (or time-of-day) column.
+
+    The date is read as :func:`parse_times` reads it (``fmt`` describes the date only) and
+    any time it carries is dropped (exports often write ``01/01/2010 12:00:00 AM`` there);
+    the clock is read by :func:`parse_clock`. Wall-clock times are in ``tz_naive``.
+
+    Returns
+    -------
+    times : pandas.Series
+        Aware timestamps in ``out_tz`` (``NaT`` where the date is not a date).
+    has_time : pandas.Series of bool
+        The row gives an hour (its clock cell is a time).
+    bad_clock : pandas.Series of bool
+        The clock cell is neither empty nor a time.
+    n_dayfirst : int
+        How many dates were read as ``dd/mm/yyyy``.
+    """
+    dates, _, n_fr = parse_times(date_text, fmt=fmt, tz_naive="UTC", out_tz="UTC")
+    wall = dates.dt.tz_localize(None).dt.normalize()
+    minutes, empty = parse_clock(clock_text)
+    naive = wall + pd.to_timedelta(minutes.fillna(0.0), unit="m")
+    out = pd.Series(pd.NaT, index=date_text.index, dtype=f"datetime64[ns, {out_tz}]")
+    ok = naive.notna()
+    if ok.any():
+        out.loc[ok] = _localize(naive[ok], tz_naive).dt.tz_convert(out_tz)
+    return out, minutes.notna(), ~empty & minutes.isna(), n_fr
+
+
 def parse_times(
     raw: pd.Series,
     *,
@@ -168,6 +268,44 @@ def parse_times(
             ).dt.tz_convert(out_tz)
     has_time = pd.Series(any(d in fmt for d in _HOUR_DIRECTIVES), index=s.index)
     return t, has_time, 0
+
+
+def warn_all_midnight(when: pd.Series, has_time: pd.Series, source_name: str, tz: str) -> None:
+    """Every time read as exactly midnight: the hour is most likely in another column."""
+    timed = when[has_time.to_numpy(bool) & when.notna().to_numpy(bool)]
+    if len(timed) < 10:
+        return
+    local = timed.dt.tz_convert(tz)
+    if (local.dt.hour.eq(0) & local.dt.minute.eq(0) & local.dt.second.eq(0)).all():
+        log.warning(
+            "%s: every one of the %d times read is 00:00; if the hour is in another column, "
+            'name it with `time = "<column>"` in this file\'s [[incidents]] table',
+            source_name,
+            len(timed),
+        )
+
+
+def to_float(values: pd.Series) -> tuple[pd.Series, int]:
+    """Numbers, accepting French decimal commas; returns values and the count repaired."""
+    s = values.astype(str).str.strip()
+    comma = s.str.fullmatch(r"[-+]?\d+,\d+")
+    fixed = s.where(~comma, s.str.replace(",", ".", regex=False))
+    return pd.to_numeric(
+        fixed.replace({"": None, "nan": None, "None": None}), errors="coerce"
+    ), int(comma.sum())
+
+
+def parse_weights(values: pd.Series | None, index: pd.Index) -> tuple[pd.Series, np.ndarray]:
+    """Each row's weight (a count of offences, say) and which rows are bad.
+
+    Accepted: a finite number >= 0 (decimal commas too); no column: 1 for every row.
+    Bad rows get weight 0.
+    """
+    if values is None:
+        return pd.Series(1.0, index=index), np.zeros(len(index), bool)
+    w, _ = to_float(values)
+    bad = w.isna() | ~np.isfinite(w.fillna(0)) | (w < 0)
+    return w.where(~bad, 0.0), bad.to_numpy(bool)
 
 
 # --------------------------------------------------------------------------- categories
@@ -319,3 +457,52 @@ def guess_crs(x: np.ndarray, y: np.ndarray, *, near_wgs84=None) -> tuple[str, st
     if abs(mx) <= 2.0038e7 and abs(my) <= 2.0049e7:
         return "EPSG:3857", "Web Mercator"
     return None
+
+
+# --------------------------------------------------------------------------- extent
+def warn_far_rows(
+    lon: np.ndarray, lat: np.ndarray, name: str, *, core: float = 0.96, ratio: float = 25.0
+) -> int:
+    """Warn when a file's extent is far larger than its dense core (mis-geocoded rows).
+
+    The core is the box holding the central ``core`` share of the rows in each direction
+    (2 % to 98 %); the warning is logged when the box of all rows is more than ``ratio`` times
+    its area. Returns the number of rows farther from the core than its own size (0 when no
+    warning), the rows a clip (``[area] bounds`` or ``polygon``) would set aside.
+    """
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    if len(lon) < 50:
+        return 0
+    q = (1 - core) / 2
+    (x0, x1), (y0, y1) = np.quantile(lon, [q, 1 - q]), np.quantile(lat, [q, 1 - q])
+    kx, ky = 111.32 * np.cos(np.radians(np.median(lat))), 110.57  # km per degree
+    core_w, core_h = max((x1 - x0) * kx, 0.1), max((y1 - y0) * ky, 0.1)
+    full_w, full_h = max(np.ptp(lon) * kx, 0.1), max(np.ptp(lat) * ky, 0.1)
+    if full_w * full_h <= ratio * core_w * core_h:
+        return 0
+    pad = max(core_w, core_h)
+    far = (
+        ((lon - x1) * kx > pad)
+        | ((x0 - lon) * kx > pad)
+        | ((lat - y1) * ky > pad)
+        | ((y0 - lat) * ky > pad)
+    )
+    box = [round(v, 3) for v in (x0 - 0.1 * (x1 - x0), y0 - 0.1 * (y1 - y0))] + [
+        round(v, 3) for v in (x1 + 0.1 * (x1 - x0), y1 + 0.1 * (y1 - y0))
+    ]
+    log.warning(
+        "%s: the rows span %.0f × %.0f km but %.0f %% of them lie within %.1f × %.1f km; "
+        "%d row(s) lie more than %.1f km beyond that core (mis-geocoded?). They stretch the "
+        "study area and the grid: clip with [area] bounds = [%s] (west, south, east, north) "
+        "or [area] polygon; the rows outside go to quarantine.csv",
+        name,
+        full_w,
+        full_h,
+        100 * core,
+        core_w,
+        core_h,
+        int(far.sum()),
+        pad,
+        ", ".join(f"{v:g}" for v in box),
+    )
+    return int(far.sum())

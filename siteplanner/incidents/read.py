@@ -50,19 +50,15 @@ log = logging.getLogger(__name__)
 REQUIRED = ("datetime", "category")
 TIMEZONE = "Europe/Paris"
 #: Standard column names a file's columns may be mapped to (``columns = {...}``).
-STANDARD_COLUMNS = (
-    "id",
-    "datetime",
-    "category",
-    "source",
-    "lon",
-    "lat",
-    "x",
-    "y",
-    "coordinates",
-    "zone",
+STANDARD_COLUMNS = tuple("id datetime category source lon lat x y coordinates zone weight".split())
+OUTPUT_COLUMNS = tuple("id datetime time_precision category label source zone weight line".split())
+#: The reason given in ``quarantine.csv`` for a row outside the study area.
+OUTSIDE_REASON = "outside the area"
+#: Hint added to every bad-row error (``on_bad_rows = "fail"``).
+SKIP_HINT = (
+    'To set these rows aside in quarantine.csv and go on, add on_bad_rows = "skip" to this '
+    "file's [[incidents]] table (with max_bad_share, the largest share of bad rows accepted)"
 )
-OUTPUT_COLUMNS = ("id", "datetime", "time_precision", "category", "label", "source", "zone", "line")
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,9 @@ class IncidentSpec:
         time, or year, month, day, hour, minute); default: the ``datetime`` column.
     datetime_format
         A ``strptime`` format for that text (default: ISO 8601, ``dd/mm/yyyy``, numbers).
+    time
+        The file's column holding the hour or time of day when ``datetime`` gives the date
+        only (see :func:`siteplanner.incidents.fields.parse_clock`).
     timezone
         The zone of times written without an offset (default: the town's).
     undated
@@ -99,6 +98,7 @@ class IncidentSpec:
     columns: Mapping[str, str] | None = None
     datetime: str | tuple[str, ...] | None = None
     datetime_format: str | None = None
+    time: str | None = None
     timezone: str | None = None
     undated: bool = False
     categories: Mapping[str, str] | None = None
@@ -116,7 +116,9 @@ class IncidentRead:
     ``mapped`` / ``native`` / ``defaulted`` (how the kept rows got their category),
     ``quarantined``, ``outside_area``, ``no_hour`` (kept rows with a date only),
     ``undated`` and ``unmapped_labels`` (label → rows that got the default category).
-    ``quarantine`` has one row per set-aside line: ``file, line, reason``.
+    ``quarantine`` has one row per set-aside line: ``file, line, reason``; the rows outside
+    the study area are there too, with the reason :data:`OUTSIDE_REASON` (they are counted
+    under ``outside_area``, not ``quarantined``).
     """
 
     frame: gpd.GeoDataFrame
@@ -213,16 +215,6 @@ def read_table(path: Path) -> pd.DataFrame:
     return df
 
 
-def _to_float(values: pd.Series) -> tuple[pd.Series, int]:
-    """Numbers, accepting French decimal commas; returns values and the count repaired."""
-    s = values.astype(str).str.strip()
-    comma = s.str.fullmatch(r"[-+]?\d+,\d+")
-    fixed = s.where(~comma, s.str.replace(",", ".", regex=False))
-    return pd.to_numeric(
-        fixed.replace({"": None, "nan": None, "None": None}), errors="coerce"
-    ), int(comma.sum())
-
-
 class _Rows:
     """Problems found while checking rows: one message list (fail mode), reasons per row."""
 
@@ -307,9 +299,26 @@ def _check_times(
             pd.Series(pd.NaT, index=df.index, dtype=f"datetime64[ns, {out_tz}]"),
             pd.Series(fields.PRECISION_NONE, index=df.index),
         )
-    when, has_time, n_fr = fields.parse_times(
-        df["datetime"], fmt=fmt, tz_naive=tz_naive, out_tz=out_tz
-    )
+    if fmt:
+        try:
+            fields.check_format(fmt)
+        except ValueError as exc:
+            raise InputError(f"{source_name}: {exc}") from None
+    if "_clock" in df.columns:
+        when, has_time, bad_clock, n_fr = fields.parse_date_and_clock(
+            df["datetime"], df["_clock"], fmt=fmt, tz_naive=tz_naive, out_tz=out_tz
+        )
+        for i in df.index[bad_clock.to_numpy(bool) & when.notna().to_numpy(bool)]:
+            rows.add(
+                [i],
+                f"bad time {str(df.at[i, '_clock'])!r} in the time column (accepted: 13, 845, "
+                "1345, 13:45, 13:45:00, 13h45, 1:45 PM, or empty for a date without hour)",
+            )
+    else:
+        when, has_time, n_fr = fields.parse_times(
+            df["datetime"], fmt=fmt, tz_naive=tz_naive, out_tz=out_tz
+        )
+        fields.warn_all_midnight(when, has_time, source_name, tz_naive)
     if n_fr:
         log.info("%s: read %d dates written dd/mm/yyyy (day first)", source_name, n_fr)
     expected = (
@@ -329,6 +338,13 @@ def _check_times(
         index=df.index,
     )
     return when, precision
+
+
+def _check_weights(df: pd.DataFrame, rows: _Rows) -> pd.Series:
+    w, bad = fields.parse_weights(df["weight"] if "weight" in df.columns else None, df.index)
+    for i in df.index[bad]:
+        rows.add([i], f"bad weight {str(df.at[i, 'weight'])!r} (accepted: a number >= 0)")
+    return w
 
 
 def _check_categories(df, rows: _Rows, *, categories, mapping, default_category):
@@ -351,8 +367,8 @@ def _check_categories(df, rows: _Rows, *, categories, mapping, default_category)
 
 
 def _numbers(df: pd.DataFrame, a_col: str, b_col: str, scale: float, source_name: str):
-    a, n1 = _to_float(df[a_col])
-    b, n2 = _to_float(df[b_col])
+    a, n1 = fields.to_float(df[a_col])
+    b, n2 = fields.to_float(df[b_col])
     if n1 + n2:
         log.info("%s: read %d coordinates written with a decimal comma", source_name, n1 + n2)
     return a * scale, b * scale
@@ -550,8 +566,9 @@ def validate_incidents(
     pts, _ = _check_positions(
         df, rows, source_name, crs=crs, area_wgs84=area_wgs84, scale=spec.coordinate_scale
     )
-    if spec.on_bad_rows != "skip":
-        report_problems(rows.messages, source=source_name)
+    weight = _check_weights(df, rows)
+    if spec.on_bad_rows != "skip" and rows.messages:
+        _report_bad_rows(rows.messages, source_name)
     zone = (
         df["zone"].astype(str).fillna("").str.strip()
         if "zone" in df.columns
@@ -566,6 +583,7 @@ def validate_incidents(
             "label": labels.to_numpy(),
             "source": src.to_numpy(),
             "zone": zone.to_numpy(),
+            "weight": weight.to_numpy(float),
             "line": line.to_numpy(),
             "_how": how.to_numpy(),
         },
@@ -574,6 +592,14 @@ def validate_incidents(
     )
     out["datetime"] = pd.to_datetime(out["datetime"], utc=True).dt.tz_convert(timezone)
     return _keep_good(out, df, rows, spec, source_name)
+
+
+def _report_bad_rows(messages: list[str], source_name: str) -> None:
+    """One error listing the bad rows, ending with how to set them aside instead."""
+    try:
+        report_problems(messages, source=source_name)
+    except InputError as exc:
+        raise InputError(f"{exc}\n{SKIP_HINT}") from None
 
 
 def _check_bad_share(
@@ -618,6 +644,16 @@ def _prepare(df: pd.DataFrame, spec: IncidentSpec, path: Path) -> pd.DataFrame:
         if unknown:
             raise InputError(f"{path}: datetime column(s) {unknown} not in the file; found {found}")
         df = df.assign(datetime=fields.join_columns(df, cols))
+    if spec.time is not None:
+        col = str(spec.time).strip().lower()
+        if col not in df.columns:
+            raise InputError(f"{path}: time column {col!r} not in the file; found {found}")
+        if spec.datetime is None and "datetime" not in df.columns:
+            raise InputError(
+                f"{path}: `time = {spec.time!r}` gives the hour; the date is still needed: "
+                "name its column with `datetime = ...`"
+            )
+        df = df.assign(_clock=df[col])
     if "coordinates" in df.columns and not ({"lon", "lat"} <= set(df.columns)):
         lon, lat = fields.split_coordinates(df["coordinates"])
         df = df.assign(lon=lon, lat=lat)
@@ -667,6 +703,8 @@ def read_incident_file(
         timezone=timezone,
     )
     quarantine, how = gdf.attrs.pop("quarantine"), gdf.attrs.pop("how")
+    if area is None and len(gdf):
+        fields.warn_far_rows(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), path.name)
     gdf = gdf.to_crs(crs)
     inside = (
         shapely.contains_xy(
@@ -680,6 +718,7 @@ def read_incident_file(
         log.info(
             "%s: dropped %d of %d incidents outside the study area", path.name, n_out, len(gdf)
         )
+    outside = pd.DataFrame({"line": gdf.loc[~inside, "line"].astype(int), "reason": OUTSIDE_REASON})
     gdf, how = gdf[inside].reset_index(drop=True), how[inside]
     gdf["synthetic"] = "synthetic" in path.name.lower()
     gdf["file"] = path.name
@@ -706,7 +745,11 @@ def read_incident_file(
         ", ".join(f"{k} {v}" for k, v in gdf["category"].value_counts().sort_index().items()),
         f", {counts['no_hour']} with a date but no hour" if counts["no_hour"] else "",
     )
-    return IncidentRead(gdf, counts, quarantine.assign(file=path.name)[["file", "line", "reason"]])
+    quarantine = (
+        pd.concat([quarantine, outside], ignore_index=True) if len(outside) else quarantine
+    ).sort_values("line", kind="stable")
+    quarantine = quarantine.assign(file=path.name)[["file", "line", "reason"]]
+    return IncidentRead(gdf, counts, quarantine.reset_index(drop=True))
 
 
 def _counts(

@@ -7,7 +7,9 @@ It uses the same reader (:func:`siteplanner.steps.load.read_scenario_incidents`)
 hotspot surface (:func:`siteplanner.steps.demand.hotspot_grid`: the scenario's method, with the
 incident times and category weights) as ``siteplanner run``.
 
-Study area: the scenario's ``[area]`` when it has one; otherwise the convex hull of the
+Study area: the scenario's ``[area]`` when it has one (an OSM boundary or polygon, or, with no
+OSM extract, a ``polygon`` file or ``bounds`` box that only clips the incidents: the rows
+outside go to ``quarantine.csv`` as "outside the area"); otherwise the convex hull of the
 kept incidents grown by 100 m, in the UTM zone of its centre. Indicators: one row for the
 whole study area and one per ``zone`` (a column mapped with ``columns = { zone = "…" }``,
 e.g. the arrondissement or the police district), with counts below the scenario's
@@ -55,13 +57,44 @@ class IncidentMaps:
     quarantine_csv: str = "file,line,reason\n"
 
 
-def _study_area(sc: Scenario) -> tuple[Any, str, list[incidents.IncidentRead]]:
+def study_area(sc: Scenario) -> tuple[Any, str, list[incidents.IncidentRead]]:
+    """The study area, its CRS and the scenario's incident files read and clipped to it.
+
+    The ``[area]`` of the OSM extract, else its ``polygon`` or ``bounds`` alone
+    (:func:`clip_area`), else the convex hull of the incidents (:func:`read_without_area`).
+    """
     from siteplanner.steps.load import read_scenario_incidents
 
-    if sc.area is not None:
+    if sc.area is not None and sc.area.has_streets:
         town = io.scenario_town(sc)
         return town.area, town.crs, read_scenario_incidents(sc, area=town.area, crs=town.crs)
+    if sc.area is not None:
+        area, crs = clip_area(sc)
+        return area, crs, read_scenario_incidents(sc, area=area, crs=crs)
     return read_without_area(sc)
+
+
+def clip_area(sc: Scenario) -> tuple[Any, str]:
+    """The ``[area]`` of a scenario without OSM extract (``polygon`` or ``bounds``), projected.
+
+    Returns the polygon in the UTM zone of its centre, and that CRS.
+    """
+    if sc.area.polygon is not None:
+        _, poly = io.read_polygon(sc.resolve(sc.area.polygon))
+        area_wgs = poly.to_crs("EPSG:4326").iloc[0]
+    else:
+        area_wgs = shapely.box(*sc.area.bounds)
+    crs = io.utm_crs(area_wgs)
+    # edges cut every ~20 m, so that the projected edges follow the meridians and parallels
+    area_wgs = shapely.segmentize(area_wgs, 0.0002)
+    area = gpd.GeoSeries([area_wgs], crs="EPSG:4326").to_crs(crs).iloc[0]
+    log.info(
+        "incident maps: study area = [area] %s (%.1f km², %s)",
+        "polygon" if sc.area.polygon else "bounds",
+        area.area / 1e6,
+        crs,
+    )
+    return area, crs
 
 
 def read_without_area(sc: Scenario) -> tuple[Any, str, list[incidents.IncidentRead]]:
@@ -171,13 +204,15 @@ def build(sc: Scenario) -> IncidentMaps:
     from siteplanner.steps.demand import hotspot_grid, window_incidents
     from siteplanner.steps.load import merge_reads
 
-    area, crs, reads = _study_area(sc)
+    area, crs, reads = study_area(sc)
     inc, n_dup = merge_reads(sc, reads, crs)
     tw = sc.hotspots.window.time_window()
     win, cat_w, n_no_hour = window_incidents(sc, inc, tw)
     x0, y0, x1, y1 = area.bounds
     bounds = (np.floor(x0), np.floor(y0), np.ceil(x1), np.ceil(y1))
     grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=area, window=tw.name)
+    for msg in grid.params.get("warnings", []):
+        log.warning("hotspot surface: %s", msg)
     ind = indicators(win, cat_w, grid, area, min_count=sc.hotspots.min_count_shared)
     counts = {
         "incidents": len(inc),
@@ -215,6 +250,7 @@ def summary(res: IncidentMaps) -> dict[str, Any]:
         "hotspot_params": {
             k: v for k, v in res.grid.params.items() if isinstance(v, (int, float, str, type(None)))
         },
+        "hotspot_warnings": list(res.grid.params.get("warnings", [])),
         "data": {
             "incident_files": sorted(set(res.incidents["file"])) if len(res.incidents) else []
         },

@@ -14,6 +14,10 @@ the row or feature, what is wrong and what is accepted:
 5. ``k`` against the number of candidate sites.
 
 With a warm cache (the town's parsed layers), this takes a few seconds.
+
+A scenario without streets (no ``[area]``, or an ``[area]`` with ``polygon`` or ``bounds`` but no
+OSM extract) is checked as ``siteplanner incidents`` reads it: the clip polygon, every incident
+file row by row, the window (:func:`check_incidents_only`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 
 from siteplanner.coverage import candidates
-from siteplanner.incidents import read as incidents, windows
+from siteplanner.incidents import read as incidents
 from siteplanner.town import load as io, jurisdiction
 from siteplanner._errors import InputError
 from siteplanner.scenario import Scenario
@@ -143,22 +147,25 @@ def load(sc: Scenario) -> io.Town:
 
 def check_incidents(sc: Scenario, town: io.Town) -> tuple[int, int]:
     """Every incident file read row by row; returns (rows in the area, rows in the window)."""
-    frames = [
-        incidents.read_incidents(
-            incidents.IncidentSpec(sc.resolve(f.path), f.source, f.crs, f.columns),
-            area=town.area,
-            crs=town.crs,
-        )
-        for f in sc.incidents
-    ]
-    n = sum(len(f) for f in frames)
-    if not frames:
+    from siteplanner.steps.load import read_scenario_incidents
+
+    _need_files(sc)
+    reads = read_scenario_incidents(sc, area=town.area, crs=town.crs)
+    return _in_window(sc, [r.frame for r in reads])
+
+
+def _need_files(sc: Scenario) -> None:
+    if not sc.incidents:
         raise InputError(
             f"{sc.path}: no [[incidents]] file; accepted: at least one incident file (or "
             "`siteplanner simulate-incidents` for a SYNTHETIC one)"
         )
+
+
+def _in_window(sc: Scenario, frames: list) -> tuple[int, int]:
+    n = sum(len(f) for f in frames)
     tw = sc.hotspots.window.time_window()
-    in_win = sum(int(windows.in_window(f["datetime"], tw).sum()) for f in frames if len(f))
+    in_win = sum(int(incidents.window_mask(f, tw).sum()) for f in frames if len(f))
     if in_win == 0:
         raise InputError(
             f"{sc.path}: no incident in the study area and time window {tw.name!r} "
@@ -195,8 +202,47 @@ def check_k(sc: Scenario, town: io.Town) -> int:
     return n
 
 
+def check_incidents_only(sc: Scenario) -> Checked:
+    """``validate`` for a scenario without streets: the clip polygon, incident rows, window."""
+    from siteplanner.modes import incidents as incident_maps
+
+    t0 = time.perf_counter()
+    out = Checked()
+    if sc.area is not None and sc.area.polygon:
+        io.read_polygon(sc.resolve(sc.area.polygon))
+    _need_files(sc)
+    area, crs, reads = incident_maps.study_area(sc)
+    n, in_win = _in_window(sc, [r.frame for r in reads])
+    rows = incidents.ingest_counts(reads)
+    where = (
+        "no [area]: study area = convex hull of the incidents + "
+        f"{incident_maps.HULL_MARGIN_M:.0f} m"
+        if sc.area is None
+        else f"[area] {'polygon' if sc.area.polygon else 'bounds'} without OSM extract"
+    )
+    out.facts.append(f"{where} ({area.area / 1e6:,.1f} km², {crs})")
+    out.facts.append(
+        f"incidents: {rows['rows']:,} rows, {n:,} kept in the study area, {in_win:,} in the "
+        f"window {sc.hotspots.window.name!r}; {rows['quarantined']:,} bad row(s) and "
+        f"{rows['outside_area']:,} outside the area set aside (quarantine.csv)"
+    )
+    out.facts.append(
+        "streets, candidate sites and the patrol start not checked (no OSM extract): "
+        "`siteplanner incidents` maps these incidents; a camera plan needs [area] osm"
+    )
+    out.counts = {
+        "incidents": n,
+        "incidents_in_window": in_win,
+        "area_km2": float(np.round(area.area / 1e6, 3)),
+    }
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
 def check_scenario(sc: Scenario) -> Checked:
     """Run every check of ``validate``; raises the first problem found."""
+    if sc.area is None or not sc.area.has_streets:
+        return check_incidents_only(sc)
     t0 = time.perf_counter()
     out = Checked()
     check_formats(sc)

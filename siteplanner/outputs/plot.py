@@ -27,6 +27,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from siteplanner.vocab import SENSITIVE_KINDS
+from siteplanner.outputs import street_map
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -229,11 +230,15 @@ class HotspotClasses:
         Upper bound of each class (the last is the maximum), in the grid's units.
     scheme
         ``quantiles`` or ``fisher_jenks``.
+    streets
+        The map shows the forecast's hotspot streets (segments coloured by class) instead of
+        the cells (then ``bins`` is empty).
     """
 
     classes: np.ndarray
     bins: np.ndarray
     scheme: str
+    streets: bool = False
 
     def labels(self, fmt: str = "{:,.0f}") -> list[str]:
         """Class limits as text, e.g. ``"1 200 – 4 300"``."""
@@ -351,7 +356,7 @@ def _draw_base(
     left, top = g.transform.c, g.transform.f
     right = left + g.transform.a * g.values.shape[1]
     bottom = top + g.transform.e * g.values.shape[0]
-    if len(hc.bins):
+    if len(hc.bins) and not hc.streets:
         ax.imshow(
             np.ma.masked_less(hc.classes, 0),
             extent=(left, right, bottom, top),
@@ -382,12 +387,22 @@ def _draw_base(
         ),
         autolim=False,
     )
+    if hc.streets:
+        street_map.draw_hotspot_streets(ax, res.demand_.forecast, box, detail=detail)
     ax.add_collection(
         lines_collection(
             [town.area.boundary], colors="black", linewidths=1.2, linestyles="--", zorder=3
         ),
         autolim=False,
     )
+
+
+def street_layer(res: Result, grid_classes: HotspotClasses, layer: str) -> HotspotClasses:
+    """The hotspot layer of the map: the forecast's streets, or the grid cells (``layer``
+    ``"grid"``, or no forecast on the streets)."""
+    if layer == "grid" or res.demand_.forecast is None:
+        return grid_classes
+    return HotspotClasses(grid_classes.classes, np.zeros(0), grid_classes.scheme, streets=True)
 
 
 def _draw_views(
@@ -617,6 +632,8 @@ def _legend_handles(res: Result, hc: HotspotClasses, cmap: ListedColormap) -> li
         )
     ]
     h += [Patch(facecolor=cmap(k), alpha=0.7, label=lab) for k, lab in enumerate(hc.labels())]
+    if hc.streets:
+        h = street_map.legend_handles(res.demand_.forecast)
     h += [
         Patch(color="#c9c9c9", label="buildings (OSM)"),
         Line2D([], [], color="black", linestyle="--", label=f"study area: {res.town.name}"),
@@ -692,7 +709,9 @@ def _title(res: Result) -> tuple[str, str]:
     )
 
 
-def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
+def plan_map(
+    res: Result, *, scheme: str = "quantiles", k: int = 5, layer: str | None = None
+) -> Figure:
     """The plan's overview map, with a zoom panel over the densest cluster of sites.
 
     The map frame holds only data (and the scale bar, north arrow and source); the legend and
@@ -706,6 +725,9 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
         A pipeline result.
     scheme, k
         Hotspot classification (see :func:`hotspot_classes`).
+    layer
+        ``"streets"`` (the forecast's hotspot streets, :func:`street_layer`) or ``"grid"``
+        (the cells); default: the scenario's ``[output] hotspot_layer``.
 
     Returns
     -------
@@ -715,6 +737,7 @@ def plan_map(res: Result, *, scheme: str = "quantiles", k: int = 5) -> Figure:
 
     town = res.town
     hc = hotspot_classes(res.grid, res.demand_.grid_inside, k=k, scheme=scheme)
+    hc = street_layer(res, hc, layer or res.scenario.output.hotspot_layer)
     cmap = ListedColormap([_ylorrd(t) for t in np.linspace(0.12, 0.95, max(len(hc.bins), 1))])
     fig = Figure(figsize=(15, 10.2))
     FigureCanvasAgg(fig)  # a renderer for the label placement (no pyplot, no global backend)

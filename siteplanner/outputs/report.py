@@ -86,6 +86,27 @@ class Report:
     closeups: dict[str, str] = field(default_factory=dict)
 
 
+def forecast_text(res: Result) -> str:
+    """What the hotspot forecast is and how the default chose it (the summary's row)."""
+    f = res.demand_.forecast
+    if f is None:
+        return f"{res.grid.method} (cell {res.grid.cell_m:g} m)"
+    params = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                       for k, v in f.params.items() if v is not None)
+    text = f"{f.method} on {int(f.segments['inside'].sum()):,} street segments"
+    text += f" ({params})" if params else ""
+    if f.candidates:
+        p = f.inner.get("inner_pai_net", [])
+        text += (
+            f"; chosen among {len(f.candidates)} grid and street methods by an inner temporal "
+            f"split ({f.inner['fitted_on']:,} incidents fitted, {f.inner['held_out']:,} held out; "
+            f"PAI at 1/5/10 % of street length {' / '.join(f'{v:.1f}' for v in p)})"
+        )
+    if f.warnings:
+        text += ". Warning: " + "; ".join(f.warnings)
+    return text
+
+
 def _variant_notes(res: Result) -> list[str]:
     """One sentence per shift whose variants were asked: how many different circuits exist."""
     notes = []
@@ -147,7 +168,7 @@ def _summary_rows(res: Result) -> list[tuple[str, Any]]:
             f"{len(res.incidents):,} ({len(res.window_incidents):,})".replace(",", " "),
         ),
         ("hotspot window", window_text(sc.hotspots.window)),
-        ("hotspot method", f"{res.grid.method} (cell {res.grid.cell_m:g} m)"),
+        ("hotspot method", forecast_text(res)),
         (
             "patrol windows",
             "; ".join(f"{s.name}: {window_text(s.window)}" for s in sc.patrol.shifts),

@@ -42,6 +42,9 @@ def summary(res: Result, timings_s: dict[str, float] | None = None) -> dict[str,
         },
         "window": res.grid.window,
         "hotspot_method": res.grid.method,
+        "hotspot_forecast": (
+            res.demand_.forecast.summary() if res.demand_.forecast is not None else None
+        ),
         "inputs": res.counts,
         "camera": {
             "model": sc.camera.model,

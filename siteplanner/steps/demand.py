@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from siteplanner.coverage import matrix as coverage
-from siteplanner.hotspots import forecast as hotspots
+from siteplanner.hotspots import forecast as hotspots, segments
 from siteplanner.incidents import read as incidents, windows
 from siteplanner.town import load as io, jurisdiction
 from siteplanner._errors import InputError
@@ -30,7 +30,6 @@ from siteplanner.vocab import SENSITIVE_KINDS
 from siteplanner.hotspots.grids import DensityGrid
 from siteplanner.hotspots.grids import grid_cell_m
 from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.grids import sample_grid
 from siteplanner.hotspots.streets import street_points
 
 log = logging.getLogger(__name__)
@@ -45,10 +44,11 @@ def demand(inputs: Inputs) -> Demand:
     bounds = (np.floor(xmin), np.floor(ymin), np.ceil(xmax), np.ceil(ymax))
     grid = hotspot_grid(sc, win, cat_w, bounds=bounds, area=town.area, window=tw.name)
     streets, n_under = demand_streets(inputs.streets, underground=sc.hotspots.underground_demand)
+    forecast = street_forecast(inputs, win, cat_w, bounds=bounds, window=tw.name)
     demand_xy, _ = street_points(streets, spacing_m=sc.hotspots.street_spacing_m)
     inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
     demand_xy = demand_xy[inside]
-    intensity = sample_grid(grid, demand_xy)
+    intensity = street_intensity(forecast, demand_xy)
     sens: dict[str, Any] = {
         k: np.column_stack([g.geometry.x, g.geometry.y])
         for k in SENSITIVE_KINDS
@@ -83,6 +83,7 @@ def demand(inputs: Inputs) -> Demand:
         xy=demand_xy,
         notes=notes,
         counts=counts,
+        forecast=forecast,
     )
 
 
@@ -106,7 +107,8 @@ def demand_streets(streets: gpd.GeoDataFrame, *, underground: bool) -> tuple[gpd
 def window_incidents(
     sc: Scenario, inc: gpd.GeoDataFrame, tw: windows.TimeWindow
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, int]:
-    """The incidents of the hotspot window, their category weights, and how many have no hour."""
+    """The incidents of the hotspot window, their weights (category weight × the row's own
+    ``weight``), and how many have no hour."""
     win = inc[incidents.window_mask(inc, tw)].reset_index(drop=True)
     if len(win) == 0:
         raise InputError(
@@ -114,10 +116,19 @@ def window_incidents(
             "check [[incidents]] files and [hotspots.window]"
         )
     cat_w = win["category"].map(lambda c: sc.weights.categories.get(c, 1.0)).to_numpy(float)
+    cat_w = cat_w * row_weights(win)
     n_no_hour = (
         int((win["time_precision"] == "date").sum()) if "time_precision" in win.columns else 0
     )
     return win, cat_w, n_no_hour
+
+
+def row_weights(win: gpd.GeoDataFrame) -> np.ndarray:
+    """Each incident's own weight (a file's ``weight`` column, e.g. a count of offences; 1
+    without one)."""
+    if "weight" not in win.columns:
+        return np.ones(len(win))
+    return win["weight"].fillna(1.0).to_numpy(float)
 
 
 def hotspot_grid(
@@ -133,14 +144,15 @@ def hotspot_grid(
     dated = win["datetime"].notna().to_numpy() if len(win) else np.zeros(0, bool)
     times = win["datetime"].reset_index(drop=True) if dated.any() else None
     cell_m = grid_cell_m(bounds, len(win), area_m2=area.area, cell_m=sc.hotspots.cell_m)
-    weight = None if sc.hotspots.method == "near_repeat" else cat_w
-    if sc.hotspots.method == "near_repeat" and times is None:
+    method = sc.hotspots.method if sc.hotspots.method in hotspots.METHODS else "default"
+    weight = None if method == "near_repeat" else cat_w
+    if method == "near_repeat" and times is None:
         raise InputError(
             f'{sc.path}: [hotspots] method = "near_repeat" needs incident times; '
             "the files are undated"
         )
     return hotspots.predict(
-        sc.hotspots.method,
+        method,
         xy,
         weight=weight,
         train_time=times,
@@ -150,6 +162,69 @@ def hotspot_grid(
         area=area,
         window=window,
     )
+
+
+def street_forecast(
+    inputs: Inputs, win: gpd.GeoDataFrame, cat_w: np.ndarray, *, bounds, window: str
+) -> segments.StreetForecast:
+    """The forecast on the street segments inside the commune: the scenario's method, or the
+    grid or segment method the inner temporal split of the window's incidents picks."""
+    sc, town = inputs.scenario, inputs.town
+    seg = segments.street_segments(inputs.streets, segment_m=sc.hotspots.segment_m, area=town.area)
+    grids = forecast_grids(sc, win, cat_w, bounds=bounds, area=town.area, window=window)
+    method, params = sc.hotspots.method, {}
+    if method in ("segment_counts", "network_kde"):
+        params = {"bandwidth_m": sc.hotspots.bandwidth_m or 100.0, "half_life_days": None}
+    elif method != "default":
+        grids, method = {method: grids[method]}, f"grid:{method}"
+    xy = np.column_stack([win.geometry.x, win.geometry.y])
+    dated = win["datetime"].notna().any() if len(win) else False
+    return segments.choose_forecast(
+        seg,
+        xy,
+        win["datetime"].reset_index(drop=True) if dated else None,
+        cat_w,
+        grids=grids,
+        area_m2=town.area.area,
+        method=method,
+        params=params,
+        window=window,
+    )
+
+
+def forecast_grids(
+    sc: Scenario, win: gpd.GeoDataFrame, cat_w: np.ndarray, *, bounds, area, window: str
+) -> dict[str, segments.GridFn]:
+    """The planar surfaces the default may pick, each a function of a mask over ``win``: the
+    grid default, the count grid, the KDE with the rule bandwidth and with 150 m, and the
+    scenario's own grid method (cell, bandwidth and weights as :func:`hotspot_grid` makes them).
+    """
+
+    def make(method: str, bandwidth_m: float | None):
+        hs = sc.hotspots.model_copy(update={"method": method, "bandwidth_m": bandwidth_m})
+        sc_m = sc.model_copy(update={"hotspots": hs})
+
+        def fit(mask: np.ndarray) -> DensityGrid:
+            sub = win[mask].reset_index(drop=True)
+            return hotspot_grid(sc_m, sub, cat_w[mask], bounds=bounds, area=area, window=window)
+
+        return fit
+
+    out = {
+        "default": make("default", None),
+        "count_grid": make("count_grid", None),
+        "kde": make("kde", None),
+        "kde_150m": make("kde", 150.0),
+    }
+    if sc.hotspots.method in hotspots.METHODS and sc.hotspots.method != "default":
+        out[sc.hotspots.method] = make(sc.hotspots.method, sc.hotspots.bandwidth_m)
+    return out
+
+
+def street_intensity(forecast: segments.StreetForecast, xy: np.ndarray) -> np.ndarray:
+    """Each demand point's weight: the forecast of its street segment (never a grid cell's over
+    a hillside: a point takes the score of the segment it lies on)."""
+    return segments.values_at(forecast.segments, xy)
 
 
 def field_notes_demand(

@@ -44,9 +44,10 @@ def load(sc: Scenario, *, town: io.Town | None = None, for_plan: bool = True) ->
     InputError
         The scenario has no ``[area]``, a file cannot be read, or the area has no patrol start.
     """
-    if sc.area is None:
+    if sc.area is None or not sc.area.has_streets:
+        what = "no [area]" if sc.area is None else "no OSM extract ([area] osm)"
         raise InputError(
-            f"{sc.path}: no [area] (OSM extract and boundary or polygon): a camera plan needs "
+            f"{sc.path}: {what} (OSM extract and boundary or polygon): a camera plan needs "
             f"streets; run `siteplanner incidents {sc.path}` for the incident maps without streets"
         )
     town = io.scenario_town(sc) if town is None else town
