@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from siteplanner import __version__, files
-from siteplanner.outputs import export, plot, report, sections as report_sections, webmap
+from siteplanner.outputs import export, plot, qgis, report, sections as report_sections, webmap
 from siteplanner.outputs.tables import curve_table, patrols_frame, plan_table, sites_frame, slug, summary, viewsheds_frame
 from siteplanner.outputs.figures import shrink_png
 
@@ -51,6 +51,7 @@ def write_outputs(res: Result, out_dir: Path, *, started: float | None = None) -
         write_plan_tables(res, stage)
         _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
+        qgis.write_qgis(res, stage)  # hotspots.qml, plan.qgz (the QGIS project over plan.gpkg)
         # report.html (report.pdf when [output] pdf = true); the overview map is drawn once
         report.write_report(
             res,
