@@ -5,7 +5,8 @@ folder only when all are written: ``summary.json``, ``sites.geojson``, ``viewshe
 ``patrols.geojson`` and the GPX circuits, ``hotspots.tif``, ``coverage.npz``, ``plan.csv``,
 ``coverage_curve.csv``, the itineraries, ``map.png``, and through :mod:`~siteplanner.outputs.export`,
 :mod:`~siteplanner.outputs.report` and :mod:`~siteplanner.outputs.webmap` ``plan.gpkg``, ``prefecture.csv``,
-``report.html`` and ``map.html``. Every figure comes from the result, so no two files can
+``report.html`` and ``map.html``, and through :mod:`~siteplanner.outputs.qgis` ``hotspots.qml`` and
+``plan.qgz`` (the QGIS project). Every figure comes from the result, so no two files can
 disagree.
 """
 
