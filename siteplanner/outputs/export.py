@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "GEOMETRY_TYPES",
     "LAYERS",
     "PREFECTURE_COLUMNS",
     "layer_style_qml",
@@ -385,6 +386,27 @@ def layer_style_qml(layer: str, *, breaks: list[float] | None = None) -> str:
     )
 
 
+#: The geometry type each layer is declared with when it is empty (GDAL infers it from the
+#: features otherwise): an empty layer declared ``GEOMETRY`` opens in QGIS as a table.
+GEOMETRY_TYPES: dict[str, str] = {
+    "study_area": "MultiPolygon",
+    "existing_cameras": "Point",
+    "proposed_sites": "Point",
+    "viewsheds": "Polygon",
+    "privacy_masks": "MultiPolygon",
+    "hotspot_segments": "LineString",
+    "patrols": "LineString",
+    "patrol_stops": "Point",
+    "sensitive_sites": "Point",
+    "qpv": "MultiPolygon",
+}
+#: GeoPackage 1.3: the R-tree triggers of GDAL < 3.7 and QGIS 3.22 (1.4 replaced update1 and
+#: update3 by update6 and update7, which GDAL 3.6's ``validate_gpkg.py`` rejects).
+_GPKG_VERSION = "1.3"
+#: ``layer_styles.update_time``: fixed (same inputs, same file), in the GeoPackage DATETIME
+#: form ``YYYY-MM-DDTHH:MM:SS.SSSZ`` (GDAL warns "Non-conformant content" otherwise).
+_STYLE_TIME = "2000-01-01T00:00:00.000Z"
+
 _LAYER_STYLES_SQL = (
     "CREATE TABLE IF NOT EXISTS layer_styles (\n"
     " id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256), "
@@ -415,7 +437,15 @@ def write_gpkg(
     if path.exists():
         path.unlink()
     for name, gdf in layers.items():
-        pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", append=path.exists())
+        pyogrio.write_dataframe(
+            gdf,
+            path,
+            layer=name,
+            driver="GPKG",
+            append=path.exists(),
+            dataset_options=None if path.exists() else {"VERSION": _GPKG_VERSION},
+            geometry_type=None if len(gdf) else GEOMETRY_TYPES.get(name, "Unknown"),
+        )
     if not styles:
         return
     con = sqlite3.connect(path)
@@ -427,13 +457,14 @@ def write_gpkg(
                     "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
                     "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
                     "owner, ui, update_time) VALUES ('', '', ?, 'geom', ?, ?, '', 1, 'siteplanner "
-                    "default style', '', '', '2000-01-01T00:00:00Z')",
+                    "default style', '', '', ?)",
                     (
                         name,
                         name,
                         layer_style_qml(
                             name, breaks=hotspot_breaks(gdf) if name == "hotspot_segments" else None
                         ),
+                        _STYLE_TIME,
                     ),
                 )
         if con.execute("SELECT count(*) FROM sqlite_master WHERE name='gpkg_contents'").fetchone()[

@@ -5,7 +5,8 @@ folder only when all are written: ``summary.json``, ``sites.geojson``, ``viewshe
 ``patrols.geojson`` and the GPX circuits, ``hotspots.tif``, ``coverage.npz``, ``plan.csv``,
 ``coverage_curve.csv``, the itineraries, ``map.png``, and through :mod:`~siteplanner.outputs.export`,
 :mod:`~siteplanner.outputs.report` and :mod:`~siteplanner.outputs.webmap` ``plan.gpkg``, ``prefecture.csv``,
-``report.html`` and ``map.html``. Every figure comes from the result, so no two files can
+``report.html`` and ``map.html``, and through :mod:`~siteplanner.outputs.qgis` ``hotspots.qml`` and
+``plan.qgz`` (the QGIS project). Every figure comes from the result, so no two files can
 disagree.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from siteplanner import __version__, files
-from siteplanner.outputs import export, plot, report, sections as report_sections, webmap
+from siteplanner.outputs import export, plot, qgis, report, sections as report_sections, webmap
 from siteplanner.outputs.tables import curve_table, patrols_frame, plan_table, sites_frame, slug, summary, viewsheds_frame
 from siteplanner.outputs.figures import shrink_png
 
@@ -51,6 +52,7 @@ def write_outputs(res: Result, out_dir: Path, *, started: float | None = None) -
         write_plan_tables(res, stage)
         _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
         export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
+        qgis.write_qgis(res, stage)  # hotspots.qml, plan.qgz (the QGIS project over plan.gpkg)
         # report.html (report.pdf when [output] pdf = true); the overview map is drawn once
         report.write_report(
             res,
