@@ -8,9 +8,14 @@ the traceback).
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
+import typing
 from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
 
 
 class SiteplannerError(Exception):
@@ -63,3 +68,51 @@ def check_positive(*, source: str, **values: float) -> None:
         if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0)
     ]
     report_problems(problems, source=source)
+
+
+# --------------------------------------------------------------------------- pydantic messages
+
+
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The pydantic model inside a field's annotation (``Hotspots``, ``tuple[Shift, ...]``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if (m := _model_of(arg)) is not None:
+            return m
+    return None
+
+
+def known_keys(root: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys accepted in the table of ``root`` that holds ``loc`` (e.g.
+    ``("hotspots", "methd")`` in a scenario)."""
+    model: type[BaseModel] | None = root
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        f = model.model_fields.get(str(part))
+        model = _model_of(f.annotation) if f is not None else None
+    return [] if model is None else [k for k in model.model_fields if k != "path"]
+
+
+def unknown_key(root: type[BaseModel], loc: tuple) -> str:
+    """What to say of an unknown key: the closest accepted one, and every accepted key."""
+    keys = known_keys(root, loc)
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6) if loc else []
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key; {hint}accepted: {', '.join(keys)}" if keys else "unknown key (misspelt?)"
+
+
+def validation_message(exc: ValidationError, path: Path, root: type[BaseModel]) -> str:
+    """A pydantic validation error of the file ``path`` as one line per problem."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = unknown_key(root, tuple(err["loc"]))
+        got = err["type"] not in ("extra_forbidden", "missing") and not isinstance(
+            err.get("input"), dict
+        )
+        lines.append(f"  - {loc}: {msg}" + (f" (got {err['input']!r})" if got else ""))
+    return f"{path}: invalid scenario\n" + "\n".join(lines)

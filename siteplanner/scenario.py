@@ -7,10 +7,8 @@ Relative paths are resolved against the scenario file's folder. See
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
-import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,7 +23,7 @@ from pydantic import (
 )
 
 from siteplanner.incidents import windows
-from siteplanner._errors import ScenarioError
+from siteplanner._errors import ScenarioError, unknown_key, validation_message
 from siteplanner.incidents.read import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
 from siteplanner.patrol.network import STOP_SPACING_M
 from siteplanner.vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES
@@ -815,53 +813,6 @@ class Scenario(_Model):
         return base.with_name(base.stem + ".review.csv")
 
 
-def _model_of(annotation: object) -> type[BaseModel] | None:
-    """The pydantic model inside a field's annotation (``Hotspots``, ``tuple[Shift, ...]``...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        if (m := _model_of(arg)) is not None:
-            return m
-    return None
-
-
-def known_keys(loc: tuple) -> list[str]:
-    """The keys accepted in the table that holds ``loc`` (e.g. ``("hotspots", "methd")``)."""
-    model: type[BaseModel] | None = Scenario
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        f = model.model_fields.get(str(part))
-        model = _model_of(f.annotation) if f is not None else None
-    return [] if model is None else [k for k in model.model_fields if k != "path"]
-
-
-def _unknown_key(loc: tuple) -> str:
-    keys = known_keys(loc)
-    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6) if loc else []
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown key; {hint}accepted: {', '.join(keys)}" if keys else "unknown key (misspelt?)"
-
-
-def _format(exc: ValidationError, path: Path) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = _unknown_key(tuple(err["loc"]))
-        lines.append(
-            f"  - {loc}: {msg}"
-            + (
-                f" (got {err['input']!r})"
-                if err["type"] not in ("extra_forbidden", "missing")
-                and not isinstance(err.get("input"), dict)
-                else ""
-            )
-        )
-    return f"{path}: invalid scenario\n" + "\n".join(lines)
-
-
 def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
     """Read and validate a scenario TOML file.
 
@@ -879,11 +830,13 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
     if "path" in raw:  # `path` is where the scenario file is, never a key of the file
-        raise ScenarioError(f"{path}: invalid scenario\n  - path: {_unknown_key(('path',))}")
+        raise ScenarioError(
+            f"{path}: invalid scenario\n  - path: {unknown_key(Scenario, ('path',))}"
+        )
     try:
         sc = Scenario.model_validate({**raw, "path": path})
     except ValidationError as exc:
-        raise ScenarioError(_format(exc, path)) from None
+        raise ScenarioError(validation_message(exc, path, Scenario)) from None
     if check_files:
         missing = []
         a = sc.area
