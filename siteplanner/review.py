@@ -49,6 +49,7 @@ __all__ = [
     "parse_review",
     "proposed_site_ids",
     "read_review",
+    "review_rows",
     "review_text",
 ]
 
@@ -407,17 +408,42 @@ def init_review(res_or_site_ids: Any, path: str | Path, *, force: bool = False) 
     """
 
     path = Path(path)
-    ids = list(dict.fromkeys(proposed_site_ids(res_or_site_ids)))
-    old: dict[str, ReviewRow] = {}
+    ids = proposed_site_ids(res_or_site_ids)
+    old: tuple[ReviewRow, ...] = ()
     if path.exists():
         if not force:
             raise InputError(
                 f"{path}: a review file already exists; it is never overwritten: edit it, or "
                 "pass --force to rewrite it keeping its decided rows"
             )
-        old = {r.site_id: r for r in read_review(path).rows if r.decision != "pending"}
-    rows = [old.get(s, ReviewRow(s, "pending")) for s in ids]
-    rows += [r for s, r in old.items() if s not in set(ids)]
+        old = read_review(path).rows
+    rows = review_rows(ids, old)
     files.write_text(path, review_text(rows))
-    log.info("init_review wrote %s: %d site(s), %d decision(s) kept", path, len(rows), len(old))
+    kept = sum(r.decision != "pending" for r in rows)
+    log.info("init_review wrote %s: %d site(s), %d decision(s) kept", path, len(rows), kept)
     return path
+
+
+def review_rows(site_ids: Iterable[str], old: Iterable[ReviewRow] = ()) -> list[ReviewRow]:
+    """The rows of a review file for the proposed sites, keeping the rows of ``old``.
+
+    One row per proposed site, in the given (rank) order: its row in ``old`` if any (a
+    pending row keeps its comment), else a pending row. A moved site ``<site_id>-M`` takes the
+    row of the move that made it (``<site_id>,move,lon,lat,...``): that row, not the new id,
+    is what the next run reads. The decided rows of sites no longer proposed (a rejected
+    site, for instance) follow, in their order in ``old``; pending rows of sites no longer
+    proposed are dropped. ``review init --force`` and the review page of ``map.html`` both
+    write these rows.
+    """
+    old = list(old)
+    by_id = {r.site_id: r for r in old}
+    ids = list(dict.fromkeys(str(s) for s in site_ids))
+    rows: list[ReviewRow] = []
+    for s in ids:
+        r = by_id.get(s)
+        if r is None and s.endswith("-M") and s[:-2] not in ids:
+            r = by_id.get(s[:-2])
+            r = r if r is not None and r.decision == "move" else None
+        rows.append(r if r is not None else ReviewRow(s, "pending"))
+    used = {r.site_id for r in rows}
+    return rows + [r for r in old if r.decision != "pending" and r.site_id not in used]

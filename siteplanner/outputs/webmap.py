@@ -2,9 +2,18 @@
 
 No tile server and no library from the internet: buildings, streets, hotspot segments,
 fields of view, privacy masks, cameras, patrols and sensitive sites are SVG paths in the
-town's projected CRS (metres, y flipped), with a few lines of inline JavaScript for pan
-(drag), zoom (wheel, buttons), layer switches and a click on a site that shows the figures
-of its sheet in the report.
+town's projected CRS (metres, y flipped), with inline JavaScript (``webmap.js``, beside this
+module) for pan (drag), zoom (wheel, buttons), layer switches and a click on a site that shows
+the figures of its sheet in the report.
+
+The page is also where the référent sûreté reviews the plan: each proposed site can be
+accepted, rejected or moved (drag its marker), with a comment, the reviewer's name and the
+date. A moved point is checked as the next run checks it
+(:func:`siteplanner.town.placement.check_position`: inside a building, on an underground or
+indoor way only, outside the study area), against the buildings and streets drawn in the page,
+and the page says when it stands off the street. "Download review.csv" writes the rows of
+:func:`siteplanner.review.review_rows` (the current review file's rows kept) with the page's
+decisions, in :func:`siteplanner.review.review_text`'s format: the file the next run reads.
 """
 
 from __future__ import annotations
@@ -12,13 +21,16 @@ from __future__ import annotations
 import html
 import json
 import logging
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyproj
 import shapely
 
 from siteplanner import __version__, files
+from siteplanner import review as review_mod
 from siteplanner.outputs import export
 from siteplanner.outputs.plot import EXISTING_COLOUR, PATROL_COLOURS, PHASE_STYLES
 from siteplanner.vocab import SENSITIVE_KINDS
@@ -28,7 +40,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["build_map", "site_popups", "write_map"]
+__all__ = ["MOVE_RULES", "build_map", "lonlat_fit", "review_data", "site_popups", "write_map"]
+
+#: How the page judges a moved point, in metres: the rules of
+#: :func:`siteplanner.town.placement.check_position` (``on_way_m``: this close to an
+#: underground way is on it; ``surface_m``: a surface street this close makes it a street-level
+#: point; outputs do not import the analysis layer, ``tests/test_browser.py`` checks that the
+#: numbers agree) and ``off_street_m``: farther than this from every surface street's centre
+#: line, the page warns that the mast stands off the street (the run accepts it, with a trench
+#: from the street).
+MOVE_RULES: dict[str, float] = {"on_way_m": 1.5, "surface_m": 3.0, "off_street_m": 10.0}
 
 
 class _Frame:
@@ -117,89 +138,87 @@ def site_popups(res: Result) -> dict[str, dict[str, Any]]:
     return out
 
 
-_CSS = (
-    "\n"
-    'html,body{margin:0;height:100%;overflow:hidden;font-family:system-ui,"DejaVu '
-    'Sans",sans-serif}\n'
-    "#map{position:absolute;top:0;left:0;width:100%;height:100%;background:#f4f1ea;cursor:grab}\n"
-    "#panel{position:absolute;top:8px;right:8px;background:#fffe;border:1px solid "
-    "#999;border-radius:6px;padding:8px 10px;font-size:13px;max-width:260px}\n"
-    "#panel label{display:block} #panel h1{font-size:15px;margin:0 0 4px}\n"
-    "#popup{position:absolute;left:8px;bottom:28px;background:#fff;border:1px solid "
-    "#d62728;border-radius:6px;padding:8px 10px;font-size:13px;display:none;max-width:360px}\n"
-    "#popup table{border-collapse:collapse} #popup td{padding:1px 6px;border-bottom:1px solid "
-    "#eee;vertical-align:top}\n"
-    "#attr{position:absolute;right:0;bottom:0;background:#fffc;font-size:11px;padding:2px 6px}\n"
-    "#zoom{position:absolute;left:8px;top:8px} #zoom "
-    "button{display:block;width:30px;height:30px;font-size:18px;margin-bottom:2px}\n"
-    ".synthetic{color:#d62728;font-weight:bold}\n"
-    ".site{cursor:pointer} .fov{cursor:pointer}\n"
-)
+_CSS = """
+html,body{margin:0;height:100%;overflow:hidden;font-family:system-ui,"DejaVu Sans",sans-serif}
+#map{position:absolute;top:0;left:360px;width:calc(100% - 360px);height:100%;background:#f4f1ea;
+cursor:grab}
+#panel{position:absolute;top:8px;right:8px;background:#fffe;border:1px solid #999;border-radius:6px;
+padding:8px 10px;font-size:13px;max-width:260px}
+#panel label{display:block} #panel h1{font-size:15px;margin:0 0 4px}
+#popup{position:absolute;left:370px;bottom:28px;background:#fff;border:1px solid #d62728;
+border-radius:6px;padding:8px 10px;font-size:13px;display:none;max-width:360px}
+#popup table{border-collapse:collapse} #popup td{padding:1px 6px;border-bottom:1px solid #eee;
+vertical-align:top}
+#attr{position:absolute;right:0;bottom:0;background:#fffc;font-size:11px;padding:2px 6px}
+#zoom{position:absolute;left:370px;top:8px}
+#zoom button{display:block;width:30px;height:30px;font-size:18px;margin-bottom:2px}
+.synthetic{color:#d62728;font-weight:bold}
+.site{cursor:pointer} .fov{cursor:pointer} .site.movable{cursor:move}
+#l-review{pointer-events:none}
+#review{position:absolute;top:0;left:0;bottom:0;width:360px;box-sizing:border-box;overflow-y:auto;
+background:#fff;border-right:1px solid #999;padding:8px 10px;font-size:13px}
+#review h2{font-size:15px;margin:0 0 4px} #review p{margin:4px 0}
+#review label{display:inline-block;margin:2px 8px 2px 0} #rv-reviewer{width:170px}
+.rv-site{border-top:1px solid #ddd;padding:5px 0}
+.rv-site[data-decision=accept]{background:#eaf6ea}
+.rv-site[data-decision=reject]{background:#fbeaea}
+.rv-site[data-decision=move]{background:#e8f0f8} .rv-site[data-refused="1"]{background:#fbd5d5}
+.rv-phase,.rv-hint{color:#666;font-size:11px}
+.rv-btns button{font-size:12px;margin:2px 2px 2px 0;border:1px solid #999;border-radius:4px;
+background:#f6f6f6;padding:2px 6px;cursor:pointer}
+.rv-btns button.on[data-d=accept]{background:#2ca02c;color:#fff}
+.rv-btns button.on[data-d=reject]{background:#d62728;color:#fff}
+.rv-btns button.on[data-d=pending]{background:#777;color:#fff}
+.rv-move{font-size:12px} .rv-move button{font-size:11px}
+.rv-ok{color:#1a7a1a} .rv-note{color:#a85d00} .rv-bad{color:#c00;font-weight:bold}
+.rv-comment{width:100%;box-sizing:border-box;font-size:12px;margin-top:2px}
+#rv-actions{position:sticky;bottom:-8px;background:#fff;border-top:2px solid #999;padding:6px 0}
+#rv-download,#rv-anyway{font-size:14px;padding:4px 10px;margin-right:6px}
+#rv-warn{color:#a00;font-size:12px} #rv-warn ul{margin:2px 0;padding-left:18px}
+#rv-count{font-size:12px;color:#333}
+"""
 
-_JS = (
-    "\n"
-    "(function(){\n"
-    " const svg=document.getElementById('map'); const "
-    "data=JSON.parse(document.getElementById('sites-data').textContent);\n"
-    " let vb=svg.getAttribute('viewBox').split(' ').map(Number); const full=vb.slice();\n"
-    " function set(){svg.setAttribute('viewBox',vb.join(' '));}\n"
-    " function zoom(f,cx,cy){const nw=vb[2]*f,nh=vb[3]*f; "
-    "vb=[cx-(cx-vb[0])*f,cy-(cy-vb[1])*f,nw,nh]; set();}\n"
-    " function toUser(ev){const r=svg.getBoundingClientRect(); const "
-    "s=Math.max(vb[2]/r.width,vb[3]/r.height);\n"
-    "   const ox=vb[0]+(vb[2]-r.width*s)/2, oy=vb[1]+(vb[3]-r.height*s)/2; return "
-    "[ox+(ev.clientX-r.left)*s, oy+(ev.clientY-r.top)*s, s];}\n"
-    " svg.addEventListener('wheel',ev=>{ev.preventDefault(); const p=toUser(ev); "
-    "zoom(ev.deltaY>0?1.2:1/1.2,p[0],p[1]);},{passive:false});\n"
-    " let drag=null;\n"
-    " svg.addEventListener('mousedown',ev=>{drag=[ev.clientX,ev.clientY,vb[0],vb[1],"
-    "toUser(ev)[2]]; svg.style.cursor='grabbing';});\n"
-    " window.addEventListener('mouseup',()=>{drag=null; svg.style.cursor='grab';});\n"
-    " window.addEventListener('mousemove',ev=>{if(!drag)return; "
-    "vb[0]=drag[2]-(ev.clientX-drag[0])*drag[4]; vb[1]=drag[3]-(ev.clientY-drag[1])*drag[4]; "
-    "set();});\n"
-    " document.getElementById('zin').onclick=()=>zoom(1/1.5,vb[0]+vb[2]/2,vb[1]+vb[3]/2);\n"
-    " document.getElementById('zout').onclick=()=>zoom(1.5,vb[0]+vb[2]/2,vb[1]+vb[3]/2);\n"
-    " document.getElementById('zfit').onclick=()=>{vb=full.slice(); set();};\n"
-    " document.querySelectorAll('#panel "
-    "input[data-layer]').forEach(cb=>{cb.addEventListener('change',()=>{\n"
-    "   document.getElementById(cb.dataset.layer).style.display=cb.checked?'':'none';});});\n"
-    " const pop=document.getElementById('popup');\n"
-    " function esc(s){return "
-    "String(s).replace(/[&<>\"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]));}\n"
-    " window.showSite=function(id){const d=data[id]; if(!d)return;\n"
-    "   let h='<b>'+esc(d.site||id)+'</b><br>Site '+esc(id)+' <a "
-    "href=\"report.html#site-'+encodeURIComponent(id)+'\">sheet</a><table>';\n"
-    "   for(const k in d){if(k==='site')continue; "
-    "h+='<tr><td>'+esc(k)+'</td><td>'+esc(d[k])+'</td></tr>';}\n"
-    "   pop.innerHTML=h+'</table>'; pop.style.display='block'; pop.dataset.site=id;};\n"
-    " document.querySelectorAll('[data-site]').forEach(el=>el.addEventListener('click"
-    "',ev=>{ev.stopPropagation(); showSite(el.dataset.site);}));\n"
-    "})();\n"
-)
+
+def _script() -> str:
+    """The page's script (``webmap.js``, beside this module)."""
+    return resources.files("siteplanner.outputs").joinpath("webmap.js").read_text(encoding="utf-8")
 
 
 def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
-    """Buildings, streets, hotspot segments (in classes) and the study area."""
+    """Buildings, streets, hotspot segments (in classes) and the study area.
+
+    One path per building and per street edge, in the order of :func:`review_data`'s
+    ``buildings`` and ``streets``: the review checks a moved point against them. Underground
+    and indoor ways are dashed.
+    """
     town = res.town
     edges = res.streets
     segs = res.figures.hotspot_segments
     layers: list[tuple[str, str, str, bool]] = []
+    bpaths = [fr.path([g]) for g in town.buildings.geometry.values]
     layers.append(
         (
             "l-buildings",
             "buildings (OSM)",
-            f'<path d="{fr.path(town.buildings.geometry.values)}" fill="#d6d0c4" stroke="#a9a191" '
-            'stroke-width="0.3" fill-rule="evenodd"/>',
+            '<g fill="#d6d0c4" stroke="#a9a191" stroke-width="0.3" fill-rule="evenodd">'
+            + "".join(f'<path d="{d}"/>' for d in bpaths if d)
+            + "</g>",
             True,
         )
     )
+    below = edges["underground"].to_numpy(bool)
+    spaths = [fr.path([g]) for g in edges.geometry.values]
     layers.append(
         (
             "l-streets",
-            "streets (OSM)",
-            f'<path d="{fr.path(edges.geometry.values)}" fill="none" stroke="#888" '
-            'stroke-width="1.2"/>',
+            "streets (OSM; dashed: underground or indoor)",
+            '<g fill="none" stroke="#888" stroke-width="1.2">'
+            + "".join(
+                f'<path d="{d}"' + (' stroke="#bbb" stroke-dasharray="3 2"' if b else "") + "/>"
+                for d, b in zip(spaths, below)
+                if d
+            )
+            + "</g>",
             True,
         )
     )
@@ -233,8 +252,8 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
         (
             "l-area",
             f"study area: {html.escape(town.name)}",
-            f'<path d="{fr.path([town.area])}" fill="none" stroke="#000" stroke-width="2" '
-            'stroke-dasharray="8 5"/>',
+            f'<path id="study-area" d="{fr.path([town.area])}" fill="none" stroke="#000" '
+            'stroke-width="2" stroke-dasharray="8 5" fill-rule="evenodd"/>',
             True,
         )
     )
@@ -320,10 +339,38 @@ def _sensitive_svg(res: Result, fr: _Frame) -> str:
     return "".join(tri)
 
 
+def _review_panel(res: Result, rv: dict[str, Any]) -> str:
+    """The référent sûreté's review panel (filled in by the script from ``#review-data``)."""
+    sc = res.scenario
+    scenario = sc.path.as_posix() if sc.path is not None else "SCENARIO"
+    return (
+        '<div id="review"><h2>Review by the référent sûreté</h2>'
+        "<p>For each proposed site: accept it, reject it, or drag its marker to where the camera "
+        "should stand (the page checks the point as the next run does). A comment per site, "
+        "then your name, and download the file.</p>"
+        '<label>Reviewer <input id="rv-reviewer" placeholder="name, rank, service" '
+        f'value="{html.escape(rv["reviewer"], quote=True)}"></label>'
+        '<label>Date <input type="date" id="rv-date"></label>'
+        + ("" if rv["sites"] else "<p>No proposed site to review.</p>")
+        + '<div id="rv-list"></div><div id="rv-actions">'
+        '<button id="rv-download">Download review.csv</button>'
+        '<button id="rv-anyway" hidden>Download anyway</button>'
+        '<div id="rv-count"></div><div id="rv-warn"></div>'
+        f'<div class="rv-hint">Save it as <code>{html.escape(rv["path"])}</code> (beside the '
+        "scenario; the rows already decided in it are kept) and run the plan again: "
+        f"<code>siteplanner run {html.escape(scenario)}</code>.</div></div></div>"
+    )
+
+
 def _document(
-    res: Result, layers: list[tuple[str, str, str, bool]], popup_json: str, w: float, h: float
+    res: Result,
+    layers: list[tuple[str, str, str, bool]],
+    popup_json: str,
+    rv: dict[str, Any],
+    w: float,
+    h: float,
 ) -> str:
-    """The HTML document around the map's layers: panel, zoom buttons, popup, script."""
+    """The HTML document around the map's layers: panels, zoom buttons, popup, script."""
     town = res.town
     body = "".join(f'<g id="{lid}">{svg}</g>' for lid, _, svg, _ in layers)
     toggles = "".join(
@@ -334,6 +381,7 @@ def _document(
         '<div class="synthetic">SYNTHETIC incidents — not real data</div>' if res.synthetic else ""
     )
     title = f"siteplanner — {res.scenario.name}: interactive map"
+    review_json = json.dumps(rv, ensure_ascii=False, allow_nan=False).replace("</", "<\\/")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
@@ -344,16 +392,18 @@ def _document(
         f"{body}</svg>"
         '<div id="zoom"><button id="zin" title="zoom in">+</button><button id="zout" title="zoom '
         'out">−</button><button id="zfit" title="whole town">⌂</button></div>'
-        "<div "
-        f'id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}<div>{html.escape(_panel_text(res))}</div>'
+        f'<div id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}'
+        f"<div>{html.escape(_panel_text(res))}</div>"
         f"<div style='margin-top:4px'>{toggles}</div>"
         "<div style='font-size:11px;margin-top:4px'>Click a site or its field of view for its "
         "figures. Drag to pan, wheel to zoom.</div></div>"
-        '<div id="popup"></div><div id="attr">© OpenStreetMap contributors (ODbL), '
+        + _review_panel(res, rv)
+        + '<div id="popup"></div><div id="attr">© OpenStreetMap contributors (ODbL), '
         f"{html.escape(town.source)} "
         f"— {html.escape(town.crs)} — siteplanner {html.escape(__version__)}</div>"
-        f'<script type="application/json" id="sites-data">{popup_json}'
-        f"</script><script>{_JS}</script></body></html>"
+        f'<script type="application/json" id="sites-data">{popup_json}</script>'
+        f'<script type="application/json" id="review-data">{review_json}</script>'
+        f"<script>{_script()}</script></body></html>"
     )
 
 
@@ -379,13 +429,135 @@ def build_map(res: Result) -> str:
         for ph in phases
     )
     layers.append(("l-cameras", f"cameras: existing ■, proposed (rank): {legend}", cams, True))
+    layers.append(("l-review", "review: accepted, rejected, moved (from → to)", "", True))
     # the sites in their order, each popup's rows in the sheet's order (the name first)
     popup_json = json.dumps(popups, ensure_ascii=False).replace("</", "<\\/")
-    doc = _document(res, layers, popup_json, w, h)
+    rv = review_data(res, fr)
+    log.info(
+        "build_map: review of %d site(s), %d row(s); map units → WGS84 within %.1g°",
+        len(rv["sites"]),
+        len(rv["rows"]),
+        rv["lonlat"]["max_error_deg"],
+    )
+    doc = _document(res, layers, popup_json, rv, w, h)
     log.info(
         "build_map: %d layer(s), %d site(s), %.1f MB", len(layers), len(popups), len(doc) / 1e6
     )
     return doc
+
+
+def lonlat_fit(crs: str, fr: _Frame, *, degree: int = 4, n: int = 17) -> dict[str, Any]:
+    """Map units → WGS84 as a polynomial the page evaluates: the town's projection, fitted.
+
+    The page has no projection library: a moved point's longitude and latitude are
+    ``sum(c[k] * s**i * t**j)`` over the terms ``(i, j)`` of total degree at most ``degree``,
+    with ``s, t`` the map units centred on the frame and divided by its half size. Fitted by
+    least squares on an ``n × n`` grid over the frame; ``max_error_deg`` is the largest
+    error on a finer grid (about 1e-13 degrees over a commune, 1e-11 over 20 km: well below
+    the review file's 7 decimals).
+    """
+    w, h = fr.xmax - fr.xmin, fr.ymax - fr.ymin
+    cu, cv, scale = w / 2, h / 2, max(w, h) / 2
+    terms = [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
+    to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+    def design(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        s_, t_ = (u - cu) / scale, (v - cv) / scale
+        return np.column_stack([s_**i * t_**j for i, j in terms])
+
+    def grid(k: int) -> tuple[np.ndarray, np.ndarray]:
+        u, v = np.meshgrid(np.linspace(0, w, k), np.linspace(0, h, k))
+        return u.ravel(), v.ravel()
+
+    u, v = grid(n)
+    lon, lat = to_ll.transform(fr.xmin + u, fr.ymax - v)
+    m = design(u, v)
+    c_lon = np.linalg.lstsq(m, lon, rcond=None)[0]
+    c_lat = np.linalg.lstsq(m, lat, rcond=None)[0]
+    u2, v2 = grid(2 * n + 1)
+    lon2, lat2 = to_ll.transform(fr.xmin + u2, fr.ymax - v2)
+    m2 = design(u2, v2)
+    err = float(max(np.abs(m2 @ c_lon - lon2).max(), np.abs(m2 @ c_lat - lat2).max()))
+    return {
+        "origin": [cu, cv],
+        "scale": scale,
+        "terms": terms,
+        "lon": c_lon.tolist(),
+        "lat": c_lat.tolist(),
+        "max_error_deg": err,
+    }
+
+
+def _street_label(name: Any, highway: Any) -> str:
+    """A street's name, else its kind (``placement._street_label``'s wording)."""
+    if isinstance(name, str) and name:
+        return name
+    return f"a {str(highway).strip('[]').replace(chr(39), '')} without a name"
+
+
+def review_data(res: Result, fr: _Frame) -> dict[str, Any]:
+    """What the review page needs: the proposed sites, the review file's rows, the check's layers.
+
+    ``sites`` lists the proposed sites in rank order, each with the row of the review file it
+    is decided by (``row``: a moved site ``<id>-M`` is decided by the row of ``<id>``), its
+    marker (``x, y``, map units) and the place a decision other than a move puts it back to
+    (``home``: the original site's place for a moved site). ``rows`` are the rows the
+    downloaded file starts from (:func:`siteplanner.review.review_rows` of the current review
+    file), as written; ``buildings`` (``[osm_id, name]``) and ``streets`` (``[label,
+    underground]``) follow the order of the paths of the ``l-buildings`` and ``l-streets``
+    layers.
+    """
+    sc, s = res.scenario, res.sites
+    names = res.figures.addresses
+    ids = review_mod.proposed_site_ids(res)
+    old = res.review.rows if res.review is not None else ()
+    rows = review_mod.review_rows(ids, old)
+    where = {str(sid): i for i, sid in zip(s.index, s["site_id"])}
+    sites = []
+    for sid, row in zip(ids, rows):
+        i = where[sid]
+        g = s.geometry.loc[i]
+        home = s.geometry.loc[where[row.site_id]] if row.site_id in where else g
+        sites.append(
+            {
+                "id": sid,
+                "row": row.site_id,
+                "rank": int(s.at[i, "rank"]),
+                "phase": str(s.at[i, "phase"]),
+                "label": str(names.at[i, "label"]) if i in names.index else "",
+                "x": fr.xy(g.x, g.y)[0],
+                "y": fr.xy(g.x, g.y)[1],
+                "home": list(fr.xy(home.x, home.y)),
+            }
+        )
+    b = res.town.buildings
+    bnames = b["name"].where(b["name"].map(lambda v: isinstance(v, str)), "")
+    buildings = [
+        [str(o), str(nm)]
+        for o, nm, g in zip(b["osm_id"], bnames, b.geometry.values)
+        if fr.path([g])
+    ]
+    e = res.streets
+    streets = [
+        [_street_label(nm, hw), int(ug)]
+        for nm, hw, ug, g in zip(e["name"], e["highway"], e["underground"], e.geometry.values)
+        if fr.path([g])
+    ]
+    signed = [r.reviewer for r in old if r.decision != "pending" and r.reviewer]
+    return {
+        "columns": list(review_mod.COLUMNS),
+        "rows": [r.as_record() for r in rows],
+        "sites": sites,
+        "file": sc.review_path.name,
+        "path": sc.review_path.as_posix(),
+        "reviewer": signed[-1] if signed else "",
+        "area_name": res.town.name,
+        "frame": [fr.xmin, fr.ymax],
+        "rules": MOVE_RULES,
+        "lonlat": lonlat_fit(res.town.crs, fr),
+        "buildings": buildings,
+        "streets": streets,
+    }
 
 
 def _phases(res: Result) -> list[str]:
