@@ -9,6 +9,7 @@ import re
 import pytest
 
 from siteplanner.outputs import report, tables, webmap
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,18 @@ def test_review_effects_without_review(default_run):
     res, _, _ = default_run
     if res.review is None:
         assert res.figures.review_effects.empty
+
+
+def test_review_hint_works_from_where_the_run_started(monkeypatch):
+    """The hint names the scenario as the run was given it: from the repository's root,
+    `siteplanner review init scenarios/beausoleil.toml` (`beausoleil.toml` fails there)."""
+    from siteplanner.scenario import load_scenario
+
+    monkeypatch.chdir(ROOT)
+    hint = report.review_hint(load_scenario("scenarios/beausoleil.toml"))
+    assert "`siteplanner review init scenarios/beausoleil.toml`" in hint
+    assert "(scenarios/beausoleil.review.csv)" in hint and "map.html" in hint
+    assert (ROOT / re.search(r"review init (\S+)`", hint)[1]).is_file()
 
 
 def test_map_html_offline_with_every_site(default_run):

@@ -102,6 +102,25 @@ def test_init_refuses_to_overwrite_and_force_keeps_decisions(tmp_path):
     assert rows[3].comment == "non" and rows[3].reviewer == "Cne X"
 
 
+def test_rows_kept_for_the_proposed_sites_and_a_moved_site_by_its_move():
+    """review_rows (review init --force, map.html's download): a moved site S2-M is decided by
+    the row of S2's move, a pending row keeps its comment, a rejected site's row follows."""
+    old = review.parse_review(
+        HEADER
+        + "S3,reject,,,non,Cne X,2024-01-02\nS1,pending,,,à voir de nuit,,\n"
+        + "S2,move,7.1000000,43.7000000,en face,Cne X,2024-01-02\nS9,pending,,,,,\n"
+    ).rows
+    rows = review.review_rows(["S1", "S2-M", "S4"], old)
+    assert [(r.site_id, r.decision, r.comment) for r in rows] == [
+        ("S1", "pending", "à voir de nuit"),
+        ("S2", "move", "en face"),
+        ("S4", "pending", ""),
+        ("S3", "reject", "non"),
+    ]
+    # an id ending in -M whose original is proposed too is its own site
+    assert [r.site_id for r in review.review_rows(["S2", "S2-M"], old)] == ["S2", "S2-M", "S3"]
+
+
 def test_init_from_result_lists_proposed_in_rank_order(default_run, tmp_path):
     res, _, _ = default_run
     p = review.init_review(res, tmp_path / "r.csv")

@@ -51,12 +51,14 @@ from siteplanner.vocab import small_count
 
 if TYPE_CHECKING:
     from siteplanner.result import Result
+    from siteplanner.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Report",
     "build_report",
+    "review_hint",
     "write_report",
 ]
 
@@ -421,7 +423,7 @@ def _closing_pages(res: Result) -> Iterator[Figure]:
         "Review by the référent sûreté",
         _table_lines(effects[["site_id", "decision", "effect"]])
         if len(effects)
-        else ["No review file: write one with `siteplanner review init SCENARIO`."],
+        else [review_hint(res.scenario)],
         synthetic=res.synthetic,
     )
 
@@ -514,16 +516,27 @@ def _html_top(res: Result, summary_rows: list[tuple[str, Any]], figures: dict[st
     return "".join(h)
 
 
+def review_hint(sc: Scenario) -> str:
+    """How to start the review when there is no review file yet.
+
+    The paths are the scenario's as the run was given it (``scenarios/beausoleil.toml`` when
+    run from the repository's root), so that the command works from where the run was started.
+    """
+    scenario = sc.path.as_posix() if sc.path is not None else "SCENARIO"
+    return (
+        f"No review file yet ({sc.review_path.as_posix()}): review the sites in map.html (accept, "
+        "reject, drag a marker to move it) and save its review.csv there, or write one with "
+        f"`siteplanner review init {scenario}` and fill in a decision per site (accept, reject, "
+        "move, pending); then run again."
+    )
+
+
 def _html_review(res: Result) -> str:
     """The review section: the référent sûreté's decisions and what the optimiser did."""
     sc, rv = res.scenario, res.review
     h = ["<section id='review'><h2>Review by the référent sûreté</h2>"]
     if rv is None:
-        h.append(
-            f"<p>No review file yet ({esc(sc.review_path.name)}): write one with <code>siteplanner "
-            f"review init {esc(sc.path.name if sc.path else 'SCENARIO')}</code>, fill in a "
-            "decision per site (accept, reject, move, pending) and run again.</p>"
-        )
+        h.append(f"<p>{esc(review_hint(sc))}</p>")
     else:
         d = res.figures.review_effects.copy()
         h.append(
