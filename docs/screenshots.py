@@ -1,9 +1,10 @@
 """The README's pictures: map.png and screenshots of report.html and map.html, from a run's folder.
 
-Chromium is driven headless over the DevTools pipe, as ``tests/test_browser.py`` does (same
-``Browser`` class); nothing is fetched from the network (the pages are offline files).
+Debian's Chromium is driven headless by Playwright, as ``tests/test_browser.py`` does (its
+``executable_path``: never ``playwright install``); nothing is fetched from the network (the
+pages are offline files). ``docs/review_page.py`` makes the picture of the review page.
 
-Run: ``PYTHONPATH=$PWD python docs/screenshots.py OUTPUT_DIR [--prefix cap-d-ail_]`` after
+Run: ``python docs/screenshots.py OUTPUT_DIR [--prefix cap-d-ail_]`` after
 ``siteplanner run``; writes ``docs/<prefix>map.png``, ``docs/<prefix>report.png`` (the top of
 the report), ``docs/<prefix>report_sheet.png`` (the first site sheet),
 ``docs/<prefix>report_patrols.png`` and ``docs/<prefix>map_html.png``.
@@ -13,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from playwright.sync_api import sync_playwright
 
-from tests.test_browser import CHROMIUM, Browser
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARGS += ["--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 def main() -> None:
@@ -32,19 +33,19 @@ def main() -> None:
         raise SystemExit("no chromium binary (apt-get install chromium)")
     docs = ROOT / "docs"
     shutil.copyfile(args.out / "map.png", docs / f"{args.prefix}map.png")
-    with tempfile.TemporaryDirectory() as profile:
-        b = Browser(Path(profile), width=1280, height=900)
-        try:
-            b.open(args.out / "report.html")
-            b.screenshot(docs / f"{args.prefix}report.png", full_page=True)
-            for anchor, name in (("section.sheet", "report_sheet"), ("#patrols", "report_patrols")):
-                b.eval(f"document.querySelector('{anchor}').scrollIntoView()")
-                b.eval("new Promise(r => setTimeout(r, 200))")
-                b.screenshot(docs / f"{args.prefix}{name}.png")
-            b.open(args.out / "map.html")
-            b.screenshot(docs / f"{args.prefix}map_html.png")
-        finally:
-            b.close()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((args.out / "report.html").resolve().as_uri())
+        h = page.evaluate("document.documentElement.scrollHeight")
+        clip = {"x": 0, "y": 0, "width": 1280, "height": min(h, 1800)}
+        page.screenshot(path=docs / f"{args.prefix}report.png", full_page=True, clip=clip)
+        for anchor, name in (("section.sheet", "report_sheet"), ("#patrols", "report_patrols")):
+            page.evaluate(f"document.querySelector('{anchor}').scrollIntoView()")
+            page.screenshot(path=docs / f"{args.prefix}{name}.png")
+        page.goto((args.out / "map.html").resolve().as_uri())
+        page.screenshot(path=docs / f"{args.prefix}map_html.png")
+        browser.close()
     print(
         "wrote",
         ", ".join(str(p.relative_to(ROOT)) for p in sorted(docs.glob(f"{args.prefix}*.png"))),

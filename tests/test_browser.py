@@ -133,6 +133,7 @@ def test_map_in_chromium(default_run, page, tmp_path):
     assert f"Site {top}" in text and "marginal gain" in text and "privacy (L251-3)" in text
     assert page.page.is_visible("#popup")
     # layer switches work
+    page.page.click("#layers summary")
     page.page.click('input[data-layer="l-buildings"]')
     assert page.eval("document.getElementById('l-buildings').style.display") == "none"
     assert page.errors == [] and page.requests == []
@@ -218,6 +219,15 @@ def test_page_checks_a_moved_point_as_the_run_does(default_run, page):
         [[p.x - x0, y1 - p.y] for p in pts],
     )
     assert got == expected
+    # the distance to the nearest surface street (the page warns past MOVE_RULES["off_street_m"])
+    got_m = page.eval(
+        "pts => pts.map(([u, v]) => window.review.check(u, v).street_m)",
+        [[p.x - x0, y1 - p.y] for p in pts],
+    )
+    surface = edges.geometry[~below]
+    want_m = [float(surface.distance(p).min()) for p in pts]
+    assert np.abs(np.array(got_m) - want_m).max() < 0.2  # the page's lines are drawn to 0.1 m
+    assert max(want_m) > MOVE_RULES["off_street_m"]  # the corner of the map is off the street
     kinds = " ".join(r for e in expected for r in e)
     assert "inside a building" in kinds and "underground" in kinds and "outside" in kinds
     # the page's longitude and latitude of every proposed site are its WGS84 position

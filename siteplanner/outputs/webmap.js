@@ -327,7 +327,7 @@
     item.innerHTML = '<div><b>' + s.rank + '.</b> <a href="#" class="rv-go" title="show it on the map">' +
       esc(s.label || 'site ' + s.id) + '</a> <span class="rv-phase">' + esc(s.phase) + ', site ' + esc(s.id) + '</span></div>' +
       '<div class="rv-btns"><button data-d="accept">✓ Accept</button><button data-d="reject">✗ Reject</button>' +
-      '<button data-d="pending">Pending</button> <span class="rv-hint">or drag its marker to move it</span></div>' +
+      '<button data-d="pending">Pending</button></div>' +
       '<div class="rv-move"></div><input class="rv-comment" placeholder="comment (written in the review file)">';
     s.item = item;
     item.querySelector('.rv-go').onclick = ev => { ev.preventDefault(); locate(s); };
@@ -402,5 +402,6 @@
   }
   document.getElementById('rv-download').onclick = () => save(false);
   anyway.onclick = () => save(true);
-  window.review = { csv, check, toLonLat, sites, locate, frame: R.frame };
+  function view(box) { vb = box.slice(); set(); }  // show a box of the map (x, y, width, height)
+  window.review = { csv, check, toLonLat, sites, locate, view, frame: R.frame };
 })();

@@ -145,6 +145,7 @@ cursor:grab}
 #panel{position:absolute;top:8px;right:8px;background:#fffe;border:1px solid #999;border-radius:6px;
 padding:8px 10px;font-size:13px;max-width:260px}
 #panel label{display:block} #panel h1{font-size:15px;margin:0 0 4px}
+#layers{margin-top:4px} #layers summary{cursor:pointer;font-weight:bold}
 #popup{position:absolute;left:370px;bottom:28px;background:#fff;border:1px solid #d62728;
 border-radius:6px;padding:8px 10px;font-size:13px;display:none;max-width:360px}
 #popup table{border-collapse:collapse} #popup td{padding:1px 6px;border-bottom:1px solid #eee;
@@ -158,7 +159,7 @@ vertical-align:top}
 #review{position:absolute;top:0;left:0;bottom:0;width:360px;box-sizing:border-box;overflow-y:auto;
 background:#fff;border-right:1px solid #999;padding:8px 10px;font-size:13px}
 #review h2{font-size:15px;margin:0 0 4px} #review p{margin:4px 0}
-#review label{display:inline-block;margin:2px 8px 2px 0} #rv-reviewer{width:170px}
+#review label{display:block;margin:2px 0} #rv-reviewer{width:calc(100% - 70px)}
 .rv-site{border-top:1px solid #ddd;padding:5px 0}
 .rv-site[data-decision=accept]{background:#eaf6ea}
 .rv-site[data-decision=reject]{background:#fbeaea}
@@ -345,9 +346,9 @@ def _review_panel(res: Result, rv: dict[str, Any]) -> str:
     scenario = sc.path.as_posix() if sc.path is not None else "SCENARIO"
     return (
         '<div id="review"><h2>Review by the référent sûreté</h2>'
-        "<p>For each proposed site: accept it, reject it, or drag its marker to where the camera "
-        "should stand (the page checks the point as the next run does). A comment per site, "
-        "then your name, and download the file.</p>"
+        "<p>For each proposed site: accept it, reject it, or drag its marker on the map to "
+        "where the camera should stand (the page checks the point as the next run does). A "
+        "comment per site, then your name, and download the file.</p>"
         '<label>Reviewer <input id="rv-reviewer" placeholder="name, rank, service" '
         f'value="{html.escape(rv["reviewer"], quote=True)}"></label>'
         '<label>Date <input type="date" id="rv-date"></label>'
@@ -394,7 +395,7 @@ def _document(
         'out">−</button><button id="zfit" title="whole town">⌂</button></div>'
         f'<div id="panel"><h1>{html.escape(res.scenario.name)}</h1>{synth}'
         f"<div>{html.escape(_panel_text(res))}</div>"
-        f"<div style='margin-top:4px'>{toggles}</div>"
+        f"<details id='layers'><summary>Layers</summary>{toggles}</details>"
         "<div style='font-size:11px;margin-top:4px'>Click a site or its field of view for its "
         "figures. Drag to pan, wheel to zoom.</div></div>"
         + _review_panel(res, rv)
