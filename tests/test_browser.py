@@ -180,6 +180,21 @@ def _drag(res, page: Page, site_id: str, lon: float, lat: float) -> None:
     page.page.mouse.up()
 
 
+def _run_check(res, q) -> list[str]:
+    """What the next run says of a moved point ``q`` (projected): placement.check_position."""
+    from siteplanner.town import placement
+
+    town, edges = res.town, res.streets
+    return placement.check_position(
+        (q.x, q.y),
+        area=town.area,
+        buildings=town.buildings,
+        edges=edges,
+        below=placement.underground_streets(town.graph, edges),
+        area_name=town.name,
+    )
+
+
 def _item(site_id: str) -> str:
     return f'.rv-site[data-site="{site_id}"]'
 
@@ -266,6 +281,21 @@ def test_review_in_the_page_then_the_next_plan(default_run, town, page, tmp_path
     assert f"site {bad}" in p.inner_text("#rv-warn")
     assert p.is_visible("#rv-anyway")
     assert page.eval("document.body.dataset.downloads || '0'") == "0"
+    # "Put it on the street": the point goes onto the nearest surface street's line, and the
+    # page's verdict there is the run's
+    p.click(f"{_item(bad)} .rv-snap")
+    lon_s, lat_s = map(
+        float,
+        page.eval(
+            "id => { const s = window.review.sites.find(t => t.id === id); "
+            "return [s.lon, s.lat]; }",
+            bad,
+        ),
+    )
+    q = gpd.GeoSeries.from_xy([lon_s], [lat_s], crs=4326).to_crs(res0.town.crs).iloc[0]
+    surface = res0.streets.geometry[~res0.streets["underground"].to_numpy(bool)]
+    assert surface.distance(q).min() < 0.1
+    assert p.get_attribute(_item(bad), "data-refused") == ("1" if _run_check(res0, q) else "")
     p.click(f"{_item(bad)} .rv-undo")
     assert p.get_attribute(_item(bad), "data-decision") == "pending"
 
