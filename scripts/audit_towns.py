@@ -19,6 +19,7 @@ référent reads first and the audit's verdict.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -41,7 +42,9 @@ SHIPPED = [
 ]
 #: RESULT keys shown in the table, with their column titles.
 COLUMNS = {
+    "candidates": "candidates",
     "proposed_sites": "proposed",
+    "coverage": "coverage before → after",
     "proposed_underground": "underground",
     "proposed_inside_building": "in building",
     "proposed_blind": "blind",
@@ -81,6 +84,10 @@ def run_one(scenario: Path, out_root: Path, audit: Path) -> dict:
         text=True,
     )
     results = dict(re.findall(r"^RESULT (\w+)=(\S+)$", checked.stdout, re.M))
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    cov = summary.get("coverage", {})
+    results["coverage"] = f"{cov.get('before', 0):.1%} → {cov.get('after', 0):.1%}"
+    results["candidates"] = str(summary.get("candidates", {}).get("kept", "–"))
     fails = re.findall(r"^FAIL (.+)$", checked.stdout, re.M)
     verdict = "all checks hold" if "all checks hold" in checked.stdout else f"{len(fails)} fail"
     if checked.returncode not in (0, 1):

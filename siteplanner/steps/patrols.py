@@ -118,7 +118,7 @@ def patrol_graph(
 ) -> tuple[int, Any, np.ndarray]:
     """The patrol's start node, its graph (the streets inside the area, connected to the start)
     and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`)."""
-    start_node = area_node(town, start.x, start.y)
+    start_node = area_node(town, start.x, start.y, surface=True)
     g = jurisdiction.area_subgraph(town.graph, town.area, keep=start_node)
     return start_node, g, snap(g, demand_xy)
 

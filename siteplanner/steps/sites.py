@@ -27,6 +27,7 @@ from siteplanner.town import load as io, placement
 from siteplanner import review as review_mod
 from siteplanner.result import Candidates, Inputs
 from siteplanner.scenario import Scenario
+from siteplanner.vocab import underground
 
 
 def candidates(inputs: Inputs) -> Candidates:
@@ -86,10 +87,20 @@ def candidates(inputs: Inputs) -> Candidates:
     )
 
 
-def area_node(town: io.Town, x: float, y: float) -> int:
-    """The graph node inside the study area nearest a point (any node if none is inside)."""
+def area_node(town: io.Town, x: float, y: float, *, surface: bool = False) -> int:
+    """The graph node inside the study area nearest a point (any node if none is inside).
+
+    With ``surface``, only nodes that a street at ground level reaches (not only tunnels, indoor
+    corridors or negative levels): where a patrol leaves the police station, not the metro
+    station's underground footway below it.
+    """
     ids, xy = cand.node_xy(town.graph)
     inside = shapely.contains_xy(town.area, xy[:, 0], xy[:, 1])
+    if surface:
+        up = {n for u, v, d in town.graph.edges(data=True) if not underground(d) for n in (u, v)}
+        on_ground = np.fromiter((int(i) in up for i in ids), bool, len(ids))
+        if (inside & on_ground).any():
+            inside &= on_ground
     pool = np.flatnonzero(inside) if inside.any() else np.arange(len(ids))
     return int(ids[pool[cKDTree(xy[pool]).query((x, y))[1]]])
 
