@@ -39,7 +39,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.town import osm
+from siteplanner.town import osm, water
 from siteplanner import vocab
 from siteplanner._errors import InputError
 
@@ -48,7 +48,7 @@ from siteplanner.files import atomic_path
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
-LOADER_VERSION = "4"  # cache format of read_osm (4: pyosmium reader, streets only)
+LOADER_VERSION = "5"  # cache format of read_osm (5: water areas, closed when cut)
 
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
 FEATURE_TAGS = osm.FEATURE_TAGS
@@ -305,7 +305,10 @@ def _find_boundary(
     name = str(row.get("name", boundary)) if pd.notna(row.get("name", None)) else str(boundary)
     row = row.copy()
     row["_rid"] = row.name[1] if isinstance(row.name, tuple) else -1
-    return name, shapely.make_valid(row.geometry), row
+    return name, water.polygonal(row.geometry), row
+
+
+_WATER = ", ".join(f"{k}={'/'.join(v)}" for k, v in water.WATER_TAGS.items())
 
 
 def clip_to_land(
@@ -313,32 +316,34 @@ def clip_to_land(
 ) -> BaseGeometry:
     """The study area less the sea and the water the extract maps, with a warning.
 
-    Where the extract maps ``natural=coastline`` (land on its left) or ``natural=water``
-    polygons across the area, the area is clipped to land and the share removed is logged.
+    Where the extract maps ``natural=coastline`` (land on its left) or water areas
+    (:data:`siteplanner.town.water.WATER_TAGS`) across the area, the area is clipped to land
+    and the share removed is logged.
 
     Raises
     ------
     InputError
         Nothing of the area is land.
     """
-    land, mapped = osm.land_share(area_wgs84, features)
+    land, mapped = water.land_share(area_wgs84, features)
     if not mapped:
         return area_wgs84
     before, after = gpd.GeoSeries([area_wgs84, land], crs="EPSG:4326").to_crs(crs).area
     if after <= 0.0:
         raise InputError(
             f"{source}: the study area is all sea or water in the extract "
-            "(natural=coastline / natural=water); check the boundary or the polygon"
+            f"(natural=coastline, {_WATER}); check the boundary or the polygon"
         )
     removed = 1.0 - after / before
     if removed > 0.001:
         log.warning(
             "%s: %.1f %% of the study area (%.2f of %.2f km²) is sea or water mapped in "
-            "the extract (natural=coastline / natural=water); the area is clipped to land",
+            "the extract (natural=coastline, %s); the area is clipped to land",
             source,
             100 * removed,
             (before - after) / 1e6,
             before / 1e6,
+            _WATER,
         )
         return land
     return area_wgs84
@@ -364,7 +369,11 @@ def read_polygon(path: str | Path) -> tuple[str, gpd.GeoSeries]:
         raise InputError(
             f"{path}: no Polygon or MultiPolygon feature (found {sorted(set(gdf.geom_type))})"
         )
-    return path.stem, gpd.GeoSeries([shapely.make_valid(polys.union_all())], crs=gdf.crs)
+    # each polygon made valid before the union: a self-intersecting one would stop it
+    area = water.polygonal(shapely.union_all([water.polygonal(g) for g in polys.geometry]))
+    if area.is_empty:
+        raise InputError(f"{path}: its polygons have no area (accepted: polygons of the area)")
+    return path.stem, gpd.GeoSeries([area], crs=gdf.crs)
 
 
 def utm_crs(geom_wgs84: BaseGeometry) -> str:
@@ -486,7 +495,7 @@ def walk_graph(
     nodes = np.array(list(g.nodes), dtype=object)
     inside = shapely.contains_xy(area_wgs84, xs, ys)
     g = g.subgraph(nodes[inside].tolist()).copy()
-    if g.number_of_nodes() == 0:
+    if g.number_of_edges() == 0:  # no node inside, or only the ends of streets cut at the edge
         raise InputError(
             f"{source}: the study area contains no walkable street of the OSM extract; "
             "check the boundary or the polygon (and that the extract covers it)"
