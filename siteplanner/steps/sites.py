@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from siteplanner._errors import InputError
 from siteplanner.coverage import candidates as cand
 from siteplanner.town import load as io
 from siteplanner import review as review_mod
@@ -41,6 +42,8 @@ def candidates(inputs: Inputs) -> Candidates:
         exclusion=exclusion,
         existing=existing,
     )
+    if sites.empty:  # no new site and no existing camera: nothing to plan or to see from
+        raise no_candidate_site(sc)
     model = sc.camera.chosen()
     csu_nodes = [area_node(town, a.x, a.y) for a in inputs.trench_ends]
     sites = pd.concat([sites, _costs(sites, town, csu_nodes, sc)], axis=1)
@@ -60,6 +63,18 @@ def candidates(inputs: Inputs) -> Candidates:
         "existing_cameras": int(sites["existing"].sum()),
     }
     return Candidates(sites=sites, model=model, review=review, counts=counts)
+
+
+def no_candidate_site(sc: Scenario) -> InputError:
+    """The error of a study area with no candidate site (``validate`` and ``run`` say it alike)."""
+    kinds = [f"street intersection of {sc.candidates.min_street_count} or more streets"]
+    kinds += ["street lamp"] * sc.candidates.street_lamps
+    kinds += ["public building's façade"] * sc.candidates.public_facades
+    return InputError(
+        f"{sc.path or sc.name}: the study area has no candidate site for a camera (no "
+        f"{', no '.join(kinds)}); accepted: a larger study area, or a lower [candidates] "
+        "min_street_count"
+    )
 
 
 def area_node(town: io.Town, x: float, y: float) -> int:
