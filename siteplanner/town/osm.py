@@ -841,8 +841,13 @@ def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, A
         warnings.append(
             f"{path.name}: {closed + left_out} water area(s) cut by the extract's edge: "
             f"{closed} closed along its bounds (the water side: the one without buildings and "
-            f"streets), {left_out} left out (their water side cannot be told): the study area "
-            "keeps the water they cover"
+            "streets)"
+            + (
+                f"; {left_out} left out, their water side cannot be told (the study area keeps "
+                "the water they cover)"
+                if left_out
+                else ""
+            )
         )
     for msg in warnings:
         log.warning("%s", msg)
