@@ -144,7 +144,15 @@ _CAMERA_COLUMNS = (
 
 
 def _cache_path(cache_dir: str | Path, digest: str) -> Path:
-    return Path(cache_dir) / f"osm-{digest[:24]}-v{LOADER_VERSION}.pickle"
+    return Path(cache_dir) / f"osm-{digest[:24]}-v{_reader_version()}.pickle"
+
+
+def _reader_version() -> str:
+    """:data:`LOADER_VERSION` and a digest of the reader's code (``osm.py``, ``water.py``): a
+    parse cache written by another version of the reader (an edit, another branch sharing the
+    cache folder with the same LOADER_VERSION) is never reused."""
+    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (osm, water)))
+    return f"{LOADER_VERSION}-{code.hexdigest()[:8]}"
 
 
 _OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
@@ -184,7 +192,7 @@ def read_osm(
         try:
             with open(cache_path, "rb") as f:
                 cached = pickle.load(f)
-            if cached.get("sha256") == digest and cached.get("version") == LOADER_VERSION:
+            if cached.get("sha256") == digest and cached.get("version") == _reader_version():
                 log.info("read parsed %s from cache %s", path.name, cache_path)
                 for msg in cached["layers"].get("warnings", []):
                     log.warning("%s", msg)  # the extract's problems, told again
@@ -198,7 +206,7 @@ def read_osm(
         raise
     except Exception as exc:
         raise InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc})") from exc
-    payload = {"sha256": digest, "version": LOADER_VERSION, "layers": layers}
+    payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
     with atomic_path(cache_path) as tmp:
         with open(tmp, "wb") as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -568,6 +576,7 @@ def load_town(
             LOADER_VERSION,
             file_sha256(__file__),
             file_sha256(osm.__file__),
+            file_sha256(water.__file__),
         ]  # a changed loader never reuses an old town
         town_key = (
             Path(cache_dir)
