@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from siteplanner._errors import InputError
 from siteplanner.coverage import candidates as cand
 from siteplanner.hotspots import forecast as hotspots
 from siteplanner.incidents import read as incidents
@@ -48,7 +49,9 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
     chosen = list(plan_.fixed) + list(plan_.selected)
     seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(A.shape[1], bool)
     # the patrols ride the commune's own streets: the part of the graph inside the area
-    start, pgraph, demand_node = patrol_graph(town, inputs.patrol_start, demand.xy)
+    start, pgraph, demand_node = patrol_graph(
+        town, inputs.patrol_start, demand.xy, source=str(sc.path or sc.name)
+    )
     modes = {s_.mode for s_ in sc.patrol.shifts}
     graphs = {"foot": (pgraph, demand_node)} if "foot" in modes else {}
     if "bike" in modes:  # a bike earns the prizes of the streets it may ride
@@ -114,12 +117,25 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
 
 
 def patrol_graph(
-    town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarray
+    town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarray, *, source: str
 ) -> tuple[int, Any, np.ndarray]:
     """The patrol's start node, its graph (the streets inside the area, connected to the start)
-    and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`)."""
+    and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`).
+
+    Raises
+    ------
+    InputError
+        No street inside the area leaves the start's node (a study area cut so that the start
+        sits on a scrap of street): a patrol could not leave its start.
+    """
     start_node = area_node(town, start.x, start.y, surface=True)
     g = jurisdiction.area_subgraph(town.graph, town.area, keep=start_node)
+    if g.number_of_edges() == 0:
+        raise InputError(
+            f"{source}: the patrols start at {start.label}, whose nearest street node inside the "
+            f"study area ({start_node}) has no street that stays inside it: a patrol could not "
+            "leave its start; set [patrol] start = [lon, lat] on a street of the study area"
+        )
     return start_node, g, snap(g, demand_xy)
 
 

@@ -54,6 +54,8 @@ def candidates(inputs: Inputs) -> Candidates:
         underground_ways=town.extras.get("underground_ways", ()),
     )
     sites = screening.sites
+    if sites.empty:  # no new site and no existing camera: nothing to plan or to see from
+        raise no_candidate_site(sc)
     model = sc.camera.chosen()
     csu_nodes = [area_node(town, a.x, a.y) for a in inputs.trench_ends]
     sites = pd.concat([sites, _costs(sites, town.graph, csu_nodes, sc)], axis=1)
@@ -84,6 +86,18 @@ def candidates(inputs: Inputs) -> Candidates:
         screening=screening.counts,
         dropped=screening.dropped,
         graph=graph,
+    )
+
+
+def no_candidate_site(sc: Scenario) -> InputError:
+    """The error of a study area with no candidate site (``validate`` and ``run`` say it alike)."""
+    kinds = [f"street intersection of {sc.candidates.min_street_count} or more streets"]
+    kinds += ["street lamp"] * sc.candidates.street_lamps
+    kinds += ["public building's façade"] * sc.candidates.public_facades
+    return InputError(
+        f"{sc.path or sc.name}: the study area has no candidate site for a camera (no "
+        f"{', no '.join(kinds)}); accepted: a larger study area, or a lower [candidates] "
+        "min_street_count"
     )
 
 
