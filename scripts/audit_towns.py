@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [
@@ -123,7 +125,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "audit")
     parser.add_argument(
-        "--audit", type=Path, default=ROOT.parent / "shared" / "tools" / "audit_outputs.py"
+        "--audit",
+        type=Path,
+        default=Path(os.environ.get("SITEPLANNER_SHARED") or ROOT.parent / "shared")
+        / "tools"
+        / "audit_outputs.py",
     )
     args = parser.parse_args()
     if not args.audit.is_file():

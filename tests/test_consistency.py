@@ -19,7 +19,6 @@ import pytest
 
 from siteplanner import review
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -10,21 +10,19 @@ import shapely
 from affine import Affine
 from shapely.geometry import LineString, box
 
-from siteplanner.hotspots import forecast as H
 from siteplanner._errors import InputError
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import bandwidth_rule
-from siteplanner.hotspots.grids import count_grid
-from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.grids import kde_grid
-from siteplanner.hotspots.grids import near_repeat_grid
-from siteplanner.hotspots.grids import sample_grid
-from siteplanner.hotspots.metrics import pai
-from siteplanner.hotspots.metrics import pei
-from siteplanner.hotspots.streets import gi_star
-from siteplanner.hotspots.streets import lixelize
-from siteplanner.hotspots.streets import network_kde
-from siteplanner.hotspots.streets import street_points
+from siteplanner.hotspots import forecast as H
+from siteplanner.hotspots.grids import (
+    DensityGrid,
+    bandwidth_rule,
+    count_grid,
+    grid_mask,
+    kde_grid,
+    near_repeat_grid,
+    sample_grid,
+)
+from siteplanner.hotspots.metrics import pai, pei
+from siteplanner.hotspots.streets import gi_star, lixelize, network_kde, street_points
 
 BOUNDS = (0.0, 0.0, 1000.0, 1000.0)
 

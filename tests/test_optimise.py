@@ -12,15 +12,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from siteplanner._errors import InfeasibleError, InputError
 from siteplanner.optimise import (
-    phases as optimise,
     greedy as optimise_greedy,
+)
+from siteplanner.optimise import (
     instance as optimise_instance,
 )
-from siteplanner._errors import InfeasibleError, InputError
-from siteplanner.optimise.phases import Phase
+from siteplanner.optimise import (
+    phases as optimise,
+)
 from siteplanner.optimise.exact import solve_milp
 from siteplanner.optimise.greedy import greedy
+from siteplanner.optimise.phases import Phase
 
 
 def _matrix(rows: list[list[int]], n_demand: int) -> sp.csr_matrix:

@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from siteplanner.patrol import plan as patrol
 from siteplanner._errors import InputError
-from siteplanner.patrol.itinerary import itinerary
-from siteplanner.patrol.itinerary import itinerary_lines
-from siteplanner.patrol.itinerary import name_stops
-from siteplanner.patrol.itinerary import to_gpx
-from siteplanner.patrol.network import Circuit
-from siteplanner.patrol.network import Stop
-from siteplanner.patrol.network import UNNAMED_STREET
-from siteplanner.patrol.network import distance_matrix
+from siteplanner.patrol import plan as patrol
+from siteplanner.patrol.itinerary import itinerary, itinerary_lines, name_stops, to_gpx
+from siteplanner.patrol.network import UNNAMED_STREET, Circuit, Stop, distance_matrix
 from siteplanner.patrol.search import solve_orienteering
 
 matplotlib.use("Agg")

@@ -12,7 +12,8 @@ import shapely
 import shapely.affinity
 from shapely.geometry import LineString, Polygon, box
 
-from siteplanner.town import load as io, osm, water
+from siteplanner.town import load as io
+from siteplanner.town import osm, water
 
 from .conftest import CACHE, ROOT
 from .test_osm import _commune, _nodes, _osm, _way

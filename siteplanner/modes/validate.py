@@ -31,13 +31,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from siteplanner._errors import InputError
 from siteplanner.coverage import candidates
 from siteplanner.incidents import read as incidents
-from siteplanner.town import load as io, jurisdiction
-from siteplanner._errors import InputError
 from siteplanner.scenario import Scenario
 from siteplanner.steps.patrols import patrol_graph
 from siteplanner.steps.sites import no_candidate_site
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 

@@ -69,10 +69,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siteplanner._errors import InfeasibleError, InputError, report_problems
-from siteplanner.optimise.milp import as_index_array
 from siteplanner.optimise.exact import milp_plan
 from siteplanner.optimise.greedy import celf, greedy_plan
 from siteplanner.optimise.instance import Plan, log_plan, objective_of, prepare
+from siteplanner.optimise.milp import as_index_array
 
 logger = logging.getLogger(__name__)
 

@@ -24,18 +24,17 @@ from scipy.spatial import cKDTree
 from siteplanner._errors import InputError
 from siteplanner.coverage import candidates as cand
 from siteplanner.hotspots import forecast as hotspots
+from siteplanner.hotspots.grids import sample_grid
 from siteplanner.incidents import read as incidents
-from siteplanner.town import load as io, jurisdiction
 from siteplanner.patrol import plan as patrol
+from siteplanner.patrol.itinerary import itinerary_lines, name_stops, to_gpx
+from siteplanner.patrol.network import Circuit, ride_graph
+from siteplanner.patrol.search import distinct_places
 from siteplanner.result import Demand, Inputs, Patrols, PhasePlans
 from siteplanner.steps import night as night_mod
 from siteplanner.steps.sites import area_node
-from siteplanner.hotspots.grids import sample_grid
-from siteplanner.patrol.itinerary import itinerary_lines
-from siteplanner.patrol.itinerary import name_stops
-from siteplanner.patrol.itinerary import to_gpx
-from siteplanner.patrol.network import Circuit, ride_graph
-from siteplanner.patrol.search import distinct_places
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 

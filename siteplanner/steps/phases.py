@@ -21,13 +21,14 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from siteplanner.coverage import matrix as cov_mod
-from siteplanner.town import load as io, jurisdiction
 from siteplanner.optimise import phases as optimise
 from siteplanner.result import Candidates, Coverage, Decisions, Demand, Inputs, PhasePlans
 from siteplanner.scenario import Scenario
-from siteplanner.vocab import SENSITIVE_KINDS
 from siteplanner.steps import night as night_mod
 from siteplanner.steps.review import review_outcomes
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
+from siteplanner.vocab import SENSITIVE_KINDS
 
 log = logging.getLogger(__name__)
 

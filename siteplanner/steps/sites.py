@@ -21,12 +21,13 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from siteplanner import review as review_mod
 from siteplanner._errors import InputError, report_problems
 from siteplanner.coverage import candidates as cand
-from siteplanner.town import load as io, placement
-from siteplanner import review as review_mod
 from siteplanner.result import Candidates, Inputs
 from siteplanner.scenario import Scenario
+from siteplanner.town import load as io
+from siteplanner.town import placement
 from siteplanner.vocab import underground
 
 

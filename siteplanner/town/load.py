@@ -39,11 +39,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.town import osm, water
 from siteplanner import vocab
 from siteplanner._errors import InputError
-
 from siteplanner.files import atomic_path
+from siteplanner.town import osm, water
 
 log = logging.getLogger(__name__)
 
