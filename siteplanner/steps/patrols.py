@@ -98,7 +98,7 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
     variants_found: dict[str, Any] = {}
     for s_, sh in zip(sc.patrol.shifts, shifts):
         if s_.variants:
-            alt = _variants(s_, sh, pgraph, start, cand_nodes)
+            alt = shift_variants(s_, sh, pgraph, start, cand_nodes)
             circuits += alt
             variants_found[s_.name] = {
                 "asked": s_.variants,
@@ -197,8 +197,9 @@ def _shift_prize(s_, demand: Demand, seen, night, demand_node, sc) -> pd.Series:
     return np_[np_ > 0]
 
 
-def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -> list:
-    """Seeded alternatives within a share of the best prize (the best is already planned)."""
+def shift_variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -> list:
+    """Seeded alternatives within a share of the best prize (the best is already planned),
+    named ``"<shift> variante <j>"``, each logged with its own figures."""
     with warnings.catch_warnings():  # fewer than asked: logged here, said in the report
         warnings.simplefilter("ignore", UserWarning)
         alt = patrol.variants(
@@ -225,10 +226,22 @@ def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -
             s_.variants,
             100 * s_.variants_within,
         )
-    return [
+    out = [
         dataclasses.replace(c, name=f"{s_.name} variante {j}")
         for j, c in enumerate(alt[1:], start=1)
     ]
+    for c in out:
+        log.info(
+            "shift %r: variant %r: %s, %.0f %% of the best prize, %d of its %d stop(s) not in the "
+            "best circuit",
+            s_.name,
+            c.name,
+            patrol.describe(c),
+            100 * c.prize / alt[0].prize if alt[0].prize > 0 else 100.0,
+            len(set(c.stop_nodes) - set(alt[0].stop_nodes)),
+            len(set(c.stop_nodes)),
+        )
+    return out
 
 
 def itinerary(town: io.Town, c: Circuit) -> list[str]:
