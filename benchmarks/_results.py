@@ -13,6 +13,11 @@ import subprocess
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The shared real data (extracts, incident exports, OR-Library, OPLib), which a clone does not
+#: hold: ``$SITEPLANNER_SHARED``, else ``shared/`` beside the repository.
+SHARED_ROOT = Path(
+    os.environ.get("SITEPLANNER_SHARED") or Path(__file__).resolve().parents[2] / "shared"
+)
 
 
 def provenance() -> str:

@@ -67,9 +67,9 @@ budget_min = 60
 def load_scenario_hiding_cameras(work: Path, incidents: Path, k: int):
     """The scenario with ``existing_cameras = "none"``; where the option is not there yet, a
     scenario without it, and the cameras dropped from the town as ``plan`` loads it."""
-    from siteplanner.town import load as io
     from siteplanner._errors import ScenarioError
     from siteplanner.scenario import load_scenario
+    from siteplanner.town import load as io
 
     p = work / "helsinki.toml"
     p.write_text(scenario_text(work, incidents, k, hide=True), encoding="utf-8")
@@ -119,8 +119,8 @@ def near_share(xy: np.ndarray, cams: np.ndarray) -> float:
 
 def load_town(work: Path, k: int):
     """The Helsinki study area as the scenario loads it, mapped cameras included."""
-    from siteplanner.town import load as io
     from siteplanner.scenario import load_scenario
+    from siteplanner.town import load as io
 
     base = work / "base.toml"
     base.write_text(scenario_text(work, work / "none.csv", k, hide=False), encoding="utf-8")

@@ -46,6 +46,7 @@ to parcels away from the street centre lines, as in geodanet).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -62,28 +63,23 @@ sys.path.insert(0, str(ROOT))
 
 from siteplanner.hotspots import forecast as H  # noqa: E402
 from siteplanner.modes import incidents as incident_maps
+from siteplanner.scenario import load_scenario  # noqa: E402
 from siteplanner.steps.demand import hotspot_grid  # noqa: E402
 from siteplanner.steps.load import merge_reads  # noqa: E402
-from siteplanner.scenario import load_scenario  # noqa: E402
 
-SHARED = next(
-    (
-        p
-        for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data"))
-        if (p / "incidents").is_dir()
-    ),
-    ROOT.parent / "shared" / "data",
+#: The shared incident exports (not in a clone): $SITEPLANNER_SHARED, else shared/ beside the
+#: repository.
+SHARED = Path(os.environ.get("SITEPLANNER_SHARED") or ROOT.parent / "shared") / "data"
+from siteplanner.hotspots.grids import count_grid, grid_mask
+from siteplanner.hotspots.metrics import pai, pei
+from siteplanner.hotspots.segments import (
+    NEAR_M,  # noqa: E402
+    choose_forecast,  # noqa: E402
+    grid_on_segments,  # noqa: E402
+    net_test,  # noqa: E402
+    pai_net,  # noqa: E402
+    street_segments,  # noqa: E402
 )
-from siteplanner.hotspots.grids import count_grid
-from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.metrics import pai
-from siteplanner.hotspots.metrics import pei
-from siteplanner.hotspots.segments import NEAR_M  # noqa: E402
-from siteplanner.hotspots.segments import choose_forecast  # noqa: E402
-from siteplanner.hotspots.segments import grid_on_segments  # noqa: E402
-from siteplanner.hotspots.segments import net_test  # noqa: E402
-from siteplanner.hotspots.segments import pai_net  # noqa: E402
-from siteplanner.hotspots.segments import street_segments  # noqa: E402
 from siteplanner.steps.demand import forecast_grids  # noqa: E402
 
 try:

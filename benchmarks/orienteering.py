@@ -2,7 +2,8 @@
 
 ``siteplanner.patrol.solve_orienteering`` (the iterated local search every patrol circuit
 comes from, default settings, seed 0) on the sets in
-``/work/shared/data/benchmarks/orienteering`` (its README gives sources and checks):
+``$SITEPLANNER_SHARED/data/benchmarks/orienteering`` (``shared/`` beside the repository by
+default; its README gives sources and checks):
 
 - Tsiligirides sets 1-3 and Chao et al. sets 64 / 66: single path from the first point to
   the second, unrounded Euclidean distances. The solver plans tours that start and end at
@@ -41,11 +42,13 @@ import numpy as np
 from siteplanner.patrol.search import solve_orienteering
 
 try:
+    from _results import SHARED_ROOT
     from _results import write as write_results
 except ImportError:
+    from benchmarks._results import SHARED_ROOT
     from benchmarks._results import write as write_results
 
-DATA = Path("/work/shared/data/benchmarks/orienteering")
+DATA = SHARED_ROOT / "data" / "benchmarks" / "orienteering"
 
 
 def read_chao(path: Path) -> tuple[np.ndarray, np.ndarray, float]:

@@ -1,6 +1,6 @@
 """Benchmark: the optimiser on Beasley's OR-Library instances, against their published optima.
 
-Two families, in ``/work/shared/data/benchmarks`` (each folder's README gives the source):
+Two families, in ``$SITEPLANNER_SHARED/data/benchmarks`` (each folder's README gives the source):
 
 - ``orlib_scp``: set covering scp41-410, scp51-510, scp61-65, scpa-e (50 instances, all with
   proven optima in ``optima.csv``), solved by :func:`siteplanner.optimise.setcover.set_cover`
@@ -39,11 +39,13 @@ from scipy.sparse.csgraph import shortest_path
 from siteplanner.optimise import setcover
 
 try:
+    from _results import SHARED_ROOT
     from _results import write as write_results
 except ImportError:
+    from benchmarks._results import SHARED_ROOT
     from benchmarks._results import write as write_results
 
-DATA = Path("/work/shared/data/benchmarks")
+DATA = SHARED_ROOT / "data" / "benchmarks"
 QUICK_SCP = ["scp41", "scp51", "scp61", "scpa1", "scpb1", "scpc1", "scpd1", "scpe1"]
 QUICK_PMED = ["pmed1", "pmed2", "pmed6", "pmed11", "pmed16"]
 

@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from siteplanner.patrol.network import distance_matrix
 from siteplanner.patrol.search import solve_orienteering
 
@@ -94,9 +95,9 @@ def hotspot_candidates(n: int = 60):
     """Graph, start node and the top-n uncovered-intensity nodes, as the pipeline computes them."""
     from scipy.spatial import cKDTree
 
+    from siteplanner import pipeline
     from siteplanner.coverage import candidates as cand_mod
     from siteplanner.patrol import plan as patrol
-    from siteplanner import pipeline
     from siteplanner.scenario import load_scenario
 
     res = pipeline.plan(load_scenario(ROOT / "scenarios" / "beausoleil.toml"))
@@ -240,9 +241,9 @@ def time_to_reach(trace, prize):
 
 def main() -> int:
     global ORTOOLS_LIMIT_S
-    from siteplanner.patrol import plan as patrol
-
     import argparse
+
+    from siteplanner.patrol import plan as patrol
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--candidates", choices=["hotspots", "seeded"], default="hotspots")

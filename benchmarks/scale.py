@@ -44,9 +44,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "osm"
-if not SHARED.is_dir():  # in a worktree: the shared data sits beside the checkouts
-    SHARED = Path("/work/shared/data/osm")
+#: The shared extracts (not in a clone): $SITEPLANNER_SHARED, else shared/ beside the repository
+SHARED = Path(os.environ.get("SITEPLANNER_SHARED") or ROOT.parent / "shared") / "data" / "osm"
 DEFAULT = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
 MALTA = SHARED / "malta-2018.osm.pbf"
 DEM = ROOT / "data" / "dem" / "N43E007.hgt"
@@ -142,8 +141,8 @@ def child_cold(area: str, work: Path) -> dict:
     """Load the town with an empty cache; write the area's SYNTHETIC incidents (not timed)."""
     import shutil
 
-    from siteplanner.town import load as io
     from siteplanner.incidents import simulate
+    from siteplanner.town import load as io
 
     if AREAS[area].get("polygon") == "extract":
         extract_polygon(AREAS[area]["osm"], work / f"{area}-extract.geojson")
@@ -174,8 +173,8 @@ def _patrol_start(area: str, work: Path, town) -> None:
     """Where the area has neither a police station nor a town hall, give the patrols a start."""
     import geopandas as gpd
 
-    from siteplanner.town import jurisdiction
     from siteplanner._errors import InputError
+    from siteplanner.town import jurisdiction
 
     try:
         jurisdiction.patrol_start(town.pois, town.area, town.crs, start=None, source=area)

@@ -100,8 +100,7 @@ sys.path.insert(0, str(ROOT))
 
 from siteplanner.coverage import terrain as vt  # noqa: E402
 from siteplanner.coverage import viewshed as vs  # noqa: E402
-from siteplanner.coverage.sightlines import Obstacles
-from siteplanner.coverage.sightlines import build_obstacles
+from siteplanner.coverage.sightlines import Obstacles, build_obstacles
 
 OSM = ROOT / "data/osm/monaco-beausoleil-2016.osm.bz2"
 DEM = ROOT / "data/dem/N43E007.hgt"
@@ -268,10 +267,10 @@ def _fine_peer(footprints, heights, tree, dem, transform, origin):
     1 m DEM grid), same observer point. Returns the visibility and the building mask on
     the 1 m cells (south-up, as the 1 m peer's window).
     """
+    import xarray as xr
     from rasterio.features import rasterize
     from rasterio.transform import from_origin
     from scipy.ndimage import map_coordinates
-    import xarray as xr
     from xrspatial import viewshed
 
     half = int(RADIUS_M) + MARGIN

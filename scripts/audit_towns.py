@@ -19,13 +19,16 @@ référent reads first and the audit's verdict.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import re
 import subprocess
 import sys
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [
@@ -41,7 +44,9 @@ SHIPPED = [
 ]
 #: RESULT keys shown in the table, with their column titles.
 COLUMNS = {
+    "candidates": "candidates",
     "proposed_sites": "proposed",
+    "coverage": "coverage before → after",
     "proposed_underground": "underground",
     "proposed_inside_building": "in building",
     "proposed_blind": "blind",
@@ -81,6 +86,10 @@ def run_one(scenario: Path, out_root: Path, audit: Path) -> dict:
         text=True,
     )
     results = dict(re.findall(r"^RESULT (\w+)=(\S+)$", checked.stdout, re.M))
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    cov = summary.get("coverage", {})
+    results["coverage"] = f"{cov.get('before', 0):.1%} → {cov.get('after', 0):.1%}"
+    results["candidates"] = str(summary.get("candidates", {}).get("kept", "–"))
     fails = re.findall(r"^FAIL (.+)$", checked.stdout, re.M)
     verdict = "all checks hold" if "all checks hold" in checked.stdout else f"{len(fails)} fail"
     if checked.returncode not in (0, 1):
@@ -116,7 +125,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "audit")
     parser.add_argument(
-        "--audit", type=Path, default=ROOT.parent / "shared" / "tools" / "audit_outputs.py"
+        "--audit",
+        type=Path,
+        default=Path(os.environ.get("SITEPLANNER_SHARED") or ROOT.parent / "shared")
+        / "tools"
+        / "audit_outputs.py",
     )
     args = parser.parse_args()
     if not args.audit.is_file():

@@ -10,6 +10,7 @@ osmnx's graph of the same walkable ways (unsimplified graph filtered to the ways
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -19,7 +20,11 @@ import osmium
 
 from siteplanner.town import osm
 
-SHARED = Path("/work/shared/data/osm")
+SHARED = (
+    Path(os.environ.get("SITEPLANNER_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+    / "data"
+    / "osm"
+)
 DEFAULT = [
     "monaco-beausoleil-2016.osm.bz2",
     "monaco-2021.osm.bz2",

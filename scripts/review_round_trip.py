@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -34,7 +35,11 @@ from siteplanner._errors import InputError
 from siteplanner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-AUDIT = ROOT.parent / "shared" / "tools" / "audit_outputs.py"
+AUDIT = (
+    Path(os.environ.get("SITEPLANNER_SHARED") or ROOT.parent / "shared")
+    / "tools"
+    / "audit_outputs.py"
+)
 
 
 def phase_figures(out: Path, phase: str) -> dict[str, tuple]:

@@ -26,9 +26,9 @@ PER_1000_INHABITANTS = 110.0
 
 def street_km(scenario: Path) -> float:
     """Length (km) of the walkable streets of the scenario's study area."""
+    from siteplanner.scenario import load_scenario
     from siteplanner.town import load as io
     from siteplanner.town.jurisdiction import area_subgraph
-    from siteplanner.scenario import load_scenario
 
     sc = load_scenario(scenario, check_files=False)
     town = io.load_town(

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from siteplanner._errors import SiteplannerError
 from siteplanner import files
+from siteplanner._errors import SiteplannerError
 from siteplanner.optimise.milp import silence_highs_banner
 
 # rich_markup_mode=None: help texts are plain text ("[observatory] period" keeps its brackets)
@@ -183,9 +183,9 @@ def simulate_incidents(
     data/incidents/README.md)."""
 
     def go():
-        from siteplanner.town import load as io
         from siteplanner.incidents import simulate
         from siteplanner.scenario import load_scenario
+        from siteplanner.town import load as io
 
         sc = load_scenario(scenario, check_files=False)
         town = io.scenario_town(sc)
@@ -299,8 +299,8 @@ def event(
 
     def go():
         from siteplanner.modes import event as ev_mod
-        from siteplanner.town import load as io
         from siteplanner.scenario import load_scenario
+        from siteplanner.town import load as io
 
         sc = load_scenario(scenario)
         ev = ev_mod.load_event(event_file)

@@ -19,19 +19,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from siteplanner.town import load as io
 from siteplanner.outputs import write as outputs
 from siteplanner.result import Inputs, Result
 from siteplanner.scenario import Scenario
+from siteplanner.steps import dashboard
 from siteplanner.steps.coverage import coverage
 from siteplanner.steps.demand import demand
-from siteplanner.steps import dashboard
 from siteplanner.steps.figures import figures
 from siteplanner.steps.load import load
 from siteplanner.steps.patrols import patrols
 from siteplanner.steps.phases import optimise_phases
 from siteplanner.steps.review import review
 from siteplanner.steps.sites import candidates
+from siteplanner.town import load as io
 
 __all__ = ["analyse", "plan", "run"]
 

@@ -37,15 +37,15 @@ if TYPE_CHECKING:
     from siteplanner.hotspots.grids import DensityGrid
     from siteplanner.hotspots.segments import StreetForecast
     from siteplanner.incidents.read import IncidentRead
-    from siteplanner.town.load import Town
-    from siteplanner.town.jurisdiction import Anchor
-    from siteplanner.town.lighting import NightCoverage
-    from siteplanner.optimise.phases import PhasePlan
+    from siteplanner.incidents.windows import TimeWindow
     from siteplanner.optimise.instance import Plan
+    from siteplanner.optimise.phases import PhasePlan
     from siteplanner.patrol.network import Circuit
     from siteplanner.review import Review
     from siteplanner.scenario import CameraModel, Scenario
-    from siteplanner.incidents.windows import TimeWindow
+    from siteplanner.town.jurisdiction import Anchor
+    from siteplanner.town.lighting import NightCoverage
+    from siteplanner.town.load import Town
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from siteplanner._errors import InputError, report_problems
 from siteplanner import files
+from siteplanner._errors import InputError, report_problems
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from siteplanner.incidents import windows
 from siteplanner._errors import ScenarioError, unknown_key, validation_message
+from siteplanner.incidents import windows
 from siteplanner.incidents.read import STANDARD_COLUMNS, TIMEZONE, IncidentSpec
 from siteplanner.patrol.network import STOP_SPACING_M
 from siteplanner.vocab import CATEGORIES, SENSITIVE_KINDS, SOURCES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -13,6 +14,10 @@ import pytest
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The shared real data and tools (other towns' extracts, incident exports, the audit), which a
+#: clone does not hold: ``$SITEPLANNER_SHARED``, else ``shared/`` beside the repository. Tests
+#: that need them skip, saying which, when they are absent.
+SHARED_ROOT = Path(os.environ.get("SITEPLANNER_SHARED") or ROOT.parent / "shared")
 OSM = ROOT / "data" / "osm" / "monaco-beausoleil-2016.osm.bz2"
 SCENARIO = ROOT / "scenarios" / "beausoleil.toml"
 INCIDENTS = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"

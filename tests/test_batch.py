@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from siteplanner._errors import InputError
-from siteplanner.modes.batch import BatchResult, find_scenarios, run_batch, run_one
 from siteplanner.cli import app
+from siteplanner.modes.batch import BatchResult, find_scenarios, run_batch, run_one
 
 from .conftest import ROOT, copy_scenario
 

@@ -19,7 +19,6 @@ import pytest
 
 from siteplanner import review
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -126,3 +125,30 @@ def test_outputs_agree_before_and_after_review(default_run, reviewed_run):
     assert s1.at[rej, "status"] != "proposed" and s1.at[mov, "status"] != "proposed"
     html = (out1 / "report.html").read_text(encoding="utf-8")
     assert f"within {radius:g} m kept out" in html
+
+
+def test_phase_figures_are_the_logged_ones_and_k_counts_the_accepted_sites(
+    default_run, reviewed_run
+):
+    """#24: after a review plan.csv said k = 8 (10 asked, less the accepted and the moved
+    site) where summary.json said 10, and the log's phase cost and funded share differed from
+    the outputs' (the accepted sites' cost, and 1 € of rounding). The phase holds the
+    référent's accepted sites: k = 10 everywhere, and plan.csv's money is the PhasePlan's, the
+    figures optimise.phases logs."""
+    res0, out0, _ = default_run
+    res1, out1, sc, (acc, _, mov) = reviewed_run
+    for res, out in ((res0, out0), (res1, out1)):
+        plan = pd.read_csv(out / "plan.csv", keep_default_na=False)
+        summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert plan["phase"].tolist() == [pp.phase.name for pp in res.phase_plans]
+        for pp, row in zip(res.phase_plans, plan.to_dict("records")):
+            logged = (pp.cost_eur, pp.funded_eur, pp.town_eur)
+            assert (row["cost_eur"], row["funded_eur"], row["town_eur"]) == logged, row["phase"]
+            assert row["sites"] == len(pp.sites) == len(row["site_ids"].split())
+        first = plan.iloc[0]
+        assert int(first["k"]) == sc.plan.k == summ["plan"]["k"] == first["sites"] == 10
+    p3 = res1.phase_plans[0]
+    ids = res1.sites["site_id"].to_numpy()
+    assert sorted(ids[list(p3.accepted)]) == sorted([acc, f"{mov}-M"])
+    assert len(p3.plan.selected) == sc.plan.k - 2
+    assert {acc, f"{mov}-M"} <= set(pd.read_csv(out1 / "plan.csv")["site_ids"][0].split())

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner.town import entrances
 from siteplanner._errors import ScenarioError
 from siteplanner.scenario import load_scenario
+from siteplanner.town import entrances
 
 from .conftest import SCENARIO
 

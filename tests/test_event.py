@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner.modes import event
 from siteplanner._errors import InputError
+from siteplanner.modes import event
 from siteplanner.scenario import load_scenario
 
 from .conftest import ROOT, SCENARIO

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import shapely
 
-from siteplanner.town import field_notes
 from siteplanner import vocab
 from siteplanner._errors import InputError
+from siteplanner.town import field_notes
 
 from .conftest import ROOT
 

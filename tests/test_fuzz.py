@@ -37,8 +37,8 @@ from typer.testing import CliRunner
 from siteplanner._errors import ScenarioError, SiteplannerError
 from siteplanner.cli import app
 from siteplanner.incidents.read import IncidentSpec, read_incidents, read_table, validate_incidents
-from siteplanner.vocab import CATEGORIES
 from siteplanner.scenario import Scenario, load_scenario
+from siteplanner.vocab import CATEGORIES
 
 from .conftest import INCIDENTS, OSM, ROOT
 

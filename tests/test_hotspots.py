@@ -1,5 +1,6 @@
 """Tests of siteplanner.hotspots on hand-built data whose answer is known exactly."""
 
+import logging
 import math
 
 import geopandas as gpd
@@ -10,21 +11,19 @@ import shapely
 from affine import Affine
 from shapely.geometry import LineString, box
 
-from siteplanner.hotspots import forecast as H
 from siteplanner._errors import InputError
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import bandwidth_rule
-from siteplanner.hotspots.grids import count_grid
-from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.grids import kde_grid
-from siteplanner.hotspots.grids import near_repeat_grid
-from siteplanner.hotspots.grids import sample_grid
-from siteplanner.hotspots.metrics import pai
-from siteplanner.hotspots.metrics import pei
-from siteplanner.hotspots.streets import gi_star
-from siteplanner.hotspots.streets import lixelize
-from siteplanner.hotspots.streets import network_kde
-from siteplanner.hotspots.streets import street_points
+from siteplanner.hotspots import forecast as H
+from siteplanner.hotspots.grids import (
+    DensityGrid,
+    bandwidth_rule,
+    count_grid,
+    grid_mask,
+    kde_grid,
+    near_repeat_grid,
+    sample_grid,
+)
+from siteplanner.hotspots.metrics import pai, pei
+from siteplanner.hotspots.streets import gi_star, lixelize, network_kde, street_points
 
 BOUNDS = (0.0, 0.0, 1000.0, 1000.0)
 
@@ -315,3 +314,27 @@ def test_default_grid_flags_a_thin_inner_window_and_a_wide_kernel():
         "the surface is a gradient, not hotspots"
     ]
     assert H.default_warnings({"alpha": 0.0, "bandwidth_m": 500.0}, 1000, 300, 1.5e6) == []
+
+
+def test_default_grid_logs_one_info_line_its_inner_surfaces_at_debug(caplog):
+    """#24: the inner validation scores 15 kernel surfaces (3 half-lives x 5 bandwidths) and
+    refits one: a run logged each as an INFO line of kde_grid; now one summary line."""
+    rng = np.random.default_rng(1)
+    xy = np.vstack([rng.normal([250, 250], 20, size=(300, 2)), rng.uniform(0, 1000, (100, 2))])
+    times = pd.Series(pd.date_range("2022-01-01", periods=len(xy), freq="D"))
+    with caplog.at_level(logging.DEBUG, logger="siteplanner.hotspots"):
+        g = H.default_grid(xy, times, bounds=BOUNDS, cell_m=50.0)
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(info) == 1, info
+    (line,) = info
+    assert line.startswith(f"default_grid: alpha={g.params['alpha']}, bandwidth ")
+    held = int((times >= times.max() - 0.25 * (times.max() - times.min())).sum())
+    assert f"inner validation on {len(xy) - held} fitted and {held} held-out incidents" in line
+    assert sum("inner surface" in m for m in debug) == 15
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="siteplanner.hotspots"):  # kde_grid: one line
+        kde_grid(xy, bounds=BOUNDS, cell_m=50.0)
+    (line,) = [r.getMessage() for r in caplog.records]
+    rule = f"{bandwidth_rule(xy):.0f}"
+    assert line.endswith(f"(cell 50 m, bandwidth {rule} m by Scott's rule) from 400 points")

@@ -25,13 +25,11 @@ from siteplanner.modes.validate import check_scenario
 from siteplanner.scenario import load_scenario
 from siteplanner.steps import demand as demand_step
 
+from .conftest import SHARED_ROOT
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = next(
-    (
-        p
-        for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data"))
-        if (p / "incidents").is_dir()
-    ),
+    (p for p in (SHARED_ROOT / "data",) if (p / "incidents").is_dir()),
     None,
 )
 real = pytest.mark.skipif(SHARED is None, reason="shared real data folder absent")

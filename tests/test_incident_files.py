@@ -19,17 +19,15 @@ import pandas as pd
 import pytest
 
 from siteplanner.modes import incidents as incident_maps
-from siteplanner.steps.load import read_scenario_incidents
 from siteplanner.scenario import load_scenario
+from siteplanner.steps.load import read_scenario_incidents
+
+from .conftest import SHARED_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "scenarios" / "examples"
 SHARED = next(
-    (
-        p
-        for p in (ROOT.parent / "shared" / "data", Path("/work/shared/data"))
-        if (p / "incidents").is_dir()
-    ),
+    (p for p in (SHARED_ROOT / "data",) if (p / "incidents").is_dir()),
     None,
 )
 pytestmark = pytest.mark.skipif(SHARED is None, reason="shared real data folder absent")

@@ -13,15 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from siteplanner import pipeline
+from siteplanner._errors import InputError
 from siteplanner.hotspots import forecast as hotspots
+from siteplanner.hotspots.grids import MAX_CELLS, grid_cell_m
 from siteplanner.incidents import fields as incident_fields
 from siteplanner.modes import incidents as incident_maps
-from siteplanner import pipeline
-from siteplanner.steps import demand as demand_step
-from siteplanner._errors import InputError
 from siteplanner.scenario import load_scenario
-from siteplanner.hotspots.grids import MAX_CELLS
-from siteplanner.hotspots.grids import grid_cell_m
+from siteplanner.steps import demand as demand_step
 
 # 40 incidents around Beausoleil: WGS84 and the same points in Lambert-93
 RNG = np.random.default_rng(3)

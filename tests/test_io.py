@@ -9,11 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from siteplanner.town import load as io
+from siteplanner import files
 from siteplanner._errors import InputError
+from siteplanner.town import load as io
 
 from .conftest import CACHE, OSM, TINY_OSM
-from siteplanner import files
 
 
 def test_loader_reads_beausoleil(town):

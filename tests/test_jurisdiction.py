@@ -9,12 +9,12 @@ import shapely
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from siteplanner.town import jurisdiction
 from siteplanner import pipeline
 from siteplanner._errors import InputError
-from siteplanner.vocab import SENSITIVE_KINDS
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
+from siteplanner.town import jurisdiction
+from siteplanner.vocab import SENSITIVE_KINDS
 
 from .conftest import CACHE, INCIDENTS, OSM
 from .test_candidates import CRS, grid_graph

@@ -9,8 +9,8 @@ import pytest
 import shapely
 from scipy.sparse import csr_matrix
 
-from siteplanner.town import lighting
 from siteplanner._errors import InputError
+from siteplanner.town import lighting
 
 from .conftest import ROOT
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from siteplanner.coverage import evidence
-from siteplanner.town import field_notes
 from siteplanner import pipeline, vocab
+from siteplanner.coverage import evidence
 from siteplanner.scenario import FieldNotes, Lighting, load_scenario
+from siteplanner.town import field_notes
 
 from .conftest import ROOT, SCENARIO
 

@@ -17,13 +17,15 @@ import shapely
 
 matplotlib.use("Agg")
 
-from siteplanner.incidents import read as incidents
-from siteplanner.modes import observatory  # noqa: E402
-from siteplanner.observatory import analysis  # noqa: E402
-from siteplanner.observatory import stats  # noqa: E402
 from siteplanner._errors import InputError  # noqa: E402
-from siteplanner.town.load import Town  # noqa: E402
+from siteplanner.incidents import read as incidents
 from siteplanner.incidents.windows import TimeWindow  # noqa: E402
+from siteplanner.modes import observatory  # noqa: E402
+from siteplanner.observatory import (
+    analysis,  # noqa: E402
+    stats,  # noqa: E402
+)
+from siteplanner.town.load import Town  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import matplotlib
 
@@ -12,15 +13,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from siteplanner._errors import InfeasibleError, InputError
 from siteplanner.optimise import (
-    phases as optimise,
     greedy as optimise_greedy,
+)
+from siteplanner.optimise import (
     instance as optimise_instance,
 )
-from siteplanner._errors import InfeasibleError, InputError
-from siteplanner.optimise.phases import Phase
+from siteplanner.optimise import (
+    phases as optimise,
+)
 from siteplanner.optimise.exact import solve_milp
 from siteplanner.optimise.greedy import greedy
+from siteplanner.optimise.phases import Phase
 
 
 def _matrix(rows: list[list[int]], n_demand: int) -> sp.csr_matrix:
@@ -300,6 +305,50 @@ def test_phases_never_drop_a_site_and_split_the_cost():
     assert len(plans[1].plan.selected) <= 2
     assert shares == sorted(shares)
     assert plans[-1].coverage_share == pytest.approx(_objective(A, w, sorted(installed)) / w.sum())
+
+
+def test_phase_money_is_rounded_once_per_site_and_logged_as_the_outputs_show(caplog):
+    """#24: the log said 0.5 x 34069 = 17034 € funded (17034.5 formatted), the outputs the sum
+    of each site's rounded share, 9852 + 7183 = 17035 €: one rounding, read by both."""
+    A = _matrix([[0], [1], [2]], 3)
+    cost = np.array([19703.0, 14366.0, 5001.0])
+    assert optimise.funded_eur(cost, 0.5).tolist() == [9852.0, 7183.0, 2500.0]  # halves to even
+    with caplog.at_level(logging.INFO, logger="siteplanner.optimise.phases"):
+        (pp,) = optimise.plan_phases(
+            A, np.array([3.0, 2.0, 1.0]), [Phase("p3", 2025, k=2)], cost_eur=cost
+        )
+    assert pp.plan.selected == (0, 1)
+    assert (pp.cost_eur, pp.funded_eur, pp.town_eur) == (34069.0, 17035.0, 17034.0)
+    assert _phase_lines(caplog) == [
+        "phase 'p3' (2025): 2 new sites, 34069 € (17035 € funded), coverage 83.3%"
+    ]
+
+
+def test_accepted_sites_are_fixed_sites_of_the_first_phase_and_count_in_its_k(caplog):
+    """#24: the référent's accepted sites belong to the next phase: its k (3) counts them, its
+    cost includes them and its log line says so; the later phases do not hold them."""
+    A = _matrix([[0], [1], [2], [3], [4]], 5)
+    w = np.array([5.0, 4.0, 3.0, 2.0, 1.0])
+    cost = np.array([1000.0, 2000.0, 3000.0, 4001.0, 5000.0])
+    phases = [Phase("p3", 2025, k=3), Phase("p4", 2026, k=1)]
+    with caplog.at_level(logging.INFO, logger="siteplanner.optimise.phases"):
+        p3, p4 = optimise.plan_phases(A, w, phases, cost_eur=cost, accepted=[3])
+    assert p3.phase.k == 3 and p3.accepted == (3,) and p3.plan.selected == (0, 1)
+    assert p3.sites == (3, 0, 1) and 3 in p3.plan.fixed
+    assert (p3.cost_eur, p3.funded_eur) == (7001.0, 500.0 + 1000.0 + 2000.0)
+    assert p4.accepted == () and p4.sites == (2,) and p4.cost_eur == 3000.0
+    assert _phase_lines(caplog)[0].startswith(
+        "phase 'p3' (2025): 3 sites (2 new, 1 accepted), 7001 €"
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="siteplanner.optimise.phases"):
+        (p,) = optimise.plan_phases(A, w, [Phase("p3", 2025, k=2)], accepted=[3, 4])
+    assert p.sites == (3, 4, 0) and "one new site more (3 sites)" in _phase_lines(caplog)[0]
+
+
+def _phase_lines(caplog) -> list[str]:
+    """What optimise.phases logged (other loggers may be on after a CLI test)."""
+    return [r.getMessage() for r in caplog.records if r.name == "siteplanner.optimise.phases"]
 
 
 def test_phases_are_checked():

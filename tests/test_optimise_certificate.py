@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner.optimise import phases as optimise, exact as optimise_exact
+from siteplanner.optimise import exact as optimise_exact
+from siteplanner.optimise import phases as optimise
 from siteplanner.optimise.instance import Plan
 from siteplanner.optimise.milp import HighsAnswer
 

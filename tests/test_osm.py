@@ -14,14 +14,15 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from siteplanner.town import cameras, load as io, osm
-from siteplanner.coverage import matrix as coverage
 from siteplanner._errors import InputError
-
-from .conftest import CACHE, OSM
+from siteplanner.coverage import matrix as coverage
 from siteplanner.coverage.sightlines import build_obstacles
+from siteplanner.town import cameras, osm
+from siteplanner.town import load as io
 
-SHARED = Path("/work/shared/data/osm")
+from .conftest import CACHE, OSM, SHARED_ROOT
+
+SHARED = SHARED_ROOT / "data" / "osm"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared real extracts not present")
 
 
@@ -428,8 +429,8 @@ def _scenario(tmp_path: Path, area: str) -> Path:
 
 
 def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
-    from siteplanner.scenario import load_scenario
     from siteplanner._errors import ScenarioError
+    from siteplanner.scenario import load_scenario
 
     pbf = tmp_path / "town.osm.pbf"
     pbf.write_bytes(b"")
@@ -455,8 +456,8 @@ def test_scenario_accepts_pbf_and_camera_choices(tmp_path):
 
 def test_pipeline_existing_cameras_choice(tmp_path, town):
     """ "none" gives no camera; a file gives its own, in the town's CRS, with their headings."""
-    from siteplanner.steps.load import existing_cameras
     from siteplanner.scenario import load_scenario
+    from siteplanner.steps.load import existing_cameras
 
     cams = tmp_path / "cams.csv"
     cams.write_text("name,lon,lat,heading_deg\nMairie,7.4232,43.7427,NE\nPlace,7.4240,43.7435,\n")

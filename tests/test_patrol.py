@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from siteplanner.patrol import plan as patrol
 from siteplanner._errors import InputError
-from siteplanner.patrol.itinerary import itinerary
-from siteplanner.patrol.itinerary import itinerary_lines
-from siteplanner.patrol.itinerary import name_stops
-from siteplanner.patrol.itinerary import to_gpx
-from siteplanner.patrol.network import Circuit
-from siteplanner.patrol.network import Stop
-from siteplanner.patrol.network import UNNAMED_STREET
-from siteplanner.patrol.network import distance_matrix
+from siteplanner.patrol import plan as patrol
+from siteplanner.patrol.itinerary import itinerary, itinerary_lines, name_stops, to_gpx
+from siteplanner.patrol.network import UNNAMED_STREET, Circuit, Stop, distance_matrix
 from siteplanner.patrol.search import solve_orienteering
 
 matplotlib.use("Agg")
@@ -449,6 +443,36 @@ def test_variants_are_distinct_seeded_and_within_share():
         seed=2,
     )
     assert [c.nodes for c in again] == [c.nodes for c in out]
+
+
+def test_each_variant_logs_its_own_figures(caplog):
+    """#24: variants() re-planned the best circuit and logged it at INFO under a variant's name
+    ("<shift> variante-1"), so the log gave a variant the main circuit's figures; each variant
+    the step keeps is logged once, under its output name, with its own figures."""
+    from siteplanner.scenario import Shift as ScenarioShift
+    from siteplanner.steps.patrols import shift_variants
+
+    G = grid(6)
+    rng = np.random.default_rng(5)
+    cands = sorted(int(n) for n in rng.choice(np.arange(1, 36), 20, replace=False))
+    prizes = tuple(rng.uniform(1, 2, 20))
+    s_ = ScenarioShift(name="soir", budget_min=60, speed_kmh=SPEED, dwell_min=5, variants=2)
+    s_ = s_.model_copy(update={"variants_within": 0.85})
+    sh = patrol.Shift("soir", 60, speed_kmh=SPEED, dwell_min=5, prizes=prizes)
+    (main,) = patrol.plan_circuits(G, 0, cands, list(prizes), shifts=[sh])
+    with caplog.at_level(logging.INFO, logger="siteplanner"):
+        alt = shift_variants(s_, sh, G, 0, cands)
+    assert [c.name for c in alt] == ["soir variante 1", "soir variante 2"]
+    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    named = [m for m in info if "variante" in m]
+    assert len(named) == len(alt)  # no line for the best circuit re-planned by variants()
+    for c, line in zip(alt, named):
+        assert c.stop_nodes != main.stop_nodes
+        assert line.startswith(
+            f"shift 'soir': variant '{c.name}': {len(c.stops)} stop(s), {c.length_m:.0f} m, "
+            f"{c.duration_min:.1f} of 60 min, prize {c.prize:.3g} (segments 0), "
+            f"{100 * c.prize / main.prize:.0f} % of the best prize"
+        )
 
 
 def _circuit(stops: tuple[int, ...]) -> Circuit:

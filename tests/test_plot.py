@@ -10,10 +10,9 @@ import shapely
 from affine import Affine
 from matplotlib.colors import to_hex
 
+from siteplanner.hotspots.grids import DensityGrid, grid_mask
 from siteplanner.outputs import plot
 from siteplanner.steps.figures import densest_window, map_frame
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import grid_mask
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ import pytest
 from PIL import Image
 
 from siteplanner.outputs import export, plot, qgis
+
 from .conftest import ROOT, SCENARIO, copy_scenario
 
 #: Debian's Python, where PyQGIS lives (``SITEPLANNER_QGIS_PYTHON`` to use another)

@@ -31,11 +31,11 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from siteplanner.town import load as io
 from siteplanner import pipeline
 from siteplanner._errors import InfeasibleError, InputError
 from siteplanner.cli import app
 from siteplanner.scenario import load_scenario
+from siteplanner.town import load as io
 
 from .conftest import CACHE, INCIDENTS, OSM, ROOT, TINY_OSM
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from siteplanner.optimise import setcover
 from siteplanner._errors import InfeasibleError, InputError
+from siteplanner.optimise import setcover
 
 
 def _matrix(rows: list[list[int]], n_demand: int) -> sp.csr_matrix:

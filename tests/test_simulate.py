@@ -21,9 +21,9 @@ from shapely.geometry import LineString, Point, box
 from vacances_scolaires_france import SchoolHolidayDates
 
 from siteplanner._errors import InputError
+from siteplanner.incidents.models import CATEGORY_MODELS, CategoryModel
 from siteplanner.incidents.simulate import JITTER_M, simulate_incidents, street_pieces
 from siteplanner.vocab import CATEGORIES, SOURCES
-from siteplanner.incidents.models import CATEGORY_MODELS, CategoryModel
 
 CRS = "EPSG:32632"
 X0, Y0 = 372_000.0, 4_844_000.0  # Beausoleil, UTM 32N

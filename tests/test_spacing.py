@@ -345,7 +345,6 @@ def test_town_cameras_on_walls_and_indoors_are_counted(tmp_path, town):
     from siteplanner.steps.phases import optimise_phases
     from siteplanner.steps.review import review
     from siteplanner.steps.sites import candidates
-
     from tests.conftest import SCENARIO, copy_scenario
 
     b = town.buildings[town.buildings.within(town.area)]

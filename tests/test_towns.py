@@ -18,19 +18,12 @@ import tomllib
 from siteplanner.modes.batch import find_scenarios
 from siteplanner.scenario import load_scenario
 
-from .conftest import ROOT, copy_scenario
+from .conftest import ROOT, SHARED_ROOT, copy_scenario
 
 TOWNS = ["redon", "helsinki", "monaco-2026", "schaan", "tas-sliema"]
 MALTA = ROOT / "scenarios" / "malta"
 AUDIT = next(
-    (
-        p
-        for p in (
-            ROOT.parent / "shared" / "tools" / "audit_outputs.py",
-            Path("/work/shared/tools/audit_outputs.py"),
-        )
-        if p.is_file()
-    ),
+    (p for p in (SHARED_ROOT / "tools" / "audit_outputs.py",) if p.is_file()),
     None,
 )
 

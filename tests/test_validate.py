@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from siteplanner._errors import InputError
-from siteplanner.modes.validate import check_scenario
 from siteplanner.cli import app
+from siteplanner.modes.validate import check_scenario
 from siteplanner.scenario import load_scenario
 
 from .conftest import CACHE, INCIDENTS, OSM, ROOT

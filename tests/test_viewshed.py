@@ -16,6 +16,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from siteplanner._errors import InputError
 from siteplanner.coverage.privacy import Privacy, privacy_action, privacy_figures
+from siteplanner.coverage.sightlines import build_obstacles
 from siteplanner.coverage.terrain import terrain_clip, terrain_clips
 from siteplanner.coverage.viewshed import (
     DORI_PPM,
@@ -27,7 +28,6 @@ from siteplanner.coverage.viewshed import (
     isovist,
     isovists,
 )
-from siteplanner.coverage.sightlines import build_obstacles
 
 # A 2 m square whose near face is 4 m east of the camera at (0, 0), range 10 m.
 # Hidden: the sector of half-angle atan(1/4) beyond the near face (sector minus the

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from siteplanner.town import load as io
 from siteplanner import vocab
-from siteplanner.vocab import building_height_m, residential_mask
-from siteplanner.vocab import CATEGORIES
+from siteplanner.town import load as io
+from siteplanner.vocab import CATEGORIES, building_height_m, residential_mask
 
 
 def test_building_height_from_tags():

@@ -23,7 +23,6 @@ import pandas as pd
 
 from siteplanner.vocab import EVIDENCE_SOURCES
 
-
 log = logging.getLogger(__name__)
 
 SOURCES = EVIDENCE_SOURCES

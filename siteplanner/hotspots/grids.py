@@ -2,10 +2,10 @@
 
 The formulas and references are in :mod:`siteplanner.hotspots.forecast` (its docstring); this module
 holds the grid machinery those methods share: :class:`DensityGrid`, the input checks, the
-binning of points onto cells, :func:`count_grid`, :func:`kde_grid`, :func:`near_repeat_grid`,
-:func:`sample_grid`, :func:`grid_mask`, and the sizing of a grid to its study area
-(:func:`grid_cell_m`, :func:`check_planar`). Positions are ``(n, 2)`` arrays of projected x, y
-in metres.
+binning of points onto cells, :func:`count_grid`, :func:`kde_grid` (its values alone, unlogged:
+:func:`kde_values`), :func:`near_repeat_grid`, :func:`sample_grid`, :func:`grid_mask`, and the
+sizing of a grid to its study area (:func:`grid_cell_m`, :func:`check_planar`). Positions are
+``(n, 2)`` arrays of projected x, y in metres.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ __all__ = [
     "grid_mask",
     "grid_shape",
     "kde_grid",
+    "kde_values",
     "near_repeat_grid",
     "sample_grid",
 ]
@@ -287,6 +288,46 @@ def count_grid(
     )
 
 
+def kde_values(
+    xy: np.ndarray,
+    weight: np.ndarray | None = None,
+    *,
+    bounds: tuple[float, float, float, float],
+    cell_m: float = 10.0,
+    bandwidth_m: float,
+    kernel: str = "quartic",
+) -> np.ndarray:
+    """The values of :func:`kde_grid` for a given bandwidth, without its log line.
+
+    For loops that score many surfaces (the default method's inner validation): they log
+    each surface at DEBUG and one summary line themselves.
+
+    Parameters
+    ----------
+    xy, weight, bounds, cell_m, kernel
+        As for :func:`kde_grid`.
+    bandwidth_m
+        Quartic radius (or Gaussian standard deviation), metres, > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(rows, cols)`` weight per km², as :attr:`DensityGrid.values` of :func:`kde_grid`.
+    """
+    xy = check_xy(xy)
+    w = check_weight(weight, len(xy))
+    rows, cols, transform = grid_shape(bounds, cell_m)
+    if not bandwidth_m > 0:
+        raise InputError(
+            f"bandwidth_m={bandwidth_m!r}: a positive number of metres (or None for the rule) "
+            "is required"
+        )
+    raster = _bin_linear(xy, w, transform, rows, cols)
+    return _convolve(raster, _kernel_stamp(float(bandwidth_m), float(cell_m), kernel)) / (
+        cell_m * cell_m / 1e6
+    )
+
+
 def kde_grid(
     xy: np.ndarray,
     weight: np.ndarray | None = None,
@@ -297,7 +338,7 @@ def kde_grid(
     kernel: str = "quartic",
     window: str = "all",
 ) -> DensityGrid:
-    """Planar kernel density on a grid, by FFT convolution.
+    """Planar kernel density on a grid, by FFT convolution (one INFO line per grid).
 
     Parameters
     ----------
@@ -323,26 +364,21 @@ def kde_grid(
         (less what spills beyond ``bounds``).
     """
     xy = check_xy(xy)
-    w = check_weight(weight, len(xy))
+    check_weight(weight, len(xy))
     rows, cols, transform = grid_shape(bounds, cell_m)
-    if bandwidth_m is None:
+    rule = bandwidth_m is None
+    if rule:
         bandwidth_m = bandwidth_rule(xy)
-        logger.info("kde_grid: bandwidth %.0f m by Scott's rule on %d points", bandwidth_m, len(xy))
-    elif not bandwidth_m > 0:
-        raise InputError(
-            f"bandwidth_m={bandwidth_m!r}: a positive number of metres (or None for the rule) "
-            "is required"
-        )
-    raster = _bin_linear(xy, w, transform, rows, cols)
-    dens = _convolve(raster, _kernel_stamp(float(bandwidth_m), float(cell_m), kernel)) / (
-        cell_m * cell_m / 1e6
+    dens = kde_values(
+        xy, weight, bounds=bounds, cell_m=cell_m, bandwidth_m=bandwidth_m, kernel=kernel
     )
     logger.info(
-        "kde_grid returned a %d x %d grid (cell %.0f m, bandwidth %.0f m) from %d points",
+        "kde_grid returned a %d x %d grid (cell %.0f m, bandwidth %.0f m%s) from %d points",
         rows,
         cols,
         cell_m,
         bandwidth_m,
+        " by Scott's rule" if rule else "",
         len(xy),
     )
     return DensityGrid(

@@ -40,8 +40,8 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.incidents import fields
 from siteplanner._errors import InputError, report_problems
+from siteplanner.incidents import fields
 from siteplanner.vocab import CATEGORIES
 
 log = logging.getLogger(__name__)

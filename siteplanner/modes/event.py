@@ -34,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner._errors import InputError
 from siteplanner import files
+from siteplanner._errors import InputError
 from siteplanner.coverage.sightlines import build_obstacles
 from siteplanner.hotspots.streets import street_points
 from siteplanner.patrol.itinerary import to_gpx
@@ -256,8 +256,8 @@ class EventPlan:
 def plan_event(sc: Any, ev: EventFile) -> EventPlan:
     """Plan an event in a scenario's town (nothing is written)."""
     from siteplanner.coverage import candidates
-    from siteplanner.town import load as io
     from siteplanner.patrol import plan as patrol
+    from siteplanner.town import load as io
 
     town = io.scenario_town(sc)
     perimeter, venue = _perimeter(ev, town)
@@ -314,7 +314,8 @@ def _nomad_cameras(
     Returns the cameras (``camera_id``, the site's columns, ``heading_deg``, ``gain``), their
     fields of view and which street points (``sxy``) they see.
     """
-    from siteplanner.coverage import candidates, matrix as coverage
+    from siteplanner.coverage import candidates
+    from siteplanner.coverage import matrix as coverage
     from siteplanner.optimise import phases as optimise
     from siteplanner.steps.coverage import camera_ranges, camera_wedge_deg
 
@@ -502,8 +503,8 @@ def _sheet_map(fig: Any, ep: EventPlan, town_graph: Any, buildings: gpd.GeoDataF
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from siteplanner.town import load as io
     from siteplanner.outputs import plot
+    from siteplanner.town import load as io
 
     ax = fig.add_axes((0.04, 0.44, 0.92, 0.475))
     xmin, ymin, xmax, ymax = ep.perimeter.buffer(60).bounds

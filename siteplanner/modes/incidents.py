@@ -29,13 +29,12 @@ import pandas as pd
 import shapely
 
 from siteplanner import __version__, files
-from siteplanner.hotspots import grids as hotspot_grids
-from siteplanner.incidents import read as incidents
-from siteplanner.town import load as io
 from siteplanner._errors import InputError
+from siteplanner.hotspots import grids as hotspot_grids
+from siteplanner.hotspots.grids import DensityGrid, grid_mask
+from siteplanner.incidents import read as incidents
 from siteplanner.scenario import Scenario
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import grid_mask
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 

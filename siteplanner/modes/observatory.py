@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
-from siteplanner.incidents import windows as windows_mod
+from siteplanner import files
 from siteplanner._errors import InputError
+from siteplanner.incidents import windows as windows_mod
 from siteplanner.observatory.analysis import (
     DEFAULT_WINDOWS,
     ObservatoryResult,
@@ -28,7 +29,6 @@ from siteplanner.observatory.analysis import (
     summary,
 )
 from siteplanner.observatory.stats import MASKED, count_table, merge_report, table_dict
-from siteplanner import files
 
 if TYPE_CHECKING:
     from siteplanner.scenario import Scenario

@@ -31,11 +31,14 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from siteplanner._errors import InputError
 from siteplanner.coverage import candidates
 from siteplanner.incidents import read as incidents
-from siteplanner.town import load as io, jurisdiction
-from siteplanner._errors import InputError
 from siteplanner.scenario import Scenario
+from siteplanner.steps.patrols import patrol_graph
+from siteplanner.steps.sites import no_candidate_site
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +195,8 @@ def check_k(sc: Scenario, town: io.Town) -> int:
     ks = ([sc.plan.k] if sc.plan.budget_eur is None and sc.plan.k else []) + [
         p.k for p in sc.plan.phases if p.k
     ]
+    if ks and n == 0:
+        raise no_candidate_site(sc)
     if sum(ks) > n:
         later = f" (+ {sum(ks) - (sc.plan.k or 0)} in later phases)" if len(ks) > 1 else ""
         raise InputError(
@@ -263,6 +268,8 @@ def check_scenario(sc: Scenario) -> Checked:
     ends = jurisdiction.trench_ends(
         town.pois, town.area, town.crs, csu=sc.candidates.csu, source=source
     )
+    if sc.patrol.shifts:
+        patrol_graph(town, start, np.zeros((0, 2)), source=source)  # the start leads somewhere
     out.facts.append(f"patrol start: {start.label}")
     out.facts.append(
         "cable trenches end at: "

@@ -73,8 +73,10 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.incidents import windows as windows_mod
 from siteplanner._errors import InputError, report_problems
+from siteplanner.hotspots.grids import DensityGrid, grid_mask, grid_shape, kde_grid
+from siteplanner.incidents import windows as windows_mod
+from siteplanner.incidents.windows import TimeWindow
 from siteplanner.observatory.stats import (
     COLD,
     MASKED,
@@ -88,11 +90,6 @@ from siteplanner.observatory.stats import (
     table_dict,
     window_segments,
 )
-from siteplanner.incidents.windows import TimeWindow
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.grids import grid_shape
-from siteplanner.hotspots.grids import kde_grid
 
 if TYPE_CHECKING:
     from siteplanner.town.load import Town

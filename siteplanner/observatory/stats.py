@@ -24,15 +24,12 @@ from scipy.spatial import cKDTree
 from scipy.stats import binomtest
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.incidents import windows as windows_mod
 from siteplanner._errors import InputError
-from siteplanner.vocab import SENSITIVE_KINDS
+from siteplanner.hotspots.grids import check_xy, count_grid
+from siteplanner.hotspots.streets import gi_star, lixelize, network_kde
+from siteplanner.incidents import windows as windows_mod
 from siteplanner.incidents.windows import TimeWindow
-from siteplanner.hotspots.grids import check_xy
-from siteplanner.hotspots.grids import count_grid
-from siteplanner.hotspots.streets import gi_star
-from siteplanner.hotspots.streets import lixelize
-from siteplanner.hotspots.streets import network_kde
+from siteplanner.vocab import SENSITIVE_KINDS
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from siteplanner._errors import report_problems
-from siteplanner.optimise.milp import HighsAnswer, highs_answer, match_tol, new_highs
 from siteplanner.optimise.greedy import greedy_plan, order_by_gain
 from siteplanner.optimise.instance import (
     Instance,
@@ -39,6 +38,7 @@ from siteplanner.optimise.instance import (
     prepare,
     value_left,
 )
+from siteplanner.optimise.milp import HighsAnswer, highs_answer, match_tol, new_highs
 
 logger = logging.getLogger(__name__)
 

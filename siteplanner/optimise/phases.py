@@ -69,10 +69,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from siteplanner._errors import InfeasibleError, InputError, report_problems
-from siteplanner.optimise.milp import as_index_array
 from siteplanner.optimise.exact import milp_plan
 from siteplanner.optimise.greedy import celf, greedy_plan
 from siteplanner.optimise.instance import Plan, log_plan, objective_of, prepare
+from siteplanner.optimise.milp import as_index_array
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ __all__ = [
     "coverage_arrays",
     "coverage_curve",
     "curve_table",
+    "funded_eur",
     "load_coverage",
     "plan_phases",
     "plan_table",
@@ -265,15 +266,18 @@ class PhasePlan:
     phase
         The phase.
     plan
-        Its plan (``plan.fixed`` holds every site of the earlier phases).
+        Its plan (``plan.fixed`` holds every site of the earlier phases and the accepted
+        ones; ``plan.selected`` the new sites).
     cost_eur
-        Cost of the phase's new sites.
+        Cost of the phase's sites (:attr:`sites`), in euros.
     funded_eur
-        Part paid by State funds (FIPD, DETR, DSIL): ``funded_share × cost_eur``.
+        Part paid by State funds (FIPD, DETR, DSIL): the sum of its sites' :func:`funded_eur`.
     town_eur
         Part left to the town.
     coverage_share
         Share of the total demand weight seen once the phase is installed.
+    accepted
+        Sites the référent sûreté accepted, fixed in this phase (the first one only).
     """
 
     phase: Phase
@@ -282,6 +286,33 @@ class PhasePlan:
     funded_eur: float
     town_eur: float
     coverage_share: float
+    accepted: tuple[int, ...] = ()
+
+    @property
+    def sites(self) -> tuple[int, ...]:
+        """The phase's sites: the accepted ones, then the new ones in rank order."""
+        return self.accepted + tuple(self.plan.selected)
+
+
+def funded_eur(cost_eur: np.ndarray, funded_share: float) -> np.ndarray:
+    """Each site's part paid by State funds, rounded to the euro: the plan's one rounding.
+
+    A phase's funded part is the sum of its sites' (so every output that lists the sites
+    and every one that gives the phase, the log included, state the same euros).
+
+    Parameters
+    ----------
+    cost_eur
+        Cost of each site, euros.
+    funded_share
+        Share of the cost paid by State funds, in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        ``round(funded_share × cost_eur)`` per site (halves to even), euros.
+    """
+    return np.round(np.asarray(cost_eur, dtype=np.float64) * funded_share, 0)
 
 
 def solve(
@@ -499,12 +530,16 @@ def plan_phases(
     backup_share: float = 0.0,
     existing: Iterable[int] | np.ndarray = (),
     reuse_support: Iterable[int] | np.ndarray = (),
+    accepted: Iterable[int] | np.ndarray = (),
 ) -> list[PhasePlan]:
     """Plan a multi-year deployment, one phase after the other.
 
     Each phase is solved with :func:`solve`; its sites are then fixed for every later
     phase, so a phase never drops a site an earlier one installed, and a later phase's
-    site keeps ``min_spacing_m`` from them.
+    site keeps ``min_spacing_m`` from them. The sites the référent sûreté accepted are fixed
+    sites of the first phase: they count in its ``k`` (it plans ``k - len(accepted)`` new
+    sites, at least one, with a log line when that makes the phase exceed ``k``) and in its
+    cost.
 
     Parameters
     ----------
@@ -516,7 +551,11 @@ def plan_phases(
         The phases, in installation order (years non-decreasing), each with its
         ``k`` or ``budget_eur``.
     funded_share
-        Share of each phase's cost paid by State funds (FIPD historically 50 %).
+        Share of each phase's cost paid by State funds (FIPD historically 50 %), rounded
+        to the euro per site (:func:`funded_eur`).
+    accepted
+        Sites accepted by the référent sûreté (not existing cameras): fixed, in the first
+        phase.
 
     Returns
     -------
@@ -526,15 +565,18 @@ def plan_phases(
     problems = _phase_problems(phases, funded_share)
     report_problems(problems, source="plan_phases()")
     n_sites = sp.csr_matrix(A).shape[0]
-    already: list[int] = sorted(set(as_index_array(fixed, "fixed", n_sites, problems).tolist()))
+    acc = tuple(as_index_array(accepted, "accepted", n_sites, problems).tolist())
+    already = sorted(set(as_index_array(fixed, "fixed", n_sites, problems).tolist()) | set(acc))
     report_problems(problems, source="plan_phases()")
+    cost_all = np.zeros(n_sites) if cost_eur is None else np.asarray(cost_eur, dtype=np.float64)
     out: list[PhasePlan] = []
-    for ph in phases:
+    for n, ph in enumerate(phases):
+        mine = acc if n == 0 else ()
         try:
             plan = solve(
                 A,
                 weight,
-                k=ph.k,
+                k=None if ph.k is None else _new_sites(ph, len(mine)),
                 budget_eur=ph.budget_eur,
                 cost_eur=cost_eur,
                 fixed=already,
@@ -549,29 +591,39 @@ def plan_phases(
             )
         except InfeasibleError as err:
             raise InfeasibleError(f"phase {ph.name!r} ({ph.year}): {err}") from err
-        cost = plan.cost_eur
-        funded = funded_share * cost
-        out.append(
-            PhasePlan(
-                phase=ph,
-                plan=plan,
-                cost_eur=cost,
-                funded_eur=funded,
-                town_eur=cost - funded,
-                coverage_share=plan.coverage_share,
-            )
-        )
+        sites = list(mine) + list(plan.selected)
+        cost = float(cost_all[sites].sum())
+        funded = float(funded_eur(cost_all[sites], funded_share).sum())
+        pp = PhasePlan(ph, plan, cost, funded, cost - funded, plan.coverage_share, mine)
+        out.append(pp)
         logger.info(
-            "phase %r (%d): %d new sites, %.0f € (%.0f € funded), coverage %.1f%%",
+            "phase %r (%d): %s, %.0f € (%.0f € funded), coverage %.1f%%",
             ph.name,
             ph.year,
-            len(plan.selected),
-            cost,
-            funded,
+            f"{len(pp.sites)} sites ({len(plan.selected)} new, {len(mine)} accepted)"
+            if mine
+            else f"{len(plan.selected)} new sites",
+            pp.cost_eur,
+            pp.funded_eur,
             100 * plan.coverage_share,
         )
         already = sorted(set(already) | set(plan.selected))
     return out
+
+
+def _new_sites(ph: Phase, n_accepted: int) -> int:
+    """How many new sites a phase of ``k`` sites plans beside ``n_accepted`` accepted ones."""
+    left = int(ph.k) - n_accepted
+    if left < 1:
+        logger.warning(
+            "phase %r: the référent sûreté accepted %d site(s), k = %d: the phase proposes one "
+            "new site more (%d sites)",
+            ph.name,
+            n_accepted,
+            ph.k,
+            n_accepted + 1,
+        )
+    return max(left, 1)
 
 
 def _phase_problems(phases: Sequence[Phase], funded_share: float) -> list[str]:

@@ -83,7 +83,7 @@ def summary(res: Result, timings_s: dict[str, float] | None = None) -> dict[str,
             "assumption": existing_cameras_text(res),
         },
         "plan": {
-            "k": len(sel_ids),
+            "k": int(first.get("sites", 0)),  # plan.csv's sites of the next phase
             "min_spacing_m": sc.plan.min_spacing_m,
             "solver": p.solver,
             "gap": round(p.gap, 9),

@@ -81,6 +81,7 @@ from siteplanner.patrol.search import distinct_places, solve_orienteering
 
 __all__ = [
     "Shift",
+    "describe",
     "differs",
     "plan_circuit",
     "plan_circuits",
@@ -519,19 +520,22 @@ def _plan(
     )
     log.log(
         log_level,
-        "plan_circuit %r: %d stop(s), %.0f m, %.1f of %.0f min, prize %.3g (segments %.3g) "
-        "from %d candidate(s) and %d hot segment(s)",
+        "plan_circuit %r: %s from %d candidate(s) and %d hot segment(s)",
         name,
-        len(stops),
-        length_m,
-        duration,
-        budget_min,
-        circuit.prize,
-        seg_total,
+        describe(circuit),
         n_stops,
         len(seg_items),
     )
     return circuit
+
+
+def describe(circuit: Circuit) -> str:
+    """A circuit's own figures for a log line: stops, length, duration of budget, prize."""
+    return (
+        f"{len(circuit.stops)} stop(s), {circuit.length_m:.0f} m, {circuit.duration_min:.1f} of "
+        f"{circuit.budget_min:.0f} min, prize {circuit.prize:.3g} "
+        f"(segments {circuit.segment_prize:.3g})"
+    )
 
 
 def plan_circuit(
@@ -775,7 +779,6 @@ def _variant(
             name=name,
             prize_noise=noise,
             effort=0.25,
-            log_level=logging.DEBUG,
             **{**common, "exclude": left_out},
         )
 
@@ -830,7 +833,7 @@ def variants(
     Returns
     -------
     list[Circuit]
-        Up to ``n`` circuits, the best first.
+        Up to ``n`` circuits, the best first; each search is a DEBUG line, the prizes one INFO.
     """
     _check_variants(n, within_share)
     net = Network(G, mode)
@@ -842,6 +845,7 @@ def variants(
         exclude=exclude,
         max_segments=max_segments,
         min_stop_spacing_m=min_stop_spacing_m,
+        log_level=logging.DEBUG,  # the best is plan_circuit's circuit, logged by its caller
     )
     best = _plan(net, start_node, candidates, prizes, seed=seed, name=f"{name}-1", **common)
     out = [best]
@@ -874,9 +878,8 @@ def variants(
             stacklevel=2,
         )
     log.info(
-        "variants: %d circuit(s), prizes %s (best %.3g)",
+        "variants: %d circuit(s), prizes %s (best first)",
         len(out),
         [round(c.prize, 3) for c in out],
-        best.prize,
     )
     return out

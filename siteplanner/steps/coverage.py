@@ -14,14 +14,15 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from siteplanner._errors import InputError
 from siteplanner.coverage import candidates as cand
 from siteplanner.coverage import matrix as cov
-from siteplanner.town import cameras, load as io
 from siteplanner.coverage import privacy, viewshed
-from siteplanner._errors import InputError
+from siteplanner.coverage.sightlines import build_obstacles
 from siteplanner.result import Candidates, Coverage, Demand, ExistingViews, Inputs
 from siteplanner.steps import night
-from siteplanner.coverage.sightlines import build_obstacles
+from siteplanner.town import cameras
+from siteplanner.town import load as io
 
 
 def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:

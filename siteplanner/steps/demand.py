@@ -19,18 +19,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siteplanner.coverage import matrix as coverage
-from siteplanner.hotspots import forecast as hotspots, segments
-from siteplanner.incidents import read as incidents, windows
-from siteplanner.town import load as io, jurisdiction
 from siteplanner._errors import InputError
+from siteplanner.coverage import matrix as coverage
+from siteplanner.hotspots import forecast as hotspots
+from siteplanner.hotspots import segments
+from siteplanner.hotspots.grids import DensityGrid, grid_cell_m, grid_mask
+from siteplanner.hotspots.streets import street_points
+from siteplanner.incidents import read as incidents
+from siteplanner.incidents import windows
 from siteplanner.result import Demand, Inputs
 from siteplanner.scenario import Scenario
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
 from siteplanner.vocab import SENSITIVE_KINDS
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import grid_cell_m
-from siteplanner.hotspots.grids import grid_mask
-from siteplanner.hotspots.streets import street_points
 
 log = logging.getLogger(__name__)
 

@@ -24,18 +24,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siteplanner.town import addresses as addresses_mod, entrances as entrances_mod
 from siteplanner.coverage import evidence
-from siteplanner.town import field_notes, load as io, lighting
-from siteplanner.hotspots import forecast as hotspots
-from siteplanner.optimise import phases as optimise
 from siteplanner.coverage.privacy import Privacy, privacy_action
+from siteplanner.hotspots import forecast as hotspots
+from siteplanner.hotspots.grids import DensityGrid, sample_grid
+from siteplanner.optimise import phases as optimise
 from siteplanner.result import Coverage, Demand, Figures, Inputs, MapFrame, Patrols, PhasePlans
 from siteplanner.scenario import Scenario
-from siteplanner.vocab import LAPI_NOTE
 from siteplanner.steps import night as night_mod
-from siteplanner.hotspots.grids import DensityGrid
-from siteplanner.hotspots.grids import sample_grid
+from siteplanner.town import addresses as addresses_mod
+from siteplanner.town import entrances as entrances_mod
+from siteplanner.town import field_notes, lighting
+from siteplanner.town import load as io
+from siteplanner.vocab import LAPI_NOTE
 
 log = logging.getLogger(__name__)
 

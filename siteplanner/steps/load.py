@@ -16,11 +16,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from siteplanner.town import cameras, load as io, jurisdiction
-from siteplanner.incidents import read as incidents
 from siteplanner._errors import InputError
+from siteplanner.incidents import read as incidents
 from siteplanner.result import Inputs, Paths
 from siteplanner.scenario import Scenario
+from siteplanner.town import cameras, jurisdiction
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 

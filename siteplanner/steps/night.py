@@ -14,10 +14,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from siteplanner.town import load as io, lighting
+from siteplanner.optimise.instance import Plan
 from siteplanner.result import Paths
 from siteplanner.scenario import Scenario
-from siteplanner.optimise.instance import Plan
+from siteplanner.town import lighting
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 

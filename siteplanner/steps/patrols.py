@@ -21,20 +21,20 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from siteplanner._errors import InputError
 from siteplanner.coverage import candidates as cand
 from siteplanner.hotspots import forecast as hotspots
+from siteplanner.hotspots.grids import sample_grid
 from siteplanner.incidents import read as incidents
-from siteplanner.town import load as io, jurisdiction
 from siteplanner.patrol import plan as patrol
+from siteplanner.patrol.itinerary import itinerary_lines, name_stops, to_gpx
+from siteplanner.patrol.network import Circuit, ride_graph
+from siteplanner.patrol.search import distinct_places
 from siteplanner.result import Demand, Inputs, Patrols, PhasePlans
 from siteplanner.steps import night as night_mod
 from siteplanner.steps.sites import area_node
-from siteplanner.hotspots.grids import sample_grid
-from siteplanner.patrol.itinerary import itinerary_lines
-from siteplanner.patrol.itinerary import name_stops
-from siteplanner.patrol.itinerary import to_gpx
-from siteplanner.patrol.network import Circuit, ride_graph
-from siteplanner.patrol.search import distinct_places
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
     chosen = list(plan_.fixed) + list(plan_.selected)
     seen = np.asarray(A[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(A.shape[1], bool)
     # the patrols ride the commune's own streets: the part of the graph inside the area
-    start, pgraph, demand_node = patrol_graph(town, inputs.patrol_start, demand.xy)
+    start, pgraph, demand_node = patrol_graph(
+        town, inputs.patrol_start, demand.xy, source=str(sc.path or sc.name)
+    )
     modes = {s_.mode for s_ in sc.patrol.shifts}
     graphs = {"foot": (pgraph, demand_node)} if "foot" in modes else {}
     if "bike" in modes:  # a bike earns the prizes of the streets it may ride
@@ -96,7 +98,7 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
     variants_found: dict[str, Any] = {}
     for s_, sh in zip(sc.patrol.shifts, shifts):
         if s_.variants:
-            alt = _variants(s_, sh, pgraph, start, cand_nodes)
+            alt = shift_variants(s_, sh, pgraph, start, cand_nodes)
             circuits += alt
             variants_found[s_.name] = {
                 "asked": s_.variants,
@@ -114,12 +116,25 @@ def patrols(inputs: Inputs, demand: Demand, A, plans: PhasePlans) -> Patrols:
 
 
 def patrol_graph(
-    town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarray
+    town: io.Town, start: jurisdiction.Anchor, demand_xy: np.ndarray, *, source: str
 ) -> tuple[int, Any, np.ndarray]:
     """The patrol's start node, its graph (the streets inside the area, connected to the start)
-    and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`)."""
-    start_node = area_node(town, start.x, start.y)
+    and each demand point's node on it (``-1`` when none within :data:`PATROL_SNAP_M`).
+
+    Raises
+    ------
+    InputError
+        No street inside the area leaves the start's node (a study area cut so that the start
+        sits on a scrap of street): a patrol could not leave its start.
+    """
+    start_node = area_node(town, start.x, start.y, surface=True)
     g = jurisdiction.area_subgraph(town.graph, town.area, keep=start_node)
+    if g.number_of_edges() == 0:
+        raise InputError(
+            f"{source}: the patrols start at {start.label}, whose nearest street node inside the "
+            f"study area ({start_node}) has no street that stays inside it: a patrol could not "
+            "leave its start; set [patrol] start = [lon, lat] on a street of the study area"
+        )
     return start_node, g, snap(g, demand_xy)
 
 
@@ -182,8 +197,9 @@ def _shift_prize(s_, demand: Demand, seen, night, demand_node, sc) -> pd.Series:
     return np_[np_ > 0]
 
 
-def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -> list:
-    """Seeded alternatives within a share of the best prize (the best is already planned)."""
+def shift_variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -> list:
+    """Seeded alternatives within a share of the best prize (the best is already planned),
+    named ``"<shift> variante <j>"``, each logged with its own figures."""
     with warnings.catch_warnings():  # fewer than asked: logged here, said in the report
         warnings.simplefilter("ignore", UserWarning)
         alt = patrol.variants(
@@ -210,10 +226,22 @@ def _variants(s_, sh: patrol.Shift, pgraph, start: int, cand_nodes: list[int]) -
             s_.variants,
             100 * s_.variants_within,
         )
-    return [
+    out = [
         dataclasses.replace(c, name=f"{s_.name} variante {j}")
         for j, c in enumerate(alt[1:], start=1)
     ]
+    for c in out:
+        log.info(
+            "shift %r: variant %r: %s, %.0f %% of the best prize, %d of its %d stop(s) not in the "
+            "best circuit",
+            s_.name,
+            c.name,
+            patrol.describe(c),
+            100 * c.prize / alt[0].prize if alt[0].prize > 0 else 100.0,
+            len(set(c.stop_nodes) - set(alt[0].stop_nodes)),
+            len(set(c.stop_nodes)),
+        )
+    return out
 
 
 def itinerary(town: io.Town, c: Circuit) -> list[str]:

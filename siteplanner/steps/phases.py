@@ -2,18 +2,19 @@
 
 The next phase (``[plan] k`` cameras or ``budget_eur``) and the later ones
 (``[[plan.phases]]``) are planned in turn, each keeping the sites of the earlier ones
-(:func:`siteplanner.optimise.phases.plan_phases`). The sites the référent sûreté accepted belong to
-the next phase and count in its ``k``. No two sites of the plan stand closer than ``[plan]
+(:func:`siteplanner.optimise.phases.plan_phases`). The sites the référent sûreté accepted (or
+moved: the new position ``<site_id>-M`` is accepted) are fixed sites of the next phase: they
+count in its ``k`` and its cost. No two sites of the plan stand closer than ``[plan]
 min_spacing_m`` (20 m): new sites, accepted ones, earlier phases' and existing cameras, except
 a camera head added on an existing camera's support (``mount = "existing_support"``) beside
 that camera. The annotated sites table carries every per-site
-figure the outputs show (status, phase, rank, gains, cost and funded share), and
-:func:`phase_table` sums it per phase, so that no two outputs can disagree.
+figure the outputs show (status, phase, rank, gains, cost and funded share, rounded once by
+:func:`siteplanner.optimise.phases.funded_eur`), and :func:`phase_table` gives each phase's
+figures as the optimiser logged them: the sums over the same sites, so that no two outputs
+can disagree.
 """
 
 from __future__ import annotations
-
-import logging
 
 import geopandas as gpd
 import numpy as np
@@ -21,15 +22,14 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from siteplanner.coverage import matrix as cov_mod
-from siteplanner.town import load as io, jurisdiction
 from siteplanner.optimise import phases as optimise
 from siteplanner.result import Candidates, Coverage, Decisions, Demand, Inputs, PhasePlans
 from siteplanner.scenario import Scenario
-from siteplanner.vocab import SENSITIVE_KINDS
 from siteplanner.steps import night as night_mod
 from siteplanner.steps.review import review_outcomes
-
-log = logging.getLogger(__name__)
+from siteplanner.town import jurisdiction
+from siteplanner.town import load as io
+from siteplanner.vocab import SENSITIVE_KINDS
 
 
 def optimise_phases(
@@ -41,11 +41,10 @@ def optimise_phases(
     weight = demand.weight
     existing = sites["existing"].to_numpy(bool)
     reuse = sites["mount"].eq("existing_support").to_numpy(bool) & ~existing
-    phases = scenario_phases(sc, n_accepted=int((dec.accepted & ~dec.rejected & ~existing).sum()))
     phase_plans = optimise.plan_phases(
         cov.A,
         weight,
-        phases,
+        scenario_phases(sc),
         cost_eur=sites["cost_eur"].to_numpy(float),
         fixed=dec.fixed,
         excluded=dec.excluded,
@@ -57,6 +56,7 @@ def optimise_phases(
         backup_share=sc.plan.backup_share,
         existing=existing,
         reuse_support=reuse,
+        accepted=np.flatnonzero(dec.accepted & ~dec.rejected & ~existing),
     )
     k_max = min(int((~existing).sum() - len(dec.excluded)), max(60, 3 * (sc.plan.k or 10)))
     curve = optimise.coverage_curve(
@@ -79,7 +79,6 @@ def optimise_phases(
         inputs.town,
         sc,
         phase_plans=phase_plans,
-        accepted=dec.accepted & ~existing,
     )
     night = None
     if sc.lighting is not None:  # night coverage of the plan (issue #17)
@@ -104,8 +103,9 @@ def optimise_phases(
     )
 
 
-def scenario_phases(sc: Scenario, *, n_accepted: int = 0) -> list[optimise.Phase]:
-    """The phases the scenario asks for; the référent's accepted sites count in the next one."""
+def scenario_phases(sc: Scenario) -> list[optimise.Phase]:
+    """The phases the scenario asks for (the référent's accepted sites count in the next one's
+    ``k``: :func:`siteplanner.optimise.phases.plan_phases`)."""
     phases = [
         optimise.Phase(
             name=sc.plan.phase_name,
@@ -118,16 +118,6 @@ def scenario_phases(sc: Scenario, *, n_accepted: int = 0) -> list[optimise.Phase
         optimise.Phase(name=ph.name, year=ph.year, k=ph.k, budget_eur=ph.budget_eur)
         for ph in sc.plan.phases
     ]
-    if n_accepted and phases[0].k is not None:
-        left = phases[0].k - n_accepted
-        if left < 1:
-            log.warning(
-                "the référent sûreté accepted %d site(s), k = %d: the next phase proposes "
-                "one more site",
-                n_accepted,
-                phases[0].k,
-            )
-        phases[0] = optimise.Phase(name=phases[0].name, year=phases[0].year, k=max(left, 1))
     return phases
 
 
@@ -141,9 +131,11 @@ def annotate_sites(
     sc: Scenario,
     *,
     phase_plans: list[optimise.PhasePlan],
-    accepted: np.ndarray | None = None,
 ) -> None:
-    """Add the plan's columns (status, phase, rank, gains, cost shares, what each site covers)."""
+    """Add the plan's columns (status, phase, rank, gains, cost shares, what each site covers).
+
+    The sites the référent sûreté accepted (``PhasePlan.accepted``) rank first in their phase.
+    """
     n = len(sites)
     status = np.where(sites["existing"], "existing", "candidate").astype(object)
     phase = np.where(status == "existing", "existing", None).astype(object)
@@ -151,7 +143,6 @@ def annotate_sites(
     gain = np.full(n, np.nan)
     solver = np.full(n, None, dtype=object)
     gap = np.full(n, np.nan)
-    accepted = np.zeros(n, bool) if accepted is None else accepted
     r = 0
     for pp in phase_plans:
         for i, g in zip(pp.plan.selected, pp.plan.marginal_gain):
@@ -159,20 +150,19 @@ def annotate_sites(
             status[i], phase[i], rank[i], gain[i] = "proposed", pp.phase.name, r, g
             solver[i], gap[i] = pp.plan.solver, pp.plan.gap
     # sites accepted by the référent sûreté are part of the next phase, ranked first
-    acc = np.flatnonzero(accepted)
+    acc = phase_plans[0].accepted if phase_plans else ()
     if len(acc):
         rank = np.where(np.isnan(rank), rank, rank + len(acc))
         for j, i in enumerate(acc, start=1):
-            status[i], phase[i], rank[i] = "proposed", sc.plan.phase_name, j
+            status[i], phase[i], rank[i] = "proposed", phase_plans[0].phase.name, j
             solver[i], gap[i] = "review: accepted", 0.0
     sites["status"] = status
     sites["phase"] = phase
     sites["rank"] = rank
     sites["solver"] = solver
     sites["gap"] = gap
-    sites["funded_eur"] = np.where(
-        status == "proposed", np.round(sites["cost_eur"] * sc.plan.funded_share, 0), 0.0
-    )
+    funded = optimise.funded_eur(sites["cost_eur"].to_numpy(float), sc.plan.funded_share)
+    sites["funded_eur"] = np.where(status == "proposed", funded, 0.0)
     total = float(weight.sum()) or 1.0
     sites["covered_weight"] = np.asarray(A @ weight).ravel() / total
     sites["marginal_gain"] = gain / total
@@ -208,19 +198,19 @@ def sensitive_names(sites: gpd.GeoDataFrame, fov: cov_mod.FieldsOfView, town: io
 
 
 def phase_table(sites: pd.DataFrame, phase_plans: list[optimise.PhasePlan]) -> pd.DataFrame:
-    """One row per phase, from the annotated sites: the figures every output shows.
+    """One row per phase: the figures every output shows, as the optimiser logged them.
 
-    The sites of a phase are the proposed sites with that phase (sites the référent sûreté
-    accepted included); its cost and funded share are the sums of those sites' ``cost_eur`` and
-    ``funded_eur`` (each rounded to the euro), so that summary.json, plan.csv, sites.geojson,
-    plan.gpkg and prefecture.csv cannot disagree.
+    ``k`` is the phase's asked number of sites (the référent's accepted sites included),
+    ``sites`` its proposed sites (with that phase in the annotated sites: the plan's new sites
+    and the accepted ones), ``cost_eur``, ``funded_eur`` and ``town_eur`` the
+    :class:`~siteplanner.optimise.phases.PhasePlan`'s: the sums over those same sites of their
+    ``cost_eur`` and ``funded_eur`` (each rounded once, to the euro), so that the log,
+    summary.json, plan.csv, sites.geojson, plan.gpkg and prefecture.csv cannot disagree.
     """
     rows = []
     for pp in phase_plans:
         s = sites[(sites["status"] == "proposed") & (sites["phase"] == pp.phase.name)]
         s = s.sort_values(["rank", "site_id"], kind="stable")
-        cost = float(s["cost_eur"].round(0).sum())
-        funded = float(s["funded_eur"].sum())
         rows.append(
             {
                 "phase": pp.phase.name,
@@ -228,9 +218,9 @@ def phase_table(sites: pd.DataFrame, phase_plans: list[optimise.PhasePlan]) -> p
                 "k": pp.phase.k if pp.phase.k is not None else "",
                 "budget_eur": pp.phase.budget_eur if pp.phase.budget_eur is not None else "",
                 "sites": len(s),
-                "cost_eur": cost,
-                "funded_eur": funded,
-                "town_eur": cost - funded,
+                "cost_eur": pp.cost_eur,
+                "funded_eur": pp.funded_eur,
+                "town_eur": pp.town_eur,
                 "coverage_share": round(pp.coverage_share, 6),
                 "solver": pp.plan.solver,
                 "gap": round(pp.plan.gap, 9),

@@ -21,12 +21,14 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from siteplanner import review as review_mod
 from siteplanner._errors import InputError, report_problems
 from siteplanner.coverage import candidates as cand
-from siteplanner.town import load as io, placement
-from siteplanner import review as review_mod
 from siteplanner.result import Candidates, Inputs
 from siteplanner.scenario import Scenario
+from siteplanner.town import load as io
+from siteplanner.town import placement
+from siteplanner.vocab import underground
 
 
 def candidates(inputs: Inputs) -> Candidates:
@@ -53,6 +55,8 @@ def candidates(inputs: Inputs) -> Candidates:
         underground_ways=town.extras.get("underground_ways", ()),
     )
     sites = screening.sites
+    if sites.empty:  # no new site and no existing camera: nothing to plan or to see from
+        raise no_candidate_site(sc)
     model = sc.camera.chosen()
     csu_nodes = [area_node(town, a.x, a.y) for a in inputs.trench_ends]
     sites = pd.concat([sites, _costs(sites, town.graph, csu_nodes, sc)], axis=1)
@@ -86,10 +90,32 @@ def candidates(inputs: Inputs) -> Candidates:
     )
 
 
-def area_node(town: io.Town, x: float, y: float) -> int:
-    """The graph node inside the study area nearest a point (any node if none is inside)."""
+def no_candidate_site(sc: Scenario) -> InputError:
+    """The error of a study area with no candidate site (``validate`` and ``run`` say it alike)."""
+    kinds = [f"street intersection of {sc.candidates.min_street_count} or more streets"]
+    kinds += ["street lamp"] * sc.candidates.street_lamps
+    kinds += ["public building's façade"] * sc.candidates.public_facades
+    return InputError(
+        f"{sc.path or sc.name}: the study area has no candidate site for a camera (no "
+        f"{', no '.join(kinds)}); accepted: a larger study area, or a lower [candidates] "
+        "min_street_count"
+    )
+
+
+def area_node(town: io.Town, x: float, y: float, *, surface: bool = False) -> int:
+    """The graph node inside the study area nearest a point (any node if none is inside).
+
+    With ``surface``, only nodes that a street at ground level reaches (not only tunnels, indoor
+    corridors or negative levels): where a patrol leaves the police station, not the metro
+    station's underground footway below it.
+    """
     ids, xy = cand.node_xy(town.graph)
     inside = shapely.contains_xy(town.area, xy[:, 0], xy[:, 1])
+    if surface:
+        up = {n for u, v, d in town.graph.edges(data=True) if not underground(d) for n in (u, v)}
+        on_ground = np.fromiter((int(i) in up for i in ids), bool, len(ids))
+        if (inside & on_ground).any():
+            inside &= on_ground
     pool = np.flatnonzero(inside) if inside.any() else np.arange(len(ids))
     return int(ids[pool[cKDTree(xy[pool]).query((x, y))[1]]])
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
+
 from siteplanner.vocab import LAPI_NOTE_SHORT
 
 log = logging.getLogger(__name__)

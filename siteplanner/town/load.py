@@ -39,16 +39,17 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.town import osm
 from siteplanner import vocab
 from siteplanner._errors import InputError
-
 from siteplanner.files import atomic_path
+from siteplanner.town import osm, water
 
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
-LOADER_VERSION = "7"  # read_osm cache format (6: edges of one kind, underground ways; 7: bicycle)
+LOADER_VERSION = (
+    "8"  # read_osm cache (6: underground ways; 7: bicycle; 8: water areas closed when cut)
+)
 
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
 FEATURE_TAGS = osm.FEATURE_TAGS
@@ -151,7 +152,15 @@ _CAMERA_COLUMNS = (
 
 
 def _cache_path(cache_dir: str | Path, digest: str) -> Path:
-    return Path(cache_dir) / f"osm-{digest[:24]}-v{LOADER_VERSION}.pickle"
+    return Path(cache_dir) / f"osm-{digest[:24]}-v{_reader_version()}.pickle"
+
+
+def _reader_version() -> str:
+    """:data:`LOADER_VERSION` and a digest of the reader's code (``osm.py``, ``water.py``): a
+    parse cache written by another version of the reader (an edit, another branch sharing the
+    cache folder with the same LOADER_VERSION) is never reused."""
+    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (osm, water)))
+    return f"{LOADER_VERSION}-{code.hexdigest()[:8]}"
 
 
 _OSM_KINDS = "an .osm, .osm.gz, .osm.bz2 or .osm.pbf OpenStreetMap file"
@@ -191,7 +200,7 @@ def read_osm(
         try:
             with open(cache_path, "rb") as f:
                 cached = pickle.load(f)
-            if cached.get("sha256") == digest and cached.get("version") == LOADER_VERSION:
+            if cached.get("sha256") == digest and cached.get("version") == _reader_version():
                 log.info("read parsed %s from cache %s", path.name, cache_path)
                 for msg in cached["layers"].get("warnings", []):
                     log.warning("%s", msg)  # the extract's problems, told again
@@ -205,7 +214,7 @@ def read_osm(
         raise
     except Exception as exc:
         raise InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc})") from exc
-    payload = {"sha256": digest, "version": LOADER_VERSION, "layers": layers}
+    payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
     with atomic_path(cache_path) as tmp:
         with open(tmp, "wb") as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -312,7 +321,10 @@ def _find_boundary(
     name = str(row.get("name", boundary)) if pd.notna(row.get("name", None)) else str(boundary)
     row = row.copy()
     row["_rid"] = row.name[1] if isinstance(row.name, tuple) else -1
-    return name, shapely.make_valid(row.geometry), row
+    return name, water.polygonal(row.geometry), row
+
+
+_WATER = ", ".join(f"{k}={'/'.join(v)}" for k, v in water.WATER_TAGS.items())
 
 
 def clip_to_land(
@@ -320,32 +332,34 @@ def clip_to_land(
 ) -> BaseGeometry:
     """The study area less the sea and the water the extract maps, with a warning.
 
-    Where the extract maps ``natural=coastline`` (land on its left) or ``natural=water``
-    polygons across the area, the area is clipped to land and the share removed is logged.
+    Where the extract maps ``natural=coastline`` (land on its left) or water areas
+    (:data:`siteplanner.town.water.WATER_TAGS`) across the area, the area is clipped to land
+    and the share removed is logged.
 
     Raises
     ------
     InputError
         Nothing of the area is land.
     """
-    land, mapped = osm.land_share(area_wgs84, features)
+    land, mapped = water.land_share(area_wgs84, features)
     if not mapped:
         return area_wgs84
     before, after = gpd.GeoSeries([area_wgs84, land], crs="EPSG:4326").to_crs(crs).area
     if after <= 0.0:
         raise InputError(
             f"{source}: the study area is all sea or water in the extract "
-            "(natural=coastline / natural=water); check the boundary or the polygon"
+            f"(natural=coastline, {_WATER}); check the boundary or the polygon"
         )
     removed = 1.0 - after / before
     if removed > 0.001:
         log.warning(
             "%s: %.1f %% of the study area (%.2f of %.2f km²) is sea or water mapped in "
-            "the extract (natural=coastline / natural=water); the area is clipped to land",
+            "the extract (natural=coastline, %s); the area is clipped to land",
             source,
             100 * removed,
             (before - after) / 1e6,
             before / 1e6,
+            _WATER,
         )
         return land
     return area_wgs84
@@ -371,7 +385,11 @@ def read_polygon(path: str | Path) -> tuple[str, gpd.GeoSeries]:
         raise InputError(
             f"{path}: no Polygon or MultiPolygon feature (found {sorted(set(gdf.geom_type))})"
         )
-    return path.stem, gpd.GeoSeries([shapely.make_valid(polys.union_all())], crs=gdf.crs)
+    # each polygon made valid before the union: a self-intersecting one would stop it
+    area = water.polygonal(shapely.union_all([water.polygonal(g) for g in polys.geometry]))
+    if area.is_empty:
+        raise InputError(f"{path}: its polygons have no area (accepted: polygons of the area)")
+    return path.stem, gpd.GeoSeries([area], crs=gdf.crs)
 
 
 def utm_crs(geom_wgs84: BaseGeometry) -> str:
@@ -493,7 +511,7 @@ def walk_graph(
     nodes = np.array(list(g.nodes), dtype=object)
     inside = shapely.contains_xy(area_wgs84, xs, ys)
     g = g.subgraph(nodes[inside].tolist()).copy()
-    if g.number_of_nodes() == 0:
+    if g.number_of_edges() == 0:  # no node inside, or only the ends of streets cut at the edge
         raise InputError(
             f"{source}: the study area contains no walkable street of the OSM extract; "
             "check the boundary or the polygon (and that the extract covers it)"
@@ -566,6 +584,7 @@ def load_town(
             LOADER_VERSION,
             file_sha256(__file__),
             file_sha256(osm.__file__),
+            file_sha256(water.__file__),
         ]  # a changed loader never reuses an old town
         town_key = (
             Path(cache_dir)

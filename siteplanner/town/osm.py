@@ -21,7 +21,14 @@ warning that counts them. An admin boundary relation whose member ways are partl
 is marked ``osm_cut`` (with ``osm_members`` and ``osm_members_present``); :func:`close_boundary`
 closes it along the extract's bounds when its inside can be told. :func:`check_boundary`
 counts the member ways present with a relations-and-ways pass, before any heavy work.
-:func:`land_share` takes the sea (``natural=coastline``) and mapped water off a study area.
+
+Water areas (:data:`siteplanner.town.water.WATER_TAGS`: lakes, rivers as ``natural=water`` or
+``waterway=riverbank``, reservoirs) are ways or multipolygon relations assembled from their
+member ways. One the extract's edge cuts (a closed way with nodes missing, a relation with
+open chains) is closed along the extract's bounds, or left out when the data cannot tell its
+water side (:func:`siteplanner.town.water.close_water`), with one warning that counts them.
+pyosmium's own area assembler (``osmium.area``, ``FileProcessor.with_areas``) builds only the
+relations whose every member is in the file, so a clipped extract would lose exactly these.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from shapely.geometry.base import BaseGeometry
 
 from siteplanner import vocab
 from siteplanner._errors import InputError
+from siteplanner.town.water import close_water, is_water, parity_faces, polygonal
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +72,9 @@ FEATURE_TAGS: dict[str, bool | list[str]] = {
     "leisure": ["park", "playground", "pitch", "sports_centre"],
     "entrance": True,
     "boundary": ["administrative"],
-    "landuse": ["residential"],
+    "landuse": ["residential", "reservoir"],
     "natural": ["coastline", "water"],
+    "waterway": ["riverbank"],
 }
 
 #: Columns of the features layer (tags of the same name).
@@ -94,6 +103,7 @@ FEATURE_COLUMNS = (
     "admin_level",
     "landuse",
     "natural",
+    "waterway",
     "bus",
     "train",
     "addr:street",
@@ -476,9 +486,11 @@ def _way_geometry(
         return None
     closed = way.nodes[0].ref == way.nodes[-1].ref and len(way.nodes) >= 4
     if closed and tags.get("area") != "no" and tags.get("natural") != "coastline":
-        if clipped:
+        if not clipped:
+            return Polygon([(p[1], p[2]) for p in runs[0]])
+        if not is_water(tags):
             return None  # a building cut by the extract's edge has no footprint
-        return Polygon([(p[1], p[2]) for p in runs[0]])
+        # water cut by the edge: its runs, closed along the bounds by _close_cut_water
     if len(runs) == 1:
         return LineString([(p[1], p[2]) for p in runs[0]])
     return shapely.MultiLineString([[(p[1], p[2]) for p in r] for r in runs])
@@ -505,10 +517,10 @@ def _relation_polygon(rel: _Relation, lines: Mapping[int, list]) -> BaseGeometry
     outer = _rings([seg for w in rel.outer for seg in lines.get(w, [])])
     if not outer:
         return None
-    geom = shapely.make_valid(shapely.union_all(outer))
+    geom = polygonal(shapely.union_all(outer))
     inner = _rings([seg for w in rel.inner for seg in lines.get(w, [])])
     if inner:
-        geom = geom.difference(shapely.union_all(inner))
+        geom = polygonal(geom.difference(polygonal(shapely.union_all(inner))))
     return geom if not geom.is_empty else None
 
 
@@ -532,27 +544,7 @@ def _close_along_bounds(
     segs = [seg for w in (*rel.outer, *rel.inner) for seg in lines.get(w, [])]
     if not segs:
         return None, "no member way"
-    eps = 1e-6
-    box = shapely.box(bounds[0] - eps, bounds[1] - eps, bounds[2] + eps, bounds[3] + eps)
-    ring = box.exterior
-    merged = shapely.get_parts(shapely.line_merge(shapely.MultiLineString(segs)))
-    border = shapely.union_all(merged)
-    ext = []
-    for line in merged:
-        if line.is_ring:
-            continue
-        for end in (Point(line.coords[0]), Point(line.coords[-1])):
-            ext.append(LineString([end, ring.interpolate(ring.project(end))]))
-    faces = shapely.get_parts(
-        shapely.polygonize(shapely.get_parts(shapely.union_all([ring, border, *ext])))
-    )
-    ref = anchor if anchor is not None else (bounds[0] - eps / 2, bounds[1] - eps / 2)
-    sets: tuple[list, list] = ([], [])
-    for face in faces:
-        p = face.representative_point()
-        crossing = shapely.intersection(LineString([ref, (p.x, p.y)]), border)
-        n = len(shapely.get_parts(crossing)) if not crossing.is_empty else 0
-        sets[n % 2].append(face)
+    sets = parity_faces(segs, bounds, anchor)
     even, odd = (shapely.union_all(s) if s else Polygon() for s in sets)
     if anchor is not None:
         rule = "admin_centre node"
@@ -603,6 +595,55 @@ def _relation_rows(rels: Mapping[int, _Relation], c: _Collected) -> tuple[list[t
                 }
         rows.append((("relation", rid), tags, geom if geom is not None else Polygon()))
     return rows, cut
+
+
+def _close_cut_water(
+    rows: list[tuple], rels: Mapping[int, _Relation], c: _Collected
+) -> tuple[list[tuple], int, int]:
+    """The water areas the extract's edge cuts (a closed way's runs, a relation's open chains),
+    closed along the bounds (:func:`siteplanner.town.water.close_water`) or left as they are.
+
+    Returns the rows and how many water areas were closed and left out.
+    """
+    todo = []
+    for i, (key, tags, geom) in enumerate(rows):
+        if not is_water(tags):
+            continue
+        if key[0] == "way" and geom.geom_type in ("LineString", "MultiLineString"):
+            todo.append((i, [list(g.coords) for g in shapely.get_parts(geom)]))
+        elif key[0] == "relation" and _loose_ends(rels[key[1]], c.member_lines):
+            rel = rels[key[1]]
+            segs = [seg for w in (*rel.outer, *rel.inner) for seg in c.member_lines.get(w, [])]
+            if segs:
+                todo.append((i, segs))
+    if not todo:
+        return rows, 0, 0
+    land = _land_points(c)
+    rows, closed = list(rows), 0
+    for i, segs in todo:
+        try:
+            geom = close_water(segs, c.bounds, land)
+        except shapely.errors.GEOSException:
+            geom = None
+        if geom is not None:
+            rows[i] = (rows[i][0], rows[i][1], geom)
+            closed += 1
+    return rows, closed, len(todo) - closed
+
+
+def _land_points(c: _Collected) -> np.ndarray:
+    """Points on land: the buildings' centroids and the street nodes off bridges and tunnels."""
+    xy = [
+        (lon, lat)
+        for _, tags, run in c.streets
+        if tags.get("bridge", "no") == "no" and tags.get("tunnel", "no") == "no"
+        for _, lon, lat in run
+    ]
+    blds = [g for _, tags, g in c.rows if "building" in tags and g.geom_type == "Polygon"]
+    out = np.asarray(xy, float).reshape(-1, 2)
+    if blds:
+        out = np.vstack([out, shapely.get_coordinates(shapely.centroid(blds))])
+    return out
 
 
 def close_boundary(layers: Mapping[str, Any], relation: int) -> tuple[BaseGeometry | None, str]:
@@ -810,13 +851,26 @@ def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, A
     t1 = time.perf_counter()
     graph = street_graph(c.streets)
     rel_rows, cut = _relation_rows(rels, c)
-    features = _features_frame(c.rows + rel_rows)
+    rows, closed, left_out = _close_cut_water(c.rows + rel_rows, rels, c)
+    features = _features_frame(rows)
     warnings = []
     if c.clipped_streets or c.clipped_features:
         warnings.append(
             f"{path.name}: {c.clipped_streets} street way(s) and {c.clipped_features} other "
             "way(s) reference nodes missing from the extract (clipped at its edge); they are "
             "cut where the nodes are missing"
+        )
+    if closed or left_out:
+        warnings.append(
+            f"{path.name}: {closed + left_out} water area(s) cut by the extract's edge: "
+            f"{closed} closed along its bounds (the water side: the one without buildings and "
+            "streets)"
+            + (
+                f"; {left_out} left out, their water side cannot be told (the study area keeps "
+                "the water they cover)"
+                if left_out
+                else ""
+            )
         )
     for msg in warnings:
         log.warning("%s", msg)
@@ -839,48 +893,3 @@ def parse(path: str | Path, *, boundary: int | str | None = None) -> dict[str, A
         "clipped_ways": c.clipped_streets + c.clipped_features,
         "underground_ways": c.underground,
     }
-
-
-def land_share(area: BaseGeometry, features: gpd.GeoDataFrame) -> tuple[BaseGeometry, bool]:
-    """``area`` (WGS84) less the sea (right of ``natural=coastline``) and mapped water.
-
-    Returns the land part and whether the extract maps any coastline or water near it.
-    """
-    if "natural" not in features:
-        return area, False
-    near = features[features.intersects(area) & features["natural"].isin(["coastline", "water"])]
-    if near.empty:
-        return area, False
-    water = near[(near["natural"] == "water") & near.geom_type.isin(["Polygon", "MultiPolygon"])]
-    land = area.difference(shapely.union_all(water.geometry.values)) if len(water) else area
-    coast = near[
-        (near["natural"] == "coastline") & near.geom_type.isin(["LineString", "MultiLineString"])
-    ]
-    if len(coast):
-        land = _land_side(land, shapely.union_all(coast.geometry.values))
-    return shapely.make_valid(land), True
-
-
-def _land_side(area: BaseGeometry, coast: BaseGeometry) -> BaseGeometry:
-    """The faces of ``area`` cut by the coastline that lie on its left (OSM: land left)."""
-    lines = shapely.get_parts(shapely.line_merge(coast))
-    cut = shapely.union_all([area.boundary, *lines])
-    faces = [
-        f
-        for f in shapely.get_parts(shapely.polygonize(shapely.get_parts(cut)))
-        if area.contains(f.representative_point())
-    ]
-    keep = []
-    for face in faces:
-        p = face.representative_point()
-        line = min(lines, key=lambda ln: ln.distance(p))
-        d = line.project(p)
-        a = line.interpolate(max(d - 1e-7, 0.0))
-        b = line.interpolate(min(d + 1e-7, line.length))
-        if a.equals(b):
-            keep.append(face)
-            continue
-        side = (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)
-        if side >= 0:  # left of the coastline's direction: land
-            keep.append(face)
-    return shapely.union_all(keep) if keep else Polygon()
