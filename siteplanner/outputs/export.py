@@ -10,9 +10,9 @@ GeoPackage's ``layer_styles`` table, as QGIS itself does, so that the layers ope
 d'autorisation (the prefect's authorisation, after the commission départementale de
 vidéoprotection): one row per camera, led by its address as the référent sûreté names it (the
 crossing "angle A / B", "12 avenue X" or the street) and the nearest landmark ("près du collège
-Bellevue"), then the camera's reference (its OpenStreetMap id), position, type, heading, field of view and whether a privacy mask is declared (L251-3 of
-the Code de la sécurité intérieure: cameras must not view the inside of dwellings nor
-their entrances).
+Bellevue"), then the camera's reference (its OpenStreetMap id), position, type, heading, field
+of view and whether a privacy mask is declared (L251-3 of the Code de la sécurité intérieure:
+cameras must not view the inside of dwellings nor their entrances).
 
 Shared layers carry aggregates only: ``hotspot_segments`` counts the window's incidents
 per street segment and blanks segments with fewer than ``min_count_shared`` of them.

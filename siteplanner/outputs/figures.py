@@ -1,11 +1,10 @@
 """The figures of the review report: overview panels, site close-ups and patrol circuits.
 
-:mod:`siteplanner.outputs.report` lays them out in ``report.html`` and ``report.pdf``. Every function
-here draws what the :class:`~siteplanner.result.Result` holds and computes nothing of its own:
-matplotlib figures (coverage before and after, patrol circuits, text pages of the PDF), the
-close-up of each proposed site (a matplotlib axes for the PDF, inline SVG for the HTML) and
-the PNG helpers that inline them.
-"""
+:mod:`siteplanner.outputs.report` lays them out in ``report.html`` and ``report.pdf``. Every
+function here draws what the :class:`~siteplanner.result.Result` holds and computes nothing of
+its own: matplotlib figures (coverage before and after, patrol circuits, text pages of the PDF),
+the close-up of each proposed site (a matplotlib axes for the PDF, inline SVG for the HTML) and
+the PNG helpers that inline them."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """Small HTML helpers of the review report: escaping, tables, key-value lists, badges, style.
 
-Shared by :mod:`siteplanner.outputs.report` and :mod:`siteplanner.outputs.sections`; they format what
-they are given and compute nothing.
-"""
+Shared by :mod:`siteplanner.outputs.report` and :mod:`siteplanner.outputs.sections`; they format
+what they are given and compute nothing."""
 
 from __future__ import annotations
 

@@ -109,9 +109,7 @@ def _nice_length(span_m: float) -> float:
     return float(max(b * base for b in (1, 2, 5) if b * base <= target))
 
 
-def add_scale_bar(
-    ax: matplotlib.axes.Axes, at: tuple[float, float, float] | None = None
-) -> None:
+def add_scale_bar(ax: matplotlib.axes.Axes, at: tuple[float, float, float] | None = None) -> None:
     """A scale bar (axes in metres): at ``(x, y, length_m)``, else in the lower left corner."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -735,7 +733,6 @@ def plan_map(
         Axes labelled ``map`` (the town), ``legend`` and ``zoom``.
     """
 
-    town = res.town
     hc = hotspot_classes(res.grid, res.demand_.grid_inside, k=k, scheme=scheme)
     hc = street_layer(res, hc, layer or res.scenario.output.hotspot_layer)
     cmap = ListedColormap([_ylorrd(t) for t in np.linspace(0.12, 0.95, max(len(hc.bins), 1))])

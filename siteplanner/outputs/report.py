@@ -93,8 +93,11 @@ def forecast_text(res: Result) -> str:
     f = res.demand_.forecast
     if f is None:
         return f"{res.grid.method} (cell {res.grid.cell_m:g} m)"
-    params = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                       for k, v in f.params.items() if v is not None)
+    params = ", ".join(
+        f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in f.params.items()
+        if v is not None
+    )
     text = f"{f.method} on {int(f.segments['inside'].sum()):,} street segments"
     text += f" ({params})" if params else ""
     if f.candidates:

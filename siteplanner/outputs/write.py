@@ -3,12 +3,11 @@
 :func:`write_outputs` writes every output into a staging folder and moves each into the output
 folder only when all are written: ``summary.json``, ``sites.geojson``, ``viewsheds.geojson``,
 ``patrols.geojson`` and the GPX circuits, ``hotspots.tif``, ``coverage.npz``, ``plan.csv``,
-``coverage_curve.csv``, the itineraries, ``map.png``, and through :mod:`~siteplanner.outputs.export`,
-:mod:`~siteplanner.outputs.report` and :mod:`~siteplanner.outputs.webmap` ``plan.gpkg``, ``prefecture.csv``,
-``report.html`` and ``map.html``, and through :mod:`~siteplanner.outputs.qgis` ``hotspots.qml`` and
-``plan.qgz`` (the QGIS project). Every figure comes from the result, so no two files can
-disagree.
-"""
+``coverage_curve.csv``, the itineraries, ``map.png``, and through
+:mod:`~siteplanner.outputs.export`, :mod:`~siteplanner.outputs.report` and
+:mod:`~siteplanner.outputs.webmap` ``plan.gpkg``, ``prefecture.csv``, ``report.html`` and
+``map.html``, and through :mod:`~siteplanner.outputs.qgis` ``hotspots.qml`` and ``plan.qgz``
+(the QGIS project). Every figure comes from the result, so no two files can disagree."""
 
 from __future__ import annotations
 
@@ -22,7 +21,15 @@ import pandas as pd
 
 from siteplanner import __version__, files
 from siteplanner.outputs import export, plot, qgis, report, sections as report_sections, webmap
-from siteplanner.outputs.tables import curve_table, patrols_frame, plan_table, sites_frame, slug, summary, viewsheds_frame
+from siteplanner.outputs.tables import (
+    curve_table,
+    patrols_frame,
+    plan_table,
+    sites_frame,
+    slug,
+    summary,
+    viewsheds_frame,
+)
 from siteplanner.outputs.figures import shrink_png
 
 if TYPE_CHECKING:
