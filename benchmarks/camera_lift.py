@@ -20,10 +20,11 @@ the plan is no closer to the real cameras than chance, ``1 / baseline`` is the m
 
 Run (from a checkout; the shipped figures come from exactly this command)::
 
-    python benchmarks/camera_lift.py --towns helsinki,monaco-2026 --seeds 0,1,2
+    python benchmarks/camera_lift.py --towns helsinki,monaco-2026 --seeds 0,1,2,3,4
 
-Options: ``--k N`` imposes another ``k`` on every town (default 40); ``--toml FILE`` appends scenario tables (e.g. ``[weights]``) to every town's
-scenario, to measure a change of defaults; ``--no-write`` leaves the results file alone.
+Options: ``--k N`` imposes another ``k`` on every town (default 40); ``--toml FILE`` appends
+scenario tables (e.g. ``[weights]``) to every town's scenario, to measure a change of
+defaults; ``--no-write`` leaves the results file alone.
 Prints one line per town and seed, then one ``RESULT town=… lift=… baseline=…`` line per town,
 and writes ``benchmarks/results/camera_lift.md`` (:mod:`benchmarks._results`).
 """
@@ -230,7 +231,7 @@ def write_results(towns: list[dict], seeds: str, command: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--towns", default=",".join(TOWNS), help="comma-separated: " + ", ".join(TOWNS))
-    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--k", type=int, default=None, help="one k for every town")
     ap.add_argument("--toml", type=Path, default=None, help="tables appended to each scenario")
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
