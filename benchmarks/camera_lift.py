@@ -1,18 +1,32 @@
-"""Do the proposed sites fall where a real town put its cameras? (issue #13)
+"""Do the proposed sites fall where real towns put their cameras? (issues #13, #25)
 
-Helsinki's centre (``../shared/data/osm/helsinki-2019.osm.bz2``, © OpenStreetMap contributors,
-ODbL) maps 221 ``man_made=surveillance`` cameras: a real deployment. The plan runs with those
-cameras hidden (``[area] existing_cameras = "none"``, or, where that option is not there yet,
-the cameras dropped from the loaded town), on seeded SYNTHETIC incidents
-(:func:`siteplanner.incidents.simulate.simulate_incidents`, scaled to the area), and proposes ``k``
-sites.
+Two towns whose OpenStreetMap extracts map a real deployment of ``man_made=surveillance``
+cameras (© OpenStreetMap contributors, ODbL), read through the plan's own camera filter:
 
-The figure: the share of proposed sites within 30 m of a mapped camera, against the same share
-among all candidate sites (what picking sites at random would give). ``lift`` = their ratio;
-1 means the plan is no closer to the real cameras than chance.
+* ``helsinki`` — the whole of ``../shared/data/osm/helsinki-2019.osm.bz2`` (1.5 km² of the
+  centre, 221 mapped cameras);
+* ``monaco-2026`` — the commune of Monaco (relation 2220322) in
+  ``data/osm/monaco-2026.osm.pbf`` (32 mapped cameras), the check against over-fitting
+  Helsinki.
 
-Run: ``python benchmarks/camera_lift.py [--k 40] [--seeds 0,1,2]``. Prints
-``RESULT lift= proposed_share= candidate_share=``.
+Each town is planned with its cameras hidden (``[area] existing_cameras = "none"``) on seeded
+SYNTHETIC incidents (:func:`siteplanner.incidents.simulate.simulate_incidents`, 500 a year per
+km²), ``k`` new sites with the fast optimiser and every other key at its default.
+
+The figure: ``proposed_share``, the share of proposed sites within 30 m of a mapped camera,
+against ``baseline``, the same share among all candidate sites (what picking sites at random
+would give). ``lift = proposed_share / baseline``, the shares averaged over the seeds; 1 means
+the plan is no closer to the real cameras than chance, ``1 / baseline`` is the most it can be.
+
+Run (from a checkout; the shipped figures come from exactly this command)::
+
+    python benchmarks/camera_lift.py --towns helsinki,monaco-2026 --seeds 0,1,2,3,4
+
+Options: ``--k N`` imposes another ``k`` on every town (default 40); ``--toml FILE`` appends
+scenario tables (e.g. ``[weights]``) to every town's scenario, to measure a change of
+defaults; ``--no-write`` leaves the results file alone.
+Prints one line per town and seed, then one ``RESULT town=… lift=… baseline=…`` line per town,
+and writes ``benchmarks/results/camera_lift.md`` (:mod:`benchmarks._results`).
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ import argparse
 import logging
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,35 +43,55 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scale import SHARED, extract_polygon
+from benchmarks._results import write as write_md  # noqa: E402
+from benchmarks.scale import SHARED, extract_polygon  # noqa: E402
 
-HELSINKI = SHARED / "helsinki-2019.osm.bz2"
 NEAR_M = 30.0
 INCIDENTS_PER_KM2_YEAR = 500
 
 
-def scenario_text(work: Path, incidents: Path, k: int, hide: bool) -> str:
-    import geopandas as gpd
+@dataclass(frozen=True)
+class LiftTown:
+    """A town of the benchmark: its extract, its study area and the ``k`` planned."""
 
-    # Helsinki's centre maps no police station: the patrols start in the middle of the area
-    p = gpd.read_file(work / "helsinki.geojson").geometry.iloc[0].representative_point()
-    start = (round(p.x, 6), round(p.y, 6))
-    hide_line = 'existing_cameras = "none"' if hide else ""
+    osm: Path
+    k: int
+    boundary: int | None = None  # else: a polygon over the whole extract
+
+
+TOWNS: dict[str, LiftTown] = {
+    "helsinki": LiftTown(osm=SHARED / "helsinki-2019.osm.bz2", k=40),
+    "monaco-2026": LiftTown(
+        osm=ROOT / "data" / "osm" / "monaco-2026.osm.pbf", k=40, boundary=2220322
+    ),
+}
+
+
+def scenario_text(
+    name: str, work: Path, incidents: Path, *, k: int, start: tuple[float, float] | None, hide: bool
+) -> str:
+    """The benchmark's scenario for town ``name``: defaults but for the area and ``k``."""
+    t = TOWNS[name]
+    where = (
+        f"boundary = {t.boundary}" if t.boundary else f'polygon = "{work / (name + ".geojson")}"'
+    )
+    cams = 'existing_cameras = "none"' if hide else ""
+    start_line = f"start = {list(start)}" if start else ""
     return f"""
-name = "helsinki-camera-lift"
+name = "{name}-camera-lift"
 cache_dir = "{ROOT / ".cache"}"
 [area]
-osm = "{HELSINKI}"
-polygon = "{work / "helsinki.geojson"}"
+osm = "{t.osm}"
+{where}
 margin_m = 150
-{hide_line}
+{cams}
 [[incidents]]
 path = "{incidents}"
 [plan]
 k = {k}
 method = "fast"
 [patrol]
-start = {list(start)}
+{start_line}
 n_candidates = 20
 [[patrol.shifts]]
 name = "soirée"
@@ -64,51 +99,37 @@ budget_min = 60
 """
 
 
-def load_scenario_hiding_cameras(work: Path, incidents: Path, k: int):
-    """The scenario with ``existing_cameras = "none"``; where the option is not there yet, a
-    scenario without it, and the cameras dropped from the town as ``plan`` loads it."""
-    from siteplanner._errors import ScenarioError
+def load_town(name: str, work: Path):
+    """The town as its scenario loads it (mapped cameras included), and the patrol start of a
+    polygon over the whole extract: its middle (Helsinki's centre maps no police station)."""
+    import geopandas as gpd
+
     from siteplanner.scenario import load_scenario
     from siteplanner.town import load as io
 
-    p = work / "helsinki.toml"
-    p.write_text(scenario_text(work, incidents, k, hide=True), encoding="utf-8")
-    try:
-        sc = load_scenario(p)
-        if str(getattr(sc.area, "existing_cameras", "")) == "none":
-            return sc
-    except ScenarioError:
-        pass
-    p.write_text(scenario_text(work, incidents, k, hide=False), encoding="utf-8")
-    load_town = io.load_town
-
-    def without_cameras(*a, **kw):
-        import dataclasses
-
-        town = load_town(*a, **kw)
-        pois = town.pois[town.pois["kind"] != "camera"].reset_index(drop=True)
-        return dataclasses.replace(town, pois=pois)
-
-    io.load_town = without_cameras
-    logging.getLogger(__name__).warning(
-        'existing_cameras = "none" not available: cameras hidden by the script'
-    )
-    return load_scenario(p)
+    t = TOWNS[name]
+    start = None
+    if t.boundary is None:
+        extract_polygon(t.osm, work / f"{name}.geojson")
+        p = gpd.read_file(work / f"{name}.geojson").geometry.iloc[0].representative_point()
+        start = (round(p.x, 6), round(p.y, 6))
+    base = work / f"{name}-base.toml"
+    text = scenario_text(name, work, work / "none.csv", k=t.k, start=start, hide=False)
+    base.write_text(text, encoding="utf-8")
+    return io.scenario_town(load_scenario(base, check_files=False)), start
 
 
-def mapped_cameras(town):
-    """The extract's mapped outdoor cameras (the reader's default filter), in the town's CRS."""
-    try:
-        from siteplanner.town import cameras
-    except ImportError:  # the former reader: cameras are POIs of kind "camera"
-        return town.pois[town.pois["kind"] == "camera"]
-    feats = town.extras.get("camera_features")
-    if feats is None:
-        return town.pois[town.pois["kind"] == "camera"]
-    return cameras.osm_cameras(feats).to_crs(town.crs)
+def mapped_cameras(town) -> np.ndarray:
+    """The extract's mapped cameras the plan would count (the reader's default filter), x/y."""
+    from siteplanner.town import cameras
+
+    feats = town.extras["camera_features"]
+    cams = cameras.osm_cameras(feats).to_crs(town.crs)
+    return np.column_stack([cams.geometry.x, cams.geometry.y])
 
 
 def near_share(xy: np.ndarray, cams: np.ndarray) -> float:
+    """Share of the points within :data:`NEAR_M` of a camera."""
     from scipy.spatial import cKDTree
 
     if not len(xy):
@@ -117,66 +138,120 @@ def near_share(xy: np.ndarray, cams: np.ndarray) -> float:
     return float((d <= NEAR_M).mean())
 
 
-def load_town(work: Path, k: int):
-    """The Helsinki study area as the scenario loads it, mapped cameras included."""
-    from siteplanner.scenario import load_scenario
-    from siteplanner.town import load as io
-
-    base = work / "base.toml"
-    base.write_text(scenario_text(work, work / "none.csv", k, hide=False), encoding="utf-8")
-    sc0 = load_scenario(base, check_files=False)
-    return io.scenario_town(sc0)
-
-
-def run_seed(work: Path, town, cam_xy: np.ndarray, seed: int, k: int) -> tuple[float, float, int]:
-    from siteplanner import pipeline
+def town_scenario(name: str, work: Path, town, seed: int, *, k: int, start, extra: str):
+    """Seeded SYNTHETIC incidents for the town and its scenario, cameras hidden."""
     from siteplanner.incidents import simulate
+    from siteplanner.scenario import load_scenario
 
     per_year = int(max(300, INCIDENTS_PER_KM2_YEAR * town.area.area / 1e6))
-    inc = work / f"incidents-{seed}.csv"
+    inc = work / f"{name}-incidents-{seed}.csv"
     df = simulate.simulate_incidents(
         town.graph, town.pois, area=town.area, seed=seed, per_year=per_year
     )
     df[["id", "datetime", "category", "source", "lon", "lat"]].to_csv(
         inc, index=False, lineterminator="\n"
     )
-    sc = load_scenario_hiding_cameras(work, inc, k)
-    res = pipeline.plan(sc)
-    assert not res.sites["existing"].any(), "the mapped cameras must be hidden"
-    cand = res.sites[~res.sites["existing"]]
-    prop = res.proposed
-    pxy = np.column_stack([prop.geometry.x, prop.geometry.y])
-    cxy = np.column_stack([cand.geometry.x, cand.geometry.y])
-    return near_share(pxy, cam_xy), near_share(cxy, cam_xy), len(prop)
+    p = work / f"{name}-{seed}.toml"
+    text = scenario_text(name, work, inc, k=k, start=start, hide=True)
+    p.write_text(text + "\n" + extra, encoding="utf-8")
+    return load_scenario(p)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--k", type=int, default=40)
-    ap.add_argument("--seeds", default="0")
-    args = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="siteplanner-lift-") as tmp:
+def run_seed(name: str, work: Path, town, cams: np.ndarray, seed: int, **kw) -> dict:
+    """One plan: the shares of proposed sites and of all candidates near a mapped camera."""
+    from siteplanner import pipeline
+
+    sc = town_scenario(name, work, town, seed, **kw)
+    res = pipeline.plan(sc, town=town)
+    sites = res.sites
+    assert not sites["existing"].any(), "the mapped cameras must be hidden"
+    cand, prop = sites[~sites["existing"]], res.proposed
+    return {
+        "seed": seed,
+        "proposed": len(prop),
+        "candidates": len(cand),
+        "proposed_share": near_share(np.column_stack([prop.geometry.x, prop.geometry.y]), cams),
+        "baseline": near_share(np.column_stack([cand.geometry.x, cand.geometry.y]), cams),
+    }
+
+
+def run_town(name: str, seeds: list[int], *, k: int | None, extra: str) -> dict:
+    """Every seed of one town, and the town's figures (shares averaged over the seeds)."""
+    with tempfile.TemporaryDirectory(prefix=f"siteplanner-lift-{name}-") as tmp:
         work = Path(tmp)
-        extract_polygon(HELSINKI, work / "helsinki.geojson")
-        town = load_town(work, args.k)
+        town, start = load_town(name, work)
         cams = mapped_cameras(town)
-        cam_xy = np.column_stack([cams.geometry.x, cams.geometry.y])
-        m = len(cam_xy)
-        rows = [run_seed(work, town, cam_xy, int(s), args.k) for s in args.seeds.split(",")]
-    for s, (p, c, n) in zip(args.seeds.split(","), rows):
-        print(
-            f"seed {s}: {n} proposed sites, {p:.1%} within {NEAR_M:.0f} m "
-            f"of one of {m} mapped cameras; "
-            f"all candidates {c:.1%}"
-        )
-    p = float(np.mean([r[0] for r in rows]))
-    c = float(np.mean([r[1] for r in rows]))
-    print(
-        f"RESULT lift={p / c if c else float('nan'):.2f} proposed_share={p:.3f} "
-        f"candidate_share={c:.3f} "
-        f"k={args.k} seeds={args.seeds}"
+        k = k or TOWNS[name].k
+        rows = [run_seed(name, work, town, cams, s, k=k, start=start, extra=extra) for s in seeds]
+    p = float(np.mean([r["proposed_share"] for r in rows]))
+    c = float(np.mean([r["baseline"] for r in rows]))
+    return {
+        "town": name,
+        "cameras": len(cams),
+        "k": k,
+        "rows": rows,
+        "proposed_share": p,
+        "baseline": c,
+        "lift": p / c if c else float("nan"),
+    }
+
+
+def result_line(t: dict, seeds: str) -> str:
+    return (
+        f"RESULT town={t['town']} lift={t['lift']:.2f} baseline={t['baseline']:.3f} "
+        f"proposed_share={t['proposed_share']:.3f} k={t['k']} seeds={seeds} "
+        f"cameras={t['cameras']}"
     )
+
+
+def seed_line(t: dict, r: dict) -> str:
+    return (
+        f"{t['town']} seed {r['seed']}: {r['proposed']} proposed sites, "
+        f"{r['proposed_share']:.1%} within {NEAR_M:.0f} m of one of {t['cameras']} mapped "
+        f"cameras; all {r['candidates']} candidates {r['baseline']:.1%}"
+    )
+
+
+def write_results(towns: list[dict], seeds: str, command: str) -> None:
+    table = [
+        "| town | mapped cameras | k | proposed within 30 m | all candidates (baseline) | lift |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in towns:
+        table.append(
+            f"| {t['town']} | {t['cameras']} | {t['k']} | {t['proposed_share']:.1%} | "
+            f"{t['baseline']:.1%} | {t['lift']:.2f} |"
+        )
+    lines = [seed_line(t, r) for t in towns for r in t["rows"]]
+    lines += [result_line(t, seeds) for t in towns]
+    body = "\n".join(table) + "\n\n```text\n" + "\n".join(lines) + "\n```\n"
+    write_md("camera_lift", "Camera lift: proposed sites near real cameras", body, command=command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--towns", default=",".join(TOWNS), help="comma-separated: " + ", ".join(TOWNS))
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--k", type=int, default=None, help="one k for every town")
+    ap.add_argument("--toml", type=Path, default=None, help="tables appended to each scenario")
+    ap.add_argument("--no-write", action="store_true", help="do not write the results file")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    names = args.towns.split(",")
+    unknown = [n for n in names if n not in TOWNS]
+    if unknown:
+        ap.error(f"unknown town(s) {', '.join(unknown)}; accepted: {', '.join(TOWNS)}")
+    extra = args.toml.read_text(encoding="utf-8") if args.toml else ""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    towns = [run_town(n, seeds, k=args.k, extra=extra) for n in names]
+    for t in towns:
+        for r in t["rows"]:
+            print(seed_line(t, r))
+    for t in towns:
+        print(result_line(t, args.seeds))
+    if not args.no_write:
+        command = "python benchmarks/camera_lift.py " + " ".join(argv or sys.argv[1:])
+        write_results(towns, args.seeds, command.strip())
 
 
 if __name__ == "__main__":

@@ -362,13 +362,23 @@ SensitiveKey = Literal[(*SENSITIVE_KINDS, "qpv")]  # type: ignore[valid-type]
 
 
 class Weights(_Model):
-    """Demand weights: by incident category, and multipliers near sensitive sites."""
+    """Demand weights: by incident category, the lieux de fréquentation's share, and
+    multipliers near sensitive sites and along main streets."""
 
     categories: dict[str, NonNeg] = Field(default_factory=dict)
     sensitive: dict[SensitiveKey, NonNeg] = Field(
         default_factory=lambda: {k: 1.5 for k in (*SENSITIVE_KINDS, "qpv")}
     )
     sensitive_radius_m: Positive = 100.0
+    footfall_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5,
+        description="share of the demand weight from the lieux de fréquentation (shops, cafés, "
+        "bars, bus stops, gares, schools, public buildings) beside the incident forecast; 0: "
+        "incidents only",
+    )
+    main_streets: NonNeg = Field(
+        1.5, description="multiplier of demand along main, pedestrian and square streets"
+    )
 
 
 class CameraModel(_Model):

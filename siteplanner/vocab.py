@@ -2,6 +2,8 @@
 
 - :data:`SENSITIVE_KINDS`: the places the towns' contracts name as sensitive (schools, gares,
   bus stations), which raise demand near them and are named on each site's sheet.
+- :data:`FOOTFALL_KINDS` and :data:`MAIN_STREET_TYPES`: the lieux de fréquentation and the
+  main streets, where demand is raised beside the incident forecast.
 - :data:`CATEGORY_LABELS` and :data:`SOURCE_LABELS`: the incident categories of the security
   contracts and who reports incidents to the observatory (OLS), slug → French label.
 - :func:`residential_mask`: which OSM buildings are dwellings (L251-3 of the Code de la
@@ -31,6 +33,25 @@ log = logging.getLogger(__name__)
 
 #: POI kinds that are sensitive places (schools, gares, bus stations), as read from OSM.
 SENSITIVE_KINDS: tuple[str, ...] = ("school", "station", "bus_station")
+
+#: POI kinds that are lieux de fréquentation, where people come and gather: shops, cafés and
+#: restaurants, bars and night venues, bus stops and gares, schools and public buildings.
+FOOTFALL_KINDS: tuple[str, ...] = (
+    "shop",
+    "restaurant",
+    "bar",
+    "nightclub",
+    "bus_stop",
+    "station",
+    "bus_station",
+    "school",
+    "public_building",
+    "townhall",
+    "police",
+)
+
+#: OSM ``highway`` types of the main streets (axes principaux), pedestrian streets and squares.
+MAIN_STREET_TYPES = frozenset({"primary", "secondary", "tertiary", "pedestrian", "living_street"})
 
 #: Incident categories of the towns' security contracts (slug → French label).
 CATEGORY_LABELS: dict[str, str] = {

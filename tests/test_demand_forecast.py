@@ -38,10 +38,13 @@ def test_default_demand_takes_the_chosen_street_forecast(inputs):
     methods = {c["method"] for c in f.candidates}
     assert {"grid:default", "grid:count_grid", "segment_counts", "network_kde"} <= methods
     assert f.inner["split"] == "temporal" and f.inner["fitted_on"] > 3 * f.inner["held_out"] - 5
-    # every demand point: the score of its segment, times the sensitive-place multiplier
+    # every demand point: the score of its segment, blended with the lieux de fréquentation
+    # (half the weight by default), times the multiplier (sensitive places, main streets)
     seg_of = S.snap(f.segments, d.xy)
-    expected = f.segments["score"].to_numpy()[seg_of] * d.points["multiplier"].to_numpy()
-    assert np.allclose(d.points["weight"], expected)
+    pts = d.points
+    assert np.allclose(pts["forecast"], f.segments["score"].to_numpy()[seg_of])
+    assert np.allclose(pts["intensity"], 0.5 * pts["forecast"] + pts["footfall"])
+    assert np.allclose(pts["weight"], pts["intensity"] * pts["multiplier"])
     assert f.segments["inside"].sum() > 500 and f.segments["length"].max() <= 50 + 1e-6
 
 
@@ -52,7 +55,7 @@ def test_no_demand_on_a_street_without_incidents(inputs):
     seg_of = S.snap(f.segments, d.xy)
     empty = f.segments["count"].to_numpy()[seg_of] == 0
     assert empty.sum() > 1000  # many streets of the hillside hold no incident
-    assert (d.points["intensity"].to_numpy()[empty] == 0).all()
+    assert (d.points["forecast"].to_numpy()[empty] == 0).all()
     # the planar surface sampled at the same points gives most of them a weight
     from siteplanner.hotspots.grids import sample_grid
 

@@ -2,10 +2,13 @@
 
 The incidents of the scenario's time window give the hotspot surface (the scenario's method,
 :func:`hotspot_grid`); demand points every few metres along the streets inside the commune
-take its intensity, raised near sensitive places and in the QPV, and near the notes of the
-marches exploratoires (``[[field_notes]]``). Streets below ground or indoors (tunnels, negative
-levels, indoor corridors) get no demand points unless ``[hotspots] underground_demand``: a
-street camera does not see the metro.
+take its intensity, blended with the fréquentation of the shops, stops, schools and public
+buildings around them (``[weights] footfall_share``, :mod:`siteplanner.town.footfall`), raised
+along main streets, near sensitive places and in the QPV, and near the notes of the marches
+exploratoires (``[[field_notes]]``). The points table keeps each part: ``forecast`` (the
+incidents'), ``footfall``, ``intensity`` (their blend), ``multiplier`` and ``weight``. Streets
+below ground or indoors (tunnels, negative levels, indoor corridors) get no demand points unless
+``[hotspots] underground_demand``: a street camera does not see the metro.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from siteplanner.incidents import read as incidents
 from siteplanner.incidents import windows
 from siteplanner.result import Demand, Inputs
 from siteplanner.scenario import Scenario
-from siteplanner.town import jurisdiction
+from siteplanner.town import footfall, jurisdiction
 from siteplanner.town import load as io
 from siteplanner.vocab import SENSITIVE_KINDS
 
@@ -50,6 +53,7 @@ def demand(inputs: Inputs) -> Demand:
     inside = shapely.contains_xy(town.area, demand_xy[:, 0], demand_xy[:, 1])
     demand_xy = demand_xy[inside]
     intensity = street_intensity(forecast, demand_xy)
+    parts, main_mult, ff_counts = footfall_demand(sc, town, streets, demand_xy, intensity)
     sens: dict[str, Any] = {
         k: np.column_stack([g.geometry.x, g.geometry.y])
         for k in SENSITIVE_KINDS
@@ -60,7 +64,8 @@ def demand(inputs: Inputs) -> Demand:
     mult = coverage.sensitive_multiplier(
         demand_xy, sens, sc.weights.sensitive, radius_m=sc.weights.sensitive_radius_m
     )
-    points = coverage.demand_table(demand_xy, intensity, mult, town.crs)
+    points = coverage.demand_table(demand_xy, parts[0] + parts[1], mult * main_mult, town.crs)
+    points = points.assign(forecast=intensity, footfall=parts[1])
     points, notes = field_notes_demand(sc, town, points, demand_xy, inputs.paths.field_notes)
     # sensitive sites in the margin raise demand inside the commune, and are counted apart
     sens_pois = town.pois[town.pois["kind"].isin(SENSITIVE_KINDS)]
@@ -72,6 +77,7 @@ def demand(inputs: Inputs) -> Demand:
         "demand_points": len(points),
         "demand_streets_underground_left_out": n_under,
         "sensitive_sites_outside_area": outside,
+        **ff_counts,
     }
     return Demand(
         window=tw,
@@ -86,6 +92,33 @@ def demand(inputs: Inputs) -> Demand:
         counts=counts,
         forecast=forecast,
     )
+
+
+def footfall_demand(
+    sc: Scenario, town: io.Town, streets: gpd.GeoDataFrame, xy: np.ndarray, intensity: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, dict[str, Any]]:
+    """The demand points' intensity from the incidents and from the lieux de fréquentation
+    (``[weights] footfall_share``, :func:`siteplanner.town.footfall.blend`), their main-street
+    multiplier (``[weights] main_streets``) and the counts the summary shows."""
+    places = footfall.footfall_places(town.pois)
+    share = sc.weights.footfall_share
+    parts = footfall.blend(intensity, footfall.footfall(xy, places), share)
+    on_main = footfall.main_street_mask(xy, streets)
+    log.info(
+        "demand: %d lieux de fréquentation give %.0f %% of the weight; %d of %d points along "
+        "main streets (x %.2g)",
+        len(places),
+        100 * share if len(places) else 0,
+        int(on_main.sum()),
+        len(xy),
+        sc.weights.main_streets,
+    )
+    counts = {
+        "footfall_places": len(places),
+        "footfall_share": share if len(places) else 0.0,
+        "demand_points_on_main_streets": int(on_main.sum()),
+    }
+    return parts, np.where(on_main, sc.weights.main_streets, 1.0), counts
 
 
 def demand_streets(streets: gpd.GeoDataFrame, *, underground: bool) -> tuple[gpd.GeoDataFrame, int]:
