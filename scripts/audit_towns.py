@@ -25,7 +25,7 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import tomllib
@@ -139,7 +139,11 @@ def main() -> int:
     if args.malta:
         chosen += sorted((ROOT / "scenarios" / "malta").glob("*.toml"))
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        rows = list(pool.map(lambda s: run_one(s, args.out, args.audit), chosen))
+        futures = [pool.submit(run_one, s, args.out, args.audit) for s in chosen]
+        for f in as_completed(futures):  # one line per town as it ends: a long batch shows progress
+            r = f.result()
+            print(f"{r['scenario']}: {r['verdict']} ({r['run_s']:.0f} s)", flush=True)
+        rows = [f.result() for f in futures]
     text = table(rows)
     print(text)
     for r in rows:
