@@ -190,7 +190,7 @@ def _run_check(res, q) -> list[str]:
         area=town.area,
         buildings=town.buildings,
         edges=edges,
-        below=placement.underground_streets(town.graph, edges),
+        below=placement.underground_streets(edges),
         area_name=town.name,
     )
 
@@ -209,7 +209,7 @@ def test_page_checks_a_moved_point_as_the_run_does(default_run, page):
     assert MOVE_RULES["on_way_m"] == placement.ON_WAY_M
     assert MOVE_RULES["surface_m"] == placement.SURFACE_M
     town, edges = res.town, res.streets
-    below = placement.underground_streets(town.graph, edges)
+    below = placement.underground_streets(edges)
     s = res.proposed.sort_values("rank")["site_id"].tolist()
     pts = list(res.sites.set_index("site_id").geometry[s[:4]])
     lls = [point_in_building(res, i) for i in s[:4]] + [point_on_street(res, i) for i in s[:4]]

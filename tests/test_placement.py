@@ -48,7 +48,7 @@ def town():
         crs=CRS,
     )
     area = shapely.box(0, 0, 200, 200)
-    return g, edges, buildings, area, placement.underground_streets(g, edges)
+    return g, edges, buildings, area, placement.underground_streets(edges)
 
 
 def _check(town, xy):

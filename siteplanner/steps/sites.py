@@ -152,7 +152,7 @@ def apply_moves(
     town, sc, edges = inputs.town, inputs.scenario, inputs.streets
     if not review.moved:
         return sites, town.graph
-    below = placement.underground_streets(town.graph, edges)
+    below = placement.underground_streets(edges)
     moves = sorted(review.moved.items())
     pts = gpd.GeoSeries.from_xy(
         [m[1][0] for m in moves], [m[1][1] for m in moves], crs="EPSG:4326"

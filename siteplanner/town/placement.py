@@ -25,7 +25,6 @@ from shapely import ops
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from siteplanner.vocab import underground
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +41,11 @@ ON_WAY_M = 1.5
 SURFACE_M = 3.0
 
 
-def underground_streets(graph: nx.MultiDiGraph, edges: gpd.GeoDataFrame) -> np.ndarray:
-    """Which street edges are below ground or indoors (one flag per row of ``edges``).
-
-    ``edges`` holds the graph's ``u``, ``v`` and ``key`` (:func:`siteplanner.town.load.edges_gdf`);
-    the tags are the graph edge's (:func:`siteplanner.vocab.underground`).
-    """
-    flags = np.zeros(len(edges), bool)
-    for n, (u, v, k) in enumerate(zip(edges["u"], edges["v"], edges["key"])):
-        data = graph.get_edge_data(u, v, k) or graph.get_edge_data(v, u, k) or {}
-        flags[n] = underground(data)
-    return flags
+def underground_streets(edges: gpd.GeoDataFrame) -> np.ndarray:
+    """Which street edges are below ground or indoors (one flag per row of ``edges``): the
+    ``underground`` column :func:`siteplanner.town.load.edges_gdf` computes once with
+    :func:`siteplanner.vocab.underground`."""
+    return edges["underground"].to_numpy(bool)
 
 
 def _street_label(edges: gpd.GeoDataFrame, j: int) -> str:
