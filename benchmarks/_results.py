@@ -42,9 +42,11 @@ def provenance() -> str:
     except (OSError, subprocess.CalledProcessError):  # e.g. a `git archive` snapshot
         commit = os.environ.get("SITEPLANNER_COMMIT", "unknown (not a git checkout)")
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # the 1-minute load average when the table is written: how quiet the machine was
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     return (
         f"Measured {now} on commit `{commit}`, machine `{platform.platform()}`, "
-        f"`{platform.processor() or platform.machine()}`, {os.cpu_count()} CPUs (shared), "
+        f"`{platform.processor() or platform.machine()}`, {os.cpu_count()} CPUs (shared){load}, "
         f"Python {platform.python_version()}."
     )
 
