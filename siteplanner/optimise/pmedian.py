@@ -1,0 +1,515 @@
+r"""The p-median with a proven bound: Lagrangian relaxation, fast interchange, reduced MILP.
+
+The p-median (Hakimi 1964; ReVelle & Swain 1970) chooses ``p`` sites minimising the total
+weighted distance of the demand to its nearest chosen site. With ``y_j`` = 1 when site ``j`` is
+open and ``x_ij`` = 1 when demand point ``i`` is served by site ``j``:
+
+.. math::
+
+    \min \sum_{i,j} w_i d_{ij} x_{ij}
+    \quad\text{s.t.}\quad \sum_j x_{ij} = 1 \;(i),\quad x_{ij} \le y_j,\quad
+    \sum_j y_j = p,\quad x, y \in \{0, 1\}.
+
+:func:`pmedian_lower_bound` relaxes the assignment rows ``Σ_j x_ij = 1`` with multipliers
+``λ_i`` (Beasley 1993, "Lagrangean heuristics for location problems", EJOR 65:383-399). For
+any ``λ`` the relaxed problem splits by site: ``ρ_j = Σ_i min(0, w_i d_ij - λ_i)`` and
+
+.. math::
+
+    L(\lambda) = \sum_i \lambda_i + \text{(sum of the p smallest } \rho_j)
+
+is a lower bound on every p-median: a feasible plan has ``Σ_j x_ij = 1``, so its relaxed
+objective is its cost, and the relaxed minimum is at most that. Subgradient optimisation
+(numpy, one ``n × m`` pass per step) raises ``L`` towards the LP bound.
+
+:func:`solve` pairs it with an upper bound: greedy add, then the fast interchange of Whitaker
+(1983) in the vectorised form of Resende & Werneck (2007) (best swap over all ``(out, in)``
+pairs from one ``n × m`` pass), started again from the sites each Lagrangian relaxation picks
+(the Lagrangian heuristic). When the bound does not reach the plan's cost, the reduction tests
+of Beasley (1993) fix the sites that no plan cheaper than the incumbent can open (or close), and
+HiGHS solves what is left in the covering form of Elloumi (2010) within the remaining time.
+
+Everything here is a pure function of arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from siteplanner._errors import report_problems
+from siteplanner.optimise.milp import highs_answer, match_tol, new_highs
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LagrangianBound", "MedianSolution", "pmedian_lower_bound", "proven_gap", "solve"]
+
+
+@dataclass(frozen=True)
+class LagrangianBound:
+    """The best Lagrangian bound found, and what it came from.
+
+    Attributes
+    ----------
+    lower_bound
+        Proven lower bound on the least total any ``p`` sites can reach (rounded up to a
+        whole number when every distance and weight is whole).
+    multipliers
+        The ``λ_i`` (one per demand point) that gave it.
+    site_cost
+        ``ρ_j`` for those multipliers (one per site).
+    iterations
+        Subgradient steps taken.
+    seconds
+        Wall time spent.
+    """
+
+    lower_bound: float
+    multipliers: np.ndarray
+    site_cost: np.ndarray
+    iterations: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MedianSolution:
+    """A p-median plan and how far from the optimum it can be.
+
+    Attributes
+    ----------
+    selected
+        Chosen sites (sorted).
+    cost
+        Total weighted distance of the demand to its nearest chosen site, recomputed from ``D``.
+    lower_bound
+        Proven lower bound on the least total any ``p`` sites can reach.
+    gap
+        Proven gap ``(cost - lower_bound) / cost`` (0 when ``cost`` is 0).
+    proven_optimal
+        The bound reaches the cost (gap ≤ 1e-9): no ``p`` sites do better.
+    how
+        What proved the bound: ``"lagrangian"``, ``"lagrangian+milp"`` or ``"trivial"``.
+    message
+        One line on the run (iterations, fixed sites, HiGHS's status).
+    seconds
+        Wall time.
+    """
+
+    selected: tuple[int, ...]
+    cost: float
+    lower_bound: float
+    gap: float
+    proven_optimal: bool
+    how: str
+    message: str
+    seconds: float
+
+
+def proven_gap(cost: float, lower_bound: float) -> float:
+    """``(cost - lower_bound) / cost``: the share of the cost the optimum may still be below it.
+
+    0 when ``cost`` is 0 (the bound is then 0 too); never negative (a bound above the cost is
+    an error, raised as such).
+    """
+    if lower_bound > cost + match_tol(cost, lower_bound):
+        raise ValueError(f"lower bound {lower_bound!r} above the cost {cost!r}: not a valid bound")
+    if cost <= 0:
+        return 0.0
+    return max(0.0, (cost - lower_bound) / cost)
+
+
+def _check(D, p, weight, time_limit) -> tuple[np.ndarray, np.ndarray, int]:
+    D = np.asarray(D, dtype=np.float64)
+    problems = []
+    if D.ndim != 2 or D.size == 0 or not np.all(np.isfinite(D)) or np.any(D < 0):
+        problems.append("dist: accepted a non-empty demand × sites matrix of finite distances ≥ 0")
+    elif isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 1 <= p <= D.shape[1]:
+        problems.append(
+            f"p: {p!r}; accepted a whole number from 1 to {D.shape[1]} (the number of sites)"
+        )
+    n_c = D.shape[0] if D.ndim == 2 else 0
+    w = np.ones(n_c) if weight is None else np.asarray(weight, dtype=np.float64).ravel()
+    if D.ndim == 2 and (w.shape != (n_c,) or not np.all(np.isfinite(w)) or np.any(w < 0)):
+        problems.append(f"weight: accepted {n_c} finite values ≥ 0, one per demand point")
+    if not isinstance(time_limit, (int, float)) or not time_limit > 0:
+        problems.append(f"time_limit: {time_limit!r}; accepted a number of seconds > 0")
+    report_problems(problems, source="p-median")
+    return D, w, int(p)
+
+
+def _integral(D: np.ndarray, w: np.ndarray) -> bool:
+    return bool(np.all(D == np.round(D)) and np.all(w == np.round(w)))
+
+
+def _safe(bound: float, integral: bool) -> float:
+    """The bound less a rounding margin, then rounded up when every cost is whole."""
+    bound -= 1e-9 * max(1.0, abs(bound))
+    return float(math.ceil(bound - 1e-6)) if integral else bound
+
+
+def _relaxed(WD: np.ndarray, lam: np.ndarray, p: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """``L(λ)``, ``ρ`` and the ``p`` sites of the relaxed problem's optimum."""
+    rho = np.minimum(WD - lam[:, None], 0.0).sum(axis=0)
+    S = np.argpartition(rho, p - 1)[:p] if p < rho.size else np.arange(rho.size)
+    return float(lam.sum() + rho[S].sum()), rho, S
+
+
+def _subgradient(WD, p, upper, deadline, *, on_sites=None, integral=False):
+    """Subgradient optimisation of ``L(λ)`` (Beasley 1993: step ``f (UB - L) / ‖g‖²``, ``f``
+    halved after 30 steps without a better bound). ``on_sites(S)`` may lower the upper bound;
+    stops at the deadline, when ``f`` is spent, or when the bound reaches the upper bound."""
+    n_c, n_s = WD.shape
+    lam = np.sort(WD, axis=1)[:, min(1, n_s - 1)].copy()
+    best, best_lam, best_rho = -math.inf, lam, np.zeros(n_s)
+    f, stall, it = 2.0, 0, 0
+    while f > 1e-6 and time.perf_counter() < deadline:
+        it += 1
+        L, rho, S = _relaxed(WD, lam, p)
+        if L > best + 1e-9 * max(1.0, abs(L)):
+            best, best_lam, best_rho, stall = L, lam, rho, 0
+        else:
+            stall += 1
+            if stall >= 30:
+                f, stall = f / 2, 0
+        if on_sites is not None and it % 5 == 1:
+            upper = min(upper, on_sites(S))
+        if _safe(best, integral) >= upper - match_tol(upper):
+            break
+        g = 1.0 - (WD[:, S] < lam[:, None]).sum(axis=1)
+        norm = float(g @ g)
+        if norm == 0.0:  # the relaxed optimum is feasible: L(λ) is its cost, the optimum
+            break
+        lam = lam + f * max(upper - L, 1e-9 * max(1.0, abs(L))) / norm * g
+    return best, best_lam, best_rho, it, upper
+
+
+def pmedian_lower_bound(
+    dist: np.ndarray,
+    p: int,
+    time_limit: float = 60.0,
+    *,
+    weight: np.ndarray | None = None,
+    upper_bound: float | None = None,
+) -> LagrangianBound:
+    """A proven lower bound on the p-median by Lagrangian relaxation of the assignment rows.
+
+    Parameters
+    ----------
+    dist
+        Demand points × sites distances (or travel times), finite ≥ 0.
+    p
+        Number of sites to open, 1 ≤ p ≤ number of sites.
+    time_limit
+        Seconds for the subgradient steps.
+    weight
+        Weight of each demand point (1 by default).
+    upper_bound
+        The cost of a known plan, which sets the step size (the greedy plan's by default).
+
+    Returns
+    -------
+    LagrangianBound
+        The best bound found; valid whatever the multipliers, so valid at any stop.
+    """
+    t0 = time.perf_counter()
+    D, w, p = _check(dist, p, weight, time_limit)
+    integral = _integral(D, w)
+    upper = _greedy_cost(D, w, p) if upper_bound is None else float(upper_bound)
+    best, lam, rho, it, _ = _subgradient(
+        w[:, None] * D, p, upper, t0 + time_limit, integral=integral
+    )
+    bound = max(_safe(best, integral), 0.0)
+    return LagrangianBound(bound, lam, rho, it, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- #
+# upper bound: greedy add, fast interchange                                   #
+# --------------------------------------------------------------------------- #
+
+
+def _cost(D: np.ndarray, w: np.ndarray, sites) -> float:
+    return float(w @ D[:, np.asarray(sites, dtype=np.int64)].min(axis=1))
+
+
+def _greedy(D: np.ndarray, w: np.ndarray, p: int, allowed=None, opened=()) -> list[int]:
+    """Greedy add: each time the ``allowed`` site that lowers the total most, ``opened`` open."""
+    opened = list(opened)
+    cur = D[:, opened].min(axis=1) if opened else np.full(D.shape[0], np.inf)
+    banned = np.zeros(D.shape[1], dtype=bool) if allowed is None else ~allowed
+    chosen: list[int] = []
+    for _ in range(p):
+        total = w @ np.minimum(cur[:, None], D)
+        total[banned] = np.inf
+        total[chosen + opened] = np.inf
+        j = int(np.argmin(total))
+        chosen.append(j)
+        cur = np.minimum(cur, D[:, j])
+    return chosen
+
+
+def _greedy_cost(D: np.ndarray, w: np.ndarray, p: int) -> float:
+    return _cost(D, w, _greedy(D, w, p))
+
+
+def _interchange(D: np.ndarray, w: np.ndarray, sites, deadline: float) -> list[int]:
+    """Best-improvement swaps until none pays (Whitaker's fast interchange, Resende & Werneck's
+    matrix form): the saving of closing ``S[r]`` and opening ``j`` is
+    ``gain_j - loss_r + extra_rj`` with ``gain_j = Σ_i w_i max(0, d1_i - d_ij)``,
+    ``loss_r = Σ_{φ(i)=r} w_i (d2_i - d1_i)`` and
+    ``extra_rj = Σ_{φ(i)=r, d_ij < d2_i} w_i (d2_i - max(d_ij, d1_i))``."""
+    S = np.array(sites, dtype=np.int64)
+    n_c, n_s = D.shape
+    p = S.size
+    if p in (0, n_s):
+        return S.tolist()
+    rows = np.arange(n_c)
+    while time.perf_counter() < deadline:
+        DS = D[:, S]
+        if p > 1:
+            two = np.argpartition(DS, 1, axis=1)[:, :2]
+            a, b = DS[rows, two[:, 0]], DS[rows, two[:, 1]]
+            phi = np.where(a <= b, two[:, 0], two[:, 1])
+            d1, d2 = np.minimum(a, b), np.maximum(a, b)
+        else:
+            phi, d1 = np.zeros(n_c, dtype=np.int64), DS[:, 0]
+            d2 = np.full(n_c, D.max() * 2 + 1.0)  # past every distance: the demand must move
+        gain = w @ np.maximum(d1[:, None] - D, 0.0)
+        loss = np.bincount(phi, weights=w * (d2 - d1), minlength=p)
+        M = np.where(D < d2[:, None], d2[:, None] - np.maximum(D, d1[:, None]), 0.0)
+        owner = sp.csr_matrix((w, (phi, rows)), shape=(p, n_c))
+        saving = gain[None, :] - loss[:, None] + owner @ M
+        saving[:, S] = -np.inf
+        r, j = np.unravel_index(int(np.argmax(saving)), saving.shape)
+        total = float(w @ d1)
+        if saving[r, j] <= 1e-9 * max(1.0, total):
+            break
+        S[r] = j
+    return S.tolist()
+
+
+# --------------------------------------------------------------------------- #
+# reduction tests and the reduced MILP                                        #
+# --------------------------------------------------------------------------- #
+
+
+def _reduce(L: float, rho: np.ndarray, p: int, upper: float, integral: bool):
+    """Beasley's (1993) tests: the sites every plan cheaper than ``upper`` opens, and closes.
+
+    Opening a site ``j`` outside the relaxed optimum costs at least ``L - ρ_(p) + ρ_j``;
+    closing one inside it, at least ``L - ρ_j + ρ_(p+1)``. A site whose bound reaches
+    ``upper`` is fixed: no plan cheaper than the incumbent flips it.
+    """
+    order = np.argsort(rho, kind="stable")
+    inside = np.zeros(rho.size, dtype=bool)
+    inside[order[:p]] = True
+    flip = np.where(inside, L - rho + (rho[order[p]] if p < rho.size else np.inf), 0.0)
+    flip[~inside] = L - rho[order[p - 1]] + rho[~inside]
+    margin = 1e-9 * np.maximum(1.0, np.abs(flip)) + (1e-6 if integral else 0.0)
+    safe = flip - margin
+    reaches = (np.ceil(safe) if integral else safe) >= upper
+    return np.flatnonzero(inside & reaches), np.flatnonzero(~inside & reaches)
+
+
+def _reduced_model(D: np.ndarray, w: np.ndarray, free: np.ndarray, cap: np.ndarray):
+    """The covering form (Elloumi 2010, nested levels) on the ``free`` sites, each demand point
+    ``i`` already served at ``cap_i`` by the sites fixed open (inf when none)."""
+    n_f = free.size
+    starts, index, value, lower, cost = [0], [], [], [], []
+    constant, col = 0.0, n_f
+    for i in range(D.shape[0]):
+        d = D[i, free]
+        below = d < cap[i]
+        levels = np.unique(d[below])
+        if np.isfinite(cap[i]):
+            levels = np.append(levels, cap[i])
+        constant += float(w[i] * levels[0])
+        for k in range(1, levels.size):
+            sites = np.flatnonzero(d == levels[k - 1])
+            index += [col] + ([col - 1] if k > 1 else []) + sites.tolist()
+            value += [1.0] + ([-1.0] if k > 1 else []) + [1.0] * sites.size
+            starts.append(len(index))
+            lower.append(1.0 if k == 1 else 0.0)
+            cost.append(float(w[i] * (levels[k] - levels[k - 1])))
+            col += 1
+    return (
+        np.array(starts),
+        np.array(index),
+        np.array(value),
+        np.array(lower),
+        np.array(cost),
+        (
+            constant,
+            col,
+        ),
+    )
+
+
+def _reduced_milp(D, w, k, free, opened, warm, time_limit):
+    """HiGHS on the reduced p-median: ``k`` more sites among ``free``, ``opened`` already open."""
+    import highspy
+
+    cap = D[:, opened].min(axis=1) if opened.size else np.full(D.shape[0], np.inf)
+    starts, index, value, lower, ucost, (constant, n_col) = _reduced_model(D, w, free, cap)
+    n_f, n_row = free.size, lower.size + 1
+    h = new_highs(time_limit, rel_gap=1e-9, presolve="off")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_col, n_row
+    lp.col_cost_ = np.concatenate([np.zeros(n_f), ucost])
+    lp.col_lower_, lp.col_upper_ = np.zeros(n_col), np.ones(n_col)
+    lp.row_lower_ = np.append(lower, float(k))
+    lp.row_upper_ = np.append(np.full(lower.size, highspy.kHighsInf), float(k))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.append(starts, starts[-1] + n_f).astype(np.int32)
+    lp.a_matrix_.index_ = np.concatenate([index, np.arange(n_f)]).astype(np.int32)
+    lp.a_matrix_.value_ = np.concatenate([value, np.ones(n_f)])
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_col, n_row
+    lp.sense_ = highspy.ObjSense.kMinimize
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_f + [highspy.HighsVarType.kContinuous] * (
+        n_col - n_f
+    )
+    lp.offset_ = constant
+    h.passModel(lp)
+    x = np.zeros(n_col)
+    x[np.searchsorted(free, warm)] = 1.0
+    sol = highspy.HighsSolution()
+    sol.col_value = x.tolist()
+    sol.value_valid = True
+    h.setSolution(sol)
+    return highs_answer(h, n_f, free, 0.0), n_row
+
+
+def _trivial(D: np.ndarray, w: np.ndarray, p: int, t0: float) -> MedianSolution | None:
+    """p = 1 (try every site) and p = every site: solved outright."""
+    if p == D.shape[1]:
+        sites = list(range(p))
+    elif p == 1:
+        sites = [int(np.argmin(w @ D))]
+    else:
+        return None
+    cost = _cost(D, w, sites)
+    return MedianSolution(
+        tuple(sites),
+        cost,
+        cost,
+        0.0,
+        True,
+        "trivial",
+        "every case tried",
+        time.perf_counter() - t0,
+    )
+
+
+def solve(
+    dist: np.ndarray,
+    p: int,
+    time_limit: float = 60.0,
+    *,
+    weight: np.ndarray | None = None,
+) -> MedianSolution:
+    """The p-median: the best plan found and a proven bound, within ``time_limit`` seconds.
+
+    Greedy add and fast interchange give the first plan; subgradient optimisation of the
+    Lagrangian bound (at most half the time) restarts the interchange from each new relaxed
+    optimum; if the bound does not reach the plan's cost, the reduction tests fix sites and
+    HiGHS solves the reduced covering form in the time left.
+
+    Parameters
+    ----------
+    dist
+        Demand points × sites distances (or travel times), finite ≥ 0.
+    p
+        Number of sites to open, 1 ≤ p ≤ number of sites.
+    time_limit
+        Seconds for the whole solve (the first plan is always finished).
+    weight
+        Weight of each demand point (1 by default).
+
+    Returns
+    -------
+    MedianSolution
+        The plan (its cost recomputed from ``dist``), the proven bound and gap.
+    """
+    t0 = time.perf_counter()
+    D, w, p = _check(dist, p, weight, time_limit)
+    trivial = _trivial(D, w, p, t0)
+    if trivial is not None:
+        return trivial
+    deadline = t0 + time_limit
+    integral = _integral(D, w)
+    best = {"sites": _interchange(D, w, _greedy(D, w, p), deadline)}
+    best["cost"] = _cost(D, w, best["sites"])
+    seen: set[frozenset] = set()
+
+    def restart(S: np.ndarray) -> float:  # the Lagrangian heuristic
+        key = frozenset(S.tolist())
+        if key not in seen:
+            seen.add(key)
+            sites = _interchange(D, w, S, deadline)
+            cost = _cost(D, w, sites)
+            if cost < best["cost"]:
+                best["sites"], best["cost"] = sites, cost
+        return best["cost"]
+
+    WD = w[:, None] * D
+    L, lam, rho, it, _ = _subgradient(
+        WD, p, best["cost"], t0 + time_limit / 2, on_sites=restart, integral=integral
+    )
+    lower = max(_safe(L, integral), _safe(float(w @ D.min(axis=1)), integral), 0.0)
+    how = "lagrangian"
+    message = f"{it} subgradient steps, {len(seen)} interchange restarts"
+    if lower < best["cost"] - match_tol(best["cost"]) and time.perf_counter() < deadline:
+        lower, how, note = _prove(D, w, p, L, rho, best, integral, deadline, lower)
+        message += "; " + note
+    cost = best["cost"]
+    lower = min(lower, cost)
+    gap = proven_gap(cost, lower)
+    logger.info("p-median p=%d: cost %.9g, bound %.9g (gap %.2e); %s", p, cost, lower, gap, message)
+    return MedianSolution(
+        tuple(sorted(int(s) for s in best["sites"])),
+        cost,
+        float(lower),
+        gap,
+        gap <= 1e-9,
+        how,
+        message,
+        time.perf_counter() - t0,
+    )
+
+
+def _prove(D, w, p, L, rho, best, integral, deadline, lower):
+    """Reduction tests, then HiGHS on what is left; returns the new bound, how, and a note."""
+    upper = best["cost"]
+    opened, closed = _reduce(L, rho, p, upper, integral)
+    free = np.setdiff1d(np.arange(D.shape[1]), np.concatenate([opened, closed]))
+    k = p - opened.size
+    note = f"{opened.size} sites fixed open, {closed.size} closed, {free.size} free"
+    if k == 0 or free.size <= k:
+        # at most one plan is left that may beat the incumbent: try it
+        sites = np.concatenate([opened, free[:k]]).tolist()
+        if len(sites) == p and _cost(D, w, sites) < upper:
+            best["sites"], best["cost"] = sites, _cost(D, w, sites)
+        return best["cost"], "lagrangian+reduction", note + "; no other plan left"
+    allowed = np.zeros(D.shape[1], dtype=bool)
+    allowed[free] = True
+    warm = _greedy(D, w, k, allowed, opened)
+    run, rows = _reduced_milp(D, w, k, free, opened, warm, deadline - time.perf_counter())
+    note += f"; reduced MILP ({rows} rows): {run.message}"
+    if run.failed:
+        return lower, "lagrangian", note
+    if run.chosen is not None and len(run.chosen) == k:
+        sites = np.concatenate([opened, run.chosen]).tolist()
+        got = _cost(D, w, sites)
+        if abs(got - run.primal) > match_tol(got, run.primal):
+            return lower, "lagrangian", note + f"; its value {run.primal:.9g} is not {got:.9g}"
+        if got < best["cost"]:
+            best["sites"], best["cost"] = sites, got
+    if math.isfinite(run.bound):
+        # every plan cheaper than `upper` lies in the reduced problem: the optimum is
+        # the incumbent or at least the reduced problem's bound
+        lower = max(lower, min(upper, _safe(run.bound, integral)))
+    return lower, "lagrangian+milp", note
