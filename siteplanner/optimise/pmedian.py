@@ -91,7 +91,8 @@ class MedianSolution:
     gap
         Proven gap ``(cost - lower_bound) / cost`` (0 when ``cost`` is 0).
     proven_optimal
-        The bound reaches the cost (gap ≤ 1e-9): no ``p`` sites do better.
+        The bound reaches the cost, to 1e-6 relative (the rounding margin kept off the bound
+        when the data are not whole numbers): no ``p`` sites do better.
     how
         What proved the bound: ``"lagrangian"``, ``"lagrangian+milp"`` or ``"trivial"``.
     message
@@ -148,6 +149,8 @@ def _integral(D: np.ndarray, w: np.ndarray) -> bool:
 
 def _safe(bound: float, integral: bool) -> float:
     """The bound less a rounding margin, then rounded up when every cost is whole."""
+    if not math.isfinite(bound):
+        return bound
     bound -= 1e-9 * max(1.0, abs(bound))
     return float(math.ceil(bound - 1e-6)) if integral else bound
 
@@ -167,7 +170,7 @@ def _subgradient(WD, p, upper, deadline, *, on_sites=None, integral=False):
     lam = np.sort(WD, axis=1)[:, min(1, n_s - 1)].copy()
     best, best_lam, best_rho = -math.inf, lam, np.zeros(n_s)
     f, stall, it = 2.0, 0, 0
-    while f > 1e-6 and time.perf_counter() < deadline:
+    while f > 1e-6 and (it == 0 or time.perf_counter() < deadline):  # one step at least
         it += 1
         L, rho, S = _relaxed(WD, lam, p)
         if L > best + 1e-9 * max(1.0, abs(L)):
@@ -474,7 +477,7 @@ def solve(
         cost,
         float(lower),
         gap,
-        gap <= 1e-9,
+        cost - lower <= match_tol(cost),
         how,
         message,
         time.perf_counter() - t0,
