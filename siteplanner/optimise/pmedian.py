@@ -155,40 +155,76 @@ def _safe(bound: float, integral: bool) -> float:
     return float(math.ceil(bound - 1e-6)) if integral else bound
 
 
-def _relaxed(WD: np.ndarray, lam: np.ndarray, p: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """``L(λ)``, ``ρ`` and the ``p`` sites of the relaxed problem's optimum."""
+def _relaxed(WD: np.ndarray, lam: np.ndarray, p: int, fixed: np.ndarray):
+    """``L(λ)``, ``ρ`` and the ``p`` sites of the relaxed optimum, the ``fixed`` sites kept
+    (1 open, -1 closed, 0 free); ``L`` is +inf when too few sites are left to open ``p``."""
     rho = np.minimum(WD - lam[:, None], 0.0).sum(axis=0)
-    S = np.argpartition(rho, p - 1)[:p] if p < rho.size else np.arange(rho.size)
+    opened, free = np.flatnonzero(fixed == 1), np.flatnonzero(fixed == 0)
+    k = p - opened.size
+    if k > free.size:
+        return math.inf, rho, opened
+    if 0 < k < free.size:
+        free = free[np.argpartition(rho[free], k - 1)[:k]]
+    S = np.concatenate([opened, free[:k]])
     return float(lam.sum() + rho[S].sum()), rho, S
 
 
-def _subgradient(WD, p, upper, deadline, *, on_sites=None, integral=False):
+def _reduce(L: float, rho: np.ndarray, p: int, upper: float, integral: bool, fixed: np.ndarray):
+    """Beasley's (1993) tests: fix the sites every plan cheaper than ``upper`` opens, or closes.
+
+    With ``k`` free sites to open in the relaxed optimum, opening a free site ``j`` outside it
+    costs at least ``L - ρ_(k) + ρ_j``; closing one inside it, at least ``L - ρ_j + ρ_(k+1)``
+    (``ρ_(k)`` the k-th smallest among the free sites). A site whose bound reaches ``upper``
+    (rounded up when every cost is whole) is fixed. Returns the new ``fixed``.
+    """
+    free = np.flatnonzero(fixed == 0)
+    k = p - int((fixed == 1).sum())
+    if not 0 < k < free.size or not math.isfinite(L):
+        return fixed
+    order = free[np.argsort(rho[free], kind="stable")]
+    inside, outside = order[:k], order[k:]
+    flip = np.concatenate([L - rho[inside] + rho[order[k]], L - rho[order[k - 1]] + rho[outside]])
+    flip = flip - 1e-9 * np.maximum(1.0, np.abs(flip))
+    reaches = (np.ceil(flip - 1e-6) if integral else flip) >= upper
+    out = fixed.copy()
+    out[inside[reaches[:k]]] = 1
+    out[outside[reaches[k:]]] = -1
+    return out
+
+
+def _subgradient(WD, p, upper, deadline, *, on_sites=None, integral=False, reduce=True):
     """Subgradient optimisation of ``L(λ)`` (Beasley 1993: step ``f (UB - L) / ‖g‖²``, ``f``
-    halved after 30 steps without a better bound). ``on_sites(S)`` may lower the upper bound;
-    stops at the deadline, when ``f`` is spent, or when the bound reaches the upper bound."""
+    halved after 30 steps without a better bound), fixing sites by the reduction tests as it
+    goes. ``on_sites(S)`` may lower the upper bound. Stops at the deadline, when ``f`` is
+    spent, or when the bound reaches the upper bound. Once sites are fixed, ``L`` bounds only
+    the plans cheaper than ``upper``: the proven bound is ``min(upper, best L)``."""
     n_c, n_s = WD.shape
     lam = np.sort(WD, axis=1)[:, min(1, n_s - 1)].copy()
+    fixed = np.zeros(n_s, dtype=np.int8)
     best, best_lam, best_rho = -math.inf, lam, np.zeros(n_s)
     f, stall, it = 2.0, 0, 0
     while f > 1e-6 and (it == 0 or time.perf_counter() < deadline):  # one step at least
         it += 1
-        L, rho, S = _relaxed(WD, lam, p)
+        L, rho, S = _relaxed(WD, lam, p, fixed)
         if L > best + 1e-9 * max(1.0, abs(L)):
             best, best_lam, best_rho, stall = L, lam, rho, 0
         else:
             stall += 1
             if stall >= 30:
                 f, stall = f / 2, 0
-        if on_sites is not None and it % 5 == 1:
+        if on_sites is not None and (it % 5 == 1 or L >= upper) and S.size == p:
             upper = min(upper, on_sites(S))
         if _safe(best, integral) >= upper - match_tol(upper):
             break
+        if reduce:
+            fixed = _reduce(L, rho, p, upper, integral, fixed)
         g = 1.0 - (WD[:, S] < lam[:, None]).sum(axis=1)
         norm = float(g @ g)
         if norm == 0.0:  # the relaxed optimum is feasible: L(λ) is its cost, the optimum
+            upper = min(upper, on_sites(S)) if on_sites is not None else upper
             break
         lam = lam + f * max(upper - L, 1e-9 * max(1.0, abs(L))) / norm * g
-    return best, best_lam, best_rho, it, upper
+    return min(best, upper), best_lam, best_rho, it, upper, fixed
 
 
 def pmedian_lower_bound(
@@ -212,7 +248,8 @@ def pmedian_lower_bound(
     weight
         Weight of each demand point (1 by default).
     upper_bound
-        The cost of a known plan, which sets the step size (the greedy plan's by default).
+        A target for the step size (by default the greedy plan's cost, which also lets the
+        reduction tests fix sites: the bound is then ``min(that cost, L)``).
 
     Returns
     -------
@@ -222,9 +259,10 @@ def pmedian_lower_bound(
     t0 = time.perf_counter()
     D, w, p = _check(dist, p, weight, time_limit)
     integral = _integral(D, w)
+    # the reduction tests need the cost of a real plan: only the greedy one is known to be
     upper = _greedy_cost(D, w, p) if upper_bound is None else float(upper_bound)
-    best, lam, rho, it, _ = _subgradient(
-        w[:, None] * D, p, upper, t0 + time_limit, integral=integral
+    best, lam, rho, it, _, _ = _subgradient(
+        w[:, None] * D, p, upper, t0 + time_limit, integral=integral, reduce=upper_bound is None
     )
     bound = max(_safe(best, integral), 0.0)
     return LagrangianBound(bound, lam, rho, it, time.perf_counter() - t0)
@@ -298,24 +336,6 @@ def _interchange(D: np.ndarray, w: np.ndarray, sites, deadline: float) -> list[i
 # --------------------------------------------------------------------------- #
 # reduction tests and the reduced MILP                                        #
 # --------------------------------------------------------------------------- #
-
-
-def _reduce(L: float, rho: np.ndarray, p: int, upper: float, integral: bool):
-    """Beasley's (1993) tests: the sites every plan cheaper than ``upper`` opens, and closes.
-
-    Opening a site ``j`` outside the relaxed optimum costs at least ``L - ρ_(p) + ρ_j``;
-    closing one inside it, at least ``L - ρ_j + ρ_(p+1)``. A site whose bound reaches
-    ``upper`` is fixed: no plan cheaper than the incumbent flips it.
-    """
-    order = np.argsort(rho, kind="stable")
-    inside = np.zeros(rho.size, dtype=bool)
-    inside[order[:p]] = True
-    flip = np.where(inside, L - rho + (rho[order[p]] if p < rho.size else np.inf), 0.0)
-    flip[~inside] = L - rho[order[p - 1]] + rho[~inside]
-    margin = 1e-9 * np.maximum(1.0, np.abs(flip)) + (1e-6 if integral else 0.0)
-    safe = flip - margin
-    reaches = (np.ceil(safe) if integral else safe) >= upper
-    return np.flatnonzero(inside & reaches), np.flatnonzero(~inside & reaches)
 
 
 def _reduced_model(D: np.ndarray, w: np.ndarray, free: np.ndarray, cap: np.ndarray):
@@ -459,14 +479,17 @@ def solve(
         return best["cost"]
 
     WD = w[:, None] * D
-    L, lam, rho, it, _ = _subgradient(
+    L, lam, rho, it, _, fixed = _subgradient(
         WD, p, best["cost"], t0 + time_limit / 2, on_sites=restart, integral=integral
     )
     lower = max(_safe(L, integral), _safe(float(w @ D.min(axis=1)), integral), 0.0)
     how = "lagrangian"
-    message = f"{it} subgradient steps, {len(seen)} interchange restarts"
+    message = (
+        f"{it} subgradient steps, {len(seen)} interchange restarts in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     if lower < best["cost"] - match_tol(best["cost"]) and time.perf_counter() < deadline:
-        lower, how, note = _prove(D, w, p, L, rho, best, integral, deadline, lower)
+        lower, how, note = _prove(D, w, p, fixed, best, integral, deadline, lower)
         message += "; " + note
     cost = best["cost"]
     lower = min(lower, cost)
@@ -484,10 +507,10 @@ def solve(
     )
 
 
-def _prove(D, w, p, L, rho, best, integral, deadline, lower):
-    """Reduction tests, then HiGHS on what is left; returns the new bound, how, and a note."""
+def _prove(D, w, p, fixed, best, integral, deadline, lower):
+    """HiGHS on what the reduction tests left; returns the new bound, how, and a note."""
     upper = best["cost"]
-    opened, closed = _reduce(L, rho, p, upper, integral)
+    opened, closed = np.flatnonzero(fixed == 1), np.flatnonzero(fixed == -1)
     free = np.setdiff1d(np.arange(D.shape[1]), np.concatenate([opened, closed]))
     k = p - opened.size
     note = f"{opened.size} sites fixed open, {closed.size} closed, {free.size} free"
