@@ -4,6 +4,7 @@ the gap, and pmed1 of the OR-Library when the shared data is there."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -134,3 +135,27 @@ def test_orlib_pmed1_proven_at_its_published_optimum():
     G = csr_matrix((np.r_[c, c], (np.r_[ij[:, 0], ij[:, 1]], np.r_[ij[:, 1], ij[:, 0]])), (n, n))
     sol = pmedian.solve(shortest_path(G, directed=False), p, 60.0)
     assert sol.cost == 5819 and sol.lower_bound == 5819 and sol.proven_optimal
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_reduced_milp_against_brute_force(seed):
+    # the model behind the proof: sites fixed open serve for free at their distance, and each
+    # demand point must be reached within its cap; HiGHS's optimum equals brute force's
+    rng = np.random.default_rng(seed)
+    D = _manhattan(seed + 7, 9)
+    w = rng.integers(0, 3, 9).astype(float)  # some weights 0: those points are left out
+    opened = np.array([int(rng.integers(9))])
+    free = np.setdiff1d(np.arange(9), opened)
+    reach = np.sort(D, axis=1)[:, 4] + rng.integers(0, 3, 9)
+    k = 2
+    best = math.inf
+    for c in itertools.combinations(free.tolist(), k):
+        served_free = D[:, list(c)].min(axis=1)
+        if np.all((served_free <= reach) | (D[:, opened].min(axis=1) <= reach) | (w == 0)):
+            best = min(best, float(w @ np.minimum(served_free, D[:, opened].min(axis=1))))
+    run, rows = pmedian._reduced_milp(D, w, k, free, opened, reach, free[:k].tolist(), 30.0)
+    if math.isinf(best):
+        assert run is None
+    else:
+        assert run.optimal and run.primal == pytest.approx(best, abs=1e-6) and rows > 0
+        assert len(run.chosen) == k and set(run.chosen) <= set(free.tolist())
