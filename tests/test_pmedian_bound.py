@@ -4,7 +4,7 @@ the gap, and pmed1 of the OR-Library when the shared data is there."""
 from __future__ import annotations
 
 import itertools
-import math
+import time
 
 import numpy as np
 import pytest
@@ -64,15 +64,15 @@ def test_the_bound_is_valid_when_stopped_early():
         assert pmedian.pmedian_lower_bound(D, 3, limit).lower_bound <= best
 
 
-def test_a_lagrangian_gap_closed_by_the_reduced_milp():
+def test_a_lagrangian_gap_closed_by_branching():
     # seed 49, p = 3: the Lagrangian bound stops at 30, one below the optimum 31, so the proof
-    # needs the reduction tests and HiGHS
+    # needs the branch and bound
     D = _manhattan(49, 8)
     assert _brute_force(D, np.ones(8), 3) == 31.0
     assert pmedian.pmedian_lower_bound(D, 3, 5.0).lower_bound < 31.0
     sol = pmedian.solve(D, 3, 30.0)
     assert sol.cost == 31.0 and sol.lower_bound == 31.0 and sol.proven_optimal
-    assert sol.how in ("lagrangian+milp", "lagrangian+reduction")
+    assert sol.how == "lagrangian+branching" and "nodes" in sol.message
 
 
 def test_separated_clusters_integral_lp_bound_equals_optimum():
@@ -137,31 +137,30 @@ def test_orlib_pmed1_proven_at_its_published_optimum():
     assert sol.cost == 5819 and sol.lower_bound == 5819 and sol.proven_optimal
 
 
-def test_reduced_milp_against_brute_force():
-    # the model behind the proof: sites fixed open serve for free at their distance, and each
-    # demand point must be reached within its cap; HiGHS's optimum equals brute force's, and
-    # the caps change the optimum on some of the instances
-    binding = empty = 0
-    for seed in range(8):
-        rng = np.random.default_rng(seed)
-        D = _manhattan(seed + 7, 9)
-        w = rng.integers(0, 3, 9).astype(float)  # some weights 0: those points are left out
-        opened = np.array([int(rng.integers(9))])
-        free = np.setdiff1d(np.arange(9), opened)
-        reach = np.sort(D, axis=1)[:, 2] + rng.integers(0, 3, 9)
-        served = D[:, opened].min(axis=1)
-        best, unconstrained = math.inf, math.inf
-        for c in itertools.combinations(free.tolist(), 2):
-            d = np.minimum(D[:, list(c)].min(axis=1), served)
-            unconstrained = min(unconstrained, float(w @ d))
-            if np.all((d <= reach) | (w == 0)):
-                best = min(best, float(w @ d))
-        run, rows = pmedian._reduced_milp(D, w, 2, free, opened, reach, free[:2].tolist(), 30.0)
-        if math.isinf(best):
-            assert run is None
-            empty += 1
-            continue
-        assert run.optimal and run.primal == pytest.approx(best, abs=1e-6) and rows > 0
-        assert len(run.chosen) == 2 and set(run.chosen) <= set(free.tolist())
-        binding += best > unconstrained
-    assert binding > 0 and binding + empty < 8
+def test_branch_and_bound_against_brute_force():
+    # 30 points, p = 2..4, brute force over every plan. The search alone, from a poor plan and
+    # no root bound, must find the optimum and prove it; stopped at once, it returns the root
+    # bound it was given
+    for seed in range(3):
+        xy = np.random.default_rng(seed).random((30, 2))
+        D = np.round(100 * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+        for p in (2, 3, 4):
+            combos = np.array(list(itertools.combinations(range(30), p)))
+            best = float(D[:, combos].min(axis=2).sum(axis=0).min())
+            plan = {"sites": list(range(p)), "cost": float(D[:, :p].min(axis=1).sum())}
+
+            def evaluate(S, plan=plan):
+                cost = float(D[:, S].min(axis=1).sum())
+                if cost < plan["cost"]:
+                    plan["sites"], plan["cost"] = S.tolist(), cost
+                return plan["cost"]
+
+            start = (np.zeros(30, np.int8), D.min(axis=1))
+            bound, nodes = pmedian._branch_and_bound(
+                D, p, plan, *start, 0.0, True, time.perf_counter() + 60, evaluate
+            )
+            assert plan["cost"] == best and bound == best and nodes >= 1
+            stopped, none = pmedian._branch_and_bound(D, p, plan, *start, 7.0, True, 0.0, evaluate)
+            assert none == 0 and stopped == 7.0
+            sol = pmedian.solve(D, p, 60.0)
+            assert sol.cost == best and sol.lower_bound == best and sol.proven_optimal

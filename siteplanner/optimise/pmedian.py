@@ -1,4 +1,4 @@
-r"""The p-median with a proven bound: Lagrangian relaxation, fast interchange, reduced MILP.
+r"""The p-median with a proven bound: Lagrangian relaxation, fast interchange, branching.
 
 The p-median (Hakimi 1964; ReVelle & Swain 1970) chooses ``p`` sites minimising the total
 weighted distance of the demand to its nearest chosen site. With ``y_j`` = 1 when site ``j`` is
@@ -25,9 +25,12 @@ objective is its cost, and the relaxed minimum is at most that. Subgradient opti
 :func:`solve` pairs it with an upper bound: greedy add, then the fast interchange of Whitaker
 (1983) in the vectorised form of Resende & Werneck (2007) (best swap over all ``(out, in)``
 pairs from one ``n × m`` pass), started again from the sites each Lagrangian relaxation picks
-(the Lagrangian heuristic). When the bound does not reach the plan's cost, the reduction tests
-of Beasley (1993) fix the sites that no plan cheaper than the incumbent can open (or close), and
-HiGHS solves what is left in the covering form of Elloumi (2010) within the remaining time.
+(the Lagrangian heuristic). Beasley's reduction tests fix, at every step, the sites that no plan
+cheaper than the incumbent can open (or close). When the bound does not reach the plan's cost
+(the LP relaxation has a gap, as on many OR-Library instances with p = 5 or 10), a depth-first
+branch and bound on the sites closes it (Beasley 1993), each node bounded by a short
+subgradient run from its parent's multipliers; stopped by the time limit, the bound is the
+least over the nodes left.
 
 Everything here is a pure function of arrays.
 """
@@ -43,7 +46,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from siteplanner._errors import report_problems
-from siteplanner.optimise.milp import highs_answer, match_tol, new_highs
+from siteplanner.optimise.milp import match_tol
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +97,9 @@ class MedianSolution:
         The bound reaches the cost, to 1e-6 relative (the rounding margin kept off the bound
         when the data are not whole numbers): no ``p`` sites do better.
     how
-        What proved the bound: ``"lagrangian"``, ``"lagrangian+milp"`` or ``"trivial"``.
+        What proved the bound: ``"lagrangian"``, ``"lagrangian+branching"`` or ``"trivial"``.
     message
-        One line on the run (iterations, fixed sites, HiGHS's status).
+        One line on the run (subgradient steps, interchange restarts, branch-and-bound nodes).
     seconds
         Wall time.
     """
@@ -192,18 +195,31 @@ def _reduce(L: float, rho: np.ndarray, p: int, upper: float, integral: bool, fix
     return out
 
 
-def _subgradient(WD, p, upper, deadline, *, on_sites=None, integral=False, reduce=True):
+def _subgradient(
+    WD,
+    p,
+    upper,
+    deadline,
+    *,
+    on_sites=None,
+    integral=False,
+    reduce=True,
+    lam=None,
+    fixed=None,
+    f=2.0,
+    max_steps=None,
+):
     """Subgradient optimisation of ``L(λ)`` (Beasley 1993: step ``f (UB - L) / ‖g‖²``, ``f``
     halved after 30 steps without a better bound), fixing sites by the reduction tests as it
     goes. ``on_sites(S)`` may lower the upper bound. Stops at the deadline, when ``f`` is
     spent, or when the bound reaches the upper bound. Once sites are fixed, ``L`` bounds only
     the plans cheaper than ``upper``: the proven bound is ``min(upper, best L)``."""
     n_c, n_s = WD.shape
-    lam = np.sort(WD, axis=1)[:, min(1, n_s - 1)].copy()
-    fixed = np.zeros(n_s, dtype=np.int8)
+    lam = np.sort(WD, axis=1)[:, min(1, n_s - 1)].copy() if lam is None else lam
+    fixed = np.zeros(n_s, dtype=np.int8) if fixed is None else fixed
     best, best_lam, best_rho = -math.inf, lam, np.zeros(n_s)
-    f, stall, it = 2.0, 0, 0
-    while f > 1e-6 and (it == 0 or time.perf_counter() < deadline):  # one step at least
+    stall, it, max_steps = 0, 0, max_steps or 10**9
+    while f > 1e-6 and it < max_steps and (it == 0 or time.perf_counter() < deadline):
         it += 1
         L, rho, S = _relaxed(WD, lam, p, fixed)
         if L > best + 1e-9 * max(1.0, abs(L)):
@@ -334,91 +350,8 @@ def _interchange(D: np.ndarray, w: np.ndarray, sites, deadline: float) -> list[i
 
 
 # --------------------------------------------------------------------------- #
-# reduction tests and the reduced MILP                                        #
+# the proof: branch and bound on the sites, Lagrangian bound at each node       #
 # --------------------------------------------------------------------------- #
-
-
-def _reduced_model(D, w, free, served, reach):
-    """The covering form (Elloumi 2010, nested levels) on the ``free`` sites.
-
-    Demand point ``i`` is already served at ``served_i`` by the sites fixed open (inf when
-    none), and must be served within ``reach_i`` (inf when free to go anywhere): with distinct
-    distances ``L_1 < … < L_K`` up to the nearer of the two, ``u_{k+1} - u_k + Σ_{d_ij = L_k}
-    y_j ≥ 0`` (``u_1`` = 1), the last level closing with ``u_{K+1}`` = 0 when ``reach_i``
-    comes first. Returns None when some demand point has no site within reach.
-    """
-    starts, index, value, lower, cost = [0], [], [], [], []
-    constant, col = 0.0, free.size
-    for i in np.flatnonzero(w > 0):
-        d = D[i, free]
-        closed = reach[i] < served[i]  # must be reached by a free site
-        levels = np.unique(d[d <= reach[i]] if closed else d[d < served[i]])
-        if not closed and np.isfinite(served[i]):
-            levels = np.append(levels, served[i])
-        if levels.size == 0:
-            return None
-        constant += float(w[i] * levels[0])
-        for k in range(1, levels.size + closed):
-            sites = np.flatnonzero(d == levels[k - 1])
-            last = k == levels.size  # the closing row: no u_{K+1}
-            index += ([] if last else [col]) + ([col - 1] if k > 1 else []) + sites.tolist()
-            value += ([] if last else [1.0]) + ([-1.0] if k > 1 else []) + [1.0] * sites.size
-            starts.append(len(index))
-            lower.append(1.0 if k == 1 else 0.0)
-            if not last:
-                cost.append(float(w[i] * (levels[k] - levels[k - 1])))
-                col += 1
-    return (
-        np.array(starts),
-        np.array(index, dtype=np.int64),
-        np.array(value),
-        np.array(lower),
-        np.array(cost),
-        constant,
-        col,
-    )
-
-
-def _reduced_milp(D, w, k, free, opened, reach, warm, time_limit):
-    """HiGHS on the reduced p-median: ``k`` more sites among ``free``, ``opened`` already open,
-    each demand point within its ``reach``. Returns HiGHS's answer (None when no plan is
-    left, found before or by HiGHS) and the number of rows."""
-    import highspy
-
-    served = D[:, opened].min(axis=1) if opened.size else np.full(D.shape[0], np.inf)
-    model = _reduced_model(D, w, free, served, reach)
-    if model is None:
-        return None, 0
-    starts, index, value, lower, ucost, constant, n_col = model
-    n_f, n_row = free.size, lower.size + 1
-    h = new_highs(time_limit, rel_gap=1e-9, presolve="off")  # on: 2-3x slower on pmed6, 12
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, n_row
-    lp.col_cost_ = np.concatenate([np.zeros(n_f), ucost])
-    lp.col_lower_, lp.col_upper_ = np.zeros(n_col), np.ones(n_col)
-    lp.row_lower_ = np.append(lower, float(k))
-    lp.row_upper_ = np.append(np.full(lower.size, highspy.kHighsInf), float(k))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.append(starts, starts[-1] + n_f).astype(np.int32)
-    lp.a_matrix_.index_ = np.concatenate([index, np.arange(n_f)]).astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate([value, np.ones(n_f)])
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_col, n_row
-    lp.sense_ = highspy.ObjSense.kMinimize
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_f + [highspy.HighsVarType.kContinuous] * (
-        n_col - n_f
-    )
-    lp.offset_ = constant
-    h.passModel(lp)
-    x = np.zeros(n_col)
-    x[np.searchsorted(free, warm)] = 1.0
-    sol = highspy.HighsSolution()
-    sol.col_value = x.tolist()
-    sol.value_valid = True
-    h.setSolution(sol)
-    run = highs_answer(h, n_f, free, 0.0)
-    if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
-        return None, n_row
-    return run, n_row
 
 
 def _trivial(D: np.ndarray, w: np.ndarray, p: int, t0: float) -> MedianSolution | None:
@@ -453,8 +386,8 @@ def solve(
 
     Greedy add and fast interchange give the first plan; subgradient optimisation of the
     Lagrangian bound (at most half the time) restarts the interchange from each new relaxed
-    optimum; if the bound does not reach the plan's cost, the reduction tests fix sites and
-    HiGHS solves the reduced covering form in the time left.
+    optimum; if the bound does not reach the plan's cost, branch and bound on the sites in the
+    time left.
 
     Parameters
     ----------
@@ -504,8 +437,18 @@ def solve(
         f"{time.perf_counter() - t0:.1f} s"
     )
     if lower < best["cost"] - match_tol(best["cost"]) and time.perf_counter() < deadline:
-        lower, how, note = _prove(D, w, p, fixed, best, integral, deadline, lower, lam, L)
-        message += "; " + note
+
+        def evaluate(S: np.ndarray) -> float:  # a relaxed optimum is a plan: keep the best
+            cost = _cost(D, w, S)
+            if cost < best["cost"]:
+                best["sites"], best["cost"] = S.tolist(), cost
+            return best["cost"]
+
+        proven, nodes = _branch_and_bound(
+            WD, p, best, fixed, lam, lower, integral, deadline, evaluate
+        )
+        lower, how = max(lower, proven), "lagrangian+branching"
+        message += f"; branch and bound: {nodes} nodes"
     cost = best["cost"]
     lower = min(lower, cost)
     gap = proven_gap(cost, lower)
@@ -522,44 +465,41 @@ def solve(
     )
 
 
-def _prove(D, w, p, fixed, best, integral, deadline, lower, lam, L):
-    """HiGHS on what the reduction tests left; returns the new bound, how, and a note.
+def _branch_and_bound(WD, p, best, fixed, lam, root, integral, deadline, evaluate):
+    """Depth-first branch and bound on the sites (Beasley 1993), each node bounded by a short
+    subgradient run from its parent's multipliers, with the reduction tests.
 
-    Every plan ``S`` cheaper than the incumbent lies in the reduced problem, and there each
-    demand point ``i`` is within ``(λ_i + UB - L) / w_i`` of ``S`` (``UB - 1`` when every cost
-    is whole): ``cost(S) - L(λ) ≥ Σ_i r_i`` with ``r_i ≥ max(0, w_i d_i(S) - λ_i)``.
+    Branches on the free site of the relaxed optimum with the least ``ρ_j``: open first, then
+    closed. Returns the proven bound ``min(incumbent, bounds of the nodes left)`` (the
+    incumbent when the tree is exhausted), and the nodes explored.
     """
-    upper = best["cost"]
-    slack = (upper - 1.0 if integral else upper) - L
-    reach = (lam + slack + 1e-9 * max(1.0, abs(L))) / np.where(w > 0, w, 1.0)
-    opened, closed = np.flatnonzero(fixed == 1), np.flatnonzero(fixed == -1)
-    free = np.setdiff1d(np.arange(D.shape[1]), np.concatenate([opened, closed]))
-    k = p - opened.size
-    note = f"{opened.size} sites fixed open, {closed.size} closed, {free.size} free"
-    if k == 0 or free.size <= k:
-        # at most one plan is left that may beat the incumbent: try it
-        sites = np.concatenate([opened, free[:k]]).tolist()
-        if len(sites) == p and _cost(D, w, sites) < upper:
-            best["sites"], best["cost"] = sites, _cost(D, w, sites)
-        return best["cost"], "lagrangian+reduction", note + "; no other plan left"
-    allowed = np.zeros(D.shape[1], dtype=bool)
-    allowed[free] = True
-    warm = _greedy(D, w, k, allowed, opened)
-    run, rows = _reduced_milp(D, w, k, free, opened, reach, warm, deadline - time.perf_counter())
-    if run is None:  # no plan cheaper than the incumbent is left
-        return upper, "lagrangian+milp", note + f"; reduced MILP ({rows} rows): no cheaper plan"
-    note += f"; reduced MILP ({rows} rows): {run.message}"
-    if run.failed:
-        return lower, "lagrangian", note
-    if run.chosen is not None and len(run.chosen) == k:
-        sites = np.concatenate([opened, run.chosen]).tolist()
-        got = _cost(D, w, sites)
-        if abs(got - run.primal) > match_tol(got, run.primal):
-            return lower, "lagrangian", note + f"; its value {run.primal:.9g} is not {got:.9g}"
-        if got < best["cost"]:
-            best["sites"], best["cost"] = sites, got
-    if math.isfinite(run.bound):
-        # every plan cheaper than `upper` lies in the reduced problem: the optimum is
-        # the incumbent or at least the reduced problem's bound
-        lower = max(lower, min(upper, _safe(run.bound, integral)))
-    return lower, "lagrangian+milp", note
+    stack = [(fixed, lam, root)]
+    nodes = 0
+    while stack and time.perf_counter() < deadline:
+        fx, lm, _ = stack.pop()
+        nodes += 1
+        L, lm, rho, _, _, fx = _subgradient(
+            WD,
+            p,
+            best["cost"],
+            deadline,
+            on_sites=evaluate,
+            integral=integral,
+            lam=lm,
+            fixed=fx,
+            f=0.5,
+            max_steps=40,
+        )
+        bound = _safe(L, integral)
+        if bound >= best["cost"] - match_tol(best["cost"]):
+            continue
+        free = np.flatnonzero(fx == 0)
+        k = p - int((fx == 1).sum())
+        if k <= 0 or free.size <= k:  # at most one plan left here: the relaxed optimum
+            continue
+        j = free[np.argmin(rho[free])]
+        closed, opened = fx.copy(), fx.copy()
+        closed[j], opened[j] = -1, 1
+        stack += [(closed, lm, bound), (opened, lm, bound)]
+    left = min((b for *_, b in stack), default=math.inf)
+    return min(best["cost"], left), nodes
