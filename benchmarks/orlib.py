@@ -7,7 +7,7 @@ Two families, in ``$SITEPLANNER_SHARED/data/benchmarks`` (each folder's README g
   (costs = the instance's column costs) with ``method="exact"`` and ``"fast"``.
 - ``orlib_pmed``: uncapacitated p-median pmed1-40 (``optima.csv``), solved by
   :func:`siteplanner.optimise.pmedian.solve` (Lagrangian bound by subgradient, fast
-  interchange, reduction tests, HiGHS on the reduced covering form) within
+  interchange, reduction tests, branch and bound on the sites) within
   ``--pmed-time-limit`` seconds (60) per instance, reading included; beside it the fast mode of
   :func:`siteplanner.optimise.setcover.p_median` (greedy add then 1-swaps). Distances: shortest
   paths on the graph, the LAST cost given for a repeated edge (the OR-Library rule, see the
@@ -285,7 +285,7 @@ def _pmed_report(rows: list[dict], args: argparse.Namespace) -> tuple[list[str],
     notes = [
         f"p-median: `pmedian.solve` with {args.pmed_time_limit:g} s per instance, reading the "
         "file and all-pairs shortest paths included. The lower bound is proven by the run "
-        "(Lagrangian relaxation, reduction tests, HiGHS on the reduced covering form), never "
+        "(Lagrangian relaxation with reduction tests, then branch and bound on the sites), never "
         "taken from the published optimum; proven gap = (cost - bound) / cost. "
         "Fast: `setcover.p_median(method='fast')`, greedy add then 1-swaps."
     ]
