@@ -158,10 +158,12 @@ def _safe(bound: float, integral: bool) -> float:
     return float(math.ceil(bound - 1e-6)) if integral else bound
 
 
-def _relaxed(WD: np.ndarray, lam: np.ndarray, p: int, fixed: np.ndarray):
+def _relaxed(WD: np.ndarray, lam: np.ndarray, p: int, fixed: np.ndarray, buf: np.ndarray):
     """``L(λ)``, ``ρ`` and the ``p`` sites of the relaxed optimum, the ``fixed`` sites kept
-    (1 open, -1 closed, 0 free); ``L`` is +inf when too few sites are left to open ``p``."""
-    rho = np.minimum(WD - lam[:, None], 0.0).sum(axis=0)
+    (1 open, -1 closed, 0 free); ``L`` is +inf when too few sites are left to open ``p``.
+    ``buf`` is scratch space of ``WD``'s shape."""
+    np.subtract(WD, lam[:, None], out=buf)
+    rho = np.minimum(buf, 0.0, out=buf).sum(axis=0)
     opened, free = np.flatnonzero(fixed == 1), np.flatnonzero(fixed == 0)
     k = p - opened.size
     if k > free.size:
@@ -219,9 +221,10 @@ def _subgradient(
     fixed = np.zeros(n_s, dtype=np.int8) if fixed is None else fixed
     best, best_lam, best_rho = -math.inf, lam, np.zeros(n_s)
     stall, it, max_steps = 0, 0, max_steps or 10**9
+    buf = np.empty_like(WD)
     while f > 1e-6 and it < max_steps and (it == 0 or time.perf_counter() < deadline):
         it += 1
-        L, rho, S = _relaxed(WD, lam, p, fixed)
+        L, rho, S = _relaxed(WD, lam, p, fixed, buf)
         if L > best + 1e-9 * max(1.0, abs(L)):
             best, best_lam, best_rho, stall = L, lam, rho, 0
         else:
@@ -415,15 +418,21 @@ def solve(
     best = {"sites": _interchange(D, w, _greedy(D, w, p), deadline)}
     best["cost"] = _cost(D, w, best["sites"])
     seen: set[frozenset] = set()
+    spent = [0.0]  # seconds in interchange restarts: at most a quarter of the limit
 
     def restart(S: np.ndarray) -> float:  # the Lagrangian heuristic
         key = frozenset(S.tolist())
-        if key not in seen:
-            seen.add(key)
+        if key in seen:
+            return best["cost"]
+        seen.add(key)
+        sites, cost = S.tolist(), _cost(D, w, S)
+        if cost <= 1.05 * best["cost"] and spent[0] < time_limit / 4:
+            start = time.perf_counter()
             sites = _interchange(D, w, S, deadline)
             cost = _cost(D, w, sites)
-            if cost < best["cost"]:
-                best["sites"], best["cost"] = sites, cost
+            spent[0] += time.perf_counter() - start
+        if cost < best["cost"]:
+            best["sites"], best["cost"] = sites, cost
         return best["cost"]
 
     WD = w[:, None] * D
