@@ -426,7 +426,7 @@ def solve(
             return best["cost"]
         seen.add(key)
         sites, cost = S.tolist(), _cost(D, w, S)
-        if cost <= 1.05 * best["cost"] and spent[0] < time_limit / 4:
+        if spent[0] < time_limit / 4:
             start = time.perf_counter()
             sites = _interchange(D, w, S, deadline)
             cost = _cost(D, w, sites)
