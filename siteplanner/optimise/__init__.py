@@ -6,5 +6,6 @@
 - ``exact``: the MILP solved by HiGHS, with a checked certificate;
 - ``greedy``: lazy greedy with a proven bound, polished by swaps;
 - ``milp``: what the exact solvers share;
-- ``setcover``: set covering and p-median.
+- ``setcover``: set covering and p-median;
+- ``pmedian``: the p-median with a proven bound (Lagrangian relaxation, branch and bound).
 """
