@@ -11,7 +11,19 @@ Areas (real OSM extracts; © OpenStreetMap contributors, ODbL):
 * ``malta-harbour`` — the harbour councils from Valletta to Birkirkara (≈ 21 km², the polygon
   ``data/areas/malta_harbour.geojson``, built from the extract's council boundaries);
 * ``malta`` — the whole of Malta and Gozo as one study area (``data/areas/malta_whole.geojson``,
-  the union of the 67 council boundaries, ≈ 315 km²).
+  the union of the 67 council boundaries, ≈ 315 km²);
+* ``malta-dense`` — the DENSE CASE (issue #26): the built-up conurbation around the Grand
+  Harbour and Marsamxett, the 14 harbour councils and the 18 councils next to them
+  (:data:`DENSE_COUNCILS`, their boundaries read from the extract into the work folder),
+  with every street node a candidate (``[candidates] min_street_count = 1``, ``merge_m = 0``):
+  ≥ 9,000 candidate sites and thousands of buildings.
+
+For the dense case, after the cold load, two more children run ``pipeline.run`` end to end:
+``cold_run`` with an empty cache folder (no parse cache, no coverage cache) and ``warm_run``
+with the caches the first one left; each reports its time per step. It prints
+``RESULT case=malta-dense candidates= buildings= cold_s= warm_s= target_cold_s=30
+target_warm_s=10 met=`` and writes ``benchmarks/results/scale.md``
+(``python benchmarks/scale.py --areas malta-dense``).
 
 For each area, three child processes, so that each one's peak resident memory is its own
 (``ru_maxrss`` of the child, read with ``os.wait4`` — the per-child form of
@@ -60,7 +72,27 @@ AREAS: dict[str, dict] = {
     "malta-sliema": {"osm": MALTA, "boundary": 6172199},
     "malta-harbour": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_harbour.geojson"},
     "malta": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_whole.geojson"},
+    "malta-dense": {
+        "osm": MALTA,
+        "polygon": "councils",
+        "candidates": "min_street_count = 1\nmerge_m = 0",
+    },
 }
+#: The dense case's councils (OSM relations of admin_level 8 in the 2018 extract): the 14 of
+#: ``data/areas/malta_harbour.geojson`` (Valletta to Birkirkara) and the 18 built-up councils
+#: next to them, from Ħal Qormi and Ħ'Attard's neighbours to the Three Cities and Ħaż-Żabbar.
+DENSE_COUNCILS = (
+    # harbour: Valletta, Il-Furjana, Tal-Pietà, L-Imsida, Ta' Xbiex, Il-Gżira, Tas-Sliema,
+    # San Ġiljan, Il-Ħamrun, Il-Marsa, Santa Venera, Birkirkara, San Ġwann, Is-Swieqi
+    *(7510580, 7510581, 7510582, 7510584, 7510583, 7510588, 6172199, 7510589, 7510547),
+    *(7510579, 7510548, 7510585, 7510587, 7510591),
+    # next to them: Raħal Ġdid, Santa Lucija, Il-Fgura, L-Isla, Bormla, Il-Birgu, Il-Kalkara,
+    # Ħal Qormi, Pembroke, Ħal Balzan, Ħal Lija, L-Iklin, Ħaż-Żabbar, Ix-Xgħajra, Ħal Luqa,
+    # Ħ'Attard, Iż-Żejtun, Il-Mosta
+    *(7510577, 7510558, 7510560, 7510578, 7510576, 6172198, 7510575, 7510556, 7510590),
+    *(7510550, 7510593, 7510586, 7510573, 7510574, 7510563, 7510551, 7510561, 7510594),
+)
+DENSE_TARGETS = {"malta-dense": (30.0, 10.0)}  # cold_s, warm_s (issue #26, on a quiet machine)
 TARGETS = {"malta-harbour": (90.0, 4.0), "malta": (600.0, 8.0)}
 INCIDENTS_PER_KM2_YEAR = 500  # ≈ the default town's synthetic file (1,500 a year on 2.8 km²)
 MAX_PER_YEAR = 20_000
@@ -95,11 +127,36 @@ def extract_polygon(osm: Path, dest: Path) -> Path:
     return dest
 
 
+def council_polygon(osm: Path, relations: tuple[int, ...], dest: Path) -> Path:
+    """The union of some council boundaries (admin_level 8 relations) of ``osm`` (GeoJSON)."""
+    import geopandas as gpd
+    import osmium
+    import shapely
+
+    class Councils(osmium.SimpleHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: dict[int, object] = {}
+            self.wkb = osmium.geom.WKBFactory()
+
+        def area(self, a) -> None:
+            if not a.from_way() and a.orig_id() in relations:
+                self.found[a.orig_id()] = shapely.from_wkb(self.wkb.create_multipolygon(a))
+
+    h = Councils()
+    h.apply_file(str(osm), locations=True)
+    if missing := sorted(set(relations) - set(h.found)):
+        raise SystemExit(f"{osm}: council relations {missing} not found")
+    union = shapely.union_all(list(h.found.values()))
+    gpd.GeoSeries([union], crs="EPSG:4326").to_file(dest)
+    return dest
+
+
 def scenario_text(area: str, work: Path, incidents: Path) -> str:
     a = AREAS[area]
     poly = a.get("polygon")
-    if poly == "extract":
-        poly = work / f"{area}-extract.geojson"
+    if poly in ("extract", "councils"):
+        poly = work / f"{area}-{poly}.geojson"
     where = f"boundary = {a['boundary']}" if "boundary" in a else f'polygon = "{poly}"'
     dem = f'dem = "{a["dem"]}"' if a.get("dem") else ""
     return f"""
@@ -112,6 +169,8 @@ margin_m = 150
 {dem}
 [[incidents]]
 path = "{incidents}"
+{"[candidates]" if a.get("candidates") else ""}
+{a.get("candidates", "")}
 [plan]
 k = 10
 [patrol]
@@ -146,6 +205,8 @@ def child_cold(area: str, work: Path) -> dict:
 
     if AREAS[area].get("polygon") == "extract":
         extract_polygon(AREAS[area]["osm"], work / f"{area}-extract.geojson")
+    if AREAS[area].get("polygon") == "councils":
+        council_polygon(AREAS[area]["osm"], DENSE_COUNCILS, work / f"{area}-councils.geojson")
     sc, inc = _scenario(area, work)
     shutil.rmtree(work / "cache", ignore_errors=True)
     t0 = time.perf_counter()
@@ -225,7 +286,21 @@ def child_osmnx(area: str, work: Path) -> dict:
     return {"osmnx_cold_s": time.perf_counter() - t0}
 
 
-CHILDREN = {"cold": child_cold, "warm": child_warm, "osmnx": child_osmnx}
+def child_cold_run(area: str, work: Path) -> dict:
+    """The dense case end to end with an empty cache folder: no parse cache, no coverage cache."""
+    import shutil
+
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    return child_warm(area, work)
+
+
+CHILDREN = {
+    "cold": child_cold,
+    "warm": child_warm,
+    "osmnx": child_osmnx,
+    "cold_run": child_cold_run,
+    "warm_run": child_warm,
+}
 
 
 def measure(kind: str, area: str, work: Path) -> dict:

@@ -13,6 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from siteplanner._errors import InputError
 from siteplanner.coverage import candidates as cand
@@ -204,16 +205,21 @@ def privacy_figures(
     ent = town.pois[town.pois["kind"] == "entrance"]
     ent_xy = np.column_stack([ent.geometry.x, ent.geometry.y]) if len(ent) else np.zeros((0, 2))
     facade, n_ent, masks = np.zeros(len(sites)), np.zeros(len(sites), int), {}
-    sindex = res_b.sindex
+    origins = sites.geometry.to_numpy()
+    ox, oy = shapely.get_x(origins), shapely.get_y(origins)
+    # the dwellings near each site, found in one query of the tree (sorted by site)
+    site_i, res_i = res_b.sindex.query(
+        shapely.buffer(origins, recognition_m + 1, quad_segs=16), predicate="intersects"
+    )
+    bounds = np.searchsorted(site_i, np.arange(len(sites) + 1))
+    res_geoms = np.asarray(res_b.geometry.to_numpy(), dtype=object)
     for i, p in enumerate(fov.polygons):
         if p.is_empty:
             continue
-        o = sites.geometry.iloc[i]
-        near = res_b.iloc[sindex.query(o.buffer(recognition_m + 1), predicate="intersects")]
         pr = privacy.privacy_figures(
             p,
-            (o.x, o.y),
-            residential=near.geometry,
+            (ox[i], oy[i]),
+            residential=res_geoms[res_i[bounds[i] : bounds[i + 1]]],
             entrances_xy=ent_xy,
             recognition_range_m=recognition_m,
         )
