@@ -157,7 +157,7 @@ def read(path: str | Path, key: str) -> CoverageViews | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             if str(z["key"]) != key:
                 log.warning("coverage cache %s is for other inputs; recomputing", path.name)
                 return None
