@@ -348,6 +348,8 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
     if "error" in cold:
         return {**row, "error": f"cold load: {cold['error']}"}
     row.update(cold, cold_peak_gib=cold["peak_gib"])
+    if area in DENSE_TARGETS:
+        return _run_dense(row, area, work)
     print(f"{area}: warm run ...", file=sys.stderr, flush=True)
     warm = measure("warm", area, work)
     if "error" in warm:
@@ -360,6 +362,69 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
             osmnx_done[osm] = measure("osmnx", area, work)
         row["osmnx_cold_s"] = osmnx_done[osm].get("osmnx_cold_s")
     return row
+
+
+def _run_dense(row: dict, area: str, work: Path) -> dict:
+    """The dense case: end to end with no cache at all (``cold_run``), then again (``warm_run``)."""
+    for kind in ("cold_run", "warm_run"):
+        print(f"{area}: {kind} ...", file=sys.stderr, flush=True)
+        load0 = os.getloadavg()[0]
+        out = measure(kind, area, work)
+        if "error" in out:
+            return {**row, "error": f"{kind}: {out['error']}"}
+        row[kind] = {**out, "load_before": load0, "load_after": os.getloadavg()[0]}
+    row.update(row["warm_run"], warm_cpu_s=row["warm_run"]["cpu_s"])
+    return row
+
+
+def dense_report(rows: list[dict]) -> str:
+    """RESULT line and per-step table of the dense case(s); returns the Markdown table."""
+    md = []
+    for r in rows:
+        if r["area"] not in DENSE_TARGETS or "error" in r:
+            continue
+        cold, warm = r["cold_run"], r["warm_run"]
+        t_cold, t_warm = DENSE_TARGETS[r["area"]]
+        met = cold["warm_s"] <= t_cold and warm["warm_s"] <= t_warm
+        cov_c, cov_w = cold["timings_s"]["coverage"], warm["timings_s"]["coverage"]
+        print(
+            f"RESULT case={r['area']} candidates={warm['candidates']} buildings={r['buildings']} "
+            f"cold_s={cold['warm_s']:.1f} warm_s={warm['warm_s']:.1f} target_cold_s={t_cold:.0f} "
+            f"target_warm_s={t_warm:.0f} met={str(met).lower()} coverage_cold_s={cov_c:.1f} "
+            f"coverage_warm_s={cov_w:.1f} cold_cpu_s={cold['cpu_s']:.1f} "
+            f"warm_cpu_s={warm['cpu_s']:.1f} load_avg={cold['load_before']:.1f}-"
+            f"{warm['load_after']:.1f} area_km2={r['area_km2']:.2f} "
+            f"demand_points={warm['demand_points']}"
+        )
+        md += [
+            f"## {r['area']}: {r['area_km2']:.1f} km², {warm['candidates']:,} candidate sites, "
+            f"{r['buildings']:,} buildings, {warm['demand_points']:,} demand points, "
+            f"{warm['incidents']:,} SYNTHETIC incidents",
+            "",
+            f"Load average (1 min) {cold['load_before']:.1f} before the cold run, "
+            f"{warm['load_after']:.1f} after the warm one (2 cores).",
+            "",
+            "| step | cold (no cache) s | warm (caches present) s |",
+            "| --- | ---: | ---: |",
+        ]
+        for step in cold["timings_s"]:
+            if step != "total":
+                md.append(
+                    f"| {step} | {cold['timings_s'][step]:.2f} | "
+                    f"{warm['timings_s'].get(step, float('nan')):.2f} |"
+                )
+        md += [
+            f"| **end to end (`pipeline.run`)** | **{cold['warm_s']:.1f}** | "
+            f"**{warm['warm_s']:.1f}** |",
+            f"| CPU time of the child | {cold['cpu_s']:.1f} | {warm['cpu_s']:.1f} |",
+            f"| peak memory (GiB) | {cold['peak_gib']:.2f} | {warm['peak_gib']:.2f} |",
+            "",
+            f"Targets (issue #26, on a quiet machine): cold ≤ {t_cold:.0f} s, "
+            f"warm ≤ {t_warm:.0f} s: "
+            f"**{'met' if met else 'NOT met'}**.",
+            "",
+        ]
+    return "\n".join(md)
 
 
 def report(rows: list[dict]) -> None:
@@ -439,6 +504,16 @@ def main() -> None:
         done: dict[Path, dict] = {}
         rows = [run_area(a, work, done) for a in areas]
     report(rows)
+    if md := dense_report(rows):
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import _results
+
+        _results.write(
+            "scale",
+            "Dense city centre: cold and warm runs (issue #26)",
+            md,
+            command="python benchmarks/scale.py " + " ".join(sys.argv[1:]),
+        )
 
 
 if __name__ == "__main__":
