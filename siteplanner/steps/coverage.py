@@ -268,16 +268,14 @@ def privacy_figures(
     )
     bounds = np.searchsorted(site_i, np.arange(len(sites) + 1))
     res_geoms = np.asarray(res_b.geometry.to_numpy(), dtype=object)
-    for i, p in enumerate(fov.polygons):
-        if p.is_empty:
-            continue
-        pr = privacy.privacy_figures(
-            p,
-            (ox[i], oy[i]),
-            residential=res_geoms[res_i[bounds[i] : bounds[i + 1]]],
-            entrances_xy=ent_xy,
-            recognition_range_m=recognition_m,
-        )
+    figures = privacy.privacy_figures_many(
+        fov.polygons,
+        np.column_stack([ox, oy]),
+        residential=[res_geoms[res_i[bounds[i] : bounds[i + 1]]] for i in range(len(sites))],
+        entrances_xy=ent_xy,
+        recognition_range_m=recognition_m,
+    )
+    for i, pr in enumerate(figures):
         facade[i], n_ent[i] = pr.facade_m, pr.n_entrances
         if not pr.mask.is_empty:
             masks[i] = pr.mask
