@@ -413,6 +413,11 @@ def dense_report(rows: list[dict]) -> str:
                     f"| {step} | {cold['timings_s'][step]:.2f} | "
                     f"{warm['timings_s'].get(step, float('nan')):.2f} |"
                 )
+        rest = [
+            run["warm_s"] - sum(v for k, v in run["timings_s"].items() if k != "total")
+            for run in (cold, warm)
+        ]
+        md.append(f"| outputs (the rest of `pipeline.run`) | {rest[0]:.2f} | {rest[1]:.2f} |")
         md += [
             f"| **end to end (`pipeline.run`)** | **{cold['warm_s']:.1f}** | "
             f"**{warm['warm_s']:.1f}** |",
