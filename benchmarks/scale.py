@@ -13,7 +13,7 @@ Areas (real OSM extracts; © OpenStreetMap contributors, ODbL):
 * ``malta`` — the whole of Malta and Gozo as one study area (``data/areas/malta_whole.geojson``,
   the union of the 67 council boundaries, ≈ 315 km²);
 * ``malta-dense`` — the DENSE CASE (issue #26): the built-up conurbation around the Grand
-  Harbour and Marsamxett, the 14 harbour councils and the 18 councils next to them
+  Harbour and Marsamxett, the 14 harbour councils and the 18 built-up councils around them
   (:data:`DENSE_COUNCILS`, their boundaries read from the extract into the work folder),
   with every street node a candidate (``[candidates] min_street_count = 1``, ``merge_m = 0``):
   ≥ 9,000 candidate sites and thousands of buildings.
@@ -80,13 +80,13 @@ AREAS: dict[str, dict] = {
 }
 #: The dense case's councils (OSM relations of admin_level 8 in the 2018 extract): the 14 of
 #: ``data/areas/malta_harbour.geojson`` (Valletta to Birkirkara) and the 18 built-up councils
-#: next to them, from Ħal Qormi and Ħ'Attard's neighbours to the Three Cities and Ħaż-Żabbar.
+#: around them, from Il-Mosta and Ħal Qormi to the Three Cities and Ħaż-Żabbar.
 DENSE_COUNCILS = (
     # harbour: Valletta, Il-Furjana, Tal-Pietà, L-Imsida, Ta' Xbiex, Il-Gżira, Tas-Sliema,
     # San Ġiljan, Il-Ħamrun, Il-Marsa, Santa Venera, Birkirkara, San Ġwann, Is-Swieqi
     *(7510580, 7510581, 7510582, 7510584, 7510583, 7510588, 6172199, 7510589, 7510547),
     *(7510579, 7510548, 7510585, 7510587, 7510591),
-    # next to them: Raħal Ġdid, Santa Lucija, Il-Fgura, L-Isla, Bormla, Il-Birgu, Il-Kalkara,
+    # around them: Raħal Ġdid, Santa Lucija, Il-Fgura, L-Isla, Bormla, Il-Birgu, Il-Kalkara,
     # Ħal Qormi, Pembroke, Ħal Balzan, Ħal Lija, L-Iklin, Ħaż-Żabbar, Ix-Xgħajra, Ħal Luqa,
     # Ħ'Attard, Iż-Żejtun, Il-Mosta
     *(7510577, 7510558, 7510560, 7510578, 7510576, 6172198, 7510575, 7510556, 7510590),
