@@ -11,7 +11,19 @@ Areas (real OSM extracts; © OpenStreetMap contributors, ODbL):
 * ``malta-harbour`` — the harbour councils from Valletta to Birkirkara (≈ 21 km², the polygon
   ``data/areas/malta_harbour.geojson``, built from the extract's council boundaries);
 * ``malta`` — the whole of Malta and Gozo as one study area (``data/areas/malta_whole.geojson``,
-  the union of the 67 council boundaries, ≈ 315 km²).
+  the union of the 67 council boundaries, ≈ 315 km²);
+* ``malta-dense`` — the DENSE CASE (issue #26): the built-up conurbation around the Grand
+  Harbour and Marsamxett, the 14 harbour councils and the 18 built-up councils around them
+  (:data:`DENSE_COUNCILS`, their boundaries read from the extract into the work folder),
+  with every street node a candidate (``[candidates] min_street_count = 1``, ``merge_m = 0``):
+  ≥ 9,000 candidate sites and thousands of buildings.
+
+For the dense case, after the cold load, two more children run ``pipeline.run`` end to end:
+``cold_run`` with an empty cache folder (no parse cache, no coverage cache) and ``warm_run``
+with the caches the first one left; each reports its time per step. It prints
+``RESULT case=malta-dense candidates= buildings= cold_s= warm_s= target_cold_s=30
+target_warm_s=10 met=`` and writes ``benchmarks/results/scale.md``
+(``python benchmarks/scale.py --areas malta-dense``).
 
 For each area, three child processes, so that each one's peak resident memory is its own
 (``ru_maxrss`` of the child, read with ``os.wait4`` — the per-child form of
@@ -60,7 +72,27 @@ AREAS: dict[str, dict] = {
     "malta-sliema": {"osm": MALTA, "boundary": 6172199},
     "malta-harbour": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_harbour.geojson"},
     "malta": {"osm": MALTA, "polygon": ROOT / "data" / "areas" / "malta_whole.geojson"},
+    "malta-dense": {
+        "osm": MALTA,
+        "polygon": "councils",
+        "candidates": "min_street_count = 1\nmerge_m = 0",
+    },
 }
+#: The dense case's councils (OSM relations of admin_level 8 in the 2018 extract): the 14 of
+#: ``data/areas/malta_harbour.geojson`` (Valletta to Birkirkara) and the 18 built-up councils
+#: around them, from Il-Mosta and Ħal Qormi to the Three Cities and Ħaż-Żabbar.
+DENSE_COUNCILS = (
+    # harbour: Valletta, Il-Furjana, Tal-Pietà, L-Imsida, Ta' Xbiex, Il-Gżira, Tas-Sliema,
+    # San Ġiljan, Il-Ħamrun, Il-Marsa, Santa Venera, Birkirkara, San Ġwann, Is-Swieqi
+    *(7510580, 7510581, 7510582, 7510584, 7510583, 7510588, 6172199, 7510589, 7510547),
+    *(7510579, 7510548, 7510585, 7510587, 7510591),
+    # around them: Raħal Ġdid, Santa Lucija, Il-Fgura, L-Isla, Bormla, Il-Birgu, Il-Kalkara,
+    # Ħal Qormi, Pembroke, Ħal Balzan, Ħal Lija, L-Iklin, Ħaż-Żabbar, Ix-Xgħajra, Ħal Luqa,
+    # Ħ'Attard, Iż-Żejtun, Il-Mosta
+    *(7510577, 7510558, 7510560, 7510578, 7510576, 6172198, 7510575, 7510556, 7510590),
+    *(7510550, 7510593, 7510586, 7510573, 7510574, 7510563, 7510551, 7510561, 7510594),
+)
+DENSE_TARGETS = {"malta-dense": (30.0, 10.0)}  # cold_s, warm_s (issue #26, on a quiet machine)
 TARGETS = {"malta-harbour": (90.0, 4.0), "malta": (600.0, 8.0)}
 INCIDENTS_PER_KM2_YEAR = 500  # ≈ the default town's synthetic file (1,500 a year on 2.8 km²)
 MAX_PER_YEAR = 20_000
@@ -95,11 +127,36 @@ def extract_polygon(osm: Path, dest: Path) -> Path:
     return dest
 
 
+def council_polygon(osm: Path, relations: tuple[int, ...], dest: Path) -> Path:
+    """The union of some council boundaries (admin_level 8 relations) of ``osm`` (GeoJSON)."""
+    import geopandas as gpd
+    import osmium
+    import shapely
+
+    class Councils(osmium.SimpleHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: dict[int, object] = {}
+            self.wkb = osmium.geom.WKBFactory()
+
+        def area(self, a) -> None:
+            if not a.from_way() and a.orig_id() in relations:
+                self.found[a.orig_id()] = shapely.from_wkb(self.wkb.create_multipolygon(a))
+
+    h = Councils()
+    h.apply_file(str(osm), locations=True)
+    if missing := sorted(set(relations) - set(h.found)):
+        raise SystemExit(f"{osm}: council relations {missing} not found")
+    union = shapely.union_all(list(h.found.values()))
+    gpd.GeoSeries([union], crs="EPSG:4326").to_file(dest)
+    return dest
+
+
 def scenario_text(area: str, work: Path, incidents: Path) -> str:
     a = AREAS[area]
     poly = a.get("polygon")
-    if poly == "extract":
-        poly = work / f"{area}-extract.geojson"
+    if poly in ("extract", "councils"):
+        poly = work / f"{area}-{poly}.geojson"
     where = f"boundary = {a['boundary']}" if "boundary" in a else f'polygon = "{poly}"'
     dem = f'dem = "{a["dem"]}"' if a.get("dem") else ""
     return f"""
@@ -112,6 +169,8 @@ margin_m = 150
 {dem}
 [[incidents]]
 path = "{incidents}"
+{"[candidates]" if a.get("candidates") else ""}
+{a.get("candidates", "")}
 [plan]
 k = 10
 [patrol]
@@ -146,6 +205,8 @@ def child_cold(area: str, work: Path) -> dict:
 
     if AREAS[area].get("polygon") == "extract":
         extract_polygon(AREAS[area]["osm"], work / f"{area}-extract.geojson")
+    if AREAS[area].get("polygon") == "councils":
+        council_polygon(AREAS[area]["osm"], DENSE_COUNCILS, work / f"{area}-councils.geojson")
     sc, inc = _scenario(area, work)
     shutil.rmtree(work / "cache", ignore_errors=True)
     t0 = time.perf_counter()
@@ -225,7 +286,21 @@ def child_osmnx(area: str, work: Path) -> dict:
     return {"osmnx_cold_s": time.perf_counter() - t0}
 
 
-CHILDREN = {"cold": child_cold, "warm": child_warm, "osmnx": child_osmnx}
+def child_cold_run(area: str, work: Path) -> dict:
+    """The dense case end to end with an empty cache folder: no parse cache, no coverage cache."""
+    import shutil
+
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    return child_warm(area, work)
+
+
+CHILDREN = {
+    "cold": child_cold,
+    "warm": child_warm,
+    "osmnx": child_osmnx,
+    "cold_run": child_cold_run,
+    "warm_run": child_warm,
+}
 
 
 def measure(kind: str, area: str, work: Path) -> dict:
@@ -273,6 +348,8 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
     if "error" in cold:
         return {**row, "error": f"cold load: {cold['error']}"}
     row.update(cold, cold_peak_gib=cold["peak_gib"])
+    if area in DENSE_TARGETS:
+        return _run_dense(row, area, work)
     print(f"{area}: warm run ...", file=sys.stderr, flush=True)
     warm = measure("warm", area, work)
     if "error" in warm:
@@ -285,6 +362,74 @@ def run_area(area: str, work: Path, osmnx_done: dict[Path, dict]) -> dict:
             osmnx_done[osm] = measure("osmnx", area, work)
         row["osmnx_cold_s"] = osmnx_done[osm].get("osmnx_cold_s")
     return row
+
+
+def _run_dense(row: dict, area: str, work: Path) -> dict:
+    """The dense case: end to end with no cache at all (``cold_run``), then again (``warm_run``)."""
+    for kind in ("cold_run", "warm_run"):
+        print(f"{area}: {kind} ...", file=sys.stderr, flush=True)
+        load0 = os.getloadavg()[0]
+        out = measure(kind, area, work)
+        if "error" in out:
+            return {**row, "error": f"{kind}: {out['error']}"}
+        row[kind] = {**out, "load_before": load0, "load_after": os.getloadavg()[0]}
+    row.update(row["warm_run"], warm_cpu_s=row["warm_run"]["cpu_s"])
+    return row
+
+
+def dense_report(rows: list[dict]) -> str:
+    """RESULT line and per-step table of the dense case(s); returns the Markdown table."""
+    md = []
+    for r in rows:
+        if r["area"] not in DENSE_TARGETS or "error" in r:
+            continue
+        cold, warm = r["cold_run"], r["warm_run"]
+        t_cold, t_warm = DENSE_TARGETS[r["area"]]
+        met = cold["warm_s"] <= t_cold and warm["warm_s"] <= t_warm
+        cov_c, cov_w = cold["timings_s"]["coverage"], warm["timings_s"]["coverage"]
+        print(
+            f"RESULT case={r['area']} candidates={warm['candidates']} buildings={r['buildings']} "
+            f"cold_s={cold['warm_s']:.1f} warm_s={warm['warm_s']:.1f} target_cold_s={t_cold:.0f} "
+            f"target_warm_s={t_warm:.0f} met={str(met).lower()} coverage_cold_s={cov_c:.1f} "
+            f"coverage_warm_s={cov_w:.1f} cold_cpu_s={cold['cpu_s']:.1f} "
+            f"warm_cpu_s={warm['cpu_s']:.1f} load_avg={cold['load_before']:.1f}-"
+            f"{warm['load_after']:.1f} area_km2={r['area_km2']:.2f} "
+            f"demand_points={warm['demand_points']}"
+        )
+        md += [
+            f"## {r['area']}: {r['area_km2']:.1f} km², {warm['candidates']:,} candidate sites, "
+            f"{r['buildings']:,} buildings, {warm['demand_points']:,} demand points, "
+            f"{warm['incidents']:,} SYNTHETIC incidents",
+            "",
+            f"Load average (1 min) {cold['load_before']:.1f} before the cold run, "
+            f"{warm['load_after']:.1f} after the warm one (2 cores).",
+            "",
+            "| step | cold (no cache) s | warm (caches present) s |",
+            "| --- | ---: | ---: |",
+        ]
+        for step in cold["timings_s"]:
+            if step != "total":
+                md.append(
+                    f"| {step} | {cold['timings_s'][step]:.2f} | "
+                    f"{warm['timings_s'].get(step, float('nan')):.2f} |"
+                )
+        rest = [
+            run["warm_s"] - sum(v for k, v in run["timings_s"].items() if k != "total")
+            for run in (cold, warm)
+        ]
+        md.append(f"| outputs (the rest of `pipeline.run`) | {rest[0]:.2f} | {rest[1]:.2f} |")
+        md += [
+            f"| **end to end (`pipeline.run`)** | **{cold['warm_s']:.1f}** | "
+            f"**{warm['warm_s']:.1f}** |",
+            f"| CPU time of the child | {cold['cpu_s']:.1f} | {warm['cpu_s']:.1f} |",
+            f"| peak memory (GiB) | {cold['peak_gib']:.2f} | {warm['peak_gib']:.2f} |",
+            "",
+            f"Targets (issue #26, on a quiet machine): cold ≤ {t_cold:.0f} s, "
+            f"warm ≤ {t_warm:.0f} s: "
+            f"**{'met' if met else 'NOT met'}**.",
+            "",
+        ]
+    return "\n".join(md)
 
 
 def report(rows: list[dict]) -> None:
@@ -364,6 +509,16 @@ def main() -> None:
         done: dict[Path, dict] = {}
         rows = [run_area(a, work, done) for a in areas]
     report(rows)
+    if md := dense_report(rows):
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import _results
+
+        _results.write(
+            "scale",
+            "Dense city centre: cold and warm runs (issue #26)",
+            md,
+            command="python benchmarks/scale.py " + " ".join(sys.argv[1:]),
+        )
 
 
 if __name__ == "__main__":

@@ -111,6 +111,68 @@ def privacy_figures(
     if near.is_empty:
         return Privacy(0.0, 0, _EMPTY)
     zone = near.buffer(tolerance_m)
+    return _seen(
+        (ox, oy), near, disc, zone, residential, entrances, recognition_range_m, mask_m=mask_m
+    )
+
+
+def privacy_figures_many(
+    fovs: object,
+    origins_xy: np.ndarray,
+    *,
+    residential: list[object],
+    entrances_xy: np.ndarray,
+    recognition_range_m: float,
+    mask_m: float = 3.0,
+    tolerance_m: float = 0.05,
+) -> list[Privacy]:
+    """:func:`privacy_figures` of many fields of view (the same figures, to the bit): the
+    range discs, their cut of each field of view and the tolerance zones in one GEOS call
+    each. ``residential[i]``: the dwellings near site ``i``."""
+    check_positive(
+        source="privacy_figures",
+        recognition_range_m=recognition_range_m,
+        mask_m=mask_m,
+        tolerance_m=tolerance_m,
+    )
+    entrances = np.asarray(entrances_xy, dtype=float).reshape(-1, 2)
+    fovs = np.asarray(list(fovs), dtype=object)
+    xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
+    out = [Privacy(0.0, 0, _EMPTY)] * len(fovs)
+    live = np.flatnonzero(~shapely.is_empty(fovs)) if len(fovs) else np.zeros(0, int)
+    discs = shapely.buffer(shapely.points(xy[live]), recognition_range_m, quad_segs=90)
+    nears = shapely.intersection(fovs[live], discs)
+    seen = ~shapely.is_empty(nears)
+    live, discs, nears = live[seen], discs[seen], nears[seen]
+    zones = shapely.buffer(nears, tolerance_m, quad_segs=16)  # as BaseGeometry.buffer
+    for i, near, disc, zone in zip(live, nears, discs, zones):
+        out[i] = _seen(
+            (float(xy[i, 0]), float(xy[i, 1])),
+            near,
+            disc,
+            zone,
+            residential[i],
+            entrances,
+            recognition_range_m,
+            mask_m=mask_m,
+        )
+    return out
+
+
+def _seen(
+    origin: tuple[float, float],
+    near: object,
+    disc: object,
+    zone: object,
+    residential: object,
+    entrances: np.ndarray,
+    recognition_range_m: float,
+    *,
+    mask_m: float,
+) -> Privacy:
+    """The façades and entrances seen in ``near`` (the field of view within recognition
+    range), ``zone`` being ``near`` widened by the tolerance."""
+    ox, oy = origin
     shapely.prepare(zone)
     # Façades: residential ring edges facing the camera, cut to the zone.
     polys = polygonal_parts(shapely.make_valid(_geometries(residential)))

@@ -619,16 +619,41 @@ def isovists(
     return out
 
 
+def _wedge_unit(heading_deg: float, fov_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cosines and sines of the far ring's angles of a heading's wedge (see :func:`_wedge`)."""
+    start, width = _view_frame(heading_deg, fov_deg)
+    n = max(2, math.ceil(math.degrees(width) / 30.0) + 1)
+    ang = start + np.linspace(0.0, width, n)
+    return np.cos(ang), np.sin(ang)
+
+
 def _wedge(
     origin: tuple[float, float], radius_m: float, heading_deg: float, fov_deg: float
 ) -> Polygon:
     """Wedge polygon reaching beyond the range circle (for clipping a 360° isovist)."""
-    start, width = _view_frame(heading_deg, fov_deg)
-    n = max(2, math.ceil(math.degrees(width) / 30.0) + 1)
-    ang = start + np.linspace(0.0, width, n)
+    cos, sin = _wedge_unit(heading_deg, fov_deg)
     far = 2.0 * radius_m
-    ring = np.column_stack([origin[0] + far * np.cos(ang), origin[1] + far * np.sin(ang)])
+    ring = np.column_stack([origin[0] + far * cos, origin[1] + far * sin])
     return Polygon(np.vstack([origin, ring]))
+
+
+def _wedges(
+    origins: np.ndarray, radius_m: float, headings_deg: np.ndarray, fov_deg: float
+) -> np.ndarray:
+    """:func:`_wedge` of many cameras at once (the same coordinates, one GEOS call)."""
+    out = np.empty(len(origins), dtype=object)
+    if not len(origins):
+        return out
+    far = 2.0 * radius_m
+    for h in np.unique(headings_deg):  # one ring of angles per heading, as :func:`_wedge`
+        rows = np.flatnonzero(headings_deg == h)
+        cos, sin = _wedge_unit(float(h), fov_deg)
+        xy = np.empty((len(rows), len(cos) + 1, 2))
+        xy[:, 0] = origins[rows]
+        xy[:, 1:, 0] = origins[rows, 0, None] + far * cos[None, :]
+        xy[:, 1:, 1] = origins[rows, 1, None] + far * sin[None, :]
+        out[rows] = shapely.polygons(xy)
+    return out
 
 
 def _heading_scores(
@@ -640,10 +665,29 @@ def _heading_scores(
     target_xy: np.ndarray | None,
     target_weight: np.ndarray | None,
 ) -> tuple[np.ndarray, list[Polygon]]:
-    wedges = [_wedge(origin, radius_m, float(h), fov_deg) for h in headings]
-    clipped = list(shapely.intersection(np.asarray(wedges, dtype=object), full))
     if target_xy is None:
+        wedges = [_wedge(origin, radius_m, float(h), fov_deg) for h in headings]
+        clipped = list(shapely.intersection(np.asarray(wedges, dtype=object), full))
         return shapely.area(np.asarray(clipped, dtype=object)), clipped
+    scores = _target_scores(full, origin, fov_deg, headings, target_xy, target_weight)
+    best = _first_best(scores)
+    return scores, [
+        shapely.intersection(_wedge(origin, radius_m, float(h), fov_deg), full)
+        if j == best
+        else None
+        for j, h in enumerate(headings)
+    ]
+
+
+def _target_scores(
+    full: Polygon,
+    origin: tuple[float, float],
+    fov_deg: float,
+    headings: np.ndarray,
+    target_xy: np.ndarray,
+    target_weight: np.ndarray | None,
+) -> np.ndarray:
+    """Weight of the targets inside ``full`` and inside each heading's wedge."""
     txy = np.asarray(target_xy, dtype=float).reshape(-1, 2)
     weight = np.ones(len(txy)) if target_weight is None else np.asarray(target_weight, dtype=float)
     shapely.prepare(full)
@@ -653,8 +697,7 @@ def _heading_scores(
     bearing = np.degrees(np.arctan2(txy[:, 0] - origin[0], txy[:, 1] - origin[1]))  # compass
     diff = np.abs((bearing[None, :] - headings[:, None] + 180.0) % 360.0 - 180.0)
     in_wedge = diff <= fov_deg / 2.0
-    scores = (in_wedge & inside[None, :]).astype(float) @ weight
-    return scores, clipped
+    return (in_wedge & inside[None, :]).astype(float) @ weight
 
 
 def _first_best(scores: np.ndarray) -> int:
@@ -744,7 +787,6 @@ def best_headings(
     origins = np.asarray(origins, dtype=float).reshape(-1, 2)
     fulls = isovists(obstacles, origins, radius_m, terrain=terrain, progress=progress)
     headings = np.zeros(len(origins))
-    fovs: list[Polygon] = []
     candidates = np.arange(n_headings) * (360.0 / n_headings)
     # only the targets within range of a camera can be in its view: query them once, with a tree
     txy = None if target_xy is None else np.asarray(target_xy, dtype=float).reshape(-1, 2)
@@ -760,19 +802,28 @@ def best_headings(
         from scipy.spatial import cKDTree
 
         near = cKDTree(txy).query_ball_point(origins, r=radius_m * (1 + 1e-9) + 1e-6)
+    fovs: list[Polygon | None] = list(fulls)
+    cut = np.zeros(len(origins), dtype=bool)  # the sites whose wedge is cut below, together
     for i, full in enumerate(fulls):
         if fov_deg >= 360.0 or full.is_empty:
-            fovs.append(full)
             continue
         origin = (float(origins[i, 0]), float(origins[i, 1]))
-        if near is not None:
-            idx = np.sort(np.asarray(near[i], dtype=int))
+        if txy is None:
             scores, clipped = _heading_scores(
-                full, origin, radius_m, fov_deg, candidates, txy[idx], tw[idx]
+                full, origin, radius_m, fov_deg, candidates, None, None
             )
-        else:
-            scores, clipped = _heading_scores(full, origin, radius_m, fov_deg, candidates, txy, tw)
-        best = _first_best(scores)
-        headings[i] = candidates[best]
-        fovs.append(clipped[best])
+            headings[i] = candidates[_first_best(scores)]
+            fovs[i] = clipped[_first_best(scores)]
+            continue
+        idx = np.sort(np.asarray(near[i], dtype=int)) if near is not None else slice(None)
+        scores = _target_scores(full, origin, fov_deg, candidates, txy[idx], tw[idx])
+        headings[i], cut[i] = candidates[_first_best(scores)], True
+    if cut.any():  # the best wedge of each site cut from its isovist, in one GEOS call
+        rows = np.flatnonzero(cut)
+        clipped = shapely.intersection(
+            _wedges(origins[rows], radius_m, headings[rows], fov_deg),
+            np.asarray([fulls[i] for i in rows], dtype=object),
+        )
+        for i, poly in zip(rows, clipped):
+            fovs[i] = poly
     return headings, fovs

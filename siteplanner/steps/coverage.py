@@ -13,8 +13,10 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from siteplanner._errors import InputError
+from siteplanner.coverage import cache as cov_cache
 from siteplanner.coverage import candidates as cand
 from siteplanner.coverage import matrix as cov
 from siteplanner.coverage import privacy, viewshed
@@ -26,15 +28,16 @@ from siteplanner.town import load as io
 
 
 def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
-    """Fields of view and coverage of every site, with the view and privacy columns added."""
+    """Fields of view and coverage of every site, with the view and privacy columns added.
+
+    The fields of view, the sight coverage table and the privacy figures are read from the
+    scenario's ``cache_dir`` when an entry for exactly these inputs is there
+    (:mod:`siteplanner.coverage.cache`), else computed and stored.
+    """
     sc, town, model = inputs.scenario, inputs.town, cands.model
     sites = cands.sites.copy()
     ranges = camera_ranges(model)
     range_m = ranges[sc.camera.covered_at]
-    fov_deg = camera_wedge_deg(model)
-    obstacles = build_obstacles(
-        town.buildings.geometry, heights_m=town.buildings["height_m"].to_numpy()
-    )
     terrain = None
     if inputs.paths.dem is not None:
         bounds = town.area.buffer(town.margin_m + range_m).bounds
@@ -45,34 +48,54 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
             "camera_height_m": model.mount_height_m,
             "target_height_m": sc.camera.target_height_m,
         }
-    sites_xy = cands.xy
-    fov = cov.fields_of_view(
-        obstacles,
-        view_origins(sites, sites_xy),
-        range_m=range_m,
-        fov_deg=fov_deg,
-        n_headings=sc.camera.n_headings,
-        target_xy=demand.xy,
-        target_weight=demand.points["weight"].to_numpy(),
-        terrain=terrain,
-        fixed_heading_deg=sites["fixed_heading_deg"].to_numpy(float),
-        site_fov_deg=sites["fixed_fov_deg"].to_numpy(float),
+    entrances = town.pois[town.pois["kind"] == "entrance"]
+    ent_xy = (
+        np.column_stack([entrances.geometry.x, entrances.geometry.y])
+        if len(entrances)
+        else np.zeros((0, 2))
     )
+    args = {
+        "buildings": town.buildings.geometry.to_numpy(),
+        "height_m": town.buildings["height_m"].to_numpy(float),
+        "residential": town.buildings["residential"].to_numpy(bool),
+        "terrain": None if terrain is None else {**terrain, "transform": tuple(transform)},
+        "origins": view_origins(sites, cands.xy),
+        "sites_xy": np.column_stack([sites.geometry.x, sites.geometry.y]),
+        "fixed_heading_deg": sites["fixed_heading_deg"].to_numpy(float),
+        "fixed_fov_deg": sites["fixed_fov_deg"].to_numpy(float),
+        "ranges": ranges,
+        "covered_at": sc.camera.covered_at,
+        "fov_deg": camera_wedge_deg(model),
+        "n_headings": sc.camera.n_headings,
+        "mode": sc.camera.coverage,
+        "demand_xy": np.asarray(demand.xy, float),
+        "demand_weight": demand.points["weight"].to_numpy(float),
+        "entrances_xy": ent_xy,
+    }
+    key = cov_cache.cache_key(args, sources=(__file__,))  # a changed step misses it too
+    path = cov_cache.entry_path(sc.resolve(sc.cache_dir), key)
+    views = cov_cache.read(path, key)
+    if views is None:
+        views = compute_views(args, sites, town, terrain)
+        cov_cache.write(path, key, views)
+    fov = cov.FieldsOfView(views.polygons, views.heading_deg, views.fov_deg, views.range_m)
     if sc.camera.coverage == "network":
         A = cov.network_coverage_matrix(
             cands.graph, sites["node"].tolist(), demand.xy, range_m=range_m
         )
     else:
-        A = cov.coverage_matrix(fov.polygons, demand.xy)
+        A = views.A
     existing = existing_views(sites, fov, n_headings=sc.camera.n_headings, model=model)
     sites = _view_columns(sites, fov, cands.graph, ranges, range_m)
-    masks = privacy_figures(sites, fov, town, ranges["recognition"])
+    sites["privacy_facade_m"] = np.round(views.facade_m, 1)
+    sites["privacy_entrances"] = views.n_entrances
+    sites["privacy_mask"] = (views.facade_m > 0) | (views.n_entrances > 0)
     counts: dict[str, Any] = {"coverage_nonzeros": int(A.nnz)}
     A_day, lit_streets = A, None
     if sc.lighting is not None:  # a plan for a night window counts what cameras see at night
         lit_streets = night.street_lighting(sc, town, inputs.streets, inputs.paths)
         A, counts["plan_lighting_phase"] = night.window_matrix(
-            sc, A, sites_xy, demand.xy, model, lit_streets
+            sc, A, cands.xy, demand.xy, model, lit_streets
         )
     return Coverage(
         sites=sites,
@@ -80,10 +103,43 @@ def coverage(inputs: Inputs, demand: Demand, cands: Candidates) -> Coverage:
         A=A,
         A_day=A_day,
         ranges=ranges,
-        privacy_masks=masks,
+        privacy_masks=views.masks,
         lit_streets=lit_streets,
         counts=counts,
         existing=existing,
+    )
+
+
+def compute_views(
+    args: dict[str, Any], sites: gpd.GeoDataFrame, town: io.Town, terrain: dict | None
+) -> cov_cache.CoverageViews:
+    """What the coverage step caches, computed: fields of view, the sight coverage table
+    (``None`` with network coverage) and the privacy figures (``args`` as in :func:`coverage`)."""
+    ranges, range_m = args["ranges"], args["ranges"][args["covered_at"]]
+    obstacles = build_obstacles(args["buildings"], heights_m=args["height_m"])
+    fov = cov.fields_of_view(
+        obstacles,
+        args["origins"],
+        range_m=range_m,
+        fov_deg=args["fov_deg"],
+        n_headings=args["n_headings"],
+        target_xy=args["demand_xy"],
+        target_weight=args["demand_weight"],
+        terrain=terrain,
+        fixed_heading_deg=args["fixed_heading_deg"],
+        site_fov_deg=args["fixed_fov_deg"],
+    )
+    A = cov.coverage_matrix(fov.polygons, args["demand_xy"]) if args["mode"] == "sight" else None
+    facade, n_ent, masks = privacy_figures(sites, fov, town, ranges["recognition"])
+    return cov_cache.CoverageViews(
+        polygons=fov.polygons,
+        heading_deg=fov.heading_deg,
+        fov_deg=fov.fov_deg,
+        range_m=fov.range_m,
+        A=A,
+        facade_m=facade,
+        n_entrances=n_ent,
+        masks=masks,
     )
 
 
@@ -194,33 +250,33 @@ def read_dem(
 
 def privacy_figures(
     sites: gpd.GeoDataFrame, fov: cov.FieldsOfView, town: io.Town, recognition_m: float
-) -> dict[int, Any]:
+) -> tuple[np.ndarray, np.ndarray, dict[int, Any]]:
     """L251-3 figures of each site: residential façade and entrances seen at recognition range.
 
-    Adds ``privacy_facade_m``, ``privacy_entrances`` and ``privacy_mask`` to ``sites`` and
-    returns the mask polygon of each site that has one.
+    Returns each site's façade length (m) and number of entrances seen, and the mask polygon
+    of each site that has one.
     """
     res_b = town.buildings[town.buildings["residential"]]
     ent = town.pois[town.pois["kind"] == "entrance"]
     ent_xy = np.column_stack([ent.geometry.x, ent.geometry.y]) if len(ent) else np.zeros((0, 2))
     facade, n_ent, masks = np.zeros(len(sites)), np.zeros(len(sites), int), {}
-    sindex = res_b.sindex
-    for i, p in enumerate(fov.polygons):
-        if p.is_empty:
-            continue
-        o = sites.geometry.iloc[i]
-        near = res_b.iloc[sindex.query(o.buffer(recognition_m + 1), predicate="intersects")]
-        pr = privacy.privacy_figures(
-            p,
-            (o.x, o.y),
-            residential=near.geometry,
-            entrances_xy=ent_xy,
-            recognition_range_m=recognition_m,
-        )
+    origins = sites.geometry.to_numpy()
+    ox, oy = shapely.get_x(origins), shapely.get_y(origins)
+    # the dwellings near each site, found in one query of the tree (sorted by site)
+    site_i, res_i = res_b.sindex.query(
+        shapely.buffer(origins, recognition_m + 1, quad_segs=16), predicate="intersects"
+    )
+    bounds = np.searchsorted(site_i, np.arange(len(sites) + 1))
+    res_geoms = np.asarray(res_b.geometry.to_numpy(), dtype=object)
+    figures = privacy.privacy_figures_many(
+        fov.polygons,
+        np.column_stack([ox, oy]),
+        residential=[res_geoms[res_i[bounds[i] : bounds[i + 1]]] for i in range(len(sites))],
+        entrances_xy=ent_xy,
+        recognition_range_m=recognition_m,
+    )
+    for i, pr in enumerate(figures):
         facade[i], n_ent[i] = pr.facade_m, pr.n_entrances
         if not pr.mask.is_empty:
             masks[i] = pr.mask
-    sites["privacy_facade_m"] = np.round(facade, 1)
-    sites["privacy_entrances"] = n_ent
-    sites["privacy_mask"] = (facade > 0) | (n_ent > 0)
-    return masks
+    return facade, n_ent, masks
