@@ -264,6 +264,42 @@ def test_network_kde_follows_the_network_not_the_crow():
     assert (lix.loc[other, "intensity"] == 0).all() and lix.loc[~other, "intensity"].max() > 0
 
 
+def test_lixel_density_equals_all_pairs_shortest_paths_on_a_grid():
+    # a 4 x 4 grid of 120 m blocks, incidents on lixels near one corner: the sparse kernel
+    # (only what lies within reach of each incident) gives the sum over every pair of lixels of
+    # the quartic kernel on their networkx mid-to-mid distance
+    import networkx as nx
+
+    from siteplanner.hotspots.streets import lixel_density
+
+    lines = [LineString([(0, 120 * i), (360, 120 * i)]) for i in range(4)]
+    lines += [LineString([(120 * i, 0), (120 * i, 360)]) for i in range(4)]
+    edges = gpd.GeoDataFrame(geometry=lines, crs="EPSG:32632")
+    lix = lixelize(edges, lixel_m=25.0)
+    rng = np.random.default_rng(3)
+    mid = shapely.line_interpolate_point(np.asarray(lix.geometry), 0.5, normalized=True)
+    corner = shapely.get_x(mid) + shapely.get_y(mid) < 300
+    count = np.where(corner & (rng.random(len(lix)) < 0.5), rng.integers(1, 4, len(lix)), 0)
+    count = count.astype(float)
+    h = 150.0
+    g = nx.Graph()
+    for f, t, length in zip(lix.from_vertex, lix.to_vertex, lix["length"]):
+        g.add_edge(int(f), int(t), weight=float(length))
+    d = dict(nx.all_pairs_dijkstra_path_length(g))
+    half = lix["length"].to_numpy() / 2
+    ends = list(zip(lix.from_vertex.astype(int), lix.to_vertex.astype(int)))
+    expected = np.zeros(len(lix))
+    for s in np.flatnonzero(count):
+        for j, (a, b) in enumerate(ends):
+            gap = min(d[e].get(v, np.inf) for e in ends[s] for v in (a, b))
+            dist = 0.0 if j == s else half[s] + gap + half[j]
+            if dist < h:
+                expected[j] += count[s] * 15 / (16 * h) * (1 - (dist / h) ** 2) ** 2
+    got = lixel_density(lix, count, bandwidth_m=h)
+    assert (expected > 0).sum() > len(lix) // 3 and (expected == 0).sum() > len(lix) // 5
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
 def test_gi_star_matches_formula_and_esda():
     libpysal = pytest.importorskip("libpysal")
     esda = pytest.importorskip("esda")

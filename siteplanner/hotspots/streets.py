@@ -255,6 +255,10 @@ def lixel_density(lix: gpd.GeoDataFrame, count: np.ndarray, *, bandwidth_m: floa
     graph = sparse.coo_matrix(
         (np.r_[2 * half, 2 * half], (np.r_[fv, tv], np.r_[tv, fv])), shape=(V, V)
     ).tocsr()
+    # the lixels at each vertex (both ends), to expand the vertices within reach into lixels
+    at_vertex = sparse.csr_matrix(
+        (np.ones(2 * L), (np.r_[fv, tv], np.r_[np.arange(L), np.arange(L)])), shape=(V, L)
+    )
     src = np.flatnonzero(count > 0)
     intensity = np.zeros(L)
     h = float(bandwidth_m)
@@ -263,12 +267,21 @@ def lixel_density(lix: gpd.GeoDataFrame, count: np.ndarray, *, bandwidth_m: floa
         s = src[s0 : s0 + chunk]
         ends = np.r_[fv[s], tv[s]]
         D = dijkstra(graph, directed=False, indices=ends, limit=h + 2 * half.max() + 1e-9)
-        Df, Dt = D[: len(s)], D[len(s) :]
-        best = np.minimum(np.minimum(Df[:, fv], Df[:, tv]), np.minimum(Dt[:, fv], Dt[:, tv]))
-        dist = half[s][:, None] + best + half[None, :]
-        dist[np.arange(len(s)), s] = 0.0
-        kern = np.where(dist < h, 15.0 / (16.0 * h) * (1.0 - (dist / h) ** 2) ** 2, 0.0)
-        intensity += count[s] @ kern
+        near = np.minimum(D[: len(s)], D[len(s) :])  # from the nearer end of each source
+        row, vert = np.nonzero(np.isfinite(near))  # only what the kernel can reach: sparse
+        lo, n = at_vertex.indptr[vert], np.diff(at_vertex.indptr)[vert]
+        row, d = np.repeat(row, n), np.repeat(near[np.isfinite(near)], n)
+        lx = at_vertex.indices[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)]
+        dist = half[s][row] + d + half[lx]
+        dist[lx == s[row]] = 0.0  # an incident's own lixel
+        # the nearer end of each target lixel: the smallest distance per (source, lixel)
+        key = row.astype(np.int64) * L + lx
+        order = np.lexsort((dist, key))
+        first = order[np.r_[True, key[order][1:] != key[order][:-1]]]
+        row, lx, dist = row[first], lx[first], dist[first]
+        inside = dist < h
+        kern = 15.0 / (16.0 * h) * (1.0 - (dist[inside] / h) ** 2) ** 2
+        intensity += np.bincount(lx[inside], weights=count[s][row[inside]] * kern, minlength=L)
     return intensity
 
 
