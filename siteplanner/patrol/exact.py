@@ -18,12 +18,13 @@ goes straight from ``i`` to ``j``); continuous ``f_ij`` = the time elapsed when 
                 Σ_j x_ij = Σ_j x_ji = y_i            for i ≥ 1   (degree)
                 Σ_j f_ij = Σ_{k≥1} f_ki + Σ_k (t_ki + s_i) x_ki
                                                      for i ≥ 1   (time flow; f_0j = 0)
-                (t_0i + s_i) x_ij ≤ f_ij ≤ (B − t_ij − s_j − t_j0) x_ij     (time windows)
+                (d_0i + s_i) x_ij ≤ f_ij ≤ (B − t_ij − s_j − d_j0) x_ij     (time windows)
                 Σ_ij (t_ij + s_j) x_ij ≤ B                      (the budget, travel + stops)
 
 The flow strictly grows along every arc (``t_ki + s_i > 0``), so a cycle that avoids the depot
 cannot carry it: subtours are excluded, and the tour that leaves the depot at time 0 returns
-within ``B``. Arcs that cannot be on any tour within the budget (``t_0i + s_i + t_ij + s_j + t_j0
+within ``B``; ``d`` are the shortest paths of the matrix (its entries need not obey the triangle
+inequality). Arcs that cannot be on any tour within the budget (``d_0i + s_i + t_ij + s_j + d_j0
 > B``) and tasks that cannot be visited alone are left out before the model is built. With
 zero service times the flow needs ``t_ki > 0``; a cycle of zero travel and service time is the
 only case the formulation does not exclude, and the route read back then says so (``proven``
@@ -112,22 +113,28 @@ def _validate(T: np.ndarray, s: np.ndarray, p: np.ndarray, budget_min: float) ->
 
 
 def _arcs(T: np.ndarray, s: np.ndarray, p: np.ndarray, budget: float):
-    """Tasks worth a visit and the arcs that fit on some tour within the budget."""
-    n1 = T.shape[0]
-    alone = T[0, :] + s + T[:, 0]
+    """Least travel times, the tasks worth a visit and the arcs that fit on a tour in the budget.
+
+    The bounds use the shortest paths ``d`` of the matrix (its own entries need not obey the
+    triangle inequality, e.g. ``inf`` where a task is reached only through another one): a tour
+    through ``i`` then ``j`` takes at least ``d_0i + s_i + t_ij + s_j + d_j0``.
+    """
+    from scipy.sparse.csgraph import csgraph_from_dense, shortest_path
+
+    d = shortest_path(csgraph_from_dense(T, null_value=np.inf), method="D", indices=[0])[0]
+    d_back = shortest_path(csgraph_from_dense(T.T, null_value=np.inf), method="D", indices=[0])[0]
+    alone = d + s + d_back
     keep = np.flatnonzero((alone <= budget + _EPS) & (p > 0))
     keep = keep[keep > 0]
     nodes = np.concatenate([[0], keep])
     i, j = np.meshgrid(nodes, nodes, indexing="ij")
     i, j = i.ravel(), j.ravel()
-    with np.errstate(invalid="ignore"):  # inf - inf never happens: rows of kept tasks are finite
-        tight = T[0, i] + s[i] + T[i, j] + s[j] + T[j, 0]
+    tight = d[i] + s[i] + T[i, j] + s[j] + d_back[j]
     ok = (i != j) & np.isfinite(T[i, j]) & (tight <= budget + _EPS)
-    del n1
-    return keep, i[ok], j[ok]
+    return (d, d_back), keep, i[ok], j[ok]
 
 
-def _model(T, s, p, budget, keep, ai, aj):
+def _model(T, s, p, budget, least, keep, ai, aj):
     """Column costs, bounds, integrality and the rows (CSR) of the MILP."""
     n_arc, n_task = len(ai), len(keep)
     pos = np.full(T.shape[0], -1)
@@ -159,8 +166,9 @@ def _model(T, s, p, budget, keep, ai, aj):
         idx = [*fcol[out_k].tolist(), *fcol[in_f].tolist(), *in_k.tolist()]
         val = [1.0] * len(out_k) + [-1.0] * len(in_f) + (-(travel[in_k] + s[k])).tolist()
         rows.append((0.0, 0.0, idx, val))
-    earliest = T[0, ai] + s[ai]
-    latest = budget - travel - s[aj] - np.where(aj != 0, T[aj, 0], 0.0)
+    d, d_back = least
+    earliest = d[ai] + s[ai]
+    latest = budget - travel - s[aj] - d_back[aj]
     for a in flow:
         rows.append((-math.inf, 0.0, [int(fcol[a]), int(a)], [1.0, -float(latest[a])]))
         rows.append((0.0, math.inf, [int(fcol[a]), int(a)], [1.0, -float(earliest[a])]))
@@ -217,11 +225,11 @@ def solve_orienteering_exact(
     budget = float(budget_min)
     s0 = np.concatenate([[0.0], s])
     p0 = np.concatenate([[0.0], p])
-    keep, ai, aj = _arcs(T, s0, p0, budget)
+    least, keep, ai, aj = _arcs(T, s0, p0, budget)
     t0 = time.perf_counter()
     if not len(keep):  # no task fits alone: the empty tour is optimal, nothing to prove
         return ExactTour((), 0.0, 0.0, 0.0, True, "no task fits in the budget", 0.0)
-    cost, upper, integer, rows, X, Y = _model(T, s0, p0, budget, keep, ai, aj)
+    cost, upper, integer, rows, X, Y = _model(T, s0, p0, budget, least, keep, ai, aj)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
