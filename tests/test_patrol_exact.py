@@ -92,6 +92,22 @@ def test_never_below_the_heuristic():
         assert exact.prize >= heur.prize - 1e-9
 
 
+def test_far_cluster_needs_subtour_cuts():
+    """Rich tasks of which only two fit on a tour: the first MILP closes a cycle among all
+    three, apart from a tour of the near tasks; the cuts lead it to the best real tour."""
+    xy = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [50, 50], [51, 50], [50, 51]], dtype=float)
+    T = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    T[4:, 4:] = 1.0 - np.eye(3)  # the far tasks 1 apart from one another
+    T[0, 4:] = T[4:, 0] = 19.0  # depot -> far -> far -> depot: 19 + 0.5 + 1 + 0.5 + 19 = 40
+    s = np.array([0.0, 0.0, 0.0, 0.5, 0.5, 0.5])
+    p = np.array([1.0, 2.0, 3.0, 100.0, 100.0, 100.0])
+    tour = solve_orienteering_exact(T, s, p, budget_min=40.0)
+    assert tour.proven
+    assert tour.prize == pytest.approx(brute_force(T, s, p, 40.0))
+    assert tour.prize == pytest.approx(200.0)  # two far tasks, nothing else fits
+    assert tour.rounds >= 2
+
+
 def test_unreachable_task_is_left_out():
     T, s, p = instance(6, 6)
     T[0, 3] = T[3, 0] = math.inf  # task 3 cut off from the depot; others may still pass by it

@@ -7,33 +7,33 @@ and whether optimality was proven. It is the yardstick of the patrol search (see
 ``benchmarks/patrol_vs_ortools.py``), not a step of the pipeline.
 
 Formulation (orienteering, a single tour from the depot back to it; Fischetti, Salazar González
-& Toth 1998, *INFORMS J. Comput.* 10(2), with the subtours cut by a time flow in the manner of
-Gavish & Graves 1978). Tasks ``i = 1..n``, prize ``p_i``, service time ``s_i`` (``s_0 = 0``),
-travel time ``t_ij``, budget ``B``; binaries ``y_i`` (task ``i`` visited) and ``x_ij`` (the tour
-goes straight from ``i`` to ``j``); continuous ``f_ij`` = the time elapsed when the tour leaves
-``i`` for ``j`` (service at ``i`` done)::
+& Toth 1998, *INFORMS J. Comput.* 10(2)). Tasks ``i = 1..n``, prize ``p_i``, service time ``s_i``
+(``s_0 = 0``), travel time ``t_ij``, budget ``B``; binaries ``y_i`` (task ``i`` visited) and
+``x_ij`` (the tour goes straight from ``i`` to ``j``)::
 
     maximise    Σ_i p_i y_i
     subject to  Σ_j x_0j = Σ_j x_j0 ≤ 1                         (the depot, left at most once)
                 Σ_j x_ij = Σ_j x_ji = y_i            for i ≥ 1   (degree)
-                Σ_j f_ij = Σ_{k≥1} f_ki + Σ_k (t_ki + s_i) x_ki
-                                                     for i ≥ 1   (time flow; f_0j = 0)
-                (d_0i + s_i) x_ij ≤ f_ij ≤ (B − t_ij − s_j − d_j0) x_ij     (time windows)
+                y_i ≤ Σ_j x_0j                       for i ≥ 1
                 Σ_ij (t_ij + s_j) x_ij ≤ B                      (the budget, travel + stops)
+                x_ij + x_ji ≤ y_i,  x_ij + x_ji ≤ y_j            (no 2-cycle)
+                Σ_{i,j ∈ S} x_ij ≤ Σ_{i ∈ S∖{k}} y_i  for S ∌ 0, k ∈ S  (subtours, added lazily)
 
-The flow strictly grows along every arc (``t_ki + s_i > 0``), so a cycle that avoids the depot
-cannot carry it: subtours are excluded, and the tour that leaves the depot at time 0 returns
-within ``B``; ``d`` are the shortest paths of the matrix (its entries need not obey the triangle
-inequality). Arcs that cannot be on any tour within the budget (``d_0i + s_i + t_ij + s_j + d_j0
-> B``) and tasks that cannot be visited alone are left out before the model is built. With
-zero service times the flow needs ``t_ki > 0``; a cycle of zero travel and service time is the
-only case the formulation does not exclude, and the route read back then says so (``proven``
-false).
+The subtour cuts (generalised subtour elimination constraints) are added in a loop: solve,
+find the cycles of the solution that miss the depot, add one cut per task of each, solve again,
+until the solution is one tour. Every cut is valid for every tour, so the last model is a
+relaxation whose optimum is a tour: that tour is optimal. On the benchmark's 60-candidate
+instance this proves the optimum in 1-6 s (1-2 rounds), where a compact time-flow formulation
+(Gavish & Graves 1978 style) took 11-30 s. Arcs that cannot be on any tour within the budget
+(``d_0i + s_i + t_ij + s_j + d_j0 > B``, ``d`` the shortest paths of the matrix, whose entries
+need not obey the triangle inequality) and tasks that cannot be visited alone are left out
+before the model is built.
 
-``proven`` is true only when HiGHS's status is Optimal with ``mip_rel_gap = mip_abs_gap = 0``
-(so its dual bound equals the prize up to HiGHS's own tolerances, ``bound`` reports it), the
-arcs chosen form one tour from the depot, and that tour, re-timed from the matrix, is within
-the budget.
+``proven`` is true only when the last HiGHS run's status is Optimal with ``mip_rel_gap =
+mip_abs_gap = 0`` (its dual bound equals the prize up to HiGHS's own tolerances, ``bound``
+reports it), the chosen arcs form one tour from the depot, and that tour, re-timed from the
+matrix, is within the budget. When the time limit stops a round, or a round's solution still
+has subtours when time is up, the best tour seen comes back with ``proven`` false.
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ class ExactTour:
     status
         HiGHS's model status, or why the answer is not proven.
     seconds
-        Wall time of the HiGHS run.
+        Wall time of the HiGHS runs.
+    rounds
+        HiGHS runs (one per round of subtour cuts).
     """
 
     order: tuple[int, ...]
@@ -86,6 +88,7 @@ class ExactTour:
     proven: bool
     status: str
     seconds: float
+    rounds: int
 
 
 def _validate(T: np.ndarray, s: np.ndarray, p: np.ndarray, budget_min: float) -> None:
@@ -134,56 +137,96 @@ def _arcs(T: np.ndarray, s: np.ndarray, p: np.ndarray, budget: float):
     return (d, d_back), keep, i[ok], j[ok]
 
 
-def _model(T, s, p, budget, least, keep, ai, aj):
-    """Column costs, bounds, integrality and the rows (CSR) of the MILP."""
-    n_arc, n_task = len(ai), len(keep)
-    pos = np.full(T.shape[0], -1)
-    pos[keep] = np.arange(n_task)
-    X, Y = 0, n_arc  # column offsets: x (arcs), y (tasks), f (arcs leaving a task)
-    flow = np.flatnonzero(ai != 0)
-    F = n_arc + n_task
-    fcol = np.full(n_arc, -1)
-    fcol[flow] = F + np.arange(len(flow))
-    n_col = F + len(flow)
-    cost = np.zeros(n_col)
-    cost[Y : Y + n_task] = -p[keep]
-    upper = np.ones(n_col)
-    upper[F:] = budget
-    integer = np.zeros(n_col, dtype=bool)
-    integer[: n_arc + n_task] = True
-    rows: list[tuple[float, float, list[int], list[float]]] = []
-    arcs = np.arange(n_arc)
-    out0, in0 = arcs[ai == 0], arcs[aj == 0]
-    rows.append((-math.inf, 1.0, out0.tolist(), [1.0] * len(out0)))
-    rows.append((0.0, 0.0, [*out0.tolist(), *in0.tolist()], [1.0] * len(out0) + [-1.0] * len(in0)))
-    travel = T[ai, aj]
-    for t, k in enumerate(keep):
-        out_k, in_k = arcs[ai == k], arcs[aj == k]
-        y = Y + t
-        rows.append((0.0, 0.0, [*out_k.tolist(), y], [1.0] * len(out_k) + [-1.0]))
-        rows.append((0.0, 0.0, [*in_k.tolist(), y], [1.0] * len(in_k) + [-1.0]))
-        in_f = in_k[ai[in_k] != 0]
-        idx = [*fcol[out_k].tolist(), *fcol[in_f].tolist(), *in_k.tolist()]
-        val = [1.0] * len(out_k) + [-1.0] * len(in_f) + (-(travel[in_k] + s[k])).tolist()
-        rows.append((0.0, 0.0, idx, val))
-    d, d_back = least
-    earliest = d[ai] + s[ai]
-    latest = budget - travel - s[aj] - d_back[aj]
-    for a in flow:
-        rows.append((-math.inf, 0.0, [int(fcol[a]), int(a)], [1.0, -float(latest[a])]))
-        rows.append((0.0, math.inf, [int(fcol[a]), int(a)], [1.0, -float(earliest[a])]))
-    rows.append((-math.inf, budget, arcs.tolist(), (travel + s[aj]).tolist()))
-    return cost, upper, integer, rows, X, Y
+class _Model:
+    """The MILP in a ``highspy.Highs``: columns ``x`` (one per arc) then ``y`` (one per task)."""
+
+    def __init__(self, T, s, p, budget, keep, ai, aj, time_limit_s):
+        import highspy
+
+        self.highspy, self.ai, self.aj = highspy, ai, aj
+        n_arc, n_task = len(ai), len(keep)
+        self.Y = n_arc
+        self.pos = np.full(T.shape[0], -1)
+        self.pos[keep] = np.arange(n_task)
+        h = self.h = highspy.Highs()
+        for name, value in (
+            ("output_flag", False),
+            ("time_limit", float(time_limit_s)),
+            ("mip_rel_gap", 0.0),
+            ("mip_abs_gap", 0.0),
+            ("random_seed", 0),
+        ):
+            h.setOptionValue(name, value)
+        n_col = n_arc + n_task
+        cols = np.arange(n_col, dtype=np.int32)
+        h.addVars(n_col, np.zeros(n_col), np.ones(n_col))
+        h.changeColsCost(n_col, cols, np.concatenate([np.zeros(n_arc), -p[keep]]))
+        h.changeColsIntegrality(n_col, cols, np.array([highspy.HighsVarType.kInteger] * n_col))
+        arcs = np.arange(n_arc)
+        out0, in0 = arcs[ai == 0], arcs[aj == 0]
+        self.row(-math.inf, 1.0, out0, np.ones(len(out0)))
+        self.row(0.0, 0.0, np.r_[out0, in0], np.r_[np.ones(len(out0)), -np.ones(len(in0))])
+        for t, k in enumerate(keep):
+            for a in (arcs[ai == k], arcs[aj == k]):  # out- and in-degree = y_k
+                self.row(0.0, 0.0, np.r_[a, self.Y + t], np.r_[np.ones(len(a)), -1.0])
+            self.row(-math.inf, 0.0, np.r_[self.Y + t, out0], np.r_[1.0, -np.ones(len(out0))])
+        self.row(-math.inf, budget, arcs, T[ai, aj] + s[aj])
+        back = {(int(i), int(j)): a for a, (i, j) in enumerate(zip(ai, aj))}
+        for (i, j), a in back.items():
+            b = back.get((j, i))
+            if i and j and b is not None and i < j:
+                for k in (i, j):
+                    self.row(-math.inf, 0.0, [a, b, self.Y + self.pos[k]], [1.0, 1.0, -1.0])
+
+    def row(self, lower: float, upper: float, index, value) -> None:
+        index = np.asarray(index, dtype=np.int32)
+        self.h.addRow(lower, upper, len(index), index, np.asarray(value, dtype=float))
+
+    def cut_subtour(self, cycle: list[int]) -> None:
+        """Σ_{i,j ∈ S} x_ij ≤ Σ_{i ∈ S∖{k}} y_i for each task k of the cycle S."""
+        members = np.zeros(max(self.pos.size, 1), dtype=bool)
+        members[cycle] = True
+        inside = np.flatnonzero(members[self.ai] & members[self.aj])
+        ys = self.Y + self.pos[cycle]
+        for y_k in ys:
+            others = ys[ys != y_k]
+            self.row(
+                -math.inf,
+                0.0,
+                np.r_[inside, others],
+                np.r_[np.ones(len(inside)), -np.ones(len(others))],
+            )
+
+    def run(self, time_left: float):
+        """One HiGHS run: (status, dual bound on the prize, arc values or None)."""
+        h = self.h
+        h.setOptionValue("time_limit", max(float(time_left), 0.0))
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        dual = float(info.mip_dual_bound)
+        bound = -dual if math.isfinite(dual) else math.inf
+        if info.primal_solution_status != 2:  # no feasible solution
+            return status, bound, None
+        return status, bound, np.asarray(h.getSolution().col_value)[: self.Y]
 
 
-def _route(x: np.ndarray, ai: np.ndarray, aj: np.ndarray) -> tuple[list[int], bool]:
-    """The tour the chosen arcs draw from the depot; False when some chosen arc is off it."""
+def _cycles(x: np.ndarray, ai: np.ndarray, aj: np.ndarray) -> tuple[list[int], list[list[int]]]:
+    """The tour the chosen arcs draw from the depot, and the cycles that miss the depot."""
     succ = {int(i): int(j) for i, j in zip(ai[x > 0.5], aj[x > 0.5])}
     route, node = [], succ.pop(0, None)
     while node is not None and node != 0:
         route.append(node)
         node = succ.pop(node, None)
-    return route, not succ and (node == 0 or not route)
+    cycles = []
+    while succ:
+        start, nxt = succ.popitem()
+        cycle = [start]
+        while nxt != start and nxt in succ:
+            cycle.append(nxt)
+            nxt = succ.pop(nxt)
+        cycles.append(cycle)
+    return route, cycles
 
 
 def solve_orienteering_exact(
@@ -194,7 +237,7 @@ def solve_orienteering_exact(
     budget_min: float,
     time_limit_s: float = 600.0,
 ) -> ExactTour:
-    """Solve a single-tour orienteering problem exactly (MILP, HiGHS).
+    """Solve a single-tour orienteering problem exactly (MILP, HiGHS, subtour cuts in a loop).
 
     Parameters
     ----------
@@ -208,16 +251,14 @@ def solve_orienteering_exact(
     budget_min
         Maximum tour duration (travel plus service), minutes.
     time_limit_s
-        Wall-clock limit of the HiGHS run; when it is hit, the best tour found comes back with
-        ``proven`` false.
+        Wall-clock limit of all the HiGHS runs together; when it is hit, the best tour found
+        comes back with ``proven`` false.
 
     Returns
     -------
     ExactTour
         The best tour found, HiGHS's bound, and whether it is proven optimal.
     """
-    import highspy
-
     T = np.asarray(travel_min, dtype=float)
     s = np.asarray(service_min, dtype=float)
     p = np.asarray(prizes, dtype=float)
@@ -225,61 +266,50 @@ def solve_orienteering_exact(
     budget = float(budget_min)
     s0 = np.concatenate([[0.0], s])
     p0 = np.concatenate([[0.0], p])
-    least, keep, ai, aj = _arcs(T, s0, p0, budget)
-    t0 = time.perf_counter()
+    _, keep, ai, aj = _arcs(T, s0, p0, budget)
     if not len(keep):  # no task fits alone: the empty tour is optimal, nothing to prove
-        return ExactTour((), 0.0, 0.0, 0.0, True, "no task fits in the budget", 0.0)
-    cost, upper, integer, rows, X, Y = _model(T, s0, p0, budget, least, keep, ai, aj)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 0.0)
-    h.setOptionValue("random_seed", 0)
-    n_col = len(cost)
-    h.addVars(n_col, np.zeros(n_col), upper)
-    h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), cost)
-    ints = np.flatnonzero(integer).astype(np.int32)
-    h.changeColsIntegrality(len(ints), ints, np.array([highspy.HighsVarType.kInteger] * len(ints)))
-    lower = np.array([r[0] for r in rows])
-    upper_r = np.array([r[1] for r in rows])
-    starts = np.cumsum([0] + [len(r[2]) for r in rows[:-1]]).astype(np.int32)
-    index = np.concatenate([np.asarray(r[2], dtype=np.int32) for r in rows])
-    value = np.concatenate([np.asarray(r[3], dtype=float) for r in rows])
-    h.addRows(len(rows), lower, upper_r, len(index), starts, index, value)
-    h.run()
+        return ExactTour((), 0.0, 0.0, 0.0, True, "no task fits in the budget", 0.0, 0)
+    t0 = time.perf_counter()
+    model = _Model(T, s0, p0, budget, keep, ai, aj, time_limit_s)
+    optimal = model.highspy.HighsModelStatus.kOptimal
+    best: tuple[int, ...] = ()  # the best tour within the budget seen in any round
+    rounds, closed = 0, False
+    while not closed:
+        rounds += 1
+        status, bound, x = model.run(time_limit_s - (time.perf_counter() - t0))
+        status_txt = f"HiGHS: {model.h.modelStatusToString(status)}"
+        if x is None:
+            status_txt += ", no tour"
+            break
+        route, cycles = _cycles(x, ai, aj)
+        tour = tuple(int(k) for k in route)
+        within = _duration(T, s0, tour) <= budget + 1e-6
+        if within and math.fsum(p0[list(tour)]) >= math.fsum(p0[list(best)]):
+            best = tour
+        closed = status == optimal and not cycles and within and best == tour
+        if status != optimal:
+            status_txt += f"; {len(cycles)} subtour(s) left" if cycles else ""
+            break
+        if not cycles and not within:
+            status_txt += "; the tour re-timed from the matrix exceeds the budget"
+            break
+        for cycle in cycles:
+            model.cut_subtour(cycle)
     seconds = time.perf_counter() - t0
-    status = h.getModelStatus()
-    info = h.getInfo()
-    status_txt = f"HiGHS: {h.modelStatusToString(status)}"
-    dual = float(info.mip_dual_bound)
-    bound = -dual if math.isfinite(dual) else math.inf
-    if info.primal_solution_status != 2:  # no feasible solution: keep the empty tour
-        return ExactTour((), 0.0, 0.0, bound, False, status_txt + ", no tour", seconds)
-    values = np.asarray(h.getSolution().col_value)
-    route, whole = _route(values[X : X + len(ai)], ai, aj)
-    order = tuple(int(k) for k in route)
-    prize = math.fsum(p0[k] for k in order)
-    duration = _duration(T, s0, order)
-    proven = status == highspy.HighsModelStatus.kOptimal and bound - prize <= _GAP * max(
-        1.0, abs(prize)
-    )
-    if not whole:
-        status_txt += "; the chosen arcs do not form one tour from the depot"
-        proven = False
-    if duration > budget + 1e-6:
-        status_txt += f"; the tour takes {duration:.9g} min > budget {budget:g}"
-        proven = False
+    prize = math.fsum(p0[k] for k in best)
+    duration = _duration(T, s0, best)
+    proven = closed and bound - prize <= _GAP * max(1.0, abs(prize))
     logger.info(
-        "exact orienteering: %d tasks, %d arcs, prize %.9g, bound %.9g, %s, %.2f s",
+        "exact orienteering: %d tasks, %d arcs, prize %.9g, bound %.9g, %s, %d round(s), %.2f s",
         len(keep),
         len(ai),
         prize,
         bound,
         status_txt,
+        rounds,
         seconds,
     )
-    return ExactTour(order, prize, duration, bound, proven, status_txt, seconds)
+    return ExactTour(best, prize, duration, bound, proven, status_txt, seconds, rounds)
 
 
 def _duration(T: np.ndarray, s0: np.ndarray, order: Sequence[int]) -> float:
