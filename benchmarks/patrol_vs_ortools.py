@@ -6,9 +6,9 @@ station nearest the town centre (43.7425 N, 7.4235 E) and makes 12-minute stops,
 matrix (undirected shortest paths on the walk graph):
 
 - the optimum: ``patrol.exact.solve_orienteering_exact``, an orienteering MILP solved by HiGHS
-  (degree rows, time-flow subtour elimination, the budget with the stops), run in a child
-  process (OR-Tools bundles its own HiGHS). ``proven=true`` only when HiGHS says Optimal at
-  gap 0 and the tour it returns re-times within the budget.
+  (degree rows, the budget with the stops, subtour cuts added in a loop until the solution is
+  one tour), run in a child process (OR-Tools bundles its own HiGHS). ``proven=true`` only
+  when HiGHS says Optimal at gap 0 and the tour it returns re-times within the budget.
 - siteplanner: ``patrol.solve_orienteering`` on the float matrix (deterministic, seed 0), then
   also the whole ``patrol.plan_circuit`` (matrix + search + street expansion).
 - OR-Tools: the documented prize-collecting pattern, one vehicle, one disjunction per stop whose
