@@ -40,7 +40,7 @@ Candidates (``--candidates``):
   police station nearest the centre.
 
 Run: ``python benchmarks/patrol_vs_ortools.py [--candidates seeded] [--ortools-limit 60]``
-(about 5 min: loading, the MILPs, OR-Tools' 3 x 60 s). The table goes to
+(about 4 min: loading, the MILPs, OR-Tools' 3 x 60 s). The table goes to
 ``benchmarks/results/patrol_vs_ortools.md``.
 """
 
