@@ -380,6 +380,13 @@ def compare(G, start, cands, prizes, T, service, budget, exact, limit_s):
     }
 
 
+def ratio(prize: float, optimum: float) -> float:
+    """prize / optimum; 1 when both are 0 (no stop fits), inf when the MILP found no tour."""
+    if optimum > 0:
+        return prize / optimum
+    return 1.0 if prize <= 0 else math.inf
+
+
 def result_line(r, limit_s) -> str:
     """The RESULT line of one budget (ratios over the optimum; see the module docstring)."""
     opt, ex = r["opt"], r["exact"]
@@ -387,7 +394,7 @@ def result_line(r, limit_s) -> str:
     to_opt = f"{r['ort_to_opt']:.2f}" if r["ort_to_opt"] is not None else f"never_within_{limit_s}"
     return (
         f"RESULT budget_min={r['budget']} optimum={opt:.6f} proven={str(ex['proven']).lower()} "
-        f"siteplanner_ratio={r['sp'] / opt:.4f} ortools_ratio={r['ort'] / opt:.4f} "
+        f"siteplanner_ratio={ratio(r['sp'], opt):.4f} ortools_ratio={ratio(r['ort'], opt):.4f} "
         f"time_to_equal_ratio={r['ratio_time']:.2f} siteplanner_s={r['sp_s']:.3f} "
         f"ortools_s_to_siteplanner_prize={reach} ortools_s_to_optimum={to_opt} "
         f"ortools_limit_s={limit_s} milp_s={ex['seconds']:.1f} "
@@ -413,8 +420,9 @@ def table(rows, limit_s) -> list[str]:
         )
         out.append(
             f"| {r['budget']} | {r['opt']:.4f} | {r['exact']['proven']} | {r['sp']:.4f} | "
-            f"{r['sp'] / r['opt']:.4f} | {r['sp_s']:.3f} | {r['circuit_s']:.2f} | {at[1]:.4f} | "
-            f"{at[10]:.4f} | {at[limit_s]:.4f} | {r['ort'] / r['opt']:.4f} | {reach} | {to_opt} | "
+            f"{ratio(r['sp'], r['opt']):.4f} | {r['sp_s']:.3f} | {r['circuit_s']:.2f} | "
+            f"{at[1]:.4f} | {at[10]:.4f} | {at[limit_s]:.4f} | {ratio(r['ort'], r['opt']):.4f} | "
+            f"{reach} | {to_opt} | "
             f"{r['exact']['seconds']:.1f} |"
         )
     return out
