@@ -62,10 +62,13 @@ def instance(seed: int, n: int, *, asymmetric: bool = False):
         (5, 8, 45.0, False),
     ],
 )
-def test_optimum_matches_brute_force(seed, n, budget, asymmetric):
+@pytest.mark.parametrize("formulation", ["cuts", "flow"])
+def test_optimum_matches_brute_force(seed, n, budget, asymmetric, formulation):
     T, s, p = instance(seed, n, asymmetric=asymmetric)
     best = brute_force(T, s, p, budget)
-    tour = solve_orienteering_exact(T, s, p, budget_min=budget, time_limit_s=60)
+    tour = solve_orienteering_exact(
+        T, s, p, budget_min=budget, time_limit_s=60, formulation=formulation
+    )
     assert tour.proven
     assert tour.prize == pytest.approx(best, abs=1e-9)
     assert tour.bound == pytest.approx(best, rel=1e-9)
@@ -106,6 +109,8 @@ def test_far_cluster_needs_subtour_cuts():
     assert tour.prize == pytest.approx(brute_force(T, s, p, 40.0))
     assert tour.prize == pytest.approx(200.0)  # two far tasks, nothing else fits
     assert tour.rounds >= 2
+    flow = solve_orienteering_exact(T, s, p, budget_min=40.0, formulation="flow")
+    assert flow.proven and flow.prize == pytest.approx(200.0)
 
 
 def test_unreachable_task_is_left_out():
@@ -140,13 +145,18 @@ def test_time_limit_hit_is_never_proven():
         ({"budget_min": math.nan}, "budget_min = nan"),
         ({"budget_min": 10.0, "prizes": [1.0, -2.0]}, "prizes has entries"),
         ({"budget_min": 10.0, "service_min": [1.0]}, "service_min has shape (1,)"),
+        ({"budget_min": 10.0, "formulation": "mtz"}, "formulation = 'mtz'"),
     ],
 )
 def test_bad_input_is_one_clear_error(kwargs, message):
     T = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
-    args = {"service_min": [1.0, 1.0], "prizes": [1.0, 2.0], **kwargs}
+    args = {"service_min": [1.0, 1.0], "prizes": [1.0, 2.0], "formulation": "cuts", **kwargs}
     with pytest.raises(InputError, match="solve_orienteering_exact") as err:
         solve_orienteering_exact(
-            T, args["service_min"], args["prizes"], budget_min=args["budget_min"]
+            T,
+            args["service_min"],
+            args["prizes"],
+            budget_min=args["budget_min"],
+            formulation=args["formulation"],
         )
     assert message in str(err.value)
