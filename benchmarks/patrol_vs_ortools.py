@@ -7,8 +7,9 @@ matrix (undirected shortest paths on the walk graph):
 
 - the optimum: ``patrol.exact.solve_orienteering_exact``, an orienteering MILP solved by HiGHS
   (degree rows, the budget with the stops, subtour cuts added in a loop until the solution is
-  one tour), run in a child process (OR-Tools bundles its own HiGHS). ``proven=true`` only
-  when HiGHS says Optimal at gap 0 and the tour it returns re-times within the budget.
+  one tour; ``--milp flow`` adds a time flow, the default on the seeded candidates, where the
+  cuts alone stall), run in a child process (OR-Tools bundles its own HiGHS). ``proven=true``
+  only when HiGHS says Optimal at gap 0 and the tour it returns re-times within the budget.
 - siteplanner: ``patrol.solve_orienteering`` on the float matrix (deterministic, seed 0), then
   also the whole ``patrol.plan_circuit`` (matrix + search + street expansion).
 - OR-Tools: the documented prize-collecting pattern, one vehicle, one disjunction per stop whose
@@ -248,7 +249,7 @@ def solve_ortools(T, service, prizes, budget, limit_s=ORTOOLS_LIMIT_S):
     return order, trace
 
 
-def solve_exact_subprocess(T, service, prizes, budgets, limit_s):
+def solve_exact_subprocess(T, service, prizes, budgets, limit_s, formulation):
     """The proven optimum per budget, from a child process (HiGHS apart from OR-Tools')."""
     import json
     import subprocess
@@ -266,6 +267,8 @@ def solve_exact_subprocess(T, service, prizes, budgets, limit_s):
                 str(out),
                 "--exact-limit",
                 str(limit_s),
+                "--milp",
+                formulation,
             ],
             capture_output=True,
             text=True,
@@ -275,7 +278,7 @@ def solve_exact_subprocess(T, service, prizes, budgets, limit_s):
         return {int(k): v for k, v in json.loads(out.read_text()).items()}
 
 
-def exact_child(inst: str, out: str, limit_s: float) -> None:
+def exact_child(inst: str, out: str, limit_s: float, formulation: str) -> None:
     """Child mode of :func:`solve_exact_subprocess`: solve every budget, write JSON."""
     import json
 
@@ -285,7 +288,12 @@ def exact_child(inst: str, out: str, limit_s: float) -> None:
     res = {}
     for budget in data["budgets"].tolist():
         tour = solve_orienteering_exact(
-            data["T"], data["service"], data["prizes"], budget_min=budget, time_limit_s=limit_s
+            data["T"],
+            data["service"],
+            data["prizes"],
+            budget_min=budget,
+            time_limit_s=limit_s,
+            formulation=formulation,
         )
         res[int(budget)] = {
             "order": list(tour.order),
@@ -437,6 +445,11 @@ def main() -> int:
     ap.add_argument("--exact", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--exact-limit", type=float, default=600.0, help="MILP time limit, s")
     ap.add_argument(
+        "--milp",
+        choices=["cuts", "flow"],
+        help="MILP formulation (default: cuts on the hotspot candidates, flow on the seeded ones)",
+    )
+    ap.add_argument(
         "--ortools-limit", type=float, default=ORTOOLS_LIMIT_S, help="OR-Tools time limit, s"
     )
     args = ap.parse_args()
@@ -448,7 +461,7 @@ def main() -> int:
             pickle.dump(hotspot_candidates(), f)
         return 0
     if args.exact:  # child mode, see solve_exact_subprocess
-        exact_child(*args.exact, args.exact_limit)
+        exact_child(*args.exact, args.exact_limit, args.milp or "cuts")
         return 0
     t0 = time.perf_counter()
     G, start, cands, prizes, label = load_instance(args)
@@ -463,8 +476,9 @@ def main() -> int:
     T = np.where(np.isfinite(T), T, 1e6)  # OR-Tools needs finite numbers; 1e6 min never fits
     service = np.full(len(cands), DWELL_MIN)
     t = time.perf_counter()
-    exact = solve_exact_subprocess(T, service, prizes, BUDGETS, args.exact_limit)
-    print(f"exact MILPs (HiGHS, child process): {time.perf_counter() - t:.1f} s")
+    milp = args.milp or ("flow" if label == "seeded stand-ins" else "cuts")
+    exact = solve_exact_subprocess(T, service, prizes, BUDGETS, args.exact_limit, milp)
+    print(f"exact MILPs (HiGHS, {milp}, child process): {time.perf_counter() - t:.1f} s")
     rows = []
     for budget in BUDGETS:
         rows.append(compare(G, start, cands, prizes, T, service, budget, exact[budget], limit_s))
@@ -475,7 +489,8 @@ def main() -> int:
         (
             f"{len(cands)} candidates ({label}), foot patrol {SPEED_KMH} km/h, "
             f"{DWELL_MIN:g}-minute stops. Optimum: `patrol.exact.solve_orienteering_exact` "
-            "(HiGHS MILP, proven = status Optimal at gap 0). OR-Tools: penalties = prizes, "
+            f"(HiGHS MILP, formulation {milp!r}, proven = status Optimal at gap 0). "
+            "OR-Tools: penalties = prizes, "
             "time dimension with the stops, matrices in C++, PATH_CHEAPEST_ARC + "
             f"GUIDED_LOCAL_SEARCH with {', '.join(ORTOOLS_OPERATORS)}, every improving solution "
             f"timed by a solution callback, {limit_s} s limit. Ratios: prize / optimum; "
