@@ -337,10 +337,12 @@ def solve_orienteering_exact(
         if within and math.fsum(p0[list(tour)]) >= math.fsum(p0[list(best)]):
             best = tour
         closed = status == optimal and not cycles and within and best == tour
+        if closed:
+            break
         if status != optimal:
             status_txt += f"; {len(cycles)} subtour(s) left" if cycles else ""
             break
-        if not cycles and not within:
+        if not cycles:  # optimal, one tour, yet not within the budget once re-timed
             status_txt += "; the tour re-timed from the matrix exceeds the budget"
             break
         for cycle in cycles:
