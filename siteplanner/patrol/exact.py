@@ -28,7 +28,7 @@ relaxation whose optimum is a tour: that tour is optimal.
 when the tour leaves ``i`` for ``j``, grows along every arc, which no cycle that misses the depot
 can carry, so the first solution is usually already one tour (the cut loop stays as a safety
 net for cycles of zero duration). Neither dominates (2 cores, loaded; times noisy): on the
-benchmark's 60 hotspot candidates the cuts prove the three optima in 1-7 s and the flow in
+benchmark's 60 hotspot candidates the cuts prove the three optima in 1-8 s and the flow in
 11-33 s; on its 50 seeded candidates spread over 1.5 km the flow proves 60 and 90 min in 9-34 s
 while the cuts need 27 s and then more than 300 s (14 rounds, still a subtour).
 
