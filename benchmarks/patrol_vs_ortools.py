@@ -1,20 +1,32 @@
-"""Patrol circuits: siteplanner's orienteering ILS against Google OR-Tools' routing solver.
+"""Patrol circuits: siteplanner's search and OR-Tools' routing against a proven optimum.
 
 On the default town (Beausoleil, OSM extract of 2016) a foot patrol (4.5 km/h) leaves the police
 station nearest the town centre (43.7425 N, 7.4235 E) and makes 12-minute stops, for budgets of
-60, 90 and 120 minutes. Both solvers get the same candidate stops and the same travel-time matrix
-(undirected shortest paths on the walk graph):
+60, 90 and 120 minutes. Every solver gets the same candidate stops and the same travel-time
+matrix (undirected shortest paths on the walk graph):
 
-- OR-Tools: the documented prize-collecting pattern (one vehicle, arc cost = travel time,
-  a time dimension capped at the budget, one disjunction per stop whose penalty is its prize),
-  PATH_CHEAPEST_ARC then GUIDED_LOCAL_SEARCH with a 60 s limit; a solution callback times every
-  improving tour, so the table shows OR-Tools' best prize after 1, 10 and 60 s and the time it
-  needed to first reach siteplanner's prize (the fair speed comparison: GLS never stops before
-  its limit, so its wall time says nothing). Times are given in integer
-  deciseconds rounded up (so its tours stay within budget), penalties as prize / max prize x 1e7
-  (so that a prize always outweighs travel time).
+- the optimum: ``patrol.exact.solve_orienteering_exact``, an orienteering MILP solved by HiGHS
+  (degree rows, the budget with the stops, subtour cuts added in a loop until the solution is
+  one tour; ``--milp flow`` adds a time flow, the default on the seeded candidates, where the
+  cuts alone stall), run in a child process (OR-Tools bundles its own HiGHS). ``proven=true``
+  only when HiGHS says Optimal at gap 0 and the tour it returns re-times within the budget.
 - siteplanner: ``patrol.solve_orienteering`` on the float matrix (deterministic, seed 0), then
   also the whole ``patrol.plan_circuit`` (matrix + search + street expansion).
+- OR-Tools: the documented prize-collecting pattern, one vehicle, one disjunction per stop whose
+  penalty is its prize (``round(prize / max prize x 1e12)``, so a prize always outweighs the
+  whole tour's travel, the arc cost, which only breaks ties), a time dimension whose transit is
+  travel + the stop's 12 minutes (service counted at the node left) capped at the budget, times
+  in integer milliseconds rounded up (its tours stay within the float budget). The matrices are
+  passed with ``RegisterTransitMatrix`` (evaluated in C++, not through a Python callback, which
+  made every move ~10x slower). PATH_CHEAPEST_ARC then GUIDED_LOCAL_SEARCH with the insertion /
+  removal operators a prize-collecting problem needs switched on (extended swap-active,
+  relocate-and-make-active, exchange-and-make-active, node-pair swap-active, path and inactive
+  LNS) and a 60 s limit; a solution callback times every improving tour.
+
+Per budget it prints ``RESULT budget_min=… optimum=… proven=… siteplanner_ratio=…
+ortools_ratio=… time_to_equal_ratio=…`` (ratios: prizes over the optimum; OR-Tools' at its
+limit; ``time_to_equal_ratio`` = the time OR-Tools needed to first reach siteplanner's prize, or
+its limit when it never did, over siteplanner's time: > 1 means siteplanner is faster).
 
 Candidates (``--candidates``):
 
@@ -28,8 +40,9 @@ Candidates (``--candidates``):
   line) of the town centre, prizes drawn from a Gamma(2, 1) law with the same seed; start: the
   police station nearest the centre.
 
-Run: ``python benchmarks/patrol_vs_ortools.py [--candidates seeded]`` (about 4 min, most of it
-loading and OR-Tools' 3 x 60 s). The table goes to ``benchmarks/results/patrol_vs_ortools.md``.
+Run: ``python benchmarks/patrol_vs_ortools.py [--candidates seeded] [--ortools-limit 60]``
+(about 4 min: loading, the MILPs, OR-Tools' 3 x 60 s). The table goes to
+``benchmarks/results/patrol_vs_ortools.md``.
 """
 
 from __future__ import annotations
@@ -169,35 +182,49 @@ def tour_duration(T, service, order):
     return t + T[prev, 0]
 
 
+#: Local-search operators OR-Tools leaves off by default that move stops in and out of the tour.
+ORTOOLS_OPERATORS = (
+    "use_extended_swap_active",
+    "use_relocate_and_make_active",
+    "use_exchange_and_make_active",
+    "use_node_pair_swap_active",
+    "use_path_lns",
+    "use_inactive_lns",
+)
+UNIT_PER_MIN = 60_000  # OR-Tools' integer times: milliseconds
+PENALTY_SCALE = 1e12  # the largest prize's penalty; a tour's travel is at most ~1e7 ms
+
+
 def solve_ortools(T, service, prizes, budget, limit_s=ORTOOLS_LIMIT_S):
-    """OR-Tools' prize-collecting routing.
+    """OR-Tools' prize-collecting routing (see the module docstring).
 
     Returns (best order, trace of (seconds, prize) per improvement).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.util import optional_boolean_pb2
 
     n = T.shape[0]
-    ds = np.ceil(T * 600.0).astype(np.int64)  # deciseconds, rounded up
-    serv = np.ceil(np.concatenate([[0.0], service]) * 600.0).astype(np.int64)
+    travel = np.ceil(T * UNIT_PER_MIN).astype(np.int64)  # rounded up: tours stay within budget
+    serv = np.ceil(np.concatenate([[0.0], service]) * UNIT_PER_MIN).astype(np.int64)
     manager = pywrapcp.RoutingIndexManager(n, 1, 0)
     routing = pywrapcp.RoutingModel(manager)
-    transit = (ds + serv[:, None]).tolist()  # service counted at the node left
-
-    def cb(i, j):
-        return transit[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    idx = routing.RegisterTransitCallback(cb)
-    routing.SetArcCostEvaluatorOfAllVehicles(idx)
-    routing.AddDimension(idx, 0, int(math.floor(budget * 600.0)), True, "Time")
+    # node-indexed matrices, evaluated in C++ (a Python callback made every move ~10x slower)
+    time_idx = routing.RegisterTransitMatrix((travel + serv[:, None]).tolist())
+    cost_idx = routing.RegisterTransitMatrix(travel.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(cost_idx)
+    routing.AddDimension(time_idx, 0, int(math.floor(budget * UNIT_PER_MIN)), True, "Time")
+    top = max(float(prizes.max()), 1e-300)
     for k in range(1, n):
         routing.AddDisjunction(
-            [manager.NodeToIndex(k)], int(round(prizes[k - 1] / max(prizes.max(), 1e-300) * 1e7))
+            [manager.NodeToIndex(k)], int(round(prizes[k - 1] / top * PENALTY_SCALE))
         )
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
+    for op in ORTOOLS_OPERATORS:
+        setattr(params.local_search_operators, op, optional_boolean_pb2.BOOL_TRUE)
     params.time_limit.FromMilliseconds(int(limit_s * 1000))
     trace = []  # (seconds since the solve started, prize of the solution found then)
     t0 = time.perf_counter()
@@ -222,6 +249,64 @@ def solve_ortools(T, service, prizes, budget, limit_s=ORTOOLS_LIMIT_S):
     return order, trace
 
 
+def solve_exact_subprocess(T, service, prizes, budgets, limit_s, formulation):
+    """The proven optimum per budget, from a child process (HiGHS apart from OR-Tools')."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inst, out = Path(tmp) / "instance.npz", Path(tmp) / "exact.json"
+        np.savez(inst, T=T, service=service, prizes=prizes, budgets=np.asarray(budgets, float))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--exact",
+                str(inst),
+                str(out),
+                "--exact-limit",
+                str(limit_s),
+                "--milp",
+                formulation,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip()[-2000:] or f"exit {proc.returncode}")
+        return {int(k): v for k, v in json.loads(out.read_text()).items()}
+
+
+def exact_child(inst: str, out: str, limit_s: float, formulation: str) -> None:
+    """Child mode of :func:`solve_exact_subprocess`: solve every budget, write JSON."""
+    import json
+
+    from siteplanner.patrol.exact import solve_orienteering_exact
+
+    data = np.load(inst)
+    res = {}
+    for budget in data["budgets"].tolist():
+        tour = solve_orienteering_exact(
+            data["T"],
+            data["service"],
+            data["prizes"],
+            budget_min=budget,
+            time_limit_s=limit_s,
+            formulation=formulation,
+        )
+        res[int(budget)] = {
+            "order": list(tour.order),
+            "prize": tour.prize,
+            "bound": tour.bound,
+            "proven": tour.proven,
+            "status": tour.status,
+            "seconds": tour.seconds,
+            "duration_min": tour.duration_min,
+        }
+    Path(out).write_text(json.dumps(res))
+
+
 def best_at(trace, seconds):
     """Best prize OR-Tools had found after ``seconds``."""
     got = [p for t, p in trace if t <= seconds]
@@ -239,27 +324,8 @@ def time_to_reach(trace, prize):
     return None
 
 
-def main() -> int:
-    global ORTOOLS_LIMIT_S
-    import argparse
-
-    from siteplanner.patrol import plan as patrol
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--candidates", choices=["hotspots", "seeded"], default="hotspots")
-    ap.add_argument("--dump-candidates", help=argparse.SUPPRESS)
-    ap.add_argument(
-        "--ortools-limit", type=float, default=ORTOOLS_LIMIT_S, help="OR-Tools time limit, s"
-    )
-    args = ap.parse_args()
-    ORTOOLS_LIMIT_S = int(args.ortools_limit) if args.ortools_limit >= 1 else args.ortools_limit
-    if args.dump_candidates:  # child mode, see hotspot_candidates_subprocess
-        import pickle
-
-        with open(args.dump_candidates, "wb") as f:
-            pickle.dump(hotspot_candidates(), f)
-        return 0
-    t0 = time.perf_counter()
+def load_instance(args):
+    """Graph, start node, candidates, prizes and the label of where they come from."""
     G = None
     if args.candidates == "hotspots":
         try:
@@ -271,114 +337,176 @@ def main() -> int:
                 "using seeded stand-ins)"
             )
     if G is None:
-        G, start, centre, source = load_town()
+        G, start, centre, _ = load_town()
         cands, prizes = candidates(G, start, centre)
         label = "seeded stand-ins"
+    return G, start, cands, prizes, label
+
+
+def compare(G, start, cands, prizes, T, service, budget, exact, limit_s):
+    """One budget: siteplanner, plan_circuit and OR-Tools; a dict of the figures."""
+    from siteplanner.patrol import plan as patrol
+
+    t = time.perf_counter()
+    tour = solve_orienteering(T, service, prizes, budget_min=budget, seed=SEED)
+    w_sp = time.perf_counter() - t
+    t = time.perf_counter()
+    circ = patrol.plan_circuit(
+        G,
+        start,
+        cands,
+        prizes,
+        budget_min=budget,
+        speed_kmh=SPEED_KMH,
+        dwell_min=DWELL_MIN,
+        seed=SEED,
+    )
+    w_full = time.perf_counter() - t
+    order_ort, trace = solve_ortools(T, service, prizes, budget, limit_s)
+    p_ort = float(sum(prizes[k - 1] for k in order_ort))
+    reach = time_to_reach(trace, tour.prize)
+    opt = exact["prize"]
+    return {
+        "budget": budget,
+        "stops": len(tour.order),
+        "sp": tour.prize,
+        "sp_s": w_sp,
+        "circuit_s": w_full,
+        "ort": p_ort,
+        "ort_at": {s_: best_at(trace, s_) for s_ in (1, 10, limit_s)},
+        "reach": reach,
+        "ort_to_opt": time_to_reach(trace, opt),
+        "ratio_time": (reach if reach is not None else limit_s) / w_sp,
+        "opt": opt,
+        "exact": exact,
+        "within": (
+            tour_duration(T, service, tour.order) <= budget + 1e-6
+            and circ.duration_min <= budget + 1e-6
+            and circ.nodes[0] == circ.nodes[-1] == start
+            and tour_duration(T, service, order_ort) <= budget + 1e-6
+        ),
+    }
+
+
+def ratio(prize: float, optimum: float) -> float:
+    """prize / optimum; 1 when both are 0 (no stop fits), inf when the MILP found no tour."""
+    if optimum > 0:
+        return prize / optimum
+    return 1.0 if prize <= 0 else math.inf
+
+
+def result_line(r, limit_s) -> str:
+    """The RESULT line of one budget (ratios over the optimum; see the module docstring)."""
+    opt, ex = r["opt"], r["exact"]
+    reach = f"{r['reach']:.2f}" if r["reach"] is not None else f"never_within_{limit_s}"
+    to_opt = f"{r['ort_to_opt']:.2f}" if r["ort_to_opt"] is not None else f"never_within_{limit_s}"
+    return (
+        f"RESULT budget_min={r['budget']} optimum={opt:.6f} proven={str(ex['proven']).lower()} "
+        f"siteplanner_ratio={ratio(r['sp'], opt):.4f} ortools_ratio={ratio(r['ort'], opt):.4f} "
+        f"time_to_equal_ratio={r['ratio_time']:.2f} siteplanner_s={r['sp_s']:.3f} "
+        f"ortools_s_to_siteplanner_prize={reach} ortools_s_to_optimum={to_opt} "
+        f"ortools_limit_s={limit_s} milp_s={ex['seconds']:.1f} "
+        f"within_budget={str(r['within']).lower()}"
+    )
+
+
+def table(rows, limit_s) -> list[str]:
+    """Markdown table of every budget."""
+    out = [
+        (
+            "| budget min | optimum (MILP) | proven | siteplanner prize | ratio | siteplanner s | "
+            f"plan_circuit s | OR-Tools @1 s | @10 s | @{limit_s} s | ratio | "
+            "OR-Tools s to siteplanner's prize | OR-Tools s to optimum | MILP s |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        at = r["ort_at"]
+        reach = f"{r['reach']:.2f}" if r["reach"] is not None else f"not within {limit_s} s"
+        to_opt = (
+            f"{r['ort_to_opt']:.2f}" if r["ort_to_opt"] is not None else f"not within {limit_s} s"
+        )
+        out.append(
+            f"| {r['budget']} | {r['opt']:.4f} | {r['exact']['proven']} | {r['sp']:.4f} | "
+            f"{ratio(r['sp'], r['opt']):.4f} | {r['sp_s']:.3f} | {r['circuit_s']:.2f} | "
+            f"{at[1]:.4f} | {at[10]:.4f} | {at[limit_s]:.4f} | {ratio(r['ort'], r['opt']):.4f} | "
+            f"{reach} | {to_opt} | "
+            f"{r['exact']['seconds']:.1f} |"
+        )
+    return out
+
+
+def main() -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--candidates", choices=["hotspots", "seeded"], default="hotspots")
+    ap.add_argument("--dump-candidates", help=argparse.SUPPRESS)
+    ap.add_argument("--exact", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--exact-limit", type=float, default=600.0, help="MILP time limit, s")
+    ap.add_argument(
+        "--milp",
+        choices=["cuts", "flow"],
+        help="MILP formulation (default: cuts on the hotspot candidates, flow on the seeded ones)",
+    )
+    ap.add_argument(
+        "--ortools-limit", type=float, default=ORTOOLS_LIMIT_S, help="OR-Tools time limit, s"
+    )
+    args = ap.parse_args()
+    limit_s = int(args.ortools_limit) if args.ortools_limit >= 1 else args.ortools_limit
+    if args.dump_candidates:  # child mode, see hotspot_candidates_subprocess
+        import pickle
+
+        with open(args.dump_candidates, "wb") as f:
+            pickle.dump(hotspot_candidates(), f)
+        return 0
+    if args.exact:  # child mode, see solve_exact_subprocess
+        exact_child(*args.exact, args.exact_limit, args.milp or "cuts")
+        return 0
+    t0 = time.perf_counter()
+    G, start, cands, prizes, label = load_instance(args)
     print(
         f"graph: {len(G):,} nodes, {G.number_of_edges():,} edges, start node {start} "
         f"({time.perf_counter() - t0:.1f} s)"
     )
     print(f"{len(cands)} candidates ({label}), total prize {prizes.sum():.4g}")
-
-    t = time.perf_counter()
-    D = distance_matrix(G, [start, *cands])
-    t_matrix = time.perf_counter() - t
-    T = D / (SPEED_KMH * 1000.0 / 60.0)
-    reach = np.isfinite(T[0])
-    if not reach.all():
-        print(
-            f"{int((~reach).sum())} candidate(s) unreachable, left to both solvers "
-            "(they cannot fit)"
-        )
+    T = distance_matrix(G, [start, *cands]) / (SPEED_KMH * 1000.0 / 60.0)
+    if not np.isfinite(T[0]).all():
+        print(f"{int((~np.isfinite(T[0])).sum())} candidate(s) unreachable (they cannot fit)")
     T = np.where(np.isfinite(T), T, 1e6)  # OR-Tools needs finite numbers; 1e6 min never fits
     service = np.full(len(cands), DWELL_MIN)
-    print(f"travel-time matrix {T.shape} in {t_matrix:.2f} s")
-
-    rows, results, md = [], [], []
+    t = time.perf_counter()
+    milp = args.milp or ("flow" if label == "seeded stand-ins" else "cuts")
+    exact = solve_exact_subprocess(T, service, prizes, BUDGETS, args.exact_limit, milp)
+    print(f"exact MILPs (HiGHS, {milp}, child process): {time.perf_counter() - t:.1f} s")
+    rows = []
     for budget in BUDGETS:
-        t = time.perf_counter()
-        tour = solve_orienteering(T, service, prizes, budget_min=budget, seed=SEED)
-        w_sp = time.perf_counter() - t
-        d_sp = tour_duration(T, service, tour.order)
-
-        t = time.perf_counter()
-        circ = patrol.plan_circuit(
-            G,
-            start,
-            cands,
-            prizes,
-            budget_min=budget,
-            speed_kmh=SPEED_KMH,
-            dwell_min=DWELL_MIN,
-            seed=SEED,
-        )
-        w_full = time.perf_counter() - t
-
-        order_ort, trace = solve_ortools(T, service, prizes, budget, ORTOOLS_LIMIT_S)
-        p_ort = float(sum(prizes[k - 1] for k in order_ort))
-        d_ort = tour_duration(T, service, order_ort)
-        reach = time_to_reach(trace, tour.prize)
-        at = {s_: best_at(trace, s_) for s_ in (1, 10, ORTOOLS_LIMIT_S)}
-
-        ok = (
-            d_sp <= budget + 1e-6
-            and circ.duration_min <= budget + 1e-6
-            and circ.nodes[0] == circ.nodes[-1] == start
-        )
-        reach_txt = f"{reach:.2f}" if reach is not None else f"not within {ORTOOLS_LIMIT_S} s"
-        rows.append(
-            f"{budget:>6} {len(tour.order):>5} {tour.prize:>10.4f} {w_sp:>8.2f} {w_full:>8.2f} "
-            f"{at[1]:>10.4f} {at[10]:>10.4f} {at[ORTOOLS_LIMIT_S]:>10.4f} "
-            f"{d_ort <= budget + 1e-6!s:>6} {reach_txt:>16}"
-        )
-        md.append(
-            f"| {budget} | {len(tour.order)} | {tour.prize:.4f} | {w_sp:.2f} | {w_full:.2f} | "
-            f"{at[1]:.4f} | {at[10]:.4f} | {at[ORTOOLS_LIMIT_S]:.4f} | {reach_txt} |"
-        )
-        ratio = tour.prize / p_ort if p_ort > 0 else float("inf")
-        speed = f"{reach / w_sp:.2f}" if reach is not None else f">{ORTOOLS_LIMIT_S / w_sp:.2f}"
-        results.append(
-            f"RESULT budget_min={budget} prize_ratio_vs_ortools_{ORTOOLS_LIMIT_S}s={ratio:.4f} "
-            f"ortools_time_to_equal_prize_s={reach_txt.replace(' ', '_')} siteplanner_s={w_sp:.2f} "
-            f"time_to_equal_ratio={speed} within_budget={str(ok).lower()}"
-        )
-
-    print(
-        f"{'budget':>6} {'stops':>5} {'sp prize':>10} {'sp s':>8} {'circuit s':>8} {'ORT @1s':>10} "
-        f"{'ORT @10s':>10} {'ORT @' + str(ORTOOLS_LIMIT_S) + 's':>10} {'within':>6} "
-        f"{'ORT s to equal':>16}"
-    )
-    print("\n".join(rows))
-    print(
-        "(sp = siteplanner solve_orienteering on the matrix; circuit = the whole plan_circuit; "
-        "ORT @t = the best prize OR-Tools had after t seconds; 'ORT s to equal' = when OR-Tools "
-        "first found a tour of at least siteplanner's prize; time_to_equal_ratio = that time / "
-        "siteplanner's time)"
-    )
-    for r in results:
-        print(r)
+        rows.append(compare(G, start, cands, prizes, T, service, budget, exact[budget], limit_s))
+        print(result_line(rows[-1], limit_s), flush=True)
+    md = table(rows, limit_s)
+    print("\n".join(md))
     body = [
         (
             f"{len(cands)} candidates ({label}), foot patrol {SPEED_KMH} km/h, "
-            f"{DWELL_MIN:g}-minute stops; OR-Tools: PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH, every "
-            f"improving solution timed by a solution callback, {ORTOOLS_LIMIT_S} s limit."
+            f"{DWELL_MIN:g}-minute stops. Optimum: `patrol.exact.solve_orienteering_exact` "
+            f"(HiGHS MILP, formulation {milp!r}, proven = status Optimal at gap 0). "
+            "OR-Tools: penalties = prizes, "
+            "time dimension with the stops, matrices in C++, PATH_CHEAPEST_ARC + "
+            f"GUIDED_LOCAL_SEARCH with {', '.join(ORTOOLS_OPERATORS)}, every improving solution "
+            f"timed by a solution callback, {limit_s} s limit. Ratios: prize / optimum; "
+            "time_to_equal_ratio: OR-Tools' time to siteplanner's prize (its limit if never) / "
+            "siteplanner's time."
         ),
         "",
-        (
-            "| budget min | stops | siteplanner prize | siteplanner s | plan_circuit s | "
-            f"OR-Tools best @1 s | @10 s | @{ORTOOLS_LIMIT_S} s | "
-            "OR-Tools s to reach siteplanner's prize |"
-        ),
-        "|---|---|---|---|---|---|---|---|---|",
         *md,
         "",
         "```",
-        *results,
+        *(result_line(r, limit_s) for r in rows),
         "```",
     ]
     write_results(
         "patrol_vs_ortools",
-        "Patrol solver vs OR-Tools routing (time to equal prize)",
+        "Patrol solvers against the proven optimum (siteplanner, OR-Tools, HiGHS MILP)",
         "\n".join(body),
         command="python benchmarks/patrol_vs_ortools.py " + " ".join(sys.argv[1:]),
     )
