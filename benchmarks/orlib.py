@@ -28,8 +28,8 @@ proven_gap= matched_optimum= proven_optimal= seconds=``, with proven gap = (cost
 proven_gap_max= within_60s=`` (``within_60s``: instances whose read and solve took at most the
 limit). The tables go to ``benchmarks/results/orlib.md``.
 
-Run: ``python benchmarks/orlib.py`` (all 90 instances, about 35 min), ``--family pmed`` or
-``--family scp`` for one family, ``--quick`` for a subset.
+Run: ``python benchmarks/orlib.py`` (all 90 instances: 13 min on a quiet machine, at most 50),
+``--family pmed`` or ``--family scp`` for one family, ``--quick`` for a subset.
 """
 
 from __future__ import annotations
