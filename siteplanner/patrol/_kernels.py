@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 _GAIN = 1e-9  # least length gain (minutes) a move must bring
+_NOISE = 0.5  # repair: ratio times 1 + _NOISE * U(0, 1)
 
 
 @njit(cache=True)
@@ -218,10 +219,14 @@ def insert_greedy(r, m, T, s, p, grp, used, blocked, cand, budget, power, noise)
 
 @njit(cache=True)
 def improve(r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, buf):
-    """Shorten (2-opt, or-opt) and fill (greedy insertion) until neither changes the route."""
+    """Shorten (2-opt, or-opt) and fill (greedy insertion) until neither changes the route.
+
+    The route is taken as filled already: insertion is tried again only after a shortening."""
     while True:
-        two_opt(r, m, T, s, tw)
-        or_opt(r, m, T, buf)
+        shorter = two_opt(r, m, T, s, tw)
+        shorter = or_opt(r, m, T, buf) or shorter
+        if not shorter:
+            return m
         m2 = insert_greedy(r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0)
         if m2 == m:
             return m
@@ -282,7 +287,26 @@ def destroy(r, m, T, s, p, grp, used, blocked, kind, size):
 
 @njit(cache=True)
 def search_chunk(
-    T, s, p, tw, grp, cand, budget, power, tol, dev, iters, stall, reset, cur, best, used, st, fs
+    T,
+    s,
+    p,
+    tw,
+    grp,
+    cand,
+    budget,
+    power,
+    tol,
+    dev,
+    frac,
+    slack,
+    iters,
+    stall,
+    reset,
+    cur,
+    best,
+    used,
+    st,
+    fs,
 ):
     """Run up to ``iters`` destroy-and-repair iterations from the current route.
 
@@ -305,18 +329,24 @@ def search_chunk(
         trial_used[:] = used
         blocked[:] = False
         kind = np.random.randint(4)
-        hi = max(1, min(m, 2 + m // 5))
+        hi = max(1, min(m, 2 + int(m * frac)))
         size = 1 + np.random.randint(hi)
         m2 = destroy(trial, m, T, s, p, grp, trial_used, blocked, kind, size)
         two_opt(trial, m2, T, s, tw)
-        m2 = insert_greedy(trial, m2, T, s, p, grp, trial_used, blocked, cand, budget, power, 0.5)
+        m2 = insert_greedy(
+            trial, m2, T, s, p, grp, trial_used, blocked, cand, budget, power, _NOISE
+        )
         blocked[:] = False
+        m2 = insert_greedy(trial, m2, T, s, p, grp, trial_used, blocked, cand, budget, power, 0.0)
         m2 = improve(trial, m2, T, s, p, tw, grp, trial_used, blocked, cand, budget, power, buf)
         prize = route_prize(trial, m2, p)
         length = route_length(trial, m2, T, s)
         better_best = prize > fs[2] + tol or (prize >= fs[2] - tol and length < fs[3] - _GAIN)
         better_cur = prize > fs[0] + tol or (prize >= fs[0] - tol and length < fs[1] - _GAIN)
-        if better_cur or prize >= fs[2] * (1.0 - dev) - tol:
+        # record-to-record on the prize plus the slack left, valued at the best's prize rate
+        w = slack * fs[2] / budget
+        value = prize + w * (budget - length)
+        if better_cur or value >= (fs[2] + w * (budget - fs[3])) * (1.0 - dev) - tol:
             cur[:] = trial
             used[:] = trial_used
             st[0] = m2

@@ -60,7 +60,9 @@ class Tour:
 
 
 _POWERS = (2.0, 1.0, 3.0, 1.5)  # Tsiligirides-style ratio exponents, one per restart in turn
-_DEVIATION = 0.02  # record-to-record travel: accept routes within 2 % of the best, shrinking to 0
+_DEVIATION = 0.05  # record-to-record travel: accept within 5 % of the best, shrinking to 0
+_DESTROY = 0.4  # remove up to this share of the visits (and 2) per iteration
+_SLACK = 1.0  # weight of the time left in the acceptance test, at the best's prize per minute
 _CHUNK = 64  # iterations per kernel call, between checks of the clock
 
 
@@ -90,6 +92,7 @@ def _search(
     if not cand.size:
         return []
     _k.seed_rng(seed)
+    rng = np.random.default_rng(seed)
     tol = 1e-10 * float(p.sum())  # prizes equal up to round-off of the sum
     restarts = max(1, restarts)
     per_restart = None if time_limit_s is None else time_limit_s / restarts
@@ -101,8 +104,12 @@ def _search(
         r = np.zeros(size + 2, dtype=np.int64)
         used = np.zeros(size, dtype=bool)
         blocked = np.zeros(size, dtype=bool)
+        m = 0
+        if restart:  # start from a random task, so that restarts explore other parts of the map
+            first = int(cand[rng.integers(len(cand))])
+            r[1], m, used[grp[first]] = first, 1, True
         m = _k.insert_greedy(
-            r, 0, T, s, p, grp, used, blocked, cand, budget, power, 0.0 if restart == 0 else 0.5
+            r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0 if restart == 0 else 0.5
         )
         m = _k.improve(
             r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, np.empty(4, np.int64)
@@ -130,6 +137,8 @@ def _search(
                 power,
                 tol,
                 _DEVIATION * (1.0 - progress),
+                _DESTROY,
+                _SLACK,
                 chunk,
                 stall,
                 max(1, stall // 3),
