@@ -218,19 +218,104 @@ def insert_greedy(r, m, T, s, p, grp, used, blocked, cand, budget, power, noise)
 
 
 @njit(cache=True)
-def improve(r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, buf):
-    """Shorten (2-opt, or-opt) and fill (greedy insertion) until neither changes the route.
+def exchange(r, m, T, s, p, grp, used, cand, budget, tol):
+    """Apply the best swap of one visit for one free task at its cheapest place: a higher
+    prize, or the same prize in less time, within the budget. Returns whether one was found."""
+    if m == 0:
+        return False
+    nc = cand.shape[0]
+    # the three cheapest places of each free task: enough to skip the two next to a visit
+    top_d = np.full((nc, 3), np.inf)
+    top_k = np.full((nc, 3), -1, dtype=np.int64)
+    for c in range(nc):
+        x = cand[c]
+        if used[grp[x]]:
+            continue
+        for k in range(m + 1):
+            d = T[r[k], x] + s[x] + T[x, r[k + 1]] - T[r[k], r[k + 1]]
+            if d < top_d[c, 2]:
+                q = 2
+                while q > 0 and d < top_d[c, q - 1]:
+                    top_d[c, q] = top_d[c, q - 1]
+                    top_k[c, q] = top_k[c, q - 1]
+                    q -= 1
+                top_d[c, q] = d
+                top_k[c, q] = k
+    length = route_length(r, m, T, s)
+    best_gain = 0.0
+    best_len = length - _GAIN
+    best_i = -1
+    best_c = -1
+    best_k = -1
+    for i in range(1, m + 1):
+        v = r[i]
+        a = r[i - 1]
+        b = r[i + 1]
+        rest = length - (T[a, v] + s[v] + T[v, b] - T[a, b])
+        for c in range(nc):
+            x = cand[c]
+            if grp[x] != grp[v] and used[grp[x]]:
+                continue
+            gain = p[x] - p[v]
+            if gain < best_gain - tol:
+                continue
+            d = T[a, x] + s[x] + T[x, b] - T[a, b]
+            k = i - 1
+            for q in range(3):
+                kk = top_k[c, q]
+                if kk >= 0 and kk != i - 1 and kk != i:
+                    if top_d[c, q] < d:
+                        d = top_d[c, q]
+                        k = kk
+                    break
+            new_len = rest + d
+            if new_len > budget:
+                continue
+            if gain > best_gain + tol or new_len < best_len:
+                best_gain = max(gain, best_gain)
+                best_len = new_len
+                best_i = i
+                best_c = x
+                best_k = k
+    if best_i < 0:
+        return False
+    v = r[best_i]
+    used[grp[v]] = False
+    used[grp[best_c]] = True
+    if best_k == best_i - 1:  # in the place of the visit
+        r[best_i] = best_c
+        return True
+    # remove position best_i, then insert after the task that was at position best_k
+    u = r[best_k]
+    for q in range(best_i, m + 1):
+        r[q] = r[q + 1]
+    k = 0
+    if u != 0:
+        for q in range(1, m):
+            if r[q] == u:
+                k = q
+                break
+    for q in range(m, k, -1):
+        r[q + 1] = r[q]
+    r[k + 1] = best_c
+    return True
 
-    The route is taken as filled already: insertion is tried again only after a shortening."""
+
+@njit(cache=True)
+def improve(r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, buf, tol):
+    """Shorten (2-opt, or-opt), fill (greedy insertion) and swap (:func:`exchange`) until
+    none changes the route. The route is taken as filled already."""
     while True:
         shorter = two_opt(r, m, T, s, tw)
         shorter = or_opt(r, m, T, buf) or shorter
-        if not shorter:
+        if shorter:
+            m2 = insert_greedy(r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0)
+            if m2 != m:
+                m = m2
+                continue
+        if not exchange(r, m, T, s, p, grp, used, cand, budget, tol):
             return m
-        m2 = insert_greedy(r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0)
-        if m2 == m:
-            return m
-        m = m2
+        m = insert_greedy(r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0)
 
 
 @njit(cache=True)
@@ -338,7 +423,9 @@ def search_chunk(
         )
         blocked[:] = False
         m2 = insert_greedy(trial, m2, T, s, p, grp, trial_used, blocked, cand, budget, power, 0.0)
-        m2 = improve(trial, m2, T, s, p, tw, grp, trial_used, blocked, cand, budget, power, buf)
+        m2 = improve(
+            trial, m2, T, s, p, tw, grp, trial_used, blocked, cand, budget, power, buf, tol
+        )
         prize = route_prize(trial, m2, p)
         length = route_length(trial, m2, T, s)
         better_best = prize > fs[2] + tol or (prize >= fs[2] - tol and length < fs[3] - _GAIN)

@@ -112,7 +112,7 @@ def _search(
             r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0 if restart == 0 else 0.5
         )
         m = _k.improve(
-            r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, np.empty(4, np.int64)
+            r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, np.empty(4, np.int64), tol
         )
         cur = r.copy()
         rbest = r.copy()
@@ -126,6 +126,9 @@ def _search(
             if progress >= 1.0:
                 break
             chunk = min(_CHUNK, max_iter - done)
+            if per_restart is not None:  # about 20 clock checks per restart
+                rate = done / max(time.perf_counter() - t0, 1e-6)
+                chunk = max(1, min(chunk, int(rate * per_restart / 20) if done else 2))
             done += _k.search_chunk(
                 T,
                 s,
