@@ -397,9 +397,11 @@ def search_chunk(
 
     ``st`` = [current m, best m, iterations without a new best], ``fs`` = [current prize,
     current length, best prize, best length]; both and the routes are updated in place.
-    Acceptance is record-to-record travel: a route within ``dev`` (a fraction) of the best
-    prize becomes the current one; after every ``reset`` iterations without a new best the
-    search goes back to the best. Returns the iterations run (fewer when ``stall`` is hit).
+    Acceptance is record-to-record travel: a better route, or one whose prize plus its time
+    left (valued at ``slack`` times the best's prize per minute) is within ``dev`` (a
+    fraction) of the best's, becomes the current one; after every ``reset`` iterations without
+    a new best the search goes back to the best. Returns the iterations run (fewer when
+    ``stall`` is hit).
     """
     n_idx = T.shape[0]
     buf = np.empty(4, dtype=np.int64)

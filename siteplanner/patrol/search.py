@@ -6,17 +6,23 @@ of the highest prize found within the budget (:class:`Tour`). It knows nothing o
 :mod:`siteplanner.patrol.plan` builds the matrix from the street graph and expands the tour back to
 a street path.
 
-Method: an iterated local search in the manner of Vansteenwegen et al. (2009, "Iterated local
-search for the team orienteering problem with time windows", *Computers & OR* 36(12)): greedy
-insertion by the ratio ``prizeᵏ / added time`` (Tsiligirides 1984, *J. Oper. Res. Soc.* 35(9);
-k = 2, then 1, 3, 1.5 in later restarts), 2-opt, relocation, replacement of a visit by a better
-unvisited task, and drop-one-and-refill; perturbed by removing ``S`` consecutive visits from
-position ``R`` and refilling without them first (a one-step tabu); the restarts after the first
-use a seeded randomised greedy construction (GRASP, Feo & Resende 1995). Oriented tasks (a hot
-segment walked one way or the other) come in twin pairs of which at most one is visited.
+Method: a destroy-and-repair search (adaptive large neighbourhood search without the adaptive
+weights, Ropke & Pisinger 2006, *Transportation Science* 40(4)) around the operators of EA4OP
+(Kobeaga, Merino & Lozano 2018, *Computers & OR* 90): greedy insertion by the ratio
+``prizeᵏ / added time`` (Tsiligirides 1984, *J. Oper. Res. Soc.* 35(9); k = 2, then 1, 3, 1.5 in
+later restarts), 2-opt, or-opt (moving stretches of 1-3 visits), and an exchange of one visit
+for one unvisited task of a higher prize, or of the same prize in less time. Each iteration
+removes some visits (a stretch, at random, the worst prize per saved minute, or the nearest to
+a random visit; up to 40 % of them), refills without them first (a one-step tabu, with noisy
+ratios), then runs the local search to its optimum. A new route is kept when it is better, or
+within a band of the best (record-to-record travel, Dueck 1993) counting the time it leaves
+free, the band shrinking to 0 over the run. Restarts after the first begin at a random task.
+Oriented tasks (a hot segment walked one way or the other) come in twin pairs of which at most
+one is visited; every move is evaluated exactly, also on asymmetric matrices. The inner loops
+are compiled with numba (:mod:`siteplanner.patrol._kernels`).
 
 Everything is deterministic for a given ``seed``: the search runs for a fixed number of
-iterations, never against a clock.
+iterations, never against a clock, unless ``time_limit_s`` is given.
 
 Before the search, :func:`distinct_places` merges the prizes that stand closer than the stops'
 least spacing into one place each, so that no tour collects two prizes at the same place.
@@ -162,60 +168,15 @@ def _search(
     return best
 
 
-def solve_orienteering(
-    travel_min: np.ndarray,
-    service_min: Sequence[float] | np.ndarray,
-    prizes: Sequence[float] | np.ndarray,
-    *,
+def _problems(
+    T: np.ndarray,
+    s: np.ndarray,
+    p: np.ndarray,
+    twins: Sequence[int] | None,
     budget_min: float,
-    twins: Sequence[int] | None = None,
-    seed: int = 0,
-    max_iter: int = 300,
-    stall: int = 60,
-    restarts: int = 4,
-    time_limit_s: float | None = None,
-) -> Tour:
-    """Solve a single-tour orienteering problem given as matrices.
-
-    Iterated local search (Vansteenwegen et al. 2009) with Tsiligirides' insertion ratio and
-    seeded GRASP restarts; see :mod:`siteplanner.patrol.plan` for the formulation.
-
-    Parameters
-    ----------
-    travel_min
-        ``(n + 1, n + 1)`` travel times in minutes, row/column 0 the depot (start = end),
-        ``inf`` where unreachable.
-    service_min
-        ``n`` service times, minutes (dwell at a stop, walk along a segment).
-    prizes
-        ``n`` prizes >= 0.
-    budget_min
-        Maximum tour duration (travel plus service), minutes.
-    twins
-        ``n + 1`` matrix indices: ``twins[i]`` is the other orientation of an oriented task
-        (a segment walked one way or the other; at most one of the two is visited), ``i`` for a
-        plain stop. ``None``: every task is a plain stop.
-    seed
-        Seed of the randomised restarts.
-    max_iter
-        Perturbations per restart.
-    stall
-        Stop a restart after this many perturbations without improvement.
-    restarts
-        Number of constructions (the first greedy, the others randomised).
-    time_limit_s
-        Stop each restart after its share of this many seconds, whichever of this and
-        ``max_iter`` / ``stall`` comes first. ``None`` (default): no clock, the result depends
-        only on the inputs and ``seed``; with a limit it also depends on the machine's speed.
-
-    Returns
-    -------
-    Tour
-        The best tour found (``order`` as matrix indices ``1..n``).
-    """
-    T = np.asarray(travel_min, dtype=float)
-    s = np.asarray(service_min, dtype=float)
-    p = np.asarray(prizes, dtype=float)
+    time_limit_s: float | None,
+) -> list[str]:
+    """Every problem with :func:`solve_orienteering`'s arguments, each naming what is accepted."""
     problems = []
     if T.ndim != 2 or T.shape[0] != T.shape[1]:
         problems.append(
@@ -242,7 +203,68 @@ def solve_orienteering(
         problems.append(f"time_limit_s = {time_limit_s!r}; accepted: None or seconds > 0")
     if not (math.isfinite(budget_min) and budget_min >= 0):
         problems.append(f"budget_min = {budget_min!r}; accepted: a finite number of minutes >= 0")
-    report_problems(problems, source="solve_orienteering")
+    return problems
+
+
+def solve_orienteering(
+    travel_min: np.ndarray,
+    service_min: Sequence[float] | np.ndarray,
+    prizes: Sequence[float] | np.ndarray,
+    *,
+    budget_min: float,
+    twins: Sequence[int] | None = None,
+    seed: int = 0,
+    max_iter: int = 300,
+    stall: int = 60,
+    restarts: int = 4,
+    time_limit_s: float | None = None,
+) -> Tour:
+    """Solve a single-tour orienteering problem given as matrices.
+
+    Destroy-and-repair search with 2-opt, or-opt, insertion by Tsiligirides' ratio and
+    exchange, on compiled kernels (see the module docstring); see
+    :mod:`siteplanner.patrol.plan` for the formulation.
+
+    Parameters
+    ----------
+    travel_min
+        ``(n + 1, n + 1)`` travel times in minutes, row/column 0 the depot (start = end),
+        ``inf`` where unreachable.
+    service_min
+        ``n`` service times, minutes (dwell at a stop, walk along a segment).
+    prizes
+        ``n`` prizes >= 0.
+    budget_min
+        Maximum tour duration (travel plus service), minutes.
+    twins
+        ``n + 1`` matrix indices: ``twins[i]`` is the other orientation of an oriented task
+        (a segment walked one way or the other; at most one of the two is visited), ``i`` for a
+        plain stop. ``None``: every task is a plain stop.
+    seed
+        Seed of the randomised restarts.
+    max_iter
+        Destroy-and-repair iterations per restart.
+    stall
+        Stop a restart after this many iterations without a better route (and go back to
+        the best route after every third of them).
+    restarts
+        Number of constructions (the first greedy, the others randomised).
+    time_limit_s
+        Stop each restart after its share of this many seconds, whichever of this and
+        ``max_iter`` / ``stall`` comes first. ``None`` (default): no clock, the result depends
+        only on the inputs and ``seed``; with a limit it also depends on the machine's speed.
+
+    Returns
+    -------
+    Tour
+        The best tour found (``order`` as matrix indices ``1..n``).
+    """
+    T = np.asarray(travel_min, dtype=float)
+    s = np.asarray(service_min, dtype=float)
+    p = np.asarray(prizes, dtype=float)
+    report_problems(
+        _problems(T, s, p, twins, budget_min, time_limit_s), source="solve_orienteering"
+    )
     n = T.shape[0] - 1
     tw = np.arange(n + 1) if twins is None else np.asarray(twins, dtype=np.int64)
     s_all = np.concatenate([[0.0], s])
