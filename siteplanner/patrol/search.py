@@ -6,17 +6,23 @@ of the highest prize found within the budget (:class:`Tour`). It knows nothing o
 :mod:`siteplanner.patrol.plan` builds the matrix from the street graph and expands the tour back to
 a street path.
 
-Method: an iterated local search in the manner of Vansteenwegen et al. (2009, "Iterated local
-search for the team orienteering problem with time windows", *Computers & OR* 36(12)): greedy
-insertion by the ratio ``prizeᵏ / added time`` (Tsiligirides 1984, *J. Oper. Res. Soc.* 35(9);
-k = 2, then 1, 3, 1.5 in later restarts), 2-opt, relocation, replacement of a visit by a better
-unvisited task, and drop-one-and-refill; perturbed by removing ``S`` consecutive visits from
-position ``R`` and refilling without them first (a one-step tabu); the restarts after the first
-use a seeded randomised greedy construction (GRASP, Feo & Resende 1995). Oriented tasks (a hot
-segment walked one way or the other) come in twin pairs of which at most one is visited.
+Method: a destroy-and-repair search (adaptive large neighbourhood search without the adaptive
+weights, Ropke & Pisinger 2006, *Transportation Science* 40(4)) around the operators of EA4OP
+(Kobeaga, Merino & Lozano 2018, *Computers & OR* 90): greedy insertion by the ratio
+``prizeᵏ / added time`` (Tsiligirides 1984, *J. Oper. Res. Soc.* 35(9); k = 2, then 1, 3, 1.5 in
+later restarts), 2-opt, or-opt (moving stretches of 1-3 visits), and an exchange of one visit
+for one unvisited task of a higher prize, or of the same prize in less time. Each iteration
+removes some visits (a stretch, at random, the worst prize per saved minute, or the nearest to
+a random visit; up to 40 % of them), refills without them first (a one-step tabu, with noisy
+ratios), then runs the local search to its optimum. A new route is kept when it is better, or
+within a band of the best (record-to-record travel, Dueck 1993) counting the time it leaves
+free, the band shrinking to 0 over the run. Restarts after the first begin at a random task.
+Oriented tasks (a hot segment walked one way or the other) come in twin pairs of which at most
+one is visited; every move is evaluated exactly, also on asymmetric matrices. The inner loops
+are compiled with numba (:mod:`siteplanner.patrol._kernels`).
 
 Everything is deterministic for a given ``seed``: the search runs for a fixed number of
-iterations, never against a clock.
+iterations, never against a clock, unless ``time_limit_s`` is given.
 
 Before the search, :func:`distinct_places` merges the prizes that stand closer than the stops'
 least spacing into one place each, so that no tour collects two prizes at the same place.
@@ -25,6 +31,7 @@ least spacing into one place each, so that no tour collects two prizes at the sa
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +39,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from siteplanner._errors import report_problems
+from siteplanner.patrol import _kernels as _k
 
 __all__ = ["Tour", "distinct_places", "solve_orienteering"]
 
@@ -58,275 +66,117 @@ class Tour:
 
 
 _POWERS = (2.0, 1.0, 3.0, 1.5)  # Tsiligirides-style ratio exponents, one per restart in turn
+_DEVIATION = 0.05  # record-to-record travel: accept within 5 % of the best, shrinking to 0
+_DESTROY = 0.4  # remove up to this share of the visits (and 2) per iteration
+_SLACK = 1.0  # weight of the time left in the acceptance test, at the best's prize per minute
+_CHUNK = 64  # iterations per kernel call, between checks of the clock
 
 
-class _ILS:
-    """Iterated local search for the single-tour orienteering problem (see module docstring)."""
-
-    def __init__(
-        self, T: np.ndarray, s: np.ndarray, p: np.ndarray, twin: np.ndarray, budget: float
-    ) -> None:
-        self.T = T
-        self.Tl = T.tolist()
-        self.s = s
-        self.sl = s.tolist()
-        self.p = p
-        self.pl = p.tolist()
-        self.twin = twin.tolist()
-        self.group = np.minimum(np.arange(len(p)), twin)
-        self.budget = budget + _EPS
-        n = len(p)
-        # tasks worth visiting and able to fit alone in the budget
-        alone = T[0, :] + s + T[:, 0]
-        self.active = np.array(
-            [k for k in range(1, n) if p[k] > 0 and alone[k] <= self.budget], dtype=np.int64
-        )
-        self.groupl = self.group.tolist()
-        self.active_group = self.group[self.active]
-        self.power = 2.0  # insertion ratio prize**power / added time; varied between restarts
-        # groups kept out of the tour for one refill after a perturbation
-        self.tabu: set[int] = set()
-
-    # -- evaluation ------------------------------------------------------------------------------
-    def duration(self, route: list[int]) -> float:
-        T, s = self.Tl, self.sl
-        t, prev = 0.0, 0
-        for k in route:
-            t += T[prev][k] + s[k]
-            prev = k
-        return t + T[prev][0]
-
-    def prize(self, route: list[int]) -> float:
-        # exact sum, the same in any visiting order: with prizes of 1e6 a plain sum differs
-        # between orders of the same stops, and the search took that noise for gains, endlessly
-        return math.fsum(self.pl[k] for k in route)
-
-    def key(self, route: list[int]) -> tuple[float, float]:
-        return (round(self.prize(route), 9), -round(self.duration(route), 9))
-
-    # -- moves -----------------------------------------------------------------------------------
-    def _free(self, route: list[int], skip: int | None = None) -> np.ndarray:
-        if not self.active.size:
-            return self.active
-        blocked = np.zeros(len(self.p), dtype=bool)
-        group = self.groupl
-        blocked[[group[k] for i, k in enumerate(route) if i != skip]] = True
-        if self.tabu:
-            blocked[list(self.tabu)] = True
-        return self.active[~blocked[self.active_group]]
-
-    def _deltas(self, route: list[int], cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cheapest insertion position and added time of each candidate."""
-        a = np.array([0, *route], dtype=np.int64)
-        b = np.array([*route, 0], dtype=np.int64)
-        T = self.T
-        delta = T[a[None, :], cand[:, None]]
-        delta += self.s[cand][:, None] + T[cand[:, None], b[None, :]] - T[a, b][None, :]
-        pos = delta.argmin(axis=1)
-        return pos, delta[np.arange(len(cand)), pos]
-
-    def insert(
-        self, route: list[int], rng: np.random.Generator | None = None, rcl: int = 1
-    ) -> list[int]:
-        """Greedy insertion by prize² / added time until nothing more fits."""
-        route = list(route)
-        t = self.duration(route)
-        while True:
-            cand = self._free(route)
-            if not cand.size:
-                return route
-            pos, dmin = self._deltas(route, cand)
-            ok = t + dmin <= self.budget
-            if not ok.any():
-                return route
-            ratio = np.where(ok, self.p[cand] ** self.power / np.maximum(dmin, 1e-9), -np.inf)
-            if rng is not None and rcl > 1:
-                top = np.argsort(-ratio, kind="stable")[: min(rcl, int(ok.sum()))]
-                j = int(top[rng.integers(len(top))])
-            else:
-                j = int(np.argmax(ratio))
-            route.insert(int(pos[j]), int(cand[j]))
-            t += float(dmin[j])
-
-    def two_opt(self, route: list[int]) -> list[int]:
-        """2-opt (segment reversal, flipping oriented tasks to their twin) until no gain."""
-        T, tw = self.Tl, self.twin
-        r = [0, *route, 0]
-        improved = True
-        while improved:
-            improved = False
-            for i in range(1, len(r) - 1):
-                a, ri = r[i - 1], r[i]
-                for j in range(i, len(r) - 1):
-                    rj, b = r[j], r[j + 1]
-                    d = T[a][tw[rj]] + T[tw[ri]][b] - T[a][ri] - T[rj][b]
-                    if d < -1e-9:
-                        r[i : j + 1] = [tw[x] for x in reversed(r[i : j + 1])]
-                        improved = True
-                        ri = r[i]
-        return r[1:-1]
-
-    def relocate(self, route: list[int]) -> list[int]:
-        """Move single visits to their cheapest position while that shortens the tour."""
-        improved = True
-        while improved and len(route) > 2:
-            improved = False
-            for i in range(len(route)):
-                k = route[i]
-                rest = route[:i] + route[i + 1 :]
-                saving = self._removal_saving(route, i)
-                pos, d = self._deltas(rest, np.array([k]))
-                if d[0] < saving - 1e-9:
-                    route = rest
-                    route.insert(int(pos[0]), k)
-                    improved = True
-                    break
-        return route
-
-    def _removal_saving(self, route: list[int], i: int) -> float:
-        T = self.Tl
-        a = route[i - 1] if i > 0 else 0
-        b = route[i + 1] if i + 1 < len(route) else 0
-        k = route[i]
-        return T[a][k] + self.sl[k] + T[k][b] - T[a][b]
-
-    def replace(self, route: list[int]) -> list[int] | None:
-        """Best swap of one visit for one unvisited task of higher prize that fits; None if none."""
-        if not route:
-            return None
-        t = self.duration(route)
-        best_gain, best = 1e-9, None
-        for i, v in enumerate(route):
-            cand = self._free(route, skip=i)
-            cand = cand[self.p[cand] > self.pl[v] + 1e-9]
-            if not cand.size:
-                continue
-            rest = route[:i] + route[i + 1 :]
-            t_rest = t - self._removal_saving(route, i)
-            pos, dmin = self._deltas(rest, cand)
-            ok = t_rest + dmin <= self.budget
-            if not ok.any():
-                continue
-            gain = np.where(ok, self.p[cand] - self.pl[v], -np.inf)
-            j = int(np.argmax(gain))
-            if gain[j] > best_gain:
-                best_gain = float(gain[j])
-                new = list(rest)
-                new.insert(int(pos[j]), int(cand[j]))
-                best = new
-        return best
-
-    def refill(self, route: list[int]) -> list[int] | None:
-        """Drop one visit, shorten and refill greedily; the first better tour, or None."""
-        key = self.key(route)
-        for i in range(len(route)):
-            new = self.insert(self.two_opt(route[:i] + route[i + 1 :]))
-            if self.key(new) > key:
-                return new
-        return None
-
-    def local_search(
-        self, route: list[int], rng: np.random.Generator | None = None, rcl: int = 1
-    ) -> list[int]:
-        route = self.insert(self.two_opt(route), rng, rcl)
-        while True:
-            route = self.insert(self.relocate(self.two_opt(route)))
-            new = self.replace(route)
-            if new is None:
-                new = self.refill(route)
-            if new is None:
-                return route
-            route = new
-
-    # -- driver ----------------------------------------------------------------------------------
-    def run(self, *, seed: int, max_iter: int, stall: int, restarts: int) -> list[int]:
-        rng = np.random.default_rng(seed)
-        best: list[int] = []
-        best_key = self.key(best)
-        for restart in range(max(1, restarts)):
-            self.power = _POWERS[restart % len(_POWERS)]
-            current = self.local_search([], rng if restart else None, 1 if restart == 0 else 3)
-            if self.key(current) > best_key:
-                best, best_key = current, self.key(current)
-            size_s, start_r, idle = 1, 0, 0
-            for _ in range(max_iter):
-                m = len(current)
-                if m == 0:
-                    break
-                if size_s > max(1, m // 2 + 1):
-                    size_s = 1
-                start_r %= m
-                removed = {(start_r + q) % m for q in range(size_s)}
-                shaken = [k for i, k in enumerate(current) if i not in removed]
-                self.tabu = {int(self.group[current[i]]) for i in removed}
-                # refill without the removed visits first
-                shaken = self.insert(self.two_opt(shaken))
-                self.tabu = set()
-                current = self.local_search(shaken)
-                key = self.key(current)
-                if key > best_key:
-                    best, best_key = current, key
-                    size_s, idle = 1, 0
-                else:
-                    size_s += 1
-                    idle += 1
-                start_r += size_s
-                if idle >= stall:
-                    break
-                if idle and idle % max(1, stall // 3) == 0:
-                    current = list(best)
-        return best
+def _route(r: np.ndarray, m: int) -> list[int]:
+    return [int(k) for k in r[1 : m + 1]]
 
 
-def solve_orienteering(
-    travel_min: np.ndarray,
-    service_min: Sequence[float] | np.ndarray,
-    prizes: Sequence[float] | np.ndarray,
+def _search(
+    T: np.ndarray,
+    s: np.ndarray,
+    p: np.ndarray,
+    tw: np.ndarray,
+    budget: float,
     *,
+    seed: int,
+    max_iter: int,
+    stall: int,
+    restarts: int,
+    time_limit_s: float | None,
+) -> list[int]:
+    """Destroy-and-repair search (see module docstring) on the compiled kernels."""
+    size = len(p)
+    grp = np.minimum(np.arange(size), tw).astype(np.int64)
+    budget = budget + _EPS
+    alone = T[0, :] + s + T[:, 0]
+    cand = np.array([k for k in range(1, size) if p[k] > 0 and alone[k] <= budget], dtype=np.int64)
+    if not cand.size:
+        return []
+    _k.seed_rng(seed)
+    rng = np.random.default_rng(seed)
+    tol = 1e-10 * float(p.sum())  # prizes equal up to round-off of the sum
+    restarts = max(1, restarts)
+    per_restart = None if time_limit_s is None else time_limit_s / restarts
+    best: list[int] = []
+    best_key = (0.0, 0.0)
+    for restart in range(restarts):
+        t0 = time.perf_counter()
+        power = _POWERS[restart % len(_POWERS)]
+        r = np.zeros(size + 2, dtype=np.int64)
+        used = np.zeros(size, dtype=bool)
+        blocked = np.zeros(size, dtype=bool)
+        m = 0
+        if restart:  # start from a random task, so that restarts explore other parts of the map
+            first = int(cand[rng.integers(len(cand))])
+            r[1], m, used[grp[first]] = first, 1, True
+        m = _k.insert_greedy(
+            r, m, T, s, p, grp, used, blocked, cand, budget, power, 0.0 if restart == 0 else 0.5
+        )
+        m = _k.improve(
+            r, m, T, s, p, tw, grp, used, blocked, cand, budget, power, np.empty(4, np.int64), tol
+        )
+        cur = r.copy()
+        rbest = r.copy()
+        st = np.array([m, m, 0], dtype=np.int64)
+        fs = np.array([_k.route_prize(r, m, p), _k.route_length(r, m, T, s)] * 2)
+        done = 0
+        while done < max_iter and st[2] < stall:
+            progress = done / max_iter
+            if per_restart is not None:
+                progress = max(progress, (time.perf_counter() - t0) / per_restart)
+            if progress >= 1.0:
+                break
+            chunk = min(_CHUNK, max_iter - done)
+            if per_restart is not None:  # about 20 clock checks per restart
+                rate = done / max(time.perf_counter() - t0, 1e-6)
+                chunk = max(1, min(chunk, int(rate * per_restart / 20) if done else 2))
+            done += _k.search_chunk(
+                T,
+                s,
+                p,
+                tw,
+                grp,
+                cand,
+                budget,
+                power,
+                tol,
+                _DEVIATION * (1.0 - progress),
+                _DESTROY,
+                _SLACK,
+                chunk,
+                stall,
+                max(1, stall // 3),
+                cur,
+                rbest,
+                used,
+                st,
+                fs,
+            )
+            if st[0] == 0:
+                break
+        route = _route(rbest, int(st[1]))
+        key = (float(fs[2]), -float(fs[3]))
+        if key[0] > best_key[0] + tol or (
+            key[0] >= best_key[0] - tol and key[1] > best_key[1] + 1e-9
+        ):
+            best, best_key = route, key
+    return best
+
+
+def _problems(
+    T: np.ndarray,
+    s: np.ndarray,
+    p: np.ndarray,
+    twins: Sequence[int] | None,
     budget_min: float,
-    twins: Sequence[int] | None = None,
-    seed: int = 0,
-    max_iter: int = 300,
-    stall: int = 60,
-    restarts: int = 4,
-) -> Tour:
-    """Solve a single-tour orienteering problem given as matrices.
-
-    Iterated local search (Vansteenwegen et al. 2009) with Tsiligirides' insertion ratio and
-    seeded GRASP restarts; see :mod:`siteplanner.patrol.plan` for the formulation.
-
-    Parameters
-    ----------
-    travel_min
-        ``(n + 1, n + 1)`` travel times in minutes, row/column 0 the depot (start = end),
-        ``inf`` where unreachable.
-    service_min
-        ``n`` service times, minutes (dwell at a stop, walk along a segment).
-    prizes
-        ``n`` prizes >= 0.
-    budget_min
-        Maximum tour duration (travel plus service), minutes.
-    twins
-        ``n + 1`` matrix indices: ``twins[i]`` is the other orientation of an oriented task
-        (a segment walked one way or the other; at most one of the two is visited), ``i`` for a
-        plain stop. ``None``: every task is a plain stop.
-    seed
-        Seed of the randomised restarts.
-    max_iter
-        Perturbations per restart.
-    stall
-        Stop a restart after this many perturbations without improvement.
-    restarts
-        Number of constructions (the first greedy, the others randomised).
-
-    Returns
-    -------
-    Tour
-        The best tour found (``order`` as matrix indices ``1..n``).
-    """
-    T = np.asarray(travel_min, dtype=float)
-    s = np.asarray(service_min, dtype=float)
-    p = np.asarray(prizes, dtype=float)
+    time_limit_s: float | None,
+) -> list[str]:
+    """Every problem with :func:`solve_orienteering`'s arguments, each naming what is accepted."""
     problems = []
     if T.ndim != 2 or T.shape[0] != T.shape[1]:
         problems.append(
@@ -349,17 +199,96 @@ def solve_orienteering(
             problems.append(
                 f"twins has {len(twins)} entries; accepted: {n + 1}, one per matrix row"
             )
+    if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        problems.append(f"time_limit_s = {time_limit_s!r}; accepted: None or seconds > 0")
     if not (math.isfinite(budget_min) and budget_min >= 0):
         problems.append(f"budget_min = {budget_min!r}; accepted: a finite number of minutes >= 0")
-    report_problems(problems, source="solve_orienteering")
+    return problems
+
+
+def solve_orienteering(
+    travel_min: np.ndarray,
+    service_min: Sequence[float] | np.ndarray,
+    prizes: Sequence[float] | np.ndarray,
+    *,
+    budget_min: float,
+    twins: Sequence[int] | None = None,
+    seed: int = 0,
+    max_iter: int = 300,
+    stall: int = 60,
+    restarts: int = 4,
+    time_limit_s: float | None = None,
+) -> Tour:
+    """Solve a single-tour orienteering problem given as matrices.
+
+    Destroy-and-repair search with 2-opt, or-opt, insertion by Tsiligirides' ratio and
+    exchange, on compiled kernels (see the module docstring); see
+    :mod:`siteplanner.patrol.plan` for the formulation.
+
+    Parameters
+    ----------
+    travel_min
+        ``(n + 1, n + 1)`` travel times in minutes, row/column 0 the depot (start = end),
+        ``inf`` where unreachable.
+    service_min
+        ``n`` service times, minutes (dwell at a stop, walk along a segment).
+    prizes
+        ``n`` prizes >= 0.
+    budget_min
+        Maximum tour duration (travel plus service), minutes.
+    twins
+        ``n + 1`` matrix indices: ``twins[i]`` is the other orientation of an oriented task
+        (a segment walked one way or the other; at most one of the two is visited), ``i`` for a
+        plain stop. ``None``: every task is a plain stop.
+    seed
+        Seed of the randomised restarts.
+    max_iter
+        Destroy-and-repair iterations per restart.
+    stall
+        Stop a restart after this many iterations without a better route (and go back to
+        the best route after every third of them).
+    restarts
+        Number of constructions (the first greedy, the others randomised).
+    time_limit_s
+        Stop each restart after its share of this many seconds, whichever of this and
+        ``max_iter`` / ``stall`` comes first. ``None`` (default): no clock, the result depends
+        only on the inputs and ``seed``; with a limit it also depends on the machine's speed.
+
+    Returns
+    -------
+    Tour
+        The best tour found (``order`` as matrix indices ``1..n``).
+    """
+    T = np.asarray(travel_min, dtype=float)
+    s = np.asarray(service_min, dtype=float)
+    p = np.asarray(prizes, dtype=float)
+    report_problems(
+        _problems(T, s, p, twins, budget_min, time_limit_s), source="solve_orienteering"
+    )
     n = T.shape[0] - 1
     tw = np.arange(n + 1) if twins is None else np.asarray(twins, dtype=np.int64)
-    solver = _ILS(T, np.concatenate([[0.0], s]), np.concatenate([[0.0], p]), tw, float(budget_min))
-    route = solver.run(seed=seed, max_iter=max_iter, stall=stall, restarts=restarts)
+    s_all = np.concatenate([[0.0], s])
+    p_all = np.concatenate([[0.0], p])
+    route = _search(
+        np.ascontiguousarray(T),
+        s_all,
+        p_all,
+        tw,
+        float(budget_min),
+        seed=seed,
+        max_iter=max_iter,
+        stall=stall,
+        restarts=restarts,
+        time_limit_s=time_limit_s,
+    )
+    points = [0, *route, 0]
+    duration = math.fsum(T[a, b] for a, b in zip(points[:-1], points[1:])) + math.fsum(
+        s_all[k] for k in route
+    )
     return Tour(
-        order=tuple(int(k) for k in route),
-        prize=solver.prize(route),
-        duration_min=solver.duration(route),
+        order=tuple(route),
+        prize=math.fsum(p_all[k] for k in route),
+        duration_min=float(duration),
     )
 
 
