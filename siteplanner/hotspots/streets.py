@@ -246,7 +246,7 @@ def lixel_density(lix: gpd.GeoDataFrame, count: np.ndarray, *, bandwidth_m: floa
     numpy.ndarray
         :math:`\\sum_j c_j K(d_{ij})` per lixel (incidents per metre).
     """
-    from scipy.sparse.csgraph import dijkstra
+    from siteplanner.hotspots._reach import bounded_reach
 
     L = len(lix)
     half = lix["length"].to_numpy() / 2.0
@@ -262,15 +262,20 @@ def lixel_density(lix: gpd.GeoDataFrame, count: np.ndarray, *, bandwidth_m: floa
     src = np.flatnonzero(count > 0)
     intensity = np.zeros(L)
     h = float(bandwidth_m)
-    chunk = max(1, int(4e6 // max(V, 1)))  # about 4 M distances (32 MB) at a time
+    chunk = 20_000  # sources per call: bounds the pairs held at once
     for s0 in range(0, len(src), chunk):
         s = src[s0 : s0 + chunk]
-        ends = np.r_[fv[s], tv[s]]
-        D = dijkstra(graph, directed=False, indices=ends, limit=h + 2 * half.max() + 1e-9)
-        near = np.minimum(D[: len(s)], D[len(s) :])  # from the nearer end of each source
-        row, vert = np.nonzero(np.isfinite(near))  # only what the kernel can reach: sparse
+        # the vertices within reach of either end of each source, and their distance
+        row, vert, d = bounded_reach(
+            graph.indptr.astype(np.int64),
+            graph.indices.astype(np.int64),
+            graph.data.astype(np.float64),
+            fv[s].astype(np.int64),
+            tv[s].astype(np.int64),
+            h + 2 * half.max() + 1e-9,
+        )
         lo, n = at_vertex.indptr[vert], np.diff(at_vertex.indptr)[vert]
-        row, d = np.repeat(row, n), np.repeat(near[np.isfinite(near)], n)
+        row, d = np.repeat(row, n), np.repeat(d, n)
         lx = at_vertex.indices[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)]
         dist = half[s][row] + d + half[lx]
         dist[lx == s[row]] = 0.0  # an incident's own lixel
