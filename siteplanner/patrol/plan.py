@@ -25,17 +25,11 @@ where ``t_ij`` is the shortest-path walking time from the exit node of ``i`` to 
 Method
 ------
 The graph becomes a matrix once: one Dijkstra per distinct task node on the undirected street
-graph (``scipy.sparse.csgraph``), then the solver only sees arrays (:func:`solve_orienteering`):
-an iterated local search in the manner of Vansteenwegen et al. (2009, "Iterated local search for
-the team orienteering problem with time windows", *Computers & OR* 36(12)): greedy insertion by
-the ratio ``prizeᵏ / added time`` (Tsiligirides 1984, *J. Oper. Res. Soc.* 35(9); k = 2, then
-1, 3, 1.5 in later restarts), 2-opt, relocation, replacement of a visit by a better unvisited
-task, and drop-one-and-refill; perturbed by removing ``S`` consecutive visits from position ``R``
-and refilling without them first (a one-step tabu); the restarts after the first use a seeded
-randomised greedy construction (GRASP, Feo & Resende 1995). The result is expanded back to the
-street path along edge geometries. On the default town (50 candidates, 60–120 min on foot)
-it reaches the prize of OR-Tools' guided local search in about a tenth of its time
-(``benchmarks/patrol_vs_ortools.py``).
+graph (``scipy.sparse.csgraph``), then the solver only sees arrays (:func:`solve_orienteering`,
+a destroy-and-repair search on compiled kernels around the EA4OP operators: its module docstring
+says how). On the default town's 60 candidates it finds the optimum that the patrol MILP
+(:mod:`siteplanner.patrol.exact`) proves at 60, 90 and 120 minutes on foot
+(``benchmarks/patrol_vs_ortools.py`` measures it and OR-Tools against that optimum).
 Several teams of one shift are planned one after the other, each on what the previous teams left
 (sequential team orienteering), so that no stop is repeated within a shift unless allowed.
 
