@@ -101,6 +101,7 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
     from siteplanner.scenario import load_scenario
 
     silence_highs_banner()  # a Dask worker is a process of its own: no banner there either
+    keep_loaded_files()
     scenario = Path(scenario)
     t0 = time.perf_counter()
     name, out = scenario.stem, None
@@ -140,6 +141,20 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
         cost_eur=round(float(res.plan.cost_eur), 0),
         files=len(files),
     )
+
+
+def keep_loaded_files() -> None:
+    """Keep what the communes of a batch share in this process (a worker, or this one).
+
+    The parsed OSM extract and the incident files validated without an area: the communes
+    of one extract then read it once per process, not once per commune (the results are the
+    same; :mod:`siteplanner.incidents.kept`).
+    """
+    from siteplanner.incidents.kept import keep_validated_files
+    from siteplanner.town.load import keep_parsed_extracts
+
+    keep_parsed_extracts(1)
+    keep_validated_files(2)
 
 
 def run_batch(

@@ -196,6 +196,11 @@ def read_osm(
         return _parse_osm(path, boundary)
     digest = file_sha256(path)
     cache_path = _cache_path(cache_dir, digest)
+    if (digest, _reader_version()) in _PARSED:  # kept in this process (a batch's worker)
+        layers = _PARSED[(digest, _reader_version())]
+        for msg in layers.get("warnings", []):
+            log.warning("%s", msg)  # told again, as from the parse cache
+        return layers
     if cache_path.is_file():
         try:
             with open(cache_path, "rb") as f:
@@ -204,7 +209,7 @@ def read_osm(
                 log.info("read parsed %s from cache %s", path.name, cache_path)
                 for msg in cached["layers"].get("warnings", []):
                     log.warning("%s", msg)  # the extract's problems, told again
-                return cached["layers"]
+                return _keep_parsed(digest, cached["layers"])
             log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
         except Exception as exc:  # a corrupt cache is rebuilt, never trusted
             log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
@@ -218,6 +223,30 @@ def read_osm(
     with atomic_path(cache_path) as tmp:
         with open(tmp, "wb") as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return _keep_parsed(digest, layers)
+
+
+#: Parsed extracts kept in this process, and how many (:func:`keep_parsed_extracts`).
+_PARSED: dict[tuple[str, str], dict[str, Any]] = {}
+_KEEP_PARSED = [0]
+
+
+def keep_parsed_extracts(n: int) -> None:
+    """Keep up to ``n`` parsed extracts in this process (0, the default: none).
+
+    ``siteplanner batch`` keeps one per worker: the communes of one extract then read its
+    parse cache (a 26 MB pickle for Malta) once per worker, not once per commune. The layers
+    are only read (each study area copies what it keeps); keyed on the extract's SHA-256.
+    """
+    _KEEP_PARSED[0] = max(0, int(n))
+    while len(_PARSED) > _KEEP_PARSED[0]:
+        _PARSED.pop(next(iter(_PARSED)))  # the oldest goes
+
+
+def _keep_parsed(digest: str, layers: dict[str, Any]) -> dict[str, Any]:
+    if _KEEP_PARSED[0]:
+        _PARSED[(digest, _reader_version())] = layers
+        keep_parsed_extracts(_KEEP_PARSED[0])
     return layers
 
 
