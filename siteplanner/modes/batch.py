@@ -16,6 +16,7 @@ returned in scenario-file order, so the summary does not depend on which worker 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -236,6 +237,36 @@ def run_batch(
     return [results[f.resolve()] for f in files]
 
 
+#: Set in each worker process of the local cluster: one thread per process, never more, so
+#: that two workers on two cores do not fight over them (Dask sets the first three already).
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+
+
+def expected_seconds(scenario: Path, out_root: str | None) -> float:
+    """How long the commune took last time (its ``summary.json``), 0 when never run.
+
+    The Dask tasks start longest first, so that no long commune is left for the end while
+    the other workers idle.
+    """
+    from siteplanner.scenario import load_scenario
+
+    try:
+        if out_root is not None:
+            out = Path(out_root) / scenario.stem
+        else:
+            sc = load_scenario(scenario)
+            out = sc.resolve(sc.output.dir)
+        last = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        return float(last["timings_s"]["total"])
+    except (OSError, ValueError, KeyError, TypeError, SiteplannerError):
+        return 0.0
+
+
 def _run_dask(
     files: list[Path],
     out_root: str | None,
@@ -245,6 +276,7 @@ def _run_dask(
     done: Callable[[BatchResult], None],
     advance: Callable[[], None],
 ) -> None:
+    """One task per commune; only its scenario path goes out and its small result comes back."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
@@ -256,7 +288,11 @@ def _run_dask(
     try:
         if address is None:
             cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=n_workers,
+                threads_per_worker=1,  # one commune per process at a time: no GIL to share
+                processes=True,
+                dashboard_address=None,
+                env=WORKER_ENV,
             )
             client = Client(cluster)
         else:
@@ -267,13 +303,21 @@ def _run_dask(
         raise InputError(
             f"cannot reach the Dask scheduler {address or '(local cluster)'}: {exc}"
         ) from exc
+    expected = {f: expected_seconds(f.resolve(), out_root) for f in files}
+    order = sorted(range(len(files)), key=lambda i: (-expected[files[i]], i))
     try:
-        futures = {
-            client.submit(
-                run_one, str(f.resolve()), out_root, key=f"siteplanner-{f.stem}-{i}", pure=False
-            ): f
-            for i, f in enumerate(files)
-        }
+        futures = {}
+        for rank, i in enumerate(order):  # longest first; never run: in file order
+            f = files[i]
+            fut = client.submit(
+                run_one,
+                str(f.resolve()),
+                out_root,
+                key=f"siteplanner-{f.stem}-{i}",
+                pure=False,
+                priority=len(files) - rank,
+            )
+            futures[fut] = f
         for fut in as_completed(futures):
             f = futures[fut]
             try:
