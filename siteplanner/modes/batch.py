@@ -247,6 +247,14 @@ WORKER_ENV = {
 }
 
 
+#: No sampling of the running task's stack (every 10 ms) nor of the GIL (every 1 ms) on the
+#: local cluster's workers: a commune is one long task, whose profile nobody looks at.
+QUIET_WORKER = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+}
+
+
 def expected_seconds(scenario: Path, out_root: str | None) -> float:
     """How long the commune took last time (its ``summary.json``), 0 when never run.
 
@@ -284,16 +292,19 @@ def _run_dask(
             "scheduler 'dask' needs dask.distributed: pip install 'dask[distributed]' "
             "(or use --scheduler local)"
         ) from exc
+    import dask
+
     cluster = None
     try:
         if address is None:
-            cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,  # one commune per process at a time: no GIL to share
-                processes=True,
-                dashboard_address=None,
-                env=WORKER_ENV,
-            )
+            with dask.config.set(QUIET_WORKER):  # handed to the worker processes
+                cluster = LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,  # one commune per process at a time: no GIL to share
+                    processes=True,
+                    dashboard_address=None,
+                    env=WORKER_ENV,
+                )
             client = Client(cluster)
         else:
             client = Client(address, timeout="30s")
