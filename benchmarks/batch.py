@@ -83,10 +83,9 @@ def fingerprint(commune: Path) -> dict[str, str]:
             s.pop("timings_s")
             data = json.dumps(s, sort_keys=True).encode()
         elif p.suffix == ".gpkg":
-            layers = [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+            frames = [pyogrio.read_dataframe(p, layer=str(x)) for x in pyogrio.list_layers(p)[:, 0]]
             data = "".join(
-                f"{lyr}\n{pyogrio.read_dataframe(p, layer=lyr).to_json(date_format='iso')}"
-                for lyr in layers
+                (f.to_wkt() if hasattr(f, "to_wkt") else f).to_csv() for f in frames
             ).encode()
         else:
             data = p.read_bytes()
