@@ -12,6 +12,13 @@ commune. :func:`run_batch` runs each through :func:`siteplanner.pipeline.run` as
 Results come back as they finish (with a progress bar); a commune that fails does not stop
 the others: its error is captured as a message in its :class:`BatchResult`. The list is
 returned in scenario-file order, so the summary does not depend on which worker was faster.
+
+What goes through the scheduler is small: a scenario's path out, a :class:`BatchResult`
+back. Each process keeps what the communes share (:func:`keep_loaded_files`: the parsed OSM
+extract, the incident files validated without an area), so the communes of one extract read
+it once per worker, not once per commune. The local cluster's workers run one thread each
+(:data:`WORKER_ENV`), and the tasks start longest first (:func:`expected_seconds`). A worker
+that dies loses its commune to another worker, which runs it again.
 """
 
 from __future__ import annotations
