@@ -149,7 +149,7 @@ def test_a_kept_incident_file_reads_as_the_plain_one(tmp_path, monkeypatch):
         "A3,2023-06-01T12:00:00,vol_roulotte,police_municipale,7.4250,43.7410\n"
         "N1,2023-05-14T23:00:00,vol_roulotte,police_nationale,7.2620,43.7030\n"
         "N2,2023-05-16T01:00:00,cambriolage,police_nationale,7.2630,43.7040\n"
-        "S1,2023-05-17T10:00:00,vol_roulotte,police_nationale,43.7420,7.4230\n"  # swapped near Beausoleil
+        "S1,2023-05-17T10:00:00,vol_roulotte,police_nationale,43.7420,7.4230\n"  # swapped
         "B1,not a date,vol_roulotte,police_nationale,7.2625,43.7035\n",
         encoding="utf-8",
     )

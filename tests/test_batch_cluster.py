@@ -117,9 +117,6 @@ def _same_outputs(a: Path, b: Path) -> None:
 def test_batch_on_a_real_cluster_survives_a_killed_worker(tmp_path, town):
     from distributed import Client
 
-    from siteplanner.incidents.kept import keep_validated_files
-    from siteplanner.town.load import keep_parsed_extracts
-
     scen = _communes(tmp_path, town)
     procs: list[subprocess.Popen] = []
     client = None
@@ -176,7 +173,6 @@ def test_batch_on_a_real_cluster_survives_a_killed_worker(tmp_path, town):
         for r in local:
             _same_outputs(tmp_path / "local" / r.scenario.stem, out / r.scenario.stem)
     finally:
-        keep_parsed_extracts(0), keep_validated_files(0)  # run_batch's keeps, in this process
         if client is not None:
             client.close()
         for p in procs:

@@ -109,7 +109,6 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
     from siteplanner.scenario import load_scenario
 
     silence_highs_banner()  # a Dask worker is a process of its own: no banner there either
-    keep_loaded_files()
     scenario = Path(scenario)
     t0 = time.perf_counter()
     name, out = scenario.stem, None
@@ -151,18 +150,25 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
     )
 
 
-def keep_loaded_files() -> None:
-    """Keep what the communes of a batch share in this process (a worker, or this one).
+def keep_loaded_files(keep: bool = True) -> None:
+    """Keep what the communes of a batch share in this process, or stop keeping it.
 
     The parsed OSM extract and the incident files validated without an area: the communes
     of one extract then read it once per process, not once per commune (the results are the
-    same; :mod:`siteplanner.incidents.kept`).
+    same; :mod:`siteplanner.incidents.kept`). A Dask worker keeps them for its life; the
+    local scheduler until the batch ends.
     """
     from siteplanner.incidents.kept import keep_validated_files
     from siteplanner.town.load import keep_parsed_extracts
 
-    keep_parsed_extracts(1)
-    keep_validated_files(2)
+    keep_parsed_extracts(1 if keep else 0)
+    keep_validated_files(2 if keep else 0)
+
+
+def run_on_worker(scenario: str, out_root: str | None) -> BatchResult:
+    """:func:`run_one` as a Dask task: the worker process keeps what the communes share."""
+    keep_loaded_files()
+    return run_one(scenario, out_root)
 
 
 def run_batch(
@@ -234,9 +240,13 @@ def run_batch(
 
     with _progress(len(files), enabled=progress) as advance:
         if scheduler == "local":
-            for f in files:
-                done(run_one(f.resolve(), out_root))
-                advance()
+            keep_loaded_files()
+            try:
+                for f in files:
+                    done(run_one(f.resolve(), out_root))
+                    advance()
+            finally:
+                keep_loaded_files(False)
         else:
             _run_dask(
                 files, out_root, address=address, n_workers=n_workers, done=done, advance=advance
@@ -328,7 +338,7 @@ def _run_dask(
         for rank, i in enumerate(order):  # longest first; never run: in file order
             f = files[i]
             fut = client.submit(
-                run_one,
+                run_on_worker,
                 str(f.resolve()),
                 out_root,
                 key=f"siteplanner-{f.stem}-{i}",
