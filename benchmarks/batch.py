@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,16 +60,20 @@ def copy_scenarios(files: list[Path], dest: Path, cache: Path) -> Path:
     return dest
 
 
-def run_cli(folder: Path, out: Path, *scheduler: str) -> tuple[float, str]:
-    """``siteplanner batch`` in a child process: wall seconds, its output."""
+def run_cli(folder: Path, out: Path, *scheduler: str) -> tuple[float, float]:
+    """``siteplanner batch`` in a child process: wall seconds, and CPU seconds (user + system)
+    of the child and its own children (the local cluster's worker processes)."""
     cmd = [sys.executable, "-m", "siteplanner.cli", "batch", str(folder), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run([*cmd, *scheduler], capture_output=True, text=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd + list(scheduler))} failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    return wall, p.stdout + p.stderr
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def fingerprint(commune: Path) -> dict[str, str]:
@@ -115,15 +120,15 @@ def main() -> None:
         loads = [os.getloadavg()[0]]
         folder, cache = tmp / "scenarios", tmp / "cache"
         copy_scenarios(files, folder, cache)
-        local_s, _ = run_cli(folder, out, "--scheduler", "local")
+        local_s, local_cpu = run_cli(folder, out, "--scheduler", "local")
         loads.append(os.getloadavg()[0])
-        print(f"local: {local_s:.1f} s")
+        print(f"local: {local_s:.1f} s, CPU {local_cpu:.1f} s")
         local_prints = {s: fingerprint(out / s) for s in stems}
         local_each = commune_seconds(out, stems)
         shutil.rmtree(cache)  # the Dask run starts from an empty cache too
-        dask_s, _ = run_cli(folder, out, "--scheduler", "dask", "--workers", str(WORKERS))
+        dask_s, dask_cpu = run_cli(folder, out, "--scheduler", "dask", "--workers", str(WORKERS))
         loads.append(os.getloadavg()[0])
-        print(f"dask: {dask_s:.1f} s")
+        print(f"dask: {dask_s:.1f} s, CPU {dask_cpu:.1f} s")
         dask_each = commune_seconds(out, stems)
         differ = [s for s in stems if fingerprint(out / s) != local_prints[s]]
     speedup = local_s / dask_s
@@ -132,7 +137,8 @@ def main() -> None:
     print(
         f"RESULT communes={n} workers={WORKERS} local_s={local_s:.1f} dask_s={dask_s:.1f} "
         f"speedup={speedup:.2f} identical={n - len(differ)}/{n} "
-        f"commune_time_ratio={ratio:.2f} load={load:.1f}"
+        f"commune_time_ratio={ratio:.2f} local_cpu_s={local_cpu:.1f} dask_cpu_s={dask_cpu:.1f} "
+        f"load={load:.1f}"
     )
     if differ:
         print(f"outputs differ between local and Dask for: {', '.join(differ)}")
@@ -147,8 +153,10 @@ Wall times of the whole CLI (imports, and the cluster's start for Dask, included
 from an empty cache folder. A commune's own run time (its `summary.json`) summed over the
 communes: {sum(local_each.values()):.1f} s in the local process, {sum(dask_each.values()):.1f} s
 on the workers (ratio {ratio:.2f}: how much slower a commune runs on a worker, with another
-worker beside it on 2 cores). Highest load average seen during the runs: {load:.1f} (2 cores,
-shared machine: timings grow with it).
+worker beside it on 2 cores). CPU time (user + system, every process of the run): local
+{local_cpu:.1f} s, Dask {dask_cpu:.1f} s (the scheduler, the workers' imports, and each worker's
+own parse of the extract and of the incident file included). Highest load average seen
+during the runs: {load:.1f} (2 cores, shared machine: wall times grow with it).
 
 Longest communes (local, s): {", ".join(f"{s} {local_each[s]:.1f}" for s in slow)}.
 """
