@@ -52,7 +52,7 @@ def _communes(folder: Path, town) -> Path:
     square = shapely.box(c.x - 400, c.y - 400, c.x + 400, c.y + 400).intersection(town.area)
     gpd.GeoSeries([square], crs=town.crs).to_crs("EPSG:4326").to_file(scen / "centre.geojson")
     start = gpd.GeoSeries([c], crs=town.crs).to_crs("EPSG:4326").iloc[0]
-    for name, budget_min in (("court", 30), ("moyen", 45), ("long", 60)):
+    for name, budget_min in (("court", 30), ("moyen", 35), ("long", 40)):
         (scen / f"{name}.toml").write_text(
             f"""name = "Beausoleil {name}"
 cache_dir = "{CACHE.as_posix()}"
