@@ -214,3 +214,36 @@ def test_dask_tasks_start_with_the_commune_that_took_longest(tmp_path):
     out = str(tmp_path / "out")
     got = {s: expected_seconds(tmp_path / f"{s}.toml", out) for s in ("a", "b", "never", "broken")}
     assert got == {"a": 3.5, "b": 12.0, "never": 0.0, "broken": 0.0}
+
+
+def test_workers_on_an_empty_cache_parse_the_extract_once(tmp_path, monkeypatch):
+    """Two readers at once (a batch's workers, here two threads): one parses, one waits and
+    reads the cache it writes."""
+    import threading
+    import time
+
+    from siteplanner.town import load as town_load
+
+    from .conftest import TINY_OSM
+
+    osm = tmp_path / "tiny.osm"
+    osm.write_text(TINY_OSM, encoding="utf-8")
+    parses, parse = [], town_load._parse_osm
+
+    def slow_parse(path, boundary=None):
+        parses.append(path)
+        time.sleep(0.5)  # long enough for the other reader to arrive meanwhile
+        return parse(path, boundary)
+
+    monkeypatch.setattr(town_load, "_parse_osm", slow_parse)
+    got = []
+    readers = [
+        threading.Thread(target=lambda: got.append(town_load.read_osm(osm, cache_dir=tmp_path)))
+        for _ in range(2)
+    ]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(timeout=60)
+    assert len(got) == 2 and len(parses) == 1
+    assert sorted(got[0]["graph"].nodes) == sorted(got[1]["graph"].nodes) != []

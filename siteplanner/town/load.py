@@ -201,29 +201,50 @@ def read_osm(
         for msg in layers.get("warnings", []):
             log.warning("%s", msg)  # told again, as from the parse cache
         return layers
-    if cache_path.is_file():
+    with _one_parser(cache_path):  # another process parsing this extract: wait, read its cache
+        if cache_path.is_file():
+            try:
+                with open(cache_path, "rb") as f:
+                    cached = pickle.load(f)
+                if cached.get("sha256") == digest and cached.get("version") == _reader_version():
+                    log.info("read parsed %s from cache %s", path.name, cache_path)
+                    for msg in cached["layers"].get("warnings", []):
+                        log.warning("%s", msg)  # the extract's problems, told again
+                    return _keep_parsed(digest, cached["layers"])
+                log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
+            except Exception as exc:  # a corrupt cache is rebuilt, never trusted
+                log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
         try:
-            with open(cache_path, "rb") as f:
-                cached = pickle.load(f)
-            if cached.get("sha256") == digest and cached.get("version") == _reader_version():
-                log.info("read parsed %s from cache %s", path.name, cache_path)
-                for msg in cached["layers"].get("warnings", []):
-                    log.warning("%s", msg)  # the extract's problems, told again
-                return _keep_parsed(digest, cached["layers"])
-            log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
-        except Exception as exc:  # a corrupt cache is rebuilt, never trusted
-            log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
-    try:
-        layers = _parse_osm(path, boundary)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc})") from exc
-    payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
-    with atomic_path(cache_path) as tmp:
-        with open(tmp, "wb") as f:
-            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+            layers = _parse_osm(path, boundary)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"{path}: could not be read as an OpenStreetMap extract ({exc})"
+            ) from exc
+        payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
+        with atomic_path(cache_path) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
     return _keep_parsed(digest, layers)
+
+
+@contextmanager
+def _one_parser(cache_path: Path) -> Iterator[None]:
+    """A lock beside the parse cache, held while it is read or written: the workers of a batch
+    on an empty cache parse the extract once, the others wait and read the cache it writes."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: each process parses for itself
+        yield
+        return
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_path.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 #: Parsed extracts kept in this process, and how many (:func:`keep_parsed_extracts`).
