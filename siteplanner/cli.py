@@ -377,10 +377,13 @@ def batch(
     address: Annotated[
         Optional[str],
         typer.Option(
-            help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)"
+            help="A running Dask scheduler, e.g. tcp://10.0.0.5:8786, whose workers see the same "
+            "files (default: a local cluster of --workers processes)"
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes of the local Dask cluster, one thread each")
+    ] = 2,
     out: Annotated[
         Optional[Path],
         typer.Option(

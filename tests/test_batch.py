@@ -120,3 +120,130 @@ def test_dask_workers_print_no_solver_banner(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "3 of 3 commune(s) done" in done.stderr + done.stdout
     assert "HiGHS" not in done.stdout + done.stderr
+
+
+# a worker keeps what the communes share: the parsed extract, the validated incident files
+
+
+def _utm_box(lon: float, lat: float, half_m: float):
+    import geopandas as gpd
+    import shapely
+
+    p = gpd.GeoSeries([shapely.Point(lon, lat)], crs="EPSG:4326").to_crs("EPSG:32632").iloc[0]
+    return shapely.box(p.x - half_m, p.y - half_m, p.x + half_m, p.y + half_m)
+
+
+def test_a_kept_incident_file_reads_as_the_plain_one(tmp_path, monkeypatch):
+    """One island-wide file, two communes: the same frame, counts and quarantine as without
+    keeping; validated once for the commune where no row looks swapped, in full where one does."""
+    from geopandas.testing import assert_geodataframe_equal
+    from pandas.testing import assert_frame_equal
+
+    from siteplanner.incidents import kept, read
+
+    p = tmp_path / "island.csv"
+    p.write_text(
+        "id,datetime,category,source,lon,lat\n"
+        "A1,2023-05-14T22:30:00+02:00,cambriolage,police_nationale,7.4235,43.7425\n"
+        "A2,2023-05-15T08:00:00,depot_sauvage,services_techniques,7.4240,43.7430\n"
+        "A3,2023-06-01T12:00:00,vol_roulotte,police_municipale,7.4250,43.7410\n"
+        "N1,2023-05-14T23:00:00,vol_roulotte,police_nationale,7.2620,43.7030\n"
+        "N2,2023-05-16T01:00:00,cambriolage,police_nationale,7.2630,43.7040\n"
+        "S1,2023-05-17T10:00:00,vol_roulotte,police_nationale,43.7420,7.4230\n"  # swapped
+        "B1,not a date,vol_roulotte,police_nationale,7.2625,43.7035\n",
+        encoding="utf-8",
+    )
+    spec = read.IncidentSpec(p, on_bad_rows="skip", max_bad_share=0.5)
+    areas = {"beausoleil": _utm_box(7.4240, 43.7420, 600), "nice": _utm_box(7.2625, 43.7035, 600)}
+    plain = {k: read.read_incident_file(spec, area=a, crs="EPSG:32632") for k, a in areas.items()}
+    assert "look swapped" in " ".join(plain["beausoleil"].quarantine["reason"])
+    assert "look swapped" not in " ".join(plain["nice"].quarantine["reason"])
+    validations = []
+
+    def counted(*args, **kwargs):
+        validations.append(kwargs.get("area_wgs84"))
+        return validate(*args, **kwargs)
+
+    validate = read.validate_incidents
+    monkeypatch.setattr(read, "validate_incidents", counted)
+    kept.keep_validated_files(2)
+    try:
+        for name in ("nice", "beausoleil", "nice", "nice"):
+            got = kept.read_incident_file(spec, area=areas[name], crs="EPSG:32632")
+            assert_geodataframe_equal(got.frame, plain[name].frame)
+            assert_frame_equal(got.quarantine, plain[name].quarantine)
+            assert got.counts == plain[name].counts
+    finally:
+        kept.keep_validated_files(0)
+    # the whole file once without an area, then Beausoleil (a swapped row) in full
+    assert len(validations) == 2 and validations[0] is None and validations[1] is not None
+    kept.read_incident_file(spec, area=areas["nice"], crs="EPSG:32632")
+    assert len(validations) == 3  # nothing kept any more: validated again
+
+
+def test_a_kept_extract_is_parsed_once_per_process(tmp_path):
+    from siteplanner.town import load as town_load
+
+    from .conftest import TINY_OSM
+
+    osm = tmp_path / "tiny.osm"
+    osm.write_text(TINY_OSM, encoding="utf-8")
+    first = town_load.read_osm(osm, cache_dir=tmp_path / "cache")
+    assert town_load.read_osm(osm, cache_dir=tmp_path / "cache") is not first  # from the pickle
+    town_load.keep_parsed_extracts(1)
+    try:
+        kept = town_load.read_osm(osm, cache_dir=tmp_path / "cache")
+        assert town_load.read_osm(osm, cache_dir=tmp_path / "cache") is kept
+        osm.write_text(TINY_OSM.replace('lat="43.7400"', 'lat="43.7401"'), encoding="utf-8")
+        changed = town_load.read_osm(osm, cache_dir=tmp_path / "cache")  # other bytes: parsed
+        assert changed is not kept and changed["graph"].nodes[1]["y"] == 43.7401
+    finally:
+        town_load.keep_parsed_extracts(0)
+
+
+def test_dask_tasks_start_with_the_commune_that_took_longest(tmp_path):
+    from siteplanner.modes.batch import expected_seconds
+
+    for stem, total in (("a", 3.5), ("b", 12.0)):
+        (tmp_path / "out" / stem).mkdir(parents=True)
+        (tmp_path / "out" / stem / "summary.json").write_text(
+            json.dumps({"timings_s": {"load": 1.0, "total": total}}), encoding="utf-8"
+        )
+    (tmp_path / "out" / "broken").mkdir()
+    (tmp_path / "out" / "broken" / "summary.json").write_text("{", encoding="utf-8")
+    out = str(tmp_path / "out")
+    got = {s: expected_seconds(tmp_path / f"{s}.toml", out) for s in ("a", "b", "never", "broken")}
+    assert got == {"a": 3.5, "b": 12.0, "never": 0.0, "broken": 0.0}
+
+
+def test_workers_on_an_empty_cache_parse_the_extract_once(tmp_path, monkeypatch):
+    """Two readers at once (a batch's workers, here two threads): one parses, one waits and
+    reads the cache it writes."""
+    import threading
+    import time
+
+    from siteplanner.town import load as town_load
+
+    from .conftest import TINY_OSM
+
+    osm = tmp_path / "tiny.osm"
+    osm.write_text(TINY_OSM, encoding="utf-8")
+    parses, parse = [], town_load._parse_osm
+
+    def slow_parse(path, boundary=None):
+        parses.append(path)
+        time.sleep(0.5)  # long enough for the other reader to arrive meanwhile
+        return parse(path, boundary)
+
+    monkeypatch.setattr(town_load, "_parse_osm", slow_parse)
+    got = []
+    readers = [
+        threading.Thread(target=lambda: got.append(town_load.read_osm(osm, cache_dir=tmp_path)))
+        for _ in range(2)
+    ]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(timeout=60)
+    assert len(got) == 2 and len(parses) == 1
+    assert sorted(got[0]["graph"].nodes) == sorted(got[1]["graph"].nodes) != []

@@ -702,17 +702,18 @@ def read_incident_file(
         spec=spec,
         timezone=timezone,
     )
+    return finish_read(path, gdf, len(df), area=area, crs=crs, spec=spec)
+
+
+def finish_read(path: Path, gdf, n_rows: int, *, area, crs: str, spec) -> IncidentRead:
+    """``gdf``, :func:`validate_incidents`' result for a file of ``n_rows`` rows, projected,
+    clipped to the area, counted and logged (the end of :func:`read_incident_file`)."""
     quarantine, how = gdf.attrs.pop("quarantine"), gdf.attrs.pop("how")
     if area is None and len(gdf):
         fields.warn_far_rows(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), path.name)
     gdf = gdf.to_crs(crs)
-    inside = (
-        shapely.contains_xy(
-            area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-        )  # prepared: fast
-        if area is not None
-        else np.ones(len(gdf), bool)
-    )
+    x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    inside = np.ones(len(gdf), bool) if area is None else shapely.contains_xy(area, x, y)
     n_out = int((~inside).sum())
     if n_out:
         log.info(
@@ -722,7 +723,7 @@ def read_incident_file(
     gdf, how = gdf[inside].reset_index(drop=True), how[inside]
     gdf["synthetic"] = "synthetic" in path.name.lower()
     gdf["file"] = path.name
-    counts = _counts(gdf, how, len(df), quarantine, n_out)
+    counts = _counts(gdf, how, n_rows, quarantine, n_out)
     if counts["unmapped_labels"]:
         log.warning(
             "%s: %d row(s) with labels nobody mapped got the default category %r: %s",
@@ -736,7 +737,7 @@ def read_incident_file(
             '%s: %d of %d rows set aside in the quarantine (on_bad_rows = "skip")',
             path.name,
             len(quarantine),
-            len(df),
+            n_rows,
         )
     log.info(
         "%s: %d incidents kept (%s)%s",

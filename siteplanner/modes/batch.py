@@ -12,10 +12,18 @@ commune. :func:`run_batch` runs each through :func:`siteplanner.pipeline.run` as
 Results come back as they finish (with a progress bar); a commune that fails does not stop
 the others: its error is captured as a message in its :class:`BatchResult`. The list is
 returned in scenario-file order, so the summary does not depend on which worker was faster.
+
+What goes through the scheduler is small: a scenario's path out, a :class:`BatchResult`
+back. Each process keeps what the communes share (:func:`keep_loaded_files`: the parsed OSM
+extract, the incident files validated without an area), so the communes of one extract read
+it once per worker, not once per commune. The local cluster's workers run one thread each
+(:data:`WORKER_ENV`), and the tasks start longest first (:func:`expected_seconds`). A worker
+that dies loses its commune to another worker, which runs it again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -142,6 +150,27 @@ def run_one(scenario: str | Path, out_root: str | Path | None = None) -> BatchRe
     )
 
 
+def keep_loaded_files(keep: bool = True) -> None:
+    """Keep what the communes of a batch share in this process, or stop keeping it.
+
+    The parsed OSM extract and the incident files validated without an area: the communes
+    of one extract then read it once per process, not once per commune (the results are the
+    same; :mod:`siteplanner.incidents.kept`). A Dask worker keeps them for its life; the
+    local scheduler until the batch ends.
+    """
+    from siteplanner.incidents.kept import keep_validated_files
+    from siteplanner.town.load import keep_parsed_extracts
+
+    keep_parsed_extracts(1 if keep else 0)
+    keep_validated_files(2 if keep else 0)
+
+
+def run_on_worker(scenario: str, out_root: str | None) -> BatchResult:
+    """:func:`run_one` as a Dask task: the worker process keeps what the communes share."""
+    keep_loaded_files()
+    return run_one(scenario, out_root)
+
+
 def run_batch(
     scenario_dir: str | Path,
     *,
@@ -211,14 +240,56 @@ def run_batch(
 
     with _progress(len(files), enabled=progress) as advance:
         if scheduler == "local":
-            for f in files:
-                done(run_one(f.resolve(), out_root))
-                advance()
+            keep_loaded_files()
+            try:
+                for f in files:
+                    done(run_one(f.resolve(), out_root))
+                    advance()
+            finally:
+                keep_loaded_files(False)
         else:
             _run_dask(
                 files, out_root, address=address, n_workers=n_workers, done=done, advance=advance
             )
     return [results[f.resolve()] for f in files]
+
+
+#: Set in each worker process of the local cluster: one thread per process, never more, so
+#: that two workers on two cores do not fight over them (Dask sets the first three already).
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+
+
+#: No sampling of the running task's stack (every 10 ms) nor of the GIL (every 1 ms) on the
+#: local cluster's workers: a commune is one long task, whose profile nobody looks at.
+QUIET_WORKER = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+}
+
+
+def expected_seconds(scenario: Path, out_root: str | None) -> float:
+    """How long the commune took last time (its ``summary.json``), 0 when never run.
+
+    The Dask tasks start longest first, so that no long commune is left for the end while
+    the other workers idle.
+    """
+    from siteplanner.scenario import load_scenario
+
+    try:
+        if out_root is not None:
+            out = Path(out_root) / scenario.stem
+        else:
+            sc = load_scenario(scenario)
+            out = sc.resolve(sc.output.dir)
+        last = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        return float(last["timings_s"]["total"])
+    except (OSError, ValueError, KeyError, TypeError, SiteplannerError):
+        return 0.0
 
 
 def _run_dask(
@@ -230,6 +301,7 @@ def _run_dask(
     done: Callable[[BatchResult], None],
     advance: Callable[[], None],
 ) -> None:
+    """One task per commune; only its scenario path goes out and its small result comes back."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
@@ -237,12 +309,19 @@ def _run_dask(
             "scheduler 'dask' needs dask.distributed: pip install 'dask[distributed]' "
             "(or use --scheduler local)"
         ) from exc
+    import dask
+
     cluster = None
     try:
         if address is None:
-            cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            with dask.config.set(QUIET_WORKER):  # handed to the worker processes
+                cluster = LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,  # one commune per process at a time: no GIL to share
+                    processes=True,
+                    dashboard_address=None,
+                    env=WORKER_ENV,
+                )
             client = Client(cluster)
         else:
             client = Client(address, timeout="30s")
@@ -252,13 +331,21 @@ def _run_dask(
         raise InputError(
             f"cannot reach the Dask scheduler {address or '(local cluster)'}: {exc}"
         ) from exc
+    expected = {f: expected_seconds(f.resolve(), out_root) for f in files}
+    order = sorted(range(len(files)), key=lambda i: (-expected[files[i]], i))
     try:
-        futures = {
-            client.submit(
-                run_one, str(f.resolve()), out_root, key=f"siteplanner-{f.stem}-{i}", pure=False
-            ): f
-            for i, f in enumerate(files)
-        }
+        futures = {}
+        for rank, i in enumerate(order):  # longest first; never run: in file order
+            f = files[i]
+            fut = client.submit(
+                run_on_worker,
+                str(f.resolve()),
+                out_root,
+                key=f"siteplanner-{f.stem}-{i}",
+                pure=False,
+                priority=len(files) - rank,
+            )
+            futures[fut] = f
         for fut in as_completed(futures):
             f = futures[fut]
             try:

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from siteplanner._errors import InputError
+from siteplanner.incidents import kept
 from siteplanner.incidents import read as incidents
 from siteplanner.result import Inputs, Paths
 from siteplanner.scenario import Scenario
@@ -119,7 +120,7 @@ def anchors(town: io.Town, sc: Scenario) -> tuple[jurisdiction.Anchor, list[juri
 def read_scenario_incidents(sc: Scenario, *, area, crs: str) -> list[incidents.IncidentRead]:
     """Every ``[[incidents]]`` file of the scenario, read with its mapping (one reader)."""
     return [
-        incidents.read_incident_file(
+        kept.read_incident_file(  # a batch validates a shared file once per process
             f.spec(sc.resolve(f.path)),
             area=area,
             crs=crs,

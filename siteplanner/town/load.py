@@ -196,28 +196,78 @@ def read_osm(
         return _parse_osm(path, boundary)
     digest = file_sha256(path)
     cache_path = _cache_path(cache_dir, digest)
-    if cache_path.is_file():
+    if (digest, _reader_version()) in _PARSED:  # kept in this process (a batch's worker)
+        layers = _PARSED[(digest, _reader_version())]
+        for msg in layers.get("warnings", []):
+            log.warning("%s", msg)  # told again, as from the parse cache
+        return layers
+    with _one_parser(cache_path):  # another process parsing this extract: wait, read its cache
+        if cache_path.is_file():
+            try:
+                with open(cache_path, "rb") as f:
+                    cached = pickle.load(f)
+                if cached.get("sha256") == digest and cached.get("version") == _reader_version():
+                    log.info("read parsed %s from cache %s", path.name, cache_path)
+                    for msg in cached["layers"].get("warnings", []):
+                        log.warning("%s", msg)  # the extract's problems, told again
+                    return _keep_parsed(digest, cached["layers"])
+                log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
+            except Exception as exc:  # a corrupt cache is rebuilt, never trusted
+                log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
         try:
-            with open(cache_path, "rb") as f:
-                cached = pickle.load(f)
-            if cached.get("sha256") == digest and cached.get("version") == _reader_version():
-                log.info("read parsed %s from cache %s", path.name, cache_path)
-                for msg in cached["layers"].get("warnings", []):
-                    log.warning("%s", msg)  # the extract's problems, told again
-                return cached["layers"]
-            log.warning("cache %s does not match %s; rebuilding it", cache_path, path.name)
-        except Exception as exc:  # a corrupt cache is rebuilt, never trusted
-            log.warning("cache %s is unreadable (%s); rebuilding it", cache_path, exc)
+            layers = _parse_osm(path, boundary)
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"{path}: could not be read as an OpenStreetMap extract ({exc})"
+            ) from exc
+        payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
+        with atomic_path(cache_path) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return _keep_parsed(digest, layers)
+
+
+@contextmanager
+def _one_parser(cache_path: Path) -> Iterator[None]:
+    """A lock beside the parse cache, held while it is read or written: the workers of a batch
+    on an empty cache parse the extract once, the others wait and read the cache it writes."""
     try:
-        layers = _parse_osm(path, boundary)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"{path}: could not be read as an OpenStreetMap extract ({exc})") from exc
-    payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
-    with atomic_path(cache_path) as tmp:
-        with open(tmp, "wb") as f:
-            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        import fcntl
+    except ImportError:  # not POSIX: each process parses for itself
+        yield
+        return
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_path.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+#: Parsed extracts kept in this process, and how many (:func:`keep_parsed_extracts`).
+_PARSED: dict[tuple[str, str], dict[str, Any]] = {}
+_KEEP_PARSED = [0]
+
+
+def keep_parsed_extracts(n: int) -> None:
+    """Keep up to ``n`` parsed extracts in this process (0, the default: none).
+
+    ``siteplanner batch`` keeps one per worker: the communes of one extract then read its
+    parse cache (a 26 MB pickle for Malta) once per worker, not once per commune. The layers
+    are only read (each study area copies what it keeps); keyed on the extract's SHA-256.
+    """
+    _KEEP_PARSED[0] = max(0, int(n))
+    while len(_PARSED) > _KEEP_PARSED[0]:
+        _PARSED.pop(next(iter(_PARSED)))  # the oldest goes
+
+
+def _keep_parsed(digest: str, layers: dict[str, Any]) -> dict[str, Any]:
+    if _KEEP_PARSED[0]:
+        _PARSED[(digest, _reader_version())] = layers
+        keep_parsed_extracts(_KEEP_PARSED[0])
     return layers
 
 
