@@ -24,6 +24,26 @@ INCIDENTS = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
 # parsed OSM layers, keyed on the extract's hash: a temporary folder, never the repository
 CACHE = Path(tempfile.gettempdir()) / f"siteplanner-test-cache-{getpass.getuser()}"
 
+#: The test files that take longest (whole towns, clusters, fuzzers): collected first, so that
+#: pytest-xdist (``--dist loadfile``) starts them first and the short files fill in at the end.
+LONG_FILES = (
+    "test_clips.py",
+    "test_batch_cluster.py",
+    "test_fuzz.py",
+    "test_batch.py",
+    "test_towns.py",
+    "test_robustness.py",
+    "test_patrol_outputs.py",
+    "test_qgis.py",
+    "test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable sort
+
+
 # a three-node street and a police station: the smallest extract osmnx reads
 TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6">
