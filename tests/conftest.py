@@ -25,7 +25,7 @@ INCIDENTS = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
 CACHE = Path(tempfile.gettempdir()) / f"siteplanner-test-cache-{getpass.getuser()}"
 
 #: The test files that take longest (whole towns, clusters, fuzzers): collected first, so that
-#: pytest-xdist (``--dist loadfile``) starts them first and the short files fill in at the end.
+#: pytest-xdist (``--dist worksteal``) starts them first and the short tests fill in at the end.
 LONG_FILES = (
     "test_clips.py",
     "test_batch_cluster.py",
