@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siteplanner._errors import report_problems
+from siteplanner.patrol.search import matrix_problems
 
 logger = logging.getLogger(__name__)
 
@@ -101,26 +102,9 @@ class ExactTour:
 def _validate(
     T: np.ndarray, s: np.ndarray, p: np.ndarray, budget_min: float, formulation: str
 ) -> None:
-    problems = []
+    problems = matrix_problems(T, s, p)
     if formulation not in ("cuts", "flow"):
         problems.append(f"formulation = {formulation!r}; accepted: 'cuts' or 'flow'")
-    if T.ndim != 2 or T.shape[0] != T.shape[1] or T.shape[0] < 1:
-        problems.append(
-            f"travel_min has shape {T.shape}; accepted: a square (n + 1, n + 1) matrix, "
-            "row 0 the depot"
-        )
-    else:
-        n = T.shape[0] - 1
-        if s.shape != (n,):
-            problems.append(f"service_min has shape {s.shape}; accepted: ({n},), one per task")
-        if p.shape != (n,):
-            problems.append(f"prizes has shape {p.shape}; accepted: ({n},), one per task")
-        if np.isnan(T).any() or (T < 0).any():
-            problems.append("travel_min has NaN or negative entries; accepted: minutes >= 0 or inf")
-        if s.shape == (n,) and (~np.isfinite(s) | (s < 0)).any():
-            problems.append("service_min has entries that are not finite numbers >= 0")
-        if p.shape == (n,) and (~np.isfinite(p) | (p < 0)).any():
-            problems.append("prizes has entries that are not finite numbers >= 0")
     if not (isinstance(budget_min, (int, float)) and math.isfinite(budget_min) and budget_min >= 0):
         problems.append(f"budget_min = {budget_min!r}; accepted: a finite number of minutes >= 0")
     report_problems(problems, source="solve_orienteering_exact")

@@ -168,6 +168,30 @@ def _search(
     return best
 
 
+def matrix_problems(T: np.ndarray, s: np.ndarray, p: np.ndarray) -> list[str]:
+    """The problems of an orienteering instance (travel matrix, service times, prizes) that every
+    solver refuses (this search and :mod:`siteplanner.patrol.exact`), each naming what is
+    accepted."""
+    problems = []
+    if T.ndim != 2 or T.shape[0] != T.shape[1] or T.shape[0] < 1:
+        return [
+            f"travel_min has shape {T.shape}; accepted: a square (n + 1, n + 1) matrix, "
+            "row 0 the depot"
+        ]
+    n = T.shape[0] - 1
+    if s.shape != (n,):
+        problems.append(f"service_min has shape {s.shape}; accepted: ({n},), one per task")
+    if p.shape != (n,):
+        problems.append(f"prizes has shape {p.shape}; accepted: ({n},), one per task")
+    if np.isnan(T).any() or (T < 0).any():
+        problems.append("travel_min has NaN or negative entries; accepted: minutes >= 0 or inf")
+    if s.shape == (n,) and (~np.isfinite(s) | (s < 0)).any():
+        problems.append("service_min has entries that are not finite numbers >= 0")
+    if p.shape == (n,) and (~np.isfinite(p) | (p < 0)).any():
+        problems.append("prizes has entries that are not finite numbers >= 0")
+    return problems
+
+
 def _problems(
     T: np.ndarray,
     s: np.ndarray,
@@ -177,28 +201,12 @@ def _problems(
     time_limit_s: float | None,
 ) -> list[str]:
     """Every problem with :func:`solve_orienteering`'s arguments, each naming what is accepted."""
-    problems = []
-    if T.ndim != 2 or T.shape[0] != T.shape[1]:
+    problems = matrix_problems(T, s, p)
+    square = T.ndim == 2 and T.shape[0] == T.shape[1] and T.shape[0] >= 1
+    if square and twins is not None and len(twins) != T.shape[0]:
         problems.append(
-            f"travel_min has shape {T.shape}; accepted: a square (n + 1, n + 1) matrix, "
-            "row 0 the depot"
+            f"twins has {len(twins)} entries; accepted: {T.shape[0]}, one per matrix row"
         )
-    else:
-        n = T.shape[0] - 1
-        if s.shape != (n,):
-            problems.append(f"service_min has shape {s.shape}; accepted: ({n},), one per task")
-        if p.shape != (n,):
-            problems.append(f"prizes has shape {p.shape}; accepted: ({n},), one per task")
-        if np.isnan(T).any() or (T < 0).any():
-            problems.append("travel_min has NaN or negative entries; accepted: minutes >= 0 or inf")
-        if s.shape == (n,) and (~np.isfinite(s) | (s < 0)).any():
-            problems.append("service_min has entries that are not finite numbers >= 0")
-        if p.shape == (n,) and (~np.isfinite(p) | (p < 0)).any():
-            problems.append("prizes has entries that are not finite numbers >= 0")
-        if twins is not None and len(twins) != n + 1:
-            problems.append(
-                f"twins has {len(twins)} entries; accepted: {n + 1}, one per matrix row"
-            )
     if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
         problems.append(f"time_limit_s = {time_limit_s!r}; accepted: None or seconds > 0")
     if not (math.isfinite(budget_min) and budget_min >= 0):
