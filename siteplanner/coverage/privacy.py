@@ -96,24 +96,15 @@ def privacy_figures(
     -------
     Privacy
     """
-    check_positive(
-        source="privacy_figures",
+    return privacy_figures_many(
+        [fov],
+        np.asarray([origin], dtype=float),
+        residential=[residential],
+        entrances_xy=entrances_xy,
         recognition_range_m=recognition_range_m,
         mask_m=mask_m,
         tolerance_m=tolerance_m,
-    )
-    entrances = np.asarray(entrances_xy, dtype=float).reshape(-1, 2)
-    ox, oy = float(origin[0]), float(origin[1])
-    if fov.is_empty:
-        return Privacy(0.0, 0, _EMPTY)
-    disc = shapely.Point(ox, oy).buffer(recognition_range_m, quad_segs=90)
-    near = shapely.intersection(fov, disc)
-    if near.is_empty:
-        return Privacy(0.0, 0, _EMPTY)
-    zone = near.buffer(tolerance_m)
-    return _seen(
-        (ox, oy), near, disc, zone, residential, entrances, recognition_range_m, mask_m=mask_m
-    )
+    )[0]
 
 
 def privacy_figures_many(

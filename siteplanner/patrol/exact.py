@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siteplanner._errors import report_problems
-from siteplanner.patrol.search import matrix_problems
+from siteplanner.patrol.search import Tour, matrix_problems
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +65,12 @@ _GAP = 1e-9  # relative: a dual bound this close to the prize counts as equal
 
 
 @dataclass(frozen=True)
-class ExactTour:
-    """A solution of :func:`solve_orienteering_exact`.
+class ExactTour(Tour):
+    """A solution of :func:`solve_orienteering_exact`: a :class:`~siteplanner.patrol.search.Tour`
+    (``duration_min`` re-timed from the matrix) and what HiGHS proved of it.
 
     Attributes
     ----------
-    order
-        Visited tasks as matrix indices ``1..n`` in visiting order (the depot ``0`` omitted).
-    prize
-        Sum of the visited tasks' prizes.
-    duration_min
-        Travel plus service time from the depot back to it, re-timed from the matrix.
     bound
         HiGHS's dual bound: no tour within the budget collects more (``inf`` when HiGHS gave
         none).
@@ -89,9 +84,6 @@ class ExactTour:
         HiGHS runs (one per round of subtour cuts).
     """
 
-    order: tuple[int, ...]
-    prize: float
-    duration_min: float
     bound: float
     proven: bool
     status: str
