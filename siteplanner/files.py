@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,52 @@ def _read_mark(stage: Path) -> int:
         return int((stage / _COMPLETE).read_text().strip())
     except (OSError, ValueError):
         return 0
+
+
+def hash_value(h: Any, name: str, value: object) -> None:
+    """Add one named value to the hash ``h`` (a ``hashlib`` object), for cache keys.
+
+    Arrays by dtype, shape and bytes; geometries as WKB; mappings key by key; data frames
+    column by column (geometry columns as WKB, the others with
+    :func:`pandas.util.hash_pandas_object`), with their index; scalars and strings by their
+    ``repr``.
+    """
+    h.update(f"<{name}:".encode())
+    if isinstance(value, Mapping):
+        for k in sorted(value, key=str):
+            hash_value(h, f"{name}.{k}", value[k])
+    elif isinstance(value, pd.DataFrame):
+        hash_value(h, f"{name}.index", pd.util.hash_pandas_object(value.index).to_numpy())
+        for col in value.columns:
+            hash_value(h, f"{name}.{col}", value[col])
+        if isinstance(value, gpd.GeoDataFrame) and value.crs is not None:
+            h.update(value.crs.to_wkt().encode())
+    elif isinstance(value, pd.Series):
+        h.update(f"{value.dtype}".encode())
+        if isinstance(value.dtype, gpd.array.GeometryDtype):
+            hash_value(h, name, np.asarray(value, dtype=object))
+        else:
+            try:
+                h.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+            except TypeError:  # unhashable cells (lists, dicts): their text
+                h.update(repr(value.tolist()).encode())
+    elif isinstance(value, np.ndarray) and value.dtype == object:
+        wkb = [b or b"" for b in shapely.to_wkb(value)]  # a missing geometry: empty
+        h.update(np.array([len(b) for b in wkb], dtype=np.int64).tobytes())
+        h.update(b"".join(wkb))
+    elif isinstance(value, np.ndarray):
+        h.update(f"{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, bytes):
+        h.update(len(value).to_bytes(8, "little") + value)
+    elif isinstance(value, shapely.Geometry):
+        h.update(shapely.to_wkb(value))
+    elif isinstance(value, (tuple, list)) and not all(isinstance(v, (int, float)) for v in value):
+        for i, v in enumerate(value):
+            hash_value(h, f"{name}[{i}]", v)
+    else:
+        h.update(repr(value).encode())
+    h.update(b">")
 
 
 def write_text(dest: str | Path, text: str) -> None:

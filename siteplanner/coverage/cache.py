@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from scipy.sparse import csr_matrix
 
-from siteplanner.files import atomic_path
+from siteplanner.files import atomic_path, hash_value
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +62,6 @@ def _source_digest(extra: tuple[str, ...] = ()) -> str:
     return h.hexdigest()
 
 
-def _feed(h: Any, name: str, value: object) -> None:
-    """Add one named value to the hash ``h`` (arrays by dtype, shape and bytes; geometries as
-    WKB; mappings key by key; scalars and strings by their repr)."""
-    h.update(f"<{name}:".encode())
-    if isinstance(value, Mapping):
-        for k in sorted(value, key=str):
-            _feed(h, f"{name}.{k}", value[k])
-    elif isinstance(value, np.ndarray) and value.dtype == object:
-        wkb = shapely.to_wkb(value)
-        h.update(np.array([len(b) for b in wkb], dtype=np.int64).tobytes())
-        h.update(b"".join(wkb))
-    elif isinstance(value, np.ndarray):
-        h.update(f"{value.dtype.str}{value.shape}".encode())
-        h.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, (tuple, list)) and not all(isinstance(v, (int, float)) for v in value):
-        for i, v in enumerate(value):
-            _feed(h, f"{name}[{i}]", v)
-    else:
-        h.update(repr(value).encode())
-    h.update(b">")
-
-
 def cache_key(parts: Mapping[str, object], *, sources: tuple[str, ...] = ()) -> str:
     """Hex SHA-256 of everything an entry depends on.
 
@@ -97,7 +75,7 @@ def cache_key(parts: Mapping[str, object], *, sources: tuple[str, ...] = ()) -> 
     """
     h = hashlib.sha256()
     h.update(f"coverage cache v{CACHE_VERSION}|{_source_digest(sources)}|".encode())
-    _feed(h, "parts", dict(parts))
+    hash_value(h, "parts", dict(parts))
     return h.hexdigest()
 
 

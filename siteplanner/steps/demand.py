@@ -32,6 +32,7 @@ from siteplanner.incidents import read as incidents
 from siteplanner.incidents import windows
 from siteplanner.result import Demand, Inputs
 from siteplanner.scenario import Scenario
+from siteplanner.steps import stepcache
 from siteplanner.town import footfall, jurisdiction
 from siteplanner.town import load as io
 from siteplanner.vocab import SENSITIVE_KINDS
@@ -40,7 +41,34 @@ log = logging.getLogger(__name__)
 
 
 def demand(inputs: Inputs) -> Demand:
-    """The hotspot surface of the scenario's window and the demand points it weighs."""
+    """The hotspot surface of the scenario's window and the demand points it weighs.
+
+    Read from the scenario's ``cache_dir`` when an entry for exactly these inputs is there
+    (:mod:`siteplanner.steps.stepcache`: the incidents, streets, places, QPV, study area, the
+    scenario's ``[hotspots]``, ``[weights]`` and ``[[field_notes]]`` and their files, and the
+    code), else computed (:func:`compute_demand`) and stored.
+    """
+    sc, town = inputs.scenario, inputs.town
+    parts = {
+        "hotspots": sc.hotspots.model_dump(mode="json"),
+        "weights": sc.weights.model_dump(mode="json"),
+        "field_notes": [spec.model_dump(mode="json") for spec in sc.field_notes],
+        "field_note_files": [Path(p).read_bytes() for p in inputs.paths.field_notes],
+        "incidents": inputs.incidents,
+        "streets": inputs.streets,
+        "qpv": inputs.qpv,
+        "area": town.area,
+        "margin_m": town.margin_m,
+        "crs": str(town.crs),
+        "pois": town.pois,
+    }
+    return stepcache.cached(
+        "demand", parts, lambda: compute_demand(inputs), sc.resolve(sc.cache_dir)
+    )
+
+
+def compute_demand(inputs: Inputs) -> Demand:
+    """:func:`demand`, computed."""
     sc, town = inputs.scenario, inputs.town
     tw = sc.hotspots.window.time_window()
     win, cat_w, n_no_hour = window_incidents(sc, inputs.incidents, tw)

@@ -1,0 +1,124 @@
+"""The demand step's cache (siteplanner/steps/stepcache.py) on the default town.
+
+A hit gives the same hotspot surface, street forecast and demand points as the computation,
+and writes the same log lines; a moved incident, a changed [hotspots] or [weights] setting or
+a changed street misses it; a corrupt entry is recomputed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import shapely.affinity
+
+from siteplanner.scenario import load_scenario
+from siteplanner.steps import demand as step
+from siteplanner.steps import stepcache
+from siteplanner.steps.load import load
+from tests.conftest import SCENARIO, copy_scenario
+
+
+class Computed(Exception):
+    """Raised instead of computing: the cache missed."""
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    """The default town's inputs with their own cache folder, and one computed demand."""
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("scenario")))
+    folder = tmp_path_factory.mktemp("demand-cache")
+    inputs = load(sc)
+    inputs = dataclasses.replace(inputs, scenario=sc.model_copy(update={"cache_dir": folder}))
+    return inputs, folder, step.demand(inputs)
+
+
+def _misses(monkeypatch, inputs) -> bool:
+    """Whether the demand step computes (misses the cache) for these inputs."""
+
+    def compute(*args, **kwargs):
+        raise Computed
+
+    monkeypatch.setattr(step, "compute_demand", compute)
+    try:
+        step.demand(inputs)
+    except Computed:
+        return True
+    finally:
+        monkeypatch.undo()
+    return False
+
+
+def _same(a, b) -> None:
+    pd.testing.assert_frame_equal(a.points, b.points, check_exact=True)
+    pd.testing.assert_frame_equal(a.forecast.segments, b.forecast.segments, check_exact=True)
+    assert (a.forecast.method, a.forecast.params) == (b.forecast.method, b.forecast.params)
+    np.testing.assert_array_equal(a.grid.values, b.grid.values)
+    np.testing.assert_array_equal(a.xy, b.xy)
+    assert a.counts == b.counts
+
+
+def test_a_hit_gives_the_computed_demand_and_its_log(warm, monkeypatch, caplog):
+    inputs, folder, first = warm
+    assert len(list(folder.glob("demand-*.pickle"))) == 1
+    assert not _misses(monkeypatch, inputs)
+    with caplog.at_level(logging.INFO, logger="siteplanner"):
+        again = step.demand(inputs)
+    _same(first, again)
+    assert first.points["weight"].sum() > 0 and first.forecast.segments["score"].max() > 0
+    entry = pickle.loads(next(folder.glob("demand-*.pickle")).read_bytes())
+    logged = [r.getMessage() for r in caplog.records if r.name != stepcache.log.name]
+    assert logged == [msg for _, _, msg in entry["records"]] and any(
+        "street forecast" in m for m in logged
+    )
+
+
+def test_a_corrupt_entry_is_recomputed(warm, caplog):
+    inputs, folder, first = warm
+    (entry,) = folder.glob("demand-*.pickle")
+    good = entry.read_bytes()
+    entry.write_bytes(good[: len(good) // 2])  # truncated, as by a full disk
+    with caplog.at_level(logging.WARNING, logger="siteplanner.steps.stepcache"):
+        again = step.demand(inputs)
+    assert "unreadable" in caplog.text
+    _same(first, again)
+    assert entry.read_bytes() != good[: len(good) // 2]  # rewritten whole
+    assert pickle.loads(entry.read_bytes())["key"] == pickle.loads(good)["key"]
+
+
+def test_moved_incident_or_changed_settings_miss(warm, monkeypatch):
+    inputs, _, _ = warm
+    inc = inputs.incidents.copy()
+    p = inc.geometry.iloc[0]
+    inc.loc[inc.index[0], "geometry"] = shapely.Point(p.x + 1.0, p.y)
+    assert _misses(monkeypatch, dataclasses.replace(inputs, incidents=inc))
+    other = inc.assign(category=inc["category"].where(inc.index != inc.index[1], "other"))
+    assert _misses(monkeypatch, dataclasses.replace(inputs, incidents=other))
+    sc = inputs.scenario
+    for part, change in [
+        ("hotspots", {"segment_m": sc.hotspots.segment_m + 5}),
+        ("weights", {"main_streets": sc.weights.main_streets + 0.5}),
+    ]:
+        new = getattr(sc, part).model_copy(update=change)
+        changed = dataclasses.replace(inputs, scenario=sc.model_copy(update={part: new}))
+        assert _misses(monkeypatch, changed)
+
+
+def test_a_changed_street_misses(warm, monkeypatch):
+    inputs, _, _ = warm
+    streets = inputs.streets.copy()
+    line = streets.geometry.iloc[0]
+    streets.loc[streets.index[0], "geometry"] = shapely.affinity.translate(line, 0.5, 0.0)
+    assert _misses(monkeypatch, dataclasses.replace(inputs, streets=streets))
+    assert not _misses(monkeypatch, inputs)  # and the unchanged inputs still hit
+
+
+def test_an_entry_for_other_inputs_is_not_trusted(warm):
+    _, folder, _ = warm
+    (entry,) = folder.glob("demand-*.pickle")
+    assert stepcache._read(entry, "0" * 64) is None
