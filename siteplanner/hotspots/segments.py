@@ -46,7 +46,7 @@ import shapely
 
 from siteplanner._errors import InputError
 from siteplanner.hotspots.grids import DensityGrid, check_weight, check_xy, sample_grid
-from siteplanner.hotspots.streets import lixel_density, lixelize
+from siteplanner.hotspots.streets import lixel_densities, lixel_density, lixelize
 
 logger = logging.getLogger(__name__)
 
@@ -404,8 +404,27 @@ def _inner(segments, xy, snapped, weight, days, grids, hold, inside):
     test = net_test(segments[inside].reset_index(drop=True), xy[hold], weight[hold])
     fit_days = None if days is None else np.where(hold, np.nan, days)
     rows = []
-    for method, params in _candidates(grids, None if days is None else days[~hold]):
-        scores, p = fit(method, params, segments, snapped, weight, fit_days, ~hold, grids)
+    cands = _candidates(grids, None if days is None else days[~hold])
+    # the network kernels of every bandwidth and decay, in one walk of the network per source
+    kde = [params for method, params in cands if method == "network_kde"]
+    counts = [
+        np.bincount(
+            snapped[~hold],
+            weights=weight[~hold] * _recency(fit_days, ~hold, p.get("half_life_days")),
+            minlength=len(segments),
+        )
+        for p in kde
+    ]
+    kde_scores = iter(
+        lixel_densities(segments, np.vstack(counts), [float(p["bandwidth_m"]) for p in kde])
+        if kde
+        else []
+    )
+    for method, params in cands:
+        if method == "network_kde":
+            scores, p = next(kde_scores), dict(params)
+        else:
+            scores, p = fit(method, params, segments, snapped, weight, fit_days, ~hold, grids)
         rows.append({"method": method, "params": p, "inner_pai_net": pai_net(scores[inside], test)})
     return rows
 

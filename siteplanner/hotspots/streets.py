@@ -246,48 +246,48 @@ def lixel_density(lix: gpd.GeoDataFrame, count: np.ndarray, *, bandwidth_m: floa
     numpy.ndarray
         :math:`\\sum_j c_j K(d_{ij})` per lixel (incidents per metre).
     """
-    from siteplanner.hotspots._reach import bounded_reach
+    return lixel_densities(lix, np.asarray(count, float)[None, :], [bandwidth_m])[0]
 
+
+def lixel_densities(
+    lix: gpd.GeoDataFrame, counts: np.ndarray, bandwidths_m: list[float] | np.ndarray
+) -> np.ndarray:
+    """:func:`lixel_density` of several fits at once (one walk of the network per source).
+
+    ``counts`` is ``(fits, lixels)``, ``bandwidths_m`` one bandwidth per fit; returns
+    ``(fits, lixels)``. Each source lixel (a lixel with incidents in any fit) explores the
+    network once, up to the widest bandwidth, in compiled code
+    (:func:`siteplanner.hotspots._reach.kernel_sums`).
+    """
+    from siteplanner.hotspots._reach import kernel_sums
+
+    counts = np.atleast_2d(np.asarray(counts, float))
+    h = np.asarray(bandwidths_m, float)
     L = len(lix)
-    half = lix["length"].to_numpy() / 2.0
-    fv, tv = lix["from_vertex"].to_numpy(), lix["to_vertex"].to_numpy()
+    half = lix["length"].to_numpy(float) / 2.0
+    fv, tv = lix["from_vertex"].to_numpy(np.int64), lix["to_vertex"].to_numpy(np.int64)
     V = int(max(fv.max(), tv.max())) + 1
     graph = sparse.coo_matrix(
         (np.r_[2 * half, 2 * half], (np.r_[fv, tv], np.r_[tv, fv])), shape=(V, V)
     ).tocsr()
-    # the lixels at each vertex (both ends), to expand the vertices within reach into lixels
+    # the lixels at each vertex (both ends), to reach lixels from the vertices within reach
     at_vertex = sparse.csr_matrix(
         (np.ones(2 * L), (np.r_[fv, tv], np.r_[np.arange(L), np.arange(L)])), shape=(V, L)
     )
-    src = np.flatnonzero(count > 0)
-    intensity = np.zeros(L)
-    h = float(bandwidth_m)
-    chunk = 20_000  # sources per call: bounds the pairs held at once
-    for s0 in range(0, len(src), chunk):
-        s = src[s0 : s0 + chunk]
-        # the vertices within reach of either end of each source, and their distance
-        row, vert, d = bounded_reach(
-            graph.indptr.astype(np.int64),
-            graph.indices.astype(np.int64),
-            graph.data.astype(np.float64),
-            fv[s].astype(np.int64),
-            tv[s].astype(np.int64),
-            h + 2 * half.max() + 1e-9,
-        )
-        lo, n = at_vertex.indptr[vert], np.diff(at_vertex.indptr)[vert]
-        row, d = np.repeat(row, n), np.repeat(d, n)
-        lx = at_vertex.indices[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)]
-        dist = half[s][row] + d + half[lx]
-        dist[lx == s[row]] = 0.0  # an incident's own lixel
-        # the nearer end of each target lixel: the smallest distance per (source, lixel)
-        key = row.astype(np.int64) * L + lx
-        order = np.lexsort((dist, key))
-        first = order[np.r_[True, key[order][1:] != key[order][:-1]]]
-        row, lx, dist = row[first], lx[first], dist[first]
-        inside = dist < h
-        kern = 15.0 / (16.0 * h) * (1.0 - (dist[inside] / h) ** 2) ** 2
-        intensity += np.bincount(lx[inside], weights=count[s][row[inside]] * kern, minlength=L)
-    return intensity
+    src = np.flatnonzero((counts > 0).any(axis=0))
+    return kernel_sums(
+        graph.indptr.astype(np.int64),
+        graph.indices.astype(np.int64),
+        graph.data.astype(np.float64),
+        at_vertex.indptr.astype(np.int64),
+        at_vertex.indices.astype(np.int64),
+        half,
+        fv,
+        tv,
+        src.astype(np.int64),
+        np.ascontiguousarray(counts[:, src]),
+        h,
+    )
 
 
 def gi_star(lixels: gpd.GeoDataFrame, *, value_col: str, distance_m: float) -> pd.Series:

@@ -66,18 +66,38 @@ class _Frame:
 
     def path(self, geoms: Any) -> str:
         """SVG path data of (multi)polygons and (multi)lines."""
-        parts: list[str] = []
-        for g in geoms:
-            if g is None or g.is_empty:
-                continue
-            for p in shapely.get_parts(g):
-                if p.geom_type == "Polygon":
-                    for ring in [p.exterior, *p.interiors]:
-                        if len(ring.coords) >= 3:
-                            parts.append("M" + self.pts(ring.coords) + "Z")
-                elif p.geom_type == "LineString" and len(p.coords) >= 2:
-                    parts.append("M" + self.pts(p.coords))
-        return "".join(parts)
+        return "".join(self.paths(geoms))
+
+    def paths(self, geoms: Any) -> list[str]:
+        """SVG path data of each geometry ("" for none, an empty one or a point): its
+        polygons' rings of 3 points or more (``M…Z``) and its lines of 2 or more (``M…``)."""
+        g = np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms, dtype=object)
+        out = [""] * len(g)
+        ok = np.flatnonzero(~shapely.is_missing(g))
+        if not len(ok):
+            return out
+        parts, owner = shapely.get_parts(g[ok], return_index=True)
+        owner = ok[owner]
+        kind = shapely.get_type_id(parts)
+        poly, line = kind == 3, kind == 1
+        rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
+        # rings and lines in the order of their parts (a polygon's exterior, then its holes)
+        pieces = np.concatenate([rings, parts[line]])
+        piece_part = np.concatenate([np.flatnonzero(poly)[ring_of], np.flatnonzero(line)])
+        closed = np.r_[np.ones(len(rings), bool), np.zeros(int(line.sum()), bool)]
+        order = np.argsort(piece_part, kind="stable")
+        pieces, piece_part, closed = pieces[order], piece_part[order], closed[order]
+        xy, which = shapely.get_coordinates(pieces, return_index=True)
+        n = np.bincount(which, minlength=len(pieces))
+        keep = n >= np.where(closed, 3, 2)
+        x = np.round(xy[:, 0] - self.xmin, 1).tolist()
+        y = np.round(self.ymax - xy[:, 1], 1).tolist()
+        text = [f"{a:g},{b:g}" for a, b in zip(x, y)]
+        ends = np.cumsum(n)
+        for k in np.flatnonzero(keep):
+            d = "M" + " ".join(text[ends[k] - n[k] : ends[k]]) + ("Z" if closed[k] else "")
+            out[owner[piece_part[k]]] += d
+        return out
 
     def xy(self, x: float, y: float) -> tuple[float, float]:
         return round(x - self.xmin, 1), round(self.ymax - y, 1)
@@ -196,7 +216,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
     edges = res.streets
     segs = res.figures.hotspot_segments
     layers: list[tuple[str, str, str, bool]] = []
-    bpaths = [fr.path([g]) for g in town.buildings.geometry.values]
+    bpaths = fr.paths(town.buildings.geometry.values)
     layers.append(
         (
             "l-buildings",
@@ -208,7 +228,7 @@ def _base_layers(res: Result, fr: _Frame) -> list[tuple[str, str, str, bool]]:
         )
     )
     below = edges["underground"].to_numpy(bool)
-    spaths = [fr.path([g]) for g in edges.geometry.values]
+    spaths = fr.paths(edges.geometry.values)
     layers.append(
         (
             "l-streets",
@@ -534,15 +554,15 @@ def review_data(res: Result, fr: _Frame) -> dict[str, Any]:
     b = res.town.buildings
     bnames = b["name"].where(b["name"].map(lambda v: isinstance(v, str)), "")
     buildings = [
-        [str(o), str(nm)]
-        for o, nm, g in zip(b["osm_id"], bnames, b.geometry.values)
-        if fr.path([g])
+        [str(o), str(nm)] for o, nm, d in zip(b["osm_id"], bnames, fr.paths(b.geometry.values)) if d
     ]
     e = res.streets
     streets = [
         [_street_label(nm, hw), int(ug)]
-        for nm, hw, ug, g in zip(e["name"], e["highway"], e["underground"], e.geometry.values)
-        if fr.path([g])
+        for nm, hw, ug, d in zip(
+            e["name"], e["highway"], e["underground"], fr.paths(e.geometry.values)
+        )
+        if d
     ]
     signed = [r.reviewer for r in old if r.decision != "pending" and r.reviewer]
     return {
