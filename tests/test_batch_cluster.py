@@ -150,6 +150,13 @@ def test_batch_on_a_real_cluster_survives_a_killed_worker(tmp_path, town):
         client = Client(address, timeout="30s")
         client.wait_for_workers(2, timeout=60)
 
+        # the cluster's run starts from an empty cache folder: each commune parses and computes
+        # its steps (seconds, not the cached steps' fraction of one), so that a worker is still
+        # running one when the first is written
+        for toml in scen.glob("*.toml"):
+            text = toml.read_text(encoding="utf-8")
+            cold = (tmp_path / "cold-cache").as_posix()
+            toml.write_text(text.replace(CACHE.as_posix(), cold), encoding="utf-8")
         out = tmp_path / "dask"
         batch = _start(
             [sys.executable, "-m", "siteplanner.cli", "batch", str(scen), "--address", address]

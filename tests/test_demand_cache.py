@@ -67,6 +67,7 @@ def test_a_hit_gives_the_computed_demand_and_its_log(warm, monkeypatch, caplog):
     inputs, folder, first = warm
     assert len(list(folder.glob("demand-*.pickle"))) == 1
     assert not _misses(monkeypatch, inputs)
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="siteplanner"):
         again = step.demand(inputs)
     _same(first, again)

@@ -20,6 +20,7 @@ Pure functions of arrays and frames in the town's projected CRS.
 from __future__ import annotations
 
 import ast
+import itertools
 import logging
 
 import geopandas as gpd
@@ -57,12 +58,21 @@ def footfall(
     out = np.zeros(len(demand_xy))
     if not len(places_xy) or not len(demand_xy):
         return out
-    tree = cKDTree(np.asarray(places_xy, float))
-    near = tree.query_ball_point(np.asarray(demand_xy, float), _CUTOFF_DECAYS * decay_m)
-    for i, idx in enumerate(near):
-        if idx:
-            d = np.hypot(*(places_xy[idx] - demand_xy[i]).T)
-            out[i] = np.exp(-d / decay_m).sum()
+    places_xy, demand_xy = np.asarray(places_xy, float), np.asarray(demand_xy, float)
+    tree = cKDTree(places_xy)
+    near = tree.query_ball_point(demand_xy, _CUTOFF_DECAYS * decay_m)
+    n = np.fromiter(map(len, near), np.int64, len(near))
+    flat = np.fromiter(itertools.chain.from_iterable(near), np.int64, int(n.sum()))
+    start = np.cumsum(n) - n
+    # the points with m places near together, one row each (each row sums as it would alone)
+    for m in np.unique(n[n > 0]):
+        rows = np.flatnonzero(n == m)
+        idx = flat[start[rows][:, None] + np.arange(m)]
+        d = np.hypot(
+            places_xy[idx, 0] - demand_xy[rows, 0][:, None],
+            places_xy[idx, 1] - demand_xy[rows, 1][:, None],
+        )
+        out[rows] = np.exp(-d / decay_m).sum(axis=1)
     return out
 
 
