@@ -545,22 +545,24 @@ def walk_graph(
     """The walkable part of ``graph`` within ``area_wgs84``, projected, largest component."""
     import osmnx as ox
 
-    g = graph.copy()
-    drop = []
-    for u, v, k, d in g.edges(keys=True, data=True):
+    walk = []  # the walkable edges (streets only), of the whole extract
+    for u, v, k, d in graph.edges(keys=True, data=True):
         hw = d.get("highway")
         hws = set(hw) if isinstance(hw, list) else {hw}
         acc = d.get("access")
         accs = set(acc) if isinstance(acc, list) else {acc}
-        if hw is None or hws <= NOT_WALKABLE or accs <= {"no", "private"}:  # streets only
-            drop.append((u, v, k))
-    g.remove_edges_from(drop)
-    g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
-    xs = np.fromiter((d["x"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
-    ys = np.fromiter((d["y"] for _, d in g.nodes(data=True)), float, g.number_of_nodes())
-    nodes = np.array(list(g.nodes), dtype=object)
-    inside = shapely.contains_xy(area_wgs84, xs, ys)
-    g = g.subgraph(nodes[inside].tolist()).copy()
+        if not (hw is None or hws <= NOT_WALKABLE or accs <= {"no", "private"}):
+            walk.append((u, v, k, d))
+    ends = {u for u, _, _, _ in walk} | {v for _, v, _, _ in walk}
+    nodes = np.array([n for n in graph.nodes if n in ends], dtype=object)
+    xs = np.fromiter((graph.nodes[n]["x"] for n in nodes), float, len(nodes))
+    ys = np.fromiter((graph.nodes[n]["y"] for n in nodes), float, len(nodes))
+    keep = set(nodes[shapely.contains_xy(area_wgs84, xs, ys)].tolist())
+    # the walkable streets between nodes inside, copied (the parsed extract stays as it is)
+    g = nx.MultiDiGraph()
+    g.graph.update(graph.graph)
+    g.add_nodes_from((n, dict(graph.nodes[n])) for n in nodes if n in keep)
+    g.add_edges_from((u, v, k, dict(d)) for u, v, k, d in walk if u in keep and v in keep)
     if g.number_of_edges() == 0:  # no node inside, or only the ends of streets cut at the edge
         raise InputError(
             f"{source}: the study area contains no walkable street of the OSM extract; "
@@ -580,7 +582,7 @@ def walk_graph(
             len(dropped),
             len(largest),
         )
-    g = g.subgraph(largest).copy()
+    g.remove_nodes_from([n for n in list(g.nodes) if n not in largest])
     nx.set_node_attributes(g, ox.stats.count_streets_per_node(g), name="street_count")
     g = ox.project_graph(g, to_crs=crs)
     # deterministic node order

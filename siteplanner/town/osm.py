@@ -787,12 +787,18 @@ def _add_edge(
         if n not in g:
             g.add_node(n, x=coords[n][0], y=coords[n][1])
     xy = np.array([coords[n] for n in path])
-    ways = [streets[seg_way[s]] for s in segs]
-    attrs: dict[str, Any] = {"osmid": _one_or_list(w[0] for w in ways), "oneway": False}
-    for tag in EDGE_TAGS:
-        val = _one_or_list(w[1].get(tag) for w in ways)
-        if val is not None:
-            attrs[tag] = val
+    # each way once, in the order the edge meets them (the values keep that order)
+    ways = [streets[i] for i in dict.fromkeys(seg_way[s] for s in segs)]
+    if len(ways) == 1:  # most edges lie on one way: its id and tags as they are
+        attrs: dict[str, Any] = {"osmid": ways[0][0], "oneway": False}
+        tags = ways[0][1]
+        attrs.update((tag, tags[tag]) for tag in EDGE_TAGS if tags.get(tag) is not None)
+    else:
+        attrs = {"osmid": _one_or_list(w[0] for w in ways), "oneway": False}
+        for tag in EDGE_TAGS:
+            val = _one_or_list(w[1].get(tag) for w in ways)
+            if val is not None:
+                attrs[tag] = val
     attrs["length"] = float(_lengths_m(xy[:, 0], xy[:, 1]).sum())
     line = LineString(xy)
     g.add_edge(u, v, **attrs, reversed=False, geometry=line)
