@@ -21,6 +21,7 @@ from siteplanner.incidents import kept
 from siteplanner.incidents import read as incidents
 from siteplanner.result import Inputs, Paths
 from siteplanner.scenario import Scenario
+from siteplanner.steps import stepcache
 from siteplanner.town import cameras, jurisdiction
 from siteplanner.town import load as io
 
@@ -118,17 +119,33 @@ def anchors(town: io.Town, sc: Scenario) -> tuple[jurisdiction.Anchor, list[juri
 
 
 def read_scenario_incidents(sc: Scenario, *, area, crs: str) -> list[incidents.IncidentRead]:
-    """Every ``[[incidents]]`` file of the scenario, read with its mapping (one reader)."""
-    return [
-        kept.read_incident_file(  # a batch validates a shared file once per process
-            f.spec(sc.resolve(f.path)),
-            area=area,
-            crs=crs,
-            categories=sc.categories,
-            timezone=sc.timezone,
-        )
-        for f in sc.incidents
-    ]
+    """Every ``[[incidents]]`` file of the scenario, read with its mapping (one reader).
+
+    A file read and validated before for the same study area, with the same bytes, mapping
+    and code, is taken from the scenario's ``cache_dir`` (:mod:`siteplanner.steps.stepcache`).
+    """
+    reads = []
+    for f in sc.incidents:
+        spec = f.spec(sc.resolve(f.path))
+
+        def read(spec=spec) -> incidents.IncidentRead:
+            return kept.read_incident_file(  # a batch validates a shared file once per process
+                spec, area=area, crs=crs, categories=sc.categories, timezone=sc.timezone
+            )
+
+        if not Path(spec.path).is_file():
+            reads.append(read())  # which says so
+            continue
+        parts = {
+            "file": Path(spec.path).read_bytes(),
+            "spec": repr(spec),
+            "area": area,
+            "crs": str(crs),
+            "categories": list(sc.categories),
+            "timezone": sc.timezone,
+        }
+        reads.append(stepcache.cached("incidents", parts, read, sc.resolve(sc.cache_dir)))
+    return reads
 
 
 def merge_reads(

@@ -1,8 +1,9 @@
-"""The demand step's cache (siteplanner/steps/stepcache.py) on the default town.
+"""The step cache (siteplanner/steps/stepcache.py) on the default town.
 
-A hit gives the same hotspot surface, street forecast and demand points as the computation,
-and writes the same log lines; a moved incident, a changed [hotspots] or [weights] setting or
-a changed street misses it; a corrupt entry is recomputed.
+The demand step: a hit gives the same hotspot surface, street forecast and demand points as
+the computation, and writes the same log lines; a moved incident, a changed [hotspots] or
+[weights] setting or a changed street misses it; a corrupt entry is recomputed. The incident
+files: a hit gives the same reads; a file changed by one byte misses.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shapely.affinity
 
 from siteplanner.scenario import load_scenario
 from siteplanner.steps import demand as step
+from siteplanner.steps import load as load_step
 from siteplanner.steps import stepcache
 from siteplanner.steps.load import load
 from tests.conftest import SCENARIO, copy_scenario
@@ -123,3 +125,29 @@ def test_an_entry_for_other_inputs_is_not_trusted(warm):
     _, folder, _ = warm
     (entry,) = folder.glob("demand-*.pickle")
     assert stepcache._read(entry, "0" * 64) is None
+
+
+def test_incident_reads_are_cached_on_the_file_bytes(tmp_path, monkeypatch):
+    from tests.conftest import INCIDENTS
+
+    csv = tmp_path / "incidents.csv"
+    csv.write_bytes(INCIDENTS.read_bytes())
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path / "scenario"))
+    spec = sc.incidents[0].model_copy(update={"path": csv})
+    sc = sc.model_copy(update={"incidents": [spec], "cache_dir": tmp_path / "cache"})
+    town = load(sc.model_copy(update={"cache_dir": tmp_path / "town-cache"})).town
+    first = load_step.read_scenario_incidents(sc, area=town.area, crs=town.crs)  # computed
+    assert len(list((tmp_path / "cache").glob("incidents-*.pickle"))) == 1
+
+    def computed(*args, **kwargs):
+        raise Computed
+
+    monkeypatch.setattr(load_step.kept, "read_incident_file", computed)
+    again = load_step.read_scenario_incidents(sc, area=town.area, crs=town.crs)  # a hit
+    pd.testing.assert_frame_equal(first[0].frame, again[0].frame, check_exact=True)
+    assert first[0].counts == again[0].counts and len(first[0].frame) > 1000
+    text = csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    last = text[-1].split(",")
+    csv.write_text("".join(text[:-1]) + ",".join([last[0] + "9", *last[1:]]), encoding="utf-8")
+    with pytest.raises(Computed):  # one byte more: read again
+        load_step.read_scenario_incidents(sc, area=town.area, crs=town.crs)
