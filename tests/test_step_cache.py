@@ -23,7 +23,7 @@ from siteplanner.steps import demand as step
 from siteplanner.steps import load as load_step
 from siteplanner.steps import stepcache
 from siteplanner.steps.load import load
-from tests.conftest import SCENARIO, copy_scenario
+from tests.conftest import CACHE, SCENARIO, copy_scenario
 
 
 class Computed(Exception):
@@ -135,7 +135,7 @@ def test_incident_reads_are_cached_on_the_file_bytes(tmp_path, monkeypatch):
     sc = load_scenario(copy_scenario(SCENARIO, tmp_path / "scenario"))
     spec = sc.incidents[0].model_copy(update={"path": csv})
     sc = sc.model_copy(update={"incidents": [spec], "cache_dir": tmp_path / "cache"})
-    town = load(sc.model_copy(update={"cache_dir": tmp_path / "town-cache"})).town
+    town = load(sc.model_copy(update={"cache_dir": CACHE})).town  # the parse cache of the tests
     first = load_step.read_scenario_incidents(sc, area=town.area, crs=town.crs)  # computed
     assert len(list((tmp_path / "cache").glob("incidents-*.pickle"))) == 1
 
