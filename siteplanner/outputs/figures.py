@@ -37,25 +37,9 @@ _DORI_STYLE = {"detection": ":", "observation": "--", "recognition": "-.", "iden
 
 def _paths(geoms: Any) -> list[MplPath]:
     """Matplotlib paths (holes kept) of the polygonal parts of ``geoms``."""
-    out = []
-    for g in np.asarray(list(geoms), dtype=object):
-        if g is None or g.is_empty:
-            continue
-        for part in shapely.get_parts(g):
-            if part.geom_type != "Polygon":
-                continue
-            verts, codes = [], []
-            for ring in [part.exterior, *part.interiors]:
-                c = np.asarray(ring.coords)[:, :2]
-                if len(c) < 3:
-                    continue
-                verts.append(c)
-                codes.append(
-                    [MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [MplPath.CLOSEPOLY]
-                )
-            if verts:
-                out.append(MplPath(np.concatenate(verts), np.concatenate(codes)))
-    return out
+    xy, codes, part = plot.ring_arrays(geoms)
+    cut = np.flatnonzero(np.diff(part)) + 1
+    return [MplPath(v, c) for v, c in zip(np.split(xy, cut), np.split(codes, cut)) if len(v)]
 
 
 def _add_polys(ax: Axes, geoms: Any, **kw: Any) -> None:
@@ -67,12 +51,7 @@ def _add_polys(ax: Axes, geoms: Any, **kw: Any) -> None:
 
 def _add_lines(ax: Axes, geoms: Any, **kw: Any) -> None:
     """Draw lines (one collection)."""
-    segs = []
-    for g in np.asarray(list(geoms), dtype=object):
-        if g is None or g.is_empty:
-            continue
-        for part in shapely.get_parts(g):
-            segs.append(np.asarray(part.coords)[:, :2])
+    segs = plot.line_parts(geoms)
     if segs:
         ax.add_collection(LineCollection(segs, **kw), autolim=False)
 

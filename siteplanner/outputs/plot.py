@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -73,34 +74,49 @@ WATERMARK_GREY = "#6e6e6e"
 
 def polygons_patch(geoms: Any, **kwargs: Any) -> PathPatch:
     """One compound path patch for many polygons (holes kept): fast to draw, one style."""
-    import shapely
-
-    verts, codes = [], []
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object)) if geoms else []
-    for poly in parts:
-        if poly.geom_type != "Polygon":
-            continue
-        for ring in [poly.exterior, *poly.interiors]:
-            xy = np.asarray(ring.coords)[:, :2]
-            if len(xy) < 3:
-                continue
-            verts.append(xy)
-            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-            c[0], c[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
-            codes.append(c)
-    if not verts:
+    xy, codes, _ = ring_arrays(geoms)
+    if not len(xy):
         return PathPatch(MplPath(np.zeros((1, 2))), **kwargs)
-    return PathPatch(MplPath(np.concatenate(verts), np.concatenate(codes)), **kwargs)
+    return PathPatch(MplPath(xy, codes), **kwargs)
+
+
+def ring_arrays(geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rings of 3 points or more of the polygonal parts of ``geoms`` (exterior, then
+    holes), read all at once: their ``(n, 2)`` vertices, the matplotlib path codes (a move to
+    each ring's first point, a close at its last) and each vertex's polygon (its position among
+    the polygonal parts)."""
+    g = np.asarray(list(geoms), dtype=object)
+    g = g[~shapely.is_missing(g)]
+    g = g[~shapely.is_empty(g)]
+    parts = shapely.get_parts(g) if len(g) else np.zeros(0, dtype=object)
+    parts = parts[shapely.get_type_id(parts) == 3]
+    rings, part_of = shapely.get_rings(parts, return_index=True)
+    n = shapely.get_num_coordinates(rings)
+    ok = n >= 3
+    rings, part_of, n = rings[ok], part_of[ok], n[ok]
+    xy = shapely.get_coordinates(rings)
+    codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+    start = np.cumsum(n) - n
+    codes[start], codes[start + n - 1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+    return xy, codes, np.repeat(part_of, n)
 
 
 def lines_collection(geoms: Any, **kwargs: Any) -> LineCollection:
     """A line collection of LineStrings / MultiLineStrings."""
-    import shapely
+    return LineCollection([c for c in line_parts(geoms) if len(c)], **kwargs)
 
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object)) if geoms else []
-    return LineCollection([np.asarray(g.coords)[:, :2] for g in parts if not g.is_empty], **kwargs)
+
+def line_parts(geoms: Any) -> list[np.ndarray]:
+    """The ``(n, 2)`` coordinates of each part of each (multi)line, in order (none missing or
+    empty), read all at once."""
+    g = np.asarray(list(geoms), dtype=object)
+    g = g[~shapely.is_missing(g)]
+    g = g[~shapely.is_empty(g)]
+    if not len(g):
+        return []
+    parts = shapely.get_parts(g)
+    xy = shapely.get_coordinates(parts)
+    return np.split(xy, np.cumsum(shapely.get_num_coordinates(parts))[:-1])
 
 
 def _nice_length(span_m: float) -> float:
