@@ -14,6 +14,7 @@ of ``plan`` find a missing patrol start before any heavy work.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -172,12 +173,16 @@ def area_subgraph(
                 )
             )
     ok = shapely.covers(zone_geom, np.array(geoms, dtype=object)) if geoms else np.zeros(0, bool)
-    sub = graph.edge_subgraph([e for e, o in zip(edges, ok) if o]).copy()
+    kept = {e for e, o in zip(edges, ok) if o}
+    ends: set = set()
+    for e in kept:  # as networkx's edge_subgraph gathers them
+        ends.update(e[:2])
+    sub = _view_copy(graph, set(ends), kept)  # graph.edge_subgraph(kept).copy()
     if keep is not None:
         if keep not in sub:
             sub.add_node(keep, **graph.nodes[keep])
         comp = nx.node_connected_component(sub.to_undirected(as_view=True), keep)
-        sub = sub.subgraph(comp).copy()
+        sub = _view_copy(sub, {n for n in comp if n in sub._adj})  # sub.subgraph(comp).copy()
     sub.graph.update(graph.graph)
     log.info(
         "streets inside the study area: %d of %d nodes, %d of %d edges",
@@ -187,6 +192,31 @@ def area_subgraph(
         graph.number_of_edges(),
     )
     return sub
+
+
+def _view_copy(g: nx.MultiDiGraph, nodes: set, edges: set | None = None) -> nx.MultiDiGraph:
+    """``g``'s subgraph view on ``nodes`` (and, when given, only ``edges``), copied: networkx's
+    ``subgraph_view(...).copy()`` without its views, with the same nodes and edges in the same
+    order (that of ``nodes`` where it is less than half of what it filters, as networkx does).
+    """
+
+    def shown(atlas: Mapping) -> list:
+        if 2 * len(nodes) < len(atlas):
+            return [n for n in nodes if n in atlas]
+        return [n for n in atlas if n in nodes]
+
+    h = g.__class__()
+    h.graph.update(g.graph)
+    order = shown(g._node)
+    h.add_nodes_from((n, g._node[n].copy()) for n in order)
+    h.add_edges_from(
+        (u, v, k, d.copy())
+        for u in order
+        for v in shown(g._adj[u])
+        for k, d in g._adj[u][v].items()
+        if edges is None or (u, v, k) in edges
+    )
+    return h
 
 
 def inside_flags(points: gpd.GeoSeries, area: BaseGeometry) -> np.ndarray:
