@@ -9,11 +9,14 @@ they were; other files there, such as the référent sûreté's review file, are
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import pickle
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -142,6 +145,56 @@ def hash_value(h: Any, name: str, value: object) -> None:
     else:
         h.update(repr(value).encode())
     h.update(b">")
+
+
+class _GeometryPickler(pickle.Pickler):
+    """Pickles each shapely geometry as its place in a list, kept to be written at once."""
+
+    def __init__(self, file: Any) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.geoms: list[Any] = []
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, shapely.Geometry):
+            self.geoms.append(obj)
+            return _geometry_at, (len(self.geoms) - 1,)
+        return NotImplemented
+
+
+_LOADING = threading.local()
+_GEOMETRY_PICKLE = "siteplanner geometry pickle 1"
+
+
+def _geometry_at(i: int) -> Any:
+    return _LOADING.geoms[i]
+
+
+def dump_pickle(obj: Any, file: Any) -> None:
+    """Pickle ``obj`` into the open binary ``file``, its shapely geometries all turned into WKB
+    at once (a street graph holds one line per edge: pickled one by one, they take most of the
+    time); read it back with :func:`load_pickle`."""
+    body = io.BytesIO()
+    pickler = _GeometryPickler(body)
+    pickler.dump(obj)
+    geoms = np.asarray(pickler.geoms, dtype=object).reshape(-1)
+    wkb = shapely.to_wkb(geoms).tolist() if len(geoms) else []
+    pickle.dump((_GEOMETRY_PICKLE, wkb), file, protocol=pickle.HIGHEST_PROTOCOL)
+    file.write(body.getbuffer())
+
+
+def load_pickle(file: Any) -> Any:
+    """The object :func:`dump_pickle` wrote into the open binary ``file`` (``ValueError`` when
+    it is not such a file)."""
+    head = pickle.load(file)
+    if not (isinstance(head, tuple) and len(head) == 2 and head[0] == _GEOMETRY_PICKLE):
+        raise ValueError("not a siteplanner geometry pickle")
+    geoms = shapely.from_wkb(np.asarray(head[1], dtype=object)) if head[1] else []
+    before = getattr(_LOADING, "geoms", None)
+    _LOADING.geoms = geoms
+    try:
+        return pickle.load(file)
+    finally:
+        _LOADING.geoms = before
 
 
 def write_text(dest: str | Path, text: str) -> None:

@@ -16,6 +16,8 @@ each takes seconds, through the same code path as the whole town.
 
 from __future__ import annotations
 
+from io import BytesIO
+
 import json
 import os
 import signal
@@ -308,7 +310,10 @@ def test_study_area_without_streets_is_one_clear_error(tmp_path):
 def test_stale_or_truncated_cache_entries_are_rebuilt(tmp_path, caplog):
     """A cache entry whose recorded hash is not the extract's, or a truncated one, is never
     trusted."""
-    import pickle
+    from siteplanner.files import dump_pickle, load_pickle
+
+    def loads(data: bytes):
+        return load_pickle(BytesIO(data))
 
     osm = tmp_path / "tiny.osm"
     osm.write_text(TINY_OSM, encoding="utf-8")
@@ -317,22 +322,22 @@ def test_stale_or_truncated_cache_entries_are_rebuilt(tmp_path, caplog):
     (entry,) = cache.glob("osm-*.pickle")
     good = entry.read_bytes()
     # stale: same file name, but the payload records another extract's hash and other layers
-    payload = pickle.loads(good)
+    payload = loads(good)
     payload["sha256"] = "0" * 64
     payload["layers"] = {"graph": None, "features": None}
-    entry.write_bytes(pickle.dumps(payload))
+    buf = BytesIO()
+    dump_pickle(payload, buf)
+    entry.write_bytes(buf.getvalue())
     caplog.set_level("WARNING", logger="siteplanner")
     again = io.read_osm(osm, cache_dir=cache)
     assert "does not match" in caplog.text
     # the street's two ends (its middle node is a vertex of the edge; the police node is no street)
     assert again["graph"].number_of_nodes() == first["graph"].number_of_nodes() == 2
-    assert pickle.loads(entry.read_bytes())["sha256"] == io.file_sha256(osm)
+    assert loads(entry.read_bytes())["sha256"] == io.file_sha256(osm)
     # truncated (a copy interrupted half-way): rebuilt, never a traceback
     entry.write_bytes(good[: len(good) // 2])
     caplog.clear()
     again = io.read_osm(osm, cache_dir=cache)
     assert "unreadable" in caplog.text and again["graph"].number_of_nodes() == 2
-    assert entry.read_bytes() == good or pickle.loads(entry.read_bytes())[
-        "sha256"
-    ] == io.file_sha256(osm)
+    assert entry.read_bytes() == good or loads(entry.read_bytes())["sha256"] == io.file_sha256(osm)
     assert not list(cache.glob(".*tmp*"))  # the cache is written atomically

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import pickle
+from io import BytesIO
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pytest
 import shapely
 import shapely.affinity
 
+from siteplanner.files import load_pickle
 from siteplanner.scenario import load_scenario
 from siteplanner.steps import demand as step
 from siteplanner.steps import load as load_step
@@ -56,6 +57,10 @@ def _misses(monkeypatch, inputs) -> bool:
     return False
 
 
+def _entry(data: bytes) -> dict:
+    return load_pickle(BytesIO(data))
+
+
 def _same(a, b) -> None:
     pd.testing.assert_frame_equal(a.points, b.points, check_exact=True)
     pd.testing.assert_frame_equal(a.forecast.segments, b.forecast.segments, check_exact=True)
@@ -74,7 +79,7 @@ def test_a_hit_gives_the_computed_demand_and_its_log(warm, monkeypatch, caplog):
         again = step.demand(inputs)
     _same(first, again)
     assert first.points["weight"].sum() > 0 and first.forecast.segments["score"].max() > 0
-    entry = pickle.loads(next(folder.glob("demand-*.pickle")).read_bytes())
+    entry = _entry(next(folder.glob("demand-*.pickle")).read_bytes())
     logged = [r.getMessage() for r in caplog.records if r.name != stepcache.log.name]
     assert logged == [msg for _, _, msg in entry["records"]] and any(
         "street forecast" in m for m in logged
@@ -91,7 +96,7 @@ def test_a_corrupt_entry_is_recomputed(warm, caplog):
     assert "unreadable" in caplog.text
     _same(first, again)
     assert entry.read_bytes() != good[: len(good) // 2]  # rewritten whole
-    assert pickle.loads(entry.read_bytes())["key"] == pickle.loads(good)["key"]
+    assert _entry(entry.read_bytes())["key"] == _entry(good)["key"]
 
 
 def test_moved_incident_or_changed_settings_miss(warm, monkeypatch):

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from siteplanner.files import atomic_path, hash_value
+from siteplanner.files import atomic_path, dump_pickle, hash_value, load_pickle
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,7 +95,7 @@ def _read(path: Path, key: str) -> tuple[Any, list] | None:
         return None
     try:
         with open(path, "rb") as f:
-            entry = pickle.load(f)
+            entry = load_pickle(f)
         if entry.get("key") != key:
             log.warning("step cache %s is for other inputs; recomputing", path.name)
             return None
@@ -135,10 +134,6 @@ def cached(
     with _Keep(logging.getLogger("siteplanner")) as keep:
         value = compute()
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        pickle.dump(
-            {"key": key, "value": value, "records": keep.records},
-            f,
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
+        dump_pickle({"key": key, "value": value, "records": keep.records}, f)
     log.info("step cache: %s written to %s", step, path.name)
     return value

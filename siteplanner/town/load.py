@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,14 +40,15 @@ from shapely.geometry.base import BaseGeometry
 
 from siteplanner import vocab
 from siteplanner._errors import InputError
-from siteplanner.files import atomic_path
+from siteplanner.files import atomic_path, dump_pickle, load_pickle
 from siteplanner.town import osm, water
 
 log = logging.getLogger(__name__)
 
 #: Bump when the parsed layers change shape, so that old cache entries are ignored.
 LOADER_VERSION = (
-    "8"  # read_osm cache (6: underground ways; 7: bicycle; 8: water areas closed when cut)
+    "9"  # read_osm cache (6: underground ways; 7: bicycle; 8: water areas closed when cut;
+    # 9: geometries pickled at once, files.dump_pickle)
 )
 
 #: OSM tags read from the extract into the features layer (see :mod:`siteplanner.town.osm`).
@@ -205,7 +205,7 @@ def read_osm(
         if cache_path.is_file():
             try:
                 with open(cache_path, "rb") as f:
-                    cached = pickle.load(f)
+                    cached = load_pickle(f)
                 if cached.get("sha256") == digest and cached.get("version") == _reader_version():
                     log.info("read parsed %s from cache %s", path.name, cache_path)
                     for msg in cached["layers"].get("warnings", []):
@@ -225,7 +225,7 @@ def read_osm(
         payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
         with atomic_path(cache_path) as tmp:
             with open(tmp, "wb") as f:
-                pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+                dump_pickle(payload, f)
     return _keep_parsed(digest, layers)
 
 
@@ -645,7 +645,7 @@ def load_town(
         if town_key.is_file():
             try:
                 with open(town_key, "rb") as f:
-                    cached = pickle.load(f)
+                    cached = load_pickle(f)
                 if isinstance(cached, dict) and cached.get("key") == parts:
                     town = cached["town"]
                     log.info(
@@ -672,7 +672,7 @@ def load_town(
     if town_key is not None:
         with atomic_path(town_key) as tmp:
             with open(tmp, "wb") as f:
-                pickle.dump({"key": parts, "town": town}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                dump_pickle({"key": parts, "town": town}, f)
     return town
 
 
