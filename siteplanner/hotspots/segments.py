@@ -146,13 +146,22 @@ def network_density(
     return lixel_density(segments, c, bandwidth_m=bandwidth_m)
 
 
-def grid_on_segments(grid: DensityGrid, segments: gpd.GeoDataFrame) -> np.ndarray:
+def grid_on_segments(
+    grid: DensityGrid, segments: gpd.GeoDataFrame, samples: dict | None = None
+) -> np.ndarray:
     """A planar surface projected onto the segments: the mean, along each segment, of the cells
-    it runs through (sampled every half cell, at most 10 m apart)."""
+    it runs through (sampled every half cell, at most 10 m apart).
+
+    ``samples``: a dict the caller keeps between surfaces on the same segments, where the
+    points sampled at each step are kept (the surfaces of a choice share their cell side).
+    """
     from siteplanner.hotspots.streets import street_points
 
     step = float(np.clip(grid.cell_m / 2.0, 1.0, 10.0))
-    xy, which = street_points(segments, spacing_m=step, keep_shared=True)
+    samples = {} if samples is None else samples
+    if step not in samples:
+        samples[step] = street_points(segments, spacing_m=step, keep_shared=True)
+    xy, which = samples[step]
     v = sample_grid(grid, xy, method="nearest")
     n = np.bincount(which, minlength=len(segments))
     return np.bincount(which, weights=v, minlength=len(segments)) / np.maximum(n, 1)
@@ -373,16 +382,18 @@ def fit(
     days: np.ndarray | None,
     mask: np.ndarray,
     grids: Mapping[str, GridFn],
+    samples: dict | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Scores per segment of one method fitted on the incidents of ``mask``, and its params
-    (a grid method adds its surface's own: cell, bandwidth and what its default chose)."""
+    (a grid method adds its surface's own: cell, bandwidth and what its default chose);
+    ``samples``: :func:`grid_on_segments`' points, kept between fits."""
     if method.startswith("grid:"):
         g = grids[method[5:]](mask)
         p = {"cell_m": g.cell_m}
         if g.bandwidth_m and g.params.get("alpha", 1) != 0:
             p["bandwidth_m"] = g.bandwidth_m
         p.update({k: v for k, v in g.params.items() if k in ("alpha", "half_life_days")})
-        return grid_on_segments(g, segments), p
+        return grid_on_segments(g, segments, samples), p
     w = weight[mask] * _recency(days, mask, params.get("half_life_days"))
     if method == "segment_counts":
         return segment_counts(segments, snapped[mask], w), dict(params)
@@ -399,7 +410,7 @@ def _geo_mean(p: list[float]) -> float:
     return float(np.exp(np.log(v).mean())) if np.isfinite(v).all() else -1.0
 
 
-def _inner(segments, xy, snapped, weight, days, grids, hold, inside):
+def _inner(segments, xy, snapped, weight, days, grids, hold, inside, samples):
     """Every candidate fitted on the inner fit set, scored on the held-out set."""
     test = net_test(segments[inside].reset_index(drop=True), xy[hold], weight[hold])
     fit_days = None if days is None else np.where(hold, np.nan, days)
@@ -424,7 +435,9 @@ def _inner(segments, xy, snapped, weight, days, grids, hold, inside):
         if method == "network_kde":
             scores, p = next(kde_scores), dict(params)
         else:
-            scores, p = fit(method, params, segments, snapped, weight, fit_days, ~hold, grids)
+            scores, p = fit(
+                method, params, segments, snapped, weight, fit_days, ~hold, grids, samples
+            )
         rows.append({"method": method, "params": p, "inner_pai_net": pai_net(scores[inside], test)})
     return rows
 
@@ -490,6 +503,7 @@ def choose_forecast(
     snapped = snap(segments, xy)
     inside = segments["inside"].to_numpy(bool)
     everything = np.ones(len(xy), bool)
+    samples: dict = {}  # the points along the segments where the grids are read, per step
     rows: list[dict] = []
     inner: dict = {"incidents": len(xy)}
     warnings: list[str] = []
@@ -503,7 +517,7 @@ def choose_forecast(
             split="temporal" if days is not None else "random",
         )
         if hold.sum() >= 20 and (~hold).sum() >= 20:
-            rows = _inner(segments, xy, snapped, w, days, grids, hold, inside)
+            rows = _inner(segments, xy, snapped, w, days, grids, hold, inside, samples)
             best = max(rows, key=lambda r: _geo_mean(r["inner_pai_net"]))  # first on ties
             method, params = best["method"], _own_params(best)
             inner["inner_pai_net"] = [round(v, 3) for v in best["inner_pai_net"]]
@@ -511,7 +525,7 @@ def choose_forecast(
             method, params = next(iter(("grid:" + g, {}) for g in grids), ("segment_counts", {}))
         if (~hold).sum() < _THIN_FIT or hold.sum() < _THIN_HELD:
             warnings.append(_thin_message(inner))
-    scores, p = fit(method, params or {}, segments, snapped, w, days, everything, grids)
+    scores, p = fit(method, params or {}, segments, snapped, w, days, everything, grids, samples)
     warnings += _wide_message(p, area_m2)
     for msg in warnings:
         logger.warning("street forecast: %s", msg)

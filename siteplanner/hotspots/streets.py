@@ -120,36 +120,46 @@ def lixelize(edges: gpd.GeoDataFrame, *, lixel_m: float = 10.0) -> gpd.GeoDataFr
         raise InputError(f"lixel_m={lixel_m!r}: a positive number of metres is required")
     geoms = _check_lines(edges)
     out_geoms, out_edge, out_k = [], [], []
-    for i, line in enumerate(geoms):
-        coords = shapely.get_coordinates(line)
+    xy_all, which = shapely.get_coordinates(geoms, return_index=True)
+    bounds = np.r_[0, np.cumsum(np.bincount(which, minlength=len(geoms)))]
+    for i in range(len(geoms)):
+        coords = xy_all[bounds[i] : bounds[i + 1]]
         seg = np.hypot(*np.diff(coords, axis=0).T)
         cum = np.r_[0.0, np.cumsum(seg)]
         total = cum[-1]
         if total <= 0:
             continue
         n = max(1, math.ceil(total / lixel_m - 1e-9))
+        if n == 1:  # the whole street: its vertices strictly between its ends
+            mid = (cum > 0.0) & (cum < total)
+            out_geoms.append(np.concatenate([coords[:1], coords[mid], coords[-1:]]))
+            out_edge.append(i)
+            out_k.append(0)
+            continue
         cuts = np.linspace(0.0, total, n + 1)
         cut_xy = np.column_stack(
             [np.interp(cuts, cum, coords[:, 0]), np.interp(cuts, cum, coords[:, 1])]
         )
+        # the vertices strictly between two cuts (cum does not decrease)
+        lo = np.searchsorted(cum, cuts, side="right")
+        hi = np.searchsorted(cum, cuts, side="left")
         for k in range(n):
-            inner = np.flatnonzero((cum > cuts[k]) & (cum < cuts[k + 1]))
-            piece = np.vstack([cut_xy[k], coords[inner], cut_xy[k + 1]])
-            out_geoms.append(piece)
+            out_geoms.append(
+                np.concatenate(
+                    [cut_xy[k : k + 1], coords[lo[k] : hi[k + 1]], cut_xy[k + 1 : k + 2]]
+                )
+            )
             out_edge.append(i)
             out_k.append(k)
     if out_geoms:
         sizes = np.array([len(g) for g in out_geoms])
-        lines = shapely.linestrings(
-            np.vstack(out_geoms), indices=np.repeat(np.arange(len(out_geoms)), sizes)
-        )
+        flat = np.vstack(out_geoms)
+        lines = shapely.linestrings(flat, indices=np.repeat(np.arange(len(out_geoms)), sizes))
+        first = np.cumsum(sizes) - sizes
+        ends = np.vstack([flat[first], flat[first + sizes - 1]])
     else:
         lines = np.array([], dtype=object)
-    ends = (
-        np.vstack([np.array([g[0] for g in out_geoms]), np.array([g[-1] for g in out_geoms])])
-        if out_geoms
-        else np.zeros((0, 2))
-    )
+        ends = np.zeros((0, 2))
     _, vid = np.unique(np.round(ends, 3), axis=0, return_inverse=True)
     vid = vid.ravel()
     m = len(out_geoms)
