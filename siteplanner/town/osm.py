@@ -691,10 +691,11 @@ def close_boundary(layers: Mapping[str, Any], relation: int) -> tuple[BaseGeomet
 # ---------------------------------------------------------------------------------------
 
 
-def _lengths_m(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Great-circle length of each segment of a polyline (osmnx's haversine, metres)."""
-    y1, y2 = np.radians(lat[:-1]), np.radians(lat[1:])
-    dlat, dlon = y2 - y1, np.radians(lon[1:] - lon[:-1])
+def _segment_lengths_m(lon_lat: np.ndarray) -> np.ndarray:
+    """Great-circle length of segments, ``(n, 4)`` rows of lon, lat, lon, lat (osmnx's
+    haversine, metres; the same number both ways along a segment)."""
+    y1, y2 = np.radians(lon_lat[:, 1]), np.radians(lon_lat[:, 3])
+    dlat, dlon = y2 - y1, np.radians(lon_lat[:, 2] - lon_lat[:, 0])
     h = np.sin(dlat / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin(dlon / 2) ** 2
     return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
@@ -747,6 +748,9 @@ def street_graph(
         )
 
     ends = {n for n in incident if is_end(n)}
+    # each segment's length, all at once (an edge's length is the sum of its segments')
+    lon_lat = np.array([coords[a] + coords[b] for a, b in zip(seg_u, seg_v)]).reshape(-1, 4)
+    seg_m = _segment_lengths_m(lon_lat)
     used = np.zeros(len(seg_u), bool)
     g = nx.MultiDiGraph(crs="epsg:4326", simplified=True, created_with="siteplanner.osm")
     for start in sorted(ends) + sorted(incident):
@@ -768,7 +772,7 @@ def street_graph(
                 s = next(t for t in incident[n] if t != s)
                 if used[s]:
                     break
-            _add_edge(g, path, segs, coords, seg_way, streets)
+            _add_edge(g, path, segs, coords, seg_way, streets, seg_m)
     for n in g.nodes:
         g.nodes[n]["street_count"] = len(incident[n]) if n in incident else 0
     return g
@@ -781,6 +785,7 @@ def _add_edge(
     coords: Mapping,
     seg_way: list[int],
     streets: list,
+    seg_m: np.ndarray,
 ) -> None:
     u, v = path[0], path[-1]
     for n in (u, v):
@@ -799,7 +804,7 @@ def _add_edge(
             val = _one_or_list(w[1].get(tag) for w in ways)
             if val is not None:
                 attrs[tag] = val
-    attrs["length"] = float(_lengths_m(xy[:, 0], xy[:, 1]).sum())
+    attrs["length"] = float(seg_m[segs].sum())
     line = LineString(xy)
     g.add_edge(u, v, **attrs, reversed=False, geometry=line)
     g.add_edge(v, u, **attrs, reversed=True, geometry=line.reverse())
