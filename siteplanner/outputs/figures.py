@@ -24,7 +24,7 @@ from matplotlib.patches import Circle, Patch
 from matplotlib.path import Path as MplPath
 
 from siteplanner import __version__
-from siteplanner.outputs import plot
+from siteplanner.outputs import plot, shapes
 from siteplanner.vocab import SENSITIVE_KINDS
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ _DORI_STYLE = {"detection": ":", "observation": "--", "recognition": "-.", "iden
 
 def _paths(geoms: Any) -> list[MplPath]:
     """Matplotlib paths (holes kept) of the polygonal parts of ``geoms``."""
-    xy, codes, part = plot.ring_arrays(geoms)
+    xy, codes, part = shapes.ring_arrays(geoms)
     cut = np.flatnonzero(np.diff(part)) + 1
     return [MplPath(v, c) for v, c in zip(np.split(xy, cut), np.split(codes, cut)) if len(v)]
 
@@ -51,7 +51,7 @@ def _add_polys(ax: Axes, geoms: Any, **kw: Any) -> None:
 
 def _add_lines(ax: Axes, geoms: Any, **kw: Any) -> None:
     """Draw lines (one collection)."""
-    segs = plot.line_parts(geoms)
+    segs = shapes.line_parts(geoms)
     if segs:
         ax.add_collection(LineCollection(segs, **kw), autolim=False)
 

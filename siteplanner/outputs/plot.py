@@ -28,7 +28,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from siteplanner.vocab import SENSITIVE_KINDS
-from siteplanner.outputs import street_map
+from siteplanner.outputs import shapes, street_map
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -74,49 +74,15 @@ WATERMARK_GREY = "#6e6e6e"
 
 def polygons_patch(geoms: Any, **kwargs: Any) -> PathPatch:
     """One compound path patch for many polygons (holes kept): fast to draw, one style."""
-    xy, codes, _ = ring_arrays(geoms)
+    xy, codes, _ = shapes.ring_arrays(geoms)
     if not len(xy):
         return PathPatch(MplPath(np.zeros((1, 2))), **kwargs)
     return PathPatch(MplPath(xy, codes), **kwargs)
 
 
-def ring_arrays(geoms: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rings of 3 points or more of the polygonal parts of ``geoms`` (exterior, then
-    holes), read all at once: their ``(n, 2)`` vertices, the matplotlib path codes (a move to
-    each ring's first point, a close at its last) and each vertex's polygon (its position among
-    the polygonal parts)."""
-    g = np.asarray(list(geoms), dtype=object)
-    g = g[~shapely.is_missing(g)]
-    g = g[~shapely.is_empty(g)]
-    parts = shapely.get_parts(g) if len(g) else np.zeros(0, dtype=object)
-    parts = parts[shapely.get_type_id(parts) == 3]
-    rings, part_of = shapely.get_rings(parts, return_index=True)
-    n = shapely.get_num_coordinates(rings)
-    ok = n >= 3
-    rings, part_of, n = rings[ok], part_of[ok], n[ok]
-    xy = shapely.get_coordinates(rings)
-    codes = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-    start = np.cumsum(n) - n
-    codes[start], codes[start + n - 1] = MplPath.MOVETO, MplPath.CLOSEPOLY
-    return xy, codes, np.repeat(part_of, n)
-
-
 def lines_collection(geoms: Any, **kwargs: Any) -> LineCollection:
     """A line collection of LineStrings / MultiLineStrings."""
-    return LineCollection([c for c in line_parts(geoms) if len(c)], **kwargs)
-
-
-def line_parts(geoms: Any) -> list[np.ndarray]:
-    """The ``(n, 2)`` coordinates of each part of each (multi)line, in order (none missing or
-    empty), read all at once."""
-    g = np.asarray(list(geoms), dtype=object)
-    g = g[~shapely.is_missing(g)]
-    g = g[~shapely.is_empty(g)]
-    if not len(g):
-        return []
-    parts = shapely.get_parts(g)
-    xy = shapely.get_coordinates(parts)
-    return np.split(xy, np.cumsum(shapely.get_num_coordinates(parts))[:-1])
+    return LineCollection([c for c in shapes.line_parts(geoms) if len(c)], **kwargs)
 
 
 def _nice_length(span_m: float) -> float:
@@ -808,7 +774,6 @@ def _zoom_panel(
     """The zoom panel of :func:`plan_map` over the densest cluster of proposed sites, framed on
     ``ax`` (the window is the figures step's :func:`siteplanner.steps.figures.map_frame`; none
     when the study area is smaller than it)."""
-    import shapely
 
     frame = res.figures.map_frame
     win = frame.zoom

@@ -189,9 +189,7 @@ def _reader_error(path: Path, exc: Exception) -> InputError:
     )
 
 
-# ---------------------------------------------------------------------------------------
-# relations pass
-# ---------------------------------------------------------------------------------------
+# --- relations pass ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -345,9 +343,7 @@ def check_boundary(path: str | Path, boundary: int | str) -> BoundaryCheck:
     return out
 
 
-# ---------------------------------------------------------------------------------------
-# nodes and ways pass
-# ---------------------------------------------------------------------------------------
+# --- nodes and ways pass -------------------------------------------------------------
 
 
 def _runs(nodes: Any) -> tuple[list[list[tuple[int, float, float]]], bool]:
@@ -496,9 +492,7 @@ def _way_geometry(
     return shapely.MultiLineString([[(p[1], p[2]) for p in r] for r in runs])
 
 
-# ---------------------------------------------------------------------------------------
-# relations as polygons
-# ---------------------------------------------------------------------------------------
+# --- relations as polygons -----------------------------------------------------------
 
 
 def _rings(lines: list[list[tuple[float, float]]]) -> list[Polygon]:
@@ -686,14 +680,12 @@ def close_boundary(layers: Mapping[str, Any], relation: int) -> tuple[BaseGeomet
     return geom, rule
 
 
-# ---------------------------------------------------------------------------------------
-# the street graph
-# ---------------------------------------------------------------------------------------
+# --- the street graph ----------------------------------------------------------------
 
 
 def _segment_lengths_m(lon_lat: np.ndarray) -> np.ndarray:
-    """Great-circle length of segments, ``(n, 4)`` rows of lon, lat, lon, lat (osmnx's
-    haversine, metres; the same number both ways along a segment)."""
+    """Great-circle length (m, osmnx's haversine) of ``(n, 4)`` lon, lat, lon, lat rows."""
+    lon_lat = lon_lat.reshape(-1, 4)  # none: (0, 4)
     y1, y2 = np.radians(lon_lat[:, 1]), np.radians(lon_lat[:, 3])
     dlat, dlon = y2 - y1, np.radians(lon_lat[:, 2] - lon_lat[:, 0])
     h = np.sin(dlat / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin(dlon / 2) ** 2
@@ -702,9 +694,7 @@ def _segment_lengths_m(lon_lat: np.ndarray) -> np.ndarray:
 
 def _one_or_list(values: Iterable[Any]) -> Any:
     seen = list(dict.fromkeys(v for v in values if v is not None))
-    if not seen:
-        return None
-    return seen[0] if len(seen) == 1 else seen
+    return (seen[0] if len(seen) == 1 else seen) if seen else None
 
 
 def street_graph(
@@ -748,9 +738,8 @@ def street_graph(
         )
 
     ends = {n for n in incident if is_end(n)}
-    # each segment's length, all at once (an edge's length is the sum of its segments')
-    lon_lat = np.array([coords[a] + coords[b] for a, b in zip(seg_u, seg_v)]).reshape(-1, 4)
-    seg_m = _segment_lengths_m(lon_lat)
+    # each segment's length, all at once (an edge's is the sum of its segments', either way)
+    seg_m = _segment_lengths_m(np.array([coords[a] + coords[b] for a, b in zip(seg_u, seg_v)]))
     used = np.zeros(len(seg_u), bool)
     g = nx.MultiDiGraph(crs="epsg:4326", simplified=True, created_with="siteplanner.osm")
     for start in sorted(ends) + sorted(incident):
@@ -792,8 +781,7 @@ def _add_edge(
         if n not in g:
             g.add_node(n, x=coords[n][0], y=coords[n][1])
     xy = np.array([coords[n] for n in path])
-    # each way once, in the order the edge meets them (the values keep that order)
-    ways = [streets[i] for i in dict.fromkeys(seg_way[s] for s in segs)]
+    ways = [streets[i] for i in dict.fromkeys(seg_way[s] for s in segs)]  # each once, in order
     if len(ways) == 1:  # most edges lie on one way: its id and tags as they are
         attrs: dict[str, Any] = {"osmid": ways[0][0], "oneway": False}
         tags = ways[0][1]
@@ -810,9 +798,7 @@ def _add_edge(
     g.add_edge(v, u, **attrs, reversed=True, geometry=line.reverse())
 
 
-# ---------------------------------------------------------------------------------------
-# the whole parse
-# ---------------------------------------------------------------------------------------
+# --- the whole parse -----------------------------------------------------------------
 
 
 def _features_frame(rows: list[tuple]) -> gpd.GeoDataFrame:
