@@ -623,9 +623,10 @@ def project_graph(g: nx.MultiDiGraph, crs: str) -> nx.MultiDiGraph:
     df_nodes = gdf_nodes.drop(columns=gdf_nodes.active_geometry_name)
     h = nx.MultiDiGraph(**g.graph)
     names = gdf_edges.columns.to_list()
-    for (a, b, key), vals in zip(gdf_edges.index, gdf_edges.to_numpy(), strict=True):
+    for a, b, key, vals in zip(u, v, k, gdf_edges.to_numpy(), strict=True):
+        # pd.notna of the values these frames hold: None and NaN are missing (a list is not)
         attrs = {
-            n: x for n, x in zip(names, vals, strict=True) if isinstance(x, list) or pd.notna(x)
+            n: x for n, x in zip(names, vals) if not (x is None or (type(x) is float and x != x))
         }
         h.add_edge(a, b, key=key, **attrs)
     h.add_nodes_from(set(df_nodes.index) - set(h.nodes))
