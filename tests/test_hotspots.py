@@ -300,6 +300,25 @@ def test_lixel_density_equals_all_pairs_shortest_paths_on_a_grid():
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
 
 
+def test_several_fits_at_once_equal_each_fit_alone():
+    # the street forecast's fits (other bandwidths, other weights, a source with no weight in
+    # one fit) walked together give, to the bit, each fit's own kernel
+    from siteplanner.hotspots.streets import lixel_densities, lixel_density
+
+    lines = [LineString([(0, 100 * i), (500, 100 * i)]) for i in range(5)]
+    lines += [LineString([(100 * i, 0), (100 * i, 400)]) for i in range(6)]
+    lix = lixelize(gpd.GeoDataFrame(geometry=lines, crs="EPSG:32632"), lixel_m=30.0)
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 3, (4, len(lix))).astype(float) * (rng.random((4, len(lix))) < 0.3)
+    counts[2] *= rng.random(len(lix))  # weights that are not whole numbers
+    widths = [50.0, 400.0, 120.0, 200.0]
+    together = lixel_densities(lix, counts, widths)
+    assert together.shape == counts.shape and (together > 0).sum(axis=1).min() > 10
+    for c, h, got in zip(counts, widths, together):
+        assert np.array_equal(got, lixel_density(lix, c, bandwidth_m=h))
+    assert not lixel_density(lix, np.zeros(len(lix)), bandwidth_m=100.0).any()
+
+
 def test_gi_star_matches_formula_and_esda():
     libpysal = pytest.importorskip("libpysal")
     esda = pytest.importorskip("esda")

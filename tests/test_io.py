@@ -205,3 +205,17 @@ def test_geojson_rings_follow_rfc7946(tmp_path):
         assert _signed_area(rings[0]) > 0
         assert all(_signed_area(h) < 0 for h in rings[1:])
     assert len(polys[0]) == 2  # the hole is kept
+
+
+def test_walk_graph_projection_and_street_counts_match_osmnx(town):
+    """The walk graph is projected and its streets counted without importing osmnx: the same
+    graph, to the pickled byte, as osmnx's project_graph and count_streets_per_node give."""
+    import pickle
+
+    import osmnx as ox
+
+    layers = io.read_osm(OSM, cache_dir=CACHE)
+    g = layers["graph"].subgraph(list(layers["graph"].nodes)[:3000]).copy()
+    assert io.streets_per_node(g) == ox.stats.count_streets_per_node(g)
+    ours, theirs = io.project_graph(g, town.crs), ox.project_graph(g, to_crs=town.crs)
+    assert pickle.dumps(ours) == pickle.dumps(theirs) and ours.number_of_edges() > 1000

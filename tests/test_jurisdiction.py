@@ -136,3 +136,25 @@ def test_no_police_town_fails_early_in_plan_and_in_validate(town, tmp_path):
     r = CliRunner().invoke(app, ["validate", str(p)])
     assert r.exit_code == 0, r.output
     assert "scenario patrol.start" in r.output
+
+
+def test_area_streets_are_networkx_subgraph_copies_in_the_same_order(town):
+    """area_subgraph copies the streets without networkx's filter views: the same nodes and
+    edges, with their data, in the same order as ``edge_subgraph(...).copy()`` and
+    ``subgraph(...).copy()`` (the order the patrol search meets them in)."""
+    import networkx as nx
+
+    from siteplanner.town.jurisdiction import _view_copy
+
+    g = town.graph
+    edges = [e for i, e in enumerate(g.edges(keys=True)) if i % 3]
+    for ours, theirs in [
+        (_view_copy(g, {n for e in set(edges) for n in e[:2]}, set(edges)), g.edge_subgraph(edges)),
+        (_view_copy(g, set(list(g.nodes)[:40])), g.subgraph(list(g.nodes)[:40])),  # few nodes
+    ]:
+        theirs = theirs.copy()
+        assert list(ours.nodes(data=True)) == list(theirs.nodes(data=True))
+        assert list(ours.edges(keys=True, data=True)) == list(theirs.edges(keys=True, data=True))
+        assert [list(a) for a in ours._pred.values()] == [list(a) for a in theirs._pred.values()]
+    assert 0 < ours.number_of_nodes() < g.number_of_nodes()
+    assert nx.utils.graphs_equal(_view_copy(g, set(g.nodes)), g)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pickle
 from io import BytesIO
 
 import numpy as np
@@ -156,3 +157,22 @@ def test_incident_reads_are_cached_on_the_file_bytes(tmp_path, monkeypatch):
     csv.write_text("".join(text[:-1]) + ",".join([last[0] + "9", *last[1:]]), encoding="utf-8")
     with pytest.raises(Computed):  # one byte more: read again
         load_step.read_scenario_incidents(sc, area=town.area, crs=town.crs)
+
+
+def test_geometry_pickles_keep_shapes_and_shared_objects():
+    import geopandas as gpd
+
+    from siteplanner.files import dump_pickle
+
+    line = shapely.LineString([(0, 0), (1.5, 2.25), (3, -1)])
+    frame = gpd.GeoDataFrame({"v": [1, 2]}, geometry=[line, shapely.Point(1e-9, 7)], crs=32632)
+    obj = {"a": line, "b": [line, shapely.Polygon([(0, 0), (1, 0), (1, 1)])], "f": frame}
+    buf = BytesIO()
+    dump_pickle(obj, buf)
+    buf.seek(0)
+    back = load_pickle(buf)
+    assert back["a"].equals_exact(line, 0) and back["b"][0] is back["a"]  # one object, twice
+    assert back["b"][1].equals_exact(obj["b"][1], 0)
+    pd.testing.assert_frame_equal(back["f"], frame)
+    with pytest.raises(ValueError):
+        load_pickle(BytesIO(pickle.dumps(obj)))  # a plain pickle is not taken for one
