@@ -6,9 +6,8 @@ the two layers :mod:`siteplanner.town.load` consumes:
 ``graph``
     The walking street network as an osmnx-compatible, simplified ``MultiDiGraph`` in
     WGS84 (node ``x``/``y`` are lon/lat, ``street_count``; edge ``osmid``, ``highway``,
-    ``name``, ``length`` in metres, ``geometry``), both directions of every street. Only
-    ways tagged ``highway`` that osmnx's ``walk`` network type accepts are read: no
-    building or land-use outline ever becomes a street.
+    ``name``, ``length`` in metres, ``geometry``), both directions of every street. Only ways
+    tagged ``highway`` that osmnx's ``walk`` type accepts: no building outline becomes a street.
 ``features``
     The tagged features (EPSG:4326) with osmnx's ``(element_type, osmid)`` index: buildings
     (ways and multipolygon relations), points of interest, admin boundaries, cameras,
@@ -742,6 +741,7 @@ def street_graph(
     seg_m = _segment_lengths_m(np.array([coords[a] + coords[b] for a, b in zip(seg_u, seg_v)]))
     used = np.zeros(len(seg_u), bool)
     g = nx.MultiDiGraph(crs="epsg:4326", simplified=True, created_with="siteplanner.osm")
+    made: list[tuple[dict, dict, np.ndarray]] = []
     for start in sorted(ends) + sorted(incident):
         if start not in ends:  # a ring with no end: cut it at its first node
             if all(used[s] for s in incident[start]):
@@ -761,7 +761,14 @@ def street_graph(
                 s = next(t for t in incident[n] if t != s)
                 if used[s]:
                     break
-            _add_edge(g, path, segs, coords, seg_way, streets, seg_m)
+            made.append(_add_edge(g, path, segs, coords, seg_way, streets, seg_m))
+    if made:  # the edges' lines, made all at once (reversed for the way back)
+        sizes = [len(m[2]) for m in made]
+        lines = shapely.linestrings(
+            np.vstack([m[2] for m in made]), indices=np.repeat(np.arange(len(made)), sizes)
+        )
+        for (there, back, _), line, rev in zip(made, lines, shapely.reverse(lines)):
+            there["geometry"], back["geometry"] = line, rev
     for n in g.nodes:
         g.nodes[n]["street_count"] = len(incident[n]) if n in incident else 0
     return g
@@ -775,7 +782,8 @@ def _add_edge(
     seg_way: list[int],
     streets: list,
     seg_m: np.ndarray,
-) -> None:
+) -> tuple[dict, dict, np.ndarray]:
+    """Add ``path``'s edge both ways; its two attribute dicts (geometry to set) and points."""
     u, v = path[0], path[-1]
     for n in (u, v):
         if n not in g:
@@ -793,9 +801,9 @@ def _add_edge(
             if val is not None:
                 attrs[tag] = val
     attrs["length"] = float(seg_m[segs].sum())
-    line = LineString(xy)
-    g.add_edge(u, v, **attrs, reversed=False, geometry=line)
-    g.add_edge(v, u, **attrs, reversed=True, geometry=line.reverse())
+    there = g.add_edge(u, v, **attrs, reversed=False, geometry=None)
+    back = g.add_edge(v, u, **attrs, reversed=True, geometry=None)
+    return g._succ[u][v][there], g._succ[v][u][back], xy
 
 
 # --- the whole parse -----------------------------------------------------------------
