@@ -91,3 +91,37 @@ def test_town_patrol_files_agree(src, tmp_path):
     assert check_patrol_files(out) >= 4
     for c in res.circuits:  # stops on the graph of the circuit's own mode
         assert c.mode == {s.name: s.mode for s in sc.patrol.shifts}[c.name.split(" variante")[0]]
+
+
+def test_a_patrol_that_stays_at_its_start_is_drawn(tmp_path, town):
+    """Beausoleil's central 800 m square with a 20-minute shift: the start sits on a scrap of
+    three street nodes inside the square, so the circuit is one stop at the start, 0 m walked.
+    The run writes every file (the patrol figure used to fail on the empty extent: "Axis
+    limits cannot be NaN or Inf"), and the itinerary says what the circuit is."""
+    import geopandas as gpd
+    import shapely
+
+    from siteplanner import pipeline
+
+    from .conftest import CACHE, INCIDENTS, OSM
+
+    c = town.area.centroid
+    square = shapely.box(c.x - 400, c.y - 400, c.x + 400, c.y + 400).intersection(town.area)
+    gpd.GeoSeries([square], crs=town.crs).to_crs("EPSG:4326").to_file(tmp_path / "centre.geojson")
+    start = gpd.GeoSeries([c], crs=town.crs).to_crs("EPSG:4326").iloc[0]
+    toml = tmp_path / "centre.toml"
+    toml.write_text(
+        f'name = "Beausoleil centre"\ncache_dir = "{CACHE.as_posix()}"\n'
+        f'[area]\nosm = "{OSM.as_posix()}"\npolygon = "centre.geojson"\n'
+        f'[[incidents]]\npath = "{INCIDENTS.as_posix()}"\n[plan]\nk = 2\n'
+        f"[patrol]\nstart = [{start.x:.6f}, {start.y:.6f}]\nn_candidates = 12\n"
+        '[[patrol.shifts]]\nname = "soirée"\nbudget_min = 20\n[output]\ndir = "out"\n',
+        encoding="utf-8",
+    )
+    res, files = pipeline.run(load_scenario(toml))
+    (circuit,) = res.circuits
+    assert circuit.length_m == 0 and len(circuit.stops) == 1
+    names = {Path(f).name for f in files}
+    assert {"report.html", "map.html", "patrol_soiree_itinerary.txt"} <= names
+    text = (tmp_path / "out" / "patrol_soiree_itinerary.txt").read_text(encoding="utf-8")
+    assert text.startswith("soirée: 0.00 km") and "STOP 1" in text

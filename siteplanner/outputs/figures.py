@@ -651,7 +651,11 @@ def patrol_fig(res: Result, edges: gpd.GeoDataFrame) -> Figure:
     ax = fig.subplots()
     geoms = [c.geometry for c in res.circuits if c.geometry is not None and not c.geometry.is_empty]
     if geoms:
-        xmin, ymin, xmax, ymax = shapely.union_all(geoms).buffer(120).bounds
+        around = shapely.union_all(geoms).buffer(120)
+        if around.is_empty:  # circuits that do not leave their start: around their points
+            around = shapely.multipoints(np.vstack([shapely.get_coordinates(g) for g in geoms]))
+            around = around.buffer(120)
+        xmin, ymin, xmax, ymax = around.bounds
     else:
         xmin, ymin, xmax, ymax = res.town.area.bounds
     span = max(xmax - xmin, ymax - ymin) / 2
