@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -42,6 +44,28 @@ LONG_FILES = (
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONG_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable sort
+
+
+@contextlib.contextmanager
+def session_folder(tmp_path_factory, name: str) -> Iterator[Path]:
+    """A folder that every pytest-xdist worker of this session shares, held under an exclusive
+    lock while the ``with`` block runs: the first worker writes what the others then read.
+
+    Without xdist (or without ``fcntl``) the folder is this process's own.
+    """
+    base = tmp_path_factory.getbasetemp()
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: one folder per worker
+        fcntl = None
+    if fcntl is not None and os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    folder = base / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(base / f"{name}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder
 
 
 # a three-node street and a police station: the smallest extract osmnx reads
