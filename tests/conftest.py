@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import getpass
+import io
 import os
+import pickle
 import re
 import tempfile
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,16 +106,51 @@ def town():
     return load_town(OSM, boundary=174562, cache_dir=CACHE)
 
 
+def _mappingproxy(d: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(d)
+
+
+def _dumps(value) -> bytes:
+    """``pickle.dumps``, read-only mappings (``MappingProxyType``) included: for this cache
+    only, so that the package's own pickling is never helped."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[types.MappingProxyType] = lambda m: (_mappingproxy, (dict(m),))
+    pickler.dump(value)
+    return buf.getvalue()
+
+
+def once_per_session(tmp_path_factory, name: str, compute):
+    """``compute(folder)`` run once in the session, by the first xdist worker that asks, in a
+    folder of its own; the other workers read its value, pickled beside (a cache of this
+    session, never an expectation). For the whole runs that many tests only read."""
+    with session_folder(tmp_path_factory, name) as shared:
+        value_file = shared / "value.pickle"
+        if value_file.is_file():
+            return pickle.loads(value_file.read_bytes())
+        value = compute(Path(tempfile.mkdtemp(dir=shared)))
+        tmp = value_file.with_suffix(".tmp")
+        tmp.write_bytes(_dumps(value))
+        tmp.replace(value_file)
+        return value
+
+
 @pytest.fixture(scope="session")
 def default_run(tmp_path_factory):
-    """The default scenario run end to end once, into a temporary folder."""
-    from siteplanner import pipeline
-    from siteplanner.scenario import load_scenario
+    """The default scenario run end to end once in the session, into a temporary folder.
+    Returns (result, output folder, files written)."""
 
-    out = tmp_path_factory.mktemp("beausoleil")
-    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("scenario")))
-    res, files = pipeline.run(sc, out_dir=out)
-    return res, out, files
+    def run(folder: Path):
+        from siteplanner import pipeline
+        from siteplanner.scenario import load_scenario
+
+        out = folder / "beausoleil"
+        sc = load_scenario(copy_scenario(SCENARIO, folder / "scenario"))
+        res, files = pipeline.run(sc, out_dir=out)
+        return res, out, files
+
+    return once_per_session(tmp_path_factory, "default_run", run)
 
 
 REVIEW_HEADER = "site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
@@ -150,25 +189,29 @@ def point_on_street(res, site_id: str, along_m: float = 10.0) -> tuple[float, fl
 
 @pytest.fixture(scope="session")
 def reviewed_run(default_run, tmp_path_factory):
-    """The default scenario run again after a review: the first proposed site accepted, the
-    second rejected, the third moved 10 m along one of its streets. Returns (result, output
-    folder, scenario, (accepted, rejected, moved) site ids)."""
-    from siteplanner import pipeline, review
-    from siteplanner.scenario import load_scenario
+    """The default scenario run again after a review, once in the session: the first proposed
+    site accepted, the second rejected, the third moved 10 m along one of its streets. Returns
+    (result, output folder, scenario, (accepted, rejected, moved) site ids)."""
 
-    res0, _, _ = default_run
-    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("reviewed")))
-    acc, rej, mov = res0.proposed.sort_values("rank")["site_id"].tolist()[:3]
-    lon, lat = point_on_street(res0, mov)
-    review.init_review(res0, sc.review_path)
-    text = sc.review_path.read_text(encoding="utf-8")
-    for sid, row in (
-        (acc, "accept,,,bon emplacement,Lt Dupont,2026-11-30"),
-        (rej, "reject,,,vue sur des entrées,Lt Dupont,2026-11-30"),
-        (mov, f"move,{lon:.7f},{lat:.7f},de l'autre côté,Lt Dupont,2026-11-30"),
-    ):
-        text = text.replace(f"{sid},pending,,,,,", f"{sid},{row}")
-    sc.review_path.write_text(text, encoding="utf-8")
-    out = tmp_path_factory.mktemp("reviewed_out")
-    res1, _ = pipeline.run(sc, out_dir=out)
-    return res1, out, sc, (acc, rej, mov)
+    def run(folder: Path):
+        from siteplanner import pipeline, review
+        from siteplanner.scenario import load_scenario
+
+        res0, _, _ = default_run
+        sc = load_scenario(copy_scenario(SCENARIO, folder / "reviewed"))
+        acc, rej, mov = res0.proposed.sort_values("rank")["site_id"].tolist()[:3]
+        lon, lat = point_on_street(res0, mov)
+        review.init_review(res0, sc.review_path)
+        text = sc.review_path.read_text(encoding="utf-8")
+        for sid, row in (
+            (acc, "accept,,,bon emplacement,Lt Dupont,2026-11-30"),
+            (rej, "reject,,,vue sur des entrées,Lt Dupont,2026-11-30"),
+            (mov, f"move,{lon:.7f},{lat:.7f},de l'autre côté,Lt Dupont,2026-11-30"),
+        ):
+            text = text.replace(f"{sid},pending,,,,,", f"{sid},{row}")
+        sc.review_path.write_text(text, encoding="utf-8")
+        out = folder / "reviewed_out"
+        res1, _ = pipeline.run(sc, out_dir=out)
+        return res1, out, sc, (acc, rej, mov)
+
+    return once_per_session(tmp_path_factory, "reviewed_run", run)
