@@ -45,6 +45,53 @@ LONG_FILES = (
 )
 
 
+#: how long an xdist worker waits for the kernels' compilation before compiling them itself
+WARM_WAIT_S = 180.0
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, the controller compiles the numba kernels in a background process
+    (``tests/_warm_numba.py``) while the workers start and collect; the workers wait for it
+    before their first test. On a fresh clone the kernels are then compiled once, instead of
+    once by each worker and by each process a test starts before a worker's cache is written."""
+    import subprocess
+    import sys
+
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    done = Path(tempfile.mkdtemp(prefix="siteplanner-numba-")) / "done"
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    config._siteplanner_warm = subprocess.Popen(
+        [sys.executable, "-m", "tests._warm_numba", str(done)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.environ["SITEPLANNER_TEST_NUMBA_DONE"] = str(done)  # the workers inherit it
+
+
+def pytest_unconfigure(config):
+    proc = getattr(config, "_siteplanner_warm", None)
+    if proc is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _numba_kernels_compiled():
+    """In an xdist worker: wait for the controller's compilation of the kernels (see
+    :func:`pytest_configure`), at most :data:`WARM_WAIT_S`."""
+    import time
+
+    done = os.environ.get("SITEPLANNER_TEST_NUMBA_DONE")
+    if done and os.environ.get("PYTEST_XDIST_WORKER"):
+        t0 = time.monotonic()
+        while not Path(done).exists() and time.monotonic() - t0 < WARM_WAIT_S:
+            time.sleep(0.05)
+
+
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONG_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable sort
