@@ -9,6 +9,7 @@ import io
 import os
 import pickle
 import re
+import shutil
 import tempfile
 import types
 from collections.abc import Iterator
@@ -30,19 +31,25 @@ INCIDENTS = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
 # parsed OSM layers, keyed on the extract's hash: a temporary folder, never the repository
 CACHE = Path(tempfile.gettempdir()) / f"siteplanner-test-cache-{getpass.getuser()}"
 
-#: The test files that take longest (whole towns, clusters, fuzzers): collected first, so that
-#: pytest-xdist (``--dist worksteal``) starts them first and the short tests fill in at the end.
-LONG_FILES = (
-    "test_clips.py",
-    "test_batch_cluster.py",
-    "test_fuzz.py",
-    "test_batch.py",
-    "test_towns.py",
-    "test_robustness.py",
-    "test_patrol_outputs.py",
-    "test_qgis.py",
-    "test_cli.py",
-)
+#: The test files that take longest (whole towns, clusters, fuzzers), with their rough seconds
+#: on an idle 2-core machine (for scheduling only): each xdist worker starts with its share of
+#: them, and the short tests fill in at the end (see :func:`pytest_collection_modifyitems`).
+LONG_FILES = {
+    "test_clips.py": 50,
+    "test_fuzz.py": 40,
+    "test_towns.py": 30,
+    "test_batch_cluster.py": 26,
+    "test_qgis.py": 25,
+    "test_batch.py": 21,
+    "test_robustness.py": 20,
+    "test_patrol_outputs.py": 20,
+    "test_cli.py": 8,
+}
+#: long files whose tests are independent (no module fixture, no shared counter): spread one by
+#: one over the workers; the others' tests stay together, in their order, on one worker
+SPLIT_FILES = ("test_clips.py",)
+#: long files whose long tests need the shared data (they skip without it)
+NEED_SHARED = ("test_towns.py", "test_patrol_outputs.py")
 
 
 #: how long an xdist worker waits for the kernels' compilation before compiling them itself
@@ -61,6 +68,7 @@ def pytest_configure(config):
         return
     done = Path(tempfile.mkdtemp(prefix="siteplanner-numba-")) / "done"
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    config._siteplanner_warm_done = done
     config._siteplanner_warm = subprocess.Popen(
         [sys.executable, "-m", "tests._warm_numba", str(done)],
         cwd=ROOT,
@@ -77,6 +85,7 @@ def pytest_unconfigure(config):
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+        shutil.rmtree(config._siteplanner_warm_done.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -93,8 +102,42 @@ def _numba_kernels_compiled():
 
 
 def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable sort
+    """Long tests first. Under xdist (``--dist worksteal``), whose first schedule gives each of
+    the N workers one contiguous slice of the collection (the i-th gets ``rest // (N - i)``
+    tests) and whose idle workers then steal the tail of the others' queues: the long files are
+    dealt out so that each slice starts with its share of them (greedily by their rough
+    seconds), then the short tests in their order. Every worker collects the same order."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    groups: dict[tuple[str, str], list] = {}
+    short = []
+    for item in items:
+        name = item.path.name
+        if name not in LONG_FILES:
+            short.append(item)
+            continue
+        key = (name, item.nodeid if name in SPLIT_FILES else "")
+        groups.setdefault(key, []).append(item)
+
+    def weight(key: tuple[str, str]) -> float:
+        if key[0] in NEED_SHARED and not SHARED_ROOT.is_dir():
+            return 1.0  # they skip
+        n = sum(1 for k in groups if k[0] == key[0])
+        return LONG_FILES[key[0]] / n
+
+    slices: list[list] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for key in sorted(groups, key=weight, reverse=True):  # stable: ties keep their order
+        i = load.index(min(load))
+        slices[i].extend(groups[key])
+        load[i] += weight(key)
+    rest, order = len(items), []
+    for i, mine in enumerate(slices):
+        size = rest // (workers - i)
+        take = max(0, size - len(mine))
+        order += mine + short[:take]
+        short = short[take:]
+        rest -= size
+    items[:] = order + short
 
 
 @contextlib.contextmanager
