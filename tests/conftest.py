@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import copyreg
 import getpass
+import io
 import os
+import pickle
 import re
+import shutil
 import tempfile
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -24,24 +31,135 @@ INCIDENTS = ROOT / "data" / "incidents" / "beausoleil_synthetic_2021-2023.csv"
 # parsed OSM layers, keyed on the extract's hash: a temporary folder, never the repository
 CACHE = Path(tempfile.gettempdir()) / f"siteplanner-test-cache-{getpass.getuser()}"
 
-#: The test files that take longest (whole towns, clusters, fuzzers): collected first, so that
-#: pytest-xdist (``--dist worksteal``) starts them first and the short tests fill in at the end.
-LONG_FILES = (
-    "test_clips.py",
-    "test_batch_cluster.py",
-    "test_fuzz.py",
-    "test_batch.py",
-    "test_towns.py",
-    "test_robustness.py",
-    "test_patrol_outputs.py",
-    "test_qgis.py",
-    "test_cli.py",
-)
+#: The test files that take longest (whole towns, clusters, fuzzers), with their rough seconds
+#: on an idle 2-core machine (for scheduling only): each xdist worker starts with its share of
+#: them, and the short tests fill in at the end (see :func:`pytest_collection_modifyitems`).
+LONG_FILES = {
+    "test_clips.py": 50,
+    "test_fuzz.py": 40,
+    "test_towns.py": 30,
+    "test_batch_cluster.py": 26,
+    "test_qgis.py": 25,
+    "test_batch.py": 21,
+    "test_robustness.py": 20,
+    "test_patrol_outputs.py": 20,
+    "test_cli.py": 8,
+}
+#: long files whose tests are independent (no module fixture, no shared counter): spread one by
+#: one over the workers; the others' tests stay together, in their order, on one worker
+SPLIT_FILES = ("test_clips.py",)
+#: long files whose long tests need the shared data (they skip without it)
+NEED_SHARED = ("test_towns.py", "test_patrol_outputs.py")
+
+
+#: how long an xdist worker waits for the kernels' compilation before compiling them itself
+WARM_WAIT_S = 180.0
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, the controller compiles the numba kernels in a background process
+    (``tests/_warm_numba.py``) while the workers start and collect; the workers wait for it
+    before their first test. On a fresh clone the kernels are then compiled once, instead of
+    once by each worker and by each process a test starts before a worker's cache is written."""
+    import subprocess
+    import sys
+
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    done = Path(tempfile.mkdtemp(prefix="siteplanner-numba-")) / "done"
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    config._siteplanner_warm_done = done
+    config._siteplanner_warm = subprocess.Popen(
+        [sys.executable, "-m", "tests._warm_numba", str(done)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.environ["SITEPLANNER_TEST_NUMBA_DONE"] = str(done)  # the workers inherit it
+
+
+def pytest_unconfigure(config):
+    proc = getattr(config, "_siteplanner_warm", None)
+    if proc is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(config._siteplanner_warm_done.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _numba_kernels_compiled():
+    """In an xdist worker: wait for the controller's compilation of the kernels (see
+    :func:`pytest_configure`), at most :data:`WARM_WAIT_S`."""
+    import time
+
+    done = os.environ.get("SITEPLANNER_TEST_NUMBA_DONE")
+    if done and os.environ.get("PYTEST_XDIST_WORKER"):
+        t0 = time.monotonic()
+        while not Path(done).exists() and time.monotonic() - t0 < WARM_WAIT_S:
+            time.sleep(0.05)
 
 
 def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))  # stable sort
+    """Long tests first. Under xdist (``--dist worksteal``), whose first schedule gives each of
+    the N workers one contiguous slice of the collection (the i-th gets ``rest // (N - i)``
+    tests) and whose idle workers then steal the tail of the others' queues: the long files are
+    dealt out so that each slice starts with its share of them (greedily by their rough
+    seconds), then the short tests in their order. Every worker collects the same order."""
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    groups: dict[tuple[str, str], list] = {}
+    short = []
+    for item in items:
+        name = item.path.name
+        if name not in LONG_FILES:
+            short.append(item)
+            continue
+        key = (name, item.nodeid if name in SPLIT_FILES else "")
+        groups.setdefault(key, []).append(item)
+
+    def weight(key: tuple[str, str]) -> float:
+        if key[0] in NEED_SHARED and not SHARED_ROOT.is_dir():
+            return 1.0  # they skip
+        n = sum(1 for k in groups if k[0] == key[0])
+        return LONG_FILES[key[0]] / n
+
+    slices: list[list] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for key in sorted(groups, key=weight, reverse=True):  # stable: ties keep their order
+        i = load.index(min(load))
+        slices[i].extend(groups[key])
+        load[i] += weight(key)
+    rest, order = len(items), []
+    for i, mine in enumerate(slices):
+        size = rest // (workers - i)
+        take = max(0, size - len(mine))
+        order += mine + short[:take]
+        short = short[take:]
+        rest -= size
+    items[:] = order + short
+
+
+@contextlib.contextmanager
+def session_folder(tmp_path_factory, name: str) -> Iterator[Path]:
+    """A folder that every pytest-xdist worker of this session shares, held under an exclusive
+    lock while the ``with`` block runs: the first worker writes what the others then read.
+
+    Without xdist (or without ``fcntl``) the folder is this process's own.
+    """
+    base = tmp_path_factory.getbasetemp()
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: one folder per worker
+        fcntl = None
+    if fcntl is not None and os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    folder = base / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(base / f"{name}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder
 
 
 # a three-node street and a police station: the smallest extract osmnx reads
@@ -78,16 +196,51 @@ def town():
     return load_town(OSM, boundary=174562, cache_dir=CACHE)
 
 
+def _mappingproxy(d: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(d)
+
+
+def _dumps(value) -> bytes:
+    """``pickle.dumps``, read-only mappings (``MappingProxyType``) included: for this cache
+    only, so that the package's own pickling is never helped."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[types.MappingProxyType] = lambda m: (_mappingproxy, (dict(m),))
+    pickler.dump(value)
+    return buf.getvalue()
+
+
+def once_per_session(tmp_path_factory, name: str, compute):
+    """``compute(folder)`` run once in the session, by the first xdist worker that asks, in a
+    folder of its own; the other workers read its value, pickled beside (a cache of this
+    session, never an expectation). For the whole runs that many tests only read."""
+    with session_folder(tmp_path_factory, name) as shared:
+        value_file = shared / "value.pickle"
+        if value_file.is_file():
+            return pickle.loads(value_file.read_bytes())
+        value = compute(Path(tempfile.mkdtemp(dir=shared)))
+        tmp = value_file.with_suffix(".tmp")
+        tmp.write_bytes(_dumps(value))
+        tmp.replace(value_file)
+        return value
+
+
 @pytest.fixture(scope="session")
 def default_run(tmp_path_factory):
-    """The default scenario run end to end once, into a temporary folder."""
-    from siteplanner import pipeline
-    from siteplanner.scenario import load_scenario
+    """The default scenario run end to end once in the session, into a temporary folder.
+    Returns (result, output folder, files written)."""
 
-    out = tmp_path_factory.mktemp("beausoleil")
-    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("scenario")))
-    res, files = pipeline.run(sc, out_dir=out)
-    return res, out, files
+    def run(folder: Path):
+        from siteplanner import pipeline
+        from siteplanner.scenario import load_scenario
+
+        out = folder / "beausoleil"
+        sc = load_scenario(copy_scenario(SCENARIO, folder / "scenario"))
+        res, files = pipeline.run(sc, out_dir=out)
+        return res, out, files
+
+    return once_per_session(tmp_path_factory, "default_run", run)
 
 
 REVIEW_HEADER = "site_id,decision,moved_lon,moved_lat,comment,reviewer,date\n"
@@ -126,25 +279,29 @@ def point_on_street(res, site_id: str, along_m: float = 10.0) -> tuple[float, fl
 
 @pytest.fixture(scope="session")
 def reviewed_run(default_run, tmp_path_factory):
-    """The default scenario run again after a review: the first proposed site accepted, the
-    second rejected, the third moved 10 m along one of its streets. Returns (result, output
-    folder, scenario, (accepted, rejected, moved) site ids)."""
-    from siteplanner import pipeline, review
-    from siteplanner.scenario import load_scenario
+    """The default scenario run again after a review, once in the session: the first proposed
+    site accepted, the second rejected, the third moved 10 m along one of its streets. Returns
+    (result, output folder, scenario, (accepted, rejected, moved) site ids)."""
 
-    res0, _, _ = default_run
-    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("reviewed")))
-    acc, rej, mov = res0.proposed.sort_values("rank")["site_id"].tolist()[:3]
-    lon, lat = point_on_street(res0, mov)
-    review.init_review(res0, sc.review_path)
-    text = sc.review_path.read_text(encoding="utf-8")
-    for sid, row in (
-        (acc, "accept,,,bon emplacement,Lt Dupont,2026-11-30"),
-        (rej, "reject,,,vue sur des entrées,Lt Dupont,2026-11-30"),
-        (mov, f"move,{lon:.7f},{lat:.7f},de l'autre côté,Lt Dupont,2026-11-30"),
-    ):
-        text = text.replace(f"{sid},pending,,,,,", f"{sid},{row}")
-    sc.review_path.write_text(text, encoding="utf-8")
-    out = tmp_path_factory.mktemp("reviewed_out")
-    res1, _ = pipeline.run(sc, out_dir=out)
-    return res1, out, sc, (acc, rej, mov)
+    def run(folder: Path):
+        from siteplanner import pipeline, review
+        from siteplanner.scenario import load_scenario
+
+        res0, _, _ = default_run
+        sc = load_scenario(copy_scenario(SCENARIO, folder / "reviewed"))
+        acc, rej, mov = res0.proposed.sort_values("rank")["site_id"].tolist()[:3]
+        lon, lat = point_on_street(res0, mov)
+        review.init_review(res0, sc.review_path)
+        text = sc.review_path.read_text(encoding="utf-8")
+        for sid, row in (
+            (acc, "accept,,,bon emplacement,Lt Dupont,2026-11-30"),
+            (rej, "reject,,,vue sur des entrées,Lt Dupont,2026-11-30"),
+            (mov, f"move,{lon:.7f},{lat:.7f},de l'autre côté,Lt Dupont,2026-11-30"),
+        ):
+            text = text.replace(f"{sid},pending,,,,,", f"{sid},{row}")
+        sc.review_path.write_text(text, encoding="utf-8")
+        out = folder / "reviewed_out"
+        res1, _ = pipeline.run(sc, out_dir=out)
+        return res1, out, sc, (acc, rej, mov)
+
+    return once_per_session(tmp_path_factory, "reviewed_run", run)

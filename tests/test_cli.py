@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from siteplanner.cli import app
@@ -172,21 +173,25 @@ def test_global_flags_before_or_after_the_command():
     assert hoist_global_flags(["run", "--", "-q"]) == ["run", "--", "-q"]  # after --: an argument
 
 
-def test_quiet_after_the_command_hides_the_info_lines(tmp_path):
-    import os
-    import subprocess
+def test_quiet_after_the_command_hides_the_info_lines(tmp_path, monkeypatch, capsys):
+    """Through ``main``, the entry point that ``siteplanner`` and ``python -m siteplanner.cli``
+    call with the command line: ``-q`` after the command is hoisted before it."""
     import sys
 
+    from siteplanner.cli import main
+
     sc = str(copy_scenario(SCENARIO, tmp_path))
-    env = {**os.environ, "PYTHONPATH": str(SCENARIO.parents[1]), "COLUMNS": "200"}
 
     def stderr(*args: str) -> str:
-        cmd = [sys.executable, "-m", "siteplanner.cli", *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-        assert done.returncode == 0, done.stderr
-        return done.stderr + done.stdout
+        monkeypatch.setattr(sys, "argv", ["siteplanner", *args])
+        with pytest.raises(SystemExit) as done:
+            main()
+        got = capsys.readouterr()
+        assert done.value.code == 0, got.err
+        return got.err + got.out
 
     loud = stderr("validate", sc)
-    assert "INFO" in loud
-    assert "INFO" not in stderr("validate", sc, "-q")
+    assert "INFO" in loud and "ok:" in loud
+    quiet = stderr("validate", sc, "-q")
+    assert "INFO" not in quiet and "ok:" in quiet
     assert "INFO" not in stderr("-q", "validate", sc)

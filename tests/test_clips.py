@@ -38,7 +38,7 @@ from typer.testing import CliRunner
 
 from siteplanner.cli import app
 
-from .conftest import ROOT
+from .conftest import ROOT, session_folder
 
 OSM = ROOT / "data" / "osm"
 INCIDENTS = ROOT / "data" / "incidents"
@@ -363,11 +363,18 @@ def outcome(command: str, scenario: Path) -> str:
     return errors[0]
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("clips")
-    write_clips(seeded_clips() + [c for c, _ in KNOWN], out)
-    return out
+def clips_of(extract: str) -> list[Clip]:
+    """The seeded and known clips of one extract."""
+    return [c for c in seeded_clips() + [c for c, _ in KNOWN] if c.extract == extract]
+
+
+def folder_of(tmp_path_factory, extract: str) -> Path:
+    """The clips of one extract, cut once in the session (whichever xdist worker comes first)."""
+    with session_folder(tmp_path_factory, "clips-" + extract.split(".")[0]) as folder:
+        if not (folder / "cut.done").is_file():
+            write_clips(clips_of(extract), folder)
+            (folder / "cut.done").touch()
+    return folder
 
 
 def test_seeded_clips_are_the_same_every_time():
@@ -376,23 +383,29 @@ def test_seeded_clips_are_the_same_every_time():
     assert {c.strategy for c in a} == set(STRATEGIES)
 
 
-def test_every_clip_plans_or_stops_with_one_line(folder):
-    """``validate`` and ``run`` on each seeded clip: "ok" or one error line, the same for both
-    (``validate`` makes every check that does not need the coverage computation)."""
+@pytest.mark.parametrize("extract", list(EXTRACTS), ids=[e.split(".")[0] for e in EXTRACTS])
+def test_every_clip_plans_or_stops_with_one_line(tmp_path_factory, extract):
+    """``validate`` and ``run`` on each seeded clip of an extract: "ok" or one error line, the
+    same for both (``validate`` makes every check that does not need the coverage computation).
+    One test per extract, so that the extracts' clips run side by side under xdist."""
+    folder = folder_of(tmp_path_factory, extract)
     got = {
         c.name: (outcome("validate", c.scenario(folder)), outcome("run", c.scenario(folder)))
         for c in seeded_clips()
+        if c.extract == extract
     }
+    assert len(got) == BOXES_PER_EXTRACT
     for name, (checked, ran) in got.items():
         assert (checked == "ok") == (ran == "ok"), (name, checked, ran)
         if ran == "ok":
             assert (folder / "out" / name / "summary.json").is_file()
-    # most boxes sit on a town's incidents: they must plan, not stop for a reason of the clip
+    # most boxes sit on the town's incidents: they must plan, not stop for a reason of the clip
     assert sum(ran == "ok" for _, ran in got.values()) >= len(got) // 2, got
 
 
 @pytest.mark.parametrize("clip, expected", KNOWN, ids=[c.name for c, _ in KNOWN])
-def test_known_clip(folder, clip, expected):
+def test_known_clip(tmp_path_factory, clip, expected):
+    folder = folder_of(tmp_path_factory, clip.extract)
     for command in ("validate", "run"):
         got = outcome(command, clip.scenario(folder))
         assert (got == "ok") if expected == "ok" else (expected in got), (command, got)

@@ -12,29 +12,37 @@ from siteplanner.coverage import evidence
 from siteplanner.scenario import FieldNotes, Lighting, load_scenario
 from siteplanner.town import field_notes
 
-from .conftest import ROOT, SCENARIO
+from .conftest import ROOT, SCENARIO, once_per_session
 
 EXAMPLE = ROOT / "data" / "examples" / "marche_exploratoire_beausoleil_EXEMPLE.csv"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def night_run(tmp_path_factory):
-    sc = load_scenario(SCENARIO)
-    sc = sc.model_copy(update={"lighting": Lighting(off=(1, 5))})
-    out = tmp_path_factory.mktemp("night")
-    res, _ = pipeline.run(sc, out_dir=out)
-    return res, out
+    """The default scenario with the street lights off 1-5 h, run once in the session."""
+
+    def run(folder):
+        sc = load_scenario(SCENARIO)
+        sc = sc.model_copy(update={"lighting": Lighting(off=(1, 5))})
+        res, _ = pipeline.run(sc, out_dir=folder / "night")
+        return res, folder / "night"
+
+    return once_per_session(tmp_path_factory, "night_run", run)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def notes_run(tmp_path_factory):
-    sc = load_scenario(SCENARIO)
-    sc = sc.model_copy(
-        update={"lighting": Lighting(off=(1, 5)), "field_notes": (FieldNotes(path=EXAMPLE),)}
-    )
-    out = tmp_path_factory.mktemp("notes")
-    res, _ = pipeline.run(sc, out_dir=out)
-    return res, out
+    """The same with the example walk's field notes, run once in the session."""
+
+    def run(folder):
+        sc = load_scenario(SCENARIO)
+        sc = sc.model_copy(
+            update={"lighting": Lighting(off=(1, 5)), "field_notes": (FieldNotes(path=EXAMPLE),)}
+        )
+        res, _ = pipeline.run(sc, out_dir=folder / "notes")
+        return res, folder / "notes"
+
+    return once_per_session(tmp_path_factory, "notes_run", run)
 
 
 def test_night_coverage_never_exceeds_day(night_run, default_run):

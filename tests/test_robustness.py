@@ -143,8 +143,8 @@ def previous(small):
         "S-none,pending,,,site inconnu: ignoré,référent,2024-01-15\n",
         encoding="utf-8",
     )
-    r = subprocess.run(_cli("run", str(sc_path)), capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    r = CliRunner().invoke(app, ["run", str(sc_path)])  # in-process: the runs below are not
+    assert r.exit_code == 0, r.output
     return sc_path, review, d / "prev" / "out"
 
 
@@ -173,8 +173,8 @@ def test_killed_runs_leave_previous_outputs_and_review_intact(previous):
             assert "step coverage done" in log and "step outputs" not in log
     # the kill while writing left a staging folder; the next complete run removes it
     assert list(out.glob(".staging-*")), "expected the killed run to leave its staging folder"
-    r = subprocess.run(_cli("run", str(sc_path)), capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    r = CliRunner().invoke(app, ["run", str(sc_path)])
+    assert r.exit_code == 0, r.output
     assert not list(out.glob(".staging-*")) and not list(out.glob(".*.tmp*"))
     assert set(_snapshot(out)) == set(before)
     assert review.read_bytes() == review_before
@@ -219,11 +219,11 @@ def test_two_runs_give_byte_identical_outputs(previous, small):
         assert np.array_equal(za[k], zb[k]), k
 
 
-def test_no_output_coordinate_is_an_incident(previous):
-    """Shared outputs hold aggregates: no point, vertex or demand point equals an incident."""
-    sc_path, _, out = previous
-    sc = load_scenario(sc_path)
-    assert sc.output.include_incident_points is False
+def test_no_output_coordinate_is_an_incident(default_run):
+    """Shared outputs hold aggregates: no point, vertex or demand point equals an incident
+    (the default scenario's whole run, which other tests share)."""
+    res, out, _ = default_run
+    assert res.scenario.output.include_incident_points is False
     df = pd.read_csv(INCIDENTS)
     inc_wgs = {(round(x, 6), round(y, 6)) for x, y in zip(df["lon"], df["lat"])}
     checked = 0
