@@ -12,7 +12,10 @@ import numpy as np
 
 
 def warm() -> None:
-    from siteplanner.hotspots._reach import bounded_reach
+    import geopandas as gpd
+    import shapely
+
+    from siteplanner.hotspots.streets import lixel_density, lixelize
     from siteplanner.patrol.search import solve_orienteering
 
     rng = np.random.default_rng(0)
@@ -21,11 +24,10 @@ def warm() -> None:
     solve_orienteering(T, np.ones(6), rng.uniform(0, 1, 6), budget_min=25.0)
     twins = [0, 2, 1, 3, 4, 5, 6]  # tasks 1 and 2: the two orientations of one segment
     solve_orienteering(T, np.ones(6), rng.uniform(0, 1, 6), budget_min=25.0, twins=twins)
-    # a path graph 0-1-2-3 in CSR form
-    indptr = np.array([0, 1, 3, 5, 6], dtype=np.int64)
-    indices = np.array([1, 0, 2, 1, 3, 2], dtype=np.int64)
-    weights = np.ones(6, dtype=np.float64)
-    bounded_reach(indptr, indices, weights, np.array([0], np.int64), np.array([1], np.int64), 2.5)
+    # the network kernel (hotspots._reach.kernel_sums) on a street of three lixels
+    line = gpd.GeoSeries([shapely.LineString([(0, 0), (120, 0)])], crs="EPSG:32632")
+    lix = lixelize(gpd.GeoDataFrame(geometry=line), lixel_m=50.0)
+    lixel_density(lix, np.ones(len(lix)), bandwidth_m=100.0)
 
 
 if __name__ == "__main__":
