@@ -38,12 +38,6 @@ def test_riviera_folder_ships_three_communes():
     assert boundaries == {174562, 174956, 174958}
 
 
-# when something else on the machine (another run's cluster) holds the dashboard's port 8787,
-# distributed (run_batch passes dashboard_address=None, which it reads as 8787) warns, moves
-# to another port and leaks the socket it tried: not this test's concern
-@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
-@pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_dask_batch_runs_each_commune_and_survives_a_bad_one(tmp_path, capfd):
     """Dask's local cluster: every commune runs, a bad one fails alone, and the worker
     processes (which write to this process's terminal) print no HiGHS banner."""

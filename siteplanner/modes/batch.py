@@ -320,6 +320,9 @@ def _run_dask(
                     threads_per_worker=1,  # one commune per process at a time: no GIL to share
                     processes=True,
                     dashboard_address=None,
+                    # no dashboard; its HTTP server on a free loopback port, not 8787 (busy
+                    # when another cluster runs on the machine)
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                     env=WORKER_ENV,
                 )
             client = Client(cluster)
