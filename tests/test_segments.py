@@ -150,3 +150,20 @@ def test_recency_weighting_favours_recent_segments():
     assert plain.segments["score"][i_old] > plain.segments["score"][i_new]
     assert decayed.segments["score"][i_old] < decayed.segments["score"][i_new]
     assert decayed.segments["score"][i_new] == pytest.approx(6 / 50)
+
+
+def test_snapping_many_points_in_two_threads_gives_the_single_calls_answer():
+    """Above 20,000 points the snap runs in two threads on two halves: the same segments as
+    one STRtree.nearest call, points on shared ends (ties) included."""
+    from shapely.geometry import LineString
+
+    lines = [LineString([(0, 20 * i), (400, 20 * i)]) for i in range(21)]
+    lines += [LineString([(20 * i, 0), (20 * i, 400)]) for i in range(21)]
+    seg = S.street_segments(gpd.GeoDataFrame(geometry=lines, crs="EPSG:32632"))
+    rng = np.random.default_rng(5)
+    xy = np.vstack(
+        [rng.uniform(-5, 405, (30_000, 2)), np.repeat(np.arange(0, 401, 20.0), 2)[:, None] * [1, 0]]
+    )
+    got = S.snap(seg, xy)
+    want = shapely.STRtree(np.asarray(seg.geometry)).nearest(shapely.points(xy))
+    assert len(xy) > 20_000 and np.array_equal(got, want)

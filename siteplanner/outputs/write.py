@@ -12,6 +12,7 @@ folder only when all are written: ``summary.json``, ``sites.geojson``, ``viewshe
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,38 +45,47 @@ def write_outputs(res: Result, out_dir: Path, *, started: float | None = None) -
     """
     started = time.perf_counter() if started is None else started
     with files.staged_folder(out_dir) as (stage, written):
-        files.write_geojson(stage / "sites.geojson", sites_frame(res))
-        files.write_geojson(stage / "viewsheds.geojson", viewsheds_frame(res))
-        files.write_geojson(stage / "patrols.geojson", patrols_frame(res))
-        hotspots_tif(res, stage / "hotspots.tif")
-        arrays = res.figures.coverage_arrays
-        files.write_with(stage / "coverage.npz", lambda p: np.savez_compressed(p, **arrays))
-        for c in res.circuits:
-            files.write_text(stage / f"patrol_{slug(c.name)}.gpx", res.patrols.gpx[c.name])
-        overview = plot.plan_map(res, scheme=res.scenario.output.map_classes)
-        buf = BytesIO()
-        overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
-        files.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
-        write_plan_tables(res, stage)
-        _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
-        export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
-        qgis.write_qgis(res, stage)  # hotspots.qml, plan.qgz (the QGIS project over plan.gpkg)
-        # report.html (report.pdf when [output] pdf = true); the overview map is drawn once
-        report.write_report(
-            res,
-            stage,
-            pdf=res.scenario.output.pdf,
-            overview=overview,
-            overview_png=shrink_png(buf.getvalue(), 80 / 150),
-        )
-        webmap.write_map(res, stage)  # map.html
-        # incident rows set aside (line, reason)
-        files.write_text(stage / "quarantine.csv", res.quarantine_csv)
+        # the files drawn with matplotlib here, the others beside them in a second thread
+        # (GEOS, GDAL, zlib and PNG encoding let both cores work); each file is its own
+        with ThreadPoolExecutor(1) as pool:
+            beside = pool.submit(_write_undrawn, res, stage)
+            overview = plot.plan_map(res, scheme=res.scenario.output.map_classes)
+            buf = BytesIO()
+            overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
+            files.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
+            write_plan_tables(res, stage)
+            # report.html (report.pdf when [output] pdf = true); the overview map drawn once
+            report.write_report(
+                res,
+                stage,
+                pdf=res.scenario.output.pdf,
+                overview=overview,
+                overview_png=shrink_png(buf.getvalue(), 80 / 150),
+            )
+            beside.result()  # its error, if any, is the run's
         timings = dict(res.timings_s)
         timings["outputs"] = round(time.perf_counter() - started, 3)
         timings["total"] = round(sum(timings.values()), 3)
         files.write_json(stage / "summary.json", summary(res, timings))
     return written
+
+
+def _write_undrawn(res: Result, stage: Path) -> None:
+    """The files no matplotlib figure draws: GeoJSON, GeoTIFF, arrays, GPX, tables, the
+    GeoPackage and QGIS project, the web map, the quarantine."""
+    files.write_geojson(stage / "sites.geojson", sites_frame(res))
+    files.write_geojson(stage / "viewsheds.geojson", viewsheds_frame(res))
+    files.write_geojson(stage / "patrols.geojson", patrols_frame(res))
+    hotspots_tif(res, stage / "hotspots.tif")
+    arrays = res.figures.coverage_arrays
+    files.write_with(stage / "coverage.npz", lambda p: np.savez_compressed(p, **arrays))
+    for c in res.circuits:
+        files.write_text(stage / f"patrol_{slug(c.name)}.gpx", res.patrols.gpx[c.name])
+    _write_issue17(res, stage)  # entrances.csv, field_notes.csv, night_coverage.csv (#17)
+    export.write_exports(res, stage)  # plan.gpkg (QGIS styles), prefecture.csv
+    qgis.write_qgis(res, stage)  # hotspots.qml, plan.qgz (the QGIS project over plan.gpkg)
+    webmap.write_map(res, stage)  # map.html
+    files.write_text(stage / "quarantine.csv", res.quarantine_csv)  # rows set aside
 
 
 def write_plan_tables(res: Result, stage: Path) -> None:
