@@ -553,45 +553,44 @@ def place_labels(
     avoid_xy
         ``(m, 2)`` markers labels must not cover.
     """
-    from matplotlib.transforms import Bbox
-
     renderer = ax.figure.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     to_data = ax.transData.inverted()
-    taken: list[Any] = []
-    if avoid_xy is not None and len(avoid_xy):
-        for px, py in ax.transData.transform(np.asarray(avoid_xy, float)):
-            taken.append(
-                Bbox.from_extents(px - marker_px, py - marker_px, px + marker_px, py + marker_px)
-            )
-    dirs = [
-        (np.cos(np.radians(a)), np.sin(np.radians(a))) for a in (45, 135, 315, 225, 90, 270, 0, 180)
-    ]
+    # boxes taken so far, as rows (x0, y0, x1, y1) in pixels: the markers, then each label
+    n_avoid = 0 if avoid_xy is None else len(avoid_xy)
+    taken = np.empty((n_avoid + len(texts), 4))
+    if n_avoid:
+        p = ax.transData.transform(np.asarray(avoid_xy, float))
+        taken[:n_avoid] = np.column_stack([p - marker_px, p + marker_px])
+    n_taken = n_avoid
+    angles = np.radians([45, 135, 315, 225, 90, 270, 0, 180])
+    # the spots in the order they are tried: each distance, then each direction
+    rads = np.repeat(np.array([9, 14, 20, 28, 38, 50, 64, 80, 90], float), len(angles))
+    dx, dy = np.tile(np.cos(angles), 9), np.tile(np.sin(angles), 9)
     for t, (x, y) in zip(texts, np.asarray(xy, float)):
         px, py = ax.transData.transform((x, y))
         bb = t.get_window_extent(renderer)  # the text; its rounded box adds a pad of 0.15 font size
         pad = 0.15 * t.get_fontsize() * ax.figure.dpi / 72 + 1.5
         w, h = bb.width + 2 * pad, bb.height + 2 * pad
-        spot = None
-        for rad in (9, 14, 20, 28, 38, 50, 64, 80, 90):
-            for dx, dy in dirs:
-                cx, cy = px + dx * (rad + w / 2 - 4), py + dy * (rad + h / 2 - 4)
-                cand = Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h)
-                inside = (
-                    frame.x0 <= cand.x0
-                    and cand.x1 <= frame.x1
-                    and frame.y0 <= cand.y0
-                    and cand.y1 <= frame.y1
-                )
-                if inside and not any(cand.overlaps(o) for o in taken):
-                    spot = (cx, cy, rad)
-                    break
-            if spot:
-                break
-        if spot is None:
-            spot = (px, py + h, 0)
-        cx, cy, rad = spot
-        taken.append(Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h))
+        cx, cy = px + dx * (rads + w / 2 - 4), py + dy * (rads + h / 2 - 4)
+        x0, y0 = cx - w / 2, cy - h / 2
+        x1, y1 = x0 + w, y0 + h
+        free = (frame.x0 <= x0) & (x1 <= frame.x1) & (frame.y0 <= y0) & (y1 <= frame.y1)
+        o = taken[:n_taken]
+        hit = (
+            (x0[:, None] <= o[:, 2])
+            & (o[:, 0] <= x1[:, None])
+            & (y0[:, None] <= o[:, 3])
+            & (o[:, 1] <= y1[:, None])
+        )
+        free &= ~hit.any(axis=1)
+        if free.any():
+            i = int(np.argmax(free))
+            cx, cy, rad = float(cx[i]), float(cy[i]), float(rads[i])
+        else:
+            cx, cy, rad = px, py + h, 0
+        taken[n_taken] = (cx - w / 2, cy - h / 2, cx - w / 2 + w, cy - h / 2 + h)
+        n_taken += 1
         t.set_position(tuple(to_data.transform((cx, cy))))
         if rad > 12:
             lx, ly = to_data.transform((cx, cy))
