@@ -90,15 +90,50 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def _numba_kernels_compiled():
-    """In an xdist worker: wait for the controller's compilation of the kernels (see
-    :func:`pytest_configure`), at most :data:`WARM_WAIT_S`."""
+    """In an xdist worker, until the controller's compilation of the kernels is done (see
+    :func:`pytest_configure`): the tests that need no kernel run at once, and a test waits for
+    it (at most :data:`WARM_WAIT_S`) only when it is about to compile a kernel or to start a
+    process (which would compile them again), so that no core sits idle meanwhile."""
+    import multiprocessing.process
+    import subprocess
     import time
 
+    import numba.core.dispatcher
+
     done = os.environ.get("SITEPLANNER_TEST_NUMBA_DONE")
-    if done and os.environ.get("PYTEST_XDIST_WORKER"):
+    if not (done and os.environ.get("PYTEST_XDIST_WORKER")) or Path(done).exists():
+        yield
+        return
+    ready = [False]
+
+    def wait() -> None:
         t0 = time.monotonic()
         while not Path(done).exists() and time.monotonic() - t0 < WARM_WAIT_S:
             time.sleep(0.05)
+        ready[0] = True
+
+    patched = [
+        (numba.core.dispatcher.Dispatcher, "compile"),
+        (subprocess.Popen, "__init__"),
+        (multiprocessing.process.BaseProcess, "start"),
+    ]
+    originals = [getattr(cls, name) for cls, name in patched]
+
+    def waiting(method):
+        def call(*args, **kwargs):
+            if not ready[0]:
+                wait()
+            return method(*args, **kwargs)
+
+        return call
+
+    for (cls, name), method in zip(patched, originals):
+        setattr(cls, name, waiting(method))
+    try:
+        yield
+    finally:
+        for (cls, name), method in zip(patched, originals):
+            setattr(cls, name, method)
 
 
 def pytest_collection_modifyitems(config, items):
