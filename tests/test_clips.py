@@ -157,34 +157,44 @@ def _source(path: Path):
     return str(path)
 
 
+def _held(ids: list[int], lons: list[float], lats: list[float], boxes: np.ndarray) -> dict:
+    """Node id -> the indices of the boxes that hold it (for the nodes in at least one)."""
+    lon, lat = np.array(lons, float)[:, None], np.array(lats, float)[:, None]
+    held = (boxes[:, 0] <= lon) & (lon <= boxes[:, 2]) & (boxes[:, 1] <= lat) & (lat <= boxes[:, 3])
+    inside: dict[int, list[int]] = {}
+    for row, i in zip(*(a.tolist() for a in np.nonzero(held))):
+        inside.setdefault(ids[row], []).append(i)
+    return inside
+
+
 def cut(path: Path, cuts: list[tuple[tuple[float, float, float, float], str, Path]]) -> None:
     """Write one clip of ``path`` per ``(box, strategy, out)``.
 
-    A first pass finds the nodes inside each box and the ways that reference them; the second
-    writes each clip (its nodes, ways and the relations with a member in it).
+    A first pass finds the nodes inside each box (their positions tested all at once) and the
+    ways that reference them; the second writes each clip (its nodes, ways and the relations
+    with a member in it).
     """
     import osmium
 
     src = _source(path)
     boxes = np.array([c[0] for c in cuts], float)
-    x0, y0 = boxes[:, :2].min(axis=0)
-    x1, y1 = boxes[:, 2:].max(axis=0)
-    inside: dict[int, list[int]] = {}  # node id -> the clips whose box holds it
+    x0, y0 = boxes[:, :2].min(axis=0).tolist()
+    x1, y1 = boxes[:, 2:].max(axis=0).tolist()
+    ids, lons, lats = [], [], []  # the nodes inside the boxes' union
+    inside: dict[int, list[int]] | None = None  # node id -> the clips whose box holds it
     ways: dict[int, list[int]] = {}  # way id -> the clips that keep it
     outside: dict[int, set[int]] = {}  # node id -> the "complete" clips that need it
     for obj in osmium.FileProcessor(src, osmium.osm.NODE | osmium.osm.WAY):
         if obj.is_node():
-            lon, lat = obj.location.lon, obj.location.lat
+            loc = obj.location
+            lon, lat = loc.lon, loc.lat
             if x0 <= lon <= x1 and y0 <= lat <= y1:
-                hit = np.flatnonzero(
-                    (boxes[:, 0] <= lon)
-                    & (lon <= boxes[:, 2])
-                    & (boxes[:, 1] <= lat)
-                    & (lat <= boxes[:, 3])
-                )
-                if len(hit):
-                    inside[obj.id] = hit.tolist()
+                ids.append(obj.id)
+                lons.append(lon)
+                lats.append(lat)
             continue
+        if inside is None:  # the nodes come first: each one's boxes, tested all at once
+            inside = _held(ids, lons, lats, boxes)
         refs = [n.ref for n in obj.nodes]
         hit = sorted({i for r in refs for i in inside.get(r, ())})
         if hit:
@@ -193,12 +203,16 @@ def cut(path: Path, cuts: list[tuple[tuple[float, float, float, float], str, Pat
                 if cuts[i][1] == "complete":
                     for r in refs:
                         outside.setdefault(r, set()).add(i)
+    if inside is None:
+        inside = _held(ids, lons, lats, boxes)
     writers = [osmium.SimpleWriter(str(c[2]), overwrite=True) for c in cuts]
     try:
         for obj in osmium.FileProcessor(src):
             if obj.is_node():
-                for i in sorted(set(inside.get(obj.id, ())) | outside.get(obj.id, set())):
-                    writers[i].add_node(obj)
+                a, b = inside.get(obj.id), outside.get(obj.id)
+                if a is not None or b is not None:
+                    for i in sorted(set(a or ()) | (b or set())):
+                        writers[i].add_node(obj)
             elif obj.is_way():
                 for i in ways.get(obj.id, ()):
                     if cuts[i][1] == "drop":
