@@ -49,7 +49,19 @@ LONG_FILES = {
 #: one over the workers; the others' tests stay together, in their order, on one worker
 SPLIT_FILES = ("test_clips.py",)
 #: long files whose long tests need the shared data (they skip without it)
-NEED_SHARED = ("test_towns.py", "test_patrol_outputs.py")
+NEED_SHARED = ("test_towns.py",)
+#: Files that compile no numba kernel and start no process (recorded on a run of the suite),
+#: with their rough seconds: at the head of each worker's slice, so that the workers have work
+#: while the kernels compile (see :func:`_numba_kernels_compiled`); the fuzzers are the first.
+EARLY_FILES = {
+    "test_fuzz.py": 40,
+    "test_validate.py": 10,
+    "test_simulate.py": 6,
+    "test_osm.py": 5,
+    "test_incident_exports.py": 4,
+    "test_lighting.py": 4,
+    "test_viewshed.py": 3,
+}
 
 
 #: how long an xdist worker waits for the kernels' compilation before compiling them itself
@@ -150,15 +162,17 @@ def _numba_kernels_compiled():
 def pytest_collection_modifyitems(config, items):
     """Long tests first. Under xdist (``--dist worksteal``), whose first schedule gives each of
     the N workers one contiguous slice of the collection (the i-th gets ``rest // (N - i)``
-    tests) and whose idle workers then steal the tail of the others' queues: the long files are
-    dealt out so that each slice starts with its share of them (greedily by their rough
-    seconds), then the short tests in their order. Every worker collects the same order."""
+    tests) and whose idle workers then steal the tail of the others' queues: the long files and
+    :data:`EARLY_FILES` are dealt out so that each slice starts with its share of them (greedily
+    by their rough seconds; in each slice, the early files first), then the short tests in their
+    order. Every worker collects the same order."""
     workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    rough = {**LONG_FILES, **EARLY_FILES}
     groups: dict[tuple[str, str], list] = {}
     short = []
     for item in items:
         name = item.path.name
-        if name not in LONG_FILES:
+        if name not in rough:
             short.append(item)
             continue
         key = (name, item.nodeid if name in SPLIT_FILES else "")
@@ -168,14 +182,18 @@ def pytest_collection_modifyitems(config, items):
         if key[0] in NEED_SHARED and not SHARED_ROOT.is_dir():
             return 1.0  # they skip
         n = sum(1 for k in groups if k[0] == key[0])
-        return LONG_FILES[key[0]] / n
+        return rough[key[0]] / n
 
-    slices: list[list] = [[] for _ in range(workers)]
+    dealt: list[list] = [[] for _ in range(workers)]
     load = [0.0] * workers
-    for key in sorted(groups, key=weight, reverse=True):  # stable: ties keep their order
-        i = load.index(min(load))
-        slices[i].extend(groups[key])
-        load[i] += weight(key)
+    # the early files first (each slice gets its share of them), then the long ones
+    for early in (True, False):
+        mine = [k for k in groups if (k[0] in EARLY_FILES) == early]
+        for key in sorted(mine, key=weight, reverse=True):  # stable: ties keep their order
+            i = load.index(min(load))
+            dealt[i].append(key)
+            load[i] += weight(key)
+    slices = [[item for key in keys for item in groups[key]] for keys in dealt]
     rest, order = len(items), []
     for i, mine in enumerate(slices):
         size = rest // (workers - i)
