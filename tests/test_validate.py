@@ -48,6 +48,35 @@ def test_a_missing_boundary_is_refused(tmp_path):
         check_scenario(scenario(tmp_path, area="boundary = 999999"))
 
 
+def test_a_boundary_check_that_passed_is_remembered_one_that_failed_is_not(tmp_path, monkeypatch):
+    from siteplanner.modes import validate
+    from siteplanner.town import osm
+
+    calls = []
+    real = osm.check_boundary
+
+    def counted(path, boundary):
+        calls.append(boundary)
+        return real(path, boundary)
+
+    monkeypatch.setattr(osm, "check_boundary", counted)
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the second time from the cache folder
+        sc = scenario(tmp_path).model_copy(update={"cache_dir": cache})
+        validate.check_boundary(sc)
+    assert calls == [174562] and len(list(cache.glob("boundary-*.json"))) == 1
+    bad = scenario(tmp_path, area="boundary = 999999").model_copy(update={"cache_dir": cache})
+    for _ in range(2):  # refused both times: a failed check is read again
+        with pytest.raises(InputError, match="no administrative boundary relation 999999"):
+            validate.check_boundary(bad)
+    assert calls == [174562, 999999, 999999]
+    # keyed on the extract's bytes, not its name: a copy of the same extract is not read again
+    copy = tmp_path / "copy.osm.bz2"
+    copy.write_bytes(OSM.read_bytes())
+    validate.check_boundary(scenario(tmp_path, osm=copy).model_copy(update={"cache_dir": cache}))
+    assert calls == [174562, 999999, 999999]
+
+
 def test_k_beyond_the_candidate_sites_is_refused(tmp_path):
     with pytest.raises(
         InputError, match=r"plan.k = 5000 but the study area has only \d+ candidate site"

@@ -22,15 +22,17 @@ file row by row, the window (:func:`check_incidents_only`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
+from siteplanner import files
 from siteplanner._errors import InputError
 from siteplanner.coverage import candidates
 from siteplanner.incidents import read as incidents
@@ -137,11 +139,32 @@ def _check_vector(path: Path, label: str, kinds: tuple[str, ...]) -> None:
 
 def check_boundary(sc: Scenario) -> None:
     """The boundary relation is in the extract and complete, before the heavy parse (when
-    the OSM reader offers a cheap check)."""
+    the OSM reader offers a cheap check).
+
+    A check that passed is remembered in the cache folder, keyed on the extract's SHA-256, the
+    boundary and the reader's code: validating again does not read the extract again (a
+    second on the default extract, which the parse cache then serves). A check that fails is
+    never remembered.
+    """
     osm = _osm_reader()
     fn = getattr(osm, "check_boundary", None) if osm is not None else None
-    if fn is not None and sc.area.boundary is not None:
-        fn(sc.resolve(sc.area.osm), sc.area.boundary)
+    if fn is None or sc.area.boundary is None:
+        return
+    path = sc.resolve(sc.area.osm)
+    if not path.is_file():
+        fn(path, sc.area.boundary)  # its error
+        return
+    key = hashlib.sha256(
+        f"{io.file_sha256(path)}|{sc.area.boundary!r}|".encode() + Path(osm.__file__).read_bytes()
+    ).hexdigest()
+    passed = sc.resolve(sc.cache_dir) / f"boundary-{key[:24]}.json"
+    if passed.is_file():
+        return
+    found = fn(path, sc.area.boundary)
+    try:
+        files.write_json(passed, asdict(found))
+    except OSError as exc:  # a cache folder it cannot write: checked again next time
+        log.debug("could not remember the boundary check in %s: %s", passed, exc)
 
 
 def load(sc: Scenario) -> io.Town:
