@@ -159,6 +159,27 @@ def _numba_kernels_compiled():
             setattr(cls, name, method)
 
 
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """An in-process CLI call sets up logging as the command does for its process: the
+    siteplanner logger's level (``--quiet``: warnings only) and handler, a handler on the root
+    logger, Python's warning hook. Put back after each test, so that the next one sees what it
+    logs (``caplog``) whichever tests its worker ran before."""
+    import logging
+    import warnings
+
+    ours, top = logging.getLogger("siteplanner"), logging.getLogger()
+    level, handlers, propagate = ours.level, ours.handlers[:], ours.propagate
+    top_handlers, show = set(top.handlers), warnings.showwarning
+    yield
+    ours.setLevel(level)
+    ours.handlers[:], ours.propagate = handlers, propagate
+    for h in [h for h in top.handlers if getattr(h, "siteplanner", False)]:
+        if h not in top_handlers:
+            top.removeHandler(h)
+    warnings.showwarning = show
+
+
 def pytest_collection_modifyitems(config, items):
     """Long tests first. Under xdist (``--dist worksteal``), whose first schedule gives each of
     the N workers one contiguous slice of the collection (the i-th gets ``rest // (N - i)``

@@ -16,12 +16,14 @@ and the counts are printed by the last test (``pytest -s tests/test_fuzz.py``).
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
 import math
 import os
 import random
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -50,6 +52,7 @@ DEM = ROOT / "data" / "dem" / "N43E007.hgt"
 #: What the fuzzers tried, for the record (printed by the last test).
 COUNTS: Counter[str] = Counter()
 WORKDIR = Path(tempfile.mkdtemp(prefix="siteplanner-fuzz-"))
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)  # one folder per process, removed
 
 FUZZ = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 #: ``SITEPLANNER_FUZZ_SCALE=0.1`` for a quick local run (the 5,000-file check then does not apply).
