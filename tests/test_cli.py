@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
 from siteplanner.cli import app
 
-from .conftest import SCENARIO, copy_scenario
+from .conftest import CACHE, SCENARIO, copy_scenario
 
 runner = CliRunner()
 
@@ -94,6 +96,8 @@ def test_success_lines_keep_square_brackets(tmp_path):
     text = SCENARIO.read_text(encoding="utf-8").replace(
         'name = "Beausoleil"', 'name = "Beausoleil [test]"'
     )
+    # the tests' cache folder, not the repository's
+    text = re.sub(r'(?m)^cache_dir = "[^"]*"', f'cache_dir = "{CACHE.as_posix()}"', text)
     p = SCENARIO.parent / "_brackets_test.toml"
     try:
         p.write_text(text, encoding="utf-8")

@@ -11,7 +11,7 @@ from siteplanner._errors import InputError
 from siteplanner.modes import event
 from siteplanner.scenario import load_scenario
 
-from .conftest import ROOT, SCENARIO
+from .conftest import ROOT, SCENARIO, copy_scenario
 
 EXAMPLE = ROOT / "data" / "examples" / "fete_musique_beausoleil_EXEMPLE.toml"
 
@@ -68,8 +68,8 @@ def test_bad_event_files_are_one_clear_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def fete():
-    sc = load_scenario(SCENARIO)
+def fete(tmp_path_factory):
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path_factory.mktemp("fete")))
     ev = event.load_event(EXAMPLE)
     return sc, ev, event.plan_event(sc, ev)
 
@@ -98,7 +98,9 @@ def test_event_outputs_and_cli(fete, tmp_path):
 
     out = tmp_path / "ev"
     r = CliRunner().invoke(
-        app, ["-q", "event", str(SCENARIO), "--event", str(EXAMPLE), "-o", str(out)]
+        app,
+        ["-q", "event", str(copy_scenario(SCENARIO, tmp_path / "sc")), "--event", str(EXAMPLE)]
+        + ["-o", str(out)],
     )
     assert r.exit_code == 0, r.output
     for name in (

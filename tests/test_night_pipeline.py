@@ -12,7 +12,7 @@ from siteplanner.coverage import evidence
 from siteplanner.scenario import FieldNotes, Lighting, load_scenario
 from siteplanner.town import field_notes
 
-from .conftest import ROOT, SCENARIO, once_per_session
+from .conftest import ROOT, SCENARIO, copy_scenario, once_per_session
 
 EXAMPLE = ROOT / "data" / "examples" / "marche_exploratoire_beausoleil_EXEMPLE.csv"
 
@@ -22,7 +22,7 @@ def night_run(tmp_path_factory):
     """The default scenario with the street lights off 1-5 h, run once in the session."""
 
     def run(folder):
-        sc = load_scenario(SCENARIO)
+        sc = load_scenario(copy_scenario(SCENARIO, folder / "scenario"))
         sc = sc.model_copy(update={"lighting": Lighting(off=(1, 5))})
         res, _ = pipeline.run(sc, out_dir=folder / "night")
         return res, folder / "night"
@@ -35,7 +35,7 @@ def notes_run(tmp_path_factory):
     """The same with the example walk's field notes, run once in the session."""
 
     def run(folder):
-        sc = load_scenario(SCENARIO)
+        sc = load_scenario(copy_scenario(SCENARIO, folder / "scenario"))
         sc = sc.model_copy(
             update={"lighting": Lighting(off=(1, 5)), "field_notes": (FieldNotes(path=EXAMPLE),)}
         )
@@ -153,10 +153,10 @@ def test_evidence_classes_beside_covered_incidents(default_run):
     assert covered <= inside.sum()
 
 
-def test_a_plan_for_a_night_window_counts_what_cameras_see_at_night():
+def test_a_plan_for_a_night_window_counts_what_cameras_see_at_night(tmp_path):
     from siteplanner.scenario import Window
 
-    sc = load_scenario(SCENARIO)
+    sc = load_scenario(copy_scenario(SCENARIO, tmp_path))
     hs = sc.hotspots.model_copy(update={"window": Window(name="nuit 22h-6h", hours=(22, 6))})
     sc = sc.model_copy(update={"lighting": Lighting(off=(1, 5)), "hotspots": hs})
     res = pipeline.plan(sc)

@@ -27,7 +27,9 @@ from siteplanner.observatory import (
 )
 from siteplanner.town.load import Town  # noqa: E402
 
-from .conftest import ROOT  # noqa: E402
+from .conftest import ROOT, copy_scenario  # noqa: E402
+
+OBSERVATOIRE = ROOT / "scenarios" / "beausoleil_observatoire.toml"
 
 CRS = "EPSG:32632"
 X0, Y0 = 380_000.0, 4_845_000.0  # somewhere in UTM 32N; the street runs east from here
@@ -444,7 +446,7 @@ def test_observatory_command_on_beausoleil_multi_source(tmp_path):
         [
             "-q",
             "observatory",
-            str(ROOT / "scenarios" / "beausoleil_observatoire.toml"),
+            str(copy_scenario(OBSERVATOIRE, tmp_path / "sc")),
             "--period",
             "2023-S1",
             "--out",
@@ -501,7 +503,7 @@ def test_observatory_command_on_beausoleil_multi_source(tmp_path):
         app,
         [
             "observatory",
-            str(ROOT / "scenarios" / "beausoleil_observatoire.toml"),
+            str(copy_scenario(OBSERVATOIRE, tmp_path / "sc")),
             "--period",
             "2023-S7",
             "--out",
