@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from affine import Affine
-from scipy.signal import fftconvolve
 
 from siteplanner._errors import InputError, report_problems
 
@@ -219,6 +218,10 @@ def _kernel_stamp(bandwidth_m: float, cell_m: float, kernel: str) -> np.ndarray:
 
 
 def _convolve(raster: np.ndarray, stamp: np.ndarray) -> np.ndarray:
+    # imported here: scipy.signal (and the scipy.stats it imports) takes 0.4 s to import, which
+    # the commands that read the demand from the step cache (validate, a warm run) do not need
+    from scipy.signal import fftconvolve
+
     if stamp.size == 1:
         return raster * stamp[0, 0]
     out = fftconvolve(raster, stamp, mode="same")
