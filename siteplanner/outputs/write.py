@@ -37,6 +37,12 @@ if TYPE_CHECKING:
     from siteplanner.result import Result
 
 
+#: map.png: no "Software" tag (the same bytes on every machine); zlib level 3, which on the
+#: default town's map (2250 x 1530) encodes in 0.13 s against 0.22 s at PIL's default 6, for a
+#: file 2 % smaller and the same pixels
+PNG_OPTIONS = {"metadata": {"Software": None}, "pil_kwargs": {"compress_level": 3}}
+
+
 def write_outputs(res: Result, out_dir: Path, *, started: float | None = None) -> list[Path]:
     """Write every output into ``out_dir`` (staged, then moved into place file by file).
 
@@ -51,7 +57,7 @@ def write_outputs(res: Result, out_dir: Path, *, started: float | None = None) -
             beside = pool.submit(_write_undrawn, res, stage)
             overview = plot.plan_map(res, scheme=res.scenario.output.map_classes)
             buf = BytesIO()
-            overview.savefig(buf, dpi=150, format="png", metadata={"Software": None})
+            overview.savefig(buf, dpi=150, format="png", **PNG_OPTIONS)
             files.write_with(stage / "map.png", lambda p: Path(p).write_bytes(buf.getvalue()))
             write_plan_tables(res, stage)
             # report.html (report.pdf when [output] pdf = true); the overview map drawn once
