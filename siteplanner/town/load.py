@@ -154,10 +154,10 @@ _CAMERA_COLUMNS = (
 
 
 def _cache_path(cache_dir: str | Path, digest: str) -> Path:
-    return Path(cache_dir) / f"osm-{digest[:24]}-v{_reader_version()}.pickle"
+    return Path(cache_dir) / f"osm-{digest[:24]}-v{reader_version()}.pickle"
 
 
-def _reader_version() -> str:
+def reader_version() -> str:
     """:data:`LOADER_VERSION` and a digest of the reader's code (``osm.py``, ``water.py``): a
     parse cache written by another version of the reader (an edit, another branch sharing the
     cache folder with the same LOADER_VERSION) is never reused."""
@@ -198,8 +198,8 @@ def read_osm(
         return _parse_osm(path, boundary)
     digest = file_sha256(path)
     cache_path = _cache_path(cache_dir, digest)
-    if (digest, _reader_version()) in _PARSED:  # kept in this process (a batch's worker)
-        layers = _PARSED[(digest, _reader_version())]
+    if (digest, reader_version()) in _PARSED:  # kept in this process (a batch's worker)
+        layers = _PARSED[(digest, reader_version())]
         for msg in layers.get("warnings", []):
             log.warning("%s", msg)  # told again, as from the parse cache
         return layers
@@ -208,7 +208,7 @@ def read_osm(
             try:
                 with open(cache_path, "rb") as f:
                     cached = load_pickle(f)
-                if cached.get("sha256") == digest and cached.get("version") == _reader_version():
+                if cached.get("sha256") == digest and cached.get("version") == reader_version():
                     log.info("read parsed %s from cache %s", path.name, cache_path)
                     for msg in cached["layers"].get("warnings", []):
                         log.warning("%s", msg)  # the extract's problems, told again
@@ -224,7 +224,7 @@ def read_osm(
             raise InputError(
                 f"{path}: could not be read as an OpenStreetMap extract ({exc})"
             ) from exc
-        payload = {"sha256": digest, "version": _reader_version(), "layers": layers}
+        payload = {"sha256": digest, "version": reader_version(), "layers": layers}
         with atomic_path(cache_path) as tmp:
             with open(tmp, "wb") as f:
                 dump_pickle(payload, f)
@@ -268,7 +268,7 @@ def keep_parsed_extracts(n: int) -> None:
 
 def _keep_parsed(digest: str, layers: dict[str, Any]) -> dict[str, Any]:
     if _KEEP_PARSED[0]:
-        _PARSED[(digest, _reader_version())] = layers
+        _PARSED[(digest, reader_version())] = layers
         keep_parsed_extracts(_KEEP_PARSED[0])
     return layers
 
