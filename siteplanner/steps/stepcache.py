@@ -12,7 +12,7 @@ every entry), and keeps the step's value as a pickle in the scenario's ``cache_d
 and written again on a hit, so a run reads the same with or without the cache.
 
 A missing, unreadable or mismatched entry is recomputed and rewritten, never trusted; a hit
-gives the value the computation gives (tests: ``tests/test_demand_cache.py``).
+gives the value the computation gives (tests: ``tests/test_step_cache.py``).
 """
 
 from __future__ import annotations
