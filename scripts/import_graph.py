@@ -148,7 +148,7 @@ def import_graph(root: Path) -> dict[str, dict[str, str]]:
 #: The layers, lowest first, named by folder (or by module for the top-level modules). A module
 #: may import its own layer and the layers below it; an import of a higher layer is upward.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "base": ("_errors", "vocab", "files", "__init__"),
+    "base": ("_errors", "_gc", "vocab", "files", "__init__"),
     "analysis": ("town", "incidents", "hotspots", "coverage", "optimise", "patrol", "observatory"),
     "language": ("scenario", "result", "review"),
     "steps": ("steps",),

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from siteplanner._gc import relaxed_gc
 from siteplanner.outputs import write as outputs
 from siteplanner.result import Inputs, Result
 from siteplanner.scenario import Scenario
@@ -89,6 +90,7 @@ def analyse(
     return dataclasses.replace(res, figures=figs, timings_s=dict(timings))
 
 
+@relaxed_gc()
 def plan(
     sc: Scenario, *, on_step: StepCallback | None = None, town: io.Town | None = None
 ) -> Result:
@@ -102,6 +104,7 @@ def plan(
     return analyse(inputs, on_step=on_step, timings=timings)
 
 
+@relaxed_gc()
 def run(
     sc: Scenario,
     *,

@@ -18,6 +18,8 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from siteplanner._gc import RUN_THRESHOLDS
+
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,11 +70,12 @@ EARLY_FILES = {
 WARM_WAIT_S = 180.0
 
 
-#: the garbage collector's thresholds in the test processes (CPython's: 700, 10, 10): a worker
-#: holds the session's towns and runs, so that each full collection walks millions of objects.
-#: Timed with gc.callbacks on one suite run: 30 s in collections over both workers with
-#: CPython's, 14 s with these (mypy raises its own the same way)
-GC_THRESHOLDS = (200_000, 30, 30)
+#: the garbage collector's thresholds in the test processes, those of a run
+#: (:data:`siteplanner._gc.RUN_THRESHOLDS`; CPython's: 700, 10, 10): a worker holds the
+#: session's towns and runs, so that each full collection walks millions of objects. Timed with
+#: gc.callbacks on one suite run: 30 s in collections over both workers with CPython's, 14 s
+#: with these
+GC_THRESHOLDS = RUN_THRESHOLDS
 
 
 def pytest_configure(config):

@@ -42,6 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from siteplanner import vocab
 from siteplanner._errors import InputError
+from siteplanner._gc import relaxed_gc
 from siteplanner.files import atomic_path, dump_pickle, load_pickle
 from siteplanner.town import osm, water
 
@@ -639,6 +640,7 @@ def project_graph(g: nx.MultiDiGraph, crs: str) -> nx.MultiDiGraph:
     return h
 
 
+@relaxed_gc()
 def load_town(
     osm_path: str | Path,
     *,
