@@ -346,6 +346,32 @@ def test_accepted_sites_are_fixed_sites_of_the_first_phase_and_count_in_its_k(ca
     assert p.sites == (3, 4, 0) and "one new site more (3 sites)" in _phase_lines(caplog)[0]
 
 
+def test_accepted_sites_are_paid_from_a_budget_phase():
+    """A phase of budget_eur 8,000 €: alone it buys sites 0, 1 and 2 (6,000 €). With site 3
+    accepted (4,001 €) its new sites share the 3,999 € left: 0 and 1, and the phase costs
+    7,001 €, within its budget (not 10,001 €). Accepted sites dearer than the budget, or
+    leaving less than the cheapest site: one error that names them and the budget."""
+    A = _matrix([[0], [1], [2], [3], [4]], 5)
+    w = np.array([5.0, 4.0, 3.0, 2.0, 1.0])
+    cost = np.array([1000.0, 2000.0, 3000.0, 4001.0, 5000.0])
+    (alone,) = optimise.plan_phases(A, w, [Phase("p3", 2025, budget_eur=8000.0)], cost_eur=cost)
+    assert alone.plan.selected == (0, 1, 2) and alone.cost_eur == 6000.0
+    (p3,) = optimise.plan_phases(
+        A, w, [Phase("p3", 2025, budget_eur=8000.0)], cost_eur=cost, accepted=[3]
+    )
+    assert p3.sites == (3, 0, 1) and p3.cost_eur == 7001.0 <= 8000.0
+    with pytest.raises(
+        InfeasibleError, match=r"accepted cost 9,001 €, more than its budget_eur 8,000 €"
+    ):
+        optimise.plan_phases(
+            A, w, [Phase("p3", 2025, budget_eur=8000.0)], cost_eur=cost, accepted=[3, 4]
+        )
+    with pytest.raises(InfeasibleError, match=r"accepted cost 4,001 € of its budget_eur 4,500 €"):
+        optimise.plan_phases(
+            A, w, [Phase("p3", 2025, budget_eur=4500.0)], cost_eur=cost, accepted=[3]
+        )
+
+
 def _phase_lines(caplog) -> list[str]:
     """What optimise.phases logged (other loggers may be on after a CLI test)."""
     return [r.getMessage() for r in caplog.records if r.name == "siteplanner.optimise.phases"]

@@ -539,7 +539,8 @@ def plan_phases(
     site keeps ``min_spacing_m`` from them. The sites the référent sûreté accepted are fixed
     sites of the first phase: they count in its ``k`` (it plans ``k - len(accepted)`` new
     sites, at least one, with a log line when that makes the phase exceed ``k``) and in its
-    cost.
+    cost: a phase of ``budget_eur`` plans its new sites with what the accepted ones leave of
+    it (an :class:`InfeasibleError` when they cost more than the budget).
 
     Parameters
     ----------
@@ -572,12 +573,13 @@ def plan_phases(
     out: list[PhasePlan] = []
     for n, ph in enumerate(phases):
         mine = acc if n == 0 else ()
+        mine_eur = float(cost_all[list(mine)].sum())
         try:
             plan = solve(
                 A,
                 weight,
                 k=None if ph.k is None else _new_sites(ph, len(mine)),
-                budget_eur=ph.budget_eur,
+                budget_eur=None if ph.budget_eur is None else _budget_left(ph, len(mine), mine_eur),
                 cost_eur=cost_eur,
                 fixed=already,
                 excluded=excluded,
@@ -590,7 +592,13 @@ def plan_phases(
                 reuse_support=reuse_support,
             )
         except InfeasibleError as err:
-            raise InfeasibleError(f"phase {ph.name!r} ({ph.year}): {err}") from err
+            spent = (
+                f" (the {len(mine)} site(s) the référent sûreté accepted cost {mine_eur:,.0f} € "
+                f"of its budget_eur {ph.budget_eur:,.0f} €)"
+                if mine and ph.budget_eur is not None
+                else ""
+            )
+            raise InfeasibleError(f"phase {ph.name!r} ({ph.year}){spent}: {err}") from err
         sites = list(mine) + list(plan.selected)
         cost = float(cost_all[sites].sum())
         funded = float(funded_eur(cost_all[sites], funded_share).sum())
@@ -624,6 +632,19 @@ def _new_sites(ph: Phase, n_accepted: int) -> int:
             n_accepted + 1,
         )
     return max(left, 1)
+
+
+def _budget_left(ph: Phase, n_accepted: int, accepted_eur: float) -> float:
+    """What a phase's ``budget_eur`` leaves for new sites once its accepted sites are paid."""
+    left = float(ph.budget_eur) - accepted_eur
+    if left < 0:
+        raise InfeasibleError(
+            f"phase {ph.name!r} ({ph.year}): the {n_accepted} site(s) the référent sûreté "
+            f"accepted cost {accepted_eur:,.0f} €, more than its budget_eur "
+            f"{ph.budget_eur:,.0f} €; accepted a budget_eur of at least {accepted_eur:,.0f} € "
+            "plus the new sites, or a phase of k sites"
+        )
+    return left
 
 
 def _phase_problems(phases: Sequence[Phase], funded_share: float) -> list[str]:
