@@ -56,7 +56,10 @@ def one_run(i: int) -> dict:
     tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]
     m = re.search(r" in ([\d.]+)s", tail)
     if done.returncode or m is None:
-        raise SystemExit(f"run {i}: the command failed (exit {done.returncode}): {tail}")
+        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        raise SystemExit(
+            f"run {i}: the command failed (exit {done.returncode}): {tail}\n" + "\n".join(failed)
+        )
     return {"pytest_s": float(m.group(1)), "whole_s": whole, "summary": tail, "load": load}
 
 

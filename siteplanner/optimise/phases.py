@@ -592,13 +592,7 @@ def plan_phases(
                 reuse_support=reuse_support,
             )
         except InfeasibleError as err:
-            spent = (
-                f" (the {len(mine)} site(s) the référent sûreté accepted cost {mine_eur:,.0f} € "
-                f"of its budget_eur {ph.budget_eur:,.0f} €)"
-                if mine and ph.budget_eur is not None
-                else ""
-            )
-            raise InfeasibleError(f"phase {ph.name!r} ({ph.year}){spent}: {err}") from err
+            raise InfeasibleError(_phase_error(ph, len(mine), mine_eur, err)) from err
         sites = list(mine) + list(plan.selected)
         cost = float(cost_all[sites].sum())
         funded = float(funded_eur(cost_all[sites], funded_share).sum())
@@ -632,6 +626,17 @@ def _new_sites(ph: Phase, n_accepted: int) -> int:
             n_accepted + 1,
         )
     return max(left, 1)
+
+
+def _phase_error(ph: Phase, n_accepted: int, accepted_eur: float, err: Exception) -> str:
+    """Why a phase has no plan, with what its accepted sites took of its budget."""
+    spent = (
+        f" (the {n_accepted} site(s) the référent sûreté accepted cost {accepted_eur:,.0f} € "
+        f"of its budget_eur {ph.budget_eur:,.0f} €)"
+        if n_accepted and ph.budget_eur is not None
+        else ""
+    )
+    return f"phase {ph.name!r} ({ph.year}){spent}: {err}"
 
 
 def _budget_left(ph: Phase, n_accepted: int, accepted_eur: float) -> float:
