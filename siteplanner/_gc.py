@@ -5,8 +5,10 @@ dicts, the demand tables) and frees few. With CPython's thresholds (700, 10, 10)
 collection, which walks every one of them, starts each time the objects created since the last
 one reach a quarter of those it walked: on the dense Malta centre (``benchmarks/scale.py --areas
 malta-dense``) 25 full collections took 7.9 s of a 29.7 s cold run, timed with
-``gc.callbacks``. While :func:`relaxed_gc` is entered the first threshold is
-:data:`RUN_THRESHOLDS`, so that young cycles are still collected and full collections are rare.
+``gc.callbacks``. While :func:`relaxed_gc` is entered the thresholds are at least
+:data:`RUN_THRESHOLDS`: young cycles are still collected, every 200,000 allocations, and full
+collections are rare. The cost is memory: the dense centre's cold peak is 1.02 GiB instead of
+0.91 GiB.
 """
 
 from __future__ import annotations
